@@ -1,0 +1,275 @@
+//! `oncelink`: make keys, mint links, inspect and verify tokens.
+//!
+//! Minting is offline: it signs claims with the key file's active key and
+//! writes nothing anywhere. Errors are one line on stderr with a non-zero
+//! exit code, never a backtrace.
+
+mod duration;
+mod link;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use oncelink_edge::{
+    base64url, decide, mint, new_id, Claims, Config, KeyFile, KeyFileEntry, KeySet, Request, Step, UntrustedToken,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Parser)]
+#[command(name = "oncelink", version, about = "Single-use and N-use download links enforced at the CDN edge")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a new key file, or add a new active key to an existing one.
+    Keygen(KeygenArgs),
+    /// Sign a link (offline: nothing is written anywhere).
+    Mint(MintArgs),
+    /// Show a token's kid and claims WITHOUT checking its signature.
+    Inspect {
+        /// A token, or a URL carrying one in its query.
+        token: String,
+    },
+    /// Check a token as the edge would (signature, claims, time, path, ip);
+    /// exit 0 and print its claims when valid, else exit 1 and print the reason code.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct KeygenArgs {
+    /// Key id of the new key (default: k1, or the next free kN with --add).
+    #[arg(long)]
+    kid: Option<String>,
+    /// Add the new key to this key file, make it active, and rewrite the file.
+    #[arg(long, value_name = "FILE")]
+    add: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct MintArgs {
+    /// Key file (JSON); the active key signs.
+    #[arg(long, value_name = "FILE")]
+    keys: PathBuf,
+    /// Path granted, decoded form, e.g. /reports/q3.pdf; end with /* for a prefix.
+    #[arg(long, value_name = "P")]
+    path: String,
+    /// Use limit (1 to 1000000). Without it the link is time-limited only.
+    #[arg(long, value_name = "N")]
+    uses: Option<u32>,
+    /// Lifetime from now, e.g. 90s, 15m, 1h, 7d [default: 24h].
+    #[arg(long, value_name = "DURATION", conflicts_with = "exp")]
+    ttl: Option<String>,
+    /// Absolute expiry, Unix seconds.
+    #[arg(long, value_name = "UNIX")]
+    exp: Option<i64>,
+    /// Not valid before, Unix seconds.
+    #[arg(long, value_name = "UNIX")]
+    nbf: Option<i64>,
+    /// Only clients inside this CIDR (IPv4 or IPv6) may use the link.
+    #[arg(long, value_name = "CIDR")]
+    ip: Option<String>,
+    /// Download file name (sent as Content-Disposition: attachment).
+    #[arg(long, value_name = "NAME")]
+    filename: Option<String>,
+    /// Region of the store record (default: the deployment's home region).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Resume grace window in seconds (0 to 86400; default 600 with --uses).
+    #[arg(long, value_name = "SECONDS")]
+    grace: Option<u32>,
+    /// Print a full link on this base, e.g. https://d111.cloudfront.net.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Query parameter that carries the token.
+    #[arg(long, value_name = "NAME", default_value = "t")]
+    param: String,
+    /// Print JSON: token, url, claims.
+    #[arg(long)]
+    json: bool,
+    /// Pretend the time is this (Unix seconds), for scripts and tests.
+    #[arg(long, value_name = "UNIX", hide = true)]
+    now: Option<i64>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// Key file (JSON).
+    #[arg(long, value_name = "FILE")]
+    keys: PathBuf,
+    /// Request path to check the grant against (raw, as in a URL). Default:
+    /// the URL's path, else the token's own path.
+    #[arg(long, value_name = "P")]
+    path: Option<String>,
+    /// Client address to check an ip claim against.
+    #[arg(long, value_name = "IP")]
+    ip: Option<String>,
+    /// Time to check at (Unix seconds). Default: now.
+    #[arg(long, value_name = "UNIX")]
+    now: Option<i64>,
+    /// Clock-skew allowance in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = oncelink_edge::config::DEFAULT_SKEW)]
+    skew: u32,
+    /// A token, or a URL carrying one.
+    token: String,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("oncelink: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Keygen(args) => keygen(args),
+        Command::Mint(args) => mint_link(args),
+        Command::Inspect { token } => inspect(&token),
+        Command::Verify(args) => verify(args),
+    }
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    Ok(bytes)
+}
+
+fn read_keys(path: &Path) -> Result<KeySet> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read key file {}", path.display()))?;
+    KeySet::from_json(&text).with_context(|| format!("{}", path.display()))
+}
+
+fn keygen(args: KeygenArgs) -> Result<ExitCode> {
+    let secret = base64url::encode(&random::<32>()?);
+    let Some(path) = args.add else {
+        let kid = args.kid.unwrap_or_else(|| "k1".to_owned());
+        let file = KeyFile { active: kid.clone(), keys: vec![KeyFileEntry { kid, secret }] };
+        KeySet::from_file(&file)?;
+        println!("{}", serde_json::to_string_pretty(&file)?);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read key file {}", path.display()))?;
+    let mut file: KeyFile = serde_json::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))?;
+    let kid = match args.kid {
+        Some(kid) => kid,
+        None => (1..).map(|i| format!("k{i}")).find(|k| file.keys.iter().all(|e| &e.kid != k)).expect("unbounded"),
+    };
+    file.keys.push(KeyFileEntry { kid: kid.clone(), secret });
+    file.active = kid.clone();
+    KeySet::from_file(&file)?;
+    write_private(&path, &serde_json::to_string_pretty(&file)?)?;
+    eprintln!("oncelink: added key {kid} to {} and made it active ({} keys)", path.display(), file.keys.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a secret-bearing file atomically with mode 0600.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(text.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+fn mint_link(args: MintArgs) -> Result<ExitCode> {
+    let keys = read_keys(&args.keys)?;
+    let now = args.now.unwrap_or_else(now_unix);
+    let exp = match (args.exp, &args.ttl) {
+        (Some(exp), _) => exp,
+        (None, Some(ttl)) => now + duration::parse(ttl)?,
+        (None, None) => now + 24 * 3600,
+    };
+    if exp <= now {
+        bail!("the link would already be expired (exp {exp} is not after now {now})");
+    }
+    let claims = Claims {
+        id: new_id(random::<16>()?),
+        p: args.path,
+        exp,
+        nbf: args.nbf,
+        n: args.uses,
+        r: args.region,
+        ip: args.ip,
+        filename: args.filename,
+        g: args.grace,
+    };
+    let token = mint(keys.active(), claims.clone())?;
+    let url = args.base_url.as_deref().map(|base| link::url(base, &claims.p, &args.param, &token)).transpose()?;
+    if args.json {
+        let out = serde_json::json!({ "token": token, "url": url, "kid": keys.active().kid(), "claims": claims });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{}", url.unwrap_or(token));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(input: &str) -> Result<ExitCode> {
+    let token = link::token_of(input, "t")?;
+    let untrusted = UntrustedToken::parse(&token).map_err(|r| anyhow::anyhow!("{r}: {}", r.message()))?;
+    let claims = untrusted.claims_unverified().map_err(|r| anyhow::anyhow!("{r}: the claims do not decode"))?;
+    let out = serde_json::json!({ "verified": false, "kid": untrusted.kid(), "claims": claims });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    eprintln!("oncelink: UNVERIFIED: the signature was not checked; use `oncelink verify --keys FILE` to check it");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(args: VerifyArgs) -> Result<ExitCode> {
+    let keys = read_keys(&args.keys)?;
+    let token = link::token_of(&args.token, "t")?;
+    let now = args.now.unwrap_or_else(now_unix);
+    // The path and ip to judge: given, else taken from the URL or the token
+    // itself, so a bare token checks its signature, claims and time.
+    let unverified = UntrustedToken::parse(&token).ok().and_then(|t| t.claims_unverified().ok());
+    let path = match (args.path, link::path_of(&args.token)) {
+        (Some(p), _) | (None, Some(p)) => p,
+        (None, None) => unverified.as_ref().map_or("/".to_owned(), |c| link::encode_path(c.p.trim_end_matches('*'))),
+    };
+    let ip = args.ip.or_else(|| unverified.as_ref().and_then(|c| c.ip.as_ref()).map(|c| c.split('/').next().unwrap_or("").to_owned()));
+    let mut config = Config::new(keys, "us-east-1")?;
+    config.skew = args.skew;
+    let request = Request {
+        method: "GET".into(),
+        path,
+        query: format!("t={token}"),
+        ip: ip.unwrap_or_default(),
+        ..Request::default()
+    };
+    match decide(&config, &request, now) {
+        Step::Respond(r) => {
+            println!("{}", r.reason);
+            eprintln!("oncelink: invalid: {}", r.reason.message());
+            Ok(ExitCode::from(1))
+        }
+        Step::Forward(_) | Step::NeedStore { .. } => {
+            let claims = UntrustedToken::parse(&token).and_then(|t| t.verify(&config.keys)).expect("decide verified it");
+            let out = serde_json::json!({ "valid": true, "kid": claims.kid, "claims": claims.claims.raw });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            if claims.claims.raw.n.is_some() {
+                eprintln!("oncelink: valid; uses are counted by the store and were not checked here");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

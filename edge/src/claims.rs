@@ -1,0 +1,116 @@
+//! Token claims: what a verified token grants.
+//!
+//! Unknown claims are refused, so a verifier of this version fails closed on a
+//! token minted for a newer one. Every rule here is applied both when minting
+//! and after verifying, so a minter cannot produce a token the edge rejects.
+
+use crate::cidr::Cidr;
+use crate::error::Error;
+use crate::keys::is_b64url_byte;
+use crate::path::Grant;
+use serde::{Deserialize, Serialize};
+
+/// Fewest uses a use-limited token may have.
+pub const MIN_USES: u32 = 1;
+/// Most uses a use-limited token may have.
+pub const MAX_USES: u32 = 1_000_000;
+/// Longest resume grace window, in seconds.
+pub const MAX_GRACE: u32 = 86_400;
+/// Longest `fn` claim, in characters.
+pub const MAX_FILENAME_CHARS: usize = 255;
+
+/// The claims object, exactly as it is encoded in a token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claims {
+    /// Token id: 16 to 64 of `[A-Za-z0-9_-]`; the store record's key.
+    pub id: String,
+    /// The path granted (decoded form); `/*` at the end grants a prefix.
+    pub p: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Not before, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// Use limit; absent means a time-limited link with no store call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    /// AWS region of the store record; absent means the deployment's home region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r: Option<String>,
+    /// CIDR the client address must be inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Download file name (Content-Disposition: attachment).
+    #[serde(default, rename = "fn", skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// Resume grace window in seconds; default 600 when `n` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub g: Option<u32>,
+}
+
+/// Claims that passed every rule, with their parsed forms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedClaims {
+    /// The claims as signed.
+    pub raw: Claims,
+    /// The parsed `p`.
+    pub grant: Grant,
+    /// The parsed `ip`.
+    pub cidr: Option<Cidr>,
+}
+
+/// Whether `id` is a valid token id.
+pub fn is_valid_id(id: &str) -> bool {
+    (16..=64).contains(&id.len()) && id.bytes().all(is_b64url_byte)
+}
+
+/// Whether `r` is a plausible region name (`[a-z0-9-]`, 1 to 32).
+pub fn is_valid_region(r: &str) -> bool {
+    (1..=32).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl Claims {
+    /// Applies every rule of the format; the error says which one broke.
+    pub fn check(self) -> Result<CheckedClaims, Error> {
+        let fail = |m: &str| Err(Error::Claims(m.to_owned()));
+        if !is_valid_id(&self.id) {
+            return fail("id must be 16 to 64 of [A-Za-z0-9_-]");
+        }
+        let Some(grant) = Grant::parse(&self.p) else {
+            return fail("p must be an absolute path with no empty, '.' or '..' segment, no backslash and no control character");
+        };
+        if self.exp < 0 || self.nbf.is_some_and(|nbf| nbf < 0) {
+            return fail("exp and nbf are Unix seconds and cannot be negative");
+        }
+        if self.nbf.is_some_and(|nbf| nbf >= self.exp) {
+            return fail("nbf must be before exp");
+        }
+        if self.n.is_some_and(|n| !(MIN_USES..=MAX_USES).contains(&n)) {
+            return fail("n must be 1 to 1000000");
+        }
+        if self.r.as_deref().is_some_and(|r| !is_valid_region(r)) {
+            return fail("r must be a region name such as us-east-1");
+        }
+        let cidr = match &self.ip {
+            Some(ip) => match Cidr::parse(ip) {
+                Some(c) => Some(c),
+                None => return fail("ip must be an IPv4 or IPv6 address or CIDR with zero host bits"),
+            },
+            None => None,
+        };
+        if let Some(name) = &self.filename {
+            let bad = |c: char| c.is_control() || c == '/' || c == '\\';
+            if name.is_empty() || name.chars().count() > MAX_FILENAME_CHARS || name.chars().any(bad) {
+                return fail("fn must be 1 to 255 characters with no control character, '/' or '\\'");
+            }
+        }
+        if self.g.is_some_and(|g| g > MAX_GRACE) {
+            return fail("g must be 0 to 86400 seconds");
+        }
+        if self.g.is_some() && self.n.is_none() {
+            return fail("g only applies to a token with n");
+        }
+        Ok(CheckedClaims { raw: self, grant, cidr })
+    }
+}

@@ -1,0 +1,125 @@
+//! The deployment's configuration of the validator.
+
+use crate::claims::{is_valid_region, MAX_GRACE};
+use crate::error::Error;
+use crate::keys::{KeyFile, KeySet};
+use serde::{Deserialize, Serialize};
+
+/// Default clock-skew allowance, seconds, for `exp` and `nbf`.
+pub const DEFAULT_SKEW: u32 = 30;
+/// Default resume grace window, seconds, for tokens with `n` and no `g`.
+pub const DEFAULT_GRACE: u32 = 600;
+/// Default query parameter that carries the token.
+pub const DEFAULT_TOKEN_PARAM: &str = "t";
+/// Largest skew a deployment may configure.
+pub const MAX_SKEW: u32 = 3600;
+
+/// How the origin learns the download file name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginKind {
+    /// S3 (with Origin Access Control): `response-content-disposition` query parameter.
+    #[default]
+    S3,
+    /// origin-shim or another HTTP origin: the `x-oncelink-disposition` header.
+    Header,
+}
+
+/// A checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Accepted keys and the active one.
+    pub keys: KeySet,
+    /// Clock-skew allowance, seconds.
+    pub skew: u32,
+    /// Default resume grace, seconds.
+    pub grace: u32,
+    /// Query parameter that carries the token.
+    pub token_param: String,
+    /// Region whose store holds records of tokens without `r`.
+    pub home_region: String,
+    /// How the origin receives the file name.
+    pub origin: OriginKind,
+}
+
+/// The configuration as JSON (the bundle's baked config, origin-shim's flags).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The key file.
+    pub keys: KeyFile,
+    /// Clock-skew allowance, seconds (default 30).
+    #[serde(default)]
+    pub skew: Option<u32>,
+    /// Default grace, seconds (default 600).
+    #[serde(default)]
+    pub grace: Option<u32>,
+    /// Token query parameter (default `t`).
+    #[serde(default)]
+    pub token_param: Option<String>,
+    /// Home region (e.g. `us-east-1`).
+    pub home_region: String,
+    /// `s3` (default) or `header`.
+    #[serde(default)]
+    pub origin: Option<OriginKind>,
+}
+
+impl Config {
+    /// Parses and checks a JSON configuration.
+    pub fn from_json(json: &str) -> Result<Config, Error> {
+        let file: ConfigFile =
+            serde_json::from_str(json).map_err(|e| Error::Config(format!("not a valid config: {e}")))?;
+        Config::from_file(file)
+    }
+
+    /// Checks a parsed configuration.
+    pub fn from_file(file: ConfigFile) -> Result<Config, Error> {
+        let keys = KeySet::from_file(&file.keys)?;
+        Config::new(keys, &file.home_region)?.with_options(file.skew, file.grace, file.token_param, file.origin)
+    }
+
+    /// A configuration with every default.
+    pub fn new(keys: KeySet, home_region: &str) -> Result<Config, Error> {
+        if !is_valid_region(home_region) {
+            return Err(Error::Config(format!("home_region {home_region:?} is not a region name")));
+        }
+        Ok(Config {
+            keys,
+            skew: DEFAULT_SKEW,
+            grace: DEFAULT_GRACE,
+            token_param: DEFAULT_TOKEN_PARAM.to_owned(),
+            home_region: home_region.to_owned(),
+            origin: OriginKind::S3,
+        })
+    }
+
+    fn with_options(
+        mut self,
+        skew: Option<u32>,
+        grace: Option<u32>,
+        token_param: Option<String>,
+        origin: Option<OriginKind>,
+    ) -> Result<Config, Error> {
+        if let Some(skew) = skew {
+            if skew > MAX_SKEW {
+                return Err(Error::Config(format!("skew must be at most {MAX_SKEW} seconds")));
+            }
+            self.skew = skew;
+        }
+        if let Some(grace) = grace {
+            if grace > MAX_GRACE {
+                return Err(Error::Config(format!("grace must be at most {MAX_GRACE} seconds")));
+            }
+            self.grace = grace;
+        }
+        if let Some(param) = token_param {
+            let ok = !param.is_empty() && param.len() <= 64 && param.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !ok {
+                return Err(Error::Config("token_param must be 1 to 64 of [A-Za-z0-9_-]".into()));
+            }
+            self.token_param = param;
+        }
+        self.origin = origin.unwrap_or_default();
+        Ok(self)
+    }
+}

@@ -1,0 +1,158 @@
+//! The one error enum of the core: why a request was denied, or why a caller's
+//! input (a key file, a mint request, a config) was refused.
+//!
+//! Reason codes are part of the public contract (docs/token-v1.md): they are
+//! logged, returned in JSON bodies and asserted by the shared vectors, so a
+//! code, once published, never changes meaning.
+
+use core::fmt;
+
+/// Why a viewer request was denied. Each variant has a stable `code()`, an
+/// HTTP `status()` and a short human `message()`.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// No token in the query parameter or the `Authorization: Oncelink` header.
+    MissingToken,
+    /// The token is not `ol1.kid.claims.sig`, is too long, is not canonical
+    /// base64url, or its signed claims are not a valid claims object.
+    Malformed,
+    /// The token names a key id this deployment does not have.
+    UnknownKid,
+    /// The MAC does not match: forged or altered.
+    BadSignature,
+    /// The request path is not a valid path (bad escape, invalid UTF-8, NUL,
+    /// backslash, empty, `.` or `..` segment).
+    BadPath,
+    /// The token is valid but for another path.
+    WrongPath,
+    /// The client address is outside the token's `ip` CIDR.
+    IpMismatch,
+    /// `nbf` is still in the future (beyond the skew allowance).
+    NotYetValid,
+    /// The method is not GET or HEAD.
+    MethodNotAllowed,
+    /// `exp` has passed (beyond the skew allowance).
+    Expired,
+    /// Every use has been consumed.
+    UsedUp,
+    /// The link was revoked.
+    Revoked,
+    /// A ranged GET that does not start at byte 0 without a prior use by the
+    /// same client inside the grace window.
+    ResumeDenied,
+    /// A prefetch or preview of a use-limited link: served nothing, consumed nothing.
+    PrefetchRefused,
+    /// The store could not be reached, throttled, timed out or answered
+    /// something unexpected. Never fails open.
+    StoreUnavailable,
+}
+
+impl Reason {
+    /// Every reason, for documentation and exhaustive tests.
+    pub const ALL: [Reason; 15] = [
+        Reason::MissingToken,
+        Reason::Malformed,
+        Reason::UnknownKid,
+        Reason::BadSignature,
+        Reason::BadPath,
+        Reason::WrongPath,
+        Reason::IpMismatch,
+        Reason::NotYetValid,
+        Reason::MethodNotAllowed,
+        Reason::Expired,
+        Reason::UsedUp,
+        Reason::Revoked,
+        Reason::ResumeDenied,
+        Reason::PrefetchRefused,
+        Reason::StoreUnavailable,
+    ];
+
+    /// The stable reason code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Reason::MissingToken => "missing_token",
+            Reason::Malformed => "malformed",
+            Reason::UnknownKid => "unknown_kid",
+            Reason::BadSignature => "bad_signature",
+            Reason::BadPath => "bad_path",
+            Reason::WrongPath => "wrong_path",
+            Reason::IpMismatch => "ip_mismatch",
+            Reason::NotYetValid => "not_yet_valid",
+            Reason::MethodNotAllowed => "method_not_allowed",
+            Reason::Expired => "expired",
+            Reason::UsedUp => "used_up",
+            Reason::Revoked => "revoked",
+            Reason::ResumeDenied => "resume_denied",
+            Reason::PrefetchRefused => "prefetch_refused",
+            Reason::StoreUnavailable => "store_unavailable",
+        }
+    }
+
+    /// The HTTP status this reason is answered with.
+    pub const fn status(self) -> u16 {
+        match self {
+            Reason::MethodNotAllowed => 405,
+            Reason::Expired | Reason::UsedUp | Reason::Revoked => 410,
+            Reason::StoreUnavailable => 503,
+            _ => 403,
+        }
+    }
+
+    /// A short message for people, safe to show to anyone.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Reason::MissingToken => "This address needs a download link.",
+            Reason::Malformed => "This link is damaged or incomplete.",
+            Reason::UnknownKid => "This link was signed with a key this server does not know.",
+            Reason::BadSignature => "This link is not valid.",
+            Reason::BadPath => "The requested path is not valid.",
+            Reason::WrongPath => "This link is not valid for this file.",
+            Reason::IpMismatch => "This link cannot be used from your network.",
+            Reason::NotYetValid => "This link is not valid yet.",
+            Reason::MethodNotAllowed => "Only GET and HEAD are allowed.",
+            Reason::Expired => "This link has expired.",
+            Reason::UsedUp => "This link has already been used.",
+            Reason::Revoked => "This link has been revoked.",
+            Reason::ResumeDenied => "Start the download from the beginning.",
+            Reason::PrefetchRefused => "Prefetches and previews are not served.",
+            Reason::StoreUnavailable => "The service is temporarily unavailable. Try again shortly.",
+        }
+    }
+
+    /// Looks a reason up by its code.
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A caller's mistake: a key file, a config or a mint request that cannot be
+/// used. Kept apart from [`Reason`], which describes a viewer's bad input.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The key file is not valid JSON of the documented shape.
+    KeyFile(String),
+    /// The configuration is not usable.
+    Config(String),
+    /// The claims given to `mint` break a rule of the token format.
+    Claims(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::KeyFile(m) => write!(f, "key file: {m}"),
+            Error::Config(m) => write!(f, "config: {m}"),
+            Error::Claims(m) => write!(f, "claims: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

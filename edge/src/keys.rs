@@ -1,0 +1,210 @@
+//! Signing keys and the key file.
+//!
+//! Key file (JSON, shared by the CLI, origin-shim and the bundle builder):
+//! `{"active":"k2","keys":[{"kid":"k1","secret":"<base64url>"},{"kid":"k2","secret":"..."}]}`.
+//! Minting uses `active`; verification accepts every listed kid, which is
+//! how keys rotate. Secrets are 32 to 64 random bytes.
+
+use crate::b64;
+use crate::error::Error;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+/// Shortest secret accepted, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+/// Longest secret accepted, in bytes.
+pub const MAX_SECRET_LEN: usize = 64;
+/// Longest key id.
+pub const MAX_KID_LEN: usize = 32;
+
+/// A key id: 1 to 32 of `[A-Za-z0-9_-]`.
+pub fn is_valid_kid(kid: &str) -> bool {
+    !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(is_b64url_byte)
+}
+
+pub(crate) fn is_b64url_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// One HMAC key. Its bytes are wiped on drop and never printed.
+pub struct Key {
+    kid: String,
+    secret: Zeroizing<Vec<u8>>,
+}
+
+impl Key {
+    /// Builds a key, checking the kid syntax and the secret length.
+    pub fn new(kid: &str, secret: Vec<u8>) -> Result<Key, Error> {
+        let secret = Zeroizing::new(secret);
+        if !is_valid_kid(kid) {
+            return Err(Error::KeyFile(format!(
+                "kid {kid:?} must be 1 to {MAX_KID_LEN} of [A-Za-z0-9_-]"
+            )));
+        }
+        if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&secret.len()) {
+            return Err(Error::KeyFile(format!(
+                "secret of {kid:?} is {} bytes; it must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN}",
+                secret.len()
+            )));
+        }
+        Ok(Key { kid: kid.to_owned(), secret })
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub(crate) fn mac(&self) -> HmacSha256 {
+        HmacSha256::new_from_slice(&self.secret).expect("HMAC takes keys of any length")
+    }
+
+    /// HMAC-SHA256 of `parts`, joined with a 0 byte between them so that no
+    /// two different part lists hash alike.
+    pub(crate) fn derive(&self, label: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.mac();
+        mac.update(label.as_bytes());
+        for part in parts {
+            mac.update(&[0]);
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl core::fmt::Debug for Key {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Key").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+/// Every key a deployment accepts, and the one it mints with.
+#[derive(Debug)]
+pub struct KeySet {
+    active: usize,
+    keys: Vec<Key>,
+}
+
+/// The key file as JSON. Only for reading and writing the file; use
+/// [`KeySet`] for anything else.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFile {
+    /// The kid minting uses.
+    pub active: String,
+    /// Every accepted key.
+    pub keys: Vec<KeyFileEntry>,
+}
+
+/// One entry of the key file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFileEntry {
+    /// The key id.
+    pub kid: String,
+    /// base64url (no padding) of the secret bytes.
+    pub secret: String,
+}
+
+impl KeySet {
+    /// Parses and checks a key file.
+    pub fn from_json(json: &str) -> Result<KeySet, Error> {
+        let file: KeyFile = serde_json::from_str(json)
+            .map_err(|e| Error::KeyFile(format!("not a valid key file: {e}")))?;
+        KeySet::from_file(&file)
+    }
+
+    /// Checks a parsed key file.
+    pub fn from_file(file: &KeyFile) -> Result<KeySet, Error> {
+        let mut keys = Vec::with_capacity(file.keys.len());
+        for entry in &file.keys {
+            let secret = b64::decode(&entry.secret).ok_or_else(|| {
+                Error::KeyFile(format!(
+                    "secret of {:?} is not canonical base64url without padding",
+                    entry.kid
+                ))
+            })?;
+            if keys.iter().any(|k: &Key| k.kid == entry.kid) {
+                return Err(Error::KeyFile(format!("kid {:?} is listed twice", entry.kid)));
+            }
+            keys.push(Key::new(&entry.kid, secret)?);
+        }
+        KeySet::new(&file.active, keys)
+    }
+
+    /// Builds a key set whose active key is `active`.
+    pub fn new(active: &str, keys: Vec<Key>) -> Result<KeySet, Error> {
+        if keys.is_empty() {
+            return Err(Error::KeyFile("the key file lists no keys".into()));
+        }
+        let active = keys.iter().position(|k| k.kid == active).ok_or_else(|| {
+            Error::KeyFile(format!("active kid {active:?} is not among the keys"))
+        })?;
+        Ok(KeySet { active, keys })
+    }
+
+    /// The key minting uses.
+    pub fn active(&self) -> &Key {
+        &self.keys[self.active]
+    }
+
+    /// The key with this kid, if the deployment accepts it.
+    pub fn get(&self, kid: &str) -> Option<&Key> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// Every kid, in file order.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|k| k.kid.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(active: &str, entries: &[(&str, &str)]) -> String {
+        let keys: Vec<String> = entries
+            .iter()
+            .map(|(k, s)| format!(r#"{{"kid":"{k}","secret":"{s}"}}"#))
+            .collect();
+        format!(r#"{{"active":"{active}","keys":[{}]}}"#, keys.join(","))
+    }
+
+    const S32: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+    #[test]
+    fn accepts_rotation_sets() {
+        let set = KeySet::from_json(&file("k2", &[("k1", S32), ("k2", S32)])).unwrap();
+        assert_eq!(set.active().kid(), "k2");
+        assert!(set.get("k1").is_some());
+        assert!(set.get("k3").is_none());
+    }
+
+    #[test]
+    fn refuses_bad_files() {
+        let cases = [
+            file("k9", &[("k1", S32)]),
+            file("k1", &[("k1", S32), ("k1", S32)]),
+            file("k1", &[("k1", "AAECAwQF")]),
+            file("k1", &[("k1", "not base64!")]),
+            file("bad kid", &[("bad kid", S32)]),
+            file("k1", &[]),
+            r#"{"active":"k1","keys":[],"extra":1}"#.to_string(),
+        ];
+        for json in cases {
+            assert!(matches!(KeySet::from_json(&json), Err(Error::KeyFile(_))), "{json}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_secret() {
+        let set = KeySet::from_json(&file("k1", &[("k1", S32)])).unwrap();
+        let shown = format!("{set:?}");
+        assert!(shown.contains("k1") && !shown.contains("secret") && !shown.contains("[0, 1"));
+    }
+}

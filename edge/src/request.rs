@@ -1,0 +1,186 @@
+//! The viewer request as the core sees it, and what the core reads from it:
+//! the token, the Range start, prefetch hints and the preferred body type.
+//!
+//! Hosts fill [`Request`] from whatever they received (a CloudFront event, an
+//! HTTP request); nothing here is trusted.
+
+use crate::error::Reason;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A viewer request. Header names are matched case-insensitively; a host
+/// that received a header twice joins the values with `, `.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// HTTP method, e.g. `GET`.
+    pub method: String,
+    /// The path as received, percent-encoded, without the query.
+    pub path: String,
+    /// The query string as received, without `?`.
+    #[serde(default)]
+    pub query: String,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The client address as the host saw it.
+    #[serde(default)]
+    pub ip: String,
+}
+
+/// Where the token was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenSource {
+    /// The query parameter.
+    Query,
+    /// `Authorization: Oncelink <token>`.
+    Header,
+}
+
+/// How a GET relates to use counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RangeStart {
+    /// No Range, or a Range whose first range starts at byte 0, or a Range
+    /// the origin will ignore: a full download, so a new use.
+    Zero,
+    /// A Range starting past byte 0 (or a suffix range): only a resume.
+    Later,
+}
+
+impl Request {
+    /// A header's value; names compare case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The token and where it came from. More than one token (two query
+    /// parameters, or one in the query and one in the header) is `malformed`:
+    /// an ambiguous request is refused rather than guessed at.
+    pub fn token(&self, param: &str) -> Result<(&str, TokenSource), Reason> {
+        let mut found = None;
+        let mut count = 0;
+        for pair in self.query.split('&') {
+            if let Some(value) = pair.strip_prefix(param).and_then(|r| r.strip_prefix('=')) {
+                found = Some((value, TokenSource::Query));
+                count += 1;
+            } else if pair == param {
+                found = Some(("", TokenSource::Query));
+                count += 1;
+            }
+        }
+        if let Some(auth) = self.header("authorization") {
+            let mut words = auth.trim().splitn(2, ' ');
+            if words.next().is_some_and(|s| s.eq_ignore_ascii_case("oncelink")) {
+                found = Some((words.next().unwrap_or("").trim(), TokenSource::Header));
+                count += 1;
+            }
+        }
+        match (count, found) {
+            (0, _) | (_, None) => Err(Reason::MissingToken),
+            (1, Some((t, _))) if t.is_empty() => Err(Reason::MissingToken),
+            (1, Some(found)) => Ok(found),
+            _ => Err(Reason::Malformed),
+        }
+    }
+
+    /// The query without the token parameter, other parameters kept in
+    /// order and as received.
+    pub fn query_without(&self, param: &str) -> String {
+        self.query
+            .split('&')
+            .filter(|pair| {
+                !pair.is_empty() && *pair != param && pair.strip_prefix(param).map_or(true, |r| !r.starts_with('='))
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// Where a GET's Range starts.
+    pub fn range_start(&self) -> RangeStart {
+        let Some(range) = self.header("range") else {
+            return RangeStart::Zero;
+        };
+        let range = range.trim();
+        let Some(spec) = range.get(..6).filter(|u| u.eq_ignore_ascii_case("bytes=")).map(|_| &range[6..]) else {
+            return RangeStart::Zero;
+        };
+        let first = spec.split(',').next().unwrap_or("").trim();
+        let Some((start, _)) = first.split_once('-') else {
+            return RangeStart::Zero;
+        };
+        let start = start.trim();
+        if start.is_empty() {
+            return RangeStart::Later;
+        }
+        if !start.bytes().all(|b| b.is_ascii_digit()) {
+            return RangeStart::Zero;
+        }
+        if start.bytes().all(|b| b == b'0') {
+            RangeStart::Zero
+        } else {
+            RangeStart::Later
+        }
+    }
+
+    /// Whether the request says it is a prefetch or a preview
+    /// (`Sec-Purpose`, `Purpose`, `X-Purpose`, `X-Moz`).
+    pub fn is_prefetch(&self) -> bool {
+        ["sec-purpose", "purpose", "x-purpose", "x-moz"].iter().any(|name| {
+            self.header(name).is_some_and(|v| {
+                let v = v.to_ascii_lowercase();
+                v.contains("prefetch") || v.contains("preview") || v.contains("prerender")
+            })
+        })
+    }
+
+    /// Whether an error body should be HTML (the client accepts `text/html`).
+    pub fn wants_html(&self) -> bool {
+        self.header("accept").is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(query: &str, headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: "GET".into(),
+            path: "/f".into(),
+            query: query.into(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ip: "192.0.2.1".into(),
+        }
+    }
+
+    #[test]
+    fn finds_one_token() {
+        assert_eq!(req("a=1&t=x", &[]).token("t"), Ok(("x", TokenSource::Query)));
+        assert_eq!(req("", &[("Authorization", "Oncelink x")]).token("t"), Ok(("x", TokenSource::Header)));
+        assert_eq!(req("tt=x", &[]).token("t"), Err(Reason::MissingToken));
+        assert_eq!(req("t=", &[]).token("t"), Err(Reason::MissingToken));
+        assert_eq!(req("", &[("authorization", "Bearer x")]).token("t"), Err(Reason::MissingToken));
+        assert_eq!(req("t=x&t=y", &[]).token("t"), Err(Reason::Malformed));
+        assert_eq!(req("t=x", &[("authorization", "oncelink y")]).token("t"), Err(Reason::Malformed));
+    }
+
+    #[test]
+    fn strips_only_the_token() {
+        assert_eq!(req("a=1&t=x&tt=2&b", &[]).query_without("t"), "a=1&tt=2&b");
+        assert_eq!(req("t=x", &[]).query_without("t"), "");
+    }
+
+    #[test]
+    fn classifies_ranges() {
+        let start = |r: &str| req("", &[("range", r)]).range_start();
+        assert_eq!(req("", &[]).range_start(), RangeStart::Zero);
+        assert_eq!(start("bytes=0-"), RangeStart::Zero);
+        assert_eq!(start("bytes=0-99,200-300"), RangeStart::Zero);
+        assert_eq!(start("bytes=000-1"), RangeStart::Zero);
+        assert_eq!(start("bytes=1-"), RangeStart::Later);
+        assert_eq!(start("bytes=-500"), RangeStart::Later);
+        assert_eq!(start("BYTES=7-9"), RangeStart::Later);
+        assert_eq!(start("items=5-9"), RangeStart::Zero);
+        assert_eq!(start("bytes=x-9"), RangeStart::Zero);
+    }
+}

@@ -1,0 +1,68 @@
+//! The store boundary, described abstractly: what to ask the store and what
+//! it answered. Encodings (DynamoDB, SQLite) live with their drivers; the
+//! core only produces a [`StoreOp`] and judges a [`StoreReply`].
+//!
+//! One record per token id holds: `used` (uses counted), `revoked`, and for
+//! each client fingerprint the time of its last counted use.
+
+use serde::{Deserialize, Serialize};
+
+/// What the store must do, atomically, for one request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreOp {
+    /// `consume` or `resume`.
+    pub kind: StoreOpKind,
+    /// Token id: the record's key.
+    pub id: String,
+    /// Region whose store holds the record (the token's `r`, else the home region).
+    pub region: String,
+    /// Use limit.
+    pub n: u32,
+    /// Client fingerprint (keyed hash; never a raw address).
+    pub fp: String,
+    /// Current time, Unix seconds: recorded as this fingerprint's last use.
+    pub now: i64,
+    /// A use by `fp` at or after this time makes the request a resume.
+    pub resume_after: i64,
+    /// When the record may be deleted (TTL), Unix seconds.
+    pub expire_at: i64,
+}
+
+/// The two store operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreOpKind {
+    /// In one atomic step: create the record if absent; then, only if it is
+    /// not revoked, `fp` has no use at or after `resume_after`, and `used < n`,
+    /// add one to `used` and set `fp`'s last use to `now`. Reply `counted`
+    /// if it did, else `not_counted` with the record as it was.
+    Consume,
+    /// Change nothing; reply `not_counted` with the record (a strongly
+    /// consistent read).
+    Resume,
+}
+
+/// What the store answered, as the driver understood it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StoreReply {
+    /// The use was counted; `used` is the count including it.
+    Counted {
+        /// Uses counted so far, this one included.
+        used: u32,
+    },
+    /// Nothing was counted; the record as it was (an absent record is
+    /// `used: 0, revoked: false, last_use: null`).
+    NotCounted {
+        /// Uses counted so far.
+        used: u32,
+        /// Whether the link was revoked.
+        revoked: bool,
+        /// Last counted use by this request's fingerprint, Unix seconds.
+        last_use: Option<i64>,
+    },
+    /// Unreachable, throttled, timed out, or an answer the driver could not
+    /// read. The request is denied with 503.
+    Unavailable,
+}

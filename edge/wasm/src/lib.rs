@@ -1,0 +1,69 @@
+//! The wasm boundary: the only code that knows `JsValue`.
+//!
+//! Everything crosses as JSON strings (see ARCHITECTURE.md, "Why JSON at the
+//! boundary"): the host passes the request, gets a step back, performs the
+//! store call the step describes, and passes the reply back. Errors become
+//! JS exceptions carrying one line; the host answers them with a 503.
+
+use oncelink_edge::{json_api, mint, new_id, Claims, KeySet, UntrustedToken};
+use wasm_bindgen::prelude::*;
+
+/// A configured validator, built once per cold start.
+#[wasm_bindgen]
+pub struct Validator(json_api::Validator);
+
+#[wasm_bindgen]
+impl Validator {
+    /// Parses the baked configuration (JSON). Throws on an unusable one.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str) -> Result<Validator, JsError> {
+        json_api::Validator::from_json(config_json).map(Validator).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Runs the stateless checks on a request (JSON) at `now` (Unix seconds).
+    /// Returns a step as JSON: `respond`, `forward` or `need_store`.
+    pub fn decide(&self, request_json: &str, now: f64) -> Result<String, JsError> {
+        self.0.decide_json(request_json, seconds(now)?).map_err(|e| JsError::new(&e))
+    }
+
+    /// Finishes a `need_store` step with the store's reply (JSON).
+    pub fn resume(&self, pending_json: &str, reply_json: &str) -> Result<String, JsError> {
+        self.0.resume_json(pending_json, reply_json).map_err(|e| JsError::new(&e))
+    }
+}
+
+/// Mints a token with the key file's active key. `claims_json` may omit `id`
+/// (a 128-bit random one is drawn).
+#[wasm_bindgen]
+pub fn mint_token(keys_json: &str, claims_json: &str) -> Result<String, JsError> {
+    let keys = KeySet::from_json(keys_json).map_err(|e| JsError::new(&e.to_string()))?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(claims_json).map_err(|e| JsError::new(&format!("claims: {e}")))?;
+    if let Some(obj) = value.as_object_mut() {
+        if !obj.contains_key("id") {
+            let mut random = [0u8; 16];
+            getrandom::fill(&mut random).map_err(|e| JsError::new(&format!("no randomness: {e}")))?;
+            obj.insert("id".into(), new_id(random).into());
+        }
+    }
+    let claims: Claims = serde_json::from_value(value).map_err(|e| JsError::new(&format!("claims: {e}")))?;
+    mint(keys.active(), claims).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// Shows a token's kid and claims WITHOUT verifying it, as JSON
+/// `{"kid":..,"claims":..,"verified":false}`; throws with the reason code if
+/// it does not even parse.
+#[wasm_bindgen]
+pub fn inspect_token(token: &str) -> Result<String, JsError> {
+    let untrusted = UntrustedToken::parse(token).map_err(|r| JsError::new(r.code()))?;
+    let claims = untrusted.claims_unverified().map_err(|r| JsError::new(r.code()))?;
+    Ok(serde_json::json!({ "kid": untrusted.kid(), "claims": claims, "verified": false }).to_string())
+}
+
+fn seconds(now: f64) -> Result<i64, JsError> {
+    if now.is_finite() && now >= 0.0 && now < 1e13 {
+        Ok(now.floor() as i64)
+    } else {
+        Err(JsError::new("now must be Unix seconds"))
+    }
+}
