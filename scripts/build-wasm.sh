@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 out=edge/pkg
 cargo build --quiet -p oncelink-edge-wasm --target wasm32-unknown-unknown --profile wasm-release
-raw=target/wasm32-unknown-unknown/wasm-release/oncelink_edge_wasm.wasm
+raw="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/oncelink_edge_wasm.wasm"
 rm -rf "$out"
 wasm-bindgen --target web --out-dir "$out" --no-typescript "$raw"
 wasm_opt=node_modules/.bin/wasm-opt
