@@ -6,6 +6,9 @@
 
 mod duration;
 mod link;
+mod store;
+mod store_dynamodb;
+mod store_sqlite;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -38,6 +41,23 @@ enum Command {
     /// Check a token as the edge would (signature, claims, time, path, ip);
     /// exit 0 and print its claims when valid, else exit 1 and print the reason code.
     Verify(VerifyArgs),
+    /// Revoke a link in the store: no further use is counted, a resume is refused.
+    Revoke(StoreArgs),
+    /// Show a link's record in the store (uses counted, revoked, last use, TTL) as JSON.
+    Status(StoreArgs),
+}
+
+#[derive(Args)]
+struct StoreArgs {
+    /// The store: sqlite:PATH or dynamodb:REGION[@ENDPOINT]
+    /// (DynamoDB credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+    #[arg(long, value_name = "SPEC")]
+    store: String,
+    /// DynamoDB table name (required with dynamodb:).
+    #[arg(long, value_name = "NAME")]
+    table: Option<String>,
+    /// The token id (the `id` claim; `oncelink inspect` shows it).
+    id: String,
 }
 
 #[derive(Args)]
@@ -134,6 +154,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Mint(args) => mint_link(args),
         Command::Inspect { token } => inspect(&token),
         Command::Verify(args) => verify(args),
+        Command::Revoke(args) => {
+            let spec = store::StoreSpec::parse(&args.store)?;
+            let outcome = store::revoke(&spec, args.table.as_deref(), &args.id)?;
+            println!("{}", serde_json::to_string_pretty(&outcome)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status(args) => {
+            let spec = store::StoreSpec::parse(&args.store)?;
+            let status = store::status(&spec, args.table.as_deref(), &args.id)?;
+            println!("{}", serde_json::to_string_pretty(&status)?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

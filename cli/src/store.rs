@@ -1,0 +1,161 @@
+//! `oncelink revoke` and `oncelink status`: one dispatcher over the store
+//! kinds a deployment can use.
+//!
+//! The `--store` spec names the backend:
+//! - `sqlite:PATH` — origin-shim's SQLite file ([`crate::store_sqlite`]);
+//! - `dynamodb:REGION` or `dynamodb:REGION@ENDPOINT` — the Lambda@Edge table
+//!   in that region ([`crate::store_dynamodb`]); the endpoint override is for
+//!   local servers (`http://127.0.0.1:5000`) and tests.
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// A parsed `--store` spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// `sqlite:PATH`.
+    Sqlite(PathBuf),
+    /// `dynamodb:REGION[@ENDPOINT]`.
+    Dynamodb {
+        /// AWS region of the table (the tokens' home region).
+        region: String,
+        /// Endpoint override; default `https://dynamodb.<region>.amazonaws.com`.
+        endpoint: Option<String>,
+    },
+}
+
+impl StoreSpec {
+    /// Parses `sqlite:PATH` or `dynamodb:REGION[@ENDPOINT]`.
+    pub fn parse(spec: &str) -> Result<StoreSpec> {
+        if let Some(path) = spec.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                bail!("--store sqlite:PATH needs a path");
+            }
+            return Ok(StoreSpec::Sqlite(PathBuf::from(path)));
+        }
+        if let Some(rest) = spec.strip_prefix("dynamodb:") {
+            let (region, endpoint) = match rest.split_once('@') {
+                Some((region, endpoint)) => (region, Some(endpoint.to_owned())),
+                None => (rest, None),
+            };
+            let valid_region = !region.is_empty()
+                && region.len() <= 64
+                && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid_region {
+                bail!("--store dynamodb:REGION needs a region like us-east-1, got {region:?}");
+            }
+            if let Some(e) = &endpoint {
+                if !(e.starts_with("http://") || e.starts_with("https://")) {
+                    bail!("--store dynamodb:REGION@ENDPOINT needs an http:// or https:// endpoint, got {e:?}");
+                }
+            }
+            return Ok(StoreSpec::Dynamodb { region: region.to_owned(), endpoint });
+        }
+        bail!("--store must be sqlite:PATH or dynamodb:REGION[@ENDPOINT], got {spec:?}")
+    }
+}
+
+/// A token's record as a store holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordStatus {
+    /// Token id (the record's key).
+    pub id: String,
+    /// Whether the store has a record at all (none until the first use or a revoke).
+    pub exists: bool,
+    /// Uses counted.
+    pub used: u32,
+    /// Whether the link is revoked.
+    pub revoked: bool,
+    /// Latest counted use by any client, Unix seconds.
+    pub last_use: Option<i64>,
+    /// When the store may delete the record (TTL), Unix seconds.
+    pub expire_at: Option<i64>,
+}
+
+/// The record after a revoke. `exists` says whether it existed BEFORE
+/// the revoke (a revoke of a never-used link creates the record).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RevokeOutcome {
+    /// Token id (the record's key).
+    pub id: String,
+    /// Whether a record existed before this revoke.
+    pub exists: bool,
+    /// Uses counted (unchanged by revoking).
+    pub used: u32,
+    /// Always true after a successful revoke.
+    pub revoked: bool,
+    /// Latest counted use by any client, Unix seconds.
+    pub last_use: Option<i64>,
+    /// When the store may delete the record (TTL), Unix seconds.
+    pub expire_at: Option<i64>,
+}
+
+/// Marks `id` revoked in the store `spec` names; `table` is required for DynamoDB.
+pub fn revoke(spec: &StoreSpec, table: Option<&str>, id: &str) -> Result<RevokeOutcome> {
+    check_id(id)?;
+    match spec {
+        StoreSpec::Sqlite(path) => crate::store_sqlite::revoke(path, id),
+        StoreSpec::Dynamodb { region, endpoint } => {
+            crate::store_dynamodb::revoke(&dynamo_target(region, endpoint, table)?, id)
+        }
+    }
+}
+
+/// Reads `id`'s record from the store `spec` names; `table` is required for DynamoDB.
+pub fn status(spec: &StoreSpec, table: Option<&str>, id: &str) -> Result<RecordStatus> {
+    check_id(id)?;
+    match spec {
+        StoreSpec::Sqlite(path) => crate::store_sqlite::status(path, id),
+        StoreSpec::Dynamodb { region, endpoint } => {
+            crate::store_dynamodb::status(&dynamo_target(region, endpoint, table)?, id)
+        }
+    }
+}
+
+fn dynamo_target(region: &str, endpoint: &Option<String>, table: Option<&str>) -> Result<crate::store_dynamodb::Target> {
+    let Some(table) = table else { bail!("--store dynamodb:... needs --table NAME") };
+    Ok(crate::store_dynamodb::Target {
+        region: region.to_owned(),
+        endpoint: endpoint.clone(),
+        table: table.to_owned(),
+    })
+}
+
+/// Token ids are the base64url strings `new_id` makes; refuse anything else
+/// before it reaches a store.
+fn check_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        bail!("token id must be 1 to 64 base64url characters, got {id:?}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs() {
+        assert_eq!(StoreSpec::parse("sqlite:/tmp/x.db").unwrap(), StoreSpec::Sqlite("/tmp/x.db".into()));
+        assert_eq!(
+            StoreSpec::parse("dynamodb:eu-west-1").unwrap(),
+            StoreSpec::Dynamodb { region: "eu-west-1".into(), endpoint: None }
+        );
+        assert_eq!(
+            StoreSpec::parse("dynamodb:us-east-1@http://127.0.0.1:5000").unwrap(),
+            StoreSpec::Dynamodb { region: "us-east-1".into(), endpoint: Some("http://127.0.0.1:5000".into()) }
+        );
+        for bad in ["", "sqlite:", "dynamodb:", "dynamodb:US_EAST", "dynamodb:us-east-1@ftp://x", "redis:x"] {
+            assert!(StoreSpec::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn refuses_odd_ids() {
+        assert!(check_id("AAAAAAAAAAAAAAAAAAAAAA").is_ok());
+        for bad in ["", "a b", "a/b", &"x".repeat(65)] {
+            assert!(check_id(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}
