@@ -1,0 +1,378 @@
+//! oncelink's embedded use store: the core's [`StoreOp`] carried out in one
+//! SQLite transaction, plus the revoke/status/prune operations that the
+//! `oncelink` CLI and origin-shim need.
+//!
+//! The semantics are those of `oncelink_edge::store` (and of the DynamoDB
+//! path): one record per token id with `used`, `revoked` and, per client
+//! fingerprint, the time of its last counted use. A consume is a single
+//! `BEGIN IMMEDIATE` transaction, so concurrent consumers (threads or other
+//! processes on the same file) are serialised by SQLite's write lock and a use
+//! is counted at most `n` times. The database runs in WAL mode with
+//! `synchronous=FULL`: when [`SqliteStore::apply`] returns `Counted`, the use
+//! is on disk.
+//!
+//! This crate does blocking I/O; async hosts must call it from a blocking
+//! thread.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a writer waits for another writer's lock before giving up
+/// (the request then gets 503, never an allow).
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS records (
+    id        TEXT PRIMARY KEY NOT NULL,
+    used      INTEGER NOT NULL DEFAULT 0,
+    revoked   INTEGER NOT NULL DEFAULT 0,
+    expire_at INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uses (
+    id       TEXT NOT NULL,
+    fp       TEXT NOT NULL,
+    last_use INTEGER NOT NULL,
+    PRIMARY KEY (id, fp)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_expire_at ON records (expire_at);
+";
+
+/// The one error type of this crate. Any of them means "the store could not
+/// answer": a host turns it into `StoreReply::Unavailable` (503).
+#[non_exhaustive]
+#[derive(Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// Another writer held the lock past the busy timeout.
+    Busy,
+    /// The file could not be opened, read, written or synced, or is not an
+    /// oncelink store.
+    Sqlite(String),
+    /// The record holds a value no oncelink store writes (e.g. a negative count).
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// A stable short code for logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Busy => "busy",
+            StoreError::Sqlite(_) => "sqlite",
+            StoreError::Corrupt(_) => "corrupt",
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Busy => f.write_str("sqlite store: database is locked (busy timeout passed)"),
+            StoreError::Sqlite(m) => write!(f, "sqlite store: {m}"),
+            StoreError::Corrupt(m) => write!(f, "sqlite store: unexpected record: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+            _ => StoreError::Sqlite(e.to_string()),
+        }
+    }
+}
+
+/// A token's record, as `oncelink status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// Uses counted.
+    pub used: u32,
+    /// Whether the link was revoked.
+    pub revoked: bool,
+    /// Latest counted use by any client, Unix seconds.
+    pub last_use: Option<i64>,
+    /// When the record may be pruned, Unix seconds (`None`: kept; a revoke of
+    /// a link never used creates such a record, since the link's expiry is
+    /// not known then).
+    pub expire_at: Option<i64>,
+}
+
+/// An open store file. Not `Sync`: use one per thread.
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.conn.path()).finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`: WAL, `synchronous=FULL`,
+    /// a busy timeout of [`DEFAULT_BUSY_TIMEOUT`], schema created.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// As [`SqliteStore::open`], with a chosen busy timeout.
+    pub fn open_with_timeout(path: &Path, busy: Duration) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError::Sqlite(format!("cannot open {}: {e}", path.display())))?;
+        conn.busy_timeout(busy)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Sqlite(format!("cannot switch {} to WAL (journal_mode is {mode})", path.display())));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// Carries out `op` atomically and says what happened
+    /// (`oncelink_edge::store::StoreOpKind` documents the semantics).
+    pub fn apply(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+        match op.kind {
+            StoreOpKind::Consume => self.consume(op),
+            StoreOpKind::Resume => self.read_for(op),
+        }
+    }
+
+    fn consume(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO records (id, used, revoked, expire_at) VALUES (?1, 0, 0, ?2)
+             ON CONFLICT (id) DO UPDATE SET expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)",
+            params![op.id, op.expire_at],
+        )?;
+        let (used, revoked): (i64, bool) =
+            tx.query_row("SELECT used, revoked FROM records WHERE id = ?1", params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let used = to_count(used)?;
+        let last_use: Option<i64> = tx
+            .query_row("SELECT last_use FROM uses WHERE id = ?1 AND fp = ?2", params![op.id, op.fp], |r| r.get(0))
+            .optional()?;
+        let resuming = last_use.is_some_and(|t| t >= op.resume_after);
+        if revoked || resuming || used >= op.n {
+            tx.commit()?;
+            return Ok(StoreReply::NotCounted { used, revoked, last_use });
+        }
+        tx.execute("UPDATE records SET used = used + 1 WHERE id = ?1", params![op.id])?;
+        tx.execute(
+            "INSERT INTO uses (id, fp, last_use) VALUES (?1, ?2, ?3)
+             ON CONFLICT (id, fp) DO UPDATE SET last_use = excluded.last_use",
+            params![op.id, op.fp, op.now],
+        )?;
+        tx.commit()?;
+        Ok(StoreReply::Counted { used: used + 1 })
+    }
+
+    fn read_for(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+        // One read transaction so the record and the fingerprint's use agree.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let record: Option<(i64, bool)> = tx
+            .query_row("SELECT used, revoked FROM records WHERE id = ?1", params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let last_use: Option<i64> = tx
+            .query_row("SELECT last_use FROM uses WHERE id = ?1 AND fp = ?2", params![op.id, op.fp], |r| r.get(0))
+            .optional()?;
+        tx.finish()?;
+        let (used, revoked) = match record {
+            Some((used, revoked)) => (to_count(used)?, revoked),
+            None => (0, false),
+        };
+        Ok(StoreReply::NotCounted { used, revoked, last_use })
+    }
+
+    /// The record of `id`, if the store has one.
+    pub fn status(&mut self, id: &str) -> Result<Option<Record>, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let record = read_record(&tx, id)?;
+        tx.finish()?;
+        Ok(record)
+    }
+
+    /// Marks `id` revoked (creating the record if the link was never used).
+    /// Returns the record as it was before, and as it is now.
+    pub fn revoke(&mut self, id: &str) -> Result<(Option<Record>, Record), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before = read_record(&tx, id)?;
+        tx.execute(
+            "INSERT INTO records (id, used, revoked, expire_at) VALUES (?1, 0, 1, NULL)
+             ON CONFLICT (id) DO UPDATE SET revoked = 1",
+            params![id],
+        )?;
+        let after = read_record(&tx, id)?.ok_or_else(|| StoreError::Corrupt("record vanished during revoke".into()))?;
+        tx.commit()?;
+        Ok((before, after))
+    }
+
+    /// Deletes records (and their uses) whose `expire_at` is before `now`.
+    /// Returns how many records went.
+    pub fn prune(&mut self, now: i64) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM uses WHERE id IN (SELECT id FROM records WHERE expire_at IS NOT NULL AND expire_at < ?1)",
+            params![now],
+        )?;
+        let gone = tx.execute("DELETE FROM records WHERE expire_at IS NOT NULL AND expire_at < ?1", params![now])?;
+        tx.commit()?;
+        Ok(gone)
+    }
+}
+
+fn read_record(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Record>, StoreError> {
+    let row: Option<(i64, bool, Option<i64>)> = tx
+        .query_row("SELECT used, revoked, expire_at FROM records WHERE id = ?1", params![id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((used, revoked, expire_at)) = row else {
+        return Ok(None);
+    };
+    let last_use: Option<i64> = tx.query_row("SELECT max(last_use) FROM uses WHERE id = ?1", params![id], |r| r.get(0))?;
+    Ok(Some(Record { used: to_count(used)?, revoked, last_use, expire_at }))
+}
+
+fn to_count(used: i64) -> Result<u32, StoreError> {
+    u32::try_from(used).map_err(|_| StoreError::Corrupt(format!("used = {used}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(kind: StoreOpKind, n: u32, fp: &str, now: i64) -> StoreOp {
+        StoreOp {
+            kind,
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            region: "us-east-1".into(),
+            n,
+            fp: fp.into(),
+            now,
+            resume_after: now - 600,
+            expire_at: now + 7200,
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn counts_up_to_n_then_refuses() {
+        let (_dir, mut s) = store();
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 2, "a", 1000)).unwrap(), StoreReply::Counted { used: 1 });
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 2, "b", 1001)).unwrap(), StoreReply::Counted { used: 2 });
+        assert_eq!(
+            s.apply(&op(StoreOpKind::Consume, 2, "c", 1002)).unwrap(),
+            StoreReply::NotCounted { used: 2, revoked: false, last_use: None }
+        );
+    }
+
+    #[test]
+    fn same_fingerprint_inside_grace_is_not_counted_again() {
+        let (_dir, mut s) = store();
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "a", 1000)).unwrap(), StoreReply::Counted { used: 1 });
+        assert_eq!(
+            s.apply(&op(StoreOpKind::Consume, 3, "a", 1100)).unwrap(),
+            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000) }
+        );
+        // Past the grace window (resume_after = now - 600) the same client counts again.
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "a", 1601)).unwrap(), StoreReply::Counted { used: 2 });
+        assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().last_use, Some(1601));
+    }
+
+    #[test]
+    fn resume_is_a_read() {
+        let (_dir, mut s) = store();
+        assert_eq!(
+            s.apply(&op(StoreOpKind::Resume, 1, "a", 1000)).unwrap(),
+            StoreReply::NotCounted { used: 0, revoked: false, last_use: None }
+        );
+        assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap(), None, "a resume creates nothing");
+        s.apply(&op(StoreOpKind::Consume, 1, "a", 1000)).unwrap();
+        assert_eq!(
+            s.apply(&op(StoreOpKind::Resume, 1, "a", 1010)).unwrap(),
+            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000) }
+        );
+        assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().used, 1);
+    }
+
+    #[test]
+    fn revoked_links_count_nothing() {
+        let (_dir, mut s) = store();
+        let (before, after) = s.revoke("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        assert_eq!(before, None);
+        assert_eq!(after, Record { used: 0, revoked: true, last_use: None, expire_at: None });
+        assert_eq!(
+            s.apply(&op(StoreOpKind::Consume, 5, "a", 1000)).unwrap(),
+            StoreReply::NotCounted { used: 0, revoked: true, last_use: None }
+        );
+        // The first consume gives the revoke-created record an expiry.
+        assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().expire_at, Some(1000 + 7200));
+    }
+
+    #[test]
+    fn prune_removes_only_expired_records() {
+        let (_dir, mut s) = store();
+        s.apply(&op(StoreOpKind::Consume, 1, "a", 1000)).unwrap();
+        let mut other = op(StoreOpKind::Consume, 1, "a", 1000);
+        other.id = "BBBBBBBBBBBBBBBBBBBBBB".into();
+        other.expire_at = 99_999;
+        s.apply(&other).unwrap();
+        assert_eq!(s.prune(8200).unwrap(), 0);
+        assert_eq!(s.prune(8201).unwrap(), 1);
+        assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap(), None);
+        assert!(s.status("BBBBBBBBBBBBBBBBBBBBBB").unwrap().is_some());
+        // Its use row went with it: a fresh record starts from zero.
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 1, "a", 9000)).unwrap(), StoreReply::Counted { used: 1 });
+    }
+
+    #[test]
+    fn survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        SqliteStore::open(&path).unwrap().apply(&op(StoreOpKind::Consume, 1, "a", 1000)).unwrap();
+        let mut again = SqliteStore::open(&path).unwrap();
+        assert_eq!(again.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().used, 1);
+    }
+
+    #[test]
+    fn parallel_writers_never_exceed_n() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        SqliteStore::open(&path).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut s = SqliteStore::open_with_timeout(&path, Duration::from_secs(20)).unwrap();
+                    (0..10)
+                        .filter(|i| {
+                            let reply = s.apply(&op(StoreOpKind::Consume, 5, &format!("{t}-{i}"), 1000)).unwrap();
+                            matches!(reply, StoreReply::Counted { .. })
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        let counted: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(counted, 5);
+    }
+
+    #[test]
+    fn refuses_a_file_that_is_not_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
+        assert!(matches!(SqliteStore::open(&path), Err(StoreError::Sqlite(_))));
+    }
+}
