@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Checks the shared vectors with an implementation independent of the Rust core.
+
+Every token in edge/vectors/*.json that carries a `mint` recipe is minted again
+here, from docs/token-v1.md alone (Python's hmac, hashlib and base64), and must
+equal the literal token in the file; every expected store operation's
+fingerprint is recomputed the same way. This is what proves the format document
+is enough to write a compatible minter, and what keeps the literal tokens in the
+vectors honest.
+
+    python3 scripts/check_vectors.py           # check; exit 1 on any mismatch
+    python3 scripts/check_vectors.py --write   # refresh tokens/fingerprints after editing recipes
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+VECTORS = ROOT / "edge" / "vectors"
+B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def bump_last(text: str) -> str:
+    """Sets a trailing bit: same decoded bytes for a lax decoder, not canonical."""
+    return text[:-1] + B64_ALPHABET[B64_ALPHABET.index(text[-1]) + 1]
+
+
+def claims_json(claims: dict) -> str:
+    """Compact JSON, keys in the given order, UTF-8 kept as is (the format's encoding)."""
+    return json.dumps(claims, separators=(",", ":"), ensure_ascii=False)
+
+
+def mint(recipe: dict, secrets: dict) -> str:
+    """Builds a token from a recipe: docs/token-v1.md, section "Signing"."""
+    prefix = recipe.get("prefix", "ol1")
+    kid = recipe["kid"]
+    if "claims_b64" in recipe:
+        claims_part = recipe["claims_b64"]
+    else:
+        if "claims_hex" in recipe:
+            raw = bytes.fromhex(recipe["claims_hex"])
+        elif "claims_raw" in recipe:
+            raw = recipe["claims_raw"].encode("utf-8")
+        else:
+            raw = claims_json(recipe["claims"]).encode("utf-8")
+        claims_part = b64(raw)
+        if recipe.get("claims_noncanonical"):
+            claims_part = bump_last(claims_part)
+    secret = b64d(recipe["secret"]) if "secret" in recipe else secrets[recipe.get("sign_with", kid)]
+    signed = f"{prefix}.{kid}.{claims_part}"
+    mac = hmac.new(secret, signed.encode("ascii"), hashlib.sha256).digest()
+    sig = b64(mac[: recipe.get("sig_bytes", 32)])
+    if recipe.get("sig_noncanonical"):
+        sig = bump_last(sig)
+    token = f"{signed}.{sig}{recipe.get('suffix', '')}"
+    if "tamper_claims" in recipe:
+        # Re-encode different claims but keep the original signature.
+        sig_part = token.rsplit(".", 1)[1]
+        token = f"{prefix}.{kid}.{b64(claims_json(recipe['tamper_claims']).encode('utf-8'))}.{sig_part}"
+    return token
+
+
+def fingerprint(secret: bytes, client_ip: str, user_agent: str) -> str:
+    """docs/token-v1.md, section "Fingerprint"."""
+    try:
+        addr = ipaddress.ip_address(client_ip)
+        if addr.version == 6 and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        bits = 24 if addr.version == 4 else 48
+        prefix = str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
+    except ValueError:
+        prefix = client_ip
+    msg = b"oncelink/v1/fingerprint" + b"\0" + prefix.encode() + b"\0" + user_agent.encode()
+    return b64(hmac.new(secret, msg, hashlib.sha256).digest()[:16])
+
+
+def secrets_of(config: dict) -> dict:
+    return {k["kid"]: b64d(k["secret"]) for k in config["keys"]["keys"]}
+
+
+def merged_config(base: dict, case: dict) -> dict:
+    config = dict(base)
+    config.update(case.get("config", {}))
+    return config
+
+
+def check_decide(path: pathlib.Path, write: bool) -> list:
+    doc = json.loads(path.read_text("utf-8"))
+    problems = []
+    names = set()
+    for case in doc["cases"]:
+        name = case["name"]
+        if name in names:
+            problems.append(f"{path.name}: duplicate case name {name}")
+        names.add(name)
+        secrets = secrets_of(merged_config(doc["config"], case))
+        recipe = case.get("mint")
+        if recipe is not None:
+            token = mint(recipe, secrets)
+            if case.get("token") != token:
+                if write:
+                    case["token"] = token
+                else:
+                    problems.append(f"{path.name}: {name}: token does not match its mint recipe")
+        op = case.get("expect", {}).get("op")
+        if op is not None and "fp" in op:
+            req = case["request"]
+            headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
+            kid = case["token"].split(".")[1]
+            fp = fingerprint(secrets[kid], req.get("ip", ""), headers.get("user-agent", ""))
+            if op["fp"] != fp:
+                if write:
+                    op["fp"] = fp
+                else:
+                    problems.append(f"{path.name}: {name}: expected fingerprint is not the keyed hash of the request")
+    if write:
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return problems
+
+
+def check_format(path: pathlib.Path, write: bool) -> list:
+    doc = json.loads(path.read_text("utf-8"))
+    secrets = {k["kid"]: b64d(k["secret"]) for k in doc["keys"]["keys"]}
+    problems = []
+    for case in doc["mint"]:
+        token = mint({"kid": case["kid"], "claims": case["claims"]}, secrets)
+        if case.get("token") != token:
+            if write:
+                case["token"] = token
+            else:
+                problems.append(f"{path.name}: mint {case['name']}: token differs from an independent minter")
+    for case in doc["verify"]:
+        recipe = case.get("mint")
+        if recipe is not None:
+            token = mint(recipe, secrets)
+            if case.get("token") != token:
+                if write:
+                    case["token"] = token
+                else:
+                    problems.append(f"{path.name}: verify {case['name']}: token does not match its mint recipe")
+    if write:
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="refresh literal tokens and fingerprints")
+    args = parser.parse_args()
+    problems = check_format(VECTORS / "format.json", args.write)
+    problems += check_decide(VECTORS / "decide.json", args.write)
+    for p in problems:
+        print(f"check_vectors: {p}", file=sys.stderr)
+    cases = len(json.loads((VECTORS / "decide.json").read_text("utf-8"))["cases"])
+    fmt = json.loads((VECTORS / "format.json").read_text("utf-8"))
+    total = cases + len(fmt["mint"]) + len(fmt["verify"])
+    print(f"check_vectors: {total - len(problems)} passed, {len(problems)} failed")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
