@@ -1,0 +1,136 @@
+// CloudFront viewer-request events <-> the core's JSON shapes.
+//
+// Only moves fields between formats; every decision is the core's. Formats as
+// AWS documents them ("Lambda@Edge event structure" and "Generate HTTP
+// responses in request triggers", CloudFront Developer Guide): header maps keyed
+// by lowercase name, each a list of {key, value}; a generated response has
+// `status` as a string.
+
+/** Largest generated viewer-request response (headers + body), bytes. */
+export const MAX_GENERATED_RESPONSE_BYTES = 40 * 1024;
+
+/** Header that names the reason code of a generated response, for logs and tools. */
+export const REASON_HEADER = 'x-oncelink-reason';
+
+const STATUS_TEXT = {
+  200: 'OK',
+  403: 'Forbidden',
+  405: 'Method Not Allowed',
+  410: 'Gone',
+  503: 'Service Unavailable',
+};
+
+/**
+ * The viewer-request record of a CloudFront event: `{ config, request }`.
+ * Throws a one-line error if the event is not of that shape.
+ */
+export function viewerRecord(event) {
+  const cf = event?.Records?.[0]?.cf;
+  if (!cf || typeof cf !== 'object' || !cf.request || typeof cf.request !== 'object') {
+    throw new Error('event is not a CloudFront viewer-request event (no Records[0].cf.request)');
+  }
+  return { config: cf.config ?? {}, request: cf.request };
+}
+
+/**
+ * The core's Request JSON for a CloudFront request: the raw uri as path, the
+ * querystring as received, headers flattened to lowercase name -> values
+ * joined with ", ", and the client address.
+ */
+export function toCoreRequest(cfRequest) {
+  const headers = {};
+  for (const [name, entries] of Object.entries(cfRequest.headers ?? {})) {
+    if (!Array.isArray(entries)) continue;
+    const values = entries.map((e) => String(e?.value ?? ''));
+    const lower = name.toLowerCase();
+    headers[lower] = lower in headers ? `${headers[lower]}, ${values.join(', ')}` : values.join(', ');
+  }
+  return {
+    method: String(cfRequest.method ?? ''),
+    path: String(cfRequest.uri ?? ''),
+    query: String(cfRequest.querystring ?? ''),
+    headers,
+    ip: String(cfRequest.clientIp ?? ''),
+  };
+}
+
+/** `content-type` -> `Content-Type`: the `key` CloudFront sends on the wire. */
+export function canonicalHeaderName(name) {
+  return name
+    .split('-')
+    .map((part) => (part ? part[0].toUpperCase() + part.slice(1) : part))
+    .join('-');
+}
+
+/**
+ * The CloudFront request to send on, for a `forward` step: the querystring the
+ * core computed (token removed), its headers set and removed. Mutates and
+ * returns `cfRequest`, as Lambda@Edge expects.
+ */
+export function applyForward(cfRequest, step) {
+  cfRequest.querystring = step.query;
+  cfRequest.headers = cfRequest.headers ?? {};
+  for (const name of step.remove_headers ?? []) {
+    delete cfRequest.headers[name.toLowerCase()];
+  }
+  for (const [name, value] of step.set_headers ?? []) {
+    const lower = name.toLowerCase();
+    cfRequest.headers[lower] = [{ key: canonicalHeaderName(lower), value }];
+  }
+  return cfRequest;
+}
+
+/** Adds one header to a CloudFront header map (lowercase key, list of {key, value}). */
+function addHeader(headers, name, value) {
+  const lower = name.toLowerCase();
+  (headers[lower] ??= []).push({ key: canonicalHeaderName(lower), value });
+}
+
+/**
+ * The generated CloudFront response for a `respond` step (status, reason,
+ * headers as [name, value] pairs, body).
+ */
+export function toCloudFrontResponse(step) {
+  const headers = {};
+  for (const [name, value] of step.headers ?? []) addHeader(headers, name, value);
+  addHeader(headers, REASON_HEADER, step.reason);
+  return {
+    status: String(step.status),
+    statusDescription: STATUS_TEXT[step.status] ?? 'Error',
+    headers,
+    bodyEncoding: 'text',
+    body: step.body ?? '',
+  };
+}
+
+/** Size in bytes of a generated response as CloudFront counts it (headers + body). */
+export function generatedResponseBytes(response) {
+  let size = Buffer.byteLength(response.body ?? '', 'utf8');
+  for (const entries of Object.values(response.headers ?? {})) {
+    for (const { key, value } of entries) size += Buffer.byteLength(`${key}: ${value}\r\n`, 'utf8');
+  }
+  return size;
+}
+
+/**
+ * The last-resort answer when anything throws (a broken event, a wasm trap, a
+ * bug): 503 `store_unavailable` with Retry-After, never an allow. Built here
+ * without the core, because the core may be what failed.
+ */
+export function fallbackUnavailable() {
+  const body = JSON.stringify({
+    error: 'store_unavailable',
+    message: 'The service is temporarily unavailable. Try again shortly.',
+  });
+  return toCloudFrontResponse({
+    status: 503,
+    reason: 'store_unavailable',
+    headers: [
+      ['content-type', 'application/json'],
+      ['cache-control', 'no-store'],
+      ['x-content-type-options', 'nosniff'],
+      ['retry-after', '2'],
+    ],
+    body,
+  });
+}

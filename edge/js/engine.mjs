@@ -1,0 +1,106 @@
+// The viewer-request handler, independent of how the wasm and the config got
+// here (the bundle entry, handler.mjs, wires those in).
+//
+// CloudFront event -> core request -> decide -> [store call -> resume] ->
+// the forwarded request or the generated response. All policy is in the core;
+// this file maps shapes, performs I/O and logs. Any exception becomes a 503
+// `store_unavailable`: the edge never fails open.
+
+import {
+  applyForward,
+  fallbackUnavailable,
+  generatedResponseBytes,
+  MAX_GENERATED_RESPONSE_BYTES,
+  toCloudFrontResponse,
+  toCoreRequest,
+  viewerRecord,
+} from './cloudfront.mjs';
+import { logDecision } from './log.mjs';
+import { credentialsFrom, performStore, storeSettings } from './store.mjs';
+
+/**
+ * Builds `handler(event)`.
+ *
+ * options:
+ *   wasm:   { Validator, dynamodb_request, dynamodb_interpret } (the initialised wasm module)
+ *   config: { validator: <ConfigFile>, store: { table, endpoint?, attempt_timeout_ms?, budget_ms? } }
+ *   env:    where credentials are read, per invocation (default process.env)
+ *   fetch, nowMs, random, sleep: I/O and clock, replaceable for tests and benchmarks
+ *
+ * A configuration the core refuses does not throw here: every request is then
+ * answered 503 and the reason is logged, so a bad deploy fails closed.
+ */
+export function createHandler(options) {
+  const { wasm, config } = options;
+  const env = options.env ?? process.env;
+  const io = {
+    fetch: options.fetch ?? globalThis.fetch,
+    nowMs: options.nowMs ?? Date.now,
+    random: options.random ?? Math.random,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+  };
+  let validator = null;
+  let settings = null;
+  let setupError = null;
+  try {
+    validator = new wasm.Validator(JSON.stringify(config.validator));
+    settings = storeSettings(config.store);
+  } catch (err) {
+    setupError = `setup: ${oneLine(err)}`;
+  }
+
+  return async function handler(event) {
+    let requestId = null;
+    let idHash = null;
+    let store = null;
+    try {
+      const record = viewerRecord(event);
+      requestId = record.config.requestId ?? null;
+      if (setupError) throw new Error(setupError);
+      const request = toCoreRequest(record.request);
+      const nowSeconds = Math.floor(io.nowMs() / 1000);
+      let step = JSON.parse(validator.decide(JSON.stringify(request), nowSeconds));
+      if (step.step === 'need_store') {
+        idHash = step.pending?.forward?.id_hash ?? null;
+        store = await performStore(step.op, {
+          wasm,
+          settings,
+          creds: credentialsFrom(env),
+          ...io,
+        });
+        step = JSON.parse(validator.resume(JSON.stringify(step.pending), JSON.stringify(store.reply)));
+      }
+      const common = { requestId, storeMs: store?.latencyMs, attempts: store?.attempts, storeError: store?.error };
+      if (step.step === 'forward') {
+        logDecision({ ...common, outcome: 'allow', allow: step.allow, status: 200, idHash: step.id_hash });
+        return applyForward(record.request, step);
+      }
+      if (step.step === 'respond') {
+        const response = toCloudFrontResponse(step);
+        if (generatedResponseBytes(response) > MAX_GENERATED_RESPONSE_BYTES) {
+          throw new Error('generated response is over the 40 KB viewer-request limit');
+        }
+        logDecision({ ...common, outcome: 'deny', reason: step.reason, status: step.status, idHash });
+        return response;
+      }
+      throw new Error(`core returned an unknown step ${JSON.stringify(step.step)}`);
+    } catch (err) {
+      logDecision({
+        requestId,
+        outcome: 'deny',
+        reason: 'store_unavailable',
+        status: 503,
+        idHash,
+        storeMs: store?.latencyMs,
+        attempts: store?.attempts,
+        storeError: store?.error,
+        error: oneLine(err),
+      });
+      return fallbackUnavailable();
+    }
+  };
+}
+
+function oneLine(err) {
+  return String(err?.message ?? err).replace(/\s+/g, ' ').slice(0, 300);
+}

@@ -1,0 +1,37 @@
+// One JSON line per decision. Fields are chosen, never copied from the
+// request: no token, signature, key or fingerprint can reach a log line.
+
+let sink = (line) => console.log(line);
+
+/** Replaces where log lines go (tests, the local emulator). Returns the previous sink. */
+export function setLogSink(fn) {
+  const previous = sink;
+  sink = fn;
+  return previous;
+}
+
+/**
+ * Writes the decision line:
+ * { msg: "oncelink.decision", request_id, outcome: "allow"|"deny", allow?, reason?, status,
+ *   id_hash, store_ms, attempts, store_error?, error? }
+ */
+export function logDecision(fields) {
+  const line = {
+    msg: 'oncelink.decision',
+    request_id: fields.requestId ?? null,
+    outcome: fields.outcome,
+    allow: fields.allow ?? null,
+    reason: fields.reason ?? null,
+    status: fields.status,
+    id_hash: fields.idHash ?? null,
+    store_ms: fields.storeMs ?? null,
+    attempts: fields.attempts ?? 0,
+  };
+  if (fields.storeError) line.store_error = fields.storeError;
+  if (fields.error) line.error = fields.error;
+  try {
+    sink(JSON.stringify(line));
+  } catch {
+    // A failing sink must not turn a decision into an exception.
+  }
+}

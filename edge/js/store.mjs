@@ -1,0 +1,127 @@
+// Performs the store operation a `need_store` step describes: the DynamoDB
+// request is built and signed in Rust (`dynamodb_request`), the reply is read
+// in Rust (`dynamodb_interpret`); this module only moves bytes, with a timeout
+// per attempt and retries with full-jitter backoff inside a total budget.
+//
+// Whatever happens, the result is a StoreReply for `resume`: when the budget
+// runs out or the reply is not usable, `{"reply":"unavailable"}` (a 503),
+// never an allow.
+
+/** Defaults, milliseconds. The viewer-request limit is 5 s; the budget stays well under. */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 1000;
+export const DEFAULT_BUDGET_MS = 2500;
+/** First backoff ceiling and the largest one (full jitter: sleep a random time below the ceiling). */
+export const BACKOFF_BASE_MS = 25;
+export const BACKOFF_CAP_MS = 400;
+/** An attempt is not started with less than this much budget left. */
+export const MIN_ATTEMPT_MS = 50;
+/** Most attempts per decision, whatever the budget. */
+export const MAX_ATTEMPTS = 5;
+
+const UNAVAILABLE = Object.freeze({ reply: 'unavailable' });
+
+/**
+ * Store settings from the baked config, with defaults and bounds checked.
+ * Throws a one-line error for an unusable one.
+ */
+export function storeSettings(store) {
+  if (!store || typeof store.table !== 'string' || store.table === '') {
+    throw new Error('store.table must be a non-empty string');
+  }
+  const attempt = store.attempt_timeout_ms ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
+  const budget = store.budget_ms ?? DEFAULT_BUDGET_MS;
+  for (const [name, v] of [['attempt_timeout_ms', attempt], ['budget_ms', budget]]) {
+    if (!Number.isInteger(v) || v < MIN_ATTEMPT_MS || v > 4500) {
+      throw new Error(`store.${name} must be an integer from ${MIN_ATTEMPT_MS} to 4500`);
+    }
+  }
+  const target = { table: store.table };
+  if (store.endpoint !== undefined) target.endpoint = store.endpoint;
+  return { target, targetJson: JSON.stringify(target), attemptTimeoutMs: attempt, budgetMs: budget };
+}
+
+/** Credentials from Lambda's reserved variables, as the signer takes them; null if absent. */
+export function credentialsFrom(env) {
+  const id = env.AWS_ACCESS_KEY_ID;
+  const secret = env.AWS_SECRET_ACCESS_KEY;
+  if (!id || !secret) return null;
+  const creds = { access_key_id: id, secret_access_key: secret };
+  if (env.AWS_SESSION_TOKEN) creds.session_token = env.AWS_SESSION_TOKEN;
+  return creds;
+}
+
+/**
+ * Runs `op` against the store.
+ *
+ * deps: { wasm: {dynamodb_request, dynamodb_interpret}, settings (storeSettings),
+ *         creds, fetch, nowMs(), random(), sleep(ms) }
+ * Returns { reply, attempts, latencyMs, error } where `reply` is StoreReply JSON
+ * (an object) and `error` a short text (never a body, a key or a signature).
+ */
+export async function performStore(op, deps) {
+  const { wasm, settings, creds, nowMs, random, sleep } = deps;
+  const fetchImpl = deps.fetch;
+  const started = nowMs();
+  const deadline = started + settings.budgetMs;
+  const opJson = JSON.stringify(op);
+  const done = (reply, attempts, error) => ({ reply, attempts, latencyMs: nowMs() - started, error });
+  if (!creds) return done(UNAVAILABLE, 0, 'no AWS credentials in the environment');
+  const credsJson = JSON.stringify(creds);
+
+  let attempts = 0;
+  let lastError = 'no attempt fit in the budget';
+  while (attempts < MAX_ATTEMPTS) {
+    const timeout = Math.min(settings.attemptTimeoutMs, deadline - nowMs());
+    if (timeout < MIN_ATTEMPT_MS) break;
+    attempts += 1;
+    const request = JSON.parse(wasm.dynamodb_request(opJson, settings.targetJson, credsJson, nowMs() / 1000));
+    const outcome = await attempt(fetchImpl, request, timeout);
+    if (outcome.status !== undefined) {
+      const verdict = JSON.parse(wasm.dynamodb_interpret(opJson, outcome.status, outcome.body));
+      if (!verdict.retryable) {
+        return done(verdict.reply ?? UNAVAILABLE, attempts, verdict.error ?? null);
+      }
+      lastError = verdict.error ?? `retryable answer (HTTP ${outcome.status})`;
+    } else {
+      lastError = outcome.error;
+    }
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempts - 1));
+    const pause = Math.floor(random() * ceiling);
+    if (nowMs() + pause + MIN_ATTEMPT_MS > deadline) break;
+    await sleep(pause);
+  }
+  return done(UNAVAILABLE, attempts, lastError);
+}
+
+/**
+ * One HTTP exchange with a timeout that covers connecting, the headers and
+ * the body. Returns {status, body} or {error}.
+ */
+async function attempt(fetchImpl, request, timeoutMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const response = await fetchImpl(request.url, {
+      method: request.method,
+      headers: request.headers.filter(([name]) => !SET_BY_FETCH.has(name.toLowerCase())),
+      body: request.body,
+      signal: controller.signal,
+    });
+    const body = await response.text();
+    return { status: response.status, body };
+  } catch (err) {
+    if (controller.signal.aborted) return { error: `timed out after ${timeoutMs} ms` };
+    return { error: `transport: ${oneLine(err)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Headers fetch derives from the URL and body itself (and refuses to take from us). */
+const SET_BY_FETCH = new Set(['host', 'content-length']);
+
+function oneLine(err) {
+  const cause = err?.cause?.code ?? err?.cause?.message;
+  const text = `${err?.message ?? err}${cause ? ` (${cause})` : ''}`;
+  return text.replace(/\s+/g, ' ').slice(0, 200);
+}
