@@ -5,7 +5,7 @@
 //! store call the step describes, and passes the reply back. Errors become
 //! JS exceptions carrying one line; the host answers them with a 503.
 
-use oncelink_edge::{json_api, mint, new_id, Claims, KeySet, UntrustedToken};
+use oncelink_edge::{dynamodb, json_api, mint, new_id, Claims, KeySet, StoreOp, StoreReply, UntrustedToken};
 use wasm_bindgen::prelude::*;
 
 /// A configured validator, built once per cold start.
@@ -66,4 +66,39 @@ fn seconds(now: f64) -> Result<i64, JsError> {
     } else {
         Err(JsError::new("now must be Unix seconds"))
     }
+}
+
+/// Builds the signed DynamoDB request for a `need_store` step's `op` (JSON),
+/// the baked store settings `{"table":..,"endpoint":..}` and the Lambda
+/// credentials `{"access_key_id":..,"secret_access_key":..,"session_token":..}`,
+/// signed at `now` (Unix seconds). Returns
+/// `{"method":"POST","url":..,"headers":[[name,value],..],"body":..}`.
+/// Throws (one line, no secrets) on unusable input.
+#[wasm_bindgen]
+pub fn dynamodb_request(op_json: &str, store_json: &str, creds_json: &str, now: f64) -> Result<String, JsError> {
+    let op: StoreOp = serde_json::from_str(op_json).map_err(|e| JsError::new(&format!("op: {e}")))?;
+    let store: dynamodb::StoreConfig =
+        serde_json::from_str(store_json).map_err(|e| JsError::new(&format!("store: {e}")))?;
+    // The credentials' parse error could quote a secret: say only that it failed.
+    let creds: dynamodb::Credentials = serde_json::from_str(creds_json)
+        .map_err(|_| JsError::new("credentials: expected {access_key_id, secret_access_key, session_token?}"))?;
+    let call = dynamodb::request(&op, &store, &creds, seconds(now)?).map_err(|e| JsError::new(&e.to_string()))?;
+    serde_json::to_string(&call).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// Reads DynamoDB's answer (HTTP `status` and `body`) to the request built
+/// for `op_json`. Returns `{"reply":<StoreReply>,"retryable":bool,"error":null|".."}`;
+/// never throws: anything unreadable is `{"reply":"unavailable"}`.
+#[wasm_bindgen]
+pub fn dynamodb_interpret(op_json: &str, status: u16, body: &str) -> String {
+    let interpreted = match serde_json::from_str::<StoreOp>(op_json) {
+        Ok(op) => dynamodb::interpret(&op, status, body),
+        Err(e) => dynamodb::Interpreted {
+            reply: StoreReply::Unavailable,
+            retryable: false,
+            error: Some(format!("op: {e}")),
+        },
+    };
+    serde_json::to_string(&interpreted)
+        .unwrap_or_else(|_| r#"{"reply":{"reply":"unavailable"},"retryable":false,"error":"unserializable"}"#.into())
 }

@@ -1,0 +1,270 @@
+//! The DynamoDB encoding of the store boundary: a [`StoreOp`] becomes one
+//! signed HTTP request (`UpdateItem` for a consume, `GetItem` for a resume),
+//! and the HTTP answer becomes a [`StoreReply`].
+//!
+//! Still no I/O: the host sends the [`HttpCall`] and hands back the status
+//! and body. The item schema and the exact requests are in docs/dynamodb.md.
+//!
+//! One item per token id, key attribute `id` (S):
+//! - `used` (N): uses counted;
+//! - `revoked` (BOOL): set by `oncelink revoke`;
+//! - `f_<fp>` (N): last counted use by fingerprint `fp` (one top-level
+//!   attribute per fingerprint, so the first use needs no map to exist);
+//! - `n` (N): the use limit, for operators;
+//! - `expire_at` (N): the table's TTL attribute.
+
+pub mod sigv4;
+mod wire;
+
+pub use sigv4::Credentials;
+pub use wire::{error_line, interpret, parse_record, Interpreted, Record};
+
+use crate::claims::{is_valid_id, is_valid_region};
+use crate::store::{StoreOp, StoreOpKind};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The DynamoDB JSON protocol version every target names.
+const TARGET_PREFIX: &str = "DynamoDB_20120810.";
+/// Content type of the DynamoDB JSON protocol.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+/// Longest table name DynamoDB accepts.
+const MAX_TABLE: usize = 255;
+
+/// Where the table is: the host's baked configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Table name.
+    pub table: String,
+    /// Endpoint override (`http://127.0.0.1:5000`); default
+    /// `https://dynamodb.<region>.amazonaws.com`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+}
+
+/// One HTTP request for the host to send, exactly as given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HttpCall {
+    /// Always `POST`.
+    pub method: &'static str,
+    /// Full URL.
+    pub url: String,
+    /// Headers, lowercase names. `host` is included because it is signed; a
+    /// host whose HTTP client sets Host itself from the URL gets the same value.
+    pub headers: Vec<(String, String)>,
+    /// JSON body.
+    pub body: String,
+}
+
+/// Why a request could not be built (a caller mistake: bad configuration
+/// or an operation the core would never produce).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestError {
+    /// The table name is empty, too long or has characters DynamoDB refuses.
+    BadTable,
+    /// The endpoint is not `http(s)://host[:port][/]`.
+    BadEndpoint,
+    /// The region is not a region name.
+    BadRegion,
+    /// The token id is not a token id.
+    BadId,
+    /// The fingerprint is not 1 to 64 base64url characters.
+    BadFingerprint,
+    /// The access key id or secret is empty or has characters a header cannot carry.
+    BadCredentials,
+}
+
+impl core::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RequestError::BadTable => "table name must be 3 to 255 of [A-Za-z0-9_.-]",
+            RequestError::BadEndpoint => "endpoint must be http(s)://host[:port] with no path",
+            RequestError::BadRegion => "region must look like us-east-1",
+            RequestError::BadId => "token id must be 16 to 64 of [A-Za-z0-9_-]",
+            RequestError::BadFingerprint => "fingerprint must be 1 to 64 of [A-Za-z0-9_-]",
+            RequestError::BadCredentials => "credentials must be non-empty printable ASCII",
+        })
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// The attribute holding `fp`'s last use.
+pub fn fp_attribute(fp: &str) -> String {
+    format!("f_{fp}")
+}
+
+/// Builds the signed request for a store operation at `now` (Unix seconds;
+/// the signing time, not the op's own `now`).
+pub fn request(
+    op: &StoreOp,
+    store: &StoreConfig,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<HttpCall, RequestError> {
+    check_id(&op.id)?;
+    if op.fp.is_empty() || op.fp.len() > 64 || !op.fp.bytes().all(is_b64url) {
+        return Err(RequestError::BadFingerprint);
+    }
+    let body = match op.kind {
+        StoreOpKind::Consume => consume_body(&store.table, op),
+        StoreOpKind::Resume => resume_body(&store.table, op),
+    };
+    let target = match op.kind {
+        StoreOpKind::Consume => "UpdateItem",
+        StoreOpKind::Resume => "GetItem",
+    };
+    signed_call(target, &body, &op.region, store, credentials, now)
+}
+
+/// `UpdateItem` for a consume: see docs/dynamodb.md.
+fn consume_body(table: &str, op: &StoreOp) -> Value {
+    json!({
+        "TableName": table,
+        "Key": { "id": { "S": op.id } },
+        "UpdateExpression": "SET #u = if_not_exists(#u, :zero) + :one, #f = :now, #n = :n, #e = :exp",
+        "ConditionExpression":
+            "(attribute_not_exists(#u) OR #u < :n) \
+             AND (attribute_not_exists(#r) OR #r = :false) \
+             AND (attribute_not_exists(#f) OR #f < :ra)",
+        "ExpressionAttributeNames": {
+            "#u": "used", "#r": "revoked", "#f": fp_attribute(&op.fp), "#n": "n", "#e": "expire_at"
+        },
+        "ExpressionAttributeValues": {
+            ":zero": { "N": "0" },
+            ":one": { "N": "1" },
+            ":n": { "N": op.n.to_string() },
+            ":now": { "N": op.now.to_string() },
+            ":ra": { "N": op.resume_after.to_string() },
+            ":exp": { "N": op.expire_at.to_string() },
+            ":false": { "BOOL": false }
+        },
+        "ReturnValues": "UPDATED_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"
+    })
+}
+
+/// `GetItem` (strongly consistent) for a resume: only what the reply needs.
+fn resume_body(table: &str, op: &StoreOp) -> Value {
+    json!({
+        "TableName": table,
+        "Key": { "id": { "S": op.id } },
+        "ConsistentRead": true,
+        "ProjectionExpression": "#u, #r, #f",
+        "ExpressionAttributeNames": { "#u": "used", "#r": "revoked", "#f": fp_attribute(&op.fp) }
+    })
+}
+
+/// `UpdateItem` that marks `id` revoked (creating the record if absent) and
+/// returns the record as it was (`ALL_OLD`), for `oncelink revoke`.
+pub fn revoke_request(
+    id: &str,
+    region: &str,
+    store: &StoreConfig,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<HttpCall, RequestError> {
+    check_id(id)?;
+    let body = json!({
+        "TableName": store.table,
+        "Key": { "id": { "S": id } },
+        "UpdateExpression": "SET #r = :true",
+        "ExpressionAttributeNames": { "#r": "revoked" },
+        "ExpressionAttributeValues": { ":true": { "BOOL": true } },
+        "ReturnValues": "ALL_OLD"
+    });
+    signed_call("UpdateItem", &body, region, store, credentials, now)
+}
+
+/// Strongly consistent `GetItem` of the whole record, for `oncelink status`.
+pub fn status_request(
+    id: &str,
+    region: &str,
+    store: &StoreConfig,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<HttpCall, RequestError> {
+    check_id(id)?;
+    let body = json!({ "TableName": store.table, "Key": { "id": { "S": id } }, "ConsistentRead": true });
+    signed_call("GetItem", &body, region, store, credentials, now)
+}
+
+fn check_id(id: &str) -> Result<(), RequestError> {
+    if is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(RequestError::BadId)
+    }
+}
+
+fn is_b64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+fn signed_call(
+    target: &str,
+    body: &Value,
+    region: &str,
+    store: &StoreConfig,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<HttpCall, RequestError> {
+    let table_ok = (3..=MAX_TABLE).contains(&store.table.len())
+        && store.table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !table_ok {
+        return Err(RequestError::BadTable);
+    }
+    if !is_valid_region(region) {
+        return Err(RequestError::BadRegion);
+    }
+    let printable = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+    let token_ok = credentials.session_token.as_deref().is_none_or(|t| t.is_empty() || printable(t));
+    if !printable(&credentials.access_key_id) || !printable(&credentials.secret_access_key) || !token_ok {
+        return Err(RequestError::BadCredentials);
+    }
+    let (base, host) = match &store.endpoint {
+        Some(endpoint) => parse_endpoint(endpoint)?,
+        None => {
+            let host = format!("dynamodb.{region}.amazonaws.com");
+            (format!("https://{host}"), host)
+        }
+    };
+    let body = body.to_string();
+    let mut headers = vec![
+        ("content-type".to_owned(), CONTENT_TYPE.to_owned()),
+        ("host".to_owned(), host),
+        ("x-amz-target".to_owned(), format!("{TARGET_PREFIX}{target}")),
+    ];
+    let signable = sigv4::SignableRequest {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let signed = sigv4::sign(&signable, credentials, region, "dynamodb", now, sigv4::SignOptions::default());
+    headers.extend(signed.added_headers);
+    Ok(HttpCall { method: "POST", url: format!("{base}/"), headers, body })
+}
+
+/// Splits `http(s)://host[:port][/]` into the base URL (no trailing slash)
+/// and the Host header value (default ports dropped, as HTTP clients do).
+fn parse_endpoint(endpoint: &str) -> Result<(String, String), RequestError> {
+    let (scheme, rest) = endpoint.split_once("://").ok_or(RequestError::BadEndpoint)?;
+    let default_port = match scheme {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return Err(RequestError::BadEndpoint),
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    let authority_ok = !authority.is_empty()
+        && authority.len() <= 255
+        && authority.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !authority_ok {
+        return Err(RequestError::BadEndpoint);
+    }
+    let host = authority.strip_suffix(default_port).unwrap_or(authority).to_ascii_lowercase();
+    Ok((format!("{scheme}://{authority}"), host))
+}

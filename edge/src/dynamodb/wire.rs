@@ -1,0 +1,179 @@
+//! Reading DynamoDB's answers: HTTP status and JSON body in, a
+//! [`StoreReply`] out. Anything unexpected is `unavailable` (never allow),
+//! with a short reason that quotes no part of the body but the error type.
+
+use super::fp_attribute;
+use crate::store::{StoreOp, StoreOpKind, StoreReply};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Longest body this reader parses; DynamoDB items are at most 400 KB.
+const MAX_BODY: usize = 1 << 20;
+
+/// The interpretation of one HTTP answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Interpreted {
+    /// The reply to feed back to the validator.
+    pub reply: StoreReply,
+    /// Whether the host may retry the same request (throttling, 5xx).
+    pub retryable: bool,
+    /// Why the reply is `unavailable`, when it is; never secret-bearing.
+    pub error: Option<String>,
+}
+
+impl Interpreted {
+    fn ok(reply: StoreReply) -> Interpreted {
+        Interpreted { reply, retryable: false, error: None }
+    }
+
+    fn unavailable(retryable: bool, error: String) -> Interpreted {
+        Interpreted { reply: StoreReply::Unavailable, retryable, error: Some(error) }
+    }
+}
+
+/// A whole record, as `oncelink status` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// Whether the item exists.
+    pub exists: bool,
+    /// Uses counted.
+    pub used: u32,
+    /// Revoked or not.
+    pub revoked: bool,
+    /// The latest use by any fingerprint.
+    pub last_use: Option<i64>,
+    /// Use limit recorded by the first consume.
+    pub n: Option<u32>,
+    /// TTL attribute.
+    pub expire_at: Option<i64>,
+}
+
+/// Reads the answer to [`super::request`] for `op`.
+pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
+    if status >= 500 {
+        return Interpreted::unavailable(true, format!("dynamodb answered HTTP {status}"));
+    }
+    if body.len() > MAX_BODY {
+        return Interpreted::unavailable(false, format!("dynamodb answer too large ({} bytes)", body.len()));
+    }
+    let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(body) else {
+        return Interpreted::unavailable(false, format!("dynamodb answered HTTP {status} with a body that is not a JSON object"));
+    };
+    if status != 200 {
+        return error_reply(op, status, &doc);
+    }
+    let fp = fp_attribute(&op.fp);
+    match op.kind {
+        StoreOpKind::Consume => match doc.get("Attributes").and_then(Value::as_object) {
+            Some(attrs) => match number::<u32>(attrs, "used") {
+                Ok(Some(used)) if used >= 1 => Interpreted::ok(StoreReply::Counted { used }),
+                _ => Interpreted::unavailable(false, "UpdateItem answer has no valid used count".into()),
+            },
+            None => Interpreted::unavailable(false, "UpdateItem answer has no Attributes".into()),
+        },
+        StoreOpKind::Resume => match doc.get("Item") {
+            None => Interpreted::ok(StoreReply::NotCounted { used: 0, revoked: false, last_use: None }),
+            Some(Value::Object(item)) => not_counted(item, &fp, "GetItem"),
+            Some(_) => Interpreted::unavailable(false, "GetItem answer has an Item that is not an object".into()),
+        },
+    }
+}
+
+/// A non-200 answer: `__type` is `<namespace>#<ErrorName>`.
+fn error_reply(op: &StoreOp, status: u16, doc: &Map<String, Value>) -> Interpreted {
+    let kind = error_type(doc);
+    match kind.as_str() {
+        "ConditionalCheckFailedException" if op.kind == StoreOpKind::Consume => {
+            match doc.get("Item").and_then(Value::as_object) {
+                Some(item) => not_counted(item, &fp_attribute(&op.fp), "ConditionalCheckFailedException"),
+                None => Interpreted::unavailable(
+                    false,
+                    "ConditionalCheckFailedException without Item (the store ignores ReturnValuesOnConditionCheckFailure)".into(),
+                ),
+            }
+        }
+        "ProvisionedThroughputExceededException"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "InternalServerError"
+        | "ServiceUnavailable"
+        | "TransactionConflictException" => {
+            Interpreted::unavailable(true, format!("dynamodb {kind} (HTTP {status})"))
+        }
+        _ => Interpreted::unavailable(false, format!("dynamodb error {kind} (HTTP {status})")),
+    }
+}
+
+/// The error name, reduced to a safe identifier (it is logged).
+fn error_type(doc: &Map<String, Value>) -> String {
+    let raw = doc.get("__type").and_then(Value::as_str).unwrap_or("");
+    let name = raw.rsplit('#').next().unwrap_or("");
+    let clean: String = name.chars().filter(char::is_ascii_alphanumeric).take(64).collect();
+    if clean.is_empty() {
+        "unknown".into()
+    } else {
+        clean
+    }
+}
+
+fn not_counted(item: &Map<String, Value>, fp_attr: &str, what: &str) -> Interpreted {
+    let used = number::<u32>(item, "used");
+    let revoked = boolean(item, "revoked");
+    let last_use = number::<i64>(item, fp_attr);
+    match (used, revoked, last_use) {
+        (Ok(used), Ok(revoked), Ok(last_use)) => Interpreted::ok(StoreReply::NotCounted {
+            used: used.unwrap_or(0),
+            revoked: revoked.unwrap_or(false),
+            last_use,
+        }),
+        _ => Interpreted::unavailable(false, format!("{what} item has a malformed used, revoked or last-use attribute")),
+    }
+}
+
+/// Reads a whole item (`GetItem` answer body) for `oncelink status`, or the
+/// `ALL_OLD` attributes of a revoke (`key` = `"Attributes"`).
+pub fn parse_record(body: &str, key: &str) -> Result<Record, String> {
+    let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(body) else {
+        return Err("dynamodb answer is not a JSON object".into());
+    };
+    let Some(item) = doc.get(key) else { return Ok(Record::default()) };
+    let item = item.as_object().ok_or_else(|| format!("{key} is not an object"))?;
+    let bad = |what: &str| format!("attribute {what} is malformed");
+    let mut last_use: Option<i64> = None;
+    for name in item.keys().filter(|k| k.starts_with("f_")) {
+        let t = number::<i64>(item, name).map_err(|_| bad(name))?;
+        last_use = last_use.max(t);
+    }
+    Ok(Record {
+        exists: !item.is_empty(),
+        used: number::<u32>(item, "used").map_err(|_| bad("used"))?.unwrap_or(0),
+        revoked: boolean(item, "revoked").map_err(|_| bad("revoked"))?.unwrap_or(false),
+        last_use,
+        n: number::<u32>(item, "n").map_err(|_| bad("n"))?,
+        expire_at: number::<i64>(item, "expire_at").map_err(|_| bad("expire_at"))?,
+    })
+}
+
+/// The error of a non-200 answer as one line (type only), for the CLI.
+pub fn error_line(status: u16, body: &str) -> String {
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(doc)) => format!("dynamodb error {} (HTTP {status})", error_type(&doc)),
+        _ => format!("dynamodb answered HTTP {status}"),
+    }
+}
+
+/// `{"N":"<digits>"}` → `Some(n)`; absent → `None`; anything else → `Err`.
+fn number<T: core::str::FromStr>(item: &Map<String, Value>, name: &str) -> Result<Option<T>, ()> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(v) => v.get("N").and_then(Value::as_str).and_then(|s| s.parse().ok()).map(Some).ok_or(()),
+    }
+}
+
+/// `{"BOOL":b}` → `Some(b)`; absent → `None`; anything else → `Err`.
+fn boolean(item: &Map<String, Value>, name: &str) -> Result<Option<bool>, ()> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(v) => v.get("BOOL").and_then(Value::as_bool).map(Some).ok_or(()),
+    }
+}
