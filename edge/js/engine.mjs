@@ -72,7 +72,7 @@ export function createHandler(options) {
       }
       const common = { requestId, storeMs: store?.latencyMs, attempts: store?.attempts, storeError: store?.error };
       if (step.step === 'forward') {
-        logDecision({ ...common, outcome: 'allow', allow: step.allow, status: 200, idHash: step.id_hash });
+        logDecision({ ...common, outcome: 'allow', allow: step.allow, used: step.used, status: 200, idHash: step.id_hash });
         return applyForward(record.request, step);
       }
       if (step.step === 'respond') {

@@ -12,7 +12,7 @@ export function setLogSink(fn) {
 
 /**
  * Writes the decision line:
- * { msg: "oncelink.decision", request_id, outcome: "allow"|"deny", allow?, reason?, status,
+ * { msg: "oncelink.decision", request_id, outcome: "allow"|"deny", allow, used, reason, status,
  *   id_hash, store_ms, attempts, store_error?, error? }
  */
 export function logDecision(fields) {
@@ -21,6 +21,7 @@ export function logDecision(fields) {
     request_id: fields.requestId ?? null,
     outcome: fields.outcome,
     allow: fields.allow ?? null,
+    used: fields.used ?? null,
     reason: fields.reason ?? null,
     status: fields.status,
     id_hash: fields.idHash ?? null,
