@@ -40,6 +40,10 @@ pub struct Config {
     pub home_region: String,
     /// How the origin receives the file name.
     pub origin: OriginKind,
+    /// Origin grant keys: when set, every forward carries an
+    /// `x-oncelink-grant` header for a guarded origin (`crate::grant`).
+    /// Off by default (S3/OAC origins need none).
+    pub grant_keys: Option<KeySet>,
 }
 
 /// The configuration as JSON (the bundle's baked config, origin-shim's flags).
@@ -62,6 +66,9 @@ pub struct ConfigFile {
     /// `s3` (default) or `header`.
     #[serde(default)]
     pub origin: Option<OriginKind>,
+    /// Origin grant keys (key file format); absent means no grant header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_keys: Option<KeyFile>,
 }
 
 impl Config {
@@ -75,7 +82,12 @@ impl Config {
     /// Checks a parsed configuration.
     pub fn from_file(file: ConfigFile) -> Result<Config, Error> {
         let keys = KeySet::from_file(&file.keys)?;
-        Config::new(keys, &file.home_region)?.with_options(file.skew, file.grace, file.token_param, file.origin)
+        let mut config =
+            Config::new(keys, &file.home_region)?.with_options(file.skew, file.grace, file.token_param, file.origin)?;
+        if let Some(grant) = &file.grant_keys {
+            config.grant_keys = Some(KeySet::from_file(grant)?);
+        }
+        Ok(config)
     }
 
     /// A configuration with every default.
@@ -90,6 +102,7 @@ impl Config {
             token_param: DEFAULT_TOKEN_PARAM.to_owned(),
             home_region: home_region.to_owned(),
             origin: OriginKind::S3,
+            grant_keys: None,
         })
     }
 

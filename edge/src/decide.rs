@@ -12,6 +12,7 @@ use crate::config::{Config, OriginKind};
 use crate::disposition;
 use crate::error::Reason;
 use crate::fingerprint::fingerprint;
+use crate::grant;
 use crate::path::DecodedPath;
 use crate::request::{RangeStart, Request, TokenSource};
 use crate::response::Response;
@@ -142,6 +143,10 @@ fn check(config: &Config, request: &Request, now: i64) -> Result<Step, Reason> {
     }
 
     let mut forward = forward_for(config, request, &claims.raw, source);
+    if let Some(grant_keys) = &config.grant_keys {
+        let grant = grant::issue(grant_keys.active(), &request.method, &path, &claims.raw.id, now);
+        forward.set_headers.push((grant::GRANT_HEADER.to_owned(), grant));
+    }
     let Some(n) = claims.raw.n else {
         forward.allow = Allow::Unlimited;
         return Ok(Step::Forward(forward));

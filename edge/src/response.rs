@@ -51,12 +51,31 @@ impl Response {
     }
 }
 
+/// The `content-type` and body of an error page for a stable `code`, in the
+/// same style as the core's denials: for hosts that refuse a request for a
+/// reason of their own (e.g. a guarded origin's `grant_missing`).
+pub fn error_page(status: u16, code: &str, message: &str, html: bool) -> (&'static str, String) {
+    if html {
+        ("text/html; charset=utf-8", html_page(status, code, message))
+    } else {
+        ("application/json", json_page(code, message))
+    }
+}
+
 fn json_body(reason: Reason) -> String {
-    serde_json::json!({ "error": reason.code(), "message": reason.message() }).to_string()
+    json_page(reason.code(), reason.message())
+}
+
+fn json_page(code: &str, message: &str) -> String {
+    serde_json::json!({ "error": code, "message": message }).to_string()
 }
 
 fn html_body(reason: Reason) -> String {
-    let title = match reason.status() {
+    html_page(reason.status(), reason.code(), reason.message())
+}
+
+fn html_page(status: u16, code: &str, message: &str) -> String {
+    let title = match status {
         410 => "Link no longer available",
         503 => "Try again shortly",
         _ => "Link not valid",
@@ -65,10 +84,7 @@ fn html_body(reason: Reason) -> String {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title>\
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
-code{{color:#555}}</style></head><body><h1>{title}</h1><p>{}</p><p><code>{} · {}</code></p></body></html>",
-        reason.message(),
-        reason.status(),
-        reason.code()
+code{{color:#555}}</style></head><body><h1>{title}</h1><p>{message}</p><p><code>{status} · {code}</code></p></body></html>"
     )
 }
 
