@@ -20,7 +20,6 @@ pub mod dynamodb;
 pub mod error;
 pub mod fingerprint;
 pub mod grant;
-pub mod grant;
 pub mod json_api;
 pub mod keys;
 pub mod path;
