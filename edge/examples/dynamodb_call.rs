@@ -3,7 +3,9 @@
 //!
 //! Reads one JSON object on stdin and prints one JSON object:
 //! - `{"sign":{"op":StoreOp,"store":{..},"creds":{..},"now":secs}}` → the `HttpCall`;
-//! - `{"interpret":{"op":StoreOp,"status":u16,"body":".."}}` → the `Interpreted`.
+//! - `{"interpret":{"op":StoreOp,"status":u16,"body":".."}}` → the `Interpreted`;
+//! - `{"revoke":{"id":..,"region":..,"store":{..},"creds":{..},"now":secs}}` and
+//!   `{"status":{..same..}}` → the `HttpCall` the CLI sends.
 
 use oncelink_edge::dynamodb::{self, Credentials, StoreConfig};
 use oncelink_edge::StoreOp;
@@ -16,6 +18,18 @@ use std::process::ExitCode;
 enum Input {
     Sign { op: StoreOp, store: StoreConfig, creds: Credentials, now: i64 },
     Interpret { op: StoreOp, status: u16, body: String },
+    Revoke(RecordInput),
+    Status(RecordInput),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordInput {
+    id: String,
+    region: String,
+    store: StoreConfig,
+    creds: Credentials,
+    now: i64,
 }
 
 fn main() -> ExitCode {
@@ -31,16 +45,24 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let out = match input {
-        Input::Sign { op, store, creds, now } => match dynamodb::request(&op, &store, &creds, now) {
-            Ok(call) => serde_json::to_string(&call),
-            Err(e) => {
-                eprintln!("dynamodb_call: {e}");
-                return ExitCode::from(1);
-            }
-        },
-        Input::Interpret { op, status, body } => serde_json::to_string(&dynamodb::interpret(&op, status, &body)),
+    let call = match input {
+        Input::Sign { op, store, creds, now } => dynamodb::request(&op, &store, &creds, now),
+        Input::Revoke(r) => dynamodb::revoke_request(&r.id, &r.region, &r.store, &r.creds, r.now),
+        Input::Status(r) => dynamodb::status_request(&r.id, &r.region, &r.store, &r.creds, r.now),
+        Input::Interpret { op, status, body } => {
+            return print(serde_json::to_string(&dynamodb::interpret(&op, status, &body)));
+        }
     };
+    match call {
+        Ok(call) => print(serde_json::to_string(&call)),
+        Err(e) => {
+            eprintln!("dynamodb_call: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print(out: serde_json::Result<String>) -> ExitCode {
     match out {
         Ok(line) => {
             println!("{line}");

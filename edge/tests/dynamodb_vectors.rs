@@ -1,0 +1,211 @@
+//! The DynamoDB encoding against its JSON vectors:
+//! - edge/fixtures/dynamodb/request.json: signed requests, with botocore's
+//!   SigV4 headers as the expected ones (scripts/sigv4_crosscheck.py);
+//! - edge/fixtures/dynamodb/interpret.json: answers and the replies they give.
+
+use oncelink_edge::dynamodb::{self, Credentials, HttpCall, RequestError, StoreConfig};
+use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
+use serde::Deserialize;
+use serde_json::Value;
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/fixtures/dynamodb/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect("fixture JSON")
+}
+
+#[derive(Deserialize)]
+struct RecordInput {
+    id: String,
+    region: String,
+    store: StoreConfig,
+    creds: Credentials,
+    now: i64,
+}
+
+fn build(input: &Value) -> Result<HttpCall, RequestError> {
+    let (what, spec) = input.as_object().and_then(|o| o.iter().next()).expect("one input kind");
+    match what.as_str() {
+        "sign" => {
+            let op: StoreOp = serde_json::from_value(spec["op"].clone()).unwrap();
+            let store: StoreConfig = serde_json::from_value(spec["store"].clone()).unwrap();
+            let creds: Credentials = serde_json::from_value(spec["creds"].clone()).unwrap();
+            dynamodb::request(&op, &store, &creds, spec["now"].as_i64().unwrap())
+        }
+        "revoke" | "status" => {
+            let r: RecordInput = serde_json::from_value(spec.clone()).unwrap();
+            let f = if what == "revoke" { dynamodb::revoke_request } else { dynamodb::status_request };
+            f(&r.id, &r.region, &r.store, &r.creds, r.now)
+        }
+        other => panic!("unknown input kind {other}"),
+    }
+}
+
+fn header<'a>(call: &'a HttpCall, name: &str) -> Option<&'a str> {
+    call.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn requests_match_botocore_signatures() {
+    let doc = fixture("request.json");
+    let vectors = doc["vectors"].as_array().expect("vectors");
+    assert!(vectors.len() >= 16);
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let call = build(&v["input"]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let expect = &v["expect"];
+        assert_eq!(call.method, "POST", "{name}");
+        assert_eq!(call.url, expect["url"].as_str().unwrap(), "{name}: url");
+        let body: Value = serde_json::from_str(&call.body).expect("body is JSON");
+        assert_eq!(body, expect["body"], "{name}: body");
+        for h in ["authorization", "x-amz-date", "x-amz-security-token"] {
+            assert_eq!(header(&call, h), expect["headers"][h].as_str(), "{name}: {h}");
+        }
+        assert_eq!(header(&call, "content-type"), Some("application/x-amz-json-1.0"), "{name}");
+        let target = header(&call, "x-amz-target").unwrap_or("");
+        assert!(target.starts_with("DynamoDB_20120810."), "{name}: {target}");
+        let host = header(&call, "host").expect("host header");
+        assert!(call.url.contains(&format!("://{host}")) || call.url.contains(&format!("://{host}:")), "{name}: host {host}");
+    }
+}
+
+#[test]
+fn consume_and_resume_use_the_documented_operations() {
+    let doc = fixture("interpret.json");
+    let mut op: StoreOp = serde_json::from_value(doc["op"].clone()).unwrap();
+    let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: None };
+    let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
+    let call = dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap();
+    assert_eq!(header(&call, "x-amz-target"), Some("DynamoDB_20120810.UpdateItem"));
+    let body: Value = serde_json::from_str(&call.body).unwrap();
+    assert_eq!(body["ReturnValues"], "UPDATED_NEW");
+    assert_eq!(body["ReturnValuesOnConditionCheckFailure"], "ALL_OLD");
+    assert_eq!(body["ExpressionAttributeNames"]["#f"], format!("f_{}", op.fp));
+    assert_eq!(body["ExpressionAttributeValues"][":n"]["N"], op.n.to_string());
+    assert_eq!(body["ExpressionAttributeValues"][":ra"]["N"], op.resume_after.to_string());
+    assert_eq!(body["ExpressionAttributeValues"][":now"]["N"], op.now.to_string());
+    assert_eq!(body["ExpressionAttributeValues"][":exp"]["N"], op.expire_at.to_string());
+    assert!(header(&call, "x-amz-security-token").is_none());
+
+    op.kind = StoreOpKind::Resume;
+    let call = dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap();
+    assert_eq!(header(&call, "x-amz-target"), Some("DynamoDB_20120810.GetItem"));
+    let body: Value = serde_json::from_str(&call.body).unwrap();
+    assert_eq!(body["ConsistentRead"], true);
+}
+
+#[test]
+fn answers_give_the_expected_replies() {
+    let doc = fixture("interpret.json");
+    let base = doc["op"].clone();
+    let vectors = doc["vectors"].as_array().expect("vectors");
+    assert!(vectors.len() >= 30);
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let mut op = base.clone();
+        op["kind"] = v["kind"].clone();
+        let op: StoreOp = serde_json::from_value(op).unwrap();
+        let body = v["body"].as_str().unwrap();
+        let got = dynamodb::interpret(&op, v["status"].as_u64().unwrap() as u16, body);
+        let expect = &v["expect"];
+        assert_eq!(serde_json::to_value(&got.reply).unwrap(), expect["reply"], "{name}: reply");
+        assert_eq!(got.retryable, expect["retryable"].as_bool().unwrap(), "{name}: retryable");
+        assert_eq!(got.error.is_some(), expect["error"].as_bool().unwrap(), "{name}: error {:?}", got.error);
+        if let (Some(error), Some(part)) = (&got.error, expect["error_contains"].as_str()) {
+            assert!(error.contains(part), "{name}: error {error:?} should contain {part:?}");
+        }
+        // The error text never repeats the body's free-text message.
+        if let (Some(error), Ok(Value::Object(doc))) = (&got.error, serde_json::from_str::<Value>(body)) {
+            for key in ["message", "Message"] {
+                if let Some(message) = doc.get(key).and_then(Value::as_str) {
+                    assert!(!error.contains(message), "{name}: error quotes the message");
+                }
+            }
+        }
+        // The JSON the wasm export returns has exactly this shape.
+        let json = serde_json::to_value(&got).unwrap();
+        assert_eq!(json.as_object().unwrap().len(), 3, "{name}: {json}");
+    }
+}
+
+/// Every prefix of every vector body: no panic, and never `counted` from a
+/// body that is not the whole valid answer.
+#[test]
+fn truncated_answers_never_count() {
+    let doc = fixture("interpret.json");
+    let base = doc["op"].clone();
+    for v in doc["vectors"].as_array().unwrap() {
+        let mut op = base.clone();
+        op["kind"] = v["kind"].clone();
+        let op: StoreOp = serde_json::from_value(op).unwrap();
+        let body = v["body"].as_str().unwrap();
+        for cut in (0..body.len()).filter(|&i| body.is_char_boundary(i)) {
+            for status in [200u16, 400] {
+                let got = dynamodb::interpret(&op, status, &body[..cut]);
+                assert!(!matches!(got.reply, StoreReply::Counted { .. }), "{}: prefix {cut} counted", v["name"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn refuses_bad_configuration_and_ops() {
+    let doc = fixture("interpret.json");
+    let op: StoreOp = serde_json::from_value(doc["op"].clone()).unwrap();
+    let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
+    let store = |table: &str, endpoint: Option<&str>| StoreConfig { table: table.into(), endpoint: endpoint.map(Into::into) };
+    let good = store("oncelink-tokens", None);
+    assert!(dynamodb::request(&op, &good, &creds, 0).is_ok());
+    for (table, endpoint, want) in [
+        ("ab", None, RequestError::BadTable),
+        ("bad table", None, RequestError::BadTable),
+        ("t\u{e9}ble", None, RequestError::BadTable),
+        ("tokens", Some("ftp://x"), RequestError::BadEndpoint),
+        ("tokens", Some("http://"), RequestError::BadEndpoint),
+        ("tokens", Some("http://host/path"), RequestError::BadEndpoint),
+        ("tokens", Some("http://user@host"), RequestError::BadEndpoint),
+        ("tokens", Some("127.0.0.1:5000"), RequestError::BadEndpoint),
+    ] {
+        assert_eq!(dynamodb::request(&op, &store(table, endpoint), &creds, 0), Err(want), "{table} {endpoint:?}");
+    }
+    let mut bad = op.clone();
+    bad.region = "US EAST".into();
+    assert_eq!(dynamodb::request(&bad, &good, &creds, 0), Err(RequestError::BadRegion));
+    let mut bad = op.clone();
+    bad.id = "short".into();
+    assert_eq!(dynamodb::request(&bad, &good, &creds, 0), Err(RequestError::BadId));
+    for fp in ["", "a b", "x\"y", &"f".repeat(65)] {
+        let mut bad = op.clone();
+        bad.fp = fp.into();
+        assert_eq!(dynamodb::request(&bad, &good, &creds, 0), Err(RequestError::BadFingerprint), "{fp:?}");
+    }
+    for (ak, sk, token) in [("", "s", None), ("AKID", "", None), ("AK ID", "s", None), ("AKID", "s", Some("to\nken"))] {
+        let c = Credentials { access_key_id: ak.into(), secret_access_key: sk.into(), session_token: token.map(Into::into) };
+        assert_eq!(dynamodb::request(&op, &good, &c, 0), Err(RequestError::BadCredentials), "{ak:?} {sk:?}");
+    }
+}
+
+#[test]
+fn credentials_debug_hides_secrets() {
+    let c = Credentials {
+        access_key_id: "AKIDEXAMPLE".into(),
+        secret_access_key: "SECRETSECRET".into(),
+        session_token: Some("TOKENTOKEN".into()),
+    };
+    let shown = format!("{c:?}");
+    assert!(shown.contains("AKIDEXAMPLE"));
+    assert!(!shown.contains("SECRETSECRET") && !shown.contains("TOKENTOKEN"), "{shown}");
+}
+
+#[test]
+fn status_and_revoke_answers_parse() {
+    let item = r#"{"Item":{"id":{"S":"x"},"used":{"N":"2"},"revoked":{"BOOL":true},"n":{"N":"3"},
+        "expire_at":{"N":"1700090000"},"f_a":{"N":"10"},"f_b":{"N":"30"},"f_c":{"N":"20"}}}"#;
+    let r = dynamodb::parse_record(item, "Item").unwrap();
+    assert_eq!((r.exists, r.used, r.revoked, r.last_use, r.n, r.expire_at), (true, 2, true, Some(30), Some(3), Some(1_700_090_000)));
+    let none = dynamodb::parse_record("{}", "Item").unwrap();
+    assert_eq!((none.exists, none.used, none.revoked, none.last_use), (false, 0, false, None));
+    assert!(dynamodb::parse_record(r#"{"Item":{"used":{"S":"2"}}}"#, "Item").is_err());
+    assert!(dynamodb::parse_record("nope", "Item").is_err());
+    let old = dynamodb::parse_record(r#"{"Attributes":{"used":{"N":"1"}}}"#, "Attributes").unwrap();
+    assert_eq!((old.exists, old.used, old.revoked), (true, 1, false));
+}
