@@ -1,0 +1,57 @@
+//! A 3 GiB sparse file streams through with flat server memory.
+
+mod support;
+
+use std::io::{BufReader, Write};
+use support::http::{connect, read_body, read_head, request_bytes};
+use support::{claims, claims_n, Site};
+
+const SIZE: u64 = 3 << 30;
+/// Allowed growth of the server's resident memory while streaming.
+const RSS_BOUND_KIB: u64 = 64 * 1024;
+
+#[test]
+fn three_gib_stream_with_flat_memory() {
+    let site = Site::new(&[]);
+    let path = site.root.join("huge.iso");
+    std::fs::File::create(&path).and_then(|f| f.set_len(SIZE)).expect("create a sparse 3 GiB file");
+    let shim = site.serve(&[]);
+    let t = site.token(claims_n("/huge.iso", 1));
+    let url = format!("/huge.iso?t={t}");
+
+    // Warm up the server's paths (allocator, store, threads) first, then take the baseline.
+    let probe = site.token(claims("/huge.iso"));
+    let _ = support::http::request(shim.addr, "HEAD", &format!("/huge.iso?t={probe}"), &[]);
+    let before = shim.rss_kib();
+
+    let mut stream = connect(shim.addr).expect("connect");
+    stream.write_all(&request_bytes(shim.addr, "GET", &url, &[("User-Agent", "big")])).expect("send");
+    let mut reader = BufReader::new(stream);
+    let head = read_head(&mut reader).expect("response head");
+    assert_eq!(head.status, 200);
+    let mut peak = before;
+    let mut seen = 0u64;
+    let mut next_sample = 0u64;
+    let mut nonzero = false;
+    let total = read_body(&mut reader, &head, false, |chunk| {
+        seen += chunk.len() as u64;
+        nonzero |= chunk.iter().any(|&b| b != 0);
+        if seen >= next_sample {
+            peak = peak.max(shim.rss_kib());
+            next_sample += 64 << 20;
+        }
+    })
+    .expect("read the whole body");
+    let after = shim.rss_kib();
+    peak = peak.max(after);
+    eprintln!("VmRSS before {before} KiB, peak {peak} KiB, after {after} KiB");
+    assert_eq!(total, SIZE, "body length");
+    assert!(!nonzero, "a sparse file reads as zeros");
+    assert!(peak - before < RSS_BOUND_KIB, "server RSS grew by {} KiB while streaming 3 GiB", peak - before);
+
+    // A resume deep into the file by the same client is served from there.
+    let tail = support::get_as(shim.addr, "big", &url, &[("Range", &format!("bytes={}-", SIZE - 10))]);
+    assert_eq!(tail.status, 206);
+    assert_eq!(tail.body, vec![0u8; 10]);
+    assert_eq!(tail.header("content-range"), Some(format!("bytes {}-{}/{SIZE}", SIZE - 10, SIZE - 1).as_str()));
+}
