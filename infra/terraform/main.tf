@@ -1,0 +1,429 @@
+# oncelink on CloudFront + Lambda@Edge, the same resources as
+# infra/cloudformation/oncelink.yaml + token-table.yaml (infra/tests checks that
+# the two stay in step). The default provider must be us-east-1; aws.home is the
+# home region of the token table.
+
+data "aws_region" "current" {}
+data "aws_region" "home" {
+  provider = aws.home
+}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  s3            = var.origin_type == "s3"
+  custom_domain = var.domain_name != "" && var.certificate_arn != ""
+  table_name    = var.table_name != "" ? var.table_name : "${var.name}-tokens"
+  function_name = "${var.name}-viewer-request"
+  table_regions = concat([data.aws_region.home.name], var.additional_home_regions)
+  account       = data.aws_caller_identity.current.account_id
+  partition     = data.aws_partition.current.partition
+  base_url      = local.custom_domain ? "https://${var.domain_name}" : "https://${aws_cloudfront_distribution.files.domain_name}"
+  tags          = merge(var.tags, { app = "oncelink" })
+}
+
+# ------------------------------------------------------------------ token table
+
+module "home_table" {
+  source              = "./modules/token-table"
+  providers           = { aws = aws.home }
+  table_name          = local.table_name
+  deletion_protection = var.deletion_protection
+  tags                = var.tags
+}
+
+# ------------------------------------------------------------------ files (s3)
+
+resource "aws_s3_bucket" "files" {
+  #checkov:skip=CKV_AWS_18:Server access logging needs a second bucket; every decision is logged by the edge function.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a per-deployment choice, not part of the base deployment.
+  #checkov:skip=CKV_AWS_145:SSE-S3: Origin Access Control reads SSE-KMS objects only with extra key-policy wiring.
+  #checkov:skip=CKV2_AWS_62:No consumer for event notifications in this deployment.
+  #checkov:skip=CKV2_AWS_61:Lifecycle of the user's files is the user's choice.
+  count  = local.s3 ? 1 : 0
+  bucket = "${lower(var.name)}-files-${local.account}"
+  tags   = local.tags
+
+  lifecycle {
+    # The files are the user's data (DeletionPolicy: Retain in the template).
+    prevent_destroy = true
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "files" {
+  count                   = local.s3 ? 1 : 0
+  bucket                  = aws_s3_bucket.files[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "files" {
+  count  = local.s3 ? 1 : 0
+  bucket = aws_s3_bucket.files[0].id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "files" {
+  count  = local.s3 ? 1 : 0
+  bucket = aws_s3_bucket.files[0].id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "files" {
+  count  = local.s3 ? 1 : 0
+  bucket = aws_s3_bucket.files[0].id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+data "aws_iam_policy_document" "files" {
+  count = local.s3 ? 1 : 0
+
+  statement {
+    sid       = "AllowThisDistributionOnly"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.files[0].arn}/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "AWS:SourceArn"
+      values   = [aws_cloudfront_distribution.files.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.files[0].arn, "${aws_s3_bucket.files[0].arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "files" {
+  count  = local.s3 ? 1 : 0
+  bucket = aws_s3_bucket.files[0].id
+  policy = data.aws_iam_policy_document.files[0].json
+
+  depends_on = [aws_s3_bucket_public_access_block.files]
+}
+
+resource "aws_cloudfront_origin_access_control" "files" {
+  count                             = local.s3 ? 1 : 0
+  name                              = "${var.name}-files"
+  description                       = "oncelink files bucket, signed requests only"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+# --------------------------------------------------------------- edge function
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "edge" {
+  name_prefix        = substr("${var.name}-edge-", 0, 38)
+  description        = "oncelink Lambda@Edge viewer-request function"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "consume" {
+  statement {
+    sid       = "ConsumeAndReadTokens"
+    effect    = "Allow"
+    actions   = ["dynamodb:UpdateItem", "dynamodb:GetItem"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account}:table/${local.table_name}"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = local.table_regions
+    }
+  }
+}
+
+data "aws_iam_policy_document" "logs" {
+  statement {
+    sid     = "FunctionLogs"
+    effect  = "Allow"
+    actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [
+      "arn:${local.partition}:logs:*:${local.account}:log-group:/aws/lambda/us-east-1.${local.function_name}",
+      "arn:${local.partition}:logs:*:${local.account}:log-group:/aws/lambda/us-east-1.${local.function_name}:*",
+      "arn:${local.partition}:logs:us-east-1:${local.account}:log-group:/aws/lambda/${local.function_name}",
+      "arn:${local.partition}:logs:us-east-1:${local.account}:log-group:/aws/lambda/${local.function_name}:*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "consume" {
+  name   = "consume-tokens"
+  role   = aws_iam_role.edge.id
+  policy = data.aws_iam_policy_document.consume.json
+}
+
+resource "aws_iam_role_policy" "logs" {
+  name   = "write-logs"
+  role   = aws_iam_role.edge.id
+  policy = data.aws_iam_policy_document.logs.json
+}
+
+resource "aws_cloudwatch_log_group" "edge" {
+  #checkov:skip=CKV_AWS_158:Decision logs never hold a token, signature, key or raw fingerprint.
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 days by default).
+  name              = "/aws/lambda/${local.function_name}"
+  retention_in_days = var.log_retention_days
+  tags              = local.tags
+}
+
+resource "aws_lambda_function" "edge" {
+  #checkov:skip=CKV_AWS_115:Lambda@Edge does not support reserved concurrency.
+  #checkov:skip=CKV_AWS_116:Lambda@Edge does not support dead-letter queues.
+  #checkov:skip=CKV_AWS_117:Lambda@Edge does not support VPC configuration.
+  #checkov:skip=CKV_AWS_50:Lambda@Edge does not support X-Ray active tracing.
+  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile per account; the bundle is pinned by sha256 instead (bundle_sha256).
+  function_name    = local.function_name
+  description      = "oncelink viewer-request validator (wasm); config and keys are baked into the bundle"
+  role             = aws_iam_role.edge.arn
+  runtime          = "nodejs22.x"
+  handler          = "index.handler"
+  memory_size      = 128
+  timeout          = 5
+  filename         = var.bundle_zip
+  source_code_hash = filebase64sha256(var.bundle_zip)
+  # A numbered version for every new bundle: CloudFront takes only versions.
+  publish = true
+  # Replicated Lambda@Edge functions cannot be deleted for hours after the
+  # distribution is gone: destroy leaves the function (docs/deploy.md).
+  skip_destroy = true
+  tags         = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = data.aws_region.current.name == "us-east-1"
+      error_message = "Lambda@Edge functions must be created in us-east-1: give this module a us-east-1 default provider."
+    }
+    precondition {
+      condition     = var.bundle_sha256 == "" || filesha256(var.bundle_zip) == var.bundle_sha256
+      error_message = "The bundle's sha256 differs from bundle_sha256 (the bundle the tests ran against): refusing to deploy it."
+    }
+  }
+
+  depends_on = [aws_cloudwatch_log_group.edge, aws_iam_role_policy.logs]
+}
+
+# ------------------------------------------------------------------- CloudFront
+
+# The token (and a page-mode pass) never reaches the cache key: the edge strips
+# it, and only the file name it derives from a verified token is kept.
+resource "aws_cloudfront_cache_policy" "files" {
+  name        = "${var.name}-files"
+  comment     = "Token out of the cache key; one cached object serves every authorized viewer"
+  default_ttl = 86400
+  min_ttl     = 0
+  max_ttl     = 31536000
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_gzip   = true
+    enable_accept_encoding_brotli = true
+    cookies_config {
+      cookie_behavior = "none"
+    }
+    headers_config {
+      header_behavior = local.s3 ? "none" : "whitelist"
+      dynamic "headers" {
+        for_each = local.s3 ? [] : [1]
+        content {
+          items = ["x-oncelink-disposition"]
+        }
+      }
+    }
+    query_strings_config {
+      query_string_behavior = local.s3 ? "whitelist" : "none"
+      dynamic "query_strings" {
+        for_each = local.s3 ? [1] : []
+        content {
+          items = ["response-content-disposition"]
+        }
+      }
+    }
+  }
+}
+
+resource "aws_cloudfront_origin_request_policy" "files" {
+  name    = "${var.name}-files"
+  comment = "Nothing from the viewer beyond the cache key reaches the origin"
+  cookies_config {
+    cookie_behavior = "none"
+  }
+  headers_config {
+    header_behavior = "none"
+  }
+  query_strings_config {
+    query_string_behavior = "none"
+  }
+}
+
+resource "aws_cloudfront_response_headers_policy" "files" {
+  #checkov:skip=CKV_AWS_259:HSTS preload commits the whole domain (and its subdomains) to the browser preload list; only the domain owner may opt in.
+  name    = "${var.name}-files"
+  comment = "Downloads are private to the viewer and never leak the link through Referer"
+
+  security_headers_config {
+    strict_transport_security {
+      access_control_max_age_sec = 63072000
+      include_subdomains         = true
+      preload                    = false
+      override                   = true
+    }
+    content_type_options {
+      override = true
+    }
+    frame_options {
+      frame_option = "DENY"
+      override     = true
+    }
+    referrer_policy {
+      referrer_policy = "no-referrer"
+      override        = true
+    }
+    content_security_policy {
+      content_security_policy = "default-src 'none'; frame-ancestors 'none'; sandbox"
+      override                = false
+    }
+  }
+
+  custom_headers_config {
+    items {
+      header   = "Cache-Control"
+      value    = "private, no-store"
+      override = true
+    }
+    items {
+      header   = "X-Robots-Tag"
+      value    = "noindex, nofollow"
+      override = true
+    }
+  }
+}
+
+resource "aws_cloudfront_distribution" "files" {
+  #checkov:skip=CKV_AWS_174:TLSv1.2_2021 is set with domain_name; the default *.cloudfront.net certificate is fixed at TLSv1 by CloudFront.
+  #checkov:skip=CKV_AWS_86:Standard logging needs a log bucket with ACLs; every decision is logged by the edge function.
+  #checkov:skip=CKV_AWS_310:Origin failover needs a second origin holding the same files.
+  #checkov:skip=CKV_AWS_374:Geo restriction is a per-deployment choice; links are authorized per token.
+  #checkov:skip=CKV_AWS_305:No default root object: every path needs a token.
+  #checkov:skip=CKV2_AWS_47:WAF is optional (web_acl_arn).
+  enabled         = true
+  comment         = "oncelink ${var.name}"
+  http_version    = "http2and3"
+  is_ipv6_enabled = true
+  price_class     = var.price_class
+  web_acl_id      = var.web_acl_arn != "" ? var.web_acl_arn : null
+  aliases         = local.custom_domain ? [var.domain_name] : []
+  tags            = local.tags
+
+  dynamic "origin" {
+    for_each = local.s3 ? [1] : []
+    content {
+      origin_id                = "files"
+      domain_name              = aws_s3_bucket.files[0].bucket_regional_domain_name
+      origin_access_control_id = aws_cloudfront_origin_access_control.files[0].id
+    }
+  }
+
+  dynamic "origin" {
+    for_each = local.s3 ? [] : [1]
+    content {
+      origin_id   = "files"
+      domain_name = var.custom_origin_domain_name
+      custom_origin_config {
+        origin_protocol_policy   = "https-only"
+        origin_ssl_protocols     = ["TLSv1.2"]
+        http_port                = 80
+        https_port               = 443
+        origin_read_timeout      = 30
+        origin_keepalive_timeout = 5
+      }
+      # CloudFront replaces a viewer's header of the same name, so only
+      # requests that passed the edge function carry the secret.
+      custom_header {
+        name  = "x-oncelink-grant"
+        value = var.origin_grant_secret
+      }
+    }
+  }
+
+  # Every behavior serves private files, so every behavior runs the edge
+  # function on viewer-request (before the cache).
+  default_cache_behavior {
+    target_origin_id           = "files"
+    viewer_protocol_policy     = "https-only"
+    compress                   = true
+    allowed_methods            = var.enable_page_mode ? ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"] : ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    cache_policy_id            = aws_cloudfront_cache_policy.files.id
+    origin_request_policy_id   = aws_cloudfront_origin_request_policy.files.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.files.id
+
+    lambda_function_association {
+      event_type   = "viewer-request"
+      lambda_arn   = aws_lambda_function.edge.qualified_arn
+      include_body = var.enable_page_mode
+    }
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = local.custom_domain ? false : true
+    acm_certificate_arn            = local.custom_domain ? var.certificate_arn : null
+    ssl_support_method             = local.custom_domain ? "sni-only" : null
+    minimum_protocol_version       = local.custom_domain ? "TLSv1.2_2021" : "TLSv1"
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.s3 || (var.custom_origin_domain_name != "" && length(var.origin_grant_secret) >= 32)
+      error_message = "origin_type = custom needs custom_origin_domain_name and an origin_grant_secret of 32+ characters."
+    }
+    precondition {
+      condition     = var.domain_name == "" || var.certificate_arn != ""
+      error_message = "domain_name needs certificate_arn (an ACM certificate in us-east-1)."
+    }
+  }
+}

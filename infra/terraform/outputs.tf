@@ -1,0 +1,39 @@
+output "distribution_id" {
+  description = "CloudFront distribution id."
+  value       = aws_cloudfront_distribution.files.id
+}
+
+output "distribution_domain_name" {
+  description = "CloudFront domain name of the distribution."
+  value       = aws_cloudfront_distribution.files.domain_name
+}
+
+output "base_url" {
+  description = "Base URL for links."
+  value       = local.base_url
+}
+
+output "files_bucket_name" {
+  description = "Private bucket to upload files to (s3 origin only)."
+  value       = local.s3 ? aws_s3_bucket.files[0].id : null
+}
+
+output "table_name" {
+  description = "Token table name (one per home region, same name)."
+  value       = module.home_table.table_name
+}
+
+output "table_regions" {
+  description = "Regions holding a token table (home region first)."
+  value       = local.table_regions
+}
+
+output "function_version_arn" {
+  description = "The numbered Lambda@Edge version on viewer-request."
+  value       = aws_lambda_function.edge.qualified_arn
+}
+
+output "mint_command" {
+  description = "Mint a single-use link for /example.pdf (upload the file first)."
+  value       = "oncelink mint --keys keys.json --path /example.pdf --uses 1 --ttl 1h --base-url ${local.base_url}"
+}

@@ -1,0 +1,106 @@
+variable "name" {
+  description = "Deployment name: prefixes every resource (like the CloudFormation stack name)."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9-]{0,39}$", var.name))
+    error_message = "name must start with a letter and be at most 40 of [a-zA-Z0-9-] (the function name adds 16 characters)."
+  }
+}
+
+variable "bundle_zip" {
+  description = "Path to the Lambda@Edge bundle zip built by `node scripts/build-bundle.mjs --config FILE` with this deployment's table name, home region and origin baked in."
+  type        = string
+}
+
+variable "bundle_sha256" {
+  description = "Hex SHA-256 the bundle must have (the one the tests ran against). Terraform refuses to deploy a different bundle. Empty to skip the check."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.bundle_sha256 == "" || can(regex("^[0-9a-f]{64}$", var.bundle_sha256))
+    error_message = "bundle_sha256 must be 64 lowercase hex digits or empty."
+  }
+}
+
+variable "table_name" {
+  description = "Token table name, the same in every home region; must equal store.table in the bundle config. Default: <name>-tokens."
+  type        = string
+  default     = ""
+}
+
+variable "additional_home_regions" {
+  description = "Further regions tokens may name with `r`. Add a token-table module instance per region (see examples/basic) and list the regions here so the function may reach them."
+  type        = list(string)
+  default     = []
+}
+
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection on the home token table."
+  type        = bool
+  default     = true
+}
+
+variable "origin_type" {
+  description = "s3: a private bucket read through Origin Access Control. custom: origin-shim guarded by the x-oncelink-grant header. Must match the bundle's validator.origin (s3 / header)."
+  type        = string
+  default     = "s3"
+  validation {
+    condition     = contains(["s3", "custom"], var.origin_type)
+    error_message = "origin_type must be s3 or custom."
+  }
+}
+
+variable "custom_origin_domain_name" {
+  description = "With origin_type = custom: the origin's DNS name (HTTPS, TLS 1.2, port 443)."
+  type        = string
+  default     = ""
+}
+
+variable "origin_grant_secret" {
+  description = "With origin_type = custom: the secret CloudFront sends in x-oncelink-grant; origin-shim refuses requests without it (32+ characters)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "domain_name" {
+  description = "Optional custom domain for the distribution (needs certificate_arn)."
+  type        = string
+  default     = ""
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate in us-east-1 covering domain_name."
+  type        = string
+  default     = ""
+}
+
+variable "enable_page_mode" {
+  description = "Allow POST and pass the body to the edge function (page mode: download pages, passwords). The edge answers every POST itself. Off until page mode ships."
+  type        = bool
+  default     = false
+}
+
+variable "price_class" {
+  description = "CloudFront price class."
+  type        = string
+  default     = "PriceClass_100"
+}
+
+variable "web_acl_arn" {
+  description = "Optional AWS WAF web ACL (scope CLOUDFRONT) ARN."
+  type        = string
+  default     = ""
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's us-east-1 log group."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
