@@ -50,8 +50,11 @@ async function checkWithCore(config, pkgDir) {
   } catch (err) {
     throw new Error(`the validator refuses this config: ${err.message}`);
   }
-  const { storeSettings } = await import(pathToFileURL(join(root, 'edge/js/store.mjs')).href);
-  storeSettings(config.store);
+  const { storeSettings, MAX_DEPLOY_BUDGET_MS } = await import(pathToFileURL(join(root, 'edge/js/store.mjs')).href);
+  const settings = storeSettings(config.store);
+  if (settings.budgetMs > MAX_DEPLOY_BUDGET_MS || settings.attemptTimeoutMs > MAX_DEPLOY_BUDGET_MS) {
+    throw new Error(`store.budget_ms and store.attempt_timeout_ms must be at most ${MAX_DEPLOY_BUDGET_MS} (the viewer-request limit is 5 s)`);
+  }
 }
 
 /** The development config, created on first use with a key from the oncelink CLI. */

@@ -13,6 +13,10 @@ export const DEFAULT_BUDGET_MS = 2500;
 /** First backoff ceiling and the largest one (full jitter: sleep a random time below the ceiling). */
 export const BACKOFF_BASE_MS = 25;
 export const BACKOFF_CAP_MS = 400;
+/** Largest budget a deployable bundle may bake in: the viewer-request limit is 5 s. */
+export const MAX_DEPLOY_BUDGET_MS = 4500;
+/** Largest budget at all (local runs and tests against a slow emulator may go past the Lambda limit). */
+export const MAX_LOCAL_BUDGET_MS = 60000;
 /** An attempt is not started with less than this much budget left. */
 export const MIN_ATTEMPT_MS = 50;
 /** Most attempts per decision, whatever the budget. */
@@ -31,8 +35,8 @@ export function storeSettings(store) {
   const attempt = store.attempt_timeout_ms ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
   const budget = store.budget_ms ?? DEFAULT_BUDGET_MS;
   for (const [name, v] of [['attempt_timeout_ms', attempt], ['budget_ms', budget]]) {
-    if (!Number.isInteger(v) || v < MIN_ATTEMPT_MS || v > 4500) {
-      throw new Error(`store.${name} must be an integer from ${MIN_ATTEMPT_MS} to 4500`);
+    if (!Number.isInteger(v) || v < MIN_ATTEMPT_MS || v > MAX_LOCAL_BUDGET_MS) {
+      throw new Error(`store.${name} must be an integer from ${MIN_ATTEMPT_MS} to ${MAX_LOCAL_BUDGET_MS}`);
     }
   }
   const target = { table: store.table };

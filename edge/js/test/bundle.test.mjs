@@ -89,7 +89,7 @@ describe('bundle build', () => {
     const result = build('badregion', bad);
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /validator refuses this config: .*home_region/);
-    const slow = testConfig({ budget_ms: 9000 });
+    const slow = testConfig({ budget_ms: 4600 });
     const tooSlow = build('slow', slow);
     assert.notEqual(tooSlow.status, 0);
     assert.match(tooSlow.stderr, /budget_ms/);

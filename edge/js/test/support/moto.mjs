@@ -4,7 +4,11 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TEST_ENV } from './bundle.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 /** A port the OS says is free on 127.0.0.1. */
 export function freePort() {
@@ -18,10 +22,19 @@ export function freePort() {
   });
 }
 
-/** Starts `moto_server -H 127.0.0.1 -p PORT`; resolves when it answers. */
-export async function startMoto() {
+/**
+ * Starts moto on 127.0.0.1; resolves when it answers. `serialized` (the
+ * default) runs moto's server app through moto_serialized.py, which handles
+ * one request at a time as DynamoDB handles writes to one item (plain
+ * `moto_server` lets two concurrent conditional writes both succeed);
+ * `serialized: false` runs plain `moto_server -H 127.0.0.1 -p PORT`.
+ */
+export async function startMoto({ serialized = true } = {}) {
   const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, args] = serialized
+    ? ['python3', [join(here, 'moto_serialized.py'), '127.0.0.1', String(port)]]
+    : ['moto_server', ['-H', '127.0.0.1', '-p', String(port)]];
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr = (stderr + d).slice(-2000);
