@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+// Deploys oncelink to AWS with one command:
+//
+//   npm run deploy -- --stack NAME --keys FILE [--dry-run] [options]   (--help lists them)
+//
+// Builds the deterministic Lambda@Edge bundle with the config baked in (keys,
+// table, home region, origin kind), deploys the artifacts bucket and a token
+// table in every home region, uploads the bundle (S3 checks its sha256),
+// deploys infra/cloudformation/oncelink.yaml (which publishes a new numbered
+// function version pinned to that sha256), checks the published code, and
+// waits until CloudFront runs it everywhere. `--dry-run` prints every AWS CLI
+// call and the template parameters and changes nothing (no AWS CLI needed).
+// The plan itself is in scripts/deploy/plan.mjs.
+
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  USAGE, bundleConfig, checkGrantSecret, checkKeyFile, checkOptions, deploySteps, mainParameters,
+  parseArgs, renderCommand, shownParameters, stackNames, tableParameters,
+} from './deploy/plan.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const rel = (p) => relative(process.cwd(), p) || '.';
+
+const FILES = {
+  mainTemplate: join(root, 'infra/cloudformation/oncelink.yaml'),
+  tableTemplate: join(root, 'infra/cloudformation/token-table.yaml'),
+  artifactsTemplate: join(root, 'infra/cloudformation/artifacts.yaml'),
+  builder: join(root, 'scripts/build-bundle.mjs'),
+};
+
+function readJson(path, what) {
+  let text;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${what} ${path}: ${err.code ?? err.message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`${what} ${path} is not valid JSON`);
+  }
+}
+
+/** Builds the bundle with the deployment's config; returns the zip path, or null in a dry run without a builder. */
+function buildBundle(opts, keys) {
+  const outDir = join(root, 'dist', 'deploy', opts.stack, 'lambda-edge');
+  const zip = `${outDir}.zip`;
+  if (!existsSync(FILES.builder)) {
+    const msg = `${rel(FILES.builder)} is missing: it builds the Lambda@Edge bundle (issue 3)`;
+    if (!opts.dryRun) throw new Error(msg);
+    console.log(`# NOTE: ${msg}; the dry run shows placeholders for the bundle hash`);
+    return null;
+  }
+  // The config holds the signing keys: a private temporary file, removed after the build.
+  const dir = mkdtempSync(join(tmpdir(), 'oncelink-deploy-'));
+  const configPath = join(dir, 'config.json');
+  try {
+    writeFileSync(configPath, JSON.stringify(bundleConfig(opts, keys)), { mode: 0o600 });
+    const run = spawnSync(process.execPath, [FILES.builder, '--config', configPath, '--out', outDir, '--zip', zip], {
+      cwd: root,
+      stdio: ['ignore', 2, 2],
+    });
+    if (run.error) throw new Error(`cannot run the bundle builder: ${run.error.message}`);
+    if (run.status !== 0) throw new Error(`the bundle build failed (exit ${run.status}); see the lines above`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return zip;
+}
+
+function digest(zipPath) {
+  const bytes = readFileSync(zipPath);
+  const hash = createHash('sha256').update(bytes).digest();
+  return { size: bytes.length, sha256Hex: hash.toString('hex'), sha256Base64: hash.toString('base64') };
+}
+
+/** Runs one AWS CLI call; returns its trimmed stdout when `capture`. */
+function aws(step, capture) {
+  console.log(`\n# ${step.why}\n${renderCommand(step.args, step.secret)}`);
+  const run = spawnSync('aws', step.args, { stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8' });
+  if (run.error) throw new Error(`cannot run the AWS CLI: ${run.error.code === 'ENOENT' ? 'aws is not on PATH' : run.error.message}`);
+  if (run.status !== 0) throw new Error(`aws ${step.args.slice(0, 2).join(' ')} failed (exit ${run.status}) at step "${step.id}"`);
+  return capture ? run.stdout.trim() : '';
+}
+
+function printPlanHeader(opts, keys, bundle, values) {
+  const names = stackNames(opts);
+  const config = bundleConfig(opts, keys);
+  const shownConfig = { ...config, validator: { ...config.validator, keys: { active: keys.active, kids: keys.keys.map((k) => k.kid) } } };
+  console.log(`# oncelink deploy: stack ${names.main} (us-east-1), token tables ${opts.table} in ${[opts.homeRegion, ...opts.extraRegions].join(', ')}`);
+  console.log(`# bundle: ${bundle.path} ${bundle.size === null ? '' : `(${bundle.size} bytes) `}sha256 ${bundle.sha256Hex}`);
+  console.log(`# bundle config (secrets not shown): ${JSON.stringify(shownConfig)}`);
+  console.log(`# template parameters, ${rel(FILES.mainTemplate)} (stack ${names.main}):`);
+  console.log(JSON.stringify(shownParameters(mainParameters(opts, values)), null, 2));
+  console.log(`# template parameters, ${rel(FILES.tableTemplate)} (stack ${names.tokens}, each home region):`);
+  console.log(JSON.stringify(tableParameters(opts), null, 2));
+}
+
+async function main() {
+  const raw = parseArgs(process.argv.slice(2));
+  if (raw.help) {
+    console.log(USAGE);
+    return;
+  }
+  const opts = checkOptions(raw);
+  const keys = readJson(opts.keysFile, 'key file');
+  try {
+    checkKeyFile(keys);
+  } catch (err) {
+    throw new Error(`${opts.keysFile}: ${err.message}`);
+  }
+  let grantSecret = null;
+  if (opts.grantSecretFile) {
+    try {
+      grantSecret = readFileSync(opts.grantSecretFile, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`cannot read --grant-secret-file ${opts.grantSecretFile}: ${err.code ?? err.message}`);
+    }
+    checkGrantSecret(grantSecret);
+  }
+
+  let zip;
+  if (opts.bundle) {
+    if (!existsSync(opts.bundle)) throw new Error(`--bundle ${opts.bundle} does not exist`);
+    zip = resolve(opts.bundle);
+  } else {
+    zip = buildBundle(opts, keys);
+  }
+  const bundle = zip
+    ? { path: rel(zip), ...digest(zip) }
+    : { path: '<not built>', size: null, sha256Hex: '<sha256-hex>', sha256Base64: '<sha256-base64>' };
+  if (opts.expectSha256 && bundle.sha256Hex !== opts.expectSha256) {
+    throw new Error(`refusing to deploy: the bundle's sha256 ${bundle.sha256Hex} differs from the tested ${opts.expectSha256}`);
+  }
+
+  const files = { ...FILES, zip: zip ? rel(zip) : 'dist/deploy/<stack>/lambda-edge.zip' };
+  for (const k of ['mainTemplate', 'tableTemplate', 'artifactsTemplate']) files[k] = rel(FILES[k]);
+  const values = {
+    sha256Hex: bundle.sha256Hex,
+    sha256Base64: bundle.sha256Base64,
+    grantSecret,
+    codeBucket: '<artifacts-bucket>',
+    functionVersionArn: '<FunctionVersionArn>',
+    distributionId: '<DistributionId>',
+  };
+  printPlanHeader(opts, keys, bundle, values);
+
+  if (opts.dryRun) {
+    const steps = deploySteps(opts, values, files);
+    for (const step of steps) console.log(`\n# ${step.why}\n${renderCommand(step.args, step.secret)}`);
+    console.log(`\n# dry run: ${steps.length} AWS CLI calls shown, nothing changed`);
+    return;
+  }
+
+  const stepIds = deploySteps(opts, values, files).map((s) => s.id);
+  const step = (id) => deploySteps(opts, values, files).find((s) => s.id === id);
+  let outputs = {};
+  for (const id of stepIds) {
+    switch (id) {
+      case 'whoami':
+        console.log(`account ${aws(step(id), true)}`);
+        break;
+      case 'codeBucket':
+        values.codeBucket = aws(step(id), true);
+        if (!values.codeBucket || values.codeBucket === 'None') throw new Error('the artifacts stack has no BucketName output');
+        break;
+      case 'outputs': {
+        const list = JSON.parse(aws(step(id), true) || '[]');
+        outputs = Object.fromEntries(list.map((o) => [o.OutputKey, o.OutputValue]));
+        values.functionVersionArn = outputs.FunctionVersionArn;
+        values.distributionId = outputs.DistributionId;
+        if (!values.functionVersionArn || !values.distributionId) throw new Error('the stack outputs lack FunctionVersionArn or DistributionId');
+        break;
+      }
+      case 'codeCheck': {
+        const deployed = aws(step(id), true);
+        if (deployed !== bundle.sha256Base64) {
+          throw new Error(`the published version's CodeSha256 ${deployed} is not the bundle's ${bundle.sha256Base64}`);
+        }
+        break;
+      }
+      default:
+        aws(step(id), false);
+    }
+  }
+  console.log('\noncelink is deployed:');
+  for (const key of ['BaseUrl', 'DistributionId', 'FilesBucketName', 'TableName', 'TableRegions', 'FunctionVersionArn']) {
+    if (outputs[key]) console.log(`  ${key}: ${outputs[key]}`);
+  }
+  if (outputs.MintCommand) console.log(`\nMint a link:\n  ${outputs.MintCommand}`);
+}
+
+main().catch((err) => {
+  console.error(`deploy: ${err.message}`);
+  process.exit(1);
+});

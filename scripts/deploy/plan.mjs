@@ -1,0 +1,275 @@
+// The deploy plan: command-line arguments in, checked settings, the bundle
+// config, the template parameters and the AWS CLI calls out. Pure: no AWS, no
+// files written, so `--dry-run` and the tests see exactly what a deploy runs.
+
+/** Lambda@Edge functions (and so the main stack) live in this region. */
+export const EDGE_REGION = 'us-east-1';
+
+const REGION_RE = /^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/;
+// The function name is `${stack}-viewer-request` (at most 64 characters).
+const STACK_RE = /^[a-zA-Z][a-zA-Z0-9-]{0,39}$/;
+const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
+const CERT_RE = /^arn:aws[a-zA-Z-]*:acm:us-east-1:[0-9]{12}:certificate\/.+$/;
+const HOST_RE = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$/;
+const MIN_GRANT_SECRET = 32;
+
+export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options]
+
+  --stack NAME              deployment name (1-40 of [a-zA-Z0-9-], starts with a letter)
+  --keys FILE               key file (oncelink keygen); baked into the bundle
+  --dry-run                 print every AWS CLI call and the template parameters; change nothing
+  --home-region REGION      token table region for tokens without r (default ${EDGE_REGION})
+  --extra-regions R1,R2     more home regions tokens may name with r (a table in each)
+  --table NAME              token table name (default NAME-tokens)
+  --origin s3|custom        private S3 bucket (default) or origin-shim as a custom origin
+  --origin-domain HOST      custom origin's DNS name (with --origin custom)
+  --grant-secret-file FILE  file holding the x-oncelink-grant secret (with --origin custom)
+  --domain NAME             custom domain for the distribution (needs --certificate-arn)
+  --certificate-arn ARN     ACM certificate in us-east-1 for --domain
+  --page-mode               allow POST and pass the body to the edge (page mode)
+  --price-class CLASS       PriceClass_100 (default), PriceClass_200 or PriceClass_All
+  --web-acl-arn ARN         AWS WAF web ACL (CLOUDFRONT scope) to attach
+  --no-deletion-protection  create token tables without DynamoDB deletion protection
+  --bundle ZIP              deploy this prebuilt bundle instead of building one
+  --expect-sha256 HEX       refuse to deploy unless the bundle has this sha256 (the tested one)`;
+
+const VALUE_FLAGS = new Set([
+  '--stack', '--keys', '--home-region', '--extra-regions', '--table', '--origin', '--origin-domain',
+  '--grant-secret-file', '--domain', '--certificate-arn', '--price-class', '--web-acl-arn',
+  '--bundle', '--expect-sha256',
+]);
+const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protection', '--help']);
+
+/** Parses argv (without node and script) into raw options; throws a one-line error. */
+export function parseArgs(argv) {
+  const raw = {};
+  for (let i = 0; i < argv.length; i++) {
+    let flag = argv[i];
+    let value;
+    const eq = flag.indexOf('=');
+    if (flag.startsWith('--') && eq > 0) {
+      value = flag.slice(eq + 1);
+      flag = flag.slice(0, eq);
+    }
+    const key = flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+    if (BOOL_FLAGS.has(flag)) {
+      if (value !== undefined) throw new Error(`${flag} takes no value`);
+      raw[key] = true;
+    } else if (VALUE_FLAGS.has(flag)) {
+      if (value === undefined) value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
+      if (key in raw) throw new Error(`${flag} given twice`);
+      raw[key] = value;
+    } else {
+      throw new Error(`unknown argument ${JSON.stringify(flag)} (see --help)`);
+    }
+  }
+  return raw;
+}
+
+/** Checks raw options and fills defaults; throws a one-line error. */
+export function checkOptions(raw) {
+  if (!raw.stack) throw new Error('--stack NAME is required');
+  if (!STACK_RE.test(raw.stack)) throw new Error(`--stack ${JSON.stringify(raw.stack)}: use 1 to 40 of [a-zA-Z0-9-], starting with a letter`);
+  if (!raw.keys) throw new Error('--keys FILE is required');
+  const homeRegion = raw.homeRegion ?? EDGE_REGION;
+  if (!REGION_RE.test(homeRegion)) throw new Error(`--home-region ${JSON.stringify(homeRegion)} is not a region name`);
+  const extraRegions = raw.extraRegions ? raw.extraRegions.split(',').map((r) => r.trim()) : [];
+  for (const r of extraRegions) {
+    if (!REGION_RE.test(r)) throw new Error(`--extra-regions: ${JSON.stringify(r)} is not a region name`);
+  }
+  const regions = [homeRegion, ...extraRegions];
+  if (new Set(regions).size !== regions.length) throw new Error('--extra-regions repeats a region (or the home region)');
+  const table = raw.table ?? `${raw.stack}-tokens`;
+  if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(table)) throw new Error(`--table ${JSON.stringify(table)}: use 3 to 255 of [a-zA-Z0-9_.-]`);
+  const origin = raw.origin ?? 's3';
+  if (origin !== 's3' && origin !== 'custom') throw new Error('--origin must be s3 or custom');
+  if (origin === 'custom') {
+    if (!raw.originDomain) throw new Error('--origin custom needs --origin-domain HOST');
+    if (!HOST_RE.test(raw.originDomain)) throw new Error(`--origin-domain ${JSON.stringify(raw.originDomain)} is not a DNS name`);
+    if (!raw.grantSecretFile) throw new Error('--origin custom needs --grant-secret-file FILE');
+  } else if (raw.originDomain || raw.grantSecretFile) {
+    throw new Error('--origin-domain and --grant-secret-file need --origin custom');
+  }
+  if (raw.domain && !raw.certificateArn) throw new Error('--domain needs --certificate-arn (an ACM certificate in us-east-1)');
+  if (raw.certificateArn && !raw.domain) throw new Error('--certificate-arn needs --domain');
+  if (raw.domain && !HOST_RE.test(raw.domain)) throw new Error(`--domain ${JSON.stringify(raw.domain)} is not a DNS name`);
+  if (raw.certificateArn && !CERT_RE.test(raw.certificateArn)) {
+    throw new Error('--certificate-arn must be an ACM certificate ARN in us-east-1');
+  }
+  const priceClass = raw.priceClass ?? 'PriceClass_100';
+  if (!['PriceClass_100', 'PriceClass_200', 'PriceClass_All'].includes(priceClass)) {
+    throw new Error('--price-class must be PriceClass_100, PriceClass_200 or PriceClass_All');
+  }
+  if (raw.expectSha256 !== undefined && !SHA256_HEX_RE.test(raw.expectSha256)) {
+    throw new Error('--expect-sha256 must be 64 lowercase hex digits');
+  }
+  return {
+    stack: raw.stack,
+    keysFile: raw.keys,
+    dryRun: Boolean(raw.dryRun),
+    homeRegion,
+    extraRegions,
+    table,
+    origin,
+    originDomain: raw.originDomain ?? '',
+    grantSecretFile: raw.grantSecretFile ?? null,
+    domain: raw.domain ?? '',
+    certificateArn: raw.certificateArn ?? '',
+    pageMode: Boolean(raw.pageMode),
+    priceClass,
+    webAclArn: raw.webAclArn ?? '',
+    deletionProtection: !raw.noDeletionProtection,
+    bundle: raw.bundle ?? null,
+    expectSha256: raw.expectSha256 ?? null,
+  };
+}
+
+/** Checks a parsed key file the way a deploy needs it (the build checks it fully). */
+export function checkKeyFile(keys) {
+  if (!keys || typeof keys !== 'object' || Array.isArray(keys)) throw new Error('key file must be a JSON object');
+  if (!Array.isArray(keys.keys) || keys.keys.length === 0) throw new Error('key file has no keys');
+  for (const k of keys.keys) {
+    if (!k || typeof k.kid !== 'string' || typeof k.secret !== 'string' || k.secret === '') {
+      throw new Error('every key needs a "kid" and a "secret"');
+    }
+  }
+  if (typeof keys.active !== 'string' || !keys.keys.some((k) => k.kid === keys.active)) {
+    throw new Error('key file\'s "active" must name one of its keys');
+  }
+}
+
+/** Checks the x-oncelink-grant secret read from --grant-secret-file. */
+export function checkGrantSecret(secret) {
+  if (secret.length < MIN_GRANT_SECRET) throw new Error(`the grant secret must be at least ${MIN_GRANT_SECRET} characters`);
+  if (!/^[\x21-\x7e]+$/.test(secret)) throw new Error('the grant secret must be printable ASCII without spaces');
+}
+
+/** The config baked into the bundle (scripts/build-bundle.mjs --config). */
+export function bundleConfig(opts, keys) {
+  return {
+    validator: { keys, home_region: opts.homeRegion, origin: opts.origin === 's3' ? 's3' : 'header' },
+    store: { table: opts.table },
+  };
+}
+
+/** Stack names. */
+export function stackNames(opts) {
+  return { main: opts.stack, artifacts: `${opts.stack}-artifacts`, tokens: `${opts.stack}-tokens` };
+}
+
+/** S3 key of a bundle: one per content, so a new bundle is a new code location. */
+export function codeKey(sha256Hex) {
+  return `lambda-edge/${sha256Hex}.zip`;
+}
+
+/** Parameters of infra/cloudformation/oncelink.yaml. */
+export function mainParameters(opts, { codeBucket, sha256Hex, sha256Base64, grantSecret }) {
+  return {
+    CodeBucket: codeBucket,
+    CodeKey: codeKey(sha256Hex),
+    BundleCodeSha256: sha256Base64,
+    TableName: opts.table,
+    HomeRegion: opts.homeRegion,
+    AdditionalHomeRegions: opts.extraRegions.join(','),
+    OriginType: opts.origin,
+    CustomOriginDomainName: opts.originDomain,
+    OriginGrantSecret: grantSecret ?? '',
+    DomainName: opts.domain,
+    CertificateArn: opts.certificateArn,
+    EnablePageMode: String(opts.pageMode),
+    PriceClass: opts.priceClass,
+    WebAclArn: opts.webAclArn,
+  };
+}
+
+/** Parameters of infra/cloudformation/token-table.yaml. */
+export function tableParameters(opts) {
+  return { TableName: opts.table, DeletionProtection: String(opts.deletionProtection) };
+}
+
+/**
+ * `--parameter-overrides` arguments. Every parameter is passed, empty ones too:
+ * `cloudformation deploy` keeps the previous value of a parameter left out, so a
+ * deploy without --domain would otherwise keep an old domain.
+ */
+export function overrides(params) {
+  return Object.entries(params).map(([k, v]) => `${k}=${v}`);
+}
+
+/** Parameters as shown to a person: NoEcho values masked. */
+export function shownParameters(params) {
+  const shown = { ...params };
+  if (shown.OriginGrantSecret) shown.OriginGrantSecret = '****';
+  return shown;
+}
+
+/**
+ * The AWS CLI calls of a deploy, in order. `values` carries what earlier calls
+ * return (account, codeBucket, outputs); in a dry run they are placeholders.
+ * Each step: { id, why, region, args, capture? }.
+ */
+export function deploySteps(opts, values, files) {
+  const names = stackNames(opts);
+  const steps = [];
+  steps.push({
+    id: 'whoami', why: 'the account to deploy into',
+    args: ['sts', 'get-caller-identity', '--query', 'Account', '--output', 'text'],
+  });
+  steps.push({
+    id: 'artifacts', why: 'private bucket for bundle zips (they hold the keys)',
+    args: ['cloudformation', 'deploy', '--region', EDGE_REGION, '--stack-name', names.artifacts,
+      '--template-file', files.artifactsTemplate, '--no-fail-on-empty-changeset', '--tags', 'app=oncelink'],
+  });
+  steps.push({
+    id: 'codeBucket', why: 'the artifacts bucket name',
+    args: ['cloudformation', 'describe-stacks', '--region', EDGE_REGION, '--stack-name', names.artifacts,
+      '--query', "Stacks[0].Outputs[?OutputKey=='BucketName'].OutputValue", '--output', 'text'],
+  });
+  for (const region of [opts.homeRegion, ...opts.extraRegions]) {
+    steps.push({
+      id: `table:${region}`, why: `token table in home region ${region}`,
+      args: ['cloudformation', 'deploy', '--region', region, '--stack-name', names.tokens,
+        '--template-file', files.tableTemplate, '--no-fail-on-empty-changeset', '--tags', 'app=oncelink',
+        '--parameter-overrides', ...overrides(tableParameters(opts))],
+    });
+  }
+  steps.push({
+    id: 'upload', why: 'upload the bundle; S3 checks its sha256',
+    args: ['s3api', 'put-object', '--region', EDGE_REGION, '--bucket', values.codeBucket,
+      '--key', codeKey(values.sha256Hex), '--body', files.zip,
+      '--checksum-algorithm', 'SHA256', '--checksum-sha256', values.sha256Base64,
+      '--server-side-encryption', 'aws:kms'],
+  });
+  steps.push({
+    id: 'main', why: 'CloudFront, the function and its new numbered version (waits for the stack)',
+    args: ['cloudformation', 'deploy', '--region', EDGE_REGION, '--stack-name', names.main,
+      '--template-file', files.mainTemplate, '--capabilities', 'CAPABILITY_IAM',
+      '--no-fail-on-empty-changeset', '--tags', 'app=oncelink',
+      '--parameter-overrides', ...overrides(mainParameters(opts, values))],
+    secret: values.grantSecret || null,
+  });
+  steps.push({
+    id: 'outputs', why: 'stack outputs',
+    args: ['cloudformation', 'describe-stacks', '--region', EDGE_REGION, '--stack-name', names.main,
+      '--query', 'Stacks[0].Outputs', '--output', 'json'],
+  });
+  steps.push({
+    id: 'codeCheck', why: 'the published version runs exactly this bundle',
+    args: ['lambda', 'get-function-configuration', '--region', EDGE_REGION,
+      '--function-name', values.functionVersionArn, '--query', 'CodeSha256', '--output', 'text'],
+  });
+  steps.push({
+    id: 'wait', why: 'wait until the new version is live on every edge location',
+    args: ['cloudfront', 'wait', 'distribution-deployed', '--id', values.distributionId],
+  });
+  return steps;
+}
+
+/** A shell-safe rendering of a command, with a secret masked. */
+export function renderCommand(args, secret = null) {
+  return ['aws', ...args]
+    .map((a) => (secret ? a.split(secret).join('****') : a))
+    .map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+}
