@@ -92,16 +92,21 @@ fn error_reply(op: &StoreOp, status: u16, doc: &Map<String, Value>) -> Interpret
                 ),
             }
         }
-        "ProvisionedThroughputExceededException"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "InternalServerError"
-        | "ServiceUnavailable"
-        | "TransactionConflictException" => {
-            Interpreted::unavailable(true, format!("dynamodb {kind} (HTTP {status})"))
-        }
-        _ => Interpreted::unavailable(false, format!("dynamodb error {kind} (HTTP {status})")),
+        _ => Interpreted::unavailable(is_retryable_type(&kind), format!("dynamodb error {kind} (HTTP {status})")),
     }
+}
+
+/// Error types worth retrying: throttling and transient server-side failures.
+fn is_retryable_type(kind: &str) -> bool {
+    matches!(
+        kind,
+        "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "TransactionConflictException"
+    )
 }
 
 /// The error name, reduced to a safe identifier (it is logged).
@@ -154,12 +159,15 @@ pub fn parse_record(body: &str, key: &str) -> Result<Record, String> {
     })
 }
 
-/// The error of a non-200 answer as one line (type only), for the CLI.
-pub fn error_line(status: u16, body: &str) -> String {
-    match serde_json::from_str::<Value>(body) {
-        Ok(Value::Object(doc)) => format!("dynamodb error {} (HTTP {status})", error_type(&doc)),
-        _ => format!("dynamodb answered HTTP {status}"),
-    }
+/// A non-200 answer as one line (error type and status, never the message)
+/// and whether it is worth retrying, for drivers other than the validator
+/// (the CLI).
+pub fn describe_failure(status: u16, body: &str) -> (String, bool) {
+    let kind = match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(doc)) => error_type(&doc),
+        _ => "unknown".into(),
+    };
+    (format!("dynamodb error {kind} (HTTP {status})"), status >= 500 || is_retryable_type(&kind))
 }
 
 /// `{"N":"<digits>"}` → `Some(n)`; absent → `None`; anything else → `Err`.
