@@ -1,0 +1,192 @@
+// The shared decision vectors (edge/vectors/decide.json) end to end through
+// the bundled handler: each case becomes a CloudFront event; respond steps are
+// checked on the generated response, forward steps on the returned request
+// and the decision log line. For need_store cases, a tiny local HTTP stand-in
+// for DynamoDB checks the request the handler sent (operation, key,
+// fingerprint attribute, region in the signature scope) and answers with the
+// DynamoDB encoding of each vector reply. (The store's semantics are tested
+// against moto in moto.test.mjs; this stand-in only replays vector replies.)
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildAndImport, captureLogs, root, TEST_ENV } from './support/bundle.mjs';
+import { isForward, reasonOf, viewerEvent } from './support/events.mjs';
+
+const vectors = JSON.parse(readFileSync(join(root, 'edge/vectors/decide.json'), 'utf8'));
+const TABLE = 'oncelink-vectors';
+const DDB = 'com.amazonaws.dynamodb.v20120810#';
+
+/** Subset match: every expected key present and equal, recursively; arrays and scalars exactly. */
+function assertSubset(actual, expected, where) {
+  if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
+    assert.ok(actual !== null && typeof actual === 'object', `${where}: expected an object`);
+    for (const [k, v] of Object.entries(expected)) assertSubset(actual[k], v, `${where}.${k}`);
+  } else {
+    assert.deepEqual(actual, expected, where);
+  }
+}
+
+/**
+ * The DynamoDB answer (status, JSON body) that means `reply` for an operation
+ * of `kind` on fingerprint `fp`, or null when DynamoDB cannot express it (a
+ * `counted` answer to a GetItem).
+ */
+function encodeReply(kind, id, fp, reply) {
+  if (reply.reply === 'unavailable') {
+    return [400, { __type: `${DDB}ValidationException`, message: 'stand-in: unavailable' }];
+  }
+  if (reply.reply === 'counted') {
+    if (kind !== 'consume') return null;
+    return [200, { Attributes: { used: { N: String(reply.used) }, [`f_${fp}`]: { N: '1' } } }];
+  }
+  const absent = reply.used === 0 && !reply.revoked && reply.last_use === null;
+  const item = { id: { S: id }, used: { N: String(reply.used) } };
+  if (reply.revoked) item.revoked = { BOOL: true };
+  if (reply.last_use !== null) item[`f_${fp}`] = { N: String(reply.last_use) };
+  if (kind === 'consume') {
+    return [400, { __type: `${DDB}ConditionalCheckFailedException`, message: 'The conditional request failed', Item: item }];
+  }
+  return [200, absent ? {} : { Item: item }];
+}
+
+let standIn;
+let bundle;
+let logs;
+
+before(async () => {
+  const state = { answer: null, received: [] };
+  const server = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    state.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+    const [status, body] = state.answer ?? [400, { __type: `${DDB}ValidationException` }];
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+    res.end(JSON.stringify(body));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  standIn = { state, server, endpoint: `http://127.0.0.1:${server.address().port}` };
+  bundle = await buildAndImport('vectors', { validator: vectors.config, store: { table: TABLE, endpoint: standIn.endpoint } });
+  logs = captureLogs(bundle.mod);
+});
+
+after(async () => {
+  logs?.restore();
+  standIn?.server.closeAllConnections();
+  await new Promise((r) => standIn?.server.close(r) ?? r());
+});
+
+function eventFor(c) {
+  const fill = (s) => (c.token ? s.replaceAll('{token}', c.token) : s);
+  const headers = Object.fromEntries(Object.entries(c.request.headers ?? {}).map(([k, v]) => [k, fill(v)]));
+  return viewerEvent({ method: c.request.method, path: c.request.path, query: fill(c.request.query ?? ''), headers, ip: c.request.ip ?? '' });
+}
+
+/** Runs a case once; returns the handler's result, its log line and the event's original request. */
+async function run(c, answer) {
+  standIn.state.answer = answer;
+  standIn.state.received = [];
+  const handler = bundle.mod.createHandler({
+    validator: { ...vectors.config, ...(c.config ?? {}) },
+    env: TEST_ENV,
+    nowMs: () => c.now * 1000,
+    random: () => 0,
+  });
+  const event = eventFor(c);
+  const original = structuredClone(event.Records[0].cf.request);
+  const before = logs.lines.length;
+  const result = await handler(event);
+  const lines = logs.parsed().slice(before);
+  assert.equal(lines.length, 1, 'one log line per decision');
+  return { result, log: lines[0], original };
+}
+
+/** Checks a final step (respond or forward) against the handler's CloudFront output. */
+function assertFinal(expect, { result, log, original }, where) {
+  if (expect.step === 'respond') {
+    assert.ok(!isForward(result), `${where}: expected a generated response`);
+    const flat = { step: 'respond', status: Number(result.status), reason: reasonOf(result), body: result.body };
+    flat.headers = Object.entries(result.headers)
+      .filter(([name]) => name !== 'x-oncelink-reason')
+      .flatMap(([name, entries]) => entries.map((e) => [name, e.value]));
+    assert.equal(typeof result.status, 'string');
+    assertSubset(flat, expect, where);
+    return;
+  }
+  assert.equal(expect.step, 'forward', `${where}: unexpected expected step`);
+  assert.ok(isForward(result), `${where}: expected a forward, got ${result.status} ${reasonOf(result)}`);
+  const before = Object.fromEntries(Object.entries(original.headers).map(([k, v]) => [k, v.map((e) => e.value).join(', ')]));
+  const after = Object.fromEntries(Object.entries(result.headers).map(([k, v]) => [k, v.map((e) => e.value).join(', ')]));
+  const set = Object.entries(after).filter(([k, v]) => before[k] !== v);
+  const removed = Object.keys(before).filter((k) => !(k in after));
+  const flat = { step: 'forward', allow: log.allow, used: log.used, path: result.uri, query: result.querystring, id_hash: log.id_hash };
+  assertSubset(flat, Object.fromEntries(Object.entries(expect).filter(([k]) => !['set_headers', 'remove_headers'].includes(k))), where);
+  if (expect.set_headers) {
+    assert.deepEqual(set.map(([k, v]) => [k, v]).sort(), expect.set_headers.map(([k, v]) => [k.toLowerCase(), v]).sort(), `${where}.set_headers`);
+  }
+  if (expect.remove_headers) {
+    const setNames = new Set((expect.set_headers ?? []).map(([k]) => k.toLowerCase()));
+    assert.deepEqual(removed.sort(), expect.remove_headers.filter((k) => !setNames.has(k)).sort(), `${where}.remove_headers`);
+  }
+}
+
+/** Checks the DynamoDB request the handler sent for a need_store case. */
+function assertStoreRequest(op, where) {
+  const received = standIn.state.received;
+  assert.equal(received.length, 1, `${where}: exactly one store request`);
+  const [{ headers, body }] = received;
+  const target = op.kind === 'consume' ? 'DynamoDB_20120810.UpdateItem' : 'DynamoDB_20120810.GetItem';
+  assert.equal(headers['x-amz-target'], target, `${where}: operation`);
+  assert.match(headers.authorization, new RegExp(`/${op.region}/dynamodb/aws4_request`), `${where}: region scope`);
+  const doc = JSON.parse(body);
+  assert.equal(doc.TableName, TABLE);
+  assert.deepEqual(doc.Key, { id: { S: op.id } }, `${where}: key`);
+  assert.ok(Object.values(doc.ExpressionAttributeNames).includes(`f_${op.fp}`), `${where}: fingerprint attribute`);
+  if (op.kind === 'consume') {
+    const values = Object.values(doc.ExpressionAttributeValues).map((v) => v.N);
+    for (const n of [op.n, op.now, op.resume_after, op.expire_at]) assert.ok(values.includes(String(n)), `${where}: value ${n}`);
+    assert.equal(doc.ReturnValuesOnConditionCheckFailure, 'ALL_OLD');
+  } else {
+    assert.equal(doc.ConsistentRead, true);
+  }
+}
+
+describe('shared decision vectors through the bundled handler', () => {
+  let skipped = 0;
+  for (const c of vectors.cases) {
+    it(c.name, async () => {
+      if (c.expect.step !== 'need_store') {
+        const outcome = await run(c, null);
+        assertFinal(c.expect, outcome, c.name);
+        assert.equal(standIn.state.received.length, 0, 'no store request');
+        assert.equal(outcome.log.attempts, 0);
+        return;
+      }
+      const op = c.expect.op;
+      const replies = c.replies ?? [];
+      if (replies.length === 0) {
+        // No reply given: check the request, and that a store failure is a 503.
+        const outcome = await run(c, null);
+        assertStoreRequest(op, c.name);
+        assert.equal(outcome.result.status, '503');
+        return;
+      }
+      for (const [i, r] of replies.entries()) {
+        const where = `${c.name} reply ${i} ${JSON.stringify(r.reply)}`;
+        const answer = encodeReply(op.kind, op.id, op.fp, r.reply);
+        if (answer === null) {
+          skipped += 1;
+          continue;
+        }
+        const outcome = await run(c, answer);
+        assertStoreRequest(op, where);
+        assertFinal(r.expect, outcome, where);
+      }
+    });
+  }
+  it('skipped only replies DynamoDB cannot express', () => {
+    assert.ok(skipped <= 1, `${skipped} replies skipped`);
+  });
+});
