@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# origin-shim against nginx, side by side in one run on this machine.
+#
+#   bash bench/origin-shim/run.sh        (or: npm run bench)
+#
+# Measures, with wrk, requests/s and latency for small-file downloads
+# (a fresh single-use link per request, pre-minted; and a time-only link),
+# and single-stream throughput for a 1 GiB file, against nginx (Debian's
+# nginx-light) serving the same directory statically with a config generated
+# here. Prints a markdown table of ratios against nginx and writes it to
+# docs/origin-shim-bench.md. Not part of the test suite.
+#
+# Needs: cargo, wrk, nginx, python3 (apt-get install -y wrk nginx-light).
+# Knobs (environment): BENCH_DURATION (default 10s), BENCH_CONNECTIONS (32),
+# BENCH_THREADS (1), BENCH_SMALL_BYTES (4096), BENCH_BIG_MIB (1024),
+# BENCH_TOKENS (pre-minted single-use links, 300000), BENCH_OUT (the
+# markdown file; default docs/origin-shim-bench.md).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here="$repo/bench/origin-shim"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+duration="${BENCH_DURATION:-10s}"
+conns="${BENCH_CONNECTIONS:-32}"
+threads="${BENCH_THREADS:-1}"
+small_bytes="${BENCH_SMALL_BYTES:-4096}"
+big_mib="${BENCH_BIG_MIB:-1024}"
+tokens="${BENCH_TOKENS:-300000}"
+out_md="${BENCH_OUT:-$repo/docs/origin-shim-bench.md}"
+
+die() { echo "bench: $*" >&2; exit 1; }
+for tool in cargo wrk nginx python3; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install -y wrk nginx-light python3)"
+done
+
+echo "bench: building origin-shim, oncelink and the minting helper (release)" >&2
+(cd "$repo" && cargo build --quiet --release -p origin-shim -p oncelink)
+cargo build --quiet --release --manifest-path "$here/mint-many/Cargo.toml"
+shim_bin="$target/release/origin-shim"
+oncelink_bin="$target/release/oncelink"
+mint_bin="$target/release/oncelink-mint-many"
+
+work=$(mktemp -d /tmp/oncelink-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # URL: wait up to 20 s for any HTTP answer
+  local i
+  for i in $(seq 1 200); do
+    if python3 - "$1" <<'EOF' 2>/dev/null; then return 0; fi
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError:
+    pass
+EOF
+    sleep 0.1
+  done
+  die "nothing answers at $1"
+}
+
+# The files both servers serve.
+root="$work/root"
+mkdir -p "$root"
+head -c "$small_bytes" /dev/urandom >"$root/small.bin"
+echo "bench: writing a ${big_mib} MiB file" >&2
+head -c "$((big_mib * 1024 * 1024))" /dev/urandom >"$root/big.bin"
+
+# nginx, configured here, listening on 127.0.0.1 only.
+nginx_port=$(free_port)
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $root;
+        location / { }
+    }
+}
+EOF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pids+=($!)
+nginx_url="http://127.0.0.1:$nginx_port"
+wait_http "$nginx_url/small.bin"
+
+# origin-shim serve on the same directory, with its SQLite store.
+"$oncelink_bin" keygen >"$work/keys.json"
+"$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "sqlite:$work/uses.db" \
+  --listen 127.0.0.1:0 >"$work/shim.out" 2>"$work/shim.log" &
+pids+=($!)
+shim_url=""
+for _ in $(seq 1 200); do
+  shim_url=$(sed -n 's|^listening on \(http://[0-9.:]*\)$|\1|p' "$work/shim.out" | head -n1)
+  [ -n "$shim_url" ] && break
+  sleep 0.1
+done
+[ -n "$shim_url" ] || die "origin-shim did not print its listening line; log: $(tail -n 20 "$work/shim.log")"
+
+# Request targets. nginx ignores the query; it gets the same targets so the
+# requests are the same size.
+echo "bench: minting $tokens single-use links" >&2
+"$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/single.txt"
+"$mint_bin" --keys "$work/keys.json" --path /small.bin --count 64 >"$work/timed.txt"
+"$mint_bin" --keys "$work/keys.json" --path /big.bin --count 8 >"$work/big.txt"
+
+results="$work/results.jsonl"
+: >"$results"
+run_wrk() { # NAME SERVER URL TARGETS THREADS CONNS EXTRA...
+  local name=$1 server=$2 url=$3 file=$4 t=$5 c=$6
+  shift 6
+  echo "bench: $name on $server (wrk -t$t -c$c -d$duration $*)" >&2
+  local line
+  line=$(wrk -t"$t" -c"$c" -d"$duration" "$@" -s "$here/targets.lua" "$url" -- "$file" "$t" | grep '^{' | tail -n1)
+  [ -n "$line" ] || die "wrk printed no result for $name on $server"
+  echo "{\"case\":\"$name\",\"server\":\"$server\",\"wrk\":$line}" >>"$results"
+}
+
+# Warm both servers (page cache, allocator, SQLite file) before measuring.
+wrk -t1 -c4 -d2s -s "$here/targets.lua" "$nginx_url" -- "$work/timed.txt" 1 >/dev/null
+wrk -t1 -c4 -d2s -s "$here/targets.lua" "$shim_url" -- "$work/timed.txt" 1 >/dev/null
+curl -s -o /dev/null "$nginx_url/big.bin"
+
+run_wrk small_single_use nginx "$nginx_url" "$work/single.txt" "$threads" "$conns" --latency
+run_wrk small_single_use origin-shim "$shim_url" "$work/single.txt" "$threads" "$conns" --latency
+run_wrk small_time_only nginx "$nginx_url" "$work/timed.txt" "$threads" "$conns" --latency
+run_wrk small_time_only origin-shim "$shim_url" "$work/timed.txt" "$threads" "$conns" --latency
+run_wrk big_1gib nginx "$nginx_url" "$work/big.txt" 1 1 --timeout 60s
+run_wrk big_1gib origin-shim "$shim_url" "$work/big.txt" 1 1 --timeout 60s
+
+used=$(python3 - "$work/uses.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("SELECT COUNT(*), COALESCE(SUM(used), 0), COALESCE(MAX(used), 0) FROM records").fetchone())
+EOF
+) || used="(not readable)"
+
+machine="$(nproc) cores, $(python3 -c 'import os; print(round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30))') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r)"
+python3 - "$results" "$out_md" "$machine" "$(nginx -v 2>&1 | sed 's|.*/||')" "$duration" "$conns" "$threads" "$small_bytes" "$big_mib" "$tokens" "$used" "$(date -u +%Y-%m-%dT%H:%MZ)" <<'EOF'
+import json, sys
+(results, out_md, machine, nginx_version, duration, conns, threads, small_bytes, big_mib, tokens, used, when) = sys.argv[1:]
+rows = [json.loads(l) for l in open(results) if l.strip()]
+by = {(r["case"], r["server"]): r["wrk"] for r in rows}
+
+def rps(w): return w["requests"] / (w["duration_us"] / 1e6)
+def mibps(w): return w["bytes"] / (w["duration_us"] / 1e6) / 2**20
+def ms(us): return f"{us / 1000:.2f}"
+def bad(w): return w["non2xx"] + w["connect_errors"] + w["read_errors"] + w["write_errors"] + w["timeouts"]
+
+lines = []
+out = lines.append
+out("# origin-shim against nginx")
+out("")
+out(f"Measured by `bash bench/origin-shim/run.sh` (`npm run bench`) on {when}, one run, both servers on the same machine at once")
+out(f"({machine}; the load generator shares the cores). nginx {nginx_version} serves the same directory statically")
+out("(sendfile on, access log off); origin-shim is the release build of `origin-shim serve` with its SQLite store")
+out("(WAL, synchronous=FULL: every counted use is on disk before the answer) and its default request logging to a file.")
+out(f"wrk: {duration} per case, {threads} thread(s), {conns} connections for small files, one connection for the 1 GiB file.")
+out(f"Small file: {small_bytes} bytes; big file: {big_mib} MiB. nginx receives the same request targets (it ignores the token).")
+out("")
+out("| case | server | requests/s | MiB/s | latency p50 ms | p90 ms | p99 ms | failed | ratio to nginx |")
+out("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+labels = {
+    "small_single_use": "small file, fresh single-use link per request",
+    "small_time_only": "small file, time-only link",
+    "big_1gib": f"{big_mib} MiB file, one stream",
+}
+for case in ["small_single_use", "small_time_only", "big_1gib"]:
+    base = by.get((case, "nginx"))
+    for server in ["nginx", "origin-shim"]:
+        w = by.get((case, server))
+        if w is None:
+            continue
+        if case == "big_1gib":
+            ratio = mibps(w) / mibps(base) if base and mibps(base) else float("nan")
+            unit = "throughput"
+        else:
+            ratio = rps(w) / rps(base) if base and rps(base) else float("nan")
+            unit = "requests/s"
+        ratio_text = "1.00 (baseline)" if server == "nginx" else f"{ratio:.2f} ({unit})"
+        lat = f"| {ms(w['lat_p50_us'])} | {ms(w['lat_p90_us'])} | {ms(w['lat_p99_us'])} "
+        out(f"| {labels[case]} | {server} | {rps(w):.0f} | {mibps(w):.1f} {lat}| {bad(w)} | {ratio_text} |")
+out("")
+out("`failed`: non-2xx answers plus socket errors and timeouts seen by wrk. For the single-use case every request")
+out(f"carries a link of its own from {tokens} pre-minted ones (a non-2xx there would mean a link was sent twice);")
+out(f"the store afterwards held (records, total uses, largest use count of one link) = {used}.")
+out("Latency for the 1 GiB case is the time for one whole download.")
+out("")
+text = "\n".join(lines) + "\n"
+sys.stdout.write(text)
+with open(out_md, "w") as f:
+    f.write(text)
+EOF
+echo "bench: wrote $out_md" >&2
