@@ -1,14 +1,17 @@
-// Starts moto's DynamoDB-compatible server on 127.0.0.1 for a test and
-// creates the table (AWS SDK v3: tests only, never the bundle).
+// Starts moto's DynamoDB-compatible server on 127.0.0.1 for tests and the
+// local emulator, and creates the table (AWS SDK v3: tests and local tools
+// only, never the bundle).
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEST_ENV } from './bundle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** Dummy credentials: moto routes by the signature's scope and checks nothing else. */
+export const LOCAL_ENV = Object.freeze({ AWS_ACCESS_KEY_ID: 'AKIDTESTTEST', AWS_SECRET_ACCESS_KEY: 'test-secret-key' });
 
 /** A port the OS says is free on 127.0.0.1. */
 export function freePort() {
@@ -54,7 +57,7 @@ export async function startMoto({ serialized = true } = {}) {
   const client = new DynamoDBClient({
     region: 'us-east-1',
     endpoint,
-    credentials: { accessKeyId: TEST_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: TEST_ENV.AWS_SECRET_ACCESS_KEY },
+    credentials: { accessKeyId: LOCAL_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_ENV.AWS_SECRET_ACCESS_KEY },
   });
   return {
     endpoint,

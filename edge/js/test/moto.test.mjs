@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { buildAndImport, captureLogs, mint, testConfig, TEST_ENV } from './support/bundle.mjs';
 import { isForward, reasonOf, viewerEvent } from './support/events.mjs';
-import { createTable, readRecord, startMoto } from './support/moto.mjs';
+import { createTable, readRecord, startMoto } from '../dev/moto.mjs';
 
 const TABLE = 'oncelink-test';
 const PARALLEL = 240;

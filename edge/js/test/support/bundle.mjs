@@ -32,7 +32,7 @@ export async function buildAndImport(name, config) {
 }
 
 /** Dummy credentials moto and the fault servers accept. */
-export const TEST_ENV = Object.freeze({ AWS_ACCESS_KEY_ID: 'AKIDTESTTEST', AWS_SECRET_ACCESS_KEY: 'test-secret-key' });
+export { LOCAL_ENV as TEST_ENV } from '../../dev/moto.mjs';
 
 /** Mints a token with the config's active key through the bundle's own wasm. */
 export function mint(mod, config, claims) {
