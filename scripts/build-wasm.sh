@@ -17,6 +17,6 @@ if [ ! -x "$wasm_opt" ]; then
   echo "build-wasm: node_modules/.bin/wasm-opt is missing; run 'npm ci' first" >&2
   exit 1
 fi
-"$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+"$wasm_opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   "$out/oncelink_edge_wasm_bg.wasm" -o "$out/oncelink_edge_wasm_bg.wasm"
 echo "build-wasm: $(wc -c <"$raw") bytes from cargo, $(wc -c <"$out/oncelink_edge_wasm_bg.wasm") bytes after wasm-bindgen + wasm-opt -Oz -> $out/"
