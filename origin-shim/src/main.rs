@@ -1,5 +1,61 @@
-//! origin-shim: not built yet (issue 4).
-fn main() {
-    eprintln!("origin-shim: not built yet");
-    std::process::exit(2);
+//! origin-shim: oncelink's validator core in a native HTTP server.
+//!
+//! - `serve`: the self-hosted edge. Every request is decided by
+//!   `oncelink_edge::decide` (the same core the Lambda@Edge bundle runs),
+//!   uses are counted in an embedded SQLite store, and allowed requests are
+//!   served from a directory or proxied to an HTTP origin.
+//! - `origin`: a guarded origin for a custom-origin CloudFront setup; it
+//!   serves only requests carrying the edge's short-lived grant header.
+//!
+//! See docs/origin-shim.md.
+#![forbid(unsafe_code)]
+
+mod args;
+mod config;
+mod edge;
+mod http_io;
+mod log;
+mod origin;
+mod proxy;
+mod serve_files;
+mod server;
+mod store;
+
+use clap::Parser;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("origin-shim: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("origin-shim: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: args::Cli) -> anyhow::Result<()> {
+    match cli.command {
+        args::Command::Serve(a) => {
+            let log = log::Logger::new(a.listen.log_format);
+            let state = Arc::new(config::serve_state(&a, log)?);
+            let app = axum::Router::new().fallback(edge::handle).with_state(state);
+            server::run(&a.listen, app, log).await
+        }
+        args::Command::Origin(a) => {
+            let log = log::Logger::new(a.listen.log_format);
+            let state = Arc::new(config::origin_state(&a, log)?);
+            let app = axum::Router::new().fallback(origin::handle).with_state(state);
+            server::run(&a.listen, app, log).await
+        }
+    }
 }

@@ -1,0 +1,111 @@
+//! The command line: `origin-shim serve ...` and `origin-shim origin ...`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// oncelink's self-hosted edge and guarded origin.
+#[derive(Parser, Debug)]
+#[command(name = "origin-shim", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The two modes.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate links with the oncelink core, count uses in a store, and serve
+    /// files from --root (or proxy to --upstream).
+    Serve(ServeArgs),
+    /// A guarded origin: serve files from --root only to requests that carry
+    /// a valid, unexpired x-oncelink-grant header from the edge.
+    Origin(OriginArgs),
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Listener and protection settings both modes share.
+#[derive(Args, Debug, Clone)]
+pub struct ListenArgs {
+    /// Address to listen on; port 0 picks a free port (the chosen one is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Close a connection whose request head has not fully arrived in this
+    /// many milliseconds (slow-client protection).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Answer 408 when a response has not started within this many milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Largest request head accepted (request line plus headers), in bytes;
+    /// larger ones get 431. At least 8192.
+    #[arg(long, value_name = "N", default_value_t = 16_384)]
+    pub max_header_bytes: usize,
+}
+
+/// `origin-shim serve`.
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("origin").required(true).args(["root", "upstream"]))]
+pub struct ServeArgs {
+    /// Signing key file (`oncelink keygen` makes one).
+    #[arg(long, value_name = "FILE")]
+    pub keys: PathBuf,
+    /// Serve files from this directory.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Proxy allowed requests to this HTTP origin (http://host[:port][/base]).
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Use store: sqlite:PATH, or dynamodb:REGION[@ENDPOINT] with --table.
+    /// Default: sqlite:oncelink.db in the current directory.
+    #[arg(long, value_name = "SPEC", default_value = "sqlite:oncelink.db")]
+    pub store: String,
+    /// DynamoDB table name (with --store dynamodb:...).
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    /// Region whose store holds records of tokens without `r`.
+    #[arg(long, value_name = "R", default_value = "us-east-1")]
+    pub home_region: String,
+    /// Grant key file: with --upstream, add an x-oncelink-grant header to
+    /// proxied requests (for an `origin-shim origin` behind this one).
+    #[arg(long, value_name = "FILE")]
+    pub grant_keys: Option<PathBuf>,
+    /// Clock-skew allowance for exp/nbf, seconds (core default 30).
+    #[arg(long, value_name = "S")]
+    pub skew: Option<u32>,
+    /// Resume grace for tokens without `g`, seconds (core default 600).
+    #[arg(long, value_name = "S")]
+    pub grace: Option<u32>,
+    /// Query parameter that carries the token (default t).
+    #[arg(long, value_name = "NAME")]
+    pub token_param: Option<String>,
+    /// Listener and protection settings.
+    #[command(flatten)]
+    pub listen: ListenArgs,
+}
+
+/// `origin-shim origin`.
+#[derive(Args, Debug)]
+pub struct OriginArgs {
+    /// Serve files from this directory.
+    #[arg(long, value_name = "DIR")]
+    pub root: PathBuf,
+    /// Grant key file (the edge's --grant-keys).
+    #[arg(long, value_name = "FILE")]
+    pub grant_keys: PathBuf,
+    /// Listener and protection settings.
+    #[command(flatten)]
+    pub listen: ListenArgs,
+}

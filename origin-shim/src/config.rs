@@ -1,0 +1,62 @@
+//! From command-line arguments to the server's state: key files read and
+//! checked, the core's configuration, the store opened, the root checked.
+
+use crate::args::{OriginArgs, ServeArgs};
+use crate::edge::{EdgeState, Target};
+use crate::log::Logger;
+use crate::origin::OriginState;
+use crate::proxy::Proxy;
+use crate::serve_files::Root;
+use crate::store::{StoreSpec, UseStore};
+use anyhow::{anyhow, bail, Context, Result};
+use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
+use std::path::Path;
+
+fn read_key_file(path: &Path, what: &str) -> Result<KeyFile> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} {}", path.display()))?;
+    let file: KeyFile = serde_json::from_str(&text).map_err(|e| anyhow!("{what} {} is not a key file: {e}", path.display()))?;
+    // Check it fully (secret lengths, active kid) before going on.
+    KeySet::from_file(&file).map_err(|e| anyhow!("{what} {}: {e}", path.display()))?;
+    Ok(file)
+}
+
+/// The `serve` state.
+pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
+    let keys = read_key_file(&args.keys, "key file")?;
+    let grant_keys = match &args.grant_keys {
+        Some(path) if args.upstream.is_none() => {
+            bail!("--grant-keys {} only applies with --upstream (files from --root need no grant)", path.display())
+        }
+        Some(path) => Some(read_key_file(path, "grant key file")?),
+        None => None,
+    };
+    let file = ConfigFile {
+        keys,
+        skew: args.skew,
+        grace: args.grace,
+        token_param: args.token_param.clone(),
+        home_region: args.home_region.clone(),
+        origin: Some(OriginKind::Header),
+        grant_keys,
+    };
+    let config = Config::from_file(file).map_err(|e| anyhow!("{e}"))?;
+    let target = match (&args.root, &args.upstream) {
+        (Some(root), None) => Target::Root(Root::new(root).with_context(|| format!("--root {}", root.display()))?),
+        (None, Some(url)) => Target::Upstream(Proxy::new(url).map_err(|e| anyhow!(e))?),
+        _ => bail!("give exactly one of --root DIR and --upstream URL"),
+    };
+    let store = match StoreSpec::parse(&args.store).map_err(|e| anyhow!(e))? {
+        StoreSpec::Sqlite(path) => UseStore::sqlite(&path, log).map_err(|e| anyhow!("{e}"))?,
+        StoreSpec::Dynamodb { .. } => {
+            bail!("--store dynamodb: is not built yet in origin-shim; use --store sqlite:PATH")
+        }
+    };
+    Ok(EdgeState { config, store, target, log })
+}
+
+/// The `origin` state.
+pub fn origin_state(args: &OriginArgs, log: Logger) -> Result<OriginState> {
+    let grant_keys = KeySet::from_file(&read_key_file(&args.grant_keys, "grant key file")?).map_err(|e| anyhow!("{e}"))?;
+    let root = Root::new(&args.root).with_context(|| format!("--root {}", args.root.display()))?;
+    Ok(OriginState { root, grant_keys, log })
+}

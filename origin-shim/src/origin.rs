@@ -1,0 +1,67 @@
+//! `origin` mode: a guarded origin that serves files only to requests
+//! carrying a valid, unexpired `x-oncelink-grant` for that method and path,
+//! so nobody can bypass the edge by calling the origin directly.
+
+use crate::http_io::{core_response, error_response, wants_html};
+use crate::log::Logger;
+use crate::serve_files::{self, Root};
+use crate::store::unix_now;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, Response, StatusCode};
+use oncelink_edge::decide::DISPOSITION_HEADER;
+use oncelink_edge::grant::{self, GRANT_HEADER};
+use oncelink_edge::path::DecodedPath;
+use oncelink_edge::{KeySet, Reason};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything an `origin` request needs.
+pub struct OriginState {
+    /// The files.
+    pub root: Root,
+    /// Accepted grant keys.
+    pub grant_keys: KeySet,
+    /// The log.
+    pub log: Logger,
+}
+
+/// The one handler of `origin` mode.
+pub async fn handle(State(state): State<Arc<OriginState>>, req: Request) -> Response<Body> {
+    let started = Instant::now();
+    let (parts, _body) = req.into_parts();
+    let html = wants_html(&parts);
+    let mut fields: Vec<(&str, Value)> = vec![("method", Value::from(parts.method.as_str()))];
+    let response = 'answer: {
+        let head = match parts.method {
+            Method::GET => false,
+            Method::HEAD => true,
+            _ => break 'answer core_response(&oncelink_edge::Response::deny(Reason::MethodNotAllowed, html)),
+        };
+        let Some(path) = DecodedPath::parse(parts.uri.path()) else {
+            break 'answer core_response(&oncelink_edge::Response::deny(Reason::BadPath, html));
+        };
+        let header = parts.headers.get(GRANT_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        match grant::verify(&state.grant_keys, header.as_deref(), parts.method.as_str(), &path, unix_now()) {
+            Err(e) => {
+                fields.push(("reason", Value::from(e.code())));
+                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
+                error_response(status, e.code(), e.message(), html)
+            }
+            Ok(g) => {
+                fields.push(("id_hash", Value::from(oncelink_edge::decide::id_hash(&g.token_id))));
+                let Some((file, meta)) = state.root.resolve(&path).await else {
+                    break 'answer error_response(StatusCode::NOT_FOUND, "not_found", "There is no such file.", html);
+                };
+                let disposition = parts.headers.get(DISPOSITION_HEADER).and_then(|v| v.to_str().ok());
+                serve_files::respond(&file, &meta, head, &parts.headers, disposition).await
+            }
+        }
+    };
+    fields.push(("status", Value::from(response.status().as_u16())));
+    fields.push(("path", Value::from(parts.uri.path())));
+    fields.push(("ms", Value::from(started.elapsed().as_millis() as u64)));
+    state.log.event("info", "request", &fields);
+    response
+}

@@ -1,0 +1,307 @@
+//! Serving one file from the root: path resolution that cannot leave the
+//! root, GET/HEAD, a single byte range (206/416), ETag and Last-Modified with
+//! the conditional headers, Content-Type by extension, and a body streamed
+//! from disk in fixed-size chunks whatever the file size.
+
+use axum::body::Body;
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::{Response, StatusCode};
+use oncelink_edge::path::DecodedPath;
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+/// Bytes read from disk per body chunk.
+const CHUNK: usize = 64 * 1024;
+
+/// The root directory, canonicalised once at start.
+#[derive(Clone, Debug)]
+pub struct Root(PathBuf);
+
+impl Root {
+    /// Canonicalises `dir`, which must be a directory.
+    pub fn new(dir: &Path) -> std::io::Result<Root> {
+        let canon = std::fs::canonicalize(dir)?;
+        if !canon.is_dir() {
+            return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, format!("{} is not a directory", dir.display())));
+        }
+        Ok(Root(canon))
+    }
+
+    /// The regular file `path` names under the root, following symlinks only
+    /// while they stay inside the root. `None` for anything else (missing,
+    /// a directory, outside the root, unreadable): the caller answers 404.
+    pub async fn resolve(&self, path: &DecodedPath) -> Option<(PathBuf, std::fs::Metadata)> {
+        if path.as_str().ends_with('/') {
+            return None;
+        }
+        let mut joined = self.0.clone();
+        // DecodedPath has no empty, `.` or `..` segment and no backslash or NUL.
+        for segment in path.as_str().split('/').filter(|s| !s.is_empty()) {
+            joined.push(segment);
+        }
+        let canon = tokio::fs::canonicalize(&joined).await.ok()?;
+        if !canon.starts_with(&self.0) {
+            return None;
+        }
+        let meta = tokio::fs::metadata(&canon).await.ok()?;
+        meta.is_file().then_some((canon, meta))
+    }
+}
+
+/// What the Range header asks for, once checked against the file size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RangeChoice {
+    /// No usable Range (absent, not `bytes=`, malformed, several ranges, or
+    /// an If-Range that does not match): the whole file, 200.
+    Full,
+    /// One satisfiable range, inclusive bounds: 206.
+    Partial(u64, u64),
+    /// A well-formed range that lies outside the file: 416.
+    Unsatisfiable,
+}
+
+/// Chooses the response shape for `range` on a file of `size` bytes.
+pub fn choose_range(range: Option<&str>, size: u64) -> RangeChoice {
+    let Some(range) = range else {
+        return RangeChoice::Full;
+    };
+    let Ok(parsed) = http_range_header::parse_range_header(range) else {
+        return RangeChoice::Full;
+    };
+    match parsed.validate(size) {
+        Ok(ranges) if ranges.len() == 1 => RangeChoice::Partial(*ranges[0].start(), *ranges[0].end()),
+        Ok(_) => RangeChoice::Full,
+        Err(_) => RangeChoice::Unsatisfiable,
+    }
+}
+
+/// The file's validators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validators {
+    /// Strong ETag (quoted) from size and modification time.
+    pub etag: String,
+    /// Modification time, whole seconds.
+    pub modified: Option<SystemTime>,
+}
+
+impl Validators {
+    /// From file metadata.
+    pub fn of(meta: &std::fs::Metadata) -> Validators {
+        let modified = meta.modified().ok();
+        let nanos = modified.and_then(|m| m.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        Validators {
+            etag: format!("\"{:x}-{:x}\"", meta.len(), nanos),
+            modified: modified.and_then(|m| m.duration_since(UNIX_EPOCH).ok()).map(|d| UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs())),
+        }
+    }
+
+    /// The status the conditional headers call for instead of the content
+    /// (304 or 412), if any (RFC 9110 section 13.2.2 order).
+    pub fn precondition(&self, headers: &HeaderMap) -> Option<StatusCode> {
+        if let Some(im) = header_str(headers, header::IF_MATCH) {
+            if !etag_list_matches(im, &self.etag, false) {
+                return Some(StatusCode::PRECONDITION_FAILED);
+            }
+        } else if let Some(ius) = header_str(headers, header::IF_UNMODIFIED_SINCE).and_then(|v| httpdate::parse_http_date(v).ok()) {
+            if self.modified.is_some_and(|m| m > ius) {
+                return Some(StatusCode::PRECONDITION_FAILED);
+            }
+        }
+        if let Some(inm) = header_str(headers, header::IF_NONE_MATCH) {
+            if etag_list_matches(inm, &self.etag, true) {
+                return Some(StatusCode::NOT_MODIFIED);
+            }
+        } else if let Some(ims) = header_str(headers, header::IF_MODIFIED_SINCE).and_then(|v| httpdate::parse_http_date(v).ok()) {
+            if self.modified.is_some_and(|m| m <= ims) {
+                return Some(StatusCode::NOT_MODIFIED);
+            }
+        }
+        None
+    }
+
+    /// Whether an If-Range header (absent: yes) lets the Range apply: a
+    /// strong ETag equal to ours, or a date equal to our Last-Modified.
+    pub fn if_range_allows(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = header_str(headers, header::IF_RANGE) else {
+            return true;
+        };
+        let value = value.trim();
+        if value.starts_with('"') {
+            return value == self.etag;
+        }
+        if value.starts_with("W/") {
+            return false;
+        }
+        httpdate::parse_http_date(value).ok().is_some_and(|d| Some(d) == self.modified)
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether a comma-separated ETag list (or `*`) matches `ours`; `weak`
+/// comparison ignores `W/`.
+fn etag_list_matches(list: &str, ours: &str, weak: bool) -> bool {
+    list.split(',').map(str::trim).any(|tag| {
+        if tag == "*" {
+            return true;
+        }
+        match tag.strip_prefix("W/") {
+            Some(t) => weak && t == ours,
+            None => tag == ours,
+        }
+    })
+}
+
+/// The response for `file` (already resolved) to a GET or HEAD.
+/// `disposition` is the Content-Disposition the edge decided, if any.
+pub async fn respond(
+    file: &Path,
+    meta: &std::fs::Metadata,
+    head: bool,
+    headers: &HeaderMap,
+    disposition: Option<&str>,
+) -> Response<Body> {
+    let size = meta.len();
+    let validators = Validators::of(meta);
+    let mut builder = Response::builder()
+        .header(header::ETAG, &validators.etag)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CACHE_CONTROL, "private");
+    if let Some(m) = validators.modified {
+        builder = builder.header(header::LAST_MODIFIED, httpdate::fmt_http_date(m));
+    }
+    if let Some(status) = validators.precondition(headers) {
+        return builder.status(status).body(Body::empty()).unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    let mime = mime_guess::from_path(file).first_or_octet_stream();
+    builder = builder.header(header::CONTENT_TYPE, mime.as_ref()).header("x-content-type-options", "nosniff");
+    if let Some(d) = disposition.and_then(|d| HeaderValue::from_str(d).ok()) {
+        builder = builder.header(header::CONTENT_DISPOSITION, d);
+    }
+    let range = if validators.if_range_allows(headers) {
+        choose_range(header_str(headers, header::RANGE), size)
+    } else {
+        RangeChoice::Full
+    };
+    let (status, start, len) = match range {
+        RangeChoice::Full => (StatusCode::OK, 0, size),
+        RangeChoice::Partial(a, b) => {
+            builder = builder.header(header::CONTENT_RANGE, format!("bytes {a}-{b}/{size}"));
+            (StatusCode::PARTIAL_CONTENT, a, b - a + 1)
+        }
+        RangeChoice::Unsatisfiable => {
+            return builder
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{size}"))
+                .body(Body::empty())
+                .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR));
+        }
+    };
+    builder = builder.status(status).header(header::CONTENT_LENGTH, len);
+    if head {
+        return builder.body(Body::empty()).unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+    let body = match open_at(file, start).await {
+        Ok(f) => Body::from_stream(ReaderStream::with_capacity(f.take(len), CHUNK)),
+        Err(_) => return plain(StatusCode::NOT_FOUND),
+    };
+    builder.body(body).unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+async fn open_at(file: &Path, start: u64) -> std::io::Result<tokio::fs::File> {
+    let mut f = tokio::fs::File::open(file).await?;
+    if start > 0 {
+        f.seek(SeekFrom::Start(start)).await?;
+    }
+    Ok(f)
+}
+
+/// A bodyless response with just a status.
+pub fn plain(status: StatusCode) -> Response<Body> {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = status;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chooses_ranges() {
+        assert_eq!(choose_range(None, 100), RangeChoice::Full);
+        assert_eq!(choose_range(Some("bytes=0-9"), 100), RangeChoice::Partial(0, 9));
+        assert_eq!(choose_range(Some("bytes=90-"), 100), RangeChoice::Partial(90, 99));
+        assert_eq!(choose_range(Some("bytes=-10"), 100), RangeChoice::Partial(90, 99));
+        assert_eq!(choose_range(Some("bytes=50-500"), 100), RangeChoice::Partial(50, 99));
+        assert_eq!(choose_range(Some("bytes=100-"), 100), RangeChoice::Unsatisfiable);
+        assert_eq!(choose_range(Some("bytes=0-1,5-6"), 100), RangeChoice::Full);
+        assert_eq!(choose_range(Some("items=0-1"), 100), RangeChoice::Full);
+        assert_eq!(choose_range(Some("bytes=abc"), 100), RangeChoice::Full);
+        assert_eq!(choose_range(Some("bytes=99999999999999999999999-"), 100), RangeChoice::Full);
+    }
+
+    fn validators() -> Validators {
+        Validators { etag: "\"a-1\"".into(), modified: Some(UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000)) }
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_str(v).unwrap())).collect()
+    }
+
+    #[test]
+    fn conditional_requests() {
+        let v = validators();
+        let date = httpdate::fmt_http_date(v.modified.unwrap());
+        let earlier = httpdate::fmt_http_date(v.modified.unwrap() - std::time::Duration::from_secs(1));
+        assert_eq!(v.precondition(&headers(&[])), None);
+        assert_eq!(v.precondition(&headers(&[("if-none-match", "\"a-1\"")])), Some(StatusCode::NOT_MODIFIED));
+        assert_eq!(v.precondition(&headers(&[("if-none-match", "\"x\", W/\"a-1\"")])), Some(StatusCode::NOT_MODIFIED));
+        assert_eq!(v.precondition(&headers(&[("if-none-match", "\"b\"")])), None);
+        // If-None-Match wins over If-Modified-Since.
+        assert_eq!(v.precondition(&headers(&[("if-none-match", "\"b\""), ("if-modified-since", &date)])), None);
+        assert_eq!(v.precondition(&headers(&[("if-modified-since", &date)])), Some(StatusCode::NOT_MODIFIED));
+        assert_eq!(v.precondition(&headers(&[("if-modified-since", &earlier)])), None);
+        assert_eq!(v.precondition(&headers(&[("if-match", "\"b\"")])), Some(StatusCode::PRECONDITION_FAILED));
+        assert_eq!(v.precondition(&headers(&[("if-match", "W/\"a-1\"")])), Some(StatusCode::PRECONDITION_FAILED));
+        assert_eq!(v.precondition(&headers(&[("if-unmodified-since", &earlier)])), Some(StatusCode::PRECONDITION_FAILED));
+        assert_eq!(v.precondition(&headers(&[("if-modified-since", "garbage")])), None);
+    }
+
+    #[test]
+    fn if_range() {
+        let v = validators();
+        let date = httpdate::fmt_http_date(v.modified.unwrap());
+        assert!(v.if_range_allows(&headers(&[])));
+        assert!(v.if_range_allows(&headers(&[("if-range", "\"a-1\"")])));
+        assert!(!v.if_range_allows(&headers(&[("if-range", "\"b\"")])));
+        assert!(!v.if_range_allows(&headers(&[("if-range", "W/\"a-1\"")])));
+        assert!(v.if_range_allows(&headers(&[("if-range", &date)])));
+        assert!(!v.if_range_allows(&headers(&[("if-range", "Sat, 01 Jan 2000 00:00:00 GMT")])));
+    }
+
+    #[tokio::test]
+    async fn resolve_stays_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root_dir = dir.path().join("root");
+        std::fs::create_dir_all(root_dir.join("sub")).unwrap();
+        std::fs::write(root_dir.join("sub/a.txt"), b"hi").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), b"no").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), root_dir.join("out.txt")).unwrap();
+        std::os::unix::fs::symlink(root_dir.join("sub/a.txt"), root_dir.join("in.txt")).unwrap();
+        let root = Root::new(&root_dir).unwrap();
+        let p = |s: &str| DecodedPath::parse(s).unwrap();
+        assert!(root.resolve(&p("/sub/a.txt")).await.is_some());
+        assert!(root.resolve(&p("/in.txt")).await.is_some());
+        assert!(root.resolve(&p("/out.txt")).await.is_none(), "symlink out of the root");
+        assert!(root.resolve(&p("/sub")).await.is_none(), "directory");
+        assert!(root.resolve(&p("/sub/")).await.is_none(), "directory");
+        assert!(root.resolve(&p("/missing")).await.is_none());
+        assert!(root.resolve(&p("/sub/a.txt/")).await.is_none());
+    }
+}

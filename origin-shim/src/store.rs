@@ -1,0 +1,165 @@
+//! The use store as the server sees it: an async `apply(op) -> StoreReply`
+//! over a backend. Any backend failure becomes `StoreReply::Unavailable`
+//! (the core then answers 503; it never allows on a failure).
+//!
+//! SQLite runs on one dedicated thread that owns the connection: requests
+//! queue to it over a channel, so the async executor never blocks on disk,
+//! and the same thread prunes expired records when idle.
+
+use crate::log::Logger;
+use oncelink_edge::{StoreOp, StoreReply};
+use oncelink_store_sqlite::{SqliteStore, StoreError};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
+
+/// How often the SQLite thread deletes expired records.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// A parsed `--store` spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// `sqlite:PATH`.
+    Sqlite(PathBuf),
+    /// `dynamodb:REGION[@ENDPOINT]`.
+    Dynamodb {
+        /// Region of the table.
+        region: String,
+        /// Endpoint override (`http://127.0.0.1:5000`).
+        endpoint: Option<String>,
+    },
+}
+
+impl StoreSpec {
+    /// Parses `sqlite:PATH` or `dynamodb:REGION[@ENDPOINT]`.
+    pub fn parse(spec: &str) -> Result<StoreSpec, String> {
+        if let Some(path) = spec.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err("--store sqlite:PATH needs a path".into());
+            }
+            return Ok(StoreSpec::Sqlite(PathBuf::from(path)));
+        }
+        if let Some(rest) = spec.strip_prefix("dynamodb:") {
+            let (region, endpoint) = match rest.split_once('@') {
+                Some((r, e)) => (r, Some(e.to_owned())),
+                None => (rest, None),
+            };
+            if !oncelink_edge::claims::is_valid_region(region) {
+                return Err(format!("--store dynamodb:REGION needs a region like us-east-1, got {region:?}"));
+            }
+            if endpoint.as_deref().is_some_and(|e| !e.starts_with("http://") && !e.starts_with("https://")) {
+                return Err("--store dynamodb:REGION@ENDPOINT needs an http:// or https:// endpoint".into());
+            }
+            return Ok(StoreSpec::Dynamodb { region: region.to_owned(), endpoint });
+        }
+        Err(format!("--store must be sqlite:PATH or dynamodb:REGION[@ENDPOINT], got {spec:?}"))
+    }
+}
+
+type Job = (StoreOp, oneshot::Sender<Result<StoreReply, StoreError>>);
+
+/// The server's store.
+#[derive(Clone, Debug)]
+pub struct UseStore {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl UseStore {
+    /// Opens the SQLite store at `path` and starts its thread.
+    pub fn sqlite(path: &Path, log: Logger) -> Result<UseStore, StoreError> {
+        let store = SqliteStore::open(path)?;
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-store".into())
+            .spawn(move || sqlite_thread(store, rx, log))
+            .map_err(|e| StoreError::Sqlite(format!("cannot start the store thread: {e}")))?;
+        Ok(UseStore { jobs })
+    }
+
+    /// Carries out `op`; every failure is `Unavailable`, logged with its cause.
+    pub async fn apply(&self, op: StoreOp, log: &Logger) -> StoreReply {
+        let (tx, rx) = oneshot::channel();
+        if self.jobs.send((op, tx)).is_err() {
+            log.event("error", "store thread is gone", &[]);
+            return StoreReply::Unavailable;
+        }
+        match rx.await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) => {
+                log.event("warn", "store unavailable", &[("cause", Value::from(e.code())), ("detail", Value::from(e.to_string()))]);
+                StoreReply::Unavailable
+            }
+            Err(_) => {
+                log.event("error", "store thread dropped a request", &[]);
+                StoreReply::Unavailable
+            }
+        }
+    }
+}
+
+fn sqlite_thread(mut store: SqliteStore, rx: mpsc::Receiver<Job>, log: Logger) {
+    let mut last_prune = Instant::now() - PRUNE_EVERY;
+    loop {
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = Instant::now();
+            match store.prune(unix_now()) {
+                Ok(0) => {}
+                Ok(n) => log.event("info", "pruned expired records", &[("records", Value::from(n))]),
+                Err(e) => log.event("warn", "prune failed", &[("detail", Value::from(e.to_string()))]),
+            }
+        }
+        match rx.recv_timeout(PRUNE_EVERY) {
+            Ok((op, reply)) => {
+                let result = store.apply(&op);
+                // The requester may have gone (timeout); the use is counted regardless.
+                let _ = reply.send(result);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs() {
+        assert_eq!(StoreSpec::parse("sqlite:x.db"), Ok(StoreSpec::Sqlite("x.db".into())));
+        assert_eq!(
+            StoreSpec::parse("dynamodb:eu-west-1@http://127.0.0.1:5000"),
+            Ok(StoreSpec::Dynamodb { region: "eu-west-1".into(), endpoint: Some("http://127.0.0.1:5000".into()) })
+        );
+        for bad in ["", "sqlite:", "dynamodb:", "dynamodb:EU", "dynamodb:eu-west-1@ftp://x", "redis:x"] {
+            assert!(StoreSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite_store_counts_through_the_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Logger::new(crate::args::LogFormat::Text);
+        let store = UseStore::sqlite(&dir.path().join("s.db"), log).unwrap();
+        let op = StoreOp {
+            kind: oncelink_edge::StoreOpKind::Consume,
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            region: "us-east-1".into(),
+            n: 1,
+            fp: "fp".into(),
+            now: 100,
+            resume_after: 0,
+            expire_at: unix_now() + 3600,
+        };
+        assert_eq!(store.apply(op.clone(), &log).await, StoreReply::Counted { used: 1 });
+        let other = StoreOp { fp: "other".into(), ..op };
+        assert_eq!(store.apply(other, &log).await, StoreReply::NotCounted { used: 1, revoked: false, last_use: None });
+    }
+}
