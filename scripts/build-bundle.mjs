@@ -3,7 +3,7 @@
 //   dist/lambda-edge/index.mjs + oncelink_edge_wasm_bg.wasm, and a
 //   deterministic dist/lambda-edge.zip (sorted entries, fixed timestamps).
 //
-//   node scripts/build-bundle.mjs [--config FILE] [--out DIR] [--zip FILE]
+//   node scripts/build-bundle.mjs [--config FILE] [--out DIR] [--zip FILE] [--pkg DIR]
 //
 // FILE is {"validator": <ConfigFile>, "store": {"table", "endpoint"?,
 // "attempt_timeout_ms"?, "budget_ms"?}}. Without --config a development
@@ -11,7 +11,7 @@
 // oncelink CLI when missing). The build refuses a config without keys, or one
 // the validator itself refuses, and fails when the zip is over the
 // Lambda@Edge viewer-request limit (1 MB) or the project budget below.
-// Expects edge/pkg/ from scripts/build-wasm.sh.
+// Expects edge/pkg/ (or --pkg DIR) from scripts/build-wasm.sh.
 
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -92,6 +92,7 @@ export async function buildBundle({ config, outDir, zipPath, pkgDir = join(root,
   const configModule = {
     name: 'oncelink-config',
     setup(build) {
+      build.onResolve({ filter: /^oncelink:wasm$/ }, () => ({ path: join(pkgDir, 'oncelink_edge_wasm.js') }));
       build.onResolve({ filter: /^oncelink:config$/ }, () => ({ path: 'config', namespace: 'oncelink-config' }));
       build.onLoad({ filter: /.*/, namespace: 'oncelink-config' }, () => ({
         contents: JSON.stringify(config),
@@ -143,7 +144,7 @@ function parseArgs(argv) {
   const args = {};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (!['--config', '--out', '--zip'].includes(flag)) throw new Error(`unknown argument ${flag}`);
+    if (!['--config', '--out', '--zip', '--pkg'].includes(flag)) throw new Error(`unknown argument ${flag}`);
     const value = argv[++i];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     args[flag.slice(2)] = value;
@@ -162,7 +163,7 @@ async function main() {
   }
   const outDir = resolve(args.out ?? join(root, 'dist/lambda-edge'));
   const zipPath = resolve(args.zip ?? `${outDir}.zip`);
-  await buildBundle({ config, outDir, zipPath });
+  await buildBundle({ config, outDir, zipPath, ...(args.pkg ? { pkgDir: resolve(args.pkg) } : {}) });
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -2,13 +2,14 @@
 // scripts/build-bundle.mjs into dist/lambda-edge/index.mjs (handler
 // `index.handler`). Lambda@Edge has no environment variables for
 // configuration, so the config is baked in at build time through the
-// `oncelink:config` module; the wasm file ships beside the bundle.
+// `oncelink:config` module. `oncelink:wasm` is the wasm-bindgen glue from
+// edge/pkg (scripts/build-wasm.sh); the .wasm file ships beside the bundle.
 //
 // Cold start: read the wasm, instantiate it synchronously, build the
 // validator once. Each invocation then runs `handler(event)`.
 
 import { readFileSync } from 'node:fs';
-import * as wasm from '../pkg/oncelink_edge_wasm.js';
+import * as wasm from 'oncelink:wasm';
 import baked from 'oncelink:config';
 import { createHandler as create } from './engine.mjs';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { describe, it } from 'node:test';
@@ -14,11 +14,15 @@ import { root, testConfig } from './support/bundle.mjs';
 const script = join(root, 'scripts/build-bundle.mjs');
 const work = join(root, 'dist', 'test', `bundle-${process.pid}`);
 mkdirSync(work, { recursive: true });
+// A private copy of edge/pkg, so a rebuild of the shared one mid-test cannot
+// change the inputs between two builds.
+const pkg = join(work, 'pkg');
+cpSync(join(root, 'edge/pkg'), pkg, { recursive: true });
 
 function build(name, config) {
   const configPath = join(work, `${name}.json`);
   writeFileSync(configPath, JSON.stringify(config));
-  return spawnSync(process.execPath, [script, '--config', configPath, '--out', join(work, name)], { encoding: 'utf8' });
+  return spawnSync(process.execPath, [script, '--config', configPath, '--out', join(work, name), '--pkg', pkg], { encoding: 'utf8' });
 }
 
 /** Reads a zip's central directory: [{name, time, date, data}]. */
