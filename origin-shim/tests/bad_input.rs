@@ -146,7 +146,7 @@ fn absurd_ranges_get_a_clear_status() {
     let mut shim = site.serve(&[]);
     let t = site.token(claims("/a.txt"));
     let url = format!("/a.txt?t={t}");
-    let many = format!("bytes={}", (0..2000).map(|i| format!("{i}-{i}")).collect::<Vec<_>>().join(","));
+    let many = format!("bytes={}", (0..1000).map(|i| format!("{i}-{i}")).collect::<Vec<_>>().join(","));
     let long = format!("bytes=0-{}", "9".repeat(4000));
     let ranges = [
         "bytes=99999999999999999999999999-",

@@ -7,7 +7,7 @@ mod support;
 use oncelink_edge::grant::{issue, GRANT_HEADER};
 use oncelink_edge::path::DecodedPath;
 use std::ffi::OsString;
-use support::{assert_denied, claims, claims_n, get_as, request, reason, write_keys, Keys, Shim, Site};
+use support::{assert_denied, assert_refused, claims, claims_n, get_as, request, reason, write_keys, Keys, Shim, Site};
 
 const BODY: &[u8] = b"private origin content\n";
 
@@ -33,10 +33,10 @@ fn origin_refuses_without_a_grant() {
     let site = Site::new(&[("a.txt", BODY)]);
     let gk = write_keys(site.dir.path(), "grant.json", "g1", 9);
     let shim = origin(&site, &gk);
-    assert_denied(&get_as(shim.addr, "c", "/a.txt", &[]), 403, "grant_missing");
+    assert_refused(&get_as(shim.addr, "c", "/a.txt", &[]), 403, "grant_missing");
     // A link token is no substitute for a grant.
     let t = site.token(claims("/a.txt"));
-    assert_denied(&get_as(shim.addr, "c", &format!("/a.txt?t={t}"), &[]), 403, "grant_missing");
+    assert_refused(&get_as(shim.addr, "c", &format!("/a.txt?t={t}"), &[]), 403, "grant_missing");
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn origin_refuses_a_forged_grant() {
     ];
     for g in &cases {
         let resp = get_as(shim.addr, "c", "/a.txt", &[(GRANT_HEADER, g)]);
-        assert_denied(&resp, 403, "grant_invalid");
+        assert_refused(&resp, 403, "grant_invalid");
         assert!(!resp.body_text().contains("private origin"), "{g}");
     }
 }
@@ -69,7 +69,7 @@ fn origin_refuses_an_expired_grant() {
     let gk = write_keys(site.dir.path(), "grant.json", "g1", 9);
     let shim = origin(&site, &gk);
     let g = grant(&gk, "GET", "/a.txt", ID, support::now() - 120);
-    assert_denied(&get_as(shim.addr, "c", "/a.txt", &[(GRANT_HEADER, &g)]), 403, "grant_expired");
+    assert_refused(&get_as(shim.addr, "c", "/a.txt", &[(GRANT_HEADER, &g)]), 403, "grant_expired");
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn edge_in_front_of_the_guarded_origin() {
     assert_eq!(resp.status, 200);
     // Denials stay at the edge; the origin directly still refuses.
     assert_denied(&get_as(edge.addr, "client-5", "/a.txt", &[]), 403, "missing_token");
-    assert_denied(&get_as(origin.addr, "client-5", "/a.txt", &[]), 403, "grant_missing");
+    assert_refused(&get_as(origin.addr, "client-5", "/a.txt", &[]), 403, "grant_missing");
 }
 
 #[test]

