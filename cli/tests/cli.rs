@@ -1,0 +1,137 @@
+//! The `oncelink` binary end to end: keygen, rotation, mint, inspect, verify,
+//! and its error contract (one line on stderr, exit 2 for usage and input
+//! errors, exit 1 for an invalid token).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn oncelink(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oncelink")).args(args).output().expect("run oncelink")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).trim().to_owned()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("oncelink-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn path(&self, file: &str) -> String {
+        self.0.join(file).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn keygen(dir: &TempDir) -> String {
+    let out = oncelink(&["keygen"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let keys = dir.path("keys.json");
+    std::fs::write(&keys, &out.stdout).unwrap();
+    keys
+}
+
+#[test]
+fn mint_then_verify_round_trip() {
+    let dir = TempDir::new("round-trip");
+    let keys = keygen(&dir);
+    let link = oncelink(&[
+        "mint", "--keys", &keys, "--path", "/docs/Q3 report.pdf", "--uses", "3", "--ttl", "2h",
+        "--filename", "Q3 report.pdf", "--base-url", "https://d111.example.net/", "--now", "1800000000",
+    ]);
+    assert!(link.status.success(), "{}", stderr(&link));
+    let url = stdout(&link);
+    assert!(url.starts_with("https://d111.example.net/docs/Q3%20report.pdf?t=ol1.k1."), "{url}");
+
+    let ok = oncelink(&["verify", "--keys", &keys, "--now", "1800000100", &url]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&ok)).unwrap();
+    assert_eq!(shown["claims"]["n"], 3);
+    assert_eq!(shown["claims"]["exp"], 1_800_007_200i64);
+    assert_eq!(shown["claims"]["fn"], "Q3 report.pdf");
+
+    let expired = oncelink(&["verify", "--keys", &keys, "--now", "1800007230", &url]);
+    assert_eq!((expired.status.code(), stdout(&expired).as_str()), (Some(1), "expired"));
+    let wrong = oncelink(&["verify", "--keys", &keys, "--now", "1800000100", "--path", "/docs/other.pdf", &url]);
+    assert_eq!((wrong.status.code(), stdout(&wrong).as_str()), (Some(1), "wrong_path"));
+
+    let token = url.split("?t=").nth(1).unwrap();
+    let mut forged = token.to_owned();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'Q' } else { 'A' });
+    let bad = oncelink(&["verify", "--keys", &keys, "--now", "1800000100", &forged]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(["bad_signature", "malformed"].contains(&stdout(&bad).as_str()), "{}", stdout(&bad));
+}
+
+#[test]
+fn rotation_keeps_old_links_valid_and_mints_with_the_new_key() {
+    let dir = TempDir::new("rotation");
+    let keys = keygen(&dir);
+    let old = stdout(&oncelink(&["mint", "--keys", &keys, "--path", "/a", "--ttl", "1h"]));
+    let added = oncelink(&["keygen", "--add", &keys]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stderr(&added).contains("added key k2"), "{}", stderr(&added));
+    let new = stdout(&oncelink(&["mint", "--keys", &keys, "--path", "/a", "--ttl", "1h"]));
+    assert!(old.starts_with("ol1.k1.") && new.starts_with("ol1.k2."), "{old} {new}");
+    for token in [&old, &new] {
+        let out = oncelink(&["verify", "--keys", &keys, token]);
+        assert_eq!(out.status.code(), Some(0), "{token}: {}", stdout(&out));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the rewritten key file must be private");
+    }
+}
+
+#[test]
+fn inspect_shows_claims_marked_unverified() {
+    let dir = TempDir::new("inspect");
+    let keys = keygen(&dir);
+    let out = oncelink(&["mint", "--keys", &keys, "--path", "/x/*", "--ip", "2001:db8::/32", "--region", "eu-west-1", "--json"]);
+    let minted: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let token = minted["token"].as_str().unwrap();
+    let shown = oncelink(&["inspect", token]);
+    assert!(shown.status.success());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["claims"], minted["claims"]);
+    assert!(stderr(&shown).contains("UNVERIFIED"));
+}
+
+#[test]
+fn errors_are_one_clear_line() {
+    let dir = TempDir::new("errors");
+    let keys = keygen(&dir);
+    let cases: [(&[&str], &str); 5] = [
+        (&["mint", "--keys", "/nonexistent/keys.json", "--path", "/a"], "cannot read key file"),
+        (&["mint", "--keys", &keys, "--path", "/a/../b"], "p must be an absolute path"),
+        (&["mint", "--keys", &keys, "--path", "/a", "--uses", "0"], "n must be 1 to 1000000"),
+        (&["mint", "--keys", &keys, "--path", "/a", "--ttl", "5y"], "unknown unit"),
+        (&["inspect", "not-a-token"], "malformed"),
+    ];
+    for (args, needle) in cases {
+        let out = oncelink(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    }
+}

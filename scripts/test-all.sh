@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of the project, after installing what they need
+# (scripts/setup.sh). This is the README's test command (`npm test`) and what
+# CI runs (.ci/run). Every step runs even when an earlier one failed; the last
+# line counts them, and the exit code is non-zero if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh || { echo "test-all: setup failed" >&2; exit 1; }
+
+passed=0
+failed=()
+step() {
+  local name=$1
+  shift
+  printf '\n=== %s: %s\n' "$name" "$*"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    printf '=== %s: ok (%ss)\n' "$name" $((SECONDS - start))
+  else
+    failed+=("$name")
+    printf '=== %s: FAILED (%ss)\n' "$name" $((SECONDS - start))
+  fi
+}
+
+step vectors-independent python3 scripts/check_vectors.py
+step cargo-test cargo test --workspace --locked
+step wasm-node wasm-pack test --node wasm-tests --test node
+step wasm-chromium wasm-pack test --headless --chrome wasm-tests --test browser
+step wasm-size node scripts/size.mjs --check
+
+printf '\n'
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'test-all: failed steps: %s\n' "${failed[*]}"
+fi
+printf 'test-all: %d passed, %d failed\n' "$passed" "${#failed[@]}"
+[ ${#failed[@]} -eq 0 ]
