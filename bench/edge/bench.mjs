@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+// npm run bench: the Lambda@Edge handler's costs, measured in one run on this
+// machine against baselines measured in the same run (ratios, not absolute
+// claims). Needs edge/pkg (scripts/build-wasm.sh), moto (pip "moto[server]")
+// and the devDependencies. Prints a markdown table.
+//
+//   node bench/edge/bench.mjs [--quick]
+//
+// Rows: per-request `decide` for a valid and a forged token (wasm core, JSON
+// in and out, vs a hand-written node:crypto baseline); cold start (fresh
+// process: import + wasm instantiate + first decision) for our bundle, the JS
+// baseline, and our bundle's first consume vs the AWS SDK v3 client's first
+// consume against moto; warm consume latency against moto; zip sizes; store
+// requests per decision.
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildBundle } from '../../scripts/build-bundle.mjs';
+import { zipBytes } from '../../scripts/zip.mjs';
+import { createTable, LOCAL_ENV, startMoto } from '../../edge/js/dev/moto.mjs';
+import { createBaseline } from './baseline-js.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const quick = process.argv.includes('--quick');
+const out = join(root, 'dist', 'bench');
+const TABLE = 'oncelink-bench';
+const DECIDE_ITERATIONS = quick ? 2000 : 20000;
+const COLD_RUNS = quick ? 3 : 7;
+const CONSUMES = quick ? 30 : 150;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x, digits = 1) => x.toFixed(digits);
+
+/** Mean microseconds per call of `fn` over `n` calls, after a warm-up. */
+function perCall(fn, n) {
+  for (let i = 0; i < Math.min(2000, n); i++) fn();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) fn();
+  return Number(process.hrtime.bigint() - t0) / 1000 / n;
+}
+
+/** Runs `script` (an ES module body) in a fresh node process `runs` times; median of the ms it prints. */
+function coldStart(script, runs, env = {}) {
+  const path = join(out, `cold-${randomBytes(4).toString('hex')}.mjs`);
+  writeFileSync(path, script);
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const stdout = execFileSync(process.execPath, ['--no-warnings', path], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1));
+    if (!result.ok) throw new Error(`cold start script did not decide as expected: ${stdout}`);
+    times.push(result.ms);
+  }
+  return median(times);
+}
+
+async function esbuildBytes(entry) {
+  const esbuild = await import('esbuild');
+  const result = await esbuild.build({
+    entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', target: 'node20',
+    minifyWhitespace: true, minifySyntax: true, legalComments: 'none', write: false, outfile: 'index.mjs', logLevel: 'silent',
+  });
+  return Buffer.from(result.outputFiles[0].contents);
+}
+
+async function main() {
+  mkdirSync(out, { recursive: true });
+  const moto = await startMoto();
+  try {
+    await createTable(moto.client, TABLE);
+    const keys = { active: 'k1', keys: [{ kid: 'k1', secret: randomBytes(32).toString('base64url') }] };
+    const validatorConfig = { keys, home_region: 'us-east-1', origin: 'header' };
+    const config = { validator: validatorConfig, store: { table: TABLE, endpoint: moto.endpoint } };
+    const bundleDir = join(out, 'ours');
+    const built = await buildBundle({ config, outDir: bundleDir, zipPath: `${bundleDir}.zip`, quiet: true });
+    const bundlePath = pathToFileURL(join(bundleDir, 'index.mjs')).href;
+    const mod = await import(bundlePath);
+    const wasm = await import(pathToFileURL(join(root, 'edge/pkg/oncelink_edge_wasm.js')).href);
+    wasm.initSync({ module: readFileSync(join(root, 'edge/pkg/oncelink_edge_wasm_bg.wasm')) });
+
+    const now = Math.floor(Date.now() / 1000);
+    const mint = (claims) => mod.mintToken(JSON.stringify(keys), JSON.stringify({ p: '/files/*', exp: now + 3600, ...claims }));
+    const valid = mint({ n: 1 });
+    const forged = valid.slice(0, -2) + (valid.endsWith('AA') ? 'BA' : 'AA');
+    const request = (token) => ({ method: 'GET', path: '/files/report.pdf', query: `t=${token}`, headers: { 'user-agent': 'bench/1.0' }, ip: '198.51.100.7' });
+
+    // Both implementations must agree before they are timed.
+    const validator = new wasm.Validator(JSON.stringify(validatorConfig));
+    const baseline = createBaseline(validatorConfig);
+    const oursDecide = (req) => JSON.parse(validator.decide(JSON.stringify(req), now));
+    for (const [token, step, reason] of [[valid, 'need_store'], [forged, 'respond', 'bad_signature']]) {
+      const a = oursDecide(request(token));
+      const b = baseline(request(token), now);
+      if (a.step !== step || b.step !== step || a.reason !== reason || b.reason !== reason) throw new Error(`implementations disagree on ${step}`);
+      if (step === 'need_store' && JSON.stringify(a.op) !== JSON.stringify(b.op)) throw new Error(`ops differ: ${JSON.stringify(a.op)} vs ${JSON.stringify(b.op)}`);
+    }
+    const decideRows = [];
+    for (const [label, token] of [['valid (n=1)', valid], ['forged', forged]]) {
+      const req = request(token);
+      const ours = perCall(() => oursDecide(req), DECIDE_ITERATIONS);
+      const js = perCall(() => baseline(req, now), DECIDE_ITERATIONS);
+      decideRows.push([`decide, ${label} token`, `${fmt(ours, 2)} µs`, `${fmt(js, 2)} µs (node:crypto JS)`, `${fmt(ours / js, 2)}×`]);
+    }
+
+    // Store requests per decision, counted at fetch.
+    let fetches = 0;
+    const counting = mod.createHandler({ env: LOCAL_ENV, fetch: (...a) => { fetches += 1; return fetch(...a); } });
+    const event = (token, ua = 'bench/1.0') => ({ Records: [{ cf: { config: { requestId: 'bench' }, request: { clientIp: '198.51.100.7', method: 'GET', uri: '/files/report.pdf', querystring: `t=${token}`, headers: { 'user-agent': [{ key: 'User-Agent', value: ua }] } } } }] });
+    const quiet = mod.setLogSink(() => {});
+    const storeCounts = {};
+    for (const [label, token] of [['forged', forged], ['expired', mint({ n: 1, exp: now - 3600 })], ['no use limit', mint({})], ['n=1, first use', mint({ n: 1 })]]) {
+      fetches = 0;
+      await counting(event(token));
+      storeCounts[label] = fetches;
+    }
+
+    // Warm consume latency: our Rust-built request + fetch vs the SDK client.
+    const { createSdkConsumer } = await import('./baseline-sdk.mjs');
+    const sdk = createSdkConsumer({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: LOCAL_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_ENV.AWS_SECRET_ACCESS_KEY } });
+    const warm = mod.createHandler({ env: LOCAL_ENV });
+    const tokens = Array.from({ length: CONSUMES * 2 + 10 }, () => mint({ n: 1 }));
+    const store = { table: TABLE, endpoint: moto.endpoint };
+    const creds = { access_key_id: LOCAL_ENV.AWS_ACCESS_KEY_ID, secret_access_key: LOCAL_ENV.AWS_SECRET_ACCESS_KEY };
+    const sdkInput = (token) => {
+      const step = oursDecide(request(token));
+      return [JSON.parse(JSON.parse(wasm.dynamodb_request(JSON.stringify(step.op), JSON.stringify(store), JSON.stringify(creds), now)).body), step.op.fp];
+    };
+    for (let i = 0; i < 5; i++) {
+      await warm(event(tokens.pop()));
+      await sdk.consume(...sdkInput(tokens.pop()));
+    }
+    let t0 = performance.now();
+    for (let i = 0; i < CONSUMES; i++) {
+      const r = await warm(event(tokens.pop()));
+      if (r.status !== undefined) throw new Error(`consume failed: ${r.status}`);
+    }
+    const oursConsume = (performance.now() - t0) / CONSUMES;
+    const inputs = Array.from({ length: CONSUMES }, () => sdkInput(tokens.pop()));
+    t0 = performance.now();
+    for (const input of inputs) {
+      const r = await sdk.consume(...input);
+      if (r.reply !== 'counted') throw new Error('sdk consume failed');
+    }
+    const sdkConsume = (performance.now() - t0) / CONSUMES;
+    sdk.client.destroy();
+    mod.setLogSink(quiet);
+
+    // Cold starts, each in a fresh process.
+    const coldOurs = coldStart(`
+      const t0 = performance.now();
+      const m = await import(${JSON.stringify(bundlePath)});
+      m.setLogSink(() => {});
+      const r = await m.handler(${JSON.stringify(event(forged))});
+      console.log(JSON.stringify({ ms: performance.now() - t0, ok: r.status === '403' }));`, COLD_RUNS);
+    const coldJs = coldStart(`
+      const t0 = performance.now();
+      const { createBaseline } = await import(${JSON.stringify(pathToFileURL(join(here, 'baseline-js.mjs')).href)});
+      const d = createBaseline(${JSON.stringify(validatorConfig)});
+      const r = d(${JSON.stringify(request(forged))}, ${now});
+      console.log(JSON.stringify({ ms: performance.now() - t0, ok: r.reason === 'bad_signature' }));`, COLD_RUNS);
+    const coldConsume = (script, makeEnv) => {
+      const times = [];
+      const path = join(out, `cold-${randomBytes(4).toString('hex')}.mjs`);
+      writeFileSync(path, script);
+      for (let i = 0; i < COLD_RUNS; i++) {
+        const stdout = execFileSync(process.execPath, ['--no-warnings', path], { encoding: 'utf8', env: { ...process.env, ...LOCAL_ENV, ...makeEnv() } });
+        const result = JSON.parse(stdout.trim().split('\n').at(-1));
+        if (!result.ok) throw new Error(`cold consume did not count: ${stdout}`);
+        times.push(result.ms);
+      }
+      return median(times);
+    };
+    const coldOursStore = coldConsume(`
+      const t0 = performance.now();
+      const m = await import(${JSON.stringify(bundlePath)});
+      m.setLogSink(() => {});
+      const r = await m.handler(JSON.parse(process.env.BENCH_EVENT));
+      console.log(JSON.stringify({ ms: performance.now() - t0, ok: r.status === undefined }));`, () => ({ BENCH_EVENT: JSON.stringify(event(mint({ n: 1 }))) }));
+    const coldSdkStore = coldConsume(`
+      const t0 = performance.now();
+      const { readFileSync } = await import('node:fs');
+      const w = await import(${JSON.stringify(pathToFileURL(join(root, 'edge/pkg/oncelink_edge_wasm.js')).href)});
+      w.initSync({ module: readFileSync(${JSON.stringify(join(root, 'edge/pkg/oncelink_edge_wasm_bg.wasm'))}) });
+      const v = new w.Validator(${JSON.stringify(JSON.stringify(validatorConfig))});
+      const { createSdkConsumer } = await import(${JSON.stringify(pathToFileURL(join(here, 'baseline-sdk.mjs')).href)});
+      const sdk = createSdkConsumer({ endpoint: ${JSON.stringify(moto.endpoint)}, region: 'us-east-1', credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY } });
+      const req = JSON.parse(process.env.BENCH_REQUEST);
+      const step = JSON.parse(v.decide(JSON.stringify(req), Math.floor(Date.now() / 1000)));
+      const call = JSON.parse(w.dynamodb_request(JSON.stringify(step.op), ${JSON.stringify(JSON.stringify(store))}, ${JSON.stringify(JSON.stringify(creds))}, Date.now() / 1000));
+      const reply = await sdk.consume(JSON.parse(call.body), step.op.fp);
+      const fin = JSON.parse(v.resume(JSON.stringify(step.pending), JSON.stringify(reply)));
+      sdk.client.destroy();
+      console.log(JSON.stringify({ ms: performance.now() - t0, ok: fin.step === 'forward' }));`, () => ({ BENCH_REQUEST: JSON.stringify(request(mint({ n: 1 }))) }));
+
+    // Zip sizes.
+    const jsZip = zipBytes([{ name: 'index.mjs', data: await esbuildBytes(join(here, 'baseline-js.mjs')) }]).length;
+    const sdkJs = await esbuildBytes(join(here, 'baseline-sdk.mjs'));
+    const sdkZip = zipBytes([
+      { name: 'index.mjs', data: readFileSync(join(bundleDir, 'index.mjs')) },
+      { name: 'oncelink_edge_wasm_bg.wasm', data: readFileSync(join(bundleDir, 'oncelink_edge_wasm_bg.wasm')) },
+      { name: 'sdk.mjs', data: sdkJs },
+    ]).length;
+
+    const rows = [
+      ['What', 'oncelink (wasm core)', 'Baseline', 'Ratio (ours / baseline)'],
+      ['---', '---', '---', '---'],
+      ...decideRows,
+      ['cold start: import + instantiate + first decision (forged token, no store)', `${fmt(coldOurs)} ms`, `${fmt(coldJs)} ms (node:crypto JS)`, `${fmt(coldOurs / coldJs, 2)}×`],
+      ['cold start + first consume against moto', `${fmt(coldOursStore)} ms (Rust-built request + fetch)`, `${fmt(coldSdkStore)} ms (wasm decide + AWS SDK v3 UpdateItem)`, `${fmt(coldOursStore / coldSdkStore, 2)}×`],
+      ['warm consume against moto (mean of ' + CONSUMES + ')', `${fmt(oursConsume, 2)} ms (whole handler)`, `${fmt(sdkConsume, 2)} ms (SDK UpdateItem only)`, `${fmt(oursConsume / sdkConsume, 2)}×`],
+      ['zip (deflate, deterministic)', `${built.zipBytes} B`, `${jsZip} B (JS checks only) / ${sdkZip} B (ours + SDK client)`, `${fmt(built.zipBytes / jsZip, 1)}× / ${fmt(built.zipBytes / sdkZip, 2)}×`],
+      ['store requests per decision', Object.entries(storeCounts).map(([k, v]) => `${k}: ${v}`).join('; '), '', ''],
+    ];
+    const table = rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
+    const header = `oncelink edge bench (${new Date().toISOString()}, node ${process.version}, ${quick ? 'quick' : 'full'}; decide ${DECIDE_ITERATIONS} iterations, cold start median of ${COLD_RUNS} processes)`;
+    console.log(`${header}\n\n${table}`);
+    writeFileSync(join(out, 'edge.md'), `${header}\n\n${table}\n`);
+    if (storeCounts.forged !== 0 || storeCounts.expired !== 0 || storeCounts['no use limit'] !== 0 || storeCounts['n=1, first use'] !== 1) {
+      throw new Error(`unexpected store request counts ${JSON.stringify(storeCounts)}`);
+    }
+  } finally {
+    await moto.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
