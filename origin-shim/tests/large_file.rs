@@ -56,3 +56,55 @@ fn three_gib_stream_with_flat_memory() {
     assert_eq!(tail.body, vec![0u8; 10]);
     assert_eq!(tail.header("content-range"), Some(format!("bytes {}-{}/{SIZE}", SIZE - 10, SIZE - 1).as_str()));
 }
+
+/// The same through `serve --upstream` in front of `origin`: the proxy
+/// streams too, without buffering the file.
+#[test]
+fn one_gib_through_the_proxy_with_flat_memory() {
+    use std::ffi::OsString;
+    const PROXIED: u64 = 1 << 30;
+    let site = Site::new(&[]);
+    std::fs::File::create(site.root.join("big.img")).and_then(|f| f.set_len(PROXIED)).expect("create a sparse 1 GiB file");
+    let grant_keys = support::write_keys(site.dir.path(), "grant.json", "g1", 9);
+    let origin = support::Shim::start([
+        OsString::from("origin"),
+        "--root".into(),
+        site.root.clone().into(),
+        "--grant-keys".into(),
+        grant_keys.path.clone().into(),
+    ]);
+    let edge = support::Shim::start([
+        OsString::from("serve"),
+        "--keys".into(),
+        site.keys.path.clone().into(),
+        "--upstream".into(),
+        origin.base_url().into(),
+        "--grant-keys".into(),
+        grant_keys.path.clone().into(),
+        "--store".into(),
+        site.store_arg().into(),
+    ]);
+    let probe = site.token(claims("/big.img"));
+    let _ = support::http::request(edge.addr, "HEAD", &format!("/big.img?t={probe}"), &[]);
+    let before = edge.rss_kib();
+
+    let t = site.token(claims_n("/big.img", 1));
+    let mut stream = connect(edge.addr).expect("connect");
+    stream.write_all(&request_bytes(edge.addr, "GET", &format!("/big.img?t={t}"), &[("User-Agent", "big")])).expect("send");
+    let mut reader = BufReader::new(stream);
+    let head = read_head(&mut reader).expect("response head");
+    assert_eq!(head.status, 200);
+    let (mut peak, mut seen, mut next_sample) = (before, 0u64, 0u64);
+    let total = read_body(&mut reader, &head, false, |chunk| {
+        seen += chunk.len() as u64;
+        if seen >= next_sample {
+            peak = peak.max(edge.rss_kib());
+            next_sample += 64 << 20;
+        }
+    })
+    .expect("read the whole body");
+    peak = peak.max(edge.rss_kib());
+    eprintln!("proxy VmRSS before {before} KiB, peak {peak} KiB");
+    assert_eq!(total, PROXIED, "body length");
+    assert!(peak - before < RSS_BOUND_KIB, "proxy RSS grew by {} KiB while streaming 1 GiB", peak - before);
+}
