@@ -1,0 +1,159 @@
+"""The Terraform module parses and says the same as the CloudFormation templates.
+
+No provider can be downloaded here, so `terraform validate` cannot run; instead
+every .tf file is parsed with python-hcl2, the module's resource set is compared
+with the templates' (CloudFormation bundles what Terraform splits, e.g. bucket
+settings, inline role policies), and the settings that matter are checked on
+the Terraform side too.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import TF_DIR, load_template, load_tf_dir, tf_resources
+
+# CloudFormation type -> the Terraform resource types that express it.
+CFN_TO_TF = {
+    "AWS::S3::Bucket": {
+        "aws_s3_bucket", "aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning",
+    },
+    "AWS::S3::BucketPolicy": {"aws_s3_bucket_policy"},
+    "AWS::CloudFront::OriginAccessControl": {"aws_cloudfront_origin_access_control"},
+    "AWS::CloudFront::Distribution": {"aws_cloudfront_distribution"},
+    "AWS::CloudFront::CachePolicy": {"aws_cloudfront_cache_policy"},
+    "AWS::CloudFront::OriginRequestPolicy": {"aws_cloudfront_origin_request_policy"},
+    "AWS::CloudFront::ResponseHeadersPolicy": {"aws_cloudfront_response_headers_policy"},
+    "AWS::IAM::Role": {"aws_iam_role", "aws_iam_role_policy"},
+    "AWS::Logs::LogGroup": {"aws_cloudwatch_log_group"},
+    "AWS::Lambda::Function": {"aws_lambda_function"},
+    # Terraform publishes the version from the function itself (publish = true).
+    "AWS::Lambda::Version": {"aws_lambda_function"},
+    "AWS::DynamoDB::Table": {"aws_dynamodb_table"},
+}
+# artifacts.yaml has no Terraform counterpart: Terraform uploads the zip directly.
+TEMPLATES = ("oncelink.yaml", "token-table.yaml")
+
+
+@pytest.fixture(scope="module")
+def root_module():
+    return load_tf_dir(TF_DIR)
+
+
+@pytest.fixture(scope="module")
+def table_module():
+    return load_tf_dir(TF_DIR / "modules" / "token-table")
+
+
+@pytest.fixture(scope="module")
+def resources(root_module, table_module):
+    return {**tf_resources(root_module), **tf_resources(table_module)}
+
+
+def one(resources, rtype):
+    found = [body for (t, _), body in resources.items() if t == rtype]
+    assert len(found) == 1, f"expected one {rtype}, found {len(found)}"
+    return found[0]
+
+
+def test_every_terraform_file_parses():
+    for d in [TF_DIR, TF_DIR / "modules" / "token-table", TF_DIR / "examples" / "basic"]:
+        assert load_tf_dir(d)
+
+
+def test_the_module_has_the_templates_resources_and_no_others(resources):
+    cfn_types = {r["Type"] for name in TEMPLATES for r in load_template(name)["Resources"].values()}
+    unmapped = cfn_types - CFN_TO_TF.keys()
+    assert not unmapped, f"template resource types without a Terraform mapping: {unmapped}"
+    expected = set().union(*(CFN_TO_TF[t] for t in cfn_types))
+    actual = {t for t, _ in resources}
+    assert actual == expected, f"missing in Terraform: {expected - actual}; only in Terraform: {actual - expected}"
+
+
+def test_the_module_publishes_a_version_on_viewer_request(resources):
+    fn = one(resources, "aws_lambda_function")
+    assert fn["publish"] is True and fn["skip_destroy"] is True
+    assert fn["runtime"].startswith("nodejs") and fn["handler"] == "index.handler"
+    assert fn["memory_size"] <= 128 and fn["timeout"] <= 5
+    assert "environment" not in fn and "vpc_config" not in fn
+    conditions = [p["condition"] for p in fn["lifecycle"][0]["precondition"]]
+    assert any("filesha256(var.bundle_zip) == var.bundle_sha256" in c for c in conditions), "no tested-sha256 gate"
+    assert any('"us-east-1"' in c for c in conditions)
+    dist = one(resources, "aws_cloudfront_distribution")
+    behavior = dist["default_cache_behavior"][0]
+    assoc = behavior["lambda_function_association"]
+    assert len(assoc) == 1 and assoc[0]["event_type"] == "viewer-request"
+    assert assoc[0]["lambda_arn"] == "${aws_lambda_function.edge.qualified_arn}"
+    assert assoc[0]["include_body"] == "${var.enable_page_mode}"
+    assert behavior["viewer_protocol_policy"] == "https-only"
+    assert "ordered_cache_behavior" not in dist, "every extra behavior would need the association too"
+    assert dist["http_version"] == "http2and3"
+
+
+def test_the_token_stays_out_of_the_cache_key(resources):
+    policy = one(resources, "aws_cloudfront_cache_policy")
+    params = policy["parameters_in_cache_key_and_forwarded_to_origin"][0]
+    qs = params["query_strings_config"][0]
+    assert re.fullmatch(r'\$\{local\.s3 \? "whitelist" : "none"\}', qs["query_string_behavior"])
+    items = qs["dynamic"][0]["query_strings"]["content"][0]["items"]
+    assert items == ["response-content-disposition"]
+    assert params["cookies_config"][0]["cookie_behavior"] == "none"
+    orp = one(resources, "aws_cloudfront_origin_request_policy")
+    assert orp["query_strings_config"][0]["query_string_behavior"] == "none"
+    assert orp["headers_config"][0]["header_behavior"] == "none"
+
+
+def test_the_table_matches_the_template(table_module):
+    (table,) = [b for (t, _), b in tf_resources(table_module).items() if t == "aws_dynamodb_table"]
+    assert table["hash_key"] == "id" and table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["attribute"] == [{"name": "id", "type": "S"}]
+    assert table["ttl"] == [{"attribute_name": "ttl", "enabled": True}]
+    assert table["point_in_time_recovery"] == [{"enabled": True}]
+    assert table["deletion_protection_enabled"] == "${var.deletion_protection}"
+    assert "replica" not in table and "stream_enabled" not in table
+
+
+def test_the_role_grants_what_the_template_grants(root_module, resources):
+    role = one(resources, "aws_iam_role")
+    assert role["assume_role_policy"] == "${data.aws_iam_policy_document.assume.json}"
+    docs = {name: body for block in root_module["data"] for t, named in block.items() if t == "aws_iam_policy_document" for name, body in named.items()}
+    principals = docs["assume"]["statement"][0]["principals"][0]["identifiers"]
+    assert sorted(principals) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
+    consume = docs["consume"]["statement"][0]
+    assert sorted(consume["actions"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert consume["resources"] == ["arn:${local.partition}:dynamodb:*:${local.account}:table/${local.table_name}"]
+    assert consume["condition"][0]["variable"] == "aws:RequestedRegion"
+    logs = docs["logs"]["statement"][0]
+    assert all("/aws/lambda/" in r for r in logs["resources"])
+
+
+def test_the_bucket_is_private(resources):
+    block = one(resources, "aws_s3_bucket_public_access_block")
+    for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+        assert block[k] is True, k
+    assert "acl" not in one(resources, "aws_s3_bucket")
+    oac = one(resources, "aws_cloudfront_origin_access_control")
+    assert oac["signing_behavior"] == "always"
+
+
+def test_variables_and_outputs_mirror_the_template(root_module):
+    variables = {name for block in root_module["variable"] for name in block}
+    for block in root_module["variable"]:
+        for name, body in block.items():
+            assert body.get("description"), f"variable {name} has no description"
+    params = set(load_template("oncelink.yaml")["Parameters"])
+    mapping = {
+        "CodeBucket": "bundle_zip", "CodeKey": "bundle_zip", "BundleCodeSha256": "bundle_sha256",
+        "TableName": "table_name", "HomeRegion": None,  # the aws.home provider's region
+        "AdditionalHomeRegions": "additional_home_regions", "OriginType": "origin_type",
+        "CustomOriginDomainName": "custom_origin_domain_name", "OriginGrantSecret": "origin_grant_secret",
+        "DomainName": "domain_name", "CertificateArn": "certificate_arn", "EnablePageMode": "enable_page_mode",
+        "PriceClass": "price_class", "WebAclArn": "web_acl_arn", "LogRetentionDays": "log_retention_days",
+    }
+    assert params == set(mapping), f"template parameters changed: {params ^ set(mapping)}"
+    for param, var in mapping.items():
+        assert var is None or var in variables, f"{param} has no Terraform variable {var}"
+    outputs = {name for block in root_module["output"] for name in block}
+    assert {"distribution_domain_name", "table_name", "mint_command", "function_version_arn"} <= outputs
