@@ -43,13 +43,16 @@ function perCall(fn, n) {
   return Number(process.hrtime.bigint() - t0) / 1000 / n;
 }
 
-/** Runs `script` (an ES module body) in a fresh node process `runs` times; median of the ms it prints. */
-function coldStart(script, runs, env = {}) {
+/**
+ * Runs `script` (an ES module body) in a fresh node process `runs` times,
+ * each with the environment `makeEnv()` adds; median of the ms it prints.
+ */
+function coldStart(script, runs, makeEnv = () => ({})) {
   const path = join(out, `cold-${randomBytes(4).toString('hex')}.mjs`);
   writeFileSync(path, script);
   const times = [];
   for (let i = 0; i < runs; i++) {
-    const stdout = execFileSync(process.execPath, ['--no-warnings', path], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const stdout = execFileSync(process.execPath, ['--no-warnings', path], { encoding: 'utf8', env: { ...process.env, ...LOCAL_ENV, ...makeEnv() } });
     const result = JSON.parse(stdout.trim().split('\n').at(-1));
     if (!result.ok) throw new Error(`cold start script did not decide as expected: ${stdout}`);
     times.push(result.ms);
@@ -161,25 +164,13 @@ async function main() {
       const d = createBaseline(${JSON.stringify(validatorConfig)});
       const r = d(${JSON.stringify(request(forged))}, ${now});
       console.log(JSON.stringify({ ms: performance.now() - t0, ok: r.reason === 'bad_signature' }));`, COLD_RUNS);
-    const coldConsume = (script, makeEnv) => {
-      const times = [];
-      const path = join(out, `cold-${randomBytes(4).toString('hex')}.mjs`);
-      writeFileSync(path, script);
-      for (let i = 0; i < COLD_RUNS; i++) {
-        const stdout = execFileSync(process.execPath, ['--no-warnings', path], { encoding: 'utf8', env: { ...process.env, ...LOCAL_ENV, ...makeEnv() } });
-        const result = JSON.parse(stdout.trim().split('\n').at(-1));
-        if (!result.ok) throw new Error(`cold consume did not count: ${stdout}`);
-        times.push(result.ms);
-      }
-      return median(times);
-    };
-    const coldOursStore = coldConsume(`
+    const coldOursStore = coldStart(`
       const t0 = performance.now();
       const m = await import(${JSON.stringify(bundlePath)});
       m.setLogSink(() => {});
       const r = await m.handler(JSON.parse(process.env.BENCH_EVENT));
-      console.log(JSON.stringify({ ms: performance.now() - t0, ok: r.status === undefined }));`, () => ({ BENCH_EVENT: JSON.stringify(event(mint({ n: 1 }))) }));
-    const coldSdkStore = coldConsume(`
+      console.log(JSON.stringify({ ms: performance.now() - t0, ok: r.status === undefined }));`, COLD_RUNS, () => ({ BENCH_EVENT: JSON.stringify(event(mint({ n: 1 }))) }));
+    const coldSdkStore = coldStart(`
       const t0 = performance.now();
       const { readFileSync } = await import('node:fs');
       const w = await import(${JSON.stringify(pathToFileURL(join(root, 'edge/pkg/oncelink_edge_wasm.js')).href)});
@@ -193,7 +184,7 @@ async function main() {
       const reply = await sdk.consume(JSON.parse(call.body), step.op.fp);
       const fin = JSON.parse(v.resume(JSON.stringify(step.pending), JSON.stringify(reply)));
       sdk.client.destroy();
-      console.log(JSON.stringify({ ms: performance.now() - t0, ok: fin.step === 'forward' }));`, () => ({ BENCH_REQUEST: JSON.stringify(request(mint({ n: 1 }))) }));
+      console.log(JSON.stringify({ ms: performance.now() - t0, ok: fin.step === 'forward' }));`, COLD_RUNS, () => ({ BENCH_REQUEST: JSON.stringify(request(mint({ n: 1 }))) }));
 
     // Zip sizes.
     const jsZip = zipBytes([{ name: 'index.mjs', data: await esbuildBytes(join(here, 'baseline-js.mjs')) }]).length;
