@@ -1,0 +1,196 @@
+"""`npm run deploy` (scripts/deploy.mjs) without AWS: the dry run, its checks and its refusals.
+
+The dry run must print every AWS CLI call a deploy makes and the template
+parameters, exit 0, and never print a secret. The real build runs when no
+--bundle is given (it needs edge/pkg from scripts/build-wasm.sh).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, load_template
+
+NODE = shutil.which("node")
+DEPLOY = ROOT / "scripts" / "deploy.mjs"
+
+
+def run(*args, env=None, timeout=120):
+    assert NODE, "node is not on PATH"
+    return subprocess.run([NODE, str(DEPLOY), *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture()
+def keys(tmp_path):
+    secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps({"active": "k1", "keys": [{"kid": "k1", "secret": secret}]}))
+    return path, secret
+
+
+@pytest.fixture()
+def bundle(tmp_path):
+    data = secrets.token_bytes(4096)
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    digest = hashlib.sha256(data).digest()
+    return path, digest.hex(), base64.b64encode(digest).decode()
+
+
+def aws_calls(stdout):
+    return [line for line in stdout.splitlines() if line.startswith("aws ")]
+
+
+def main_parameters(stdout):
+    m = re.search(r"# template parameters, infra/cloudformation/oncelink\.yaml \(stack [^)]+\):\n(\{.*?\n\})\n", stdout, re.S)
+    assert m, f"no main template parameters in:\n{stdout}"
+    return json.loads(m.group(1))
+
+
+def test_dry_run_prints_every_call_in_order_and_the_parameters(keys, bundle):
+    keys_path, key_secret = keys
+    zip_path, hex_sha, b64_sha = bundle
+    out = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    calls = aws_calls(out.stdout)
+    assert [" ".join(c.split()[1:3]) for c in calls] == [
+        "sts get-caller-identity",
+        "cloudformation deploy",      # artifacts bucket
+        "cloudformation describe-stacks",
+        "cloudformation deploy",      # token table, home region
+        "s3api put-object",
+        "cloudformation deploy",      # main stack
+        "cloudformation describe-stacks",
+        "lambda get-function-configuration",
+        "cloudfront wait",
+    ]
+    assert "--stack-name shop-artifacts" in calls[1] and "artifacts.yaml" in calls[1]
+    assert "--region us-east-1 --stack-name shop-tokens" in calls[3] and "TableName=shop-tokens" in calls[3]
+    assert f"--checksum-sha256 {b64_sha}" in calls[4] and f"--key lambda-edge/{hex_sha}.zip" in calls[4]
+    assert "--stack-name shop " in calls[5] and "oncelink.yaml" in calls[5] and "CAPABILITY_IAM" in calls[5]
+    assert f"BundleCodeSha256={b64_sha}" in calls[5]
+    params = main_parameters(out.stdout)
+    template_params = load_template("oncelink.yaml")["Parameters"]
+    assert set(params) <= set(template_params), "the script passes a parameter the template lacks"
+    required = {k for k, v in template_params.items() if "Default" not in v}
+    assert required <= set(params), f"required parameters not passed: {required - set(params)}"
+    for name, value in params.items():
+        pattern = template_params[name].get("AllowedPattern")
+        if pattern and not value.startswith("<"):
+            assert re.fullmatch(pattern, value), f"{name}={value!r} fails the template's AllowedPattern"
+        allowed = template_params[name].get("AllowedValues")
+        if allowed:
+            assert value in [str(a) for a in allowed], f"{name}={value!r} not in {allowed}"
+    assert params["BundleCodeSha256"] == b64_sha and params["CodeKey"] == f"lambda-edge/{hex_sha}.zip"
+    assert params["TableName"] == "shop-tokens" and params["HomeRegion"] == "us-east-1"
+    assert params["EnablePageMode"] == "false" and params["OriginType"] == "s3"
+    assert key_secret not in out.stdout + out.stderr, "the dry run printed a signing key"
+    assert "nothing changed" in out.stdout
+
+
+def test_dry_run_with_more_regions_custom_origin_and_page_mode(keys, bundle, tmp_path):
+    keys_path, key_secret = keys
+    zip_path, _, _ = bundle
+    grant = secrets.token_urlsafe(40)
+    grant_file = tmp_path / "grant"
+    grant_file.write_text(grant + "\n")
+    out = run(
+        "--stack", "media", "--keys", keys_path, "--bundle", zip_path, "--dry-run",
+        "--home-region", "eu-west-1", "--extra-regions", "us-west-2,ap-southeast-2",
+        "--origin", "custom", "--origin-domain", "files.example.com", "--grant-secret-file", grant_file,
+        "--page-mode", "--no-deletion-protection",
+    )
+    assert out.returncode == 0, out.stderr
+    calls = aws_calls(out.stdout)
+    table_calls = [c for c in calls if "token-table.yaml" in c]
+    assert [re.search(r"--region (\S+)", c).group(1) for c in table_calls] == ["eu-west-1", "us-west-2", "ap-southeast-2"]
+    assert all("DeletionProtection=false" in c for c in table_calls)
+    params = main_parameters(out.stdout)
+    assert params["HomeRegion"] == "eu-west-1" and params["AdditionalHomeRegions"] == "us-west-2,ap-southeast-2"
+    assert params["OriginType"] == "custom" and params["CustomOriginDomainName"] == "files.example.com"
+    assert params["EnablePageMode"] == "true"
+    assert params["OriginGrantSecret"] == "****"
+    assert grant not in out.stdout + out.stderr, "the dry run printed the origin grant secret"
+    assert "OriginGrantSecret=****" in [c for c in calls if "oncelink.yaml" in c][0]
+    assert key_secret not in out.stdout + out.stderr
+
+
+def test_dry_run_builds_the_real_bundle_with_the_config_baked_in(keys):
+    keys_path, _ = keys
+    if not (ROOT / "scripts" / "build-bundle.mjs").exists():
+        pytest.fail("scripts/build-bundle.mjs is missing")
+    if not (ROOT / "edge" / "pkg" / "oncelink_edge_wasm_bg.wasm").exists():
+        pytest.fail("edge/pkg is missing: run 'bash scripts/build-wasm.sh' first (infra/tests/run.sh does)")
+    first = run("--stack", "ci-dry-run", "--keys", keys_path, "--home-region", "eu-central-1", "--dry-run")
+    assert first.returncode == 0, first.stderr
+    zip_path = ROOT / "dist" / "deploy" / "ci-dry-run" / "lambda-edge.zip"
+    digest = hashlib.sha256(zip_path.read_bytes()).digest()
+    assert main_parameters(first.stdout)["BundleCodeSha256"] == base64.b64encode(digest).decode()
+    code = (ROOT / "dist" / "deploy" / "ci-dry-run" / "lambda-edge" / "index.mjs").read_text()
+    assert "ci-dry-run-tokens" in code and "eu-central-1" in code, "the deployment's config is not baked in"
+    second = run("--stack", "ci-dry-run", "--keys", keys_path, "--home-region", "eu-central-1", "--dry-run")
+    assert second.returncode == 0, second.stderr
+    assert main_parameters(second.stdout)["BundleCodeSha256"] == main_parameters(first.stdout)["BundleCodeSha256"], "the build is not deterministic"
+
+
+def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):
+    keys_path, _ = keys
+    zip_path, hex_sha, _ = bundle
+    ok = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--expect-sha256", hex_sha, "--dry-run")
+    assert ok.returncode == 0, ok.stderr
+    other = "0" * 64 if hex_sha != "0" * 64 else "1" * 64
+    bad = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--expect-sha256", other, "--dry-run")
+    assert bad.returncode == 1
+    assert "refusing to deploy" in bad.stderr and hex_sha in bad.stderr
+    assert not aws_calls(bad.stdout), "a refused bundle must not get as far as printing AWS calls"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--keys", "{keys}", "--dry-run"], "--stack NAME is required"),
+        (["--stack", "shop", "--dry-run"], "--keys FILE is required"),
+        (["--stack", "9lives", "--keys", "{keys}", "--dry-run"], "--stack"),
+        (["--stack", "shop", "--keys", "{keys}", "--home-region", "moon", "--dry-run"], "not a region name"),
+        (["--stack", "shop", "--keys", "{keys}", "--origin", "custom", "--dry-run"], "--origin-domain"),
+        (["--stack", "shop", "--keys", "{keys}", "--domain", "dl.example.com", "--dry-run"], "--certificate-arn"),
+        (["--stack", "shop", "--keys", "{keys}", "--extra-regions", "us-east-1", "--dry-run"], "repeats a region"),
+        (["--stack", "shop", "--keys", "{keys}", "--frobnicate", "--dry-run"], "unknown argument"),
+        (["--stack", "shop", "--keys", "{nokeys}", "--dry-run"], "has no keys"),
+        (["--stack", "shop", "--keys", "{missing}", "--dry-run"], "cannot read key file"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path, keys, args, message):
+    keys_path, _ = keys
+    nokeys = tmp_path / "nokeys.json"
+    nokeys.write_text('{"active":"k1","keys":[]}')
+    subst = {"{keys}": str(keys_path), "{nokeys}": str(nokeys), "{missing}": str(tmp_path / "absent.json")}
+    out = run(*[subst.get(a, a) for a in args])
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deploy: "), out.stderr
+    assert message in lines[0]
+    assert not aws_calls(out.stdout)
+
+
+def test_a_real_run_without_the_aws_cli_stops_before_changing_anything(keys, bundle, tmp_path):
+    keys_path, _ = keys
+    zip_path, _, _ = bundle
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(NODE, bin_dir / "node")
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
+    out = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, env=env)
+    assert out.returncode == 1
+    assert "aws is not on PATH" in out.stderr
+    # It got as far as the first call (who am I) and no further.
+    assert aws_calls(out.stdout) == ["aws sts get-caller-identity --query Account --output text"]
