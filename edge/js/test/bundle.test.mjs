@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { checkConfigShape, LAMBDA_EDGE_LIMIT_BYTES, PROJECT_BUDGET_BYTES } from '../../../scripts/build-bundle.mjs';
 import { crc32, zipBytes } from '../../../scripts/zip.mjs';
 import { root, testConfig } from './support/bundle.mjs';
@@ -18,6 +18,7 @@ mkdirSync(work, { recursive: true });
 // change the inputs between two builds.
 const pkg = join(work, 'pkg');
 cpSync(join(root, 'edge/pkg'), pkg, { recursive: true });
+after(() => rmSync(work, { recursive: true, force: true }));
 
 function build(name, config) {
   const configPath = join(work, `${name}.json`);

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -50,6 +50,7 @@ after(async () => {
     await new Promise((r) => child.once('exit', r));
   }
   await moto?.stop();
+  rmSync(origin, { recursive: true, force: true });
 });
 
 const curl = (path, headers = {}) => fetch(`${base}${path}`, { headers: { 'user-agent': 'curl/8.0', ...headers } });

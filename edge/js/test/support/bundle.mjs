@@ -2,6 +2,7 @@
 // build` runs) with a test configuration into dist/test/<name>/ and imports it.
 
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildBundle } from '../../../../scripts/build-bundle.mjs';
@@ -22,10 +23,19 @@ export function testConfig(store, validator = {}) {
 }
 
 let serial = 0;
+const created = [];
+// Test bundles hold throw-away keys; remove them when this test process ends.
+process.on('exit', () => {
+  for (const dir of created) {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}.zip`, { force: true });
+  }
+});
 
 /** Builds the bundle for `config` and imports its index.mjs (a new module instance each time). */
 export async function buildAndImport(name, config) {
   const outDir = join(root, 'dist', 'test', `${name}-${process.pid}-${serial++}`);
+  created.push(outDir);
   const built = await buildBundle({ config, outDir, zipPath: `${outDir}.zip`, quiet: true });
   const mod = await import(pathToFileURL(join(outDir, 'index.mjs')).href);
   return { mod, built, config };
