@@ -185,7 +185,7 @@ fn hex(bytes: &[u8]) -> String {
 fn canonical_headers<'a>(headers: impl Iterator<Item = &'a (String, String)>) -> (String, String) {
     let mut list: Vec<(String, String)> =
         headers.map(|(name, value)| (name.trim().to_ascii_lowercase(), collapse_spaces(value))).collect();
-    list.sort_by(|a, b| a.0.cmp(&b.0));
+    insertion_sort(&mut list, |a, b| a.0 < b.0);
     let mut block = String::new();
     let mut names = String::new();
     let mut previous: Option<&str> = None;
@@ -206,6 +206,18 @@ fn canonical_headers<'a>(headers: impl Iterator<Item = &'a (String, String)>) ->
         previous = Some(name);
     }
     (block, names)
+}
+
+/// Stable sort for the handful of headers and parameters a request has;
+/// far smaller in wasm than the standard library's sorts.
+fn insertion_sort<T>(items: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && less(&items[j], &items[j - 1]) {
+            items.swap(j, j - 1);
+            j -= 1;
+        }
+    }
 }
 
 fn collapse_spaces(value: &str) -> String {
@@ -265,7 +277,7 @@ fn canonical_query(query: &str) -> String {
             (ek, ev)
         })
         .collect();
-    pairs.sort();
+    insertion_sort(&mut pairs, |a, b| a < b);
     pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
@@ -301,6 +313,13 @@ mod tests {
         assert_eq!(amz_date(951_782_400), "20000229T000000Z");
         assert_eq!(amz_date(4_102_444_799), "20991231T235959Z");
         assert_eq!(amz_date(-5), "19700101T000000Z");
+    }
+
+    #[test]
+    fn sorts_stably() {
+        let mut v = vec![(2, 'a'), (1, 'b'), (2, 'c'), (0, 'd'), (1, 'e')];
+        insertion_sort(&mut v, |a, b| a.0 < b.0);
+        assert_eq!(v, vec![(0, 'd'), (1, 'b'), (1, 'e'), (2, 'a'), (2, 'c')]);
     }
 
     #[test]
