@@ -177,16 +177,17 @@ const PRUNE = `(function (keepGlobals, statics, protos, always) {
 
 /**
  * Loads built function code (verify.js after build.mjs `configure`, minified
- * or not) into a fresh restricted context. Returns `run(event, nowSeconds)`,
+ * or not) into a fresh restricted context (`prune: false` keeps every
+ * built-in, for the bench's comparison only). Returns `run(event, nowSeconds)`,
  * which calls `handler` with the event and resolves to its plain-JSON result.
  */
-export function loadFunction(code, { kvsId, store, log = [] }) {
+export function loadFunction(code, { kvsId, store, log = [], prune = true }) {
   const context = vm.createContext({}, { codeGeneration: { strings: false, wasm: false } });
   const keepGlobals = [...GLOBALS].filter((g) => !['Buffer', 'require', 'console', 'arguments'].includes(g));
   const staticsInside = Object.fromEntries(
     Object.entries(STATICS).filter(([name]) => !['Buffer', 'console'].includes(name)),
   );
-  vm.runInContext(PRUNE, context)(keepGlobals, staticsInside, PROTOTYPE_MEMBERS, ALWAYS);
+  if (prune) vm.runInContext(PRUNE, context)(keepGlobals, staticsInside, PROTOTYPE_MEMBERS, ALWAYS);
   let nowMs = 0;
   vm.runInContext('(function (clock) { Date.now = function () { return clock(); }; })', context)(() => nowMs);
   context.Buffer = BufferShim;
@@ -215,11 +216,18 @@ export function loadFunction(code, { kvsId, store, log = [] }) {
   const handler = context.handler;
   if (typeof handler !== 'function') throw new Error('the function defines no handler');
   const parse = vm.runInContext('JSON.parse', context);
-  return async function run(event, nowSeconds) {
+  const run = async function run(event, nowSeconds) {
     nowMs = nowSeconds * 1000;
     const result = await handler(parse(JSON.stringify(event)));
     return JSON.parse(JSON.stringify(result));
   };
+  // For the bench: the handler itself, an event built inside the context, the clock.
+  run.handler = handler;
+  run.inside = (event) => parse(JSON.stringify(event));
+  run.setNow = (nowSeconds) => {
+    nowMs = nowSeconds * 1000;
+  };
+  return run;
 }
 
 /**

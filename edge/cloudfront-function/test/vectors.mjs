@@ -64,9 +64,9 @@ export function functionCode(mode, config, variant = 'minified') {
 }
 
 /** A loaded function for a mode and core config, with its KeyValueStore. */
-export function loadFor(mode, config, variant = 'minified') {
+export function loadFor(mode, config, variant = 'minified', prune = true) {
   const store = new KeyValueStore(kvsEntries(config.keys));
-  const run = loadFunction(functionCode(mode, config, variant), { kvsId: KVS_ID, store });
+  const run = loadFunction(functionCode(mode, config, variant), { kvsId: KVS_ID, store, prune });
   return { run, store };
 }
 
