@@ -1,0 +1,77 @@
+// The handler's fail-closed paths: a config the core refuses, a core answer
+// the handler does not know, a generated response over CloudFront's 40 KB
+// limit. The first runs on the real bundle; the last two cannot come from the
+// real core, so a stand-in Validator produces them.
+
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { createHandler } from '../engine.mjs';
+import { setLogSink } from '../log.mjs';
+import { buildAndImport, captureLogs, mint, testConfig, TEST_ENV } from './support/bundle.mjs';
+import { isForward, reasonOf, viewerEvent } from './support/events.mjs';
+
+let bundle;
+before(async () => {
+  bundle = await buildAndImport('engine', testConfig({ endpoint: 'http://127.0.0.1:9' }));
+});
+
+/** A handler over a stand-in core whose decide returns `step`. */
+function withStep(step) {
+  class Validator {
+    decide() {
+      return JSON.stringify(step);
+    }
+  }
+  return createHandler({ wasm: { Validator }, config: { validator: {}, store: { table: 'tokens' } }, env: TEST_ENV });
+}
+
+async function logged(run) {
+  const lines = [];
+  const previous = setLogSink((l) => lines.push(JSON.parse(l)));
+  try {
+    return { result: await run(), lines };
+  } finally {
+    setLogSink(previous);
+  }
+}
+
+describe('fail closed', () => {
+  it('a config the core refuses answers every request 503 and says why in the log', async () => {
+    const token = mint(bundle.mod, bundle.config, { p: '/f', exp: Math.floor(Date.now() / 1000) + 600 });
+    const broken = bundle.mod.createHandler({ validator: { home_region: 'Not A Region' }, env: TEST_ENV });
+    const logs = captureLogs(bundle.mod);
+    const result = await broken(viewerEvent({ path: '/f', query: `t=${token}` }));
+    logs.restore();
+    assert.ok(!isForward(result));
+    assert.equal(result.status, '503');
+    assert.equal(reasonOf(result), 'store_unavailable');
+    assert.match(logs.parsed()[0].error, /^setup: .*home_region/);
+  });
+
+  it('an unknown step from the core is a 503, not a forward', async () => {
+    const { result, lines } = await logged(() => withStep({ step: 'allow_everything' })(viewerEvent({ path: '/f' })));
+    assert.equal(result.status, '503');
+    assert.match(lines[0].error, /unknown step/);
+  });
+
+  it('a generated response over 40 KB is replaced by the small 503', async () => {
+    const huge = { step: 'respond', status: 403, reason: 'bad_signature', headers: [['content-type', 'text/plain']], body: 'x'.repeat(41 * 1024) };
+    const { result, lines } = await logged(() => withStep(huge)(viewerEvent({ path: '/f' })));
+    assert.equal(result.status, '503');
+    assert.ok(result.body.length < 1024);
+    assert.match(lines[0].error, /40 KB/);
+  });
+
+  it('a core that throws is a 503', async () => {
+    class Validator {
+      decide() {
+        throw new Error('unreachable: wasm trap');
+      }
+    }
+    const handler = createHandler({ wasm: { Validator }, config: { validator: {}, store: { table: 'tokens' } }, env: TEST_ENV });
+    const { result, lines } = await logged(() => handler(viewerEvent({ path: '/f' })));
+    assert.equal(result.status, '503');
+    assert.equal(result.headers['retry-after'][0].value, '2');
+    assert.match(lines[0].error, /wasm trap/);
+  });
+});
