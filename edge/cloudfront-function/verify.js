@@ -41,7 +41,6 @@ const oncelink = (function () {
   const RUST_TRIM = new RegExp('^' + WHITE_SPACE + '|' + WHITE_SPACE + '$', 'g');
   // Rust char::is_control (general category Cc).
   const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-  const LONE_SURROGATE = /(?:^|[^\ud800-\udbff])[\udc00-\udfff]|[\ud800-\udbff](?![\udc00-\udfff])/;
 
   // Reason code -> [HTTP status, message]; statuses and messages as edge/src/error.rs.
   // `needs_consume` is this tier's own: a use-limited token on a function-only behavior.
@@ -356,10 +355,29 @@ const oncelink = (function () {
     if (match === null) {
       return null;
     }
-    const value = match[1].replace(JSON_ESCAPE, function (all, hex, ch) {
-      return hex ? String.fromCharCode(parseInt(hex, 16)) : JSON_UNESCAPE[ch];
+    // Surrogates can only come from \u escapes (the text is valid UTF-8): a
+    // high one must be followed at once by an escaped low one, and the pair
+    // becomes one code point. Done on the escapes, not with a regex over
+    // surrogates, which a PCRE-based engine may refuse to compile.
+    let high = -1;
+    let highEnd = -1;
+    let lone = false;
+    const value = match[1].replace(JSON_ESCAPE, function (all, hex, ch, offset) {
+      const code = hex ? parseInt(hex, 16) : -1;
+      const isLow = code >= 0xdc00 && code <= 0xdfff;
+      if (high >= 0 ? offset !== highEnd || !isLow : isLow) {
+        lone = true;
+      }
+      if (code >= 0xd800 && code <= 0xdbff) {
+        high = code;
+        highEnd = offset + 6;
+        return '';
+      }
+      const pair = high >= 0 ? 0x10000 + ((high - 0xd800) << 10) + (code - 0xdc00) : -1;
+      high = -1;
+      return pair >= 0 ? String.fromCodePoint(pair) : hex ? String.fromCharCode(code) : JSON_UNESCAPE[ch];
     });
-    return LONE_SURROGATE.test(value) ? null : { value: value, end: JSON_STRING.lastIndex };
+    return lone || high >= 0 ? null : { value: value, end: JSON_STRING.lastIndex };
   }
 
   // The claim rules; returns the parsed grant and CIDR, or null.
@@ -394,9 +412,16 @@ const oncelink = (function () {
     return { prefix: prefix, path: path, cidr: cidr };
   }
 
+  // Counted in code points (Rust chars), from the UTF-8 bytes so that the
+  // count does not depend on how the engine stores strings.
   function isFileName(name) {
-    const pairs = name.match(/[\ud800-\udbff][\udc00-\udfff]/g);
-    const chars = name.length - (pairs === null ? 0 : pairs.length);
+    const bytes = Buffer.from(name, 'utf8');
+    let chars = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      if ((bytes[i] & 0xc0) !== 0x80) {
+        chars += 1;
+      }
+    }
     return chars > 0 && chars <= 255 && !CONTROL.test(name) && !/[\/\\]/.test(name);
   }
 
@@ -417,7 +442,15 @@ const oncelink = (function () {
   // ---- Content-Disposition (edge/src/disposition.rs)
 
   function attachment(name) {
-    const fallback = name.replace(/[\ud800-\udbff][\udc00-\udfff]|[^ !#$&-\[\]-~]/g, '_');
+    // One character per code point: printable ASCII but " % \ kept, else "_".
+    const bytes = Buffer.from(name, 'utf8');
+    let fallback = '';
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if ((b & 0xc0) !== 0x80) {
+        fallback += b >= 0x20 && b <= 0x7e && b !== 0x22 && b !== 0x25 && b !== 0x5c ? String.fromCharCode(b) : '_';
+      }
+    }
     const encoded = encodeURIComponent(name)
       .replace(/[*'()]/g, percent)
       .replace(/%(23|24|26|2B|5E|60|7C)/g, function (all, hex) {

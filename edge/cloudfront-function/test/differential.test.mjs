@@ -142,7 +142,8 @@ function generator(r) {
         return s;
       }
     }).join('/') : `/${raw}`;
-    if (chance(0.85)) return encoded;
+    if (chance(0.8)) return encoded;
+    if (chance(0.3) && raw.startsWith('/')) return raw; // unencoded, as some clients send it
     return pick([encoded.replace(/%[0-9A-F]{2}/, (m) => m.toLowerCase()),
       '/other.pdf', '/files/%2e%2e/x', '/files/a%', '/files/%zz', '/%C3', '/files//x', '/files/x%2Fy',
       '/files/%252e%252e/x', `${encoded}%00`]);
