@@ -180,6 +180,11 @@ export function lint(code) {
         break;
       case 'Literal':
         if (node.regex && /[^gimy]/.test(node.regex.flags)) fail(node, `regular expression flags ${node.regex.flags} are not supported`);
+        // CloudFront's engine compiles regular expressions with PCRE, which
+        // refuses surrogate code points: keep them out of every pattern.
+        if (node.regex && /\\u[dD][89a-fA-F]|[\ud800-\udfff]/.test(node.regex.pattern)) {
+          fail(node, 'a regular expression must not mention surrogates (UTF-16 halves)');
+        }
         if (node.bigint !== undefined) fail(node, 'BigInt is not supported');
         break;
       case 'NewExpression':

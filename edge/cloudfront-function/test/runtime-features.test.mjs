@@ -64,6 +64,7 @@ const FORBIDDEN = {
   setTimeout: 'function probe(e) { return setTimeout(e, 1); }',
   'Object.fromEntries': 'function probe(e) { return Object.fromEntries(e); }',
   'shorthand property': 'function probe(e) { return { e }; }',
+  'a surrogate in a regular expression': 'function probe(e) { return /[\\ud800-\\udbff]/.test(e); }',
 };
 
 for (const [what, body] of Object.entries(FORBIDDEN)) {
