@@ -11,6 +11,7 @@ import {
   caseConfig, caseRequest, expectationFor, loadDecideVectors, loadFor, loadFormatVectors,
 } from './vectors.mjs';
 import { eventFor, outcomeOf, queryOf, flatHeaders } from './runtime.mjs';
+import { functionSettings } from '../build.mjs';
 
 const doc = loadDecideVectors();
 const loaded = new Map();
@@ -58,6 +59,12 @@ for (const variant of ['minified', 'source']) {
       for (const testCase of doc.cases) {
         await t.test(testCase.name, async () => {
           const config = caseConfig(doc, testCase);
+          if (mode === 'only' && config.grant_keys != null) {
+            // Origin grants need the Lambda tier: such a deployment cannot be built function-only.
+            assert.throws(() => functionSettings({ mode, config }), /grant/);
+            checked += 1;
+            return;
+          }
           const { run } = functionFor(mode, config, variant);
           const request = caseRequest(testCase);
           const event = eventFor(request);
