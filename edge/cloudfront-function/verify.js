@@ -75,7 +75,6 @@ const oncelink = (function () {
   const IPV4_IN_V6 = new RegExp([OCTET, OCTET, OCTET, OCTET].join('\\.') + '(?![0-9])', 'y');
   const HEX_GROUP = /[0-9a-fA-F]{1,4}/y;
 
-
   // Method, path, token lookup and token shape: a reason code, or the token's parts.
   function parseRequest(request) {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -88,6 +87,7 @@ const oncelink = (function () {
     if (typeof found === 'string') {
       return found;
     }
+    // A token that fits the shape is ASCII, so its length is its size in bytes.
     const parts = found.token.length > MAX_TOKEN_BYTES ? null : TOKEN_SHAPE.exec(found.token);
     if (parts === null || !isCanonical(parts[2]) || !isCanonical(parts[3])) {
       return 'malformed';
