@@ -75,9 +75,10 @@ pub struct ServeArgs {
     /// DynamoDB table name (with --store dynamodb:...).
     #[arg(long, value_name = "NAME")]
     pub table: Option<String>,
-    /// Region whose store holds records of tokens without `r`.
-    #[arg(long, value_name = "R", default_value = "us-east-1")]
-    pub home_region: String,
+    /// Region whose store holds records of tokens without `r`
+    /// (default: the dynamodb:REGION of --store, else us-east-1).
+    #[arg(long, value_name = "R")]
+    pub home_region: Option<String>,
     /// Grant key file: with --upstream, add an x-oncelink-grant header to
     /// proxied requests (for an `origin-shim origin` behind this one).
     #[arg(long, value_name = "FILE")]

@@ -12,6 +12,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
 use std::path::Path;
 
+/// Home region when neither --home-region nor a DynamoDB store names one.
+pub const DEFAULT_HOME_REGION: &str = "us-east-1";
+
 fn read_key_file(path: &Path, what: &str) -> Result<KeyFile> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} {}", path.display()))?;
     let file: KeyFile = serde_json::from_str(&text).map_err(|e| anyhow!("{what} {} is not a key file: {e}", path.display()))?;
@@ -35,7 +38,7 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         skew: args.skew,
         grace: args.grace,
         token_param: args.token_param.clone(),
-        home_region: args.home_region.clone(),
+        home_region: home_region(args)?,
         origin: Some(OriginKind::Header),
         grant_keys,
     };
@@ -47,11 +50,23 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
     };
     let store = match StoreSpec::parse(&args.store).map_err(|e| anyhow!(e))? {
         StoreSpec::Sqlite(path) => UseStore::sqlite(&path, log).map_err(|e| anyhow!("{e}"))?,
-        StoreSpec::Dynamodb { .. } => {
-            bail!("--store dynamodb: is not built yet in origin-shim; use --store sqlite:PATH")
+        StoreSpec::Dynamodb { region, endpoint } => {
+            let Some(table) = &args.table else { bail!("--store dynamodb:... needs --table NAME") };
+            UseStore::dynamodb(&region, endpoint, table).map_err(|e| anyhow!(e))?
         }
     };
     Ok(EdgeState { config, store, target, log })
+}
+
+/// `--home-region`, else the region of `--store dynamodb:REGION`, else us-east-1.
+fn home_region(args: &ServeArgs) -> Result<String> {
+    if let Some(r) = &args.home_region {
+        return Ok(r.clone());
+    }
+    Ok(match StoreSpec::parse(&args.store).map_err(|e| anyhow!(e))? {
+        StoreSpec::Dynamodb { region, .. } => region,
+        StoreSpec::Sqlite(_) => DEFAULT_HOME_REGION.to_owned(),
+    })
 }
 
 /// The `origin` state.

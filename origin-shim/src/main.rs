@@ -12,6 +12,7 @@
 
 mod args;
 mod config;
+mod dynamo;
 mod edge;
 mod http_io;
 mod log;

@@ -6,12 +6,13 @@
 //! queue to it over a channel, so the async executor never blocks on disk,
 //! and the same thread prunes expired records when idle.
 
+use crate::dynamo::DynamoStore;
 use crate::log::Logger;
 use oncelink_edge::{StoreOp, StoreReply};
 use oncelink_store_sqlite::{SqliteStore, StoreError};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
@@ -58,12 +59,16 @@ impl StoreSpec {
     }
 }
 
-type Job = (StoreOp, oneshot::Sender<Result<StoreReply, StoreError>>);
+/// One store request for the SQLite thread and where to send its answer.
+pub type Job = (StoreOp, oneshot::Sender<Result<StoreReply, StoreError>>);
 
 /// The server's store.
-#[derive(Clone, Debug)]
-pub struct UseStore {
-    jobs: mpsc::Sender<Job>,
+#[derive(Clone)]
+pub enum UseStore {
+    /// The SQLite thread's queue.
+    Sqlite(mpsc::Sender<Job>),
+    /// A DynamoDB table.
+    Dynamo(Arc<DynamoStore>),
 }
 
 impl UseStore {
@@ -75,13 +80,28 @@ impl UseStore {
             .name("sqlite-store".into())
             .spawn(move || sqlite_thread(store, rx, log))
             .map_err(|e| StoreError::Sqlite(format!("cannot start the store thread: {e}")))?;
-        Ok(UseStore { jobs })
+        Ok(UseStore::Sqlite(jobs))
+    }
+
+    /// A DynamoDB table (see [`DynamoStore::new`]).
+    pub fn dynamodb(region: &str, endpoint: Option<String>, table: &str) -> Result<UseStore, String> {
+        Ok(UseStore::Dynamo(Arc::new(DynamoStore::new(region, endpoint, table)?)))
     }
 
     /// Carries out `op`; every failure is `Unavailable`, logged with its cause.
     pub async fn apply(&self, op: StoreOp, log: &Logger) -> StoreReply {
+        let jobs = match self {
+            UseStore::Sqlite(jobs) => jobs,
+            UseStore::Dynamo(table) => {
+                let (reply, problem) = table.apply(&op).await;
+                if let Some(p) = problem {
+                    log.event("warn", "store unavailable", &[("cause", Value::from("dynamodb")), ("detail", Value::from(p))]);
+                }
+                return reply;
+            }
+        };
         let (tx, rx) = oneshot::channel();
-        if self.jobs.send((op, tx)).is_err() {
+        if jobs.send((op, tx)).is_err() {
             log.event("error", "store thread is gone", &[]);
             return StoreReply::Unavailable;
         }

@@ -1,0 +1,112 @@
+//! The DynamoDB store: the core's own request builder
+//! (`oncelink_edge::dynamodb::request`, signed with SigV4) sent over HTTP,
+//! and its answer read by `oncelink_edge::dynamodb::interpret`, so
+//! origin-shim shares the table and the exact semantics of the Lambda@Edge
+//! path. Throttling and 5xx answers are retried a bounded number of times
+//! inside a time budget; anything else unexpected is `Unavailable` (503).
+
+use crate::store::unix_now;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use oncelink_edge::dynamodb::{self, Credentials, StoreConfig};
+use oncelink_edge::{StoreOp, StoreReply};
+use std::time::{Duration, Instant};
+
+/// Attempts per store operation (the first one included).
+pub const MAX_ATTEMPTS: u32 = 3;
+/// Time allowed for one attempt.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Time allowed for all attempts of one operation together.
+pub const BUDGET: Duration = Duration::from_secs(4);
+/// Largest answer body read.
+const MAX_BODY: usize = 1 << 20;
+
+/// A DynamoDB table reached over plain HTTP (an endpoint override such as a
+/// local moto or dynalite server).
+pub struct DynamoStore {
+    client: Client<HttpConnector, Full<Bytes>>,
+    store: StoreConfig,
+    credentials: Credentials,
+}
+
+impl DynamoStore {
+    /// Checks the endpoint and reads credentials from the environment
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
+    pub fn new(region: &str, endpoint: Option<String>, table: &str) -> Result<DynamoStore, String> {
+        match endpoint.as_deref() {
+            Some(e) if e.starts_with("http://") => {}
+            _ => {
+                return Err(format!(
+                    "--store dynamodb:{region} needs an http:// endpoint (dynamodb:{region}@http://HOST:PORT): \
+                     origin-shim has no TLS client yet, so it cannot reach AWS's https endpoints directly"
+                ))
+            }
+        }
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (Some(access_key_id), Some(secret_access_key)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
+            return Err("--store dynamodb: needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)".into());
+        };
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_secs(1)));
+        connector.set_nodelay(true);
+        Ok(DynamoStore {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            store: StoreConfig { table: table.to_owned(), endpoint },
+            credentials: Credentials { access_key_id, secret_access_key, session_token: var("AWS_SESSION_TOKEN") },
+        })
+    }
+
+    /// Carries out `op`; `Err` is the cause of an `Unavailable` reply, for the log.
+    pub async fn apply(&self, op: &StoreOp) -> (StoreReply, Option<String>) {
+        let started = Instant::now();
+        let mut last_error = String::new();
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                let backoff = Duration::from_millis(25 << attempt);
+                if started.elapsed() + backoff >= BUDGET {
+                    break;
+                }
+                tokio::time::sleep(backoff).await;
+            }
+            let left = BUDGET.saturating_sub(started.elapsed()).min(ATTEMPT_TIMEOUT);
+            let (status, body) = match tokio::time::timeout(left, self.send(op)).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) => {
+                    last_error = e;
+                    continue;
+                }
+                Err(_) => {
+                    last_error = format!("dynamodb attempt timed out after {} ms", left.as_millis());
+                    continue;
+                }
+            };
+            let read = dynamodb::interpret(op, status, &body);
+            match (read.reply, read.retryable) {
+                (StoreReply::Unavailable, true) => last_error = read.error.unwrap_or_default(),
+                (StoreReply::Unavailable, false) => return (StoreReply::Unavailable, read.error),
+                (reply, _) => return (reply, None),
+            }
+        }
+        (StoreReply::Unavailable, Some(last_error))
+    }
+
+    async fn send(&self, op: &StoreOp) -> Result<(u16, String), String> {
+        let call = dynamodb::request(op, &self.store, &self.credentials, unix_now()).map_err(|e| format!("cannot build the request: {e}"))?;
+        let mut req = hyper::Request::builder().method(call.method).uri(&call.url);
+        for (k, v) in &call.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let req = req.body(Full::new(Bytes::from(call.body))).map_err(|e| format!("cannot build the request: {e}"))?;
+        let resp = self.client.request(req).await.map_err(|e| format!("dynamodb request failed: {e}"))?;
+        let status = resp.status().as_u16();
+        let body = Limited::new(resp.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the dynamodb answer failed: {e}"))?
+            .to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
