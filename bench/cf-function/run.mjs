@@ -26,7 +26,10 @@ const REPEAT = 40; // passes over the case list per round
 const asJson = args.includes('--json');
 
 const doc = loadDecideVectors();
-const core = await loadCore();
+const core = await loadCore().catch((e) => {
+  console.error(`bench cf-function: ${e.message}`);
+  process.exit(1);
+});
 
 const cases = doc.cases.map((testCase) => {
   const config = caseConfig(doc, testCase);
