@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  USAGE, bundleConfig, checkGrantSecret, checkKeyFile, checkOptions, deploySteps, mainParameters,
-  parseArgs, renderCommand, shownParameters, stackNames, tableParameters,
+  USAGE, bundleConfig, checkGrantKeysApart, checkKeyFile, checkOptions, deploySteps, mainParameters,
+  parseArgs, renderCommand, stackNames, tableParameters,
 } from './deploy/plan.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,7 +48,7 @@ function readJson(path, what) {
 }
 
 /** Builds the bundle with the deployment's config; returns the zip path, or null in a dry run without a builder. */
-function buildBundle(opts, keys) {
+function buildBundle(opts, keys, grantKeys) {
   const outDir = join(root, 'dist', 'deploy', opts.stack, 'lambda-edge');
   const zip = `${outDir}.zip`;
   if (!existsSync(FILES.builder)) {
@@ -61,7 +61,7 @@ function buildBundle(opts, keys) {
   const dir = mkdtempSync(join(tmpdir(), 'oncelink-deploy-'));
   const configPath = join(dir, 'config.json');
   try {
-    writeFileSync(configPath, JSON.stringify(bundleConfig(opts, keys)), { mode: 0o600 });
+    writeFileSync(configPath, JSON.stringify(bundleConfig(opts, keys, grantKeys)), { mode: 0o600 });
     const run = spawnSync(process.execPath, [FILES.builder, '--config', configPath, '--out', outDir, '--zip', zip], {
       cwd: root,
       stdio: ['ignore', 2, 2],
@@ -82,22 +82,27 @@ function digest(zipPath) {
 
 /** Runs one AWS CLI call; returns its trimmed stdout when `capture`. */
 function aws(step, capture) {
-  console.log(`\n# ${step.why}\n${renderCommand(step.args, step.secret)}`);
+  console.log(`\n# ${step.why}\n${renderCommand(step.args)}`);
   const run = spawnSync('aws', step.args, { stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8' });
   if (run.error) throw new Error(`cannot run the AWS CLI: ${run.error.code === 'ENOENT' ? 'aws is not on PATH' : run.error.message}`);
   if (run.status !== 0) throw new Error(`aws ${step.args.slice(0, 2).join(' ')} failed (exit ${run.status}) at step "${step.id}"`);
   return capture ? run.stdout.trim() : '';
 }
 
-function printPlanHeader(opts, keys, bundle, values) {
+/** A key file as shown to a person: kids only. */
+const kidsOf = (file) => ({ active: file.active, kids: file.keys.map((k) => k.kid) });
+
+function printPlanHeader(opts, keys, grantKeys, bundle, values) {
   const names = stackNames(opts);
-  const config = bundleConfig(opts, keys);
-  const shownConfig = { ...config, validator: { ...config.validator, keys: { active: keys.active, kids: keys.keys.map((k) => k.kid) } } };
+  const config = bundleConfig(opts, keys, grantKeys);
+  const shownValidator = { ...config.validator, keys: kidsOf(keys) };
+  if (grantKeys) shownValidator.grant_keys = kidsOf(grantKeys);
+  const shownConfig = { ...config, validator: shownValidator };
   console.log(`# oncelink deploy: stack ${names.main} (us-east-1), token tables ${opts.table} in ${[opts.homeRegion, ...opts.extraRegions].join(', ')}`);
   console.log(`# bundle: ${bundle.path} ${bundle.size === null ? '' : `(${bundle.size} bytes) `}sha256 ${bundle.sha256Hex}`);
   console.log(`# bundle config (secrets not shown): ${JSON.stringify(shownConfig)}`);
   console.log(`# template parameters, ${rel(FILES.mainTemplate)} (stack ${names.main}):`);
-  console.log(JSON.stringify(shownParameters(mainParameters(opts, values)), null, 2));
+  console.log(JSON.stringify(mainParameters(opts, values), null, 2));
   console.log(`# template parameters, ${rel(FILES.tableTemplate)} (stack ${names.tokens}, each home region):`);
   console.log(JSON.stringify(tableParameters(opts), null, 2));
 }
@@ -115,14 +120,15 @@ async function main() {
   } catch (err) {
     throw new Error(`${opts.keysFile}: ${err.message}`);
   }
-  let grantSecret = null;
-  if (opts.grantSecretFile) {
+  let grantKeys = null;
+  if (opts.grantKeysFile) {
+    grantKeys = readJson(opts.grantKeysFile, 'grant key file');
     try {
-      grantSecret = readFileSync(opts.grantSecretFile, 'utf8').trim();
+      checkKeyFile(grantKeys);
     } catch (err) {
-      throw new Error(`cannot read --grant-secret-file ${opts.grantSecretFile}: ${err.code ?? err.message}`);
+      throw new Error(`${opts.grantKeysFile}: ${err.message}`);
     }
-    checkGrantSecret(grantSecret);
+    checkGrantKeysApart(keys, grantKeys);
   }
 
   let zip;
@@ -130,7 +136,7 @@ async function main() {
     if (!existsSync(opts.bundle)) throw new Error(`--bundle ${opts.bundle} does not exist`);
     zip = resolve(opts.bundle);
   } else {
-    zip = buildBundle(opts, keys);
+    zip = buildBundle(opts, keys, grantKeys);
   }
   const bundle = zip
     ? { path: rel(zip), ...digest(zip) }
@@ -144,16 +150,15 @@ async function main() {
   const values = {
     sha256Hex: bundle.sha256Hex,
     sha256Base64: bundle.sha256Base64,
-    grantSecret,
     codeBucket: '<artifacts-bucket>',
     functionVersionArn: '<FunctionVersionArn>',
     distributionId: '<DistributionId>',
   };
-  printPlanHeader(opts, keys, bundle, values);
+  printPlanHeader(opts, keys, grantKeys, bundle, values);
 
   if (opts.dryRun) {
     const steps = deploySteps(opts, values, files);
-    for (const step of steps) console.log(`\n# ${step.why}\n${renderCommand(step.args, step.secret)}`);
+    for (const step of steps) console.log(`\n# ${step.why}\n${renderCommand(step.args)}`);
     console.log(`\n# dry run: ${steps.length} AWS CLI calls shown, nothing changed`);
     return;
   }

@@ -282,12 +282,20 @@ resource "aws_cloudfront_cache_policy" "files" {
 
 resource "aws_cloudfront_origin_request_policy" "files" {
   name    = "${var.name}-files"
-  comment = "Nothing from the viewer beyond the cache key reaches the origin"
+  comment = "Nothing from the viewer beyond the cache key reaches the origin; a custom origin also gets the edge's grant"
   cookies_config {
     cookie_behavior = "none"
   }
+  # Headers the edge function adds reach the origin only when a policy names
+  # them; the edge drops every viewer-sent x-oncelink-* header first.
   headers_config {
-    header_behavior = "none"
+    header_behavior = local.s3 ? "none" : "whitelist"
+    dynamic "headers" {
+      for_each = local.s3 ? [] : [1]
+      content {
+        items = ["x-oncelink-grant"]
+      }
+    }
   }
   query_strings_config {
     query_string_behavior = "none"
@@ -375,12 +383,8 @@ resource "aws_cloudfront_distribution" "files" {
         origin_read_timeout      = 30
         origin_keepalive_timeout = 5
       }
-      # CloudFront replaces a viewer's header of the same name, so only
-      # requests that passed the edge function carry the secret.
-      custom_header {
-        name  = "x-oncelink-grant"
-        value = var.origin_grant_secret
-      }
+      # No custom_header x-oncelink-grant: CloudFront would overwrite the
+      # grant the edge function computed for the request.
     }
   }
 
@@ -418,8 +422,8 @@ resource "aws_cloudfront_distribution" "files" {
 
   lifecycle {
     precondition {
-      condition     = local.s3 || (var.custom_origin_domain_name != "" && length(var.origin_grant_secret) >= 32)
-      error_message = "origin_type = custom needs custom_origin_domain_name and an origin_grant_secret of 32+ characters."
+      condition     = local.s3 || var.custom_origin_domain_name != ""
+      error_message = "origin_type = custom needs custom_origin_domain_name."
     }
     precondition {
       condition     = var.domain_name == "" || var.certificate_arn != ""

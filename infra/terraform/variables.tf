@@ -41,7 +41,7 @@ variable "deletion_protection" {
 }
 
 variable "origin_type" {
-  description = "s3: a private bucket read through Origin Access Control. custom: origin-shim guarded by the x-oncelink-grant header. Must match the bundle's validator.origin (s3 / header)."
+  description = "s3: a private bucket read through Origin Access Control. custom: `origin-shim origin`, which serves only requests carrying the HMAC grant (x-oncelink-grant) the edge adds when the bundle has grant keys. Must match the bundle's validator.origin (s3 / header) and grant_keys."
   type        = string
   default     = "s3"
   validation {
@@ -54,13 +54,6 @@ variable "custom_origin_domain_name" {
   description = "With origin_type = custom: the origin's DNS name (HTTPS, TLS 1.2, port 443)."
   type        = string
   default     = ""
-}
-
-variable "origin_grant_secret" {
-  description = "With origin_type = custom: the secret CloudFront sends in x-oncelink-grant; origin-shim refuses requests without it (32+ characters)."
-  type        = string
-  default     = ""
-  sensitive   = true
 }
 
 variable "domain_name" {

@@ -29,12 +29,15 @@ def run(*args, env=None, timeout=120):
     return subprocess.run([NODE, str(DEPLOY), *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def key_file(path, kid="k1"):
+    secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    path.write_text(json.dumps({"active": kid, "keys": [{"kid": kid, "secret": secret}]}))
+    return path, secret
+
+
 @pytest.fixture()
 def keys(tmp_path):
-    secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
-    path = tmp_path / "keys.json"
-    path.write_text(json.dumps({"active": "k1", "keys": [{"kid": "k1", "secret": secret}]}))
-    return path, secret
+    return key_file(tmp_path / "keys.json")
 
 
 @pytest.fixture()
@@ -100,13 +103,11 @@ def test_dry_run_prints_every_call_in_order_and_the_parameters(keys, bundle):
 def test_dry_run_with_more_regions_custom_origin_and_page_mode(keys, bundle, tmp_path):
     keys_path, key_secret = keys
     zip_path, _, _ = bundle
-    grant = secrets.token_urlsafe(40)
-    grant_file = tmp_path / "grant"
-    grant_file.write_text(grant + "\n")
+    grant_file, grant = key_file(tmp_path / "grant-keys.json", kid="g1")
     out = run(
         "--stack", "media", "--keys", keys_path, "--bundle", zip_path, "--dry-run",
         "--home-region", "eu-west-1", "--extra-regions", "us-west-2,ap-southeast-2",
-        "--origin", "custom", "--origin-domain", "files.example.com", "--grant-secret-file", grant_file,
+        "--origin", "custom", "--origin-domain", "files.example.com", "--grant-keys", grant_file,
         "--page-mode", "--no-deletion-protection",
     )
     assert out.returncode == 0, out.stderr
@@ -118,25 +119,62 @@ def test_dry_run_with_more_regions_custom_origin_and_page_mode(keys, bundle, tmp
     assert params["HomeRegion"] == "eu-west-1" and params["AdditionalHomeRegions"] == "us-west-2,ap-southeast-2"
     assert params["OriginType"] == "custom" and params["CustomOriginDomainName"] == "files.example.com"
     assert params["EnablePageMode"] == "true"
-    assert params["OriginGrantSecret"] == "****"
-    assert grant not in out.stdout + out.stderr, "the dry run printed the origin grant secret"
-    assert "OriginGrantSecret=****" in [c for c in calls if "oncelink.yaml" in c][0]
+    shown = json.loads(re.search(r"# bundle config \(secrets not shown\): (\{.*\})", out.stdout).group(1))
+    assert shown["validator"]["origin"] == "header"
+    assert shown["validator"]["grant_keys"] == {"active": "g1", "kids": ["g1"]}
+    assert grant not in out.stdout + out.stderr, "the dry run printed a grant key"
     assert key_secret not in out.stdout + out.stderr
 
 
-def test_dry_run_builds_the_real_bundle_with_the_config_baked_in(keys):
+def test_the_real_build_bakes_the_grant_keys_for_a_custom_origin(keys, tmp_path):
     keys_path, _ = keys
+    require_wasm()
+    grant_file, grant = key_file(tmp_path / "grant-keys.json", kid="g7")
+    out = run("--stack", "ci-custom", "--keys", keys_path, "--origin", "custom", "--origin-domain", "files.example.com",
+              "--grant-keys", grant_file, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    baked = baked_config(ROOT / "dist" / "deploy" / "ci-custom" / "lambda-edge" / "index.mjs")
+    assert baked["validator"]["origin"] == "header"
+    assert baked["validator"]["grant_keys"]["keys"][0] == {"kid": "g7", "secret": grant}
+    assert baked["store"] == {"table": "ci-custom-tokens"}
+
+
+def test_grant_keys_must_not_be_the_signing_keys(keys, bundle):
+    keys_path, _ = keys
+    zip_path, _, _ = bundle
+    out = run("--stack", "media", "--keys", keys_path, "--bundle", zip_path, "--origin", "custom",
+              "--origin-domain", "files.example.com", "--grant-keys", keys_path, "--dry-run")
+    assert out.returncode == 1 and "reuse a signing key" in out.stderr
+
+
+def baked_config(index_mjs):
+    """The config a built bundle carries, read by importing it as Lambda would."""
+    script = f"import({json.dumps(index_mjs.as_uri())}).then((m) => process.stdout.write(JSON.stringify(m.bakedConfig)))"
+    out = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def require_wasm():
     if not (ROOT / "scripts" / "build-bundle.mjs").exists():
         pytest.fail("scripts/build-bundle.mjs is missing")
     if not (ROOT / "edge" / "pkg" / "oncelink_edge_wasm_bg.wasm").exists():
         pytest.fail("edge/pkg is missing: run 'bash scripts/build-wasm.sh' first (infra/tests/run.sh does)")
+
+
+def test_dry_run_builds_the_real_bundle_with_the_config_baked_in(keys):
+    keys_path, _ = keys
+    require_wasm()
     first = run("--stack", "ci-dry-run", "--keys", keys_path, "--home-region", "eu-central-1", "--dry-run")
     assert first.returncode == 0, first.stderr
     zip_path = ROOT / "dist" / "deploy" / "ci-dry-run" / "lambda-edge.zip"
     digest = hashlib.sha256(zip_path.read_bytes()).digest()
     assert main_parameters(first.stdout)["BundleCodeSha256"] == base64.b64encode(digest).decode()
-    code = (ROOT / "dist" / "deploy" / "ci-dry-run" / "lambda-edge" / "index.mjs").read_text()
-    assert "ci-dry-run-tokens" in code and "eu-central-1" in code, "the deployment's config is not baked in"
+    baked = baked_config(ROOT / "dist" / "deploy" / "ci-dry-run" / "lambda-edge" / "index.mjs")
+    assert baked["store"] == {"table": "ci-dry-run-tokens"}, "the deployment's table is not baked in"
+    assert baked["validator"]["home_region"] == "eu-central-1" and baked["validator"]["origin"] == "s3"
+    assert baked["validator"]["keys"] == json.loads(keys_path.read_text())
+    assert "grant_keys" not in baked["validator"]
     second = run("--stack", "ci-dry-run", "--keys", keys_path, "--home-region", "eu-central-1", "--dry-run")
     assert second.returncode == 0, second.stderr
     assert main_parameters(second.stdout)["BundleCodeSha256"] == main_parameters(first.stdout)["BundleCodeSha256"], "the build is not deterministic"

@@ -102,14 +102,21 @@ def test_the_token_stays_out_of_the_cache_key(resources):
     assert params["cookies_config"][0]["cookie_behavior"] == "none"
     orp = one(resources, "aws_cloudfront_origin_request_policy")
     assert orp["query_strings_config"][0]["query_string_behavior"] == "none"
-    assert orp["headers_config"][0]["header_behavior"] == "none"
+    headers = orp["headers_config"][0]
+    assert headers["header_behavior"] == '${local.s3 ? "none" : "whitelist"}'
+    assert headers["dynamic"][0]["headers"]["content"][0]["items"] == ["x-oncelink-grant"]
+    dist = one(resources, "aws_cloudfront_distribution")
+    for origin in dist["dynamic"]:
+        assert "custom_header" not in origin["origin"]["content"][0], "it would overwrite the edge's grant"
 
 
 def test_the_table_matches_the_template(table_module):
     (table,) = [b for (t, _), b in tf_resources(table_module).items() if t == "aws_dynamodb_table"]
     assert table["hash_key"] == "id" and table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["attribute"] == [{"name": "id", "type": "S"}]
-    assert table["ttl"] == [{"attribute_name": "ttl", "enabled": True}]
+    assert table["ttl"] == [{"attribute_name": "expire_at", "enabled": True}]
+    cfn = load_template("token-table.yaml")["Resources"]["TokenTable"]["Properties"]["TimeToLiveSpecification"]
+    assert table["ttl"][0]["attribute_name"] == cfn["AttributeName"]
     assert table["point_in_time_recovery"] == [{"enabled": True}]
     assert table["deletion_protection_enabled"] == "${var.deletion_protection}"
     assert "replica" not in table and "stream_enabled" not in table
@@ -148,7 +155,7 @@ def test_variables_and_outputs_mirror_the_template(root_module):
         "CodeBucket": "bundle_zip", "CodeKey": "bundle_zip", "BundleCodeSha256": "bundle_sha256",
         "TableName": "table_name", "HomeRegion": None,  # the aws.home provider's region
         "AdditionalHomeRegions": "additional_home_regions", "OriginType": "origin_type",
-        "CustomOriginDomainName": "custom_origin_domain_name", "OriginGrantSecret": "origin_grant_secret",
+        "CustomOriginDomainName": "custom_origin_domain_name",
         "DomainName": "domain_name", "CertificateArn": "certificate_arn", "EnablePageMode": "enable_page_mode",
         "PriceClass": "price_class", "WebAclArn": "web_acl_arn", "LogRetentionDays": "log_retention_days",
     }

@@ -11,7 +11,6 @@ const STACK_RE = /^[a-zA-Z][a-zA-Z0-9-]{0,39}$/;
 const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
 const CERT_RE = /^arn:aws[a-zA-Z-]*:acm:us-east-1:[0-9]{12}:certificate\/.+$/;
 const HOST_RE = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$/;
-const MIN_GRANT_SECRET = 32;
 
 export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options]
 
@@ -23,7 +22,9 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
   --table NAME              token table name (default NAME-tokens)
   --origin s3|custom        private S3 bucket (default) or origin-shim as a custom origin
   --origin-domain HOST      custom origin's DNS name (with --origin custom)
-  --grant-secret-file FILE  file holding the x-oncelink-grant secret (with --origin custom)
+  --grant-keys FILE         grant key file (oncelink keygen; NOT the signing keys) for the
+                            x-oncelink-grant header the edge adds; origin-shim origin
+                            --grant-keys gets the same file (with --origin custom)
   --domain NAME             custom domain for the distribution (needs --certificate-arn)
   --certificate-arn ARN     ACM certificate in us-east-1 for --domain
   --page-mode               allow POST and pass the body to the edge (page mode)
@@ -35,7 +36,7 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
 
 const VALUE_FLAGS = new Set([
   '--stack', '--keys', '--home-region', '--extra-regions', '--table', '--origin', '--origin-domain',
-  '--grant-secret-file', '--domain', '--certificate-arn', '--price-class', '--web-acl-arn',
+  '--grant-keys', '--domain', '--certificate-arn', '--price-class', '--web-acl-arn',
   '--bundle', '--expect-sha256',
 ]);
 const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protection', '--help']);
@@ -87,9 +88,9 @@ export function checkOptions(raw) {
   if (origin === 'custom') {
     if (!raw.originDomain) throw new Error('--origin custom needs --origin-domain HOST');
     if (!HOST_RE.test(raw.originDomain)) throw new Error(`--origin-domain ${JSON.stringify(raw.originDomain)} is not a DNS name`);
-    if (!raw.grantSecretFile) throw new Error('--origin custom needs --grant-secret-file FILE');
-  } else if (raw.originDomain || raw.grantSecretFile) {
-    throw new Error('--origin-domain and --grant-secret-file need --origin custom');
+    if (!raw.grantKeys) throw new Error('--origin custom needs --grant-keys FILE (the guarded origin refuses requests without a grant)');
+  } else if (raw.originDomain || raw.grantKeys) {
+    throw new Error('--origin-domain and --grant-keys need --origin custom');
   }
   if (raw.domain && !raw.certificateArn) throw new Error('--domain needs --certificate-arn (an ACM certificate in us-east-1)');
   if (raw.certificateArn && !raw.domain) throw new Error('--certificate-arn needs --domain');
@@ -113,7 +114,7 @@ export function checkOptions(raw) {
     table,
     origin,
     originDomain: raw.originDomain ?? '',
-    grantSecretFile: raw.grantSecretFile ?? null,
+    grantKeysFile: raw.grantKeys ?? null,
     domain: raw.domain ?? '',
     certificateArn: raw.certificateArn ?? '',
     pageMode: Boolean(raw.pageMode),
@@ -139,18 +140,19 @@ export function checkKeyFile(keys) {
   }
 }
 
-/** Checks the x-oncelink-grant secret read from --grant-secret-file. */
-export function checkGrantSecret(secret) {
-  if (secret.length < MIN_GRANT_SECRET) throw new Error(`the grant secret must be at least ${MIN_GRANT_SECRET} characters`);
-  if (!/^[\x21-\x7e]+$/.test(secret)) throw new Error('the grant secret must be printable ASCII without spaces');
+/** Grant keys must not share a secret with the signing keys: the origin holds them and must not be able to mint links. */
+export function checkGrantKeysApart(keys, grantKeys) {
+  const signing = new Set(keys.keys.map((k) => k.secret));
+  if (grantKeys.keys.some((k) => signing.has(k.secret))) {
+    throw new Error('the grant keys reuse a signing key: make separate ones (oncelink keygen), so the origin cannot mint links');
+  }
 }
 
 /** The config baked into the bundle (scripts/build-bundle.mjs --config). */
-export function bundleConfig(opts, keys) {
-  return {
-    validator: { keys, home_region: opts.homeRegion, origin: opts.origin === 's3' ? 's3' : 'header' },
-    store: { table: opts.table },
-  };
+export function bundleConfig(opts, keys, grantKeys = null) {
+  const validator = { keys, home_region: opts.homeRegion, origin: opts.origin === 's3' ? 's3' : 'header' };
+  if (grantKeys) validator.grant_keys = grantKeys;
+  return { validator, store: { table: opts.table } };
 }
 
 /** Stack names. */
@@ -164,7 +166,7 @@ export function codeKey(sha256Hex) {
 }
 
 /** Parameters of infra/cloudformation/oncelink.yaml. */
-export function mainParameters(opts, { codeBucket, sha256Hex, sha256Base64, grantSecret }) {
+export function mainParameters(opts, { codeBucket, sha256Hex, sha256Base64 }) {
   return {
     CodeBucket: codeBucket,
     CodeKey: codeKey(sha256Hex),
@@ -174,7 +176,6 @@ export function mainParameters(opts, { codeBucket, sha256Hex, sha256Base64, gran
     AdditionalHomeRegions: opts.extraRegions.join(','),
     OriginType: opts.origin,
     CustomOriginDomainName: opts.originDomain,
-    OriginGrantSecret: grantSecret ?? '',
     DomainName: opts.domain,
     CertificateArn: opts.certificateArn,
     EnablePageMode: String(opts.pageMode),
@@ -195,13 +196,6 @@ export function tableParameters(opts) {
  */
 export function overrides(params) {
   return Object.entries(params).map(([k, v]) => `${k}=${v}`);
-}
-
-/** Parameters as shown to a person: NoEcho values masked. */
-export function shownParameters(params) {
-  const shown = { ...params };
-  if (shown.OriginGrantSecret) shown.OriginGrantSecret = '****';
-  return shown;
 }
 
 /**
@@ -247,7 +241,6 @@ export function deploySteps(opts, values, files) {
       '--template-file', files.mainTemplate, '--capabilities', 'CAPABILITY_IAM',
       '--no-fail-on-empty-changeset', '--tags', 'app=oncelink',
       '--parameter-overrides', ...overrides(mainParameters(opts, values))],
-    secret: values.grantSecret || null,
   });
   steps.push({
     id: 'outputs', why: 'stack outputs',
@@ -266,10 +259,9 @@ export function deploySteps(opts, values, files) {
   return steps;
 }
 
-/** A shell-safe rendering of a command, with a secret masked. */
-export function renderCommand(args, secret = null) {
+/** A shell-safe rendering of a command. */
+export function renderCommand(args) {
   return ['aws', ...args]
-    .map((a) => (secret ? a.split(secret).join('****') : a))
     .map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
     .join(' ');
 }

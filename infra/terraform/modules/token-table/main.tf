@@ -18,8 +18,9 @@ resource "aws_dynamodb_table" "tokens" {
     type = "S"
   }
 
+  # The attribute edge/src/dynamodb writes (docs/dynamodb.md).
   ttl {
-    attribute_name = "ttl"
+    attribute_name = "expire_at"
     enabled        = true
   }
 
