@@ -11,7 +11,8 @@
 # docs/origin-shim-bench.md. Not part of the test suite.
 #
 # Needs: cargo, wrk, nginx, python3 (apt-get install -y wrk nginx-light).
-# Knobs (environment): BENCH_DURATION (default 10s), BENCH_CONNECTIONS (32),
+# Knobs (environment): BENCH_DURATION (default 10s), BENCH_BIG_DURATION (30s),
+# BENCH_CONNECTIONS (32),
 # BENCH_THREADS (1), BENCH_SMALL_BYTES (4096), BENCH_BIG_MIB (1024),
 # BENCH_TOKENS (pre-minted single-use links, 300000), BENCH_OUT (the
 # markdown file; default docs/origin-shim-bench.md).
@@ -21,6 +22,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here="$repo/bench/origin-shim"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 duration="${BENCH_DURATION:-10s}"
+big_duration="${BENCH_BIG_DURATION:-30s}"
 conns="${BENCH_CONNECTIONS:-32}"
 threads="${BENCH_THREADS:-1}"
 small_bytes="${BENCH_SMALL_BYTES:-4096}"
@@ -133,14 +135,15 @@ echo "bench: minting $tokens single-use links" >&2
 "$mint_bin" --keys "$work/keys.json" --path /small.bin --count 64 >"$work/timed.txt"
 "$mint_bin" --keys "$work/keys.json" --path /big.bin --count 8 >"$work/big.txt"
 
+load_before=$(cut -d" " -f1-3 /proc/loadavg)
 results="$work/results.jsonl"
 : >"$results"
-run_wrk() { # NAME SERVER URL TARGETS THREADS CONNS EXTRA...
-  local name=$1 server=$2 url=$3 file=$4 t=$5 c=$6
-  shift 6
-  echo "bench: $name on $server (wrk -t$t -c$c -d$duration $*)" >&2
+run_wrk() { # NAME SERVER URL TARGETS THREADS CONNS DURATION EXTRA...
+  local name=$1 server=$2 url=$3 file=$4 t=$5 c=$6 d=$7
+  shift 7
+  echo "bench: $name on $server (wrk -t$t -c$c -d$d $*)" >&2
   local line
-  line=$(wrk -t"$t" -c"$c" -d"$duration" "$@" -s "$here/targets.lua" "$url" -- "$file" "$t" | grep '^{' | tail -n1)
+  line=$(wrk -t"$t" -c"$c" -d"$d" "$@" -s "$here/targets.lua" "$url" -- "$file" "$t" | grep '^{' | tail -n1)
   [ -n "$line" ] || die "wrk printed no result for $name on $server"
   echo "{\"case\":\"$name\",\"server\":\"$server\",\"wrk\":$line}" >>"$results"
 }
@@ -150,12 +153,12 @@ wrk -t1 -c4 -d2s -s "$here/targets.lua" "$nginx_url" -- "$work/timed.txt" 1 >/de
 wrk -t1 -c4 -d2s -s "$here/targets.lua" "$shim_url" -- "$work/timed.txt" 1 >/dev/null
 curl -s -o /dev/null "$nginx_url/big.bin"
 
-run_wrk small_single_use nginx "$nginx_url" "$work/single.txt" "$threads" "$conns" --latency
-run_wrk small_single_use origin-shim "$shim_url" "$work/single.txt" "$threads" "$conns" --latency
-run_wrk small_time_only nginx "$nginx_url" "$work/timed.txt" "$threads" "$conns" --latency
-run_wrk small_time_only origin-shim "$shim_url" "$work/timed.txt" "$threads" "$conns" --latency
-run_wrk big_1gib nginx "$nginx_url" "$work/big.txt" 1 1 --timeout 60s
-run_wrk big_1gib origin-shim "$shim_url" "$work/big.txt" 1 1 --timeout 60s
+run_wrk small_single_use nginx "$nginx_url" "$work/single.txt" "$threads" "$conns" "$duration" --latency
+run_wrk small_single_use origin-shim "$shim_url" "$work/single.txt" "$threads" "$conns" "$duration" --latency
+run_wrk small_time_only nginx "$nginx_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
+run_wrk small_time_only origin-shim "$shim_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
+run_wrk big_1gib nginx "$nginx_url" "$work/big.txt" 1 1 "$big_duration" --timeout 60s
+run_wrk big_1gib origin-shim "$shim_url" "$work/big.txt" 1 1 "$big_duration" --timeout 60s
 
 used=$(python3 - "$work/uses.db" <<'EOF'
 import sqlite3, sys
@@ -164,10 +167,11 @@ print(db.execute("SELECT COUNT(*), COALESCE(SUM(used), 0), COALESCE(MAX(used), 0
 EOF
 ) || used="(not readable)"
 
+load_after=$(cut -d" " -f1-3 /proc/loadavg)
 machine="$(nproc) cores, $(python3 -c 'import os; print(round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30))') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r)"
-python3 - "$results" "$out_md" "$machine" "$(nginx -v 2>&1 | sed 's|.*/||')" "$duration" "$conns" "$threads" "$small_bytes" "$big_mib" "$tokens" "$used" "$(date -u +%Y-%m-%dT%H:%MZ)" <<'EOF'
+python3 - "$results" "$out_md" "$machine" "$(nginx -v 2>&1 | sed 's|.*/||')" "$duration" "$conns" "$threads" "$small_bytes" "$big_mib" "$tokens" "$used" "$big_duration" "$(date -u +%Y-%m-%dT%H:%MZ)" "$load_before" "$load_after" <<'EOF'
 import json, sys
-(results, out_md, machine, nginx_version, duration, conns, threads, small_bytes, big_mib, tokens, used, when) = sys.argv[1:]
+(results, out_md, machine, nginx_version, duration, conns, threads, small_bytes, big_mib, tokens, used, big_duration, when, load_before, load_after) = sys.argv[1:]
 rows = [json.loads(l) for l in open(results) if l.strip()]
 by = {(r["case"], r["server"]): r["wrk"] for r in rows}
 
@@ -184,7 +188,7 @@ out(f"Measured by `bash bench/origin-shim/run.sh` (`npm run bench`) on {when}, o
 out(f"({machine}; the load generator shares the cores). nginx {nginx_version} serves the same directory statically")
 out("(sendfile on, access log off); origin-shim is the release build of `origin-shim serve` with its SQLite store")
 out("(WAL, synchronous=FULL: every counted use is on disk before the answer) and its default request logging to a file.")
-out(f"wrk: {duration} per case, {threads} thread(s), {conns} connections for small files, one connection for the 1 GiB file.")
+out(f"wrk: {duration} per small-file case with {threads} thread(s) and {conns} connections; {big_duration} on one connection for the big file.")
 out(f"Small file: {small_bytes} bytes; big file: {big_mib} MiB. nginx receives the same request targets (it ignores the token).")
 out("")
 out("| case | server | requests/s | MiB/s | latency p50 ms | p90 ms | p99 ms | failed | ratio to nginx |")
@@ -208,12 +212,15 @@ for case in ["small_single_use", "small_time_only", "big_1gib"]:
             unit = "requests/s"
         ratio_text = "1.00 (baseline)" if server == "nginx" else f"{ratio:.2f} ({unit})"
         lat = f"| {ms(w['lat_p50_us'])} | {ms(w['lat_p90_us'])} | {ms(w['lat_p99_us'])} "
-        out(f"| {labels[case]} | {server} | {rps(w):.0f} | {mibps(w):.1f} {lat}| {bad(w)} | {ratio_text} |")
+        rate = f"{rps(w):.0f}" if rps(w) >= 10 else f"{rps(w):.2f}"
+        out(f"| {labels[case]} | {server} | {rate} | {mibps(w):.1f} {lat}| {bad(w)} | {ratio_text} |")
 out("")
 out("`failed`: non-2xx answers plus socket errors and timeouts seen by wrk. For the single-use case every request")
 out(f"carries a link of its own from {tokens} pre-minted ones (a non-2xx there would mean a link was sent twice);")
 out(f"the store afterwards held (records, total uses, largest use count of one link) = {used}.")
-out("Latency for the 1 GiB case is the time for one whole download.")
+out("Latency for the big-file case is the time for one whole download.")
+out(f"Load average (1, 5, 15 min) before the measurements: {load_before}; after: {load_after}. Anything else running on")
+out("the machine at the time (such as compilers) lowers both servers' numbers; the ratios, measured in the same run, are the result.")
 out("")
 text = "\n".join(lines) + "\n"
 sys.stdout.write(text)
