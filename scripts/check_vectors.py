@@ -20,6 +20,7 @@ import ipaddress
 import json
 import pathlib
 import sys
+import urllib.parse
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "edge" / "vectors"
@@ -88,6 +89,16 @@ def fingerprint(secret: bytes, client_ip: str, user_agent: str) -> str:
     return b64(hmac.new(secret, msg, hashlib.sha256).digest()[:16])
 
 
+def grant(secret: bytes, kid: str, method: str, raw_path: str, token_id: str, now: int) -> str:
+    """The origin grant header (edge/src/grant.rs): 60 s, bound to method, decoded path and token id."""
+    exp = now + 60
+    path = urllib.parse.unquote_to_bytes(raw_path)
+    msg = b"oncelink/v1/grant"
+    for part in [method.encode(), path, token_id.encode(), str(exp).encode()]:
+        msg += b"\0" + part
+    return f"g1.{kid}.{exp}.{token_id}.{b64(hmac.new(secret, msg, hashlib.sha256).digest())}"
+
+
 def secrets_of(config: dict) -> dict:
     return {k["kid"]: b64d(k["secret"]) for k in config["keys"]["keys"]}
 
@@ -127,6 +138,22 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
                     op["fp"] = fp
                 else:
                     problems.append(f"{path.name}: {name}: expected fingerprint is not the keyed hash of the request")
+        config = merged_config(doc["config"], case)
+        expects = [case.get("expect", {})] + [r.get("expect", {}) for r in case.get("replies", [])]
+        for expect in expects:
+            for header in expect.get("set_headers", []):
+                if header[0] != "x-oncelink-grant":
+                    continue
+                keys = config["grant_keys"]
+                kid = keys["active"]
+                secret = next(b64d(k["secret"]) for k in keys["keys"] if k["kid"] == kid)
+                req = case["request"]
+                want = grant(secret, kid, req["method"], req["path"], case["mint"]["claims"]["id"], case["now"])
+                if header[1] != want:
+                    if write:
+                        header[1] = want
+                    else:
+                        problems.append(f"{path.name}: {name}: expected grant is not the edge's grant for this request")
     if write:
         path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return problems

@@ -178,6 +178,14 @@ const oncelink = (function () {
     if (fromHeader) {
       delete headers.authorization;
     }
+    if (CONFIG.origin !== 'header') {
+      // S3 honours response-* overrides on signed requests: only the edge sets them.
+      Object.keys(request.querystring).forEach(function (name) {
+        if (name.toLowerCase().startsWith('response-')) {
+          delete request.querystring[name];
+        }
+      });
+    }
     if (claims.fn !== undefined) {
       const value = attachment(claims.fn);
       if (CONFIG.origin === 'header') {
@@ -485,8 +493,7 @@ const oncelink = (function () {
       return null;
     }
     const max = network.length * 8;
-    // As the core does: 255 is its "no length" marker, so "/255" reads as a host.
-    if (bits === -1 || bits === 255) {
+    if (bits === -1) {
       bits = max;
     }
     if (bits > max || mask(network, bits).join('.') !== network.join('.')) {

@@ -16,13 +16,13 @@ impl Cidr {
         let (addr, prefix) = match text.split_once('/') {
             Some((addr, len)) => {
                 let len_ok = !len.is_empty() && len.len() <= 3 && len.bytes().all(|b| b.is_ascii_digit());
-                (addr, if len_ok { len.parse().ok()? } else { return None })
+                (addr, if len_ok { Some(len.parse::<u8>().ok()?) } else { return None })
             }
-            None => (text, u8::MAX),
+            None => (text, None),
         };
         let network: IpAddr = addr.parse().ok()?;
         let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = if prefix == u8::MAX { max } else { prefix };
+        let prefix = prefix.unwrap_or(max);
         if prefix > max || mask(network, prefix) != network {
             return None;
         }
@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn refuses_sloppy_blocks() {
-        for s in ["203.0.113.1/24", "1.2.3.4/33", "::/129", "1.2.3.4/", "1.2.3.4/+8", "x/8", "1.2.3/24", ""] {
+        for s in ["203.0.113.1/24", "1.2.3.4/33", "1.2.3.4/255", "::1/255", "::/129", "1.2.3.4/", "1.2.3.4/+8", "x/8", "1.2.3/24", ""] {
             assert_eq!(Cidr::parse(s), None, "{s}");
         }
     }

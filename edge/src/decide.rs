@@ -179,7 +179,7 @@ fn check(config: &Config, request: &Request, now: i64) -> Result<Step, Reason> {
 }
 
 fn forward_for(config: &Config, request: &Request, claims: &Claims, source: TokenSource) -> Forward {
-    let mut query = request.query_without(&config.token_param);
+    let mut query = request.query_without(&config.token_param, config.origin == OriginKind::S3);
     let mut set_headers = Vec::new();
     if let Some(name) = &claims.filename {
         let value = disposition::attachment(name);

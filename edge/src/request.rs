@@ -83,13 +83,22 @@ impl Request {
         }
     }
 
-    /// The query without the token parameter, other parameters kept in
-    /// order and as received.
-    pub fn query_without(&self, param: &str) -> String {
+    /// The query without the token parameter (and, when `drop_s3_overrides`,
+    /// without any `response-*` parameter), other parameters kept in order and
+    /// as received.
+    ///
+    /// S3 honours `response-content-type`, `response-content-disposition` and
+    /// the like on signed (Origin Access Control) requests, so a viewer who
+    /// could add them would choose how the bucket's bytes are served (e.g. as
+    /// `text/html` on the distribution's domain). Only the edge sets them.
+    pub fn query_without(&self, param: &str, drop_s3_overrides: bool) -> String {
         self.query
             .split('&')
             .filter(|pair| {
-                !pair.is_empty() && *pair != param && pair.strip_prefix(param).map_or(true, |r| !r.starts_with('='))
+                let name = pair.split('=').next().unwrap_or("");
+                !pair.is_empty()
+                    && name != param
+                    && !(drop_s3_overrides && name.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("response-")))
             })
             .collect::<Vec<_>>()
             .join("&")
@@ -166,8 +175,11 @@ mod tests {
 
     #[test]
     fn strips_only_the_token() {
-        assert_eq!(req("a=1&t=x&tt=2&b", &[]).query_without("t"), "a=1&tt=2&b");
-        assert_eq!(req("t=x", &[]).query_without("t"), "");
+        assert_eq!(req("a=1&t=x&tt=2&b", &[]).query_without("t", false), "a=1&tt=2&b");
+        assert_eq!(req("t=x", &[]).query_without("t", false), "");
+        let overrides = req("response-content-type=text/html&t=x&Response-Expires=0&responses=1", &[]);
+        assert_eq!(overrides.query_without("t", true), "responses=1");
+        assert_eq!(overrides.query_without("t", false), "response-content-type=text/html&Response-Expires=0&responses=1");
     }
 
     #[test]
