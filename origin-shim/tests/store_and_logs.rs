@@ -86,3 +86,34 @@ fn json_logs_are_one_object_per_line() {
         assert!(reasons.iter().any(|r| r == code), "no JSON log line has reason {code}: {lines:#?}");
     }
 }
+
+/// A request that times out while its use is queued behind a slow store may
+/// still have its use counted afterwards; the same client's retry must then
+/// be served as a resume, so the link is not lost to a timeout.
+#[test]
+fn a_request_timeout_never_costs_the_client_its_link() {
+    let site = Site::new(&[("a.txt", b"a\n")]);
+    let shim = site.serve(&["--request-timeout-ms", "500"]);
+    let c = claims_n("/a.txt", 1);
+    let id = c.id.clone();
+    let url = format!("/a.txt?t={}", site.token(c));
+
+    let locker = rusqlite::Connection::open(&site.db).expect("open the database");
+    locker.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
+    let addr = shim.addr;
+    let url2 = url.clone();
+    let first = std::thread::spawn(move || get_as(addr, "client-1", &url2, &[]));
+    // Hold the lock past the request timeout but within the store's busy timeout.
+    std::thread::sleep(Duration::from_millis(1200));
+    locker.execute_batch("ROLLBACK").expect("release the lock");
+    let first = first.join().expect("client thread");
+    assert_eq!(first.status, 408, "a 500 ms request timeout while the store waits 1.2 s: {}", first.body_text());
+
+    // Wait for the queued consume to settle, then retry as the same client.
+    std::thread::sleep(Duration::from_millis(500));
+    let used = support::used_in_db(&site.db, &id);
+    let retry = get_as(shim.addr, "client-1", &url, &[]);
+    assert_eq!(retry.status, 200, "retry by the same client after a timeout (uses counted before it: {used})");
+    assert_eq!(support::used_in_db(&site.db, &id), 1);
+    assert_denied(&get_as(shim.addr, "client-2", &url, &[]), 410, "used_up");
+}
