@@ -25,10 +25,14 @@ step() {
 }
 
 step vectors-independent python3 scripts/check_vectors.py
-step cargo-test cargo test --workspace --locked
+step cargo-test cargo test --workspace --locked --no-fail-fast
+step sigv4-botocore python3 scripts/sigv4_crosscheck.py
 step wasm-node wasm-pack test --node wasm-tests --test node
 step wasm-chromium wasm-pack test --headless --chrome wasm-tests --test browser
+# Builds edge/pkg, which the Lambda@Edge and CloudFront Function tests load.
 step wasm-size node scripts/size.mjs --check
+step lambda-edge npm run -s test:edge
+step cloudfront-function npm run -s test:cff
 
 printf '\n'
 if [ ${#failed[@]} -gt 0 ]; then
