@@ -109,79 +109,71 @@ def merged_config(base: dict, case: dict) -> dict:
     return config
 
 
+class Reconciler:
+    """Compares literal values in a vector file with recomputed ones: collects a
+    problem per mismatch, or (with --write) replaces the literal."""
+
+    def __init__(self, path: pathlib.Path, write: bool):
+        self.path, self.write, self.problems = path, write, []
+
+    def __call__(self, holder, key, want, what: str) -> None:
+        current = holder.get(key) if isinstance(holder, dict) else holder[key]
+        if current == want:
+            return
+        if self.write:
+            holder[key] = want
+        else:
+            self.problems.append(f"{self.path.name}: {what}")
+
+    def save(self, doc) -> list:
+        if self.write:
+            self.path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        return self.problems
+
+
 def check_decide(path: pathlib.Path, write: bool) -> list:
     doc = json.loads(path.read_text("utf-8"))
-    problems = []
+    fix = Reconciler(path, write)
     names = set()
     for case in doc["cases"]:
         name = case["name"]
         if name in names:
-            problems.append(f"{path.name}: duplicate case name {name}")
+            fix.problems.append(f"{path.name}: duplicate case name {name}")
         names.add(name)
-        secrets = secrets_of(merged_config(doc["config"], case))
-        recipe = case.get("mint")
-        if recipe is not None:
-            token = mint(recipe, secrets)
-            if case.get("token") != token:
-                if write:
-                    case["token"] = token
-                else:
-                    problems.append(f"{path.name}: {name}: token does not match its mint recipe")
+        config = merged_config(doc["config"], case)
+        secrets = secrets_of(config)
+        if "mint" in case:
+            fix(case, "token", mint(case["mint"], secrets), f"{name}: token does not match its mint recipe")
+        req = case["request"]
         op = case.get("expect", {}).get("op")
         if op is not None and "fp" in op:
-            req = case["request"]
             headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
             kid = case["token"].split(".")[1]
-            fp = fingerprint(secrets[kid], req.get("ip", ""), headers.get("user-agent", ""))
-            if op["fp"] != fp:
-                if write:
-                    op["fp"] = fp
-                else:
-                    problems.append(f"{path.name}: {name}: expected fingerprint is not the keyed hash of the request")
-        config = merged_config(doc["config"], case)
+            want = fingerprint(secrets[kid], req.get("ip", ""), headers.get("user-agent", ""))
+            fix(op, "fp", want, f"{name}: expected fingerprint is not the keyed hash of the request")
         expects = [case.get("expect", {})] + [r.get("expect", {}) for r in case.get("replies", [])]
         for expect in expects:
             for header in expect.get("set_headers", []):
-                if header[0] != "x-oncelink-grant":
-                    continue
-                keys = config["grant_keys"]
-                kid = keys["active"]
-                secret = next(b64d(k["secret"]) for k in keys["keys"] if k["kid"] == kid)
-                req = case["request"]
-                want = grant(secret, kid, req["method"], req["path"], case["mint"]["claims"]["id"], case["now"])
-                if header[1] != want:
-                    if write:
-                        header[1] = want
-                    else:
-                        problems.append(f"{path.name}: {name}: expected grant is not the edge's grant for this request")
-    if write:
-        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    return problems
+                if header[0] == "x-oncelink-grant":
+                    keys = config["grant_keys"]
+                    kid = keys["active"]
+                    secret = next(b64d(k["secret"]) for k in keys["keys"] if k["kid"] == kid)
+                    want = grant(secret, kid, req["method"], req["path"], case["mint"]["claims"]["id"], case["now"])
+                    fix(header, 1, want, f"{name}: expected grant is not the edge's grant for this request")
+    return fix.save(doc)
 
 
 def check_format(path: pathlib.Path, write: bool) -> list:
     doc = json.loads(path.read_text("utf-8"))
     secrets = {k["kid"]: b64d(k["secret"]) for k in doc["keys"]["keys"]}
-    problems = []
+    fix = Reconciler(path, write)
     for case in doc["mint"]:
-        token = mint({"kid": case["kid"], "claims": case["claims"]}, secrets)
-        if case.get("token") != token:
-            if write:
-                case["token"] = token
-            else:
-                problems.append(f"{path.name}: mint {case['name']}: token differs from an independent minter")
+        want = mint({"kid": case["kid"], "claims": case["claims"]}, secrets)
+        fix(case, "token", want, f"mint {case['name']}: token differs from an independent minter")
     for case in doc["verify"]:
-        recipe = case.get("mint")
-        if recipe is not None:
-            token = mint(recipe, secrets)
-            if case.get("token") != token:
-                if write:
-                    case["token"] = token
-                else:
-                    problems.append(f"{path.name}: verify {case['name']}: token does not match its mint recipe")
-    if write:
-        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    return problems
+        if "mint" in case:
+            fix(case, "token", mint(case["mint"], secrets), f"verify {case['name']}: token does not match its mint recipe")
+    return fix.save(doc)
 
 
 def main() -> int:
