@@ -9,7 +9,12 @@ use support::{assert_denied, claims, claims_n, content, get_as, request, Site};
 const LEN: usize = 10_000;
 
 fn site() -> Site {
-    let site = Site::new(&[("data.bin", &content(LEN)), ("docs/readme.txt", b"read me\n")]);
+    let site = Site::new(&[
+        ("data.bin", &content(LEN)),
+        ("docs/readme.txt", b"read me\n"),
+        ("docs/q3 report.txt", b"spaced\n"),
+        ("docs/caf\u{e9}.txt", b"accent\n"),
+    ]);
     // Outside the served root: must never be reachable.
     std::fs::write(site.dir.path().join("secret.txt"), b"TOP SECRET outside the root\n").expect("write secret");
     site
@@ -248,4 +253,18 @@ fn symlinks_out_of_the_root_are_refused() {
     std::os::unix::fs::symlink(site.root.join("data.bin"), site.root.join("inside.bin")).unwrap();
     let inside = get_as(shim.addr, "c", &format!("/inside.bin?t={t}"), &[]);
     assert!(matches!(inside.status, 200 | 403 | 404), "{}", inside.status);
+}
+
+#[test]
+fn encoded_names_match_the_decoded_grant() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let spaced = site.token(claims("/docs/q3 report.txt"));
+    let resp = get_as(shim.addr, "c", &format!("/docs/q3%20report.txt?t={spaced}"), &[]);
+    assert_eq!((resp.status, resp.body.as_slice()), (200, &b"spaced\n"[..]));
+    let accent = site.token(claims("/docs/caf\u{e9}.txt"));
+    let resp = get_as(shim.addr, "c", &format!("/docs/caf%C3%A9.txt?t={accent}"), &[]);
+    assert_eq!((resp.status, resp.body.as_slice()), (200, &b"accent\n"[..]));
+    // A token for one name is no good for another that decodes differently.
+    assert_denied(&get_as(shim.addr, "c", &format!("/docs/q3+report.txt?t={spaced}"), &[]), 403, "wrong_path");
 }

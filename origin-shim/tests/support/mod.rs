@@ -27,9 +27,11 @@ pub use http::{get, get_as, request, Resp};
 /// How long the server may take to print its `listening on` line.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The origin-shim binary cargo built for these tests.
-pub fn shim_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_origin-shim")
+/// The origin-shim binary under test: `$ORIGIN_SHIM_BIN` when set (to run
+/// the suite against a release build or a deliberately broken one), else the
+/// one cargo built for these tests.
+pub fn shim_bin() -> String {
+    std::env::var("ORIGIN_SHIM_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_origin-shim").to_owned())
 }
 
 /// Unix seconds now.
