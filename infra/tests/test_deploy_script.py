@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -232,3 +233,70 @@ def test_a_real_run_without_the_aws_cli_stops_before_changing_anything(keys, bun
     assert "aws is not on PATH" in out.stderr
     # It got as far as the first call (who am I) and no further.
     assert aws_calls(out.stdout) == ["aws sts get-caller-identity --query Account --output text"]
+
+
+# ------------------------------------------------------------ real (non-dry-run) path
+# Against infra/tests/fake_aws.py on PATH: no AWS account is reachable here. It
+# records the calls and checks the upload's sha256 as S3 would.
+
+
+@pytest.fixture()
+def fake_aws(tmp_path):
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    aws = bin_dir / "aws"
+    aws.write_text(f"#!/bin/sh\nexec {shutil.which('python3')} {ROOT / 'infra' / 'tests' / 'fake_aws.py'} \"$@\"\n")
+    aws.chmod(0o755)
+    log = tmp_path / "aws-calls.jsonl"
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_AWS_LOG": str(log)}
+    env.pop("FAKE_AWS_FAIL", None)
+    env.pop("FAKE_AWS_CODE_SHA256", None)
+
+    def calls():
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    return env, calls
+
+
+def test_a_real_run_makes_the_calls_the_dry_run_shows(keys, bundle, fake_aws):
+    keys_path, _ = keys
+    zip_path, hex_sha, b64_sha = bundle
+    env, calls = fake_aws
+    dry = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--extra-regions", "us-west-2", "--dry-run")
+    real = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--extra-regions", "us-west-2", "--expect-sha256", hex_sha, env=env)
+    assert real.returncode == 0, real.stderr
+    made = [["aws", *c] for c in calls()]
+    shown = aws_calls(dry.stdout)
+    assert len(made) == len(shown) == 10
+    bucket = "shop-artifacts-artifactsbucket-1a2b3c"
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:shop-viewer-request:7"
+    known = {"<artifacts-bucket>": bucket, "<FunctionVersionArn>": arn, "<DistributionId>": "E2EXAMPLE"}
+    for did, planned in zip(made, shown):
+        # The dry run prints shell-quoted commands: they must split back into the real argv.
+        words = [known.get(w, w) for w in shlex.split(planned)]
+        words = [w.replace("<artifacts-bucket>", bucket) for w in words]
+        assert did == words, (did, words)
+    main_deploy = next(c for c in calls() if "oncelink.yaml" in " ".join(c))
+    assert f"CodeBucket={bucket}" in main_deploy and f"BundleCodeSha256={b64_sha}" in main_deploy
+    assert "oncelink mint --keys keys.json" in real.stdout and "https://d111111abcdef8.cloudfront.net" in real.stdout
+
+
+def test_a_published_version_with_other_code_is_an_error(keys, bundle, fake_aws):
+    keys_path, _ = keys
+    zip_path, _, _ = bundle
+    env, calls = fake_aws
+    env["FAKE_AWS_CODE_SHA256"] = base64.b64encode(b"\0" * 32).decode()
+    out = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, env=env)
+    assert out.returncode == 1 and "is not the bundle's" in out.stderr
+    assert not [c for c in calls() if c[:2] == ["cloudfront", "wait"]], "it must stop before waiting on a wrong version"
+
+
+def test_a_failed_step_stops_the_deploy_there(keys, bundle, fake_aws):
+    keys_path, _ = keys
+    zip_path, _, _ = bundle
+    env, calls = fake_aws
+    env["FAKE_AWS_FAIL"] = "token-table.yaml"
+    out = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, env=env)
+    assert out.returncode == 1 and 'step "table:us-east-1"' in out.stderr
+    assert [c[:2] for c in calls()][-1] == ["cloudformation", "deploy"]
+    assert not [c for c in calls() if c[:2] == ["s3api", "put-object"]], "nothing is uploaded after a failed step"
