@@ -33,6 +33,7 @@ step wasm-chromium wasm-pack test --headless --chrome wasm-tests --test browser
 step wasm-size node scripts/size.mjs --check
 step lambda-edge npm run -s test:edge
 step cloudfront-function npm run -s test:cff
+step infra bash infra/tests/run.sh
 
 printf '\n'
 if [ ${#failed[@]} -gt 0 ]; then
