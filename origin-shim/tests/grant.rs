@@ -6,20 +6,9 @@ mod support;
 
 use oncelink_edge::grant::{issue, GRANT_HEADER};
 use oncelink_edge::path::DecodedPath;
-use std::ffi::OsString;
-use support::{assert_denied, assert_refused, claims, claims_n, get_as, request, reason, write_keys, Keys, Shim, Site};
+use support::{assert_denied, assert_refused, claims, claims_n, get_as, request, reason, write_keys, Keys, Site};
 
 const BODY: &[u8] = b"private origin content\n";
-
-fn origin(site: &Site, grant_keys: &Keys) -> Shim {
-    Shim::start([
-        OsString::from("origin"),
-        "--root".into(),
-        site.root.clone().into(),
-        "--grant-keys".into(),
-        grant_keys.path.clone().into(),
-    ])
-}
 
 fn grant(keys: &Keys, method: &str, path: &str, id: &str, issued: i64) -> String {
     let path = DecodedPath::parse(path).expect("test path is valid");
@@ -32,7 +21,7 @@ const ID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
 fn origin_refuses_without_a_grant() {
     let site = Site::new(&[("a.txt", BODY)]);
     let gk = write_keys(site.dir.path(), "grant.json", "g1", 9);
-    let shim = origin(&site, &gk);
+    let shim = site.origin(&gk);
     assert_refused(&get_as(shim.addr, "c", "/a.txt", &[]), 403, "grant_missing");
     // A link token is no substitute for a grant.
     let t = site.token(claims("/a.txt"));
@@ -43,7 +32,7 @@ fn origin_refuses_without_a_grant() {
 fn origin_refuses_a_forged_grant() {
     let site = Site::new(&[("a.txt", BODY), ("b.txt", b"b\n")]);
     let gk = write_keys(site.dir.path(), "grant.json", "g1", 9);
-    let shim = origin(&site, &gk);
+    let shim = site.origin(&gk);
     let now = support::now();
     let forger = write_keys(site.dir.path(), "forger.json", "g1", 10);
     let cases = [
@@ -67,7 +56,7 @@ fn origin_refuses_a_forged_grant() {
 fn origin_refuses_an_expired_grant() {
     let site = Site::new(&[("a.txt", BODY)]);
     let gk = write_keys(site.dir.path(), "grant.json", "g1", 9);
-    let shim = origin(&site, &gk);
+    let shim = site.origin(&gk);
     let g = grant(&gk, "GET", "/a.txt", ID, support::now() - 120);
     assert_refused(&get_as(shim.addr, "c", "/a.txt", &[(GRANT_HEADER, &g)]), 403, "grant_expired");
 }
@@ -76,7 +65,7 @@ fn origin_refuses_an_expired_grant() {
 fn origin_serves_with_a_valid_grant() {
     let site = Site::new(&[("a.txt", BODY), ("dir/c d.txt", b"spaced\n")]);
     let gk = write_keys(site.dir.path(), "grant.json", "g1", 9);
-    let shim = origin(&site, &gk);
+    let shim = site.origin(&gk);
     let g = grant(&gk, "GET", "/a.txt", ID, support::now());
     let resp = get_as(shim.addr, "c", "/a.txt", &[(GRANT_HEADER, &g)]);
     assert_eq!(resp.status, 200, "{}", resp.body_text());
@@ -96,18 +85,8 @@ fn origin_serves_with_a_valid_grant() {
 fn edge_in_front_of_the_guarded_origin() {
     let site = Site::new(&[("a.txt", BODY), ("big.bin", &support::content(3 * 1024 * 1024))]);
     let gk = write_keys(site.dir.path(), "grant.json", "g1", 9);
-    let origin = origin(&site, &gk);
-    let edge = Shim::start([
-        OsString::from("serve"),
-        "--keys".into(),
-        site.keys.path.clone().into(),
-        "--upstream".into(),
-        origin.base_url().into(),
-        "--grant-keys".into(),
-        gk.path.clone().into(),
-        "--store".into(),
-        site.store_arg().into(),
-    ]);
+    let origin = site.origin(&gk);
+    let edge = site.serve_upstream(&origin.base_url(), Some(&gk));
     let t = site.token(oncelink_edge::Claims { filename: Some("report.txt".into()), ..claims_n("/a.txt", 1) });
     let resp = get_as(edge.addr, "client-1", &format!("/a.txt?t={t}"), &[]);
     assert_eq!(resp.status, 200, "{} {}", reason(&resp), resp.body_text());
@@ -138,16 +117,8 @@ fn edge_in_front_of_the_guarded_origin() {
 fn edge_without_grant_keys_is_refused_by_the_guarded_origin() {
     let site = Site::new(&[("a.txt", BODY)]);
     let gk = write_keys(site.dir.path(), "grant.json", "g1", 9);
-    let origin = origin(&site, &gk);
-    let edge = Shim::start([
-        OsString::from("serve"),
-        "--keys".into(),
-        site.keys.path.clone().into(),
-        "--upstream".into(),
-        origin.base_url().into(),
-        "--store".into(),
-        site.store_arg().into(),
-    ]);
+    let origin = site.origin(&gk);
+    let edge = site.serve_upstream(&origin.base_url(), None);
     let t = site.token(claims("/a.txt"));
     let resp = get_as(edge.addr, "c", &format!("/a.txt?t={t}"), &[]);
     assert_eq!(resp.status, 403, "the origin's refusal is passed on");

@@ -369,3 +369,35 @@ pub fn used_in_db(db: &Path, id: &str) -> u32 {
     let mut store = oncelink_store_sqlite::SqliteStore::open(db).expect("open the store");
     store.status(id).expect("status").map_or(0, |r| r.used)
 }
+
+impl Site {
+    /// Starts `origin --root ROOT --grant-keys G`: the guarded origin for this site's files.
+    pub fn origin(&self, grant_keys: &Keys) -> Shim {
+        Shim::start([
+            OsString::from("origin"),
+            "--root".into(),
+            self.root.clone().into(),
+            "--grant-keys".into(),
+            grant_keys.path.clone().into(),
+        ])
+    }
+
+    /// Starts `serve --upstream URL` with this site's keys and store, adding
+    /// grants signed with `grant_keys` when given.
+    pub fn serve_upstream(&self, upstream: &str, grant_keys: Option<&Keys>) -> Shim {
+        let mut args: Vec<OsString> = vec![
+            "serve".into(),
+            "--keys".into(),
+            self.keys.path.clone().into(),
+            "--upstream".into(),
+            upstream.into(),
+            "--store".into(),
+            self.store_arg().into(),
+        ];
+        if let Some(g) = grant_keys {
+            args.push("--grant-keys".into());
+            args.push(g.path.clone().into());
+        }
+        Shim::start(args)
+    }
+}
