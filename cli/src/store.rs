@@ -9,52 +9,8 @@
 
 use anyhow::{bail, Result};
 use serde::Serialize;
-use std::path::PathBuf;
 
-/// A parsed `--store` spec.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreSpec {
-    /// `sqlite:PATH`.
-    Sqlite(PathBuf),
-    /// `dynamodb:REGION[@ENDPOINT]`.
-    Dynamodb {
-        /// AWS region of the table (the tokens' home region).
-        region: String,
-        /// Endpoint override; default `https://dynamodb.<region>.amazonaws.com`.
-        endpoint: Option<String>,
-    },
-}
-
-impl StoreSpec {
-    /// Parses `sqlite:PATH` or `dynamodb:REGION[@ENDPOINT]`.
-    pub fn parse(spec: &str) -> Result<StoreSpec> {
-        if let Some(path) = spec.strip_prefix("sqlite:") {
-            if path.is_empty() {
-                bail!("--store sqlite:PATH needs a path");
-            }
-            return Ok(StoreSpec::Sqlite(PathBuf::from(path)));
-        }
-        if let Some(rest) = spec.strip_prefix("dynamodb:") {
-            let (region, endpoint) = match rest.split_once('@') {
-                Some((region, endpoint)) => (region, Some(endpoint.to_owned())),
-                None => (rest, None),
-            };
-            let valid_region = !region.is_empty()
-                && region.len() <= 64
-                && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !valid_region {
-                bail!("--store dynamodb:REGION needs a region like us-east-1, got {region:?}");
-            }
-            if let Some(e) = &endpoint {
-                if !(e.starts_with("http://") || e.starts_with("https://")) {
-                    bail!("--store dynamodb:REGION@ENDPOINT needs an http:// or https:// endpoint, got {e:?}");
-                }
-            }
-            return Ok(StoreSpec::Dynamodb { region: region.to_owned(), endpoint });
-        }
-        bail!("--store must be sqlite:PATH or dynamodb:REGION[@ENDPOINT], got {spec:?}")
-    }
-}
+pub use oncelink_store_sqlite::StoreSpec;
 
 /// A token's record as a store holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -134,22 +90,6 @@ fn check_id(id: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_specs() {
-        assert_eq!(StoreSpec::parse("sqlite:/tmp/x.db").unwrap(), StoreSpec::Sqlite("/tmp/x.db".into()));
-        assert_eq!(
-            StoreSpec::parse("dynamodb:eu-west-1").unwrap(),
-            StoreSpec::Dynamodb { region: "eu-west-1".into(), endpoint: None }
-        );
-        assert_eq!(
-            StoreSpec::parse("dynamodb:us-east-1@http://127.0.0.1:5000").unwrap(),
-            StoreSpec::Dynamodb { region: "us-east-1".into(), endpoint: Some("http://127.0.0.1:5000".into()) }
-        );
-        for bad in ["", "sqlite:", "dynamodb:", "dynamodb:US_EAST", "dynamodb:us-east-1@ftp://x", "redis:x"] {
-            assert!(StoreSpec::parse(bad).is_err(), "{bad:?} should be refused");
-        }
-    }
 
     #[test]
     fn refuses_odd_ids() {

@@ -7,9 +7,10 @@ use crate::log::Logger;
 use crate::origin::OriginState;
 use crate::proxy::Proxy;
 use crate::serve_files::Root;
-use crate::store::{StoreSpec, UseStore};
+use crate::store::UseStore;
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
+use oncelink_store_sqlite::StoreSpec;
 use std::path::Path;
 
 /// Home region when neither --home-region nor a DynamoDB store names one.
@@ -48,7 +49,7 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         (None, Some(url)) => Target::Upstream(Proxy::new(url).map_err(|e| anyhow!(e))?),
         _ => bail!("give exactly one of --root DIR and --upstream URL"),
     };
-    let store = match StoreSpec::parse(&args.store).map_err(|e| anyhow!(e))? {
+    let store = match StoreSpec::parse(&args.store)? {
         StoreSpec::Sqlite(path) => UseStore::sqlite(&path, log).map_err(|e| anyhow!("{e}"))?,
         StoreSpec::Dynamodb { region, endpoint } => {
             let Some(table) = &args.table else { bail!("--store dynamodb:... needs --table NAME") };
@@ -63,7 +64,7 @@ fn home_region(args: &ServeArgs) -> Result<String> {
     if let Some(r) = &args.home_region {
         return Ok(r.clone());
     }
-    Ok(match StoreSpec::parse(&args.store).map_err(|e| anyhow!(e))? {
+    Ok(match StoreSpec::parse(&args.store)? {
         StoreSpec::Dynamodb { region, .. } => region,
         StoreSpec::Sqlite(_) => DEFAULT_HOME_REGION.to_owned(),
     })

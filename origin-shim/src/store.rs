@@ -11,53 +11,13 @@ use crate::log::Logger;
 use oncelink_edge::{StoreOp, StoreReply};
 use oncelink_store_sqlite::{SqliteStore, StoreError};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
 /// How often the SQLite thread deletes expired records.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
-
-/// A parsed `--store` spec.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreSpec {
-    /// `sqlite:PATH`.
-    Sqlite(PathBuf),
-    /// `dynamodb:REGION[@ENDPOINT]`.
-    Dynamodb {
-        /// Region of the table.
-        region: String,
-        /// Endpoint override (`http://127.0.0.1:5000`).
-        endpoint: Option<String>,
-    },
-}
-
-impl StoreSpec {
-    /// Parses `sqlite:PATH` or `dynamodb:REGION[@ENDPOINT]`.
-    pub fn parse(spec: &str) -> Result<StoreSpec, String> {
-        if let Some(path) = spec.strip_prefix("sqlite:") {
-            if path.is_empty() {
-                return Err("--store sqlite:PATH needs a path".into());
-            }
-            return Ok(StoreSpec::Sqlite(PathBuf::from(path)));
-        }
-        if let Some(rest) = spec.strip_prefix("dynamodb:") {
-            let (region, endpoint) = match rest.split_once('@') {
-                Some((r, e)) => (r, Some(e.to_owned())),
-                None => (rest, None),
-            };
-            if !oncelink_edge::claims::is_valid_region(region) {
-                return Err(format!("--store dynamodb:REGION needs a region like us-east-1, got {region:?}"));
-            }
-            if endpoint.as_deref().is_some_and(|e| !e.starts_with("http://") && !e.starts_with("https://")) {
-                return Err("--store dynamodb:REGION@ENDPOINT needs an http:// or https:// endpoint".into());
-            }
-            return Ok(StoreSpec::Dynamodb { region: region.to_owned(), endpoint });
-        }
-        Err(format!("--store must be sqlite:PATH or dynamodb:REGION[@ENDPOINT], got {spec:?}"))
-    }
-}
 
 /// One store request for the SQLite thread and where to send its answer.
 pub type Job = (StoreOp, oneshot::Sender<Result<StoreReply, StoreError>>);
@@ -150,18 +110,6 @@ pub fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_specs() {
-        assert_eq!(StoreSpec::parse("sqlite:x.db"), Ok(StoreSpec::Sqlite("x.db".into())));
-        assert_eq!(
-            StoreSpec::parse("dynamodb:eu-west-1@http://127.0.0.1:5000"),
-            Ok(StoreSpec::Dynamodb { region: "eu-west-1".into(), endpoint: Some("http://127.0.0.1:5000".into()) })
-        );
-        for bad in ["", "sqlite:", "dynamodb:", "dynamodb:EU", "dynamodb:eu-west-1@ftp://x", "redis:x"] {
-            assert!(StoreSpec::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[tokio::test]
     async fn sqlite_store_counts_through_the_thread() {

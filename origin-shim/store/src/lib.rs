@@ -1,6 +1,7 @@
 //! oncelink's embedded use store: the core's [`StoreOp`] carried out in one
 //! SQLite transaction, plus the revoke/status/prune operations that the
-//! `oncelink` CLI and origin-shim need.
+//! `oncelink` CLI and origin-shim need, and the `--store` spec both parse
+//! ([`StoreSpec`]).
 //!
 //! The semantics are those of `oncelink_edge::store` (and of the DynamoDB
 //! path): one record per token id with `used`, `revoked` and, per client
@@ -15,6 +16,10 @@
 //! thread.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+mod spec;
+
+pub use spec::{SpecError, StoreSpec};
 
 use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
