@@ -51,9 +51,9 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
     };
     let store = match StoreSpec::parse(&args.store)? {
         StoreSpec::Sqlite(path) => UseStore::sqlite(&path, log).map_err(|e| anyhow!("{e}"))?,
-        StoreSpec::Dynamodb { region, endpoint } => {
+        StoreSpec::Dynamodb { endpoint, .. } => {
             let Some(table) = &args.table else { bail!("--store dynamodb:... needs --table NAME") };
-            UseStore::dynamodb(&region, endpoint, table).map_err(|e| anyhow!(e))?
+            UseStore::dynamodb(endpoint, table).map_err(|e| anyhow!(e))?
         }
     };
     Ok(EdgeState { config, store, target, log })

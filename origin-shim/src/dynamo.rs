@@ -8,6 +8,7 @@
 use crate::store::unix_now;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -24,34 +25,28 @@ pub const BUDGET: Duration = Duration::from_secs(4);
 /// Largest answer body read.
 const MAX_BODY: usize = 1 << 20;
 
-/// A DynamoDB table reached over plain HTTP (an endpoint override such as a
-/// local moto or dynalite server).
+/// A DynamoDB table: AWS's https endpoint for the region (TLS with rustls and
+/// the webpki root certificates), or an endpoint override such as a local
+/// moto or dynalite server over http.
 pub struct DynamoStore {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     store: StoreConfig,
     credentials: Credentials,
 }
 
 impl DynamoStore {
-    /// Checks the endpoint and reads credentials from the environment
+    /// Reads credentials from the environment
     /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
-    pub fn new(region: &str, endpoint: Option<String>, table: &str) -> Result<DynamoStore, String> {
-        match endpoint.as_deref() {
-            Some(e) if e.starts_with("http://") => {}
-            _ => {
-                return Err(format!(
-                    "--store dynamodb:{region} needs an http:// endpoint (dynamodb:{region}@http://HOST:PORT): \
-                     origin-shim has no TLS client yet, so it cannot reach AWS's https endpoints directly"
-                ))
-            }
-        }
+    pub fn new(endpoint: Option<String>, table: &str) -> Result<DynamoStore, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let (Some(access_key_id), Some(secret_access_key)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
             return Err("--store dynamodb: needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)".into());
         };
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_secs(1)));
-        connector.set_nodelay(true);
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(Duration::from_secs(1)));
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().wrap_connector(http);
         Ok(DynamoStore {
             client: Client::builder(TokioExecutor::new()).build(connector),
             store: StoreConfig { table: table.to_owned(), endpoint },

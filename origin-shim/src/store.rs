@@ -44,8 +44,8 @@ impl UseStore {
     }
 
     /// A DynamoDB table (see [`DynamoStore::new`]).
-    pub fn dynamodb(region: &str, endpoint: Option<String>, table: &str) -> Result<UseStore, String> {
-        Ok(UseStore::Dynamo(Arc::new(DynamoStore::new(region, endpoint, table)?)))
+    pub fn dynamodb(endpoint: Option<String>, table: &str) -> Result<UseStore, String> {
+        Ok(UseStore::Dynamo(Arc::new(DynamoStore::new(endpoint, table)?)))
     }
 
     /// Carries out `op`; every failure is `Unavailable`, logged with its cause.
