@@ -10,7 +10,7 @@
 # here. Prints a markdown table of ratios against nginx and writes it to
 # docs/origin-shim-bench.md. Not part of the test suite.
 #
-# Needs: cargo, wrk, nginx, python3 (apt-get install -y wrk nginx-light).
+# Needs: cargo, wrk, nginx, python3, curl (apt-get install -y wrk nginx-light curl).
 # Knobs (environment): BENCH_DURATION (default 10s), BENCH_BIG_DURATION (30s),
 # BENCH_CONNECTIONS (32),
 # BENCH_THREADS (1), BENCH_SMALL_BYTES (4096), BENCH_BIG_MIB (1024),
@@ -31,8 +31,8 @@ tokens="${BENCH_TOKENS:-300000}"
 out_md="${BENCH_OUT:-$repo/docs/origin-shim-bench.md}"
 
 die() { echo "bench: $*" >&2; exit 1; }
-for tool in cargo wrk nginx python3; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install -y wrk nginx-light python3)"
+for tool in cargo wrk nginx python3 curl; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install -y wrk nginx-light python3 curl)"
 done
 
 echo "bench: building origin-shim, oncelink and the minting helper (release)" >&2
@@ -221,6 +221,15 @@ out(f"the store afterwards held (records, total uses, largest use count of one l
 out("Latency for the big-file case is the time for one whole download.")
 out(f"Load average (1, 5, 15 min) before the measurements: {load_before}; after: {load_after}. Anything else running on")
 out("the machine at the time (such as compilers) lowers both servers' numbers; the ratios, measured in the same run, are the result.")
+out("")
+out("## Reading the numbers")
+out("")
+out("- A single-use request costs one SQLite transaction that is synced to disk before the answer (the crash guarantee),")
+out("  on the store's one writer thread, so that case measures the disk's sync rate more than HTTP; a time-only link")
+out("  never touches the store. nginx does no per-request bookkeeping at all, so it is the ceiling, not a peer.")
+out("- For the big file nginx uses sendfile (no copy through user space); origin-shim reads the file in chunks and")
+out("  writes them to the socket, with flat memory (see origin-shim/tests/large_file.rs).")
+out("- One run of each case on a shared machine: treat differences of a few tens of percent as noise.")
 out("")
 text = "\n".join(lines) + "\n"
 sys.stdout.write(text)
