@@ -46,7 +46,15 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
     let config = Config::from_file(file).map_err(|e| anyhow!("{e}"))?;
     let target = match (&args.root, &args.upstream) {
         (Some(root), None) => Target::Root(Root::new(root).with_context(|| format!("--root {}", root.display()))?),
-        (None, Some(url)) => Target::Upstream(Proxy::new(url).map_err(|e| anyhow!(e))?),
+        (None, Some(url)) => {
+            let proxy = Proxy::new(url).map_err(|e| anyhow!(e))?;
+            if args.grant_keys.is_some() && proxy.has_base_path() {
+                // The grant covers the viewer's path; a guarded origin would
+                // see /base/... and refuse every request.
+                bail!("--grant-keys needs an --upstream without a path (http://host:port), got {url:?}");
+            }
+            Target::Upstream(proxy)
+        }
         _ => bail!("give exactly one of --root DIR and --upstream URL"),
     };
     let store = match StoreSpec::parse(&args.store)? {

@@ -52,6 +52,12 @@ impl Proxy {
         })
     }
 
+    /// Whether the upstream URL has a path (`http://host/base`) that is put
+    /// in front of every request path.
+    pub fn has_base_path(&self) -> bool {
+        !self.base_path.is_empty()
+    }
+
     /// The upstream URI for a forward.
     fn target(&self, forward: &Forward) -> Result<Uri, String> {
         let mut s = format!("{}{}{}", self.scheme_authority, self.base_path, forward.path);
