@@ -81,6 +81,7 @@ fn no_token_serves_more_than_n_across_a_kill_and_restart() {
     let run1_total: u32 = run1.values().sum();
     assert!(run1_total >= 3, "the burst served something before the kill ({run1_total})");
     eprintln!("run 1: {run1_total} answered 200, {cut} requests cut by the kill");
+    assert!(cut > 0, "the kill landed after the burst, not during it");
 
     // Run 2: same database, fresh clients, every token tried more often
     // than it has uses.
