@@ -11,17 +11,26 @@
 // waits until CloudFront runs it everywhere. `--dry-run` prints every AWS CLI
 // call and the template parameters and changes nothing (no AWS CLI needed).
 // The plan itself is in scripts/deploy/plan.mjs.
+//
+// `--edge-mode function-only|prefilter` also builds the CloudFront Function
+// (edge/cloudfront-function/build.mjs, as `npm run build:cff` does) and the
+// KeyValueStore import file (kvs-import.mjs), uploads the import file to the
+// private artifacts bucket, and deploys a copy of oncelink.yaml with the
+// function's code inlined (dist/deploy/<stack>/oncelink.yaml).
 
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  USAGE, bundleConfig, checkGrantKeysApart, checkKeyFile, checkOptions, deploySteps, mainParameters,
-  parseArgs, renderCommand, stackNames, tableParameters,
+  FUNCTION_BUILD_MODE, USAGE, bundleConfig, checkGrantKeysApart, checkKeyFile, checkOptions, deploySteps,
+  keyStoreVersion, mainParameters, parseArgs, renderCommand, renderTemplate, stackNames, tableParameters,
+  usesFunction, usesLambda,
 } from './deploy/plan.mjs';
+import { buildFunction, MAX_BYTES } from '../edge/cloudfront-function/build.mjs';
+import { kvsImport } from '../edge/cloudfront-function/kvs-import.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rel = (p) => relative(process.cwd(), p) || '.';
@@ -80,6 +89,37 @@ function digest(zipPath) {
   return { size: bytes.length, sha256Hex: hash.toString('hex'), sha256Base64: hash.toString('base64') };
 }
 
+/**
+ * Function modes: builds the CloudFront Function for the edge mode (with the
+ * deployment's settings; keys never enter the code), writes the KeyValueStore
+ * import file (it holds the keys: mode 0600, beside the bundle) and the
+ * template with the code inlined. Returns what the plan needs.
+ */
+function buildFunctionTier(opts, keys, grantKeys) {
+  const outDir = join(root, 'dist', 'deploy', opts.stack);
+  mkdirSync(outDir, { recursive: true });
+  let built;
+  try {
+    built = buildFunction({ mode: FUNCTION_BUILD_MODE[opts.edgeMode], config: bundleConfig(opts, keys, grantKeys).validator });
+  } catch (err) {
+    throw new Error(`the CloudFront Function build failed: ${err.message}`);
+  }
+  const importText = `${JSON.stringify(kvsImport(keys), null, 2)}\n`;
+  const importPath = join(outDir, 'kvs-import.json');
+  rmSync(importPath, { force: true });
+  writeFileSync(importPath, importText, { mode: 0o600 });
+  const importHash = createHash('sha256').update(importText).digest();
+  const templatePath = join(outDir, 'oncelink.yaml');
+  writeFileSync(templatePath, renderTemplate(readFileSync(FILES.mainTemplate, 'utf8'), built.code));
+  return {
+    functionBytes: built.bytes,
+    importPath,
+    templatePath,
+    keyStoreVersion: keyStoreVersion(importHash.toString('hex')),
+    kvsSha256Base64: importHash.toString('base64'),
+  };
+}
+
 /** Runs one AWS CLI call; returns its trimmed stdout when `capture`. */
 function aws(step, capture) {
   console.log(`\n# ${step.why}\n${renderCommand(step.args)}`);
@@ -92,19 +132,31 @@ function aws(step, capture) {
 /** A key file as shown to a person: kids only. */
 const kidsOf = (file) => ({ active: file.active, kids: file.keys.map((k) => k.kid) });
 
-function printPlanHeader(opts, keys, grantKeys, bundle, values) {
+function printPlanHeader(opts, keys, grantKeys, bundle, values, tier) {
   const names = stackNames(opts);
   const config = bundleConfig(opts, keys, grantKeys);
   const shownValidator = { ...config.validator, keys: kidsOf(keys) };
   if (grantKeys) shownValidator.grant_keys = kidsOf(grantKeys);
   const shownConfig = { ...config, validator: shownValidator };
-  console.log(`# oncelink deploy: stack ${names.main} (us-east-1), token tables ${opts.table} in ${[opts.homeRegion, ...opts.extraRegions].join(', ')}`);
-  console.log(`# bundle: ${bundle.path} ${bundle.size === null ? '' : `(${bundle.size} bytes) `}sha256 ${bundle.sha256Hex}`);
+  const tables = usesLambda(opts)
+    ? `token tables ${opts.table} in ${[opts.homeRegion, ...opts.extraRegions].join(', ')}`
+    : 'no token tables (function-only links are never consumed)';
+  console.log(`# oncelink deploy: stack ${names.main} (us-east-1), ${tables}`);
+  console.log(`# edge mode: ${opts.edgeMode}`);
+  if (usesLambda(opts)) {
+    console.log(`# bundle: ${bundle.path} ${bundle.size === null ? '' : `(${bundle.size} bytes) `}sha256 ${bundle.sha256Hex}`);
+  }
   console.log(`# bundle config (secrets not shown): ${JSON.stringify(shownConfig)}`);
+  if (tier) {
+    console.log(`# CloudFront Function (build.mjs --mode ${FUNCTION_BUILD_MODE[opts.edgeMode]}): ${tier.functionBytes} bytes of the ${MAX_BYTES}-byte limit, inlined into ${rel(tier.templatePath)}`);
+    console.log(`# KeyValueStore import file (holds the keys, not shown): ${rel(tier.importPath)}, KeyStoreVersion ${tier.keyStoreVersion}, kids ${keys.keys.map((k) => k.kid).join(',')}`);
+  }
   console.log(`# template parameters, ${rel(FILES.mainTemplate)} (stack ${names.main}):`);
   console.log(JSON.stringify(mainParameters(opts, values), null, 2));
-  console.log(`# template parameters, ${rel(FILES.tableTemplate)} (stack ${names.tokens}, each home region):`);
-  console.log(JSON.stringify(tableParameters(opts), null, 2));
+  if (usesLambda(opts)) {
+    console.log(`# template parameters, ${rel(FILES.tableTemplate)} (stack ${names.tokens}, each home region):`);
+    console.log(JSON.stringify(tableParameters(opts), null, 2));
+  }
 }
 
 async function main() {
@@ -131,8 +183,10 @@ async function main() {
     checkGrantKeysApart(keys, grantKeys);
   }
 
-  let zip;
-  if (opts.bundle) {
+  let zip = null;
+  if (!usesLambda(opts)) {
+    // function-only: no Lambda@Edge bundle.
+  } else if (opts.bundle) {
     if (!existsSync(opts.bundle)) throw new Error(`--bundle ${opts.bundle} does not exist`);
     zip = resolve(opts.bundle);
   } else {
@@ -145,16 +199,23 @@ async function main() {
     throw new Error(`refusing to deploy: the bundle's sha256 ${bundle.sha256Hex} differs from the tested ${opts.expectSha256}`);
   }
 
+  const tier = usesFunction(opts) ? buildFunctionTier(opts, keys, grantKeys) : null;
   const files = { ...FILES, zip: zip ? rel(zip) : 'dist/deploy/<stack>/lambda-edge.zip' };
   for (const k of ['mainTemplate', 'tableTemplate', 'artifactsTemplate']) files[k] = rel(FILES[k]);
+  if (tier) {
+    files.mainTemplate = rel(tier.templatePath);
+    files.kvsImport = rel(tier.importPath);
+  }
   const values = {
     sha256Hex: bundle.sha256Hex,
     sha256Base64: bundle.sha256Base64,
+    keyStoreVersion: tier?.keyStoreVersion ?? '',
+    kvsSha256Base64: tier?.kvsSha256Base64 ?? '',
     codeBucket: '<artifacts-bucket>',
     functionVersionArn: '<FunctionVersionArn>',
     distributionId: '<DistributionId>',
   };
-  printPlanHeader(opts, keys, grantKeys, bundle, values);
+  printPlanHeader(opts, keys, grantKeys, bundle, values, tier);
 
   if (opts.dryRun) {
     const steps = deploySteps(opts, values, files);
@@ -180,7 +241,9 @@ async function main() {
         outputs = Object.fromEntries(list.map((o) => [o.OutputKey, o.OutputValue]));
         values.functionVersionArn = outputs.FunctionVersionArn;
         values.distributionId = outputs.DistributionId;
-        if (!values.functionVersionArn || !values.distributionId) throw new Error('the stack outputs lack FunctionVersionArn or DistributionId');
+        if (!values.distributionId) throw new Error('the stack outputs lack DistributionId');
+        if (usesLambda(opts) && !values.functionVersionArn) throw new Error('the stack outputs lack FunctionVersionArn');
+        if (usesFunction(opts) && !outputs.ViewerFunctionArn) throw new Error('the stack outputs lack ViewerFunctionArn');
         break;
       }
       case 'codeCheck': {
@@ -195,7 +258,7 @@ async function main() {
     }
   }
   console.log('\noncelink is deployed:');
-  for (const key of ['BaseUrl', 'DistributionId', 'FilesBucketName', 'TableName', 'TableRegions', 'FunctionVersionArn']) {
+  for (const key of ['EdgeMode', 'BaseUrl', 'DistributionId', 'FilesBucketName', 'TableName', 'TableRegions', 'FunctionVersionArn', 'ViewerFunctionArn', 'KeyValueStoreArn']) {
     if (outputs[key]) console.log(`  ${key}: ${outputs[key]}`);
   }
   if (outputs.MintCommand) console.log(`\nMint a link:\n  ${outputs.MintCommand}`);

@@ -20,6 +20,15 @@ locals {
   partition     = data.aws_partition.current.partition
   base_url      = local.custom_domain ? "https://${var.domain_name}" : "https://${aws_cloudfront_distribution.files.domain_name}"
   tags          = merge(var.tags, { app = "oncelink" })
+
+  # Edge tiers, as the template's EdgeMode (docs/cloudfront-functions.md).
+  lambda    = var.edge_mode != "function-only" # the Lambda@Edge consume runs
+  function  = var.edge_mode != "lambda"        # the CloudFront Function runs
+  prefilter = var.edge_mode == "prefilter"
+  # The managed CachingDisabled cache policy.
+  caching_disabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+  # kid -> secret from the KeyValueStore import file (kvs-import.mjs).
+  kvs_entries = local.function ? { for e in jsondecode(file(var.kvs_import_file)).data : e.key => e.value } : {}
 }
 
 # ------------------------------------------------------------------ token table
@@ -152,6 +161,7 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "edge" {
+  count              = local.lambda ? 1 : 0
   name_prefix        = substr("${var.name}-edge-", 0, 38)
   description        = "oncelink Lambda@Edge viewer-request function"
   assume_role_policy = data.aws_iam_policy_document.assume.json
@@ -187,20 +197,23 @@ data "aws_iam_policy_document" "logs" {
 }
 
 resource "aws_iam_role_policy" "consume" {
+  count  = local.lambda ? 1 : 0
   name   = "consume-tokens"
-  role   = aws_iam_role.edge.id
+  role   = aws_iam_role.edge[0].id
   policy = data.aws_iam_policy_document.consume.json
 }
 
 resource "aws_iam_role_policy" "logs" {
+  count  = local.lambda ? 1 : 0
   name   = "write-logs"
-  role   = aws_iam_role.edge.id
+  role   = aws_iam_role.edge[0].id
   policy = data.aws_iam_policy_document.logs.json
 }
 
 resource "aws_cloudwatch_log_group" "edge" {
   #checkov:skip=CKV_AWS_158:Decision logs never hold a token, signature, key or raw fingerprint.
   #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 days by default).
+  count             = local.lambda ? 1 : 0
   name              = "/aws/lambda/${local.function_name}"
   retention_in_days = var.log_retention_days
   tags              = local.tags
@@ -212,9 +225,10 @@ resource "aws_lambda_function" "edge" {
   #checkov:skip=CKV_AWS_117:Lambda@Edge does not support VPC configuration.
   #checkov:skip=CKV_AWS_50:Lambda@Edge does not support X-Ray active tracing.
   #checkov:skip=CKV_AWS_272:Code signing needs a signing profile per account; the bundle is pinned by sha256 instead (bundle_sha256).
+  count            = local.lambda ? 1 : 0
   function_name    = local.function_name
-  description      = "oncelink viewer-request validator (wasm); config and keys are baked into the bundle"
-  role             = aws_iam_role.edge.arn
+  description      = "oncelink validator (wasm); config and keys are baked into the bundle"
+  role             = aws_iam_role.edge[0].arn
   runtime          = "nodejs22.x"
   handler          = "index.handler"
   memory_size      = 128
@@ -234,12 +248,80 @@ resource "aws_lambda_function" "edge" {
       error_message = "Lambda@Edge functions must be created in us-east-1: give this module a us-east-1 default provider."
     }
     precondition {
+      condition     = var.bundle_zip != ""
+      error_message = "edge_mode lambda and prefilter need bundle_zip (node scripts/build-bundle.mjs)."
+    }
+    precondition {
       condition     = var.bundle_sha256 == "" || filesha256(var.bundle_zip) == var.bundle_sha256
       error_message = "The bundle's sha256 differs from bundle_sha256 (the bundle the tests ran against): refusing to deploy it."
     }
   }
 
   depends_on = [aws_cloudwatch_log_group.edge, aws_iam_role_policy.logs]
+}
+
+# ------------------------------------------------- CloudFront Function tier
+
+# Keys by kid for the CloudFront Function. CloudFormation imports them from
+# the import file at creation; Terraform writes them one by one from the same
+# file (kvs-import.mjs), so they are in the Terraform state: keep the state
+# private and encrypted, as for any secret.
+resource "aws_cloudfront_key_value_store" "keys" {
+  count   = local.function ? 1 : 0
+  name    = "${var.name}-keys"
+  comment = "oncelink signing keys by kid (CloudFront Function tier)"
+}
+
+resource "aws_cloudfrontkeyvaluestore_key" "keys" {
+  for_each            = local.kvs_entries
+  key_value_store_arn = aws_cloudfront_key_value_store.keys[0].arn
+  key                 = each.key
+  value               = sensitive(each.value)
+}
+
+# The function built by `node edge/cloudfront-function/build.mjs --mode
+# only|prefilter` (function_code_file), with the KeyValueStore id put in place
+# of the `${OncelinkKvsId}` placeholder the build leaves.
+resource "aws_cloudfront_function" "viewer" {
+  count                        = local.function ? 1 : 0
+  name                         = "${var.name}-viewer-function"
+  comment                      = "oncelink ${var.edge_mode} token check (edge/cloudfront-function)"
+  runtime                      = "cloudfront-js-2.0"
+  publish                      = true
+  key_value_store_associations = [aws_cloudfront_key_value_store.keys[0].arn]
+  code                         = replace(file(var.function_code_file), "$${OncelinkKvsId}", aws_cloudfront_key_value_store.keys[0].id)
+
+  lifecycle {
+    precondition {
+      condition     = strcontains(file(var.function_code_file), "$${OncelinkKvsId}")
+      error_message = "function_code_file must be a build of edge/cloudfront-function/build.mjs without --kvs-id (it leaves the KeyValueStore placeholder)."
+    }
+  }
+
+  # The keys are in the store before the function that reads them goes live.
+  depends_on = [aws_cloudfrontkeyvaluestore_key.keys]
+}
+
+# Prefilter: the Lambda@Edge consume on origin-request sees only what this
+# policy forwards: every query string (the token, which the Lambda strips) and
+# the headers the core reads. Never Host (S3 with Origin Access Control), never
+# cookies, not Authorization (CloudFront refuses it in an origin request policy).
+resource "aws_cloudfront_origin_request_policy" "prefilter" {
+  count   = local.prefilter ? 1 : 0
+  name    = "${var.name}-prefilter"
+  comment = "Token query and the headers the oncelink core reads, for the origin-request consume"
+  cookies_config {
+    cookie_behavior = "none"
+  }
+  headers_config {
+    header_behavior = "whitelist"
+    headers {
+      items = ["user-agent", "range", "accept", "sec-purpose", "purpose", "x-purpose", "x-moz"]
+    }
+  }
+  query_strings_config {
+    query_string_behavior = "all"
+  }
 }
 
 # ------------------------------------------------------------------- CloudFront
@@ -388,22 +470,35 @@ resource "aws_cloudfront_distribution" "files" {
     }
   }
 
-  # Every behavior serves private files, so every behavior runs the edge
-  # function on viewer-request (before the cache).
+  # Every behavior serves private files, so every behavior runs a check on
+  # viewer-request (before the cache): the Lambda@Edge consume (lambda) or the
+  # CloudFront Function (function-only, prefilter). In prefilter mode caching
+  # is disabled and the consume runs on origin-request.
   default_cache_behavior {
     target_origin_id           = "files"
     viewer_protocol_policy     = "https-only"
     compress                   = true
     allowed_methods            = var.enable_page_mode ? ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"] : ["GET", "HEAD"]
     cached_methods             = ["GET", "HEAD"]
-    cache_policy_id            = aws_cloudfront_cache_policy.files.id
-    origin_request_policy_id   = aws_cloudfront_origin_request_policy.files.id
+    cache_policy_id            = local.prefilter ? local.caching_disabled : aws_cloudfront_cache_policy.files.id
+    origin_request_policy_id   = local.prefilter ? aws_cloudfront_origin_request_policy.prefilter[0].id : aws_cloudfront_origin_request_policy.files.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.files.id
 
-    lambda_function_association {
-      event_type   = "viewer-request"
-      lambda_arn   = aws_lambda_function.edge.qualified_arn
-      include_body = var.enable_page_mode
+    dynamic "function_association" {
+      for_each = local.function ? [1] : []
+      content {
+        event_type   = "viewer-request"
+        function_arn = aws_cloudfront_function.viewer[0].arn
+      }
+    }
+
+    dynamic "lambda_function_association" {
+      for_each = local.lambda ? [1] : []
+      content {
+        event_type   = local.prefilter ? "origin-request" : "viewer-request"
+        lambda_arn   = aws_lambda_function.edge[0].qualified_arn
+        include_body = var.enable_page_mode
+      }
     }
   }
 
@@ -428,6 +523,14 @@ resource "aws_cloudfront_distribution" "files" {
     precondition {
       condition     = var.domain_name == "" || var.certificate_arn != ""
       error_message = "domain_name needs certificate_arn (an ACM certificate in us-east-1)."
+    }
+    precondition {
+      condition     = var.edge_mode == "lambda" || !var.enable_page_mode
+      error_message = "enable_page_mode needs edge_mode = lambda (the CloudFront Function refuses every method but GET and HEAD)."
+    }
+    precondition {
+      condition     = var.edge_mode != "function-only" || local.s3
+      error_message = "edge_mode = function-only cannot issue the origin grant a custom origin needs: use origin_type = s3, or edge_mode = prefilter."
     }
   }
 }

@@ -29,11 +29,21 @@ output "table_regions" {
 }
 
 output "function_version_arn" {
-  description = "The numbered Lambda@Edge version on viewer-request."
-  value       = aws_lambda_function.edge.qualified_arn
+  description = "The numbered Lambda@Edge version (viewer-request, or origin-request with edge_mode = prefilter); null with function-only."
+  value       = local.lambda ? aws_lambda_function.edge[0].qualified_arn : null
+}
+
+output "viewer_function_arn" {
+  description = "The CloudFront Function on viewer-request (function-only, prefilter)."
+  value       = local.function ? aws_cloudfront_function.viewer[0].arn : null
+}
+
+output "edge_mode" {
+  description = "Which edge tier checks links."
+  value       = var.edge_mode
 }
 
 output "mint_command" {
   description = "Mint a single-use link for /example.pdf (upload the file first)."
-  value       = "oncelink mint --keys keys.json --path /example.pdf --uses 1 --ttl 1h --base-url ${local.base_url}"
+  value       = "oncelink mint --keys keys.json --path /example.pdf ${local.lambda ? "--uses 1 " : ""}--ttl 1h --base-url ${local.base_url}"
 }

@@ -7,9 +7,32 @@ variable "name" {
   }
 }
 
-variable "bundle_zip" {
-  description = "Path to the Lambda@Edge bundle zip built by `node scripts/build-bundle.mjs --config FILE` with this deployment's table name, home region and origin baked in."
+variable "edge_mode" {
+  description = "lambda: Lambda@Edge on viewer-request (every link kind). function-only: the CloudFront Function alone, time-limited links only, caching on, no Lambda. prefilter: the function on viewer-request, the Lambda@Edge consume on origin-request, caching off (docs/cloudfront-functions.md)."
   type        = string
+  default     = "lambda"
+  validation {
+    condition     = contains(["lambda", "function-only", "prefilter"], var.edge_mode)
+    error_message = "edge_mode must be lambda, function-only or prefilter."
+  }
+}
+
+variable "bundle_zip" {
+  description = "Path to the Lambda@Edge bundle zip built by `node scripts/build-bundle.mjs --config FILE` with this deployment's table name, home region and origin baked in. Empty with edge_mode = function-only."
+  type        = string
+  default     = ""
+}
+
+variable "function_code_file" {
+  description = "Function modes: the CloudFront Function built by `node edge/cloudfront-function/build.mjs --mode only` (function-only) or `--mode prefilter`, without --kvs-id."
+  type        = string
+  default     = ""
+}
+
+variable "kvs_import_file" {
+  description = "Function modes: the KeyValueStore import file from `node edge/cloudfront-function/kvs-import.mjs --keys keys.json --out FILE` (holds the signing keys; they end up in the Terraform state)."
+  type        = string
+  default     = ""
 }
 
 variable "bundle_sha256" {

@@ -120,3 +120,78 @@ def tf_resources(module: dict[str, list]) -> dict[tuple[str, str], dict]:
             for name, body in named.items():
                 out[(rtype, name)] = body
     return out
+
+
+# ------------------------------------------------------- resolving a template
+
+
+def parameter_values(template: dict, **given: str) -> dict[str, str]:
+    """The template's parameter defaults, overridden by `given` (names as in the template)."""
+    values = {k: str(v["Default"]) for k, v in template["Parameters"].items() if "Default" in v}
+    unknown = set(given) - set(template["Parameters"])
+    assert not unknown, f"not template parameters: {unknown}"
+    values.update(given)
+    values.setdefault("AWS::Region", "us-east-1")
+    return values
+
+
+def evaluate(template: dict, expr: Any, params: dict[str, str]) -> Any:
+    """A condition or rule expression (Fn::Equals/Not/And/Or, Condition, Ref) for these parameter values."""
+    if isinstance(expr, dict) and len(expr) == 1:
+        (fn, arg), = expr.items()
+        if fn == "Ref":
+            assert arg in params, f"no value for parameter {arg}"
+            return params[arg]
+        if fn == "Condition":
+            return evaluate(template, template["Conditions"][arg], params)
+        if fn == "Fn::Equals":
+            a, b = (evaluate(template, x, params) for x in arg)
+            return str(a) == str(b)
+        if fn == "Fn::Not":
+            return not evaluate(template, arg[0], params)
+        if fn == "Fn::And":
+            return all(evaluate(template, x, params) for x in arg)
+        if fn == "Fn::Or":
+            return any(evaluate(template, x, params) for x in arg)
+        raise AssertionError(f"cannot evaluate {fn} here")
+    return expr
+
+
+def resolve(template: dict, value: Any, params: dict[str, str]) -> Any:
+    """`value` with every Fn::If decided for these parameters and AWS::NoValue dropped."""
+    no_value = {"Ref": "AWS::NoValue"}
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            cond, when_true, when_false = value["Fn::If"]
+            chosen = when_true if evaluate(template, template["Conditions"][cond], params) else when_false
+            return resolve(template, chosen, params)
+        out = {}
+        for k, v in value.items():
+            r = resolve(template, v, params)
+            if r != no_value:
+                out[k] = r
+        return out
+    if isinstance(value, list):
+        return [r for r in (resolve(template, v, params) for v in value) if r != no_value]
+    return value
+
+
+def deployed_resources(template: dict, params: dict[str, str]) -> dict[str, dict]:
+    """The resources CloudFormation creates for these parameters, Fn::If resolved."""
+    out = {}
+    for name, res in template["Resources"].items():
+        cond = res.get("Condition")
+        if cond is None or evaluate(template, template["Conditions"][cond], params):
+            out[name] = resolve(template, res, params)
+    return out
+
+
+def failed_rules(template: dict, params: dict[str, str]) -> list[str]:
+    """Names of the template Rules whose assertions fail for these parameters."""
+    failed = []
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not evaluate(template, rule["RuleCondition"], params):
+            continue
+        if not all(evaluate(template, a["Assert"], params) for a in rule["Assertions"]):
+            failed.append(name)
+    return failed

@@ -44,6 +44,7 @@ def main(args):
                 {"OutputKey": "DistributionId", "OutputValue": "E2EXAMPLE"},
                 {"OutputKey": "BaseUrl", "OutputValue": "https://d111111abcdef8.cloudfront.net"},
                 {"OutputKey": "FunctionVersionArn", "OutputValue": f"arn:aws:lambda:us-east-1:123456789012:function:{stack}-viewer-request:7"},
+                {"OutputKey": "ViewerFunctionArn", "OutputValue": f"arn:aws:cloudfront::123456789012:function/{stack}-viewer-function"},
                 {"OutputKey": "MintCommand", "OutputValue": "oncelink mint --keys keys.json --path /example.pdf --uses 1 --ttl 1h --base-url https://d111111abcdef8.cloudfront.net"},
             ]))
     elif cmd == ["s3api", "put-object"]:

@@ -16,6 +16,7 @@ import secrets
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,142 @@ def test_a_failed_step_stops_the_deploy_there(keys, bundle, fake_aws):
     assert out.returncode == 1 and 'step "table:us-east-1"' in out.stderr
     assert [c[:2] for c in calls()][-1] == ["cloudformation", "deploy"]
     assert not [c for c in calls() if c[:2] == ["s3api", "put-object"]], "nothing is uploaded after a failed step"
+
+
+# ------------------------------------------------------------ edge modes
+# The function modes build the CloudFront Function and the KeyValueStore import
+# file, and deploy a copy of oncelink.yaml with the code inlined.
+
+
+def rendered_template(stack):
+    """dist/deploy/<stack>/oncelink.yaml as CloudFormation would read it (cfn-lint's decoder)."""
+    from cfnlint.decode import decode
+
+    path = ROOT / "dist" / "deploy" / stack / "oncelink.yaml"
+    template, matches = decode(str(path))
+    assert not matches, matches
+    return path, template
+
+
+def built_function(mode):
+    """The function build.mjs makes for this mode with the default settings, as the deploy inlines it."""
+    script = (
+        "import('./edge/cloudfront-function/build.mjs').then((m) => "
+        f"process.stdout.write(m.buildFunction({{ mode: {json.dumps(mode)}, config: {{ origin: 's3' }} }}).code))"
+    )
+    out = subprocess.run([NODE, "--input-type=module", "-e", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.parametrize(("mode", "build_mode"), [("function-only", "only"), ("prefilter", "prefilter")])
+def test_dry_run_in_a_function_mode_builds_the_function_and_the_key_store(keys, mode, build_mode):
+    keys_path, key_secret = keys
+    require_wasm()
+    stack = f"ci-{mode}"
+    out = run("--stack", stack, "--keys", keys_path, "--edge-mode", mode, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    calls = aws_calls(out.stdout)
+    verbs = [" ".join(c.split()[1:3]) for c in calls]
+    lambda_side = mode == "prefilter"
+    assert verbs == [
+        "sts get-caller-identity",
+        "cloudformation deploy",      # artifacts bucket
+        "cloudformation describe-stacks",
+        *(["cloudformation deploy"] if lambda_side else []),   # token table
+        "s3api put-object",           # KeyValueStore import file
+        *(["s3api put-object"] if lambda_side else []),        # bundle
+        "cloudformation deploy",      # main stack, rendered template
+        "cloudformation describe-stacks",
+        *(["lambda get-function-configuration"] if lambda_side else []),
+        "cloudfront wait",
+    ]
+    assert ("token-table.yaml" in out.stdout) is lambda_side, "function-only needs no token table"
+
+    # The import file: the key file's keys by kid, private, uploaded where the template imports it from.
+    import_path = ROOT / "dist" / "deploy" / stack / "kvs-import.json"
+    data = json.loads(import_path.read_text())
+    assert data == {"data": [{"key": "k1", "value": key_secret}]}
+    assert import_path.stat().st_mode & 0o077 == 0, "the import file holds the keys: owner-only"
+    digest = hashlib.sha256(import_path.read_bytes()).digest()
+    version = digest.hex()[:16]
+    (upload,) = [c for c in calls if "cloudfront-kvs/" in c]
+    assert f"--key cloudfront-kvs/{version}.json" in upload and f"--body dist/deploy/{stack}/kvs-import.json" in upload
+    assert f"--checksum-sha256 {base64.b64encode(digest).decode()}" in upload and "--server-side-encryption aws:kms" in upload
+    assert "'<artifacts-bucket>'" in upload, "the import file goes to the private artifacts bucket"
+
+    params = main_parameters(out.stdout)
+    assert params["EdgeMode"] == mode and params["KeyStoreVersion"] == version
+    assert bool(params["BundleCodeSha256"]) is lambda_side and bool(params["CodeKey"]) is lambda_side
+    template_params = load_template("oncelink.yaml")["Parameters"]
+    for name, value in params.items():
+        pattern = template_params[name].get("AllowedPattern")
+        if pattern and not value.startswith("<"):
+            assert re.fullmatch(pattern, value), f"{name}={value!r} fails the template's AllowedPattern"
+
+    # The main stack deploys the rendered template, which holds exactly this mode's build.
+    (main,) = [c for c in calls if c.startswith("aws cloudformation deploy") and f"--stack-name {stack} " in c]
+    assert f"--template-file dist/deploy/{stack}/oncelink.yaml" in main
+    path, template = rendered_template(stack)
+    assert path.stat().st_size <= 51200, "cloudformation deploy needs an S3 bucket for a bigger template"
+    code, variables = template["Resources"]["ViewerFunction"]["Properties"]["FunctionCode"]["Fn::Sub"]
+    assert code == built_function(build_mode)
+    assert variables == {"OncelinkKvsId": {"Fn::GetAtt": ["FunctionKeyStore", "Id"]}}
+    # Apart from the code, the rendered template is the checked-in one.
+    original = load_template("oncelink.yaml")
+    template["Resources"]["ViewerFunction"]["Properties"]["FunctionCode"] = original["Resources"]["ViewerFunction"]["Properties"]["FunctionCode"]
+    assert template == original
+    assert key_secret not in out.stdout + out.stderr, "the dry run printed a signing key"
+    assert key_secret not in path.read_text(), "a key reached the template"
+
+
+def test_the_rendered_templates_pass_cfn_lint(keys):
+    keys_path, _ = keys
+    require_wasm()
+    paths = []
+    for mode in ("function-only", "prefilter"):
+        out = run("--stack", f"ci-lint-{mode}", "--keys", keys_path, "--edge-mode", mode, "--dry-run")
+        assert out.returncode == 0, out.stderr
+        paths.append(ROOT / "dist" / "deploy" / f"ci-lint-{mode}" / "oncelink.yaml")
+    # cfn-lint of the venv running these tests (infra/tests/requirements.txt).
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    lint = subprocess.run([str(cfn_lint), *map(str, paths)], capture_output=True, text=True, timeout=300)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_a_real_function_only_run_makes_the_calls_the_dry_run_shows(keys, fake_aws):
+    keys_path, _ = keys
+    env, calls = fake_aws
+    dry = run("--stack", "fo", "--keys", keys_path, "--edge-mode", "function-only", "--dry-run")
+    real = run("--stack", "fo", "--keys", keys_path, "--edge-mode", "function-only", env=env)
+    assert real.returncode == 0, real.stderr
+    made = [["aws", *c] for c in calls()]
+    shown = aws_calls(dry.stdout)
+    assert len(made) == len(shown) == 7
+    bucket = "fo-artifacts-artifactsbucket-1a2b3c"
+    for did, planned in zip(made, shown):
+        words = [w.replace("<artifacts-bucket>", bucket).replace("<DistributionId>", "E2EXAMPLE") for w in shlex.split(planned)]
+        assert did == words, (did, words)
+    assert not [c for c in calls() if c[:1] == ["lambda"]], "function-only has no Lambda to check"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--edge-mode", "edge"], "--edge-mode must be one of"),
+        (["--edge-mode", "function-only", "--page-mode"], "--page-mode needs --edge-mode lambda"),
+        (["--edge-mode", "prefilter", "--page-mode"], "--page-mode needs --edge-mode lambda"),
+        (["--edge-mode", "function-only", "--origin", "custom", "--origin-domain", "files.example.com", "--grant-keys", "{grant}"],
+         "cannot issue the origin grant"),
+        (["--edge-mode", "function-only", "--expect-sha256", "0" * 64], "deploys no Lambda@Edge bundle"),
+    ],
+)
+def test_bad_edge_mode_input_is_one_clear_line(tmp_path, keys, args, message):
+    keys_path, _ = keys
+    grant_file, _ = key_file(tmp_path / "grant.json", kid="g1")
+    out = run("--stack", "shop", "--keys", keys_path, *[str(grant_file) if a == "{grant}" else a for a in args], "--dry-run")
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deploy: "), out.stderr
+    assert message in lines[0]
+    assert not aws_calls(out.stdout)

@@ -11,10 +11,24 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT, branches, is_ref, only_resource, resources_of_type
+from conftest import (
+    ROOT, branches, deployed_resources, failed_rules, is_ref, only_resource, parameter_values, resolve,
+    resources_of_type,
+)
 
 TOKEN_PARAMS = {"t"}  # the default token query parameter (edge/src/config.rs)
 ALL_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+
+
+EDGE_MODES = ("lambda", "function-only", "prefilter")
+# The managed CachingDisabled cache policy (AWS's documented id).
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+# Every bundle-related parameter a deploy passes, so the Rules can be evaluated.
+SAMPLE_PARAMS = {
+    "CodeBucket": "shop-artifacts-bucket", "CodeKey": "lambda-edge/x.zip",
+    "BundleCodeSha256": "A" * 43 + "=", "KeyStoreVersion": "0123456789abcdef",
+    "TableName": "shop-tokens", "HomeRegion": "us-east-1",
+}
 
 
 def behaviors(template):
@@ -23,6 +37,37 @@ def behaviors(template):
     return [("default", cfg["DefaultCacheBehavior"])] + [
         (b.get("PathPattern", "?"), b) for b in cfg.get("CacheBehaviors", [])
     ]
+
+
+def deployment(template, **given):
+    """(resources, behaviors) as CloudFormation creates them for these parameters; Rules must pass."""
+    params = parameter_values(template, **{**SAMPLE_PARAMS, **given})
+    assert not failed_rules(template, params), f"{given}: rules refuse it: {failed_rules(template, params)}"
+    resources = deployed_resources(template, params)
+    (dist,) = [r for r in resources.values() if r["Type"] == "AWS::CloudFront::Distribution"]
+    cfg = dist["Properties"]["DistributionConfig"]
+    found = [("default", cfg["DefaultCacheBehavior"])] + [(b.get("PathPattern", "?"), b) for b in cfg.get("CacheBehaviors", [])]
+    return resources, found
+
+
+def ref_to(resources, value, type_name):
+    """The deployed resource a {"Ref": X} or {"Fn::GetAtt": [X, ...]} names, checked to be of `type_name`."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        name = value["Ref"]
+    elif isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        name = value["Fn::GetAtt"][0]
+    else:
+        raise AssertionError(f"expected a Ref or GetAtt, got {value!r}")
+    assert name in resources, f"{name} is not created in this mode"
+    assert resources[name]["Type"] == type_name, f"{name} is a {resources[name]['Type']}, not {type_name}"
+    return resources[name]
+
+
+ALL_DEPLOYMENTS = [
+    dict(EdgeMode=mode, OriginType=origin, EnablePageMode=page, **({"CustomOriginDomainName": "files.example.com"} if origin == "custom" else {}))
+    for mode in EDGE_MODES for origin in ("s3", "custom") for page in ("false", "true")
+    if not (mode != "lambda" and page == "true")
+]
 
 
 def referenced(template, value, type_name):
@@ -37,16 +82,119 @@ def referenced(template, value, type_name):
 # ---------------------------------------------------------------- edge function
 
 
-def test_every_behavior_runs_a_numbered_version_on_viewer_request(main_template):
-    found = behaviors(main_template)
+def test_lambda_mode_runs_a_numbered_version_on_viewer_request_of_every_behavior(main_template):
+    resources, found = deployment(main_template, EdgeMode="lambda")
     assert found
     for name, behavior in found:
         assocs = behavior.get("LambdaFunctionAssociations", [])
-        viewer = [a for a in assocs if a["EventType"] == "viewer-request"]
-        assert len(viewer) == 1, f"behavior {name}: needs exactly one viewer-request function, has {assocs}"
+        assert [a["EventType"] for a in assocs] == ["viewer-request"], f"behavior {name}: {assocs}"
         # A Ref to AWS::Lambda::Version is the version ARN; CloudFront refuses $LATEST.
-        referenced(main_template, viewer[0]["LambdaFunctionARN"], "AWS::Lambda::Version")
+        ref_to(resources, assocs[0]["LambdaFunctionARN"], "AWS::Lambda::Version")
+        assert "FunctionAssociations" not in behavior, "lambda mode runs no CloudFront Function"
+        ref_to(resources, behavior["CachePolicyId"], "AWS::CloudFront::CachePolicy")
         assert behavior["TargetOriginId"] == "files"
+    assert not [r for r in resources.values() if r["Type"].startswith("AWS::CloudFront::Function") or r["Type"].endswith("KeyValueStore")]
+
+
+def _check_viewer_function(resources, behavior, name):
+    """The behavior runs the CloudFront Function on viewer-request, with the KeyValueStore associated."""
+    assocs = behavior.get("FunctionAssociations", [])
+    assert [a["EventType"] for a in assocs] == ["viewer-request"], f"behavior {name}: {assocs}"
+    assert assocs[0]["FunctionARN"] == {"Fn::GetAtt": ["ViewerFunction", "FunctionARN"]}
+    fn = ref_to(resources, assocs[0]["FunctionARN"], "AWS::CloudFront::Function")["Properties"]
+    assert fn["AutoPublish"] is True, "only a published function runs on LIVE"
+    assert fn["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    (kvs_assoc,) = fn["FunctionConfig"]["KeyValueStoreAssociations"]
+    kvs = ref_to(resources, kvs_assoc["KeyValueStoreARN"], "AWS::CloudFront::KeyValueStore")
+    assert kvs_assoc["KeyValueStoreARN"] == {"Fn::GetAtt": ["FunctionKeyStore", "Arn"]}
+    # The code gets this store's id through Fn::Sub of the build's placeholder.
+    code, variables = fn["FunctionCode"]["Fn::Sub"]
+    assert "${OncelinkKvsId}" in code
+    assert variables == {"OncelinkKvsId": {"Fn::GetAtt": ["FunctionKeyStore", "Id"]}}
+    return kvs
+
+
+def test_function_only_runs_the_function_with_caching_and_no_lambda(main_template):
+    resources, found = deployment(main_template, EdgeMode="function-only")
+    for name, behavior in found:
+        _check_viewer_function(resources, behavior, name)
+        assert "LambdaFunctionAssociations" not in behavior, f"behavior {name}: function-only has no Lambda@Edge"
+        cache = ref_to(resources, behavior["CachePolicyId"], "AWS::CloudFront::CachePolicy")
+        assert cache["Properties"]["CachePolicyConfig"]["DefaultTTL"] > 0, "function-only links are served from the cache"
+    types = {r["Type"] for r in resources.values()}
+    assert not types & {"AWS::Lambda::Function", "AWS::Lambda::Version", "AWS::IAM::Role"}, "no Lambda, no role in function-only mode"
+
+
+def test_prefilter_runs_the_function_then_the_lambda_on_origin_request_uncached(main_template):
+    resources, found = deployment(main_template, EdgeMode="prefilter")
+    for name, behavior in found:
+        _check_viewer_function(resources, behavior, name)
+        assocs = behavior.get("LambdaFunctionAssociations", [])
+        assert [a["EventType"] for a in assocs] == ["origin-request"], f"behavior {name}: {assocs}"
+        ref_to(resources, assocs[0]["LambdaFunctionARN"], "AWS::Lambda::Version")
+        # origin-request runs only on a cache miss: with caching disabled, on every request the function let by.
+        assert behavior["CachePolicyId"] == CACHING_DISABLED
+        policy = ref_to(resources, behavior["OriginRequestPolicyId"], "AWS::CloudFront::OriginRequestPolicy")
+        cfg = policy["Properties"]["OriginRequestPolicyConfig"]
+        assert cfg["QueryStringsConfig"] == {"QueryStringBehavior": "all"}, "the consume needs the token"
+        assert cfg["CookiesConfig"] == {"CookieBehavior": "none"}
+        assert cfg["HeadersConfig"]["HeaderBehavior"] == "whitelist"
+        headers = {h.lower() for h in cfg["HeadersConfig"]["Headers"]}
+        assert "host" not in headers, "S3 with Origin Access Control needs its own Host"
+        # CloudFront refuses Authorization in an origin request policy (HTTP 400).
+        assert "authorization" not in headers and "cookie" not in headers
+        assert headers == CORE_HEADERS - {"authorization"}
+
+
+# Request headers the core reads (edge/src): the prefilter policy must forward them to origin-request.
+CORE_HEADERS = {"user-agent", "range", "accept", "authorization", "sec-purpose", "purpose", "x-purpose", "x-moz"}
+
+
+def test_the_core_still_reads_exactly_the_headers_the_prefilter_policy_names():
+    source = "\n".join(p.read_text() for p in (ROOT / "edge" / "src").rglob("*.rs"))
+    for header in CORE_HEADERS:
+        assert f'"{header}"' in source, f"the core no longer reads {header}: update the prefilter origin request policy"
+
+
+def test_the_lambda_never_runs_on_viewer_request_in_prefilter_or_at_all_in_function_only(main_template):
+    for mode in EDGE_MODES:
+        resources, found = deployment(main_template, EdgeMode=mode)
+        events = {a["EventType"] for _, b in found for a in b.get("LambdaFunctionAssociations", [])}
+        assert events == {"lambda": {"viewer-request"}, "function-only": set(), "prefilter": {"origin-request"}}[mode], mode
+
+
+def test_the_rules_refuse_page_mode_with_a_function_and_missing_artifacts(main_template):
+    def refused(**given):
+        return failed_rules(main_template, parameter_values(main_template, **{**SAMPLE_PARAMS, **given}))
+    assert refused(EdgeMode="function-only", EnablePageMode="true") == ["FunctionOnlyRefusesPageMode"]
+    assert refused(EdgeMode="prefilter", EnablePageMode="true") == ["PrefilterRefusesPageMode"]
+    assert refused(EdgeMode="lambda", EnablePageMode="true") == []
+    assert refused(EdgeMode="function-only", CodeKey="", BundleCodeSha256="") == []
+    assert refused(EdgeMode="prefilter", BundleCodeSha256="") == ["LambdaModesNeedBundle"]
+    assert refused(EdgeMode="prefilter", KeyStoreVersion="") == ["FunctionModesNeedKeyStore"]
+    assert refused(EdgeMode="lambda", KeyStoreVersion="") == []
+    assert main_template["Parameters"]["EdgeMode"]["Default"] == "lambda"
+    assert main_template["Parameters"]["EdgeMode"]["AllowedValues"] == list(EDGE_MODES)
+
+
+def test_the_key_store_is_imported_from_the_private_artifacts_bucket(main_template):
+    _, kvs = only_resource(main_template, "AWS::CloudFront::KeyValueStore")
+    source = kvs["Properties"]["ImportSource"]
+    assert source["SourceType"] == "S3"
+    # CodeBucket is artifacts.yaml's bucket (private, KMS, no Allow statement); the key is the deploy's keyStoreKey.
+    assert source["SourceArn"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::${CodeBucket}/cloudfront-kvs/${KeyStoreVersion}.json"}
+    # New keys, new version, new store name: CloudFormation replaces the store and so re-imports.
+    assert "${KeyStoreVersion}" in kvs["Properties"]["Name"]["Fn::Sub"]
+
+
+def test_the_function_code_placeholder_is_the_one_the_deploy_replaces(main_template):
+    plan = (ROOT / "scripts" / "deploy" / "plan.mjs").read_text()
+    m = re.search(r"FUNCTION_CODE_PLACEHOLDER =\s*'(\"[^']*\")';", plan)
+    assert m, "scripts/deploy/plan.mjs no longer defines FUNCTION_CODE_PLACEHOLDER"
+    raw = (ROOT / "infra" / "cloudformation" / "oncelink.yaml").read_text()
+    assert raw.count(m.group(1)) == 1
+    _, fn = only_resource(main_template, "AWS::CloudFront::Function")
+    assert fn["Properties"]["FunctionCode"]["Fn::Sub"][0] == m.group(1)[1:-1]
 
 
 def test_the_version_is_pinned_to_the_bundle_hash_and_outlives_the_stack(main_template):
@@ -124,8 +272,21 @@ def test_role_may_only_read_and_consume_tokens_and_write_its_logs(main_template)
 
 
 def test_the_token_never_reaches_the_cache_key_or_the_origin(main_template):
-    for name, behavior in behaviors(main_template):
-        cache = referenced(main_template, behavior["CachePolicyId"], "AWS::CloudFront::CachePolicy")
+    for given in ALL_DEPLOYMENTS:
+        _check_token_stays_out(main_template, given)
+
+
+def _check_token_stays_out(main_template, given):
+    resources, found = deployment(main_template, **given)
+    for name, behavior in found:
+        if behavior["CachePolicyId"] == CACHING_DISABLED:
+            # Nothing is cached, so there is no cache key; the query (token included) goes to the
+            # origin-request consume, which strips it: only allowed with that Lambda in place.
+            assert given["EdgeMode"] == "prefilter"
+            (assoc,) = behavior["LambdaFunctionAssociations"]
+            assert assoc["EventType"] == "origin-request"
+            continue
+        cache = ref_to(resources, behavior["CachePolicyId"], "AWS::CloudFront::CachePolicy")
         key = cache["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
         for concrete in branches(key):
             qs = concrete["QueryStringsConfig"]
@@ -137,7 +298,7 @@ def test_the_token_never_reaches_the_cache_key_or_the_origin(main_template):
             # The token may also come as `Authorization: Bearer`; the grant header is the origin's secret.
             assert not lowered & {"authorization", "x-oncelink-grant", "cookie"}, f"{name}: {lowered}"
             assert concrete["CookiesConfig"]["CookieBehavior"] == "none"
-        request = referenced(main_template, behavior["OriginRequestPolicyId"], "AWS::CloudFront::OriginRequestPolicy")
+        request = ref_to(resources, behavior["OriginRequestPolicyId"], "AWS::CloudFront::OriginRequestPolicy")
         cfg = request["Properties"]["OriginRequestPolicyConfig"]
         for concrete in branches(cfg):
             assert concrete["QueryStringsConfig"]["QueryStringBehavior"] in {"none", "whitelist"}
@@ -148,7 +309,7 @@ def test_the_token_never_reaches_the_cache_key_or_the_origin(main_template):
 
 def test_the_edge_grant_reaches_a_custom_origin_only(main_template):
     """Headers the edge adds reach the origin only if a policy names them."""
-    _, request = only_resource(main_template, "AWS::CloudFront::OriginRequestPolicy")
+    request = main_template["Resources"]["FilesOriginRequestPolicy"]
     cond, custom, s3 = request["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]["Fn::If"]
     assert cond == "IsCustomOrigin"
     assert custom == {"HeaderBehavior": "whitelist", "Headers": ["x-oncelink-grant"]}
@@ -187,9 +348,12 @@ def test_page_mode_is_off_by_default_and_turns_on_post_with_body(main_template):
     for _, behavior in behaviors(main_template):
         cond, on, off = behavior["AllowedMethods"]["Fn::If"]
         assert cond == "PageMode" and set(on) == ALL_METHODS and set(off) == {"GET", "HEAD"}
-        (assoc,) = behavior["LambdaFunctionAssociations"]
-        assert assoc["IncludeBody"] == {"Fn::If": ["PageMode", True, False]}
         assert set(behavior["CachedMethods"]) == {"GET", "HEAD"}
+    for page in ("false", "true"):
+        _, found = deployment(main_template, EdgeMode="lambda", EnablePageMode=page)
+        for _, behavior in found:
+            (assoc,) = behavior["LambdaFunctionAssociations"]
+            assert assoc["IncludeBody"] is (page == "true")
 
 
 def test_origins_are_private_either_way(main_template):
@@ -297,6 +461,9 @@ def test_outputs_give_the_domain_tables_and_a_mint_line(main_template):
     outputs = main_template["Outputs"]
     for key in ("DistributionDomainName", "DistributionId", "TableName", "TableRegions", "FunctionVersionArn", "BaseUrl", "MintCommand"):
         assert key in outputs, key
-    for line in branches(outputs["MintCommand"]["Value"]):
-        text = line["Fn::Sub"]
-        assert text.startswith("oncelink mint --keys ") and " --base-url https://" in text and "--uses 1" in text
+    for mode in EDGE_MODES:
+        params = parameter_values(main_template, **SAMPLE_PARAMS, EdgeMode=mode)
+        text = resolve(main_template, outputs["MintCommand"]["Value"], params)["Fn::Sub"]
+        assert text.startswith("oncelink mint --keys ") and " --base-url https://" in text
+        # function-only refuses use-limited tokens (needs_consume): its line mints a time-limited link.
+        assert ("--uses 1" in text) is (mode != "function-only"), (mode, text)

@@ -32,6 +32,9 @@ CFN_TO_TF = {
     # Terraform publishes the version from the function itself (publish = true).
     "AWS::Lambda::Version": {"aws_lambda_function"},
     "AWS::DynamoDB::Table": {"aws_dynamodb_table"},
+    # CloudFormation imports the keys into the store; Terraform writes each key.
+    "AWS::CloudFront::KeyValueStore": {"aws_cloudfront_key_value_store", "aws_cloudfrontkeyvaluestore_key"},
+    "AWS::CloudFront::Function": {"aws_cloudfront_function"},
 }
 # artifacts.yaml has no Terraform counterpart: Terraform uploads the zip directly.
 TEMPLATES = ("oncelink.yaml", "token-table.yaml")
@@ -74,6 +77,10 @@ def test_the_module_has_the_templates_resources_and_no_others(resources):
 
 def test_the_module_publishes_a_version_on_viewer_request(resources):
     fn = one(resources, "aws_lambda_function")
+    # The Lambda side exists unless edge_mode = function-only (as the template's UsesLambda).
+    assert fn["count"] == "${local.lambda ? 1 : 0}"
+    for rtype in ("aws_iam_role", "aws_cloudwatch_log_group"):
+        assert one(resources, rtype)["count"] == "${local.lambda ? 1 : 0}", rtype
     assert fn["publish"] is True and fn["skip_destroy"] is True
     assert fn["runtime"].startswith("nodejs") and fn["handler"] == "index.handler"
     assert fn["memory_size"] <= 128 and fn["timeout"] <= 5
@@ -83,10 +90,14 @@ def test_the_module_publishes_a_version_on_viewer_request(resources):
     assert any('"us-east-1"' in c for c in conditions)
     dist = one(resources, "aws_cloudfront_distribution")
     behavior = dist["default_cache_behavior"][0]
-    assoc = behavior["lambda_function_association"]
-    assert len(assoc) == 1 and assoc[0]["event_type"] == "viewer-request"
-    assert assoc[0]["lambda_arn"] == "${aws_lambda_function.edge.qualified_arn}"
-    assert assoc[0]["include_body"] == "${var.enable_page_mode}"
+    dynamics = {name: body for d in behavior["dynamic"] for name, body in d.items()}
+    lam = dynamics["lambda_function_association"]
+    assert lam["for_each"] == "${local.lambda ? [1] : []}"
+    (assoc,) = lam["content"]
+    assert assoc["event_type"] == '${local.prefilter ? "origin-request" : "viewer-request"}'
+    assert assoc["lambda_arn"] == "${aws_lambda_function.edge[0].qualified_arn}"
+    assert assoc["include_body"] == "${var.enable_page_mode}"
+    assert "lambda_function_association" not in behavior, "a static association would run the Lambda in function-only mode"
     assert behavior["viewer_protocol_policy"] == "https-only"
     assert "ordered_cache_behavior" not in dist, "every extra behavior would need the association too"
     assert dist["http_version"] == "http2and3"
@@ -100,7 +111,8 @@ def test_the_token_stays_out_of_the_cache_key(resources):
     items = qs["dynamic"][0]["query_strings"]["content"][0]["items"]
     assert items == ["response-content-disposition"]
     assert params["cookies_config"][0]["cookie_behavior"] == "none"
-    orp = one(resources, "aws_cloudfront_origin_request_policy")
+    # The prefilter policy (caching disabled, query for the origin-request consume) is checked below.
+    orp = resources[("aws_cloudfront_origin_request_policy", "files")]
     assert orp["query_strings_config"][0]["query_string_behavior"] == "none"
     headers = orp["headers_config"][0]
     assert headers["header_behavior"] == '${local.s3 ? "none" : "whitelist"}'
@@ -158,9 +170,52 @@ def test_variables_and_outputs_mirror_the_template(root_module):
         "CustomOriginDomainName": "custom_origin_domain_name",
         "DomainName": "domain_name", "CertificateArn": "certificate_arn", "EnablePageMode": "enable_page_mode",
         "PriceClass": "price_class", "WebAclArn": "web_acl_arn", "LogRetentionDays": "log_retention_days",
+        "EdgeMode": "edge_mode", "KeyStoreVersion": "kvs_import_file",
     }
     assert params == set(mapping), f"template parameters changed: {params ^ set(mapping)}"
     for param, var in mapping.items():
         assert var is None or var in variables, f"{param} has no Terraform variable {var}"
     outputs = {name for block in root_module["output"] for name in block}
     assert {"distribution_domain_name", "table_name", "mint_command", "function_version_arn"} <= outputs
+
+
+def test_the_function_modes_mirror_the_template(root_module, resources):
+    locals_ = {k: v for block in root_module["locals"] for k, v in block.items()}
+    assert locals_["lambda"] == '${var.edge_mode != "function-only"}'
+    assert locals_["function"] == '${var.edge_mode != "lambda"}'
+    assert locals_["prefilter"] == '${var.edge_mode == "prefilter"}'
+    variables = {name: body for block in root_module["variable"] for name, body in block.items()}
+    assert variables["edge_mode"]["default"] == "lambda"
+    template = load_template("oncelink.yaml")
+    assert template["Parameters"]["EdgeMode"]["AllowedValues"] == ["lambda", "function-only", "prefilter"]
+    for mode in template["Parameters"]["EdgeMode"]["AllowedValues"]:
+        assert f'"{mode}"' in variables["edge_mode"]["validation"][0]["condition"]
+
+    fn = one(resources, "aws_cloudfront_function")
+    assert fn["runtime"] == "cloudfront-js-2.0" and fn["publish"] is True
+    assert fn["count"] == "${local.function ? 1 : 0}"
+    assert fn["key_value_store_associations"] == ["${aws_cloudfront_key_value_store.keys[0].arn}"]
+    # The build's placeholder ($${ is HCL's escape for a literal ${) becomes the store id.
+    assert "$${OncelinkKvsId}" in fn["code"] and "aws_cloudfront_key_value_store.keys[0].id" in fn["code"]
+    key = one(resources, "aws_cloudfrontkeyvaluestore_key")
+    assert key["for_each"] == "${local.kvs_entries}"
+    assert "var.kvs_import_file" in locals_["kvs_entries"]
+
+    dist = one(resources, "aws_cloudfront_distribution")
+    behavior = dist["default_cache_behavior"][0]
+    assert behavior["cache_policy_id"] == "${local.prefilter ? local.caching_disabled : aws_cloudfront_cache_policy.files.id}"
+    assert locals_["caching_disabled"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert "prefilter[0]" in behavior["origin_request_policy_id"]
+    dynamics = {name: body for d in behavior["dynamic"] for name, body in d.items()}
+    fa = dynamics["function_association"]
+    assert fa["for_each"] == "${local.function ? [1] : []}"
+    assert fa["content"][0] == {"event_type": "viewer-request", "function_arn": "${aws_cloudfront_function.viewer[0].arn}"}
+
+    prefilter = resources[("aws_cloudfront_origin_request_policy", "prefilter")]
+    assert prefilter["query_strings_config"][0]["query_string_behavior"] == "all"
+    assert prefilter["cookies_config"][0]["cookie_behavior"] == "none"
+    headers = prefilter["headers_config"][0]["headers"][0]["items"]
+    cfn = template["Resources"]["PrefilterOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]["Headers"]
+    assert headers == cfn, "the prefilter policy forwards other headers than the template's"
+    conditions = " ".join(p["condition"] for p in dist["lifecycle"][0]["precondition"])
+    assert "var.enable_page_mode" in conditions and "function-only" in conditions

@@ -12,11 +12,25 @@ const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
 const CERT_RE = /^arn:aws[a-zA-Z-]*:acm:us-east-1:[0-9]{12}:certificate\/.+$/;
 const HOST_RE = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$/;
 
+/** Edge tiers (the template's EdgeMode), see docs/cloudfront-functions.md. */
+export const EDGE_MODES = ['lambda', 'function-only', 'prefilter'];
+/** build.mjs --mode for each function mode. */
+export const FUNCTION_BUILD_MODE = { 'function-only': 'only', prefilter: 'prefilter' };
+/** The quoted placeholder in oncelink.yaml's FunctionCode that the deploy replaces with the built code. */
+export const FUNCTION_CODE_PLACEHOLDER =
+  '"ONCELINK_FUNCTION_CODE: run npm run deploy, which inlines the built function here (KeyValueStore ${OncelinkKvsId})"';
+/** Largest template `cloudformation deploy` takes without an S3 bucket for it (bytes). */
+export const MAX_TEMPLATE_BODY_BYTES = 51200;
+
 export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options]
 
   --stack NAME              deployment name (1-40 of [a-zA-Z0-9-], starts with a letter)
   --keys FILE               key file (oncelink keygen); baked into the bundle
   --dry-run                 print every AWS CLI call and the template parameters; change nothing
+  --edge-mode MODE          lambda (default): Lambda@Edge on viewer-request, every link kind;
+                            function-only: the CloudFront Function alone, time-limited links
+                            only, caching on; prefilter: the function on viewer-request and the
+                            Lambda@Edge consume on origin-request, caching off
   --home-region REGION      token table region for tokens without r (default ${EDGE_REGION})
   --extra-regions R1,R2     more home regions tokens may name with r (a table in each)
   --table NAME              token table name (default NAME-tokens)
@@ -37,7 +51,7 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
 const VALUE_FLAGS = new Set([
   '--stack', '--keys', '--home-region', '--extra-regions', '--table', '--origin', '--origin-domain',
   '--grant-keys', '--domain', '--certificate-arn', '--price-class', '--web-acl-arn',
-  '--bundle', '--expect-sha256',
+  '--bundle', '--expect-sha256', '--edge-mode',
 ]);
 const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protection', '--help']);
 
@@ -105,6 +119,17 @@ export function checkOptions(raw) {
   if (raw.expectSha256 !== undefined && !SHA256_HEX_RE.test(raw.expectSha256)) {
     throw new Error('--expect-sha256 must be 64 lowercase hex digits');
   }
+  const edgeMode = raw.edgeMode ?? 'lambda';
+  if (!EDGE_MODES.includes(edgeMode)) throw new Error(`--edge-mode must be one of ${EDGE_MODES.join(', ')}`);
+  if (edgeMode !== 'lambda' && raw.pageMode) {
+    throw new Error(`--page-mode needs --edge-mode lambda (the ${edgeMode} function refuses every method but GET and HEAD)`);
+  }
+  if (edgeMode === 'function-only') {
+    if (origin === 'custom') {
+      throw new Error('--edge-mode function-only cannot issue the origin grant a custom origin needs: use --origin s3, or --edge-mode prefilter');
+    }
+    if (raw.bundle || raw.expectSha256) throw new Error('--edge-mode function-only deploys no Lambda@Edge bundle: drop --bundle and --expect-sha256');
+  }
   return {
     stack: raw.stack,
     keysFile: raw.keys,
@@ -123,7 +148,43 @@ export function checkOptions(raw) {
     deletionProtection: !raw.noDeletionProtection,
     bundle: raw.bundle ?? null,
     expectSha256: raw.expectSha256 ?? null,
+    edgeMode,
   };
+}
+
+/** Whether a deployment runs the Lambda@Edge consume (lambda, prefilter). */
+export const usesLambda = (opts) => opts.edgeMode !== 'function-only';
+/** Whether a deployment runs the CloudFront Function (function-only, prefilter). */
+export const usesFunction = (opts) => opts.edgeMode !== 'lambda';
+
+/** S3 key of a KeyValueStore import file in the artifacts bucket (oncelink.yaml reads it from there). */
+export function keyStoreKey(version) {
+  return `cloudfront-kvs/${version}.json`;
+}
+
+/** KeyStoreVersion: the first 16 hex digits of the import file's sha256. */
+export function keyStoreVersion(importSha256Hex) {
+  return importSha256Hex.slice(0, 16);
+}
+
+/**
+ * oncelink.yaml with the built CloudFront Function inlined in place of its
+ * placeholder, as a YAML double-quoted scalar (JSON string escapes are YAML
+ * escapes). The build is ASCII; anything YAML would not take verbatim is refused.
+ */
+export function renderTemplate(template, code) {
+  const at = template.split(FUNCTION_CODE_PLACEHOLDER).length - 1;
+  if (at !== 1) throw new Error(`oncelink.yaml must hold the function code placeholder exactly once (found ${at})`);
+  if (!/^[\x20-\x7e\t\n]*$/.test(code)) throw new Error('the built function has characters outside printable ASCII');
+  if (code.split('${').length - 1 !== 1 || !code.includes('${OncelinkKvsId}')) {
+    throw new Error('the built function must contain the ${OncelinkKvsId} placeholder and no other ${');
+  }
+  const rendered = template.replace(FUNCTION_CODE_PLACEHOLDER, () => JSON.stringify(code));
+  const bytes = Buffer.byteLength(rendered, 'utf8');
+  if (bytes > MAX_TEMPLATE_BODY_BYTES) {
+    throw new Error(`the template with the function inlined is ${bytes} bytes; cloudformation deploy takes ${MAX_TEMPLATE_BODY_BYTES} without an S3 bucket`);
+  }
+  return rendered;
 }
 
 /** Checks a parsed key file the way a deploy needs it (the build checks it fully). */
@@ -166,11 +227,14 @@ export function codeKey(sha256Hex) {
 }
 
 /** Parameters of infra/cloudformation/oncelink.yaml. */
-export function mainParameters(opts, { codeBucket, sha256Hex, sha256Base64 }) {
+export function mainParameters(opts, { codeBucket, sha256Hex, sha256Base64, keyStoreVersion: kvsVersion }) {
+  const lambda = usesLambda(opts);
   return {
+    EdgeMode: opts.edgeMode,
     CodeBucket: codeBucket,
-    CodeKey: codeKey(sha256Hex),
-    BundleCodeSha256: sha256Base64,
+    CodeKey: lambda ? codeKey(sha256Hex) : '',
+    BundleCodeSha256: lambda ? sha256Base64 : '',
+    KeyStoreVersion: usesFunction(opts) ? kvsVersion : '',
     TableName: opts.table,
     HomeRegion: opts.homeRegion,
     AdditionalHomeRegions: opts.extraRegions.join(','),
@@ -220,7 +284,8 @@ export function deploySteps(opts, values, files) {
     args: ['cloudformation', 'describe-stacks', '--region', EDGE_REGION, '--stack-name', names.artifacts,
       '--query', "Stacks[0].Outputs[?OutputKey=='BucketName'].OutputValue", '--output', 'text'],
   });
-  for (const region of [opts.homeRegion, ...opts.extraRegions]) {
+  // function-only never consumes: no token tables, no bundle.
+  for (const region of usesLambda(opts) ? [opts.homeRegion, ...opts.extraRegions] : []) {
     steps.push({
       id: `table:${region}`, why: `token table in home region ${region}`,
       args: ['cloudformation', 'deploy', '--region', region, '--stack-name', names.tokens,
@@ -228,7 +293,16 @@ export function deploySteps(opts, values, files) {
         '--parameter-overrides', ...overrides(tableParameters(opts))],
     });
   }
-  steps.push({
+  if (usesFunction(opts)) {
+    steps.push({
+      id: 'uploadKeys', why: 'upload the KeyValueStore import file (it holds the signing keys: private bucket, KMS); S3 checks its sha256',
+      args: ['s3api', 'put-object', '--region', EDGE_REGION, '--bucket', values.codeBucket,
+        '--key', keyStoreKey(values.keyStoreVersion), '--body', files.kvsImport,
+        '--checksum-algorithm', 'SHA256', '--checksum-sha256', values.kvsSha256Base64,
+        '--server-side-encryption', 'aws:kms'],
+    });
+  }
+  if (usesLambda(opts)) steps.push({
     id: 'upload', why: 'upload the bundle; S3 checks its sha256',
     args: ['s3api', 'put-object', '--region', EDGE_REGION, '--bucket', values.codeBucket,
       '--key', codeKey(values.sha256Hex), '--body', files.zip,
@@ -236,7 +310,12 @@ export function deploySteps(opts, values, files) {
       '--server-side-encryption', 'aws:kms'],
   });
   steps.push({
-    id: 'main', why: 'CloudFront, the function and its new numbered version (waits for the stack)',
+    id: 'main',
+    why: {
+      lambda: 'CloudFront, the function and its new numbered version (waits for the stack)',
+      'function-only': 'CloudFront, the KeyValueStore and the CloudFront Function (waits for the stack)',
+      prefilter: 'CloudFront, the KeyValueStore, the CloudFront Function, the Lambda@Edge function and its new numbered version (waits for the stack)',
+    }[opts.edgeMode],
     args: ['cloudformation', 'deploy', '--region', EDGE_REGION, '--stack-name', names.main,
       '--template-file', files.mainTemplate, '--capabilities', 'CAPABILITY_IAM',
       '--no-fail-on-empty-changeset', '--tags', 'app=oncelink',
@@ -247,7 +326,7 @@ export function deploySteps(opts, values, files) {
     args: ['cloudformation', 'describe-stacks', '--region', EDGE_REGION, '--stack-name', names.main,
       '--query', 'Stacks[0].Outputs', '--output', 'json'],
   });
-  steps.push({
+  if (usesLambda(opts)) steps.push({
     id: 'codeCheck', why: 'the published version runs exactly this bundle',
     args: ['lambda', 'get-function-configuration', '--region', EDGE_REGION,
       '--function-name', values.functionVersionArn, '--query', 'CodeSha256', '--output', 'text'],
