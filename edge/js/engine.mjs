@@ -1,5 +1,9 @@
-// The viewer-request handler, independent of how the wasm and the config got
-// here (the bundle entry, handler.mjs, wires those in).
+// The request handler, independent of how the wasm and the config got here
+// (the bundle entry, handler.mjs, wires those in). It runs on viewer-request,
+// or on origin-request in the prefilter edge mode (docs/cloudfront-functions.md):
+// both events carry the same request object (origin-request adds `origin`,
+// which is returned untouched), and a generated response has the same shape;
+// the 40 KB viewer-request limit on it is kept for both (origin-request allows more).
 //
 // CloudFront event -> core request -> decide -> [store call -> resume] ->
 // the forwarded request or the generated response. All policy is in the core;
