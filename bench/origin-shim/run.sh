@@ -20,7 +20,10 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here="$repo/bench/origin-shim"
-target="${CARGO_TARGET_DIR:-$repo/target}"
+# One target dir for the workspace and the helper (its own workspace root).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+case "$CARGO_TARGET_DIR" in /*) ;; *) CARGO_TARGET_DIR="$PWD/$CARGO_TARGET_DIR" ;; esac
+target="$CARGO_TARGET_DIR"
 duration="${BENCH_DURATION:-10s}"
 big_duration="${BENCH_BIG_DURATION:-30s}"
 conns="${BENCH_CONNECTIONS:-32}"
