@@ -1,0 +1,97 @@
+//! Starting up with a bad setup fails at once with a clear one-line error,
+//! and a dead upstream gets a clear gateway status without taking the
+//! server down.
+
+mod support;
+
+use std::ffi::OsString;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{claims, claims_n, get_as, shim_bin, Site};
+
+/// Runs origin-shim with `args`, expecting it to exit on its own within 20 s;
+/// returns (exit code, stdout, stderr).
+fn run_to_exit(args: &[OsString]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(shim_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn origin-shim");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("origin-shim {args:?} was still running after 20 s; it should have refused to start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("collect output");
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[track_caller]
+fn assert_refuses(args: Vec<OsString>, mentions: &str) {
+    let (code, stdout, stderr) = run_to_exit(&args);
+    assert!(code.is_some_and(|c| c != 0), "exit code {code:?} for {args:?}");
+    assert!(!stdout.contains("listening on"), "it printed a listening line: {stdout}");
+    assert!(stderr.contains(mentions), "stderr for {args:?} should mention {mentions:?}:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "a panic instead of an error:\n{stderr}");
+}
+
+fn args(list: &[&str]) -> Vec<OsString> {
+    list.iter().map(OsString::from).collect()
+}
+
+#[test]
+fn bad_setups_are_refused_with_a_clear_error() {
+    let site = Site::new(&[("a.txt", b"a\n")]);
+    let keys = site.keys.path.to_str().expect("utf-8 temp path").to_owned();
+    let root = site.root.to_str().expect("utf-8 temp path").to_owned();
+    let missing = site.dir.path().join("nope.json");
+    let missing = missing.to_str().expect("utf-8 temp path");
+    let store = site.store_arg();
+
+    assert_refuses(args(&["serve", "--keys", missing, "--root", &root, "--store", &store, "--listen", "127.0.0.1:0"]), "nope.json");
+    let bad_keys = site.dir.path().join("bad.json");
+    std::fs::write(&bad_keys, r#"{"active":"k1","keys":[{"kid":"k1","secret":"short"}]}"#).expect("write");
+    assert_refuses(
+        args(&["serve", "--keys", bad_keys.to_str().expect("utf-8"), "--root", &root, "--store", &store, "--listen", "127.0.0.1:0"]),
+        "bad.json",
+    );
+    let no_root = format!("{root}/missing-dir");
+    assert_refuses(args(&["serve", "--keys", &keys, "--root", &no_root, "--store", &store, "--listen", "127.0.0.1:0"]), "missing-dir");
+    assert_refuses(args(&["serve", "--keys", &keys, "--root", &root, "--store", "redis:x", "--listen", "127.0.0.1:0"]), "--store");
+    assert_refuses(args(&["serve", "--keys", &keys, "--store", &store, "--listen", "127.0.0.1:0"]), "--root");
+    assert_refuses(args(&["origin", "--root", &root, "--grant-keys", missing, "--listen", "127.0.0.1:0"]), "nope.json");
+
+    // The port is taken by a running instance.
+    let running = site.serve(&[]);
+    let taken = running.addr.to_string();
+    assert_refuses(args(&["serve", "--keys", &keys, "--root", &root, "--store", &store, "--listen", &taken]), &running.addr.port().to_string());
+}
+
+#[test]
+fn a_dead_upstream_gets_a_gateway_error_and_the_server_stays_up() {
+    let site = Site::new(&[]);
+    // A port nobody listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let mut edge = site.serve_upstream(&format!("http://127.0.0.1:{port}"), None);
+    let t = site.token(claims("/a.txt"));
+    for _ in 0..3 {
+        let resp = get_as(edge.addr, "c", &format!("/a.txt?t={t}"), &[]);
+        assert!(matches!(resp.status, 502 | 503 | 504), "dead upstream answered {}", resp.status);
+    }
+    // A use-limited link: the failed fetch may count the use, but the same
+    // client's retry is a resume, and denials still come from the core.
+    let n1 = site.token(claims_n("/a.txt", 1));
+    let resp = get_as(edge.addr, "c", &format!("/a.txt?t={n1}"), &[]);
+    assert!(matches!(resp.status, 502 | 503 | 504), "dead upstream answered {}", resp.status);
+    support::assert_denied(&get_as(edge.addr, "c", "/a.txt", &[]), 403, "missing_token");
+    assert!(edge.is_running(), "the edge exited; stderr:\n{}", edge.stderr.text());
+}
