@@ -16,6 +16,8 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
+/// Most operations the SQLite thread puts in one transaction.
+pub const MAX_BATCH: usize = 256;
 /// How often the SQLite thread deletes expired records.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -91,10 +93,28 @@ fn sqlite_thread(mut store: SqliteStore, rx: mpsc::Receiver<Job>, log: Logger) {
             }
         }
         match rx.recv_timeout(PRUNE_EVERY) {
-            Ok((op, reply)) => {
-                let result = store.apply(&op);
-                // The requester may have gone (timeout); the use is counted regardless.
-                let _ = reply.send(result);
+            Ok(first) => {
+                // Group commit: whatever queued up while the last commit was
+                // syncing goes into one transaction and one fsync. Replies
+                // are sent only after that commit, so every `Counted` the
+                // server acts on is on disk.
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let ops: Vec<StoreOp> = batch.iter().map(|(op, _)| op.clone()).collect();
+                let result = store.apply_batch(&ops);
+                for (i, (_, reply)) in batch.into_iter().enumerate() {
+                    let answer = match &result {
+                        Ok(replies) => replies.get(i).cloned().ok_or_else(|| StoreError::Corrupt("batch reply missing".into())),
+                        Err(e) => Err(e.clone()),
+                    };
+                    // The requester may have gone (timeout); the use is counted regardless.
+                    let _ = reply.send(answer);
+                }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,

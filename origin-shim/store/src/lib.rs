@@ -50,7 +50,7 @@ CREATE INDEX IF NOT EXISTS records_expire_at ON records (expire_at);
 /// The one error type of this crate. Any of them means "the store could not
 /// answer": a host turns it into `StoreReply::Unavailable` (503).
 #[non_exhaustive]
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreError {
     /// Another writer held the lock past the busy timeout.
     Busy,
@@ -149,49 +149,37 @@ impl SqliteStore {
         }
     }
 
+    /// Carries out several operations, in order, in ONE write transaction
+    /// with one commit (group commit): each sees the effects of the ones
+    /// before it, exactly as if applied one by one, and none is durable until
+    /// all are. On any error nothing is applied and every caller must be
+    /// told `Unavailable`.
+    pub fn apply_batch(&mut self, ops: &[StoreOp]) -> Result<Vec<StoreReply>, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let replies = ops
+            .iter()
+            .map(|op| match op.kind {
+                StoreOpKind::Consume => consume_in(&tx, op),
+                StoreOpKind::Resume => read_in(&tx, op),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit()?;
+        Ok(replies)
+    }
+
     fn consume(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO records (id, used, revoked, expire_at) VALUES (?1, 0, 0, ?2)
-             ON CONFLICT (id) DO UPDATE SET expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)",
-            params![op.id, op.expire_at],
-        )?;
-        let (used, revoked): (i64, bool) =
-            tx.query_row("SELECT used, revoked FROM records WHERE id = ?1", params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let used = to_count(used)?;
-        let last_use: Option<i64> = tx
-            .query_row("SELECT last_use FROM uses WHERE id = ?1 AND fp = ?2", params![op.id, op.fp], |r| r.get(0))
-            .optional()?;
-        let resuming = last_use.is_some_and(|t| t >= op.resume_after);
-        if revoked || resuming || used >= op.n {
-            tx.commit()?;
-            return Ok(StoreReply::NotCounted { used, revoked, last_use });
-        }
-        tx.execute("UPDATE records SET used = used + 1 WHERE id = ?1", params![op.id])?;
-        tx.execute(
-            "INSERT INTO uses (id, fp, last_use) VALUES (?1, ?2, ?3)
-             ON CONFLICT (id, fp) DO UPDATE SET last_use = excluded.last_use",
-            params![op.id, op.fp, op.now],
-        )?;
+        let reply = consume_in(&tx, op)?;
         tx.commit()?;
-        Ok(StoreReply::Counted { used: used + 1 })
+        Ok(reply)
     }
 
     fn read_for(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
         // One read transaction so the record and the fingerprint's use agree.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let record: Option<(i64, bool)> = tx
-            .query_row("SELECT used, revoked FROM records WHERE id = ?1", params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let last_use: Option<i64> = tx
-            .query_row("SELECT last_use FROM uses WHERE id = ?1 AND fp = ?2", params![op.id, op.fp], |r| r.get(0))
-            .optional()?;
+        let reply = read_in(&tx, op)?;
         tx.finish()?;
-        let (used, revoked) = match record {
-            Some((used, revoked)) => (to_count(used)?, revoked),
-            None => (0, false),
-        };
-        Ok(StoreReply::NotCounted { used, revoked, last_use })
+        Ok(reply)
     }
 
     /// The record of `id`, if the store has one.
@@ -229,6 +217,49 @@ impl SqliteStore {
         tx.commit()?;
         Ok(gone)
     }
+}
+
+/// The consume of `op` inside an open write transaction.
+fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    tx.execute(
+        "INSERT INTO records (id, used, revoked, expire_at) VALUES (?1, 0, 0, ?2)
+         ON CONFLICT (id) DO UPDATE SET expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)",
+        params![op.id, op.expire_at],
+    )?;
+    let (used, revoked): (i64, bool) =
+        tx.query_row("SELECT used, revoked FROM records WHERE id = ?1", params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let used = to_count(used)?;
+    let last_use = last_use_of(tx, op)?;
+    let resuming = last_use.is_some_and(|t| t >= op.resume_after);
+    if revoked || resuming || used >= op.n {
+        return Ok(StoreReply::NotCounted { used, revoked, last_use });
+    }
+    tx.execute("UPDATE records SET used = used + 1 WHERE id = ?1", params![op.id])?;
+    tx.execute(
+        "INSERT INTO uses (id, fp, last_use) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id, fp) DO UPDATE SET last_use = excluded.last_use",
+        params![op.id, op.fp, op.now],
+    )?;
+    Ok(StoreReply::Counted { used: used + 1 })
+}
+
+/// The resume read of `op` (changes nothing).
+fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    let record: Option<(i64, bool)> = tx
+        .query_row("SELECT used, revoked FROM records WHERE id = ?1", params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let last_use = last_use_of(tx, op)?;
+    let (used, revoked) = match record {
+        Some((used, revoked)) => (to_count(used)?, revoked),
+        None => (0, false),
+    };
+    Ok(StoreReply::NotCounted { used, revoked, last_use })
+}
+
+fn last_use_of(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<i64>, StoreError> {
+    Ok(tx
+        .query_row("SELECT last_use FROM uses WHERE id = ?1 AND fp = ?2", params![op.id, op.fp], |r| r.get(0))
+        .optional()?)
 }
 
 fn read_record(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Record>, StoreError> {
@@ -339,6 +370,30 @@ mod tests {
         assert!(s.status("BBBBBBBBBBBBBBBBBBBBBB").unwrap().is_some());
         // Its use row went with it: a fresh record starts from zero.
         assert_eq!(s.apply(&op(StoreOpKind::Consume, 1, "a", 9000)).unwrap(), StoreReply::Counted { used: 1 });
+    }
+
+    #[test]
+    fn a_batch_applies_in_order_with_one_commit() {
+        let (_dir, mut s) = store();
+        let ops = [
+            op(StoreOpKind::Consume, 2, "a", 1000),
+            op(StoreOpKind::Consume, 2, "a", 1000),
+            op(StoreOpKind::Resume, 2, "a", 1000),
+            op(StoreOpKind::Consume, 2, "b", 1000),
+            op(StoreOpKind::Consume, 2, "c", 1000),
+        ];
+        assert_eq!(
+            s.apply_batch(&ops).unwrap(),
+            vec![
+                StoreReply::Counted { used: 1 },
+                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000) },
+                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000) },
+                StoreReply::Counted { used: 2 },
+                StoreReply::NotCounted { used: 2, revoked: false, last_use: None },
+            ]
+        );
+        assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().used, 2);
+        assert_eq!(s.apply_batch(&[]).unwrap(), vec![]);
     }
 
     #[test]
