@@ -6,7 +6,9 @@
 # cfn-lint and checkov on the CloudFormation templates, checkov on the Terraform
 # module and the GitHub Actions template, terraform fmt when terraform is on PATH,
 # the pytest suite (template wiring, Terraform parity, deploy script), and
-# `npm run deploy -- --dry-run` on a sample key file. Each step is timed.
+# `npm run deploy -- --dry-run` on a sample key file in each edge mode (lambda,
+# function-only, prefilter; cfn-lint on the templates with the CloudFront
+# Function inlined). Each step is timed.
 #
 # Tools go into two virtualenvs under $ONCELINK_INFRA_VENVS (default
 # ~/.cache/oncelink-infra), created on first use from the pinned requirements
@@ -99,6 +101,9 @@ sample_keys="$gha_dir/sample-keys.json"
 node -e 'const c=require("crypto");process.stdout.write(JSON.stringify({active:"k1",keys:[{kid:"k1",secret:c.randomBytes(32).toString("base64url")}]}))' > "$sample_keys"
 step "npm run deploy -- --dry-run" npm run --silent deploy -- --stack oncelink-sample --keys "$sample_keys" --home-region eu-west-1 --extra-regions us-west-2 --dry-run
 step "smoke test of the sample bundle" node infra/ci/smoke-bundle.mjs dist/deploy/oncelink-sample/lambda-edge.zip --keys "$sample_keys"
+step "deploy --edge-mode function-only --dry-run" npm run --silent deploy -- --stack oncelink-sample-fo --keys "$sample_keys" --edge-mode function-only --dry-run
+step "deploy --edge-mode prefilter --dry-run" npm run --silent deploy -- --stack oncelink-sample-pf --keys "$sample_keys" --home-region eu-west-1 --edge-mode prefilter --dry-run
+step "cfn-lint (function inlined)" "$venvs/tests/bin/cfn-lint" dist/deploy/oncelink-sample-fo/oncelink.yaml dist/deploy/oncelink-sample-pf/oncelink.yaml
 
 echo
 echo "=== timings"

@@ -295,7 +295,7 @@ def _check_token_stays_out(main_template, given):
             headers = concrete["HeadersConfig"]
             assert headers["HeaderBehavior"] in {"none", "whitelist"}
             lowered = {h.lower() for h in headers.get("Headers", [])}
-            # The token may also come as `Authorization: Bearer`; the grant header is the origin's secret.
+            # The token may also come as `Authorization: Oncelink <token>`; the grant header is the origin's secret.
             assert not lowered & {"authorization", "x-oncelink-grant", "cookie"}, f"{name}: {lowered}"
             assert concrete["CookiesConfig"]["CookieBehavior"] == "none"
         request = ref_to(resources, behavior["OriginRequestPolicyId"], "AWS::CloudFront::OriginRequestPolicy")
