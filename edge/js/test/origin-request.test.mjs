@@ -181,13 +181,18 @@ function originEventAfterFunction(passed, viewerIp) {
   return event;
 }
 
+/** The minified prefilter CloudFront Function for a bundle's config, in the cloudfront-js-2.0 stand-in. */
+function prefilterFunction(config) {
+  return loadFunction(functionCode('prefilter', config.validator), {
+    kvsId: KVS_ID,
+    store: new KeyValueStore(kvsEntries(config.validator.keys)),
+  });
+}
+
 describe('the prefilter pipeline: CloudFront Function on viewer-request, then this handler on origin-request', () => {
   it('a valid single-use link passes the function unchanged and is consumed once by the Lambda', async () => {
     const { handler, mod, config } = bundles.header;
-    const fn = loadFunction(functionCode('prefilter', config.validator), {
-      kvsId: KVS_ID,
-      store: new KeyValueStore(kvsEntries(config.validator.keys)),
-    });
+    const fn = prefilterFunction(config);
     const id = newId();
     const token = mint(mod, config, { id, p: '/files/*', exp: nowS() + 600, n: 1 });
     const viewer = { method: 'GET', path: '/files/report.pdf', query: `t=${token}`, headers: { 'user-agent': 'client-9', accept: '*/*' }, ip: '198.51.100.9' };
@@ -215,10 +220,7 @@ describe('the prefilter pipeline: CloudFront Function on viewer-request, then th
 
   it('an expired link stops at the function: the Lambda never runs', async () => {
     const { mod, config } = bundles.header;
-    const fn = loadFunction(functionCode('prefilter', config.validator), {
-      kvsId: KVS_ID,
-      store: new KeyValueStore(kvsEntries(config.validator.keys)),
-    });
+    const fn = prefilterFunction(config);
     const token = mint(mod, config, { id: newId(), p: '/files/*', exp: nowS() - 3600, n: 1 });
     const viewer = { method: 'GET', path: '/files/report.pdf', query: `t=${token}`, headers: {}, ip: '198.51.100.9' };
     const checked = outcomeOf(await fn(eventFor(viewer), nowS()));
