@@ -62,7 +62,7 @@ def one(resources, rtype):
 
 
 def test_every_terraform_file_parses():
-    for d in [TF_DIR, TF_DIR / "modules" / "token-table", TF_DIR / "examples" / "basic"]:
+    for d in [TF_DIR, TF_DIR / "modules" / "token-table", TF_DIR / "examples" / "basic", TF_DIR / "examples" / "function-only"]:
         assert load_tf_dir(d)
 
 
