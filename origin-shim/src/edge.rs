@@ -91,12 +91,12 @@ async fn answer(state: &EdgeState, parts: &Parts, forward: &Forward, ip: &str) -
             let Some(path) = DecodedPath::parse(&forward.path) else {
                 return (not_found(), Some("path failed to decode after the core allowed it".into()));
             };
-            let Some((file, meta)) = root.resolve(&path).await else {
+            let Some(file) = root.resolve(&path).await else {
                 return (not_found(), None);
             };
             let disposition = forward.set_headers.iter().find(|(k, _)| k == DISPOSITION_HEADER).map(|(_, v)| v.as_str());
             let head = parts.method == Method::HEAD;
-            (serve_files::respond(&file, &meta, head, &parts.headers, disposition).await, None)
+            (serve_files::respond(file, head, &parts.headers, disposition).await, None)
         }
     }
 }

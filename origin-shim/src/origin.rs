@@ -51,11 +51,11 @@ pub async fn handle(State(state): State<Arc<OriginState>>, req: Request) -> Resp
             }
             Ok(g) => {
                 fields.push(("id_hash", Value::from(oncelink_edge::decide::id_hash(&g.token_id))));
-                let Some((file, meta)) = state.root.resolve(&path).await else {
+                let Some(file) = state.root.resolve(&path).await else {
                     break 'answer error_response(StatusCode::NOT_FOUND, "not_found", "There is no such file.", html);
                 };
                 let disposition = parts.headers.get(DISPOSITION_HEADER).and_then(|v| v.to_str().ok());
-                serve_files::respond(&file, &meta, head, &parts.headers, disposition).await
+                serve_files::respond(file, head, &parts.headers, disposition).await
             }
         }
     };

@@ -4,10 +4,11 @@
 //! from disk in fixed-size chunks whatever the file size.
 
 use axum::body::Body;
+use bytes::Bytes;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Response, StatusCode};
 use oncelink_edge::path::DecodedPath;
-use std::io::SeekFrom;
+use std::io::{Read, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -30,10 +31,13 @@ impl Root {
         Ok(Root(canon))
     }
 
-    /// The regular file `path` names under the root, following symlinks only
-    /// while they stay inside the root. `None` for anything else (missing,
-    /// a directory, outside the root, unreadable): the caller answers 404.
-    pub async fn resolve(&self, path: &DecodedPath) -> Option<(PathBuf, std::fs::Metadata)> {
+    /// Opens the regular file `path` names under the root, following
+    /// symlinks only while they stay inside the root. `None` for anything
+    /// else (missing, a directory, outside the root, unreadable): the caller
+    /// answers 404. All the blocking file-system work happens in one trip to
+    /// a blocking thread, and the metadata is read from the opened file, so
+    /// it describes what will be sent.
+    pub async fn resolve(&self, path: &DecodedPath) -> Option<OpenFile> {
         if path.as_str().ends_with('/') {
             return None;
         }
@@ -42,13 +46,46 @@ impl Root {
         for segment in path.as_str().split('/').filter(|s| !s.is_empty()) {
             joined.push(segment);
         }
-        let canon = tokio::fs::canonicalize(&joined).await.ok()?;
-        if !canon.starts_with(&self.0) {
-            return None;
-        }
-        let meta = tokio::fs::metadata(&canon).await.ok()?;
-        meta.is_file().then_some((canon, meta))
+        let root = self.0.clone();
+        tokio::task::spawn_blocking(move || open_inside(&root, &joined)).await.ok().flatten()
     }
+}
+
+/// A regular file opened under the root.
+#[derive(Debug)]
+pub struct OpenFile {
+    /// Its canonical path (for the Content-Type).
+    pub path: PathBuf,
+    /// Metadata of the opened file.
+    pub meta: std::fs::Metadata,
+    file: std::fs::File,
+    /// The whole content, for files of at most [`SMALL_FILE`] bytes.
+    small: Option<Bytes>,
+}
+
+/// Files up to this size are read whole while opening (one blocking trip
+/// instead of one per chunk); larger ones stream.
+pub const SMALL_FILE: u64 = 64 * 1024;
+
+fn open_inside(root: &Path, joined: &Path) -> Option<OpenFile> {
+    let canon = std::fs::canonicalize(joined).ok()?;
+    if !canon.starts_with(root) {
+        return None;
+    }
+    let mut file = std::fs::File::open(&canon).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let small = if meta.len() <= SMALL_FILE {
+        let mut buf = Vec::with_capacity(meta.len() as usize);
+        (&mut file).take(SMALL_FILE + 1).read_to_end(&mut buf).ok()?;
+        // A file that grew past the limit since stat streams instead.
+        (buf.len() as u64 == meta.len()).then(|| Bytes::from(buf))
+    } else {
+        None
+    };
+    Some(OpenFile { path: canon, meta, file, small })
 }
 
 /// What the Range header asks for, once checked against the file size.
@@ -159,15 +196,9 @@ fn etag_list_matches(list: &str, ours: &str, weak: bool) -> bool {
 
 /// The response for `file` (already resolved) to a GET or HEAD.
 /// `disposition` is the Content-Disposition the edge decided, if any.
-pub async fn respond(
-    file: &Path,
-    meta: &std::fs::Metadata,
-    head: bool,
-    headers: &HeaderMap,
-    disposition: Option<&str>,
-) -> Response<Body> {
-    let size = meta.len();
-    let validators = Validators::of(meta);
+pub async fn respond(file: OpenFile, head: bool, headers: &HeaderMap, disposition: Option<&str>) -> Response<Body> {
+    let size = file.meta.len();
+    let validators = Validators::of(&file.meta);
     let mut builder = Response::builder()
         .header(header::ETAG, &validators.etag)
         .header(header::ACCEPT_RANGES, "bytes")
@@ -178,7 +209,7 @@ pub async fn respond(
     if let Some(status) = validators.precondition(headers) {
         return builder.status(status).body(Body::empty()).unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR));
     }
-    let mime = mime_guess::from_path(file).first_or_octet_stream();
+    let mime = mime_guess::from_path(&file.path).first_or_octet_stream();
     builder = builder.header(header::CONTENT_TYPE, mime.as_ref()).header("x-content-type-options", "nosniff");
     if let Some(d) = disposition.and_then(|d| HeaderValue::from_str(d).ok()) {
         builder = builder.header(header::CONTENT_DISPOSITION, d);
@@ -206,19 +237,18 @@ pub async fn respond(
     if head {
         return builder.body(Body::empty()).unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR));
     }
-    let body = match open_at(file, start).await {
-        Ok(f) => Body::from_stream(ReaderStream::with_capacity(f.take(len), CHUNK)),
-        Err(_) => return plain(StatusCode::NOT_FOUND),
+    let body = match file.small {
+        // start + len <= size <= SMALL_FILE: the slice is in bounds.
+        Some(bytes) => Body::from(bytes.slice(start as usize..(start + len) as usize)),
+        None => {
+            let mut f = tokio::fs::File::from_std(file.file);
+            if start > 0 && f.seek(SeekFrom::Start(start)).await.is_err() {
+                return plain(StatusCode::INTERNAL_SERVER_ERROR);
+            }
+            Body::from_stream(ReaderStream::with_capacity(f.take(len), CHUNK))
+        }
     };
     builder.body(body).unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR))
-}
-
-async fn open_at(file: &Path, start: u64) -> std::io::Result<tokio::fs::File> {
-    let mut f = tokio::fs::File::open(file).await?;
-    if start > 0 {
-        f.seek(SeekFrom::Start(start)).await?;
-    }
-    Ok(f)
 }
 
 /// A bodyless response with just a status.
@@ -303,5 +333,35 @@ mod tests {
         assert!(root.resolve(&p("/sub/")).await.is_none(), "directory");
         assert!(root.resolve(&p("/missing")).await.is_none());
         assert!(root.resolve(&p("/sub/a.txt/")).await.is_none());
+    }
+
+    async fn body_of(root: &Root, path: &str, range: Option<&str>) -> (StatusCode, Vec<u8>) {
+        let file = root.resolve(&DecodedPath::parse(path).unwrap()).await.unwrap();
+        let mut h = HeaderMap::new();
+        if let Some(r) = range {
+            h.insert(header::RANGE, HeaderValue::from_str(r).unwrap());
+        }
+        let resp = respond(file, false, &h, None).await;
+        let status = resp.status();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        (status, body.to_vec())
+    }
+
+    #[tokio::test]
+    async fn small_and_streamed_files_give_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let small = &content[..SMALL_FILE as usize];
+        std::fs::write(dir.path().join("small.bin"), small).unwrap();
+        std::fs::write(dir.path().join("big.bin"), &content).unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        assert_eq!(body_of(&root, "/small.bin", None).await, (StatusCode::OK, small.to_vec()));
+        assert_eq!(body_of(&root, "/big.bin", None).await, (StatusCode::OK, content.clone()));
+        assert_eq!(body_of(&root, "/small.bin", Some("bytes=100-199")).await, (StatusCode::PARTIAL_CONTENT, small[100..200].to_vec()));
+        assert_eq!(body_of(&root, "/small.bin", Some("bytes=-5")).await, (StatusCode::PARTIAL_CONTENT, small[small.len() - 5..].to_vec()));
+        assert_eq!(
+            body_of(&root, "/big.bin", Some("bytes=150000-")).await,
+            (StatusCode::PARTIAL_CONTENT, content[150_000..].to_vec())
+        );
     }
 }
