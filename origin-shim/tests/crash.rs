@@ -35,15 +35,16 @@ fn no_token_serves_more_than_n_across_a_kill_and_restart() {
     let site = Site::new(&[("big.bin", &content(LEN))]);
     let tokens: Vec<(String, String, u32)> = (0..TOKENS)
         .map(|i| {
-            let n = 1 + (i % 5) as u32;
+            let n = 1 + (i % 10) as u32;
             let c = claims_n("/big.bin", n);
             let id = c.id.clone();
             (id, format!("/big.bin?t={}", site.token(c)), n)
         })
         .collect();
 
-    // Run 1: a burst from every client at once; kill -9 as soon as the
-    // first few 200s are out, while the rest are in flight.
+    // Run 1: a burst whose clients start over half a second, so that uses
+    // are being counted in many store transactions; kill -9 soon after the
+    // first 200 is out, while the rest are in flight or still to come.
     let mut shim = site.serve(&[]);
     let addr = shim.addr;
     let seen_200 = Arc::new(AtomicUsize::new(0));
@@ -55,6 +56,7 @@ fn no_token_serves_more_than_n_across_a_kill_and_restart() {
             let (barrier, seen_200) = (Arc::clone(&barrier), Arc::clone(&seen_200));
             std::thread::spawn(move || {
                 barrier.wait();
+                std::thread::sleep(Duration::from_millis((k % 100) as u64 * 5));
                 let status = status_of(addr, &url, &format!("run1-client-{k}"));
                 if status == Some(200) {
                     seen_200.fetch_add(1, Ordering::SeqCst);
@@ -65,9 +67,10 @@ fn no_token_serves_more_than_n_across_a_kill_and_restart() {
         .collect();
     barrier.wait();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while seen_200.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+    while seen_200.load(Ordering::SeqCst) < 1 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
     }
+    std::thread::sleep(Duration::from_millis(100));
     shim.kill9();
     let mut run1: HashMap<usize, u32> = HashMap::new();
     let mut cut = 0;
@@ -79,7 +82,7 @@ fn no_token_serves_more_than_n_across_a_kill_and_restart() {
         }
     }
     let run1_total: u32 = run1.values().sum();
-    assert!(run1_total >= 3, "the burst served something before the kill ({run1_total})");
+    assert!(run1_total >= 1, "the burst served something before the kill ({run1_total})");
     eprintln!("run 1: {run1_total} answered 200, {cut} requests cut by the kill");
     assert!(cut > 0, "the kill landed after the burst, not during it");
 
