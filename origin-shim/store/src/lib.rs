@@ -221,32 +221,34 @@ impl SqliteStore {
 
 /// The consume of `op` inside an open write transaction.
 fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
-    tx.execute(
-        "INSERT INTO records (id, used, revoked, expire_at) VALUES (?1, 0, 0, ?2)
-         ON CONFLICT (id) DO UPDATE SET expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)",
-        params![op.id, op.expire_at],
-    )?;
-    let (used, revoked): (i64, bool) =
-        tx.query_row("SELECT used, revoked FROM records WHERE id = ?1", params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // Create the record if absent (or extend its expiry) and read it, in one statement.
+    let (used, revoked): (i64, bool) = tx
+        .prepare_cached(
+            "INSERT INTO records (id, used, revoked, expire_at) VALUES (?1, 0, 0, ?2)
+             ON CONFLICT (id) DO UPDATE SET expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)
+             RETURNING used, revoked",
+        )?
+        .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let used = to_count(used)?;
     let last_use = last_use_of(tx, op)?;
     let resuming = last_use.is_some_and(|t| t >= op.resume_after);
     if revoked || resuming || used >= op.n {
         return Ok(StoreReply::NotCounted { used, revoked, last_use });
     }
-    tx.execute("UPDATE records SET used = used + 1 WHERE id = ?1", params![op.id])?;
-    tx.execute(
+    tx.prepare_cached("UPDATE records SET used = used + 1 WHERE id = ?1")?.execute(params![op.id])?;
+    tx.prepare_cached(
         "INSERT INTO uses (id, fp, last_use) VALUES (?1, ?2, ?3)
          ON CONFLICT (id, fp) DO UPDATE SET last_use = excluded.last_use",
-        params![op.id, op.fp, op.now],
-    )?;
+    )?
+    .execute(params![op.id, op.fp, op.now])?;
     Ok(StoreReply::Counted { used: used + 1 })
 }
 
 /// The resume read of `op` (changes nothing).
 fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
     let record: Option<(i64, bool)> = tx
-        .query_row("SELECT used, revoked FROM records WHERE id = ?1", params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT used, revoked FROM records WHERE id = ?1")?
+        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let last_use = last_use_of(tx, op)?;
     let (used, revoked) = match record {
@@ -258,7 +260,8 @@ fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, S
 
 fn last_use_of(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<i64>, StoreError> {
     Ok(tx
-        .query_row("SELECT last_use FROM uses WHERE id = ?1 AND fp = ?2", params![op.id, op.fp], |r| r.get(0))
+        .prepare_cached("SELECT last_use FROM uses WHERE id = ?1 AND fp = ?2")?
+        .query_row(params![op.id, op.fp], |r| r.get(0))
         .optional()?)
 }
 
