@@ -2,7 +2,7 @@
 //! carrying a valid, unexpired `x-oncelink-grant` for that method and path,
 //! so nobody can bypass the edge by calling the origin directly.
 
-use crate::http_io::{core_response, error_response, wants_html};
+use crate::http_io::{core_response, error_response, wants_html, ClientAddr};
 use crate::log::Logger;
 use crate::serve_files::{self, Root};
 use crate::store::unix_now;
@@ -32,7 +32,8 @@ pub async fn handle(State(state): State<Arc<OriginState>>, req: Request) -> Resp
     let started = Instant::now();
     let (parts, _body) = req.into_parts();
     let html = wants_html(&parts);
-    let mut fields: Vec<(&str, Value)> = vec![("method", Value::from(parts.method.as_str()))];
+    let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip().to_string()).unwrap_or_default();
+    let mut fields: Vec<(&str, Value)> = vec![("method", Value::from(parts.method.as_str())), ("ip", Value::from(ip))];
     let response = 'answer: {
         let head = match parts.method {
             Method::GET => false,
