@@ -7,8 +7,11 @@
 
 use core::fmt;
 
-/// Why a viewer request was denied. Each variant has a stable `code()`, an
-/// HTTP `status()` and a short human `message()`.
+/// Why a request was refused: by the core's decision, or by a host for a
+/// reason of its own (a guarded origin's grant check, a missing file, an
+/// upstream that did not answer). Each variant has a stable `code()`, an HTTP
+/// `status()` and a short human `message()`, and every refusal is built by
+/// [`crate::Response::deny`] so all carry the same headers.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Reason {
@@ -46,11 +49,23 @@ pub enum Reason {
     /// The store could not be reached, throttled, timed out or answered
     /// something unexpected. Never fails open.
     StoreUnavailable,
+    /// Guarded origin: no `x-oncelink-grant` header (the request did not come
+    /// through the edge).
+    GrantMissing,
+    /// Guarded origin: not a grant, an unknown grant kid, a MAC that does not
+    /// match, or a grant for another method, path or token.
+    GrantInvalid,
+    /// Guarded origin: a genuine grant past its expiry.
+    GrantExpired,
+    /// A host serving files itself: the allowed path names no file.
+    NotFound,
+    /// A host proxying to an upstream origin that did not answer.
+    UpstreamUnavailable,
 }
 
 impl Reason {
     /// Every reason, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 20] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKid,
@@ -66,6 +81,11 @@ impl Reason {
         Reason::ResumeDenied,
         Reason::PrefetchRefused,
         Reason::StoreUnavailable,
+        Reason::GrantMissing,
+        Reason::GrantInvalid,
+        Reason::GrantExpired,
+        Reason::NotFound,
+        Reason::UpstreamUnavailable,
     ];
 
     /// The stable reason code.
@@ -86,6 +106,11 @@ impl Reason {
             Reason::ResumeDenied => "resume_denied",
             Reason::PrefetchRefused => "prefetch_refused",
             Reason::StoreUnavailable => "store_unavailable",
+            Reason::GrantMissing => "grant_missing",
+            Reason::GrantInvalid => "grant_invalid",
+            Reason::GrantExpired => "grant_expired",
+            Reason::NotFound => "not_found",
+            Reason::UpstreamUnavailable => "upstream_unavailable",
         }
     }
 
@@ -93,7 +118,9 @@ impl Reason {
     pub const fn status(self) -> u16 {
         match self {
             Reason::MethodNotAllowed => 405,
+            Reason::NotFound => 404,
             Reason::Expired | Reason::UsedUp | Reason::Revoked => 410,
+            Reason::UpstreamUnavailable => 502,
             Reason::StoreUnavailable => 503,
             _ => 403,
         }
@@ -117,6 +144,11 @@ impl Reason {
             Reason::ResumeDenied => "Start the download from the beginning.",
             Reason::PrefetchRefused => "Prefetches and previews are not served.",
             Reason::StoreUnavailable => "The service is temporarily unavailable. Try again shortly.",
+            Reason::GrantMissing => "This origin only serves requests that come through the edge.",
+            Reason::GrantInvalid => "The edge grant on this request is not valid.",
+            Reason::GrantExpired => "The edge grant on this request has expired.",
+            Reason::NotFound => "There is no such file.",
+            Reason::UpstreamUnavailable => "The file server did not answer. Try again shortly.",
         }
     }
 

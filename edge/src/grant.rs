@@ -13,6 +13,7 @@
 
 use crate::b64;
 use crate::claims::is_valid_id;
+use crate::error::Reason;
 use crate::keys::{is_valid_kid, Key, KeySet};
 use crate::path::DecodedPath;
 use hmac::Mac;
@@ -26,50 +27,6 @@ pub const MAX_GRANT_LEN: usize = 512;
 const PREFIX: &str = "g1";
 const LABEL: &str = "oncelink/v1/grant";
 const MAC_LEN: usize = 32;
-
-/// Why a guarded origin refused a request. Codes are stable.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum GrantError {
-    /// No grant header.
-    Missing,
-    /// Not a grant, an unknown kid, a MAC that does not match, or a grant for
-    /// another method, path or token.
-    Invalid,
-    /// A genuine grant whose expiry has passed.
-    Expired,
-}
-
-impl GrantError {
-    /// The stable reason code.
-    pub const fn code(self) -> &'static str {
-        match self {
-            GrantError::Missing => "grant_missing",
-            GrantError::Invalid => "grant_invalid",
-            GrantError::Expired => "grant_expired",
-        }
-    }
-
-    /// The HTTP status: always 403.
-    pub const fn status(self) -> u16 {
-        403
-    }
-
-    /// A short message for people.
-    pub const fn message(self) -> &'static str {
-        match self {
-            GrantError::Missing => "This origin only serves requests that come through the edge.",
-            GrantError::Invalid => "The edge grant on this request is not valid.",
-            GrantError::Expired => "The edge grant on this request has expired.",
-        }
-    }
-}
-
-impl core::fmt::Display for GrantError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.code())
-    }
-}
 
 /// What a valid grant says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,29 +50,29 @@ pub fn issue(key: &Key, method: &str, path: &DecodedPath, token_id: &str, now: i
 /// Checks a grant header (`None` when absent) for `method` on `path` at `now`.
 /// The MAC is checked (in constant time) before the expiry, so an expired
 /// grant is only reported as such when it is genuine.
-pub fn verify(keys: &KeySet, header: Option<&str>, method: &str, path: &DecodedPath, now: i64) -> Result<VerifiedGrant, GrantError> {
-    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(GrantError::Missing)?;
+pub fn verify(keys: &KeySet, header: Option<&str>, method: &str, path: &DecodedPath, now: i64) -> Result<VerifiedGrant, Reason> {
+    let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(Reason::GrantMissing)?;
     if header.len() > MAX_GRANT_LEN {
-        return Err(GrantError::Invalid);
+        return Err(Reason::GrantInvalid);
     }
     let mut parts = header.split('.');
     let (Some(prefix), Some(kid), Some(exp), Some(id), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(GrantError::Invalid);
+        return Err(Reason::GrantInvalid);
     };
     let exp_ok = !exp.is_empty() && exp.len() <= 12 && exp.bytes().all(|b| b.is_ascii_digit());
     if prefix != PREFIX || !is_valid_kid(kid) || !is_valid_id(id) || !exp_ok {
-        return Err(GrantError::Invalid);
+        return Err(Reason::GrantInvalid);
     }
-    let exp: i64 = exp.parse().map_err(|_| GrantError::Invalid)?;
-    let sig = b64::decode(sig).filter(|s| s.len() == MAC_LEN).ok_or(GrantError::Invalid)?;
-    let key = keys.get(kid).ok_or(GrantError::Invalid)?;
+    let exp: i64 = exp.parse().map_err(|_| Reason::GrantInvalid)?;
+    let sig = b64::decode(sig).filter(|s| s.len() == MAC_LEN).ok_or(Reason::GrantInvalid)?;
+    let key = keys.get(kid).ok_or(Reason::GrantInvalid)?;
     let mut m = key.mac();
     feed(&mut m, method, path.as_str(), id, exp);
-    m.verify_slice(&sig).map_err(|_| GrantError::Invalid)?;
+    m.verify_slice(&sig).map_err(|_| Reason::GrantInvalid)?;
     if now >= exp {
-        return Err(GrantError::Expired);
+        return Err(Reason::GrantExpired);
     }
     Ok(VerifiedGrant { kid: kid.to_owned(), token_id: id.to_owned(), exp })
 }
@@ -154,29 +111,29 @@ mod tests {
         let g = issue(k.active(), "GET", &p("/a%20b.pdf"), ID, 1000);
         let ok = verify(&k, Some(&g), "GET", &p("/a b.pdf"), 1059).unwrap();
         assert_eq!(ok, VerifiedGrant { kid: "g1".into(), token_id: ID.into(), exp: 1060 });
-        assert_eq!(verify(&k, Some(&g), "HEAD", &p("/a b.pdf"), 1000), Err(GrantError::Invalid));
-        assert_eq!(verify(&k, Some(&g), "GET", &p("/other.pdf"), 1000), Err(GrantError::Invalid));
-        assert_eq!(verify(&k, Some(&g), "GET", &p("/a b.pdf"), 1060), Err(GrantError::Expired));
+        assert_eq!(verify(&k, Some(&g), "HEAD", &p("/a b.pdf"), 1000), Err(Reason::GrantInvalid));
+        assert_eq!(verify(&k, Some(&g), "GET", &p("/other.pdf"), 1000), Err(Reason::GrantInvalid));
+        assert_eq!(verify(&k, Some(&g), "GET", &p("/a b.pdf"), 1060), Err(Reason::GrantExpired));
     }
 
     #[test]
     fn refuses_missing_forged_and_foreign_grants() {
         let k = keys("g1", 7);
         let path = p("/f");
-        assert_eq!(verify(&k, None, "GET", &path, 0), Err(GrantError::Missing));
-        assert_eq!(verify(&k, Some("  "), "GET", &path, 0), Err(GrantError::Missing));
+        assert_eq!(verify(&k, None, "GET", &path, 0), Err(Reason::GrantMissing));
+        assert_eq!(verify(&k, Some("  "), "GET", &path, 0), Err(Reason::GrantMissing));
         let other = issue(keys("g1", 8).active(), "GET", &path, ID, 1000);
-        assert_eq!(verify(&k, Some(&other), "GET", &path, 1000), Err(GrantError::Invalid));
+        assert_eq!(verify(&k, Some(&other), "GET", &path, 1000), Err(Reason::GrantInvalid));
         let unknown_kid = issue(keys("g2", 7).active(), "GET", &path, ID, 1000);
-        assert_eq!(verify(&k, Some(&unknown_kid), "GET", &path, 1000), Err(GrantError::Invalid));
+        assert_eq!(verify(&k, Some(&unknown_kid), "GET", &path, 1000), Err(Reason::GrantInvalid));
         // Moving the expiry forward breaks the MAC, so an old grant cannot be refreshed.
         let good = issue(k.active(), "GET", &path, ID, 1000);
         let stretched = good.replace(".1060.", ".9999.");
-        assert_eq!(verify(&k, Some(&stretched), "GET", &path, 2000), Err(GrantError::Invalid));
+        assert_eq!(verify(&k, Some(&stretched), "GET", &path, 2000), Err(Reason::GrantInvalid));
         // An expired forgery is reported invalid, not expired.
-        assert_eq!(verify(&k, Some(&other), "GET", &path, 5000), Err(GrantError::Invalid));
+        assert_eq!(verify(&k, Some(&other), "GET", &path, 5000), Err(Reason::GrantInvalid));
         for junk in ["g1", "g1.g1.1.x.y", "g2.g1.1060.AAAAAAAAAAAAAAAAAAAAAA.AAAA", "g1.g1.-5.AAAAAAAAAAAAAAAAAAAAAA.AA", &"x".repeat(600)] {
-            assert_eq!(verify(&k, Some(junk), "GET", &path, 0), Err(GrantError::Invalid), "{junk}");
+            assert_eq!(verify(&k, Some(junk), "GET", &path, 0), Err(Reason::GrantInvalid), "{junk}");
         }
     }
 

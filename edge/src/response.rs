@@ -38,7 +38,9 @@ impl Response {
             ("content-security-policy".to_owned(), "default-src 'none'; style-src 'unsafe-inline'".to_owned()),
         ];
         match reason {
-            Reason::StoreUnavailable => headers.push(("retry-after".to_owned(), RETRY_AFTER_SECS.to_string())),
+            Reason::StoreUnavailable | Reason::UpstreamUnavailable => {
+                headers.push(("retry-after".to_owned(), RETRY_AFTER_SECS.to_string()))
+            }
             Reason::MethodNotAllowed => headers.push(("allow".to_owned(), "GET, HEAD".to_owned())),
             _ => {}
         }
@@ -51,33 +53,16 @@ impl Response {
     }
 }
 
-/// The `content-type` and body of an error page for a stable `code`, in the
-/// same style as the core's denials: for hosts that refuse a request for a
-/// reason of their own (e.g. a guarded origin's `grant_missing`).
-pub fn error_page(status: u16, code: &str, message: &str, html: bool) -> (&'static str, String) {
-    if html {
-        ("text/html; charset=utf-8", html_page(status, code, message))
-    } else {
-        ("application/json", json_page(code, message))
-    }
-}
-
 fn json_body(reason: Reason) -> String {
-    json_page(reason.code(), reason.message())
-}
-
-fn json_page(code: &str, message: &str) -> String {
-    serde_json::json!({ "error": code, "message": message }).to_string()
+    serde_json::json!({ "error": reason.code(), "message": reason.message() }).to_string()
 }
 
 fn html_body(reason: Reason) -> String {
-    html_page(reason.status(), reason.code(), reason.message())
-}
-
-fn html_page(status: u16, code: &str, message: &str) -> String {
+    let (status, code, message) = (reason.status(), reason.code(), reason.message());
     let title = match status {
+        404 => "File not found",
         410 => "Link no longer available",
-        503 => "Try again shortly",
+        502 | 503 => "Try again shortly",
         _ => "Link not valid",
     };
     format!(

@@ -3,7 +3,7 @@
 //! `NeedStore` step, and an allowed request is served from the root or
 //! proxied upstream. A denial is exactly the core's response.
 
-use crate::http_io::{core_request, core_response, error_response, wants_html, ClientAddr};
+use crate::http_io::{core_request, core_response, refuse, wants_html, ClientAddr};
 use crate::log::Logger;
 use crate::proxy::Proxy;
 use crate::serve_files::{self, Root};
@@ -11,10 +11,10 @@ use crate::store::{unix_now, UseStore};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{Method, Response, StatusCode};
+use axum::http::{Method, Response};
 use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::path::DecodedPath;
-use oncelink_edge::{decide, Config, Forward, Step};
+use oncelink_edge::{decide, Config, Forward, Reason, Step};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,7 +71,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         }
         Step::NeedStore { .. } => {
             // resume() never asks for the store twice; refuse rather than guess.
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Unexpected server state.", wants_html(&parts))
+            refuse(Reason::StoreUnavailable, wants_html(&parts))
         }
     };
     fields.push(("status", Value::from(response.status().as_u16())));
@@ -85,7 +85,7 @@ async fn answer(state: &EdgeState, parts: &Parts, forward: &Forward, ip: &str) -
     match &state.target {
         Target::Upstream(proxy) => proxy.send(parts, forward, ip, wants_html(parts)).await,
         Target::Root(root) => {
-            let not_found = || error_response(StatusCode::NOT_FOUND, "not_found", "There is no such file.", wants_html(parts));
+            let not_found = || refuse(Reason::NotFound, wants_html(parts));
             // The core already decoded and checked this path; decode again
             // here rather than trust a string.
             let Some(path) = DecodedPath::parse(&forward.path) else {

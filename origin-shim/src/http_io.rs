@@ -47,16 +47,11 @@ pub fn core_response(r: &oncelink_edge::Response) -> Response<Body> {
     out
 }
 
-/// A refusal of the host's own (not a core reason), in the core's body style.
-pub fn error_response(status: StatusCode, code: &str, message: &str, html: bool) -> Response<Body> {
-    let (content_type, body) = oncelink_edge::response::error_page(status.as_u16(), code, message, html);
-    let mut out = Response::new(Body::from(body));
-    *out.status_mut() = status;
-    let h = out.headers_mut();
-    h.insert("content-type", HeaderValue::from_static(content_type));
-    h.insert("cache-control", HeaderValue::from_static("no-store"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    out
+/// A refusal, built by the core like every other so all carry the same
+/// headers and body style (the host's own reasons included: grant checks,
+/// missing files, an upstream that did not answer).
+pub fn refuse(reason: oncelink_edge::Reason, html: bool) -> Response<Body> {
+    core_response(&oncelink_edge::Response::deny(reason, html))
 }
 
 /// Whether the client accepts HTML (browsers get HTML error pages).

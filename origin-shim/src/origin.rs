@@ -2,13 +2,13 @@
 //! carrying a valid, unexpired `x-oncelink-grant` for that method and path,
 //! so nobody can bypass the edge by calling the origin directly.
 
-use crate::http_io::{core_response, error_response, wants_html, ClientAddr};
+use crate::http_io::{refuse, wants_html, ClientAddr};
 use crate::log::Logger;
 use crate::serve_files::{self, Root};
 use crate::store::unix_now;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{Method, Response, StatusCode};
+use axum::http::{Method, Response};
 use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::grant::{self, GRANT_HEADER};
 use oncelink_edge::path::DecodedPath;
@@ -38,22 +38,21 @@ pub async fn handle(State(state): State<Arc<OriginState>>, req: Request) -> Resp
         let head = match parts.method {
             Method::GET => false,
             Method::HEAD => true,
-            _ => break 'answer core_response(&oncelink_edge::Response::deny(Reason::MethodNotAllowed, html)),
+            _ => break 'answer refuse(Reason::MethodNotAllowed, html),
         };
         let Some(path) = DecodedPath::parse(parts.uri.path()) else {
-            break 'answer core_response(&oncelink_edge::Response::deny(Reason::BadPath, html));
+            break 'answer refuse(Reason::BadPath, html);
         };
         let header = parts.headers.get(GRANT_HEADER).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         match grant::verify(&state.grant_keys, header.as_deref(), parts.method.as_str(), &path, unix_now()) {
-            Err(e) => {
-                fields.push(("reason", Value::from(e.code())));
-                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
-                error_response(status, e.code(), e.message(), html)
+            Err(reason) => {
+                fields.push(("reason", Value::from(reason.code())));
+                refuse(reason, html)
             }
             Ok(g) => {
                 fields.push(("id_hash", Value::from(oncelink_edge::decide::id_hash(&g.token_id))));
                 let Some(file) = state.root.resolve(&path).await else {
-                    break 'answer error_response(StatusCode::NOT_FOUND, "not_found", "There is no such file.", html);
+                    break 'answer refuse(Reason::NotFound, html);
                 };
                 let disposition = parts.headers.get(DISPOSITION_HEADER).and_then(|v| v.to_str().ok());
                 serve_files::respond(file, head, &parts.headers, disposition).await

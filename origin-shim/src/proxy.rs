@@ -3,11 +3,11 @@
 //! to the viewer's request, and the upstream response streamed back as it
 //! arrives (never buffered whole).
 
-use crate::http_io::error_response;
+use crate::http_io::refuse;
 use axum::body::Body;
 use axum::http::header::{HeaderName, HeaderValue, HOST};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Request, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, Request, Response, Uri};
 use bytes::Bytes;
 use http_body_util::Empty;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -96,7 +96,7 @@ impl Proxy {
 }
 
 fn bad_gateway(html: bool) -> Response<Body> {
-    error_response(StatusCode::BAD_GATEWAY, "upstream_unavailable", "The file server did not answer. Try again shortly.", html)
+    refuse(oncelink_edge::Reason::UpstreamUnavailable, html)
 }
 
 /// The viewer's headers minus hop-by-hop ones, Host and what the core

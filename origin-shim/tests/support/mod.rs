@@ -351,6 +351,11 @@ pub fn assert_refused(resp: &Resp, status: u16, code: &str) {
     assert_eq!(resp.header("content-type"), Some("application/json"), "denial content-type");
     assert_eq!(resp.header("cache-control"), Some("no-store"), "denial cache-control");
     assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
+    // Host refusals (grant_*, not_found, upstream_unavailable) are built by
+    // the core too, so every refusal carries the same privacy headers.
+    assert_eq!(resp.header("referrer-policy"), Some("no-referrer"), "denial referrer-policy");
+    assert_eq!(resp.header("x-robots-tag"), Some("noindex"), "denial x-robots-tag");
+    assert!(resp.header("content-security-policy").is_some_and(|c| c.starts_with("default-src 'none'")), "denial CSP");
     let message = serde_json::from_slice::<serde_json::Value>(&resp.body)
         .ok()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned));
