@@ -47,6 +47,20 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
     let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip().to_string()).unwrap_or_default();
     let request = core_request(&parts, &ip);
     let mut step = decide(&state.config, &request, unix_now());
+    // Serving files itself, the shim opens the file before it asks the store,
+    // so a use is never spent on a path that names no file. Only an allowed
+    // (or store-pending) request gets this far: a denied one learns nothing
+    // about which files exist.
+    let mut file = None;
+    if let (Target::Root(root), Step::NeedStore { .. } | Step::Forward(_)) = (&state.target, &step) {
+        match DecodedPath::parse(parts.uri.path()) {
+            Some(path) => file = root.resolve(&path).await,
+            None => {}
+        }
+        if file.is_none() {
+            step = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, wants_html(&parts)));
+        }
+    }
     if let Step::NeedStore { op, pending } = step {
         let reply = state.store.apply(op, &state.log).await;
         step = pending.resume(&reply);
@@ -63,7 +77,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
             if let Some(used) = forward.used {
                 fields.push(("used", Value::from(used)));
             }
-            let (response, problem) = answer(&state, &parts, &forward, &ip).await;
+            let (response, problem) = answer(&state, &parts, &forward, &ip, file).await;
             if let Some(p) = problem {
                 fields.push(("problem", Value::from(p)));
             }
@@ -81,18 +95,18 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
     response
 }
 
-async fn answer(state: &EdgeState, parts: &Parts, forward: &Forward, ip: &str) -> (Response<Body>, Option<String>) {
+async fn answer(
+    state: &EdgeState,
+    parts: &Parts,
+    forward: &Forward,
+    ip: &str,
+    file: Option<serve_files::OpenFile>,
+) -> (Response<Body>, Option<String>) {
     match &state.target {
         Target::Upstream(proxy) => proxy.send(parts, forward, ip, wants_html(parts)).await,
-        Target::Root(root) => {
-            let not_found = || refuse(Reason::NotFound, wants_html(parts));
-            // The core already decoded and checked this path; decode again
-            // here rather than trust a string.
-            let Some(path) = DecodedPath::parse(&forward.path) else {
-                return (not_found(), Some("path failed to decode after the core allowed it".into()));
-            };
-            let Some(file) = root.resolve(&path).await else {
-                return (not_found(), None);
+        Target::Root(_) => {
+            let Some(file) = file else {
+                return (refuse(Reason::NotFound, wants_html(parts)), Some("no file opened for an allowed request".into()));
             };
             let disposition = forward.set_headers.iter().find(|(k, _)| k == DISPOSITION_HEADER).map(|(_, v)| v.as_str());
             let head = parts.method == Method::HEAD;

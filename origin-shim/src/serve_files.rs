@@ -31,10 +31,11 @@ impl Root {
         Ok(Root(canon))
     }
 
-    /// Opens the regular file `path` names under the root, following
-    /// symlinks only while they stay inside the root. `None` for anything
-    /// else (missing, a directory, outside the root, unreadable): the caller
-    /// answers 404. All the blocking file-system work happens in one trip to
+    /// Opens the regular file `path` names under the root. No symlink is
+    /// followed anywhere below the root: a link inside a granted folder that
+    /// points at another folder would serve a path the token does not grant.
+    /// `None` for anything else (missing, a directory, a FIFO or device, a
+    /// symlink, unreadable): the caller answers 404. All the blocking file-system work happens in one trip to
     /// a blocking thread, and the metadata is read from the opened file, so
     /// it describes what will be sent.
     pub async fn resolve(&self, path: &DecodedPath) -> Option<OpenFile> {
@@ -68,8 +69,16 @@ pub struct OpenFile {
 pub const SMALL_FILE: u64 = 64 * 1024;
 
 fn open_inside(root: &Path, joined: &Path) -> Option<OpenFile> {
+    // The canonical path must be the joined path itself: then no component
+    // below the (canonical) root is a symlink, so what is served is exactly
+    // the path the core matched against the token's grant.
     let canon = std::fs::canonicalize(joined).ok()?;
-    if !canon.starts_with(root) {
+    if canon != joined || !canon.starts_with(root) {
+        return None;
+    }
+    // Check the type before opening: opening a FIFO blocks until a writer
+    // comes, which would pin a blocking thread and hold up shutdown.
+    if !std::fs::symlink_metadata(&canon).ok()?.is_file() {
         return None;
     }
     let mut file = std::fs::File::open(&canon).ok()?;
@@ -102,7 +111,8 @@ pub enum RangeChoice {
 
 /// Chooses the response shape for `range` on a file of `size` bytes.
 pub fn choose_range(range: Option<&str>, size: u64) -> RangeChoice {
-    let Some(range) = range else {
+    // An empty file has no byte to range over: always the whole (empty) file.
+    let Some(range) = range.filter(|_| size > 0) else {
         return RangeChoice::Full;
     };
     let Ok(parsed) = http_range_header::parse_range_header(range) else {
@@ -238,8 +248,10 @@ pub async fn respond(file: OpenFile, head: bool, headers: &HeaderMap, dispositio
         return builder.body(Body::empty()).unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR));
     }
     let body = match file.small {
-        // start + len <= size <= SMALL_FILE: the slice is in bounds.
-        Some(bytes) => Body::from(bytes.slice(start as usize..(start + len) as usize)),
+        Some(bytes) => match bytes.get(start as usize..(start + len) as usize) {
+            Some(part) => Body::from(bytes.slice_ref(part)),
+            None => return plain(StatusCode::INTERNAL_SERVER_ERROR),
+        },
         None => {
             let mut f = tokio::fs::File::from_std(file.file);
             if start > 0 && f.seek(SeekFrom::Start(start)).await.is_err() {
@@ -274,6 +286,8 @@ mod tests {
         assert_eq!(choose_range(Some("items=0-1"), 100), RangeChoice::Full);
         assert_eq!(choose_range(Some("bytes=abc"), 100), RangeChoice::Full);
         assert_eq!(choose_range(Some("bytes=99999999999999999999999-"), 100), RangeChoice::Full);
+        assert_eq!(choose_range(Some("bytes=0-"), 0), RangeChoice::Full, "an empty file has no byte 0");
+        assert_eq!(choose_range(Some("bytes=-5"), 0), RangeChoice::Full);
     }
 
     fn validators() -> Validators {

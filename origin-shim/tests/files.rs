@@ -249,10 +249,59 @@ fn symlinks_out_of_the_root_are_refused() {
         assert!(matches!(resp.status, 403 | 404), "{path}: {}", resp.status);
         assert!(!resp.body_text().contains("TOP SECRET"), "{path} leaked the secret");
     }
-    // A symlink that stays inside the root may be served; at least it must not leak.
+    // No symlink is followed below the root, not even one that stays inside.
     std::os::unix::fs::symlink(site.root.join("data.bin"), site.root.join("inside.bin")).unwrap();
     let inside = get_as(shim.addr, "c", &format!("/inside.bin?t={t}"), &[]);
-    assert!(matches!(inside.status, 200 | 403 | 404), "{}", inside.status);
+    assert_eq!(inside.status, 404, "{}", inside.body_text());
+}
+
+#[test]
+fn a_symlink_cannot_widen_a_prefix_grant() {
+    let site = Site::new(&[("pub/a.txt", b"public\n"), ("private/s.txt", b"PRIVATE\n")]);
+    std::os::unix::fs::symlink("../private/s.txt", site.root.join("pub/link.txt")).unwrap();
+    std::os::unix::fs::symlink("../private", site.root.join("pub/dir")).unwrap();
+    let shim = site.serve(&[]);
+    let t = site.token(claims("/pub/*"));
+    for path in ["/pub/link.txt", "/pub/dir/s.txt"] {
+        let resp = get_as(shim.addr, "c", &format!("{path}?t={t}"), &[]);
+        assert_eq!(resp.status, 404, "{path}: {}", resp.body_text());
+        assert!(!resp.body_text().contains("PRIVATE"), "{path} served a path the token does not grant");
+    }
+    assert_eq!(get_as(shim.addr, "c", &format!("/pub/a.txt?t={t}"), &[]).status, 200);
+}
+
+#[test]
+fn an_empty_file_with_a_range_is_served_whole_and_counted_once() {
+    let site = Site::new(&[("empty.txt", b"")]);
+    let shim = site.serve(&[]);
+    let claims = claims_n("/empty.txt", 1);
+    let id = claims.id.clone();
+    let t = site.token(claims);
+    let resp = get_as(shim.addr, "c", &format!("/empty.txt?t={t}"), &[("Range", "bytes=0-")]);
+    assert_eq!((resp.status, resp.body.len()), (200, 0), "{:?}", resp.headers);
+    assert_eq!(resp.header("content-length"), Some("0"));
+    assert_eq!(support::used_in_db(&site.db, &id), 1);
+    let head = request(shim.addr, "HEAD", &format!("/empty.txt?t={t}"), &[("User-Agent", "c"), ("Range", "bytes=0-")]);
+    assert_eq!((head.status, head.header("content-length")), (200, Some("0")));
+}
+
+#[test]
+fn fifos_and_missing_files_do_not_spend_a_use() {
+    let site = Site::new(&[("a.txt", b"a\n")]);
+    let fifo = site.root.join("pipe");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(status.success());
+    let shim = site.serve(&[]);
+    for path in ["/pipe", "/missing.txt"] {
+        let claims = claims_n(path, 1);
+        let id = claims.id.clone();
+        let t = site.token(claims);
+        let resp = get_as(shim.addr, "c", &format!("{path}?t={t}"), &[]);
+        assert_eq!(resp.status, 404, "{path}: {}", resp.body_text());
+        assert_eq!(support::used_in_db(&site.db, &id), 0, "{path}: a 404 must not spend the link");
+    }
+    // The server still answers (no blocking thread is stuck on the FIFO).
+    assert_eq!(get_as(shim.addr, "c", &format!("/a.txt?t={}", site.token(claims("/a.txt"))), &[]).status, 200);
 }
 
 #[test]
