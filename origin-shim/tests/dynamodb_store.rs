@@ -1,0 +1,347 @@
+//! `origin-shim serve --store dynamodb:REGION@ENDPOINT --table NAME` end to
+//! end: the real binary counts uses in a DynamoDB-compatible server (moto,
+//! started here on a free 127.0.0.1 port) and every check is over real HTTP.
+//!
+//! moto runs through `edge/js/dev/moto_serialized.py`, which handles one
+//! request at a time: plain `moto_server` evaluates a ConditionExpression and
+//! applies the update without a lock, so two racing conditional writes can
+//! both succeed, which DynamoDB never allows (docs/lambda-edge.md, "Why moto,
+//! and why serialised"). The table is created and its records are read with
+//! requests signed by the core's own SigV4 signer.
+//!
+//! Needs moto: `pip install -r scripts/requirements-test.txt`. Without
+//! `moto_server` on PATH the moto tests fail (never skip) and say so.
+
+mod support;
+
+use oncelink_edge::dynamodb::{self, sigv4, Credentials, HttpCall, Record, StoreConfig};
+use std::ffi::OsString;
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier, Once};
+use std::time::{Duration, Instant};
+use support::http::{send_raw, try_request, Resp};
+use support::{assert_denied, claims_n, content, get_as, reason, Shim, Site};
+
+const REGION: &str = "us-east-1";
+const TABLE: &str = "oncelink-tokens";
+/// Dummy credentials: moto checks the signature's scope, not the secret.
+const ACCESS_KEY: &str = "AKIDTESTTEST";
+const SECRET: &str = "test-secret-key";
+/// How long moto may take to answer its first request (python imports).
+const MOTO_START: Duration = Duration::from_secs(30);
+/// Clients in the parallel burst.
+const CLIENTS: usize = 100;
+const LEN: usize = 16 * 1024;
+
+/// The server under test reads its credentials from the environment, and the
+/// harness starts it with this process's environment: set them once, before
+/// any server of this file is spawned (std serialises env access with spawn).
+fn dummy_credentials_in_env() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("AWS_ACCESS_KEY_ID", ACCESS_KEY);
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET);
+        std::env::remove_var("AWS_SESSION_TOKEN");
+    });
+}
+
+fn creds() -> Credentials {
+    Credentials { access_key_id: ACCESS_KEY.into(), secret_access_key: SECRET.into(), session_token: None }
+}
+
+/// A port that was free on 127.0.0.1 a moment ago (nothing listens on it now).
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// Whether `name` is an executable file in a PATH directory.
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+}
+
+/// moto (serialised) on a free 127.0.0.1 port with the token table created;
+/// killed on drop.
+struct Moto {
+    child: Child,
+    addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`.
+    endpoint: String,
+    /// Holds moto's stderr log, for failure messages.
+    dir: tempfile::TempDir,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        assert!(
+            on_path("moto_server"),
+            "moto_server is not on PATH: these tests need a real DynamoDB-compatible server; \
+             install it with `pip install -r scripts/requirements-test.txt`"
+        );
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge/js/dev/moto_serialized.py");
+        let dir = support::tempdir();
+        let log = File::create(dir.path().join("moto.log")).expect("create moto log");
+        let port = free_port();
+        let child = Command::new("python3")
+            .arg(&script)
+            .args(["127.0.0.1", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut moto = Moto { child, addr, endpoint: format!("http://{addr}"), dir };
+        let deadline = Instant::now() + MOTO_START;
+        loop {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!("moto_serialized.py exited ({status}) before answering:\n{}", moto.log());
+            }
+            if try_request(addr, "GET", "/moto-api/", &[]).is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "moto did not answer on {addr} within {MOTO_START:?}:\n{}", moto.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto.create_table();
+        moto
+    }
+
+    /// The tail of moto's stderr.
+    fn log(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default();
+        text[text.len().saturating_sub(4000)..].to_owned()
+    }
+
+    fn store(&self) -> StoreConfig {
+        StoreConfig { table: TABLE.into(), endpoint: Some(self.endpoint.clone()) }
+    }
+
+    /// `--store dynamodb:us-east-1@http://127.0.0.1:PORT`.
+    fn store_arg(&self) -> String {
+        format!("dynamodb:{REGION}@{}", self.endpoint)
+    }
+
+    /// Sends a call built by the core and returns the answer.
+    fn send(&self, call: &HttpCall) -> Resp {
+        let mut head = format!("{} / HTTP/1.1\r\n", call.method);
+        for (name, value) in &call.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", call.body.len()));
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(call.body.as_bytes());
+        send_raw(self.addr, &bytes, false).unwrap_or_else(|e| panic!("request to moto failed: {e}\n{}", self.log()))
+    }
+
+    /// CreateTable as docs/dynamodb.md describes the table (key `id`, S),
+    /// signed with the core's signer (the encoder builds no CreateTable).
+    fn create_table(&self) {
+        let body = format!(
+            concat!(
+                r#"{{"TableName":"{}","AttributeDefinitions":[{{"AttributeName":"id","AttributeType":"S"}}],"#,
+                r#""KeySchema":[{{"AttributeName":"id","KeyType":"HASH"}}],"BillingMode":"PAY_PER_REQUEST"}}"#
+            ),
+            TABLE
+        );
+        let mut headers = vec![
+            ("content-type".to_owned(), dynamodb::CONTENT_TYPE.to_owned()),
+            ("host".to_owned(), self.addr.to_string()),
+            ("x-amz-target".to_owned(), "DynamoDB_20120810.CreateTable".to_owned()),
+        ];
+        let signable = sigv4::SignableRequest { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
+        let signed = sigv4::sign(&signable, &creds(), REGION, "dynamodb", support::now(), sigv4::SignOptions::default());
+        headers.extend(signed.added_headers);
+        let resp = self.send(&HttpCall { method: "POST", url: format!("{}/", self.endpoint), headers, body });
+        assert_eq!(resp.status, 200, "CreateTable: {}", resp.body_text());
+    }
+
+    /// The record of token `id`, read consistently (`GetItem`, as `oncelink status`).
+    fn record(&self, id: &str) -> Record {
+        let call = dynamodb::status_request(id, REGION, &self.store(), &creds(), support::now()).expect("status request");
+        let resp = self.send(&call);
+        assert_eq!(resp.status, 200, "GetItem {id}: {}", resp.body_text());
+        dynamodb::parse_record(&resp.body_text(), "Item").unwrap_or_else(|e| panic!("record of {id}: {e}"))
+    }
+
+    /// Revokes `id` with `oncelink revoke --store dynamodb:... --table T ID`,
+    /// the CLI built in the same target directory as origin-shim (or
+    /// `$ONCELINK_BIN`). When it has not been built (`cargo test -p
+    /// origin-shim` builds only this package; `cargo test --workspace` builds
+    /// both), the revoke is sent with the core's `revoke_request`, which is
+    /// what the CLI sends, and a note says so.
+    fn revoke(&self, id: &str) {
+        match oncelink_bin() {
+            Some(bin) => {
+                let out = Command::new(&bin)
+                    .args(["revoke", "--store", &self.store_arg(), "--table", TABLE, id])
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+                assert!(
+                    out.status.success(),
+                    "{} revoke failed ({}): {}",
+                    bin.display(),
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            None => {
+                eprintln!("note: no oncelink binary next to origin-shim and no $ONCELINK_BIN; revoking with dynamodb::revoke_request");
+                let call = dynamodb::revoke_request(id, REGION, &self.store(), &creds(), support::now()).expect("revoke request");
+                let resp = self.send(&call);
+                assert_eq!(resp.status, 200, "revoke UpdateItem: {}", resp.body_text());
+            }
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `$ONCELINK_BIN`, else the `oncelink` binary cargo built beside origin-shim.
+fn oncelink_bin() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("ONCELINK_BIN") {
+        return Some(PathBuf::from(bin));
+    }
+    let sibling = Path::new(env!("CARGO_BIN_EXE_origin-shim")).with_file_name(format!("oncelink{}", std::env::consts::EXE_SUFFIX));
+    sibling.is_file().then_some(sibling)
+}
+
+/// `origin-shim serve --root ROOT --store dynamodb:us-east-1@ENDPOINT --table T`.
+fn serve(site: &Site, endpoint: &str) -> Shim {
+    dummy_credentials_in_env();
+    let args: Vec<OsString> = vec![
+        "serve".into(),
+        "--keys".into(),
+        site.keys.path.clone().into(),
+        "--root".into(),
+        site.root.clone().into(),
+        "--store".into(),
+        format!("dynamodb:{REGION}@{endpoint}").into(),
+        "--table".into(),
+        TABLE.into(),
+    ];
+    Shim::start(args)
+}
+
+/// A 200 carrying the whole file, with the server's log on failure.
+#[track_caller]
+fn assert_served(resp: &Resp, shim: &Shim, what: &str) {
+    assert_eq!(resp.status, 200, "{what}: {} {}\nserver stderr:\n{}", resp.status, reason(resp), shim.stderr.text());
+    assert_eq!(resp.body, content(LEN), "{what}: the whole file");
+}
+
+#[test]
+fn two_uses_used_up_resume_and_revoke() {
+    let moto = Moto::start();
+    let site = Site::new(&[("f.bin", &content(LEN))]);
+    let shim = serve(&site, &moto.endpoint);
+    let c = claims_n("/f.bin", 2);
+    let id = c.id.clone();
+    let url = format!("/f.bin?t={}", site.token(c));
+    assert!(!moto.record(&id).exists, "minting writes nothing");
+
+    assert_served(&get_as(shim.addr, "client-a", &url, &[]), &shim, "client a, first use");
+    let rec = moto.record(&id);
+    assert_eq!((rec.used, rec.n, rec.revoked), (1, Some(2), false), "after the first use: {rec:?}");
+    assert!(rec.expire_at.is_some_and(|e| e > support::now() + 3600), "TTL attribute past exp: {rec:?}");
+
+    assert_served(&get_as(shim.addr, "client-b", &url, &[]), &shim, "client b, second use");
+    assert_eq!(moto.record(&id).used, 2, "after the second use");
+
+    assert_denied(&get_as(shim.addr, "client-c", &url, &[]), 410, "used_up");
+    assert_eq!(moto.record(&id).used, 2, "a refused use counts nothing");
+
+    // Client a again, inside the grace window: a resume, not a use (the
+    // conditional UpdateItem fails and its ALL_OLD shows a's recent use).
+    assert_served(&get_as(shim.addr, "client-a", &url, &[]), &shim, "client a resuming from byte 0");
+    // A ranged resume from a later byte reads the record (GetItem) instead.
+    let ranged = get_as(shim.addr, "client-b", &url, &[("Range", "bytes=100-")]);
+    assert_eq!(ranged.status, 206, "client b resuming from byte 100: {}", ranged.body_text());
+    assert_eq!(ranged.body, content(LEN)[100..], "the rest of the file");
+    assert_denied(&get_as(shim.addr, "client-c", &url, &[("Range", "bytes=100-")]), 410, "used_up");
+    let rec = moto.record(&id);
+    assert_eq!((rec.used, rec.revoked), (2, false), "resumes count nothing: {rec:?}");
+    assert!(rec.last_use.is_some_and(|t| t >= support::now() - 60), "last use recorded: {rec:?}");
+
+    moto.revoke(&id);
+    assert!(moto.record(&id).revoked, "the record is revoked");
+    assert_denied(&get_as(shim.addr, "client-a", &url, &[]), 410, "revoked");
+    assert_denied(&get_as(shim.addr, "client-b", &url, &[("Range", "bytes=100-")]), 410, "revoked");
+
+    // A link revoked before any use never serves.
+    let fresh = claims_n("/f.bin", 5);
+    let fresh_id = fresh.id.clone();
+    let fresh_url = format!("/f.bin?t={}", site.token(fresh));
+    moto.revoke(&fresh_id);
+    assert_denied(&get_as(shim.addr, "client-a", &fresh_url, &[]), 410, "revoked");
+    let rec = moto.record(&fresh_id);
+    assert_eq!((rec.used, rec.revoked), (0, true), "revoked before use: {rec:?}");
+}
+
+#[test]
+fn hundred_parallel_clients_get_exactly_three_bodies() {
+    let moto = Moto::start();
+    let site = Site::new(&[("f.bin", &content(LEN))]);
+    let shim = serve(&site, &moto.endpoint);
+    let c = claims_n("/f.bin", 3);
+    let id = c.id.clone();
+    let url = format!("/f.bin?t={}", site.token(c));
+    let addr = shim.addr;
+    let barrier = Arc::new(Barrier::new(CLIENTS));
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let barrier = Arc::clone(&barrier);
+            let url = url.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                // Distinct clients: the same User-Agent from the same address
+                // would be one client resuming.
+                let ua = format!("burst-client-{i}");
+                try_request(addr, "GET", &url, &[("User-Agent", &ua), ("Accept", "application/json")])
+            })
+        })
+        .collect();
+    let (mut served, mut used_up, mut other) = (0, 0, Vec::new());
+    for t in threads {
+        match t.join().expect("client thread") {
+            Ok(resp) if resp.status == 200 => {
+                assert_eq!(resp.body, content(LEN), "a 200 carried the whole file");
+                served += 1;
+            }
+            Ok(resp) if resp.status == 410 && reason(&resp) == "used_up" => used_up += 1,
+            Ok(resp) => other.push(format!("{} {}", resp.status, reason(&resp))),
+            Err(e) => other.push(format!("I/O error: {e}")),
+        }
+    }
+    assert!(other.is_empty(), "unexpected answers {other:?}\nserver stderr:\n{}", shim.stderr.text());
+    assert_eq!((served, used_up), (3, CLIENTS - 3), "(200s, 410 used_up)");
+    let rec = moto.record(&id);
+    assert_eq!((rec.used, rec.n, rec.revoked), (3, Some(3), false), "the record agrees: {rec:?}");
+}
+
+#[test]
+fn dead_endpoint_is_503_store_unavailable() {
+    // Nothing listens on this port: every attempt is refused at once.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let site = Site::new(&[("f.bin", &content(LEN))]);
+    let shim = serve(&site, &dead);
+    let url = format!("/f.bin?t={}", site.token(claims_n("/f.bin", 1)));
+    for range in [None, Some("bytes=100-")] {
+        let headers: Vec<(&str, &str)> = range.iter().map(|r| ("Range", *r)).collect();
+        let resp = get_as(shim.addr, "client-a", &url, &headers);
+        assert_denied(&resp, 503, "store_unavailable");
+        let retry = resp.header("retry-after").and_then(|v| v.parse::<u32>().ok());
+        assert!(retry.is_some_and(|s| s > 0), "Retry-After in whole seconds: {:?}", resp.headers);
+    }
+    let log = shim.stderr.text();
+    assert!(log.contains("store unavailable") && log.contains("dynamodb"), "the cause is logged:\n{log}");
+}
