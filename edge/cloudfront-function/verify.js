@@ -181,7 +181,11 @@ const oncelink = (function () {
     if (CONFIG.origin !== 'header') {
       // S3 honours response-* overrides on signed requests: only the edge sets them.
       Object.keys(request.querystring).forEach(function (name) {
-        if (name.toLowerCase().startsWith('response-')) {
+        // Byte-wise %XX decoding, as the core does: any spelling counts.
+        const decoded = name.replace(/%([0-9a-fA-F]{2})/g, function (m, hex) {
+          return String.fromCharCode(parseInt(hex, 16));
+        });
+        if (decoded.toLowerCase().startsWith('response-')) {
           delete request.querystring[name];
         }
       });
@@ -257,6 +261,9 @@ const oncelink = (function () {
 
   function decodePath(raw) {
     let path;
+    if (String(raw).charAt(0) !== '/') {
+      return null;
+    }
     try {
       path = decodeURIComponent(String(raw));
     } catch (e) {

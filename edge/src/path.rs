@@ -15,6 +15,10 @@ pub struct DecodedPath(String);
 impl DecodedPath {
     /// Decodes `raw` (as received: percent-encoded) once and checks it.
     pub fn parse(raw: &str) -> Option<DecodedPath> {
+        // The leading '/' must be a real one: "%2Fpub/a" is not a path.
+        if !raw.starts_with('/') {
+            return None;
+        }
         let decoded = percent_decode(raw)?;
         let text = String::from_utf8(decoded).ok()?;
         is_clean(&text).then_some(DecodedPath(text))
@@ -118,7 +122,7 @@ mod tests {
     fn refuses_traversal_and_junk() {
         for raw in [
             "", "a", "//", "/a//b", "/./a", "/a/..", "/a/%2e%2e/b", "/a%2F..%2Fb", "/a%2f%2E",
-            "/a\\b", "/a%5cb", "/a%00", "/a%", "/a%4", "/a%zz", "/%C3", "/%FF", "/a\nb", "/a%0d",
+            "/a\\b", "/a%5cb", "/a%00", "/a%", "/a%4", "/a%zz", "/%C3", "/%FF", "/a\nb", "/a%0d", "%2Fa",
         ] {
             assert_eq!(ok(raw), None, "{raw:?}");
         }
