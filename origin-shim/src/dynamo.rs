@@ -24,6 +24,10 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const BUDGET: Duration = Duration::from_secs(4);
 /// Largest answer body read.
 const MAX_BODY: usize = 1 << 20;
+/// A well-formed token id and region, only to check the configuration at
+/// start (the request is built, never sent).
+const PROBE_ID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+const PROBE_REGION: &str = "us-east-1";
 
 /// A DynamoDB table: AWS's https endpoint for the region (TLS with rustls and
 /// the webpki root certificates), or an endpoint override such as a local
@@ -42,6 +46,12 @@ impl DynamoStore {
         let (Some(access_key_id), Some(secret_access_key)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
             return Err("--store dynamodb: needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)".into());
         };
+        let store = StoreConfig { table: table.to_owned(), endpoint };
+        let credentials = Credentials { access_key_id, secret_access_key, session_token: var("AWS_SESSION_TOKEN") };
+        // Build one request now: a bad table name, endpoint or credential
+        // would otherwise start a server that answers 503 to every link.
+        dynamodb::status_request(PROBE_ID, PROBE_REGION, &store, &credentials, 0)
+            .map_err(|e| format!("--store dynamodb / --table: {e}"))?;
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(Duration::from_secs(1)));
         http.set_nodelay(true);
@@ -49,8 +59,8 @@ impl DynamoStore {
         let connector = HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().wrap_connector(http);
         Ok(DynamoStore {
             client: Client::builder(TokioExecutor::new()).build(connector),
-            store: StoreConfig { table: table.to_owned(), endpoint },
-            credentials: Credentials { access_key_id, secret_access_key, session_token: var("AWS_SESSION_TOKEN") },
+            store,
+            credentials,
         })
     }
 

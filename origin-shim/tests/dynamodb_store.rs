@@ -345,3 +345,36 @@ fn dead_endpoint_is_503_store_unavailable() {
     let log = shim.stderr.text();
     assert!(log.contains("store unavailable") && log.contains("dynamodb"), "the cause is logged:\n{log}");
 }
+
+#[test]
+fn bad_table_or_endpoint_stops_the_server_at_start() {
+    // Checked when the server starts, not on the first link: otherwise it
+    // would run and answer 503 to every request.
+    dummy_credentials_in_env();
+    let site = Site::new(&[("f.bin", &content(LEN))]);
+    for (store, table, expected) in [
+        ("dynamodb:us-east-1@http://127.0.0.1:9", "ab", "table name"),
+        ("dynamodb:us-east-1@http://127.0.0.1:9/some/path", TABLE, "endpoint"),
+    ] {
+        let args: Vec<OsString> = [
+            "serve",
+            "--keys",
+            &site.keys.path.display().to_string(),
+            "--root",
+            &site.root.display().to_string(),
+            "--store",
+            store,
+            "--table",
+            table,
+            "--listen",
+            "127.0.0.1:0",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        match Shim::try_start(&args) {
+            Ok(shim) => panic!("started with --store {store} --table {table} on {}", shim.addr),
+            Err(e) => assert!(e.contains(expected), "--store {store} --table {table}: error names the {expected}: {e}"),
+        }
+    }
+}
