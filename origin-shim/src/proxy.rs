@@ -99,12 +99,22 @@ fn bad_gateway(html: bool) -> Response<Body> {
     refuse(oncelink_edge::Reason::UpstreamUnavailable, html)
 }
 
-/// The viewer's headers minus hop-by-hop ones, Host and what the core
-/// removes; plus what the core sets.
+/// Viewer headers that never go upstream: a GET or HEAD has no body, so a
+/// `content-length` or `expect` from the viewer could only make an upstream
+/// wait for bytes that never come (with the use already counted); and the
+/// forwarding headers are the viewer's claims about itself.
+const NOT_FORWARDED: [&str; 7] =
+    ["content-length", "expect", "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
+
+/// The viewer's headers minus hop-by-hop ones, Host, [`NOT_FORWARDED`] and
+/// what the core removes; plus what the core sets.
 fn upstream_headers(viewer: &HeaderMap, forward: &Forward) -> HeaderMap {
     let mut out = viewer.clone();
     strip_hop_by_hop(&mut out);
     out.remove(HOST);
+    for name in NOT_FORWARDED {
+        out.remove(name);
+    }
     for name in &forward.remove_headers {
         out.remove(name.as_str());
     }
@@ -160,7 +170,13 @@ mod tests {
         viewer.insert("x-drop", HeaderValue::from_static("1"));
         viewer.insert("range", HeaderValue::from_static("bytes=5-"));
         viewer.insert("host", HeaderValue::from_static("viewer.example"));
+        for name in NOT_FORWARDED {
+            viewer.insert(name, HeaderValue::from_static("5"));
+        }
         let h = upstream_headers(&viewer, &forward());
+        for name in NOT_FORWARDED {
+            assert!(h.get(name).is_none(), "{name} reached the upstream");
+        }
         assert!(h.get("authorization").is_none() && h.get("x-oncelink-grant").is_none());
         assert!(h.get("x-drop").is_none() && h.get("connection").is_none() && h.get("host").is_none());
         assert_eq!(h.get("range").unwrap(), "bytes=5-");
