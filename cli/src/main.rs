@@ -158,6 +158,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let spec = store::StoreSpec::parse(&args.store)?;
             let outcome = store::revoke(&spec, args.table.as_deref(), &args.id)?;
             println!("{}", serde_json::to_string_pretty(&outcome)?);
+            if !outcome.exists {
+                // Not an error (revoking an unused link is how to stop it before
+                // its first use), but a revoke in the wrong store looks the same.
+                eprintln!(
+                    "oncelink: note: {} had no record in this store; if the link was never used that is expected,                      otherwise check the store (a token with claim r keeps its record in region r)",
+                    args.id
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => {
