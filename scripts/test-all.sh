@@ -34,6 +34,8 @@ step wasm-size node scripts/size.mjs --check
 step lambda-edge npm run -s test:edge
 step cloudfront-function npm run -s test:cff
 step infra bash infra/tests/run.sh
+# The README's "run the product" command, run as a user would (release build).
+step demo bash scripts/test-demo.sh
 
 printf '\n'
 if [ ${#failed[@]} -gt 0 ]; then
