@@ -202,7 +202,8 @@ fn keygen(args: KeygenArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read key file {}", path.display()))?;
-    let mut file: KeyFile = serde_json::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))?;
+    let mut file: KeyFile =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))?;
     let kid = match args.kid {
         Some(kid) => kid,
         None => (1..).map(|i| format!("k{i}")).find(|k| file.keys.iter().all(|e| &e.kid != k)).expect("unbounded"),
@@ -286,7 +287,9 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
         (Some(p), _) | (None, Some(p)) => p,
         (None, None) => unverified.as_ref().map_or("/".to_owned(), |c| link::encode_path(c.p.trim_end_matches('*'))),
     };
-    let ip = args.ip.or_else(|| unverified.as_ref().and_then(|c| c.ip.as_ref()).map(|c| c.split('/').next().unwrap_or("").to_owned()));
+    let ip = args.ip.or_else(|| {
+        unverified.as_ref().and_then(|c| c.ip.as_ref()).map(|c| c.split('/').next().unwrap_or("").to_owned())
+    });
     let mut config = Config::new(keys, "us-east-1")?;
     config.skew = args.skew;
     let request = Request {
@@ -303,7 +306,8 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
         Step::Forward(_) | Step::NeedStore { .. } => {
-            let claims = UntrustedToken::parse(&token).and_then(|t| t.verify(&config.keys)).expect("decide verified it");
+            let claims =
+                UntrustedToken::parse(&token).and_then(|t| t.verify(&config.keys)).expect("decide verified it");
             let out = serde_json::json!({ "valid": true, "kid": claims.kid, "claims": claims.claims.raw });
             println!("{}", serde_json::to_string_pretty(&out)?);
             if claims.claims.raw.n.is_some() {

@@ -69,13 +69,13 @@ pub fn status(spec: &StoreSpec, table: Option<&str>, id: &str) -> Result<RecordS
     }
 }
 
-fn dynamo_target(region: &str, endpoint: &Option<String>, table: Option<&str>) -> Result<crate::store_dynamodb::Target> {
+fn dynamo_target(
+    region: &str,
+    endpoint: &Option<String>,
+    table: Option<&str>,
+) -> Result<crate::store_dynamodb::Target> {
     let Some(table) = table else { bail!("--store dynamodb:... needs --table NAME") };
-    Ok(crate::store_dynamodb::Target {
-        region: region.to_owned(),
-        endpoint: endpoint.clone(),
-        table: table.to_owned(),
-    })
+    Ok(crate::store_dynamodb::Target { region: region.to_owned(), endpoint: endpoint.clone(), table: table.to_owned() })
 }
 
 /// Token ids are the base64url strings `new_id` makes; refuse anything else

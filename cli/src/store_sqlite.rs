@@ -38,7 +38,9 @@ pub fn status(path: &Path, id: &str) -> anyhow::Result<RecordStatus> {
             last_use: r.last_use,
             expire_at: r.expire_at,
         },
-        None => RecordStatus { id: id.to_owned(), exists: false, used: 0, revoked: false, last_use: None, expire_at: None },
+        None => {
+            RecordStatus { id: id.to_owned(), exists: false, used: 0, revoked: false, last_use: None, expire_at: None }
+        }
     })
 }
 

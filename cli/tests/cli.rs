@@ -50,8 +50,21 @@ fn mint_then_verify_round_trip() {
     let dir = TempDir::new("round-trip");
     let keys = keygen(&dir);
     let link = oncelink(&[
-        "mint", "--keys", &keys, "--path", "/docs/Q3 report.pdf", "--uses", "3", "--ttl", "2h",
-        "--filename", "Q3 report.pdf", "--base-url", "https://d111.example.net/", "--now", "1800000000",
+        "mint",
+        "--keys",
+        &keys,
+        "--path",
+        "/docs/Q3 report.pdf",
+        "--uses",
+        "3",
+        "--ttl",
+        "2h",
+        "--filename",
+        "Q3 report.pdf",
+        "--base-url",
+        "https://d111.example.net/",
+        "--now",
+        "1800000000",
     ]);
     assert!(link.status.success(), "{}", stderr(&link));
     let url = stdout(&link);
@@ -104,7 +117,18 @@ fn rotation_keeps_old_links_valid_and_mints_with_the_new_key() {
 fn inspect_shows_claims_marked_unverified() {
     let dir = TempDir::new("inspect");
     let keys = keygen(&dir);
-    let out = oncelink(&["mint", "--keys", &keys, "--path", "/x/*", "--ip", "2001:db8::/32", "--region", "eu-west-1", "--json"]);
+    let out = oncelink(&[
+        "mint",
+        "--keys",
+        &keys,
+        "--path",
+        "/x/*",
+        "--ip",
+        "2001:db8::/32",
+        "--region",
+        "eu-west-1",
+        "--json",
+    ]);
     let minted: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let token = minted["token"].as_str().unwrap();
     let shown = oncelink(&["inspect", token]);

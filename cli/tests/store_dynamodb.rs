@@ -79,7 +79,8 @@ fn create_table(moto: &Moto) {
         ("host".to_owned(), moto.endpoint.trim_start_matches("http://").to_owned()),
         ("x-amz-target".to_owned(), "DynamoDB_20120810.CreateTable".to_owned()),
     ];
-    let signable = sigv4::SignableRequest { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
+    let signable =
+        sigv4::SignableRequest { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
     let signed = sigv4::sign(&signable, &creds(), REGION, "dynamodb", now(), sigv4::SignOptions::default());
     headers.extend(signed.added_headers);
     let (status, answer) = send(&HttpCall { method: "POST", url: format!("{}/", moto.endpoint), headers, body });
@@ -138,7 +139,10 @@ fn consume_resume_status_and_revoke_against_moto() {
     let (a, b, c) = ("fpAAAAAAAAAAAAAAAAAAAA", "fpBBBBBBBBBBBBBBBBBBBB", "fpCCCCCCCCCCCCCCCCCCCC");
 
     // Nothing yet: resume reads an absent record, status says it does not exist.
-    assert_eq!(run(&moto, &op(StoreOpKind::Resume, id, 2, a, t)), StoreReply::NotCounted { used: 0, revoked: false, last_use: None });
+    assert_eq!(
+        run(&moto, &op(StoreOpKind::Resume, id, 2, a, t)),
+        StoreReply::NotCounted { used: 0, revoked: false, last_use: None }
+    );
     let status = json(&oncelink(&moto, &["status", id]));
     assert_eq!((status["exists"].as_bool(), status["used"].as_u64()), (Some(false), Some(0)));
 

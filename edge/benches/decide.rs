@@ -60,10 +60,14 @@ fn main() {
     println!("| case | ns per decide | ratio to one HMAC-SHA256 |");
     println!("|---|---:|---:|");
     println!("| baseline: HMAC-SHA256 of the signed part | {} | 1.00 |", baseline.as_nanos());
-    for (name, token) in [("valid, time-limited (forward)", &unlimited), ("valid, n=1 (need_store)", &counted), ("forged (bad_signature)", &forged)] {
+    for (name, token) in [
+        ("valid, time-limited (forward)", &unlimited),
+        ("valid, n=1 (need_store)", &counted),
+        ("forged (bad_signature)", &forged),
+    ] {
         let req = request(token);
         let t = time_per_op(|| {
-            black_box(decide(&config, black_box(&req), 1_900_000_000));
+            let _ = black_box(decide(&config, black_box(&req), 1_900_000_000));
         });
         println!("| {name} | {} | {:.2} |", t.as_nanos(), t.as_secs_f64() / baseline.as_secs_f64());
     }

@@ -78,7 +78,9 @@ impl Claims {
             return fail("id must be 16 to 64 of [A-Za-z0-9_-]");
         }
         let Some(grant) = Grant::parse(&self.p) else {
-            return fail("p must be an absolute path with no empty, '.' or '..' segment, no backslash and no control character");
+            return fail(
+                "p must be an absolute path with no empty, '.' or '..' segment, no backslash and no control character",
+            );
         };
         if self.exp < 0 || self.nbf.is_some_and(|nbf| nbf < 0) {
             return fail("exp and nbf are Unix seconds and cannot be negative");

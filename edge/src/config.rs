@@ -126,7 +126,9 @@ impl Config {
             self.grace = grace;
         }
         if let Some(param) = token_param {
-            let ok = !param.is_empty() && param.len() <= 64 && param.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            let ok = !param.is_empty()
+                && param.len() <= 64
+                && param.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
             if !ok {
                 return Err(Error::Config("token_param must be 1 to 64 of [A-Za-z0-9_-]".into()));
             }

@@ -30,6 +30,9 @@ pub const OWN_HEADER_PREFIX: &str = "x-oncelink-";
 pub const RECORD_TTL_MARGIN: i64 = 3600;
 
 /// What the host does next.
+// A step lives for one request and is matched at once; boxing the large
+// NeedStore variant would only add an allocation per decision.
+#[allow(clippy::large_enum_variant)]
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -194,12 +197,8 @@ fn forward_for(config: &Config, request: &Request, claims: &Claims, source: Toke
             OriginKind::Header => set_headers.push((DISPOSITION_HEADER.to_owned(), value)),
         }
     }
-    let mut remove_headers: Vec<String> = request
-        .headers
-        .keys()
-        .map(|k| k.to_ascii_lowercase())
-        .filter(|k| k.starts_with(OWN_HEADER_PREFIX))
-        .collect();
+    let mut remove_headers: Vec<String> =
+        request.headers.keys().map(|k| k.to_ascii_lowercase()).filter(|k| k.starts_with(OWN_HEADER_PREFIX)).collect();
     if source == TokenSource::Header {
         remove_headers.push("authorization".to_owned());
     }

@@ -50,7 +50,13 @@ pub fn issue(key: &Key, method: &str, path: &DecodedPath, token_id: &str, now: i
 /// Checks a grant header (`None` when absent) for `method` on `path` at `now`.
 /// The MAC is checked (in constant time) before the expiry, so an expired
 /// grant is only reported as such when it is genuine.
-pub fn verify(keys: &KeySet, header: Option<&str>, method: &str, path: &DecodedPath, now: i64) -> Result<VerifiedGrant, Reason> {
+pub fn verify(
+    keys: &KeySet,
+    header: Option<&str>,
+    method: &str,
+    path: &DecodedPath,
+    now: i64,
+) -> Result<VerifiedGrant, Reason> {
     let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(Reason::GrantMissing)?;
     if header.len() > MAX_GRANT_LEN {
         return Err(Reason::GrantInvalid);
@@ -132,7 +138,13 @@ mod tests {
         assert_eq!(verify(&k, Some(&stretched), "GET", &path, 2000), Err(Reason::GrantInvalid));
         // An expired forgery is reported invalid, not expired.
         assert_eq!(verify(&k, Some(&other), "GET", &path, 5000), Err(Reason::GrantInvalid));
-        for junk in ["g1", "g1.g1.1.x.y", "g2.g1.1060.AAAAAAAAAAAAAAAAAAAAAA.AAAA", "g1.g1.-5.AAAAAAAAAAAAAAAAAAAAAA.AA", &"x".repeat(600)] {
+        for junk in [
+            "g1",
+            "g1.g1.1.x.y",
+            "g2.g1.1060.AAAAAAAAAAAAAAAAAAAAAA.AAAA",
+            "g1.g1.-5.AAAAAAAAAAAAAAAAAAAAAA.AA",
+            &"x".repeat(600),
+        ] {
             assert_eq!(verify(&k, Some(junk), "GET", &path, 0), Err(Reason::GrantInvalid), "{junk}");
         }
     }
@@ -141,7 +153,9 @@ mod tests {
     fn accepts_any_listed_kid() {
         let old = Key::new("old", vec![1; 32]).unwrap();
         let g = issue(&old, "GET", &p("/f"), ID, 10);
-        let set = KeySet::new("new", vec![Key::new("new", vec![2; 32]).unwrap(), Key::new("old", vec![1; 32]).unwrap()]).unwrap();
+        let set =
+            KeySet::new("new", vec![Key::new("new", vec![2; 32]).unwrap(), Key::new("old", vec![1; 32]).unwrap()])
+                .unwrap();
         assert!(verify(&set, Some(&g), "GET", &p("/f"), 11).is_ok());
     }
 
@@ -149,9 +163,20 @@ mod tests {
     fn forwards_carry_a_grant_only_when_configured() {
         use crate::{decide, mint_active, Claims, Config, Request, Step};
         let mut config = Config::new(keys("k1", 3), "us-east-1").unwrap();
-        let claims = Claims { id: ID.into(), p: "/f".into(), exp: 2000, nbf: None, n: None, r: None, ip: None, filename: None, g: None };
+        let claims = Claims {
+            id: ID.into(),
+            p: "/f".into(),
+            exp: 2000,
+            nbf: None,
+            n: None,
+            r: None,
+            ip: None,
+            filename: None,
+            g: None,
+        };
         let token = mint_active(&config.keys, claims).unwrap();
-        let req = Request { method: "GET".into(), path: "/f".into(), query: format!("t={token}"), ..Request::default() };
+        let req =
+            Request { method: "GET".into(), path: "/f".into(), query: format!("t={token}"), ..Request::default() };
         let grant_of = |step: Step| match step {
             Step::Forward(f) => f.set_headers.into_iter().find(|(k, _)| k == GRANT_HEADER).map(|(_, v)| v),
             other => panic!("expected a forward, got {other:?}"),

@@ -33,15 +33,14 @@ impl Validator {
 
     /// [`decide`] on a JSON [`Request`]; returns the [`Step`] as JSON.
     pub fn decide_json(&self, request_json: &str, now: i64) -> Result<String, String> {
-        let request: Request =
-            serde_json::from_str(request_json).map_err(|e| format!("request is not valid JSON of the request shape: {e}"))?;
+        let request: Request = serde_json::from_str(request_json)
+            .map_err(|e| format!("request is not valid JSON of the request shape: {e}"))?;
         Ok(to_json(&decide(&self.config, &request, now)))
     }
 
     /// [`Pending::resume`] on JSON; returns the final [`Step`] as JSON.
     pub fn resume_json(&self, pending_json: &str, reply_json: &str) -> Result<String, String> {
-        let pending: Pending =
-            serde_json::from_str(pending_json).map_err(|e| format!("pending is not valid: {e}"))?;
+        let pending: Pending = serde_json::from_str(pending_json).map_err(|e| format!("pending is not valid: {e}"))?;
         let reply: StoreReply =
             serde_json::from_str(reply_json).map_err(|e| format!("store reply is not valid: {e}"))?;
         Ok(to_json(&pending.resume(&reply)))

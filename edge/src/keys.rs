@@ -41,9 +41,7 @@ impl Key {
     pub fn new(kid: &str, secret: Vec<u8>) -> Result<Key, Error> {
         let secret = Zeroizing::new(secret);
         if !is_valid_kid(kid) {
-            return Err(Error::KeyFile(format!(
-                "kid {kid:?} must be 1 to {MAX_KID_LEN} of [A-Za-z0-9_-]"
-            )));
+            return Err(Error::KeyFile(format!("kid {kid:?} must be 1 to {MAX_KID_LEN} of [A-Za-z0-9_-]")));
         }
         if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&secret.len()) {
             return Err(Error::KeyFile(format!(
@@ -113,8 +111,8 @@ pub struct KeyFileEntry {
 impl KeySet {
     /// Parses and checks a key file.
     pub fn from_json(json: &str) -> Result<KeySet, Error> {
-        let file: KeyFile = serde_json::from_str(json)
-            .map_err(|e| Error::KeyFile(format!("not a valid key file: {e}")))?;
+        let file: KeyFile =
+            serde_json::from_str(json).map_err(|e| Error::KeyFile(format!("not a valid key file: {e}")))?;
         KeySet::from_file(&file)
     }
 
@@ -123,10 +121,7 @@ impl KeySet {
         let mut keys = Vec::with_capacity(file.keys.len());
         for entry in &file.keys {
             let secret = b64::decode(&entry.secret).ok_or_else(|| {
-                Error::KeyFile(format!(
-                    "secret of {:?} is not canonical base64url without padding",
-                    entry.kid
-                ))
+                Error::KeyFile(format!("secret of {:?} is not canonical base64url without padding", entry.kid))
             })?;
             if keys.iter().any(|k: &Key| k.kid == entry.kid) {
                 return Err(Error::KeyFile(format!("kid {:?} is listed twice", entry.kid)));
@@ -141,9 +136,10 @@ impl KeySet {
         if keys.is_empty() {
             return Err(Error::KeyFile("the key file lists no keys".into()));
         }
-        let active = keys.iter().position(|k| k.kid == active).ok_or_else(|| {
-            Error::KeyFile(format!("active kid {active:?} is not among the keys"))
-        })?;
+        let active = keys
+            .iter()
+            .position(|k| k.kid == active)
+            .ok_or_else(|| Error::KeyFile(format!("active kid {active:?} is not among the keys")))?;
         Ok(KeySet { active, keys })
     }
 
@@ -168,10 +164,7 @@ mod tests {
     use super::*;
 
     fn file(active: &str, entries: &[(&str, &str)]) -> String {
-        let keys: Vec<String> = entries
-            .iter()
-            .map(|(k, s)| format!(r#"{{"kid":"{k}","secret":"{s}"}}"#))
-            .collect();
+        let keys: Vec<String> = entries.iter().map(|(k, s)| format!(r#"{{"kid":"{k}","secret":"{s}"}}"#)).collect();
         format!(r#"{{"active":"{active}","keys":[{}]}}"#, keys.join(","))
     }
 

@@ -100,8 +100,7 @@ impl Request {
             }
         }
         match (count, found) {
-            (0, _) | (_, None) => Err(Reason::MissingToken),
-            (1, Some((t, _))) if t.is_empty() => Err(Reason::MissingToken),
+            (0, _) | (_, None) | (1, Some(("", _))) => Err(Reason::MissingToken),
             (1, Some(found)) => Ok(found),
             _ => Err(Reason::Malformed),
         }

@@ -64,7 +64,10 @@ fn requests_match_botocore_signatures() {
         let target = header(&call, "x-amz-target").unwrap_or("");
         assert!(target.starts_with("DynamoDB_20120810."), "{name}: {target}");
         let host = header(&call, "host").expect("host header");
-        assert!(call.url.contains(&format!("://{host}")) || call.url.contains(&format!("://{host}:")), "{name}: host {host}");
+        assert!(
+            call.url.contains(&format!("://{host}")) || call.url.contains(&format!("://{host}:")),
+            "{name}: host {host}"
+        );
     }
 }
 
@@ -152,7 +155,8 @@ fn refuses_bad_configuration_and_ops() {
     let doc = fixture("interpret.json");
     let op: StoreOp = serde_json::from_value(doc["op"].clone()).unwrap();
     let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
-    let store = |table: &str, endpoint: Option<&str>| StoreConfig { table: table.into(), endpoint: endpoint.map(Into::into) };
+    let store =
+        |table: &str, endpoint: Option<&str>| StoreConfig { table: table.into(), endpoint: endpoint.map(Into::into) };
     let good = store("oncelink-tokens", None);
     assert!(dynamodb::request(&op, &good, &creds, 0).is_ok());
     for (table, endpoint, want) in [
@@ -179,7 +183,11 @@ fn refuses_bad_configuration_and_ops() {
         assert_eq!(dynamodb::request(&bad, &good, &creds, 0), Err(RequestError::BadFingerprint), "{fp:?}");
     }
     for (ak, sk, token) in [("", "s", None), ("AKID", "", None), ("AK ID", "s", None), ("AKID", "s", Some("to\nken"))] {
-        let c = Credentials { access_key_id: ak.into(), secret_access_key: sk.into(), session_token: token.map(Into::into) };
+        let c = Credentials {
+            access_key_id: ak.into(),
+            secret_access_key: sk.into(),
+            session_token: token.map(Into::into),
+        };
         assert_eq!(dynamodb::request(&op, &good, &c, 0), Err(RequestError::BadCredentials), "{ak:?} {sk:?}");
     }
 }
@@ -201,7 +209,10 @@ fn status_and_revoke_answers_parse() {
     let item = r#"{"Item":{"id":{"S":"x"},"used":{"N":"2"},"revoked":{"BOOL":true},"n":{"N":"3"},
         "expire_at":{"N":"1700090000"},"f_a":{"N":"10"},"f_b":{"N":"30"},"f_c":{"N":"20"}}}"#;
     let r = dynamodb::parse_record(item, "Item").unwrap();
-    assert_eq!((r.exists, r.used, r.revoked, r.last_use, r.n, r.expire_at), (true, 2, true, Some(30), Some(3), Some(1_700_090_000)));
+    assert_eq!(
+        (r.exists, r.used, r.revoked, r.last_use, r.n, r.expire_at),
+        (true, 2, true, Some(30), Some(3), Some(1_700_090_000))
+    );
     let none = dynamodb::parse_record("{}", "Item").unwrap();
     assert_eq!((none.exists, none.used, none.revoked, none.last_use), (false, 0, false, None));
     assert!(dynamodb::parse_record(r#"{"Item":{"used":{"S":"2"}}}"#, "Item").is_err());

@@ -122,7 +122,8 @@ fn aws_sigv4_suite_header_signing() {
             sign_body: context.sign_body,
             omit_session_token: context.omit_session_token,
         };
-        let signed = sign(&signable, &credentials, &context.region, &context.service, unix(&context.timestamp), options);
+        let signed =
+            sign(&signable, &credentials, &context.region, &context.service, unix(&context.timestamp), options);
         let expected = [
             ("canonical request", read(dir, "header-canonical-request.txt"), signed.canonical_request.clone()),
             ("string to sign", read(dir, "header-string-to-sign.txt"), signed.string_to_sign.clone()),

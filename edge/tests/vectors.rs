@@ -5,7 +5,12 @@
 use oncelink_edge::vectors::{run_decide, run_format, run_round_trip, NativeDriver, Outcome};
 
 fn assert_clean(what: &str, outcome: Outcome, at_least: usize) {
-    assert!(outcome.failures.is_empty(), "{what}: {} failures:\n{}", outcome.failures.len(), outcome.failures.join("\n"));
+    assert!(
+        outcome.failures.is_empty(),
+        "{what}: {} failures:\n{}",
+        outcome.failures.len(),
+        outcome.failures.join("\n")
+    );
     assert!(outcome.passed >= at_least, "{what}: only {} checks ran", outcome.passed);
 }
 

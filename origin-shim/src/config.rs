@@ -18,7 +18,8 @@ pub const DEFAULT_HOME_REGION: &str = "us-east-1";
 
 fn read_key_file(path: &Path, what: &str) -> Result<KeyFile> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} {}", path.display()))?;
-    let file: KeyFile = serde_json::from_str(&text).map_err(|e| anyhow!("{what} {} is not a key file: {e}", path.display()))?;
+    let file: KeyFile =
+        serde_json::from_str(&text).map_err(|e| anyhow!("{what} {} is not a key file: {e}", path.display()))?;
     // Check it fully (secret lengths, active kid) before going on.
     KeySet::from_file(&file).map_err(|e| anyhow!("{what} {}: {e}", path.display()))?;
     Ok(file)
@@ -80,7 +81,8 @@ fn home_region(args: &ServeArgs) -> Result<String> {
 
 /// The `origin` state.
 pub fn origin_state(args: &OriginArgs, log: Logger) -> Result<OriginState> {
-    let grant_keys = KeySet::from_file(&read_key_file(&args.grant_keys, "grant key file")?).map_err(|e| anyhow!("{e}"))?;
+    let grant_keys =
+        KeySet::from_file(&read_key_file(&args.grant_keys, "grant key file")?).map_err(|e| anyhow!("{e}"))?;
     let root = Root::new(&args.root).with_context(|| format!("--root {}", args.root.display()))?;
     Ok(OriginState { root, grant_keys, log })
 }

@@ -43,7 +43,8 @@ impl DynamoStore {
     /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
     pub fn new(endpoint: Option<String>, table: &str) -> Result<DynamoStore, String> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let (Some(access_key_id), Some(secret_access_key)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
+        let (Some(access_key_id), Some(secret_access_key)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
+        else {
             return Err("--store dynamodb: needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)".into());
         };
         let store = StoreConfig { table: table.to_owned(), endpoint };
@@ -56,12 +57,9 @@ impl DynamoStore {
         http.set_connect_timeout(Some(Duration::from_secs(1)));
         http.set_nodelay(true);
         http.enforce_http(false);
-        let connector = HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().wrap_connector(http);
-        Ok(DynamoStore {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-            store,
-            credentials,
-        })
+        let connector =
+            HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().wrap_connector(http);
+        Ok(DynamoStore { client: Client::builder(TokioExecutor::new()).build(connector), store, credentials })
     }
 
     /// Carries out `op`; `Err` is the cause of an `Unavailable` reply, for the log.
@@ -99,7 +97,8 @@ impl DynamoStore {
     }
 
     async fn send(&self, op: &StoreOp) -> Result<(u16, String), String> {
-        let call = dynamodb::request(op, &self.store, &self.credentials, unix_now()).map_err(|e| format!("cannot build the request: {e}"))?;
+        let call = dynamodb::request(op, &self.store, &self.credentials, unix_now())
+            .map_err(|e| format!("cannot build the request: {e}"))?;
         let mut req = hyper::Request::builder().method(call.method).uri(&call.url);
         for (k, v) in &call.headers {
             req = req.header(k.as_str(), v.as_str());

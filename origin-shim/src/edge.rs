@@ -53,9 +53,8 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
     // about which files exist.
     let mut file = None;
     if let (Target::Root(root), Step::NeedStore { .. } | Step::Forward(_)) = (&state.target, &step) {
-        match DecodedPath::parse(parts.uri.path()) {
-            Some(path) => file = root.resolve(&path).await,
-            None => {}
+        if let Some(path) = DecodedPath::parse(parts.uri.path()) {
+            file = root.resolve(&path).await;
         }
         if file.is_none() {
             step = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, wants_html(&parts)));
@@ -65,7 +64,8 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         let reply = state.store.apply(op, &state.log).await;
         step = pending.resume(&reply);
     }
-    let mut fields: Vec<(&str, Value)> = vec![("method", Value::from(parts.method.as_str())), ("ip", Value::from(ip.as_str()))];
+    let mut fields: Vec<(&str, Value)> =
+        vec![("method", Value::from(parts.method.as_str())), ("ip", Value::from(ip.as_str()))];
     let response = match step {
         Step::Respond(deny) => {
             fields.push(("reason", Value::from(deny.reason.code())));
@@ -106,9 +106,13 @@ async fn answer(
         Target::Upstream(proxy) => proxy.send(parts, forward, ip, wants_html(parts)).await,
         Target::Root(_) => {
             let Some(file) = file else {
-                return (refuse(Reason::NotFound, wants_html(parts)), Some("no file opened for an allowed request".into()));
+                return (
+                    refuse(Reason::NotFound, wants_html(parts)),
+                    Some("no file opened for an allowed request".into()),
+                );
             };
-            let disposition = forward.set_headers.iter().find(|(k, _)| k == DISPOSITION_HEADER).map(|(_, v)| v.as_str());
+            let disposition =
+                forward.set_headers.iter().find(|(k, _)| k == DISPOSITION_HEADER).map(|(_, v)| v.as_str());
             let head = parts.method == Method::HEAD;
             (serve_files::respond(file, head, &parts.headers, disposition).await, None)
         }

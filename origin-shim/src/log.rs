@@ -67,7 +67,8 @@ mod tests {
         let fields = [("status", Value::from(410)), ("reason", Value::from("used_up")), ("path", Value::from("/a b"))];
         let text = Logger::new(LogFormat::Text).render("info", "request", &fields, 5);
         assert_eq!(text, "info  request status=410 reason=used_up path=\"/a b\"");
-        let json: Value = serde_json::from_str(&Logger::new(LogFormat::Json).render("info", "request", &fields, 5)).unwrap();
+        let json: Value =
+            serde_json::from_str(&Logger::new(LogFormat::Json).render("info", "request", &fields, 5)).unwrap();
         assert_eq!(json["status"], 410);
         assert_eq!(json["reason"], "used_up");
         assert_eq!(json["ts_ms"], 5);

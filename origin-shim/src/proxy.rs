@@ -17,8 +17,16 @@ use oncelink_edge::Forward;
 use std::time::Duration;
 
 /// Headers that describe one connection, not the message (RFC 9110 7.6.1).
-const HOP_BY_HOP: [&str; 8] =
-    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
 /// The upstream origin and a pooled client for it.
 #[derive(Clone)]
@@ -47,7 +55,8 @@ impl Proxy {
         Ok(Proxy {
             client,
             scheme_authority: format!("http://{authority}"),
-            authority: HeaderValue::from_str(authority.as_str()).map_err(|_| "--upstream host is not a valid header")?,
+            authority: HeaderValue::from_str(authority.as_str())
+                .map_err(|_| "--upstream host is not a valid header")?,
             base_path: uri.path().trim_end_matches('/').to_owned(),
         })
     }
@@ -70,7 +79,13 @@ impl Proxy {
 
     /// Sends the forward upstream and streams the answer back. `Err` carries
     /// a cause for the log; the client then gets 502.
-    pub async fn send(&self, parts: &Parts, forward: &Forward, client_ip: &str, html: bool) -> (Response<Body>, Option<String>) {
+    pub async fn send(
+        &self,
+        parts: &Parts,
+        forward: &Forward,
+        client_ip: &str,
+        html: bool,
+    ) -> (Response<Body>, Option<String>) {
         let uri = match self.target(forward) {
             Ok(u) => u,
             Err(e) => return (bad_gateway(html), Some(e)),

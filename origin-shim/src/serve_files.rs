@@ -4,9 +4,9 @@
 //! from disk in fixed-size chunks whatever the file size.
 
 use axum::body::Body;
-use bytes::Bytes;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Response, StatusCode};
+use bytes::Bytes;
 use oncelink_edge::path::DecodedPath;
 use std::io::{Read, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -26,7 +26,10 @@ impl Root {
     pub fn new(dir: &Path) -> std::io::Result<Root> {
         let canon = std::fs::canonicalize(dir)?;
         if !canon.is_dir() {
-            return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, format!("{} is not a directory", dir.display())));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                format!("{} is not a directory", dir.display()),
+            ));
         }
         Ok(Root(canon))
     }
@@ -141,7 +144,9 @@ impl Validators {
         let nanos = modified.and_then(|m| m.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
         Validators {
             etag: format!("\"{:x}-{:x}\"", meta.len(), nanos),
-            modified: modified.and_then(|m| m.duration_since(UNIX_EPOCH).ok()).map(|d| UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs())),
+            modified: modified
+                .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+                .map(|d| UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs())),
         }
     }
 
@@ -152,7 +157,9 @@ impl Validators {
             if !etag_list_matches(im, &self.etag, false) {
                 return Some(StatusCode::PRECONDITION_FAILED);
             }
-        } else if let Some(ius) = header_str(headers, header::IF_UNMODIFIED_SINCE).and_then(|v| httpdate::parse_http_date(v).ok()) {
+        } else if let Some(ius) =
+            header_str(headers, header::IF_UNMODIFIED_SINCE).and_then(|v| httpdate::parse_http_date(v).ok())
+        {
             if self.modified.is_some_and(|m| m > ius) {
                 return Some(StatusCode::PRECONDITION_FAILED);
             }
@@ -161,7 +168,9 @@ impl Validators {
             if etag_list_matches(inm, &self.etag, true) {
                 return Some(StatusCode::NOT_MODIFIED);
             }
-        } else if let Some(ims) = header_str(headers, header::IF_MODIFIED_SINCE).and_then(|v| httpdate::parse_http_date(v).ok()) {
+        } else if let Some(ims) =
+            header_str(headers, header::IF_MODIFIED_SINCE).and_then(|v| httpdate::parse_http_date(v).ok())
+        {
             if self.modified.is_some_and(|m| m <= ims) {
                 return Some(StatusCode::NOT_MODIFIED);
             }
@@ -291,7 +300,10 @@ mod tests {
     }
 
     fn validators() -> Validators {
-        Validators { etag: "\"a-1\"".into(), modified: Some(UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000)) }
+        Validators {
+            etag: "\"a-1\"".into(),
+            modified: Some(UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000)),
+        }
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -313,7 +325,10 @@ mod tests {
         assert_eq!(v.precondition(&headers(&[("if-modified-since", &earlier)])), None);
         assert_eq!(v.precondition(&headers(&[("if-match", "\"b\"")])), Some(StatusCode::PRECONDITION_FAILED));
         assert_eq!(v.precondition(&headers(&[("if-match", "W/\"a-1\"")])), Some(StatusCode::PRECONDITION_FAILED));
-        assert_eq!(v.precondition(&headers(&[("if-unmodified-since", &earlier)])), Some(StatusCode::PRECONDITION_FAILED));
+        assert_eq!(
+            v.precondition(&headers(&[("if-unmodified-since", &earlier)])),
+            Some(StatusCode::PRECONDITION_FAILED)
+        );
         assert_eq!(v.precondition(&headers(&[("if-modified-since", "garbage")])), None);
     }
 
@@ -371,8 +386,14 @@ mod tests {
         let root = Root::new(dir.path()).unwrap();
         assert_eq!(body_of(&root, "/small.bin", None).await, (StatusCode::OK, small.to_vec()));
         assert_eq!(body_of(&root, "/big.bin", None).await, (StatusCode::OK, content.clone()));
-        assert_eq!(body_of(&root, "/small.bin", Some("bytes=100-199")).await, (StatusCode::PARTIAL_CONTENT, small[100..200].to_vec()));
-        assert_eq!(body_of(&root, "/small.bin", Some("bytes=-5")).await, (StatusCode::PARTIAL_CONTENT, small[small.len() - 5..].to_vec()));
+        assert_eq!(
+            body_of(&root, "/small.bin", Some("bytes=100-199")).await,
+            (StatusCode::PARTIAL_CONTENT, small[100..200].to_vec())
+        );
+        assert_eq!(
+            body_of(&root, "/small.bin", Some("bytes=-5")).await,
+            (StatusCode::PARTIAL_CONTENT, small[small.len() - 5..].to_vec())
+        );
         assert_eq!(
             body_of(&root, "/big.bin", Some("bytes=150000-")).await,
             (StatusCode::PARTIAL_CONTENT, content[150_000..].to_vec())

@@ -39,7 +39,10 @@ pub async fn run(listen: &ListenArgs, app: Router, log: Logger) -> anyhow::Resul
     }
     log.event("info", "listening", &[("addr", Value::from(local.to_string()))]);
 
-    let app = app.layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_millis(listen.request_timeout_ms)));
+    let app = app.layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        Duration::from_millis(listen.request_timeout_ms),
+    ));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

@@ -57,7 +57,11 @@ impl UseStore {
             UseStore::Dynamo(table) => {
                 let (reply, problem) = table.apply(&op).await;
                 if let Some(p) = problem {
-                    log.event("warn", "store unavailable", &[("cause", Value::from("dynamodb")), ("detail", Value::from(p))]);
+                    log.event(
+                        "warn",
+                        "store unavailable",
+                        &[("cause", Value::from("dynamodb")), ("detail", Value::from(p))],
+                    );
                 }
                 return reply;
             }
@@ -70,7 +74,11 @@ impl UseStore {
         match rx.await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => {
-                log.event("warn", "store unavailable", &[("cause", Value::from(e.code())), ("detail", Value::from(e.to_string()))]);
+                log.event(
+                    "warn",
+                    "store unavailable",
+                    &[("cause", Value::from(e.code())), ("detail", Value::from(e.to_string()))],
+                );
                 StoreReply::Unavailable
             }
             Err(_) => {
@@ -109,7 +117,9 @@ fn sqlite_thread(mut store: SqliteStore, rx: mpsc::Receiver<Job>, log: Logger) {
                 let result = store.apply_batch(&ops);
                 for (i, (_, reply)) in batch.into_iter().enumerate() {
                     let answer = match &result {
-                        Ok(replies) => replies.get(i).cloned().ok_or_else(|| StoreError::Corrupt("batch reply missing".into())),
+                        Ok(replies) => {
+                            replies.get(i).cloned().ok_or_else(|| StoreError::Corrupt("batch reply missing".into()))
+                        }
                         Err(e) => Err(e.clone()),
                     };
                     // The requester may have gone (timeout); the use is counted regardless.

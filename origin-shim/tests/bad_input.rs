@@ -31,7 +31,8 @@ fn assert_still_serving(site: &Site, shim: &mut Shim) {
 }
 
 fn raw(addr: SocketAddr, bytes: &[u8]) -> support::Resp {
-    send_raw(addr, bytes, false).unwrap_or_else(|e| panic!("raw request {:?}: {e}", String::from_utf8_lossy(&bytes[..bytes.len().min(80)])))
+    send_raw(addr, bytes, false)
+        .unwrap_or_else(|e| panic!("raw request {:?}: {e}", String::from_utf8_lossy(&bytes[..bytes.len().min(80)])))
 }
 
 #[test]
@@ -65,7 +66,10 @@ fn huge_request_line_is_refused() {
     // The server may answer (414/431/400) or cut the connection; it must not serve.
     match send_raw(shim.addr, &request_bytes(shim.addr, "GET", &target, &[]), false) {
         Ok(resp) => assert!(matches!(resp.status, 400 | 414 | 431), "status {}", resp.status),
-        Err(e) => assert!(matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe), "{e}"),
+        Err(e) => assert!(
+            matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe),
+            "{e}"
+        ),
     }
     assert_still_serving(&site, &mut shim);
 }
@@ -78,7 +82,9 @@ fn invalid_utf8_in_the_path() {
     for path in [&b"/\xff\xfe.txt"[..], b"/a\xc3.txt", b"/\xc0\xae\xc0\xae/secret.txt", b"/caf\xe9.txt"] {
         let mut bytes = b"GET ".to_vec();
         bytes.extend_from_slice(path);
-        bytes.extend_from_slice(format!("?t={t} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nConnection: close\r\n\r\n").as_bytes());
+        bytes.extend_from_slice(
+            format!("?t={t} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
         let resp = raw(shim.addr, &bytes);
         match resp.status {
             400 => {}
@@ -132,7 +138,9 @@ fn dot_dot_in_every_encoding_never_escapes_the_root() {
     }
     // Double encoding decodes once to a literal `%2e%2e` name: no traversal,
     // just a file that does not exist.
-    for path in ["/%252e%252e/secret.txt", "/%252E%252E/secret.txt", "/docs/%252e%252e%252fsecret.txt", "/..%252fsecret.txt"] {
+    for path in
+        ["/%252e%252e/secret.txt", "/%252E%252E/secret.txt", "/docs/%252e%252e%252fsecret.txt", "/..%252fsecret.txt"]
+    {
         let resp = get_as(shim.addr, "c", &format!("{path}?t={t}"), &[]);
         assert!(!resp.body_text().contains(SECRET), "{path} leaked the secret");
         assert_eq!(resp.status, 404, "{path}: {}", resp.body_text());
@@ -185,7 +193,12 @@ fn absurd_ranges_get_a_clear_status() {
     let t1 = site.token(c);
     for (i, range) in ranges.iter().enumerate() {
         let resp = get_as(shim.addr, &format!("c{i}"), &format!("/a.txt?t={t1}"), &[("Range", range)]);
-        assert!(matches!(resp.status, 200 | 206 | 403 | 410 | 416), "n=1, Range {:?}: {}", &range[..range.len().min(40)], resp.status);
+        assert!(
+            matches!(resp.status, 200 | 206 | 403 | 410 | 416),
+            "n=1, Range {:?}: {}",
+            &range[..range.len().min(40)],
+            resp.status
+        );
     }
     assert!(support::used_in_db(&site.db, &id) <= 1);
     assert_still_serving(&site, &mut shim);
@@ -258,7 +271,12 @@ fn garbage_and_half_requests_do_not_hurt() {
     ];
     for bytes in cases {
         if let Ok(resp) = send_raw(shim.addr, bytes, false) {
-            assert!((400..500).contains(&resp.status) || resp.status == 505, "{:?}: {}", String::from_utf8_lossy(bytes), resp.status);
+            assert!(
+                (400..500).contains(&resp.status) || resp.status == 505,
+                "{:?}: {}",
+                String::from_utf8_lossy(bytes),
+                resp.status
+            );
         }
     }
     // A client that connects and vanishes mid-head.

@@ -152,8 +152,10 @@ impl Moto {
             ("host".to_owned(), self.addr.to_string()),
             ("x-amz-target".to_owned(), "DynamoDB_20120810.CreateTable".to_owned()),
         ];
-        let signable = sigv4::SignableRequest { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
-        let signed = sigv4::sign(&signable, &creds(), REGION, "dynamodb", support::now(), sigv4::SignOptions::default());
+        let signable =
+            sigv4::SignableRequest { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
+        let signed =
+            sigv4::sign(&signable, &creds(), REGION, "dynamodb", support::now(), sigv4::SignOptions::default());
         headers.extend(signed.added_headers);
         let resp = self.send(&HttpCall { method: "POST", url: format!("{}/", self.endpoint), headers, body });
         assert_eq!(resp.status, 200, "CreateTable: {}", resp.body_text());
@@ -161,7 +163,8 @@ impl Moto {
 
     /// The record of token `id`, read consistently (`GetItem`, as `oncelink status`).
     fn record(&self, id: &str) -> Record {
-        let call = dynamodb::status_request(id, REGION, &self.store(), &creds(), support::now()).expect("status request");
+        let call =
+            dynamodb::status_request(id, REGION, &self.store(), &creds(), support::now()).expect("status request");
         let resp = self.send(&call);
         assert_eq!(resp.status, 200, "GetItem {id}: {}", resp.body_text());
         dynamodb::parse_record(&resp.body_text(), "Item").unwrap_or_else(|e| panic!("record of {id}: {e}"))
@@ -191,7 +194,8 @@ impl Moto {
             }
             None => {
                 eprintln!("note: no oncelink binary next to origin-shim and no $ONCELINK_BIN; revoking with dynamodb::revoke_request");
-                let call = dynamodb::revoke_request(id, REGION, &self.store(), &creds(), support::now()).expect("revoke request");
+                let call = dynamodb::revoke_request(id, REGION, &self.store(), &creds(), support::now())
+                    .expect("revoke request");
                 let resp = self.send(&call);
                 assert_eq!(resp.status, 200, "revoke UpdateItem: {}", resp.body_text());
             }
@@ -211,7 +215,8 @@ fn oncelink_bin() -> Option<PathBuf> {
     if let Some(bin) = std::env::var_os("ONCELINK_BIN") {
         return Some(PathBuf::from(bin));
     }
-    let sibling = Path::new(env!("CARGO_BIN_EXE_origin-shim")).with_file_name(format!("oncelink{}", std::env::consts::EXE_SUFFIX));
+    let sibling = Path::new(env!("CARGO_BIN_EXE_origin-shim"))
+        .with_file_name(format!("oncelink{}", std::env::consts::EXE_SUFFIX));
     sibling.is_file().then_some(sibling)
 }
 
@@ -351,7 +356,7 @@ fn dead_endpoint_is_503_store_unavailable() {
         let retry = resp.header("retry-after").and_then(|v| v.parse::<u32>().ok());
         assert!(retry.is_some_and(|s| s > 0), "Retry-After in whole seconds: {:?}", resp.headers);
     }
-    let log = shim.stderr.text();
+    let log = shim.stderr.wait_for(&["store unavailable", "dynamodb"]);
     assert!(log.contains("store unavailable") && log.contains("dynamodb"), "the cause is logged:\n{log}");
 }
 
@@ -372,7 +377,8 @@ fn endpoint_that_never_answers_is_503_within_the_budget() {
     // origin-shim's store budget is 4 s for all attempts together; well
     // under the 30 s request timeout, which would answer 408 instead.
     assert!(waited < Duration::from_secs(10), "a silent store held the request {waited:?}");
-    assert!(shim.stderr.text().contains("timed out"), "the timeout is logged:\n{}", shim.stderr.text());
+    let log = shim.stderr.wait_for(&["timed out"]);
+    assert!(log.contains("timed out"), "the timeout is logged:\n{log}");
     drop(silent);
 }
 
@@ -396,7 +402,7 @@ fn missing_table_is_503_store_unavailable() {
     let url = format!("/f.bin?t={}", site.token(claims_n("/f.bin", 1)));
     assert_denied(&get_as(shim.addr, "client-a", &url, &[]), 503, "store_unavailable");
     assert_denied(&get_as(shim.addr, "client-a", &url, &[("Range", "bytes=100-")]), 503, "store_unavailable");
-    let log = shim.stderr.text();
+    let log = shim.stderr.wait_for(&["ResourceNotFoundException"]);
     assert!(log.contains("ResourceNotFoundException"), "DynamoDB's error type is logged:\n{log}");
 }
 

@@ -199,7 +199,12 @@ fn a_viewer_cannot_set_the_disposition_header() {
     let site = site();
     let shim = site.serve(&[]);
     let t = site.token(claims("/data.bin"));
-    let resp = get_as(shim.addr, "c", &format!("/data.bin?t={t}"), &[("X-Oncelink-Disposition", "attachment; filename=\"evil.exe\"")]);
+    let resp = get_as(
+        shim.addr,
+        "c",
+        &format!("/data.bin?t={t}"),
+        &[("X-Oncelink-Disposition", "attachment; filename=\"evil.exe\"")],
+    );
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-disposition"), None);
 }
@@ -211,7 +216,11 @@ fn content_type_by_extension() {
     let t = site.token(claims("/*"));
     let resp = get_as(shim.addr, "c", &format!("/docs/readme.txt?t={t}"), &[]);
     assert_eq!(resp.status, 200);
-    assert!(resp.header("content-type").is_some_and(|c| c.starts_with("text/plain")), "{:?}", resp.header("content-type"));
+    assert!(
+        resp.header("content-type").is_some_and(|c| c.starts_with("text/plain")),
+        "{:?}",
+        resp.header("content-type")
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod support;
 
 use oncelink_edge::grant::{issue, GRANT_HEADER};
 use oncelink_edge::path::DecodedPath;
-use support::{assert_denied, assert_refused, claims, claims_n, get_as, request, reason, write_keys, Keys, Site};
+use support::{assert_denied, assert_refused, claims, claims_n, get_as, reason, request, write_keys, Keys, Site};
 
 const BODY: &[u8] = b"private origin content\n";
 
@@ -91,7 +91,10 @@ fn edge_in_front_of_the_guarded_origin() {
     let resp = get_as(edge.addr, "client-1", &format!("/a.txt?t={t}"), &[]);
     assert_eq!(resp.status, 200, "{} {}", reason(&resp), resp.body_text());
     assert_eq!(resp.body, BODY);
-    assert_eq!(resp.header("content-disposition"), Some("attachment; filename=\"report.txt\"; filename*=UTF-8''report.txt"));
+    assert_eq!(
+        resp.header("content-disposition"),
+        Some("attachment; filename=\"report.txt\"; filename*=UTF-8''report.txt")
+    );
     assert_denied(&get_as(edge.addr, "client-2", &format!("/a.txt?t={t}"), &[]), 410, "used_up");
 
     // Streaming through the proxy, Range resume included.

@@ -168,7 +168,12 @@ fn resume_denied() {
 fn prefetch_refused() {
     let (site, shim) = site();
     let t = site.token(claims_n("/a.txt", 1));
-    for (name, value) in [("Sec-Purpose", "prefetch"), ("Purpose", "prefetch"), ("X-Moz", "prefetch"), ("Sec-Purpose", "prefetch;prerender")] {
+    for (name, value) in [
+        ("Sec-Purpose", "prefetch"),
+        ("Purpose", "prefetch"),
+        ("X-Moz", "prefetch"),
+        ("Sec-Purpose", "prefetch;prerender"),
+    ] {
         let resp = get_as(shim.addr, "client-1", &format!("/a.txt?t={t}"), &[(name, value)]);
         assert_denied(&resp, 403, "prefetch_refused");
     }

@@ -30,7 +30,12 @@ impl Driver for WasmDriver {
 
 /// Fails with every failure listed, or when too few checks ran.
 pub fn assert_clean(what: &str, outcome: Outcome, at_least: usize) {
-    assert!(outcome.failures.is_empty(), "{what}: {} failures:\n{}", outcome.failures.len(), outcome.failures.join("\n"));
+    assert!(
+        outcome.failures.is_empty(),
+        "{what}: {} failures:\n{}",
+        outcome.failures.len(),
+        outcome.failures.join("\n")
+    );
     assert!(outcome.passed >= at_least, "{what}: only {} checks ran", outcome.passed);
 }
 
@@ -57,19 +62,22 @@ pub fn mint_verify_round_trip() {
             None => r#"{"p":"/f/a b.txt","exp":2000000000}"#.to_owned(),
         };
         let token = mint_token(keys, &claims).map_err(js).expect("mint");
-        let shown: serde_json::Value = serde_json::from_str(&inspect_token(&token).map_err(js).expect("inspect")).unwrap();
+        let shown: serde_json::Value =
+            serde_json::from_str(&inspect_token(&token).map_err(js).expect("inspect")).unwrap();
         assert_eq!(shown["verified"], false);
         let id = shown["claims"]["id"].as_str().expect("id").to_owned();
         assert_eq!(id.len(), 22, "128-bit random id");
         assert!(!ids.contains(&id), "ids repeat: the randomness source is broken");
         ids.push(id);
         let request = format!(r#"{{"method":"GET","path":"/f/a%20b.txt","query":"t={token}","ip":"192.0.2.1"}}"#);
-        let step: serde_json::Value = serde_json::from_str(&validator.decide(&request, 1.9e9).map_err(js).unwrap()).unwrap();
+        let step: serde_json::Value =
+            serde_json::from_str(&validator.decide(&request, 1.9e9).map_err(js).unwrap()).unwrap();
         let want = if n.is_some() { "need_store" } else { "forward" };
         assert_eq!(step["step"], want, "{step}");
         let forged = token.replace(".ey", ".eX");
         let request = request.replace(&token, &forged);
-        let step: serde_json::Value = serde_json::from_str(&validator.decide(&request, 1.9e9).map_err(js).unwrap()).unwrap();
+        let step: serde_json::Value =
+            serde_json::from_str(&validator.decide(&request, 1.9e9).map_err(js).unwrap()).unwrap();
         assert_eq!(step["step"], "respond", "{step}");
     }
 }

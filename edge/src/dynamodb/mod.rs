@@ -241,13 +241,8 @@ fn signed_call(
         ("host".to_owned(), host),
         ("x-amz-target".to_owned(), format!("{TARGET_PREFIX}{target}")),
     ];
-    let signable = sigv4::SignableRequest {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &headers,
-        body: body.as_bytes(),
-    };
+    let signable =
+        sigv4::SignableRequest { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
     let signed = sigv4::sign(&signable, credentials, region, "dynamodb", now, sigv4::SignOptions::default());
     headers.extend(signed.added_headers);
     Ok(HttpCall { method: "POST", url: format!("{base}/"), headers, body })

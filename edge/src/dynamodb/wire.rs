@@ -57,7 +57,10 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
         return Interpreted::unavailable(false, format!("dynamodb answer too large ({} bytes)", body.len()));
     }
     let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(body) else {
-        return Interpreted::unavailable(false, format!("dynamodb answered HTTP {status} with a body that is not a JSON object"));
+        return Interpreted::unavailable(
+            false,
+            format!("dynamodb answered HTTP {status} with a body that is not a JSON object"),
+        );
     };
     if status != 200 {
         return error_reply(op, status, &doc);
@@ -131,7 +134,9 @@ fn not_counted(item: &Map<String, Value>, fp_attr: &str, what: &str) -> Interpre
             revoked: revoked.unwrap_or(false),
             last_use,
         }),
-        _ => Interpreted::unavailable(false, format!("{what} item has a malformed used, revoked or last-use attribute")),
+        _ => {
+            Interpreted::unavailable(false, format!("{what} item has a malformed used, revoked or last-use attribute"))
+        }
     }
 }
 

@@ -61,7 +61,7 @@ pub fn inspect_token(token: &str) -> Result<String, JsError> {
 }
 
 fn seconds(now: f64) -> Result<i64, JsError> {
-    if now.is_finite() && now >= 0.0 && now < 1e13 {
+    if (0.0..1e13).contains(&now) {
         Ok(now.floor() as i64)
     } else {
         Err(JsError::new("now must be Unix seconds"))
@@ -93,11 +93,9 @@ pub fn dynamodb_request(op_json: &str, store_json: &str, creds_json: &str, now: 
 pub fn dynamodb_interpret(op_json: &str, status: u16, body: &str) -> String {
     let interpreted = match serde_json::from_str::<StoreOp>(op_json) {
         Ok(op) => dynamodb::interpret(&op, status, body),
-        Err(e) => dynamodb::Interpreted {
-            reply: StoreReply::Unavailable,
-            retryable: false,
-            error: Some(format!("op: {e}")),
-        },
+        Err(e) => {
+            dynamodb::Interpreted { reply: StoreReply::Unavailable, retryable: false, error: Some(format!("op: {e}")) }
+        }
     };
     serde_json::to_string(&interpreted)
         .unwrap_or_else(|_| r#"{"reply":{"reply":"unavailable"},"retryable":false,"error":"unserializable"}"#.into())

@@ -128,12 +128,15 @@ impl SqliteStore {
 
     /// As [`SqliteStore::open`], with a chosen busy timeout.
     pub fn open_with_timeout(path: &Path, busy: Duration) -> Result<SqliteStore, StoreError> {
-        let conn = Connection::open(path)
-            .map_err(|e| StoreError::Sqlite(format!("cannot open {}: {e}", path.display())))?;
+        let conn =
+            Connection::open(path).map_err(|e| StoreError::Sqlite(format!("cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(busy)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Sqlite(format!("cannot switch {} to WAL (journal_mode is {mode})", path.display())));
+            return Err(StoreError::Sqlite(format!(
+                "cannot switch {} to WAL (journal_mode is {mode})",
+                path.display()
+            )));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA)?;
@@ -274,7 +277,8 @@ fn read_record(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Record
     let Some((used, revoked, expire_at)) = row else {
         return Ok(None);
     };
-    let last_use: Option<i64> = tx.query_row("SELECT max(last_use) FROM uses WHERE id = ?1", params![id], |r| r.get(0))?;
+    let last_use: Option<i64> =
+        tx.query_row("SELECT max(last_use) FROM uses WHERE id = ?1", params![id], |r| r.get(0))?;
     Ok(Some(Record { used: to_count(used)?, revoked, last_use, expire_at }))
 }
 

@@ -50,7 +50,9 @@ impl StoreSpec {
                 return fail(format!("--store dynamodb:REGION needs a region like us-east-1, got {region:?}"));
             }
             if let Some(e) = endpoint.as_deref().filter(|e| !e.starts_with("http://") && !e.starts_with("https://")) {
-                return fail(format!("--store dynamodb:REGION@ENDPOINT needs an http:// or https:// endpoint, got {e:?}"));
+                return fail(format!(
+                    "--store dynamodb:REGION@ENDPOINT needs an http:// or https:// endpoint, got {e:?}"
+                ));
             }
             return Ok(StoreSpec::Dynamodb { region: region.to_owned(), endpoint });
         }

@@ -141,7 +141,8 @@ fn read_one_head(reader: &mut impl BufRead) -> io::Result<Head> {
     if !version.starts_with("HTTP/1.") {
         return Err(bad(&format!("bad status line {status_line:?}")));
     }
-    let status = parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| bad(&format!("bad status line {status_line:?}")))?;
+    let status =
+        parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| bad(&format!("bad status line {status_line:?}")))?;
     let headers = lines[1..]
         .iter()
         .filter_map(|l| l.split_once(':'))

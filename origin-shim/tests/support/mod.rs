@@ -123,6 +123,21 @@ impl Tail {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
     }
+
+    /// The text once it contains every one of `needles`, waiting up to 5 s
+    /// (log lines are written after the response they describe); the text
+    /// as it is when the time is up otherwise.
+    #[allow(dead_code)]
+    pub fn wait_for(&self, needles: &[&str]) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let text = self.text();
+            if needles.iter().all(|n| text.contains(n)) || std::time::Instant::now() >= deadline {
+                return text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
 
 /// A running origin-shim process; killed (SIGKILL) and reaped on drop.
@@ -190,7 +205,9 @@ impl Shim {
             .trim_end()
             .strip_prefix("listening on http://")
             .and_then(|a| a.parse::<SocketAddr>().ok())
-            .ok_or_else(|| fail(&mut child, &stderr, &format!("first stdout line is {line:?}, not `listening on http://IP:PORT`")))?;
+            .ok_or_else(|| {
+                fail(&mut child, &stderr, &format!("first stdout line is {line:?}, not `listening on http://IP:PORT`"))
+            })?;
         Ok(Shim { child, addr, stderr, stdout })
     }
 
