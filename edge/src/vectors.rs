@@ -51,6 +51,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Panics listing every failure, or when fewer than `at_least` checks
+    /// ran (a runner that silently ran nothing must not pass).
+    pub fn assert_clean(&self, what: &str, at_least: usize) {
+        assert!(self.failures.is_empty(), "{what}: {} failures:\n{}", self.failures.len(), self.failures.join("\n"));
+        assert!(self.passed >= at_least, "{what}: only {} checks ran", self.passed);
+    }
+
     fn check(&mut self, ok: Result<(), String>) {
         match ok {
             Ok(()) => self.passed += 1,

@@ -20,7 +20,7 @@ use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier, Once};
+use std::sync::Once;
 use std::time::{Duration, Instant};
 use support::http::{send_raw, try_request, Resp};
 use support::{assert_denied, claims_n, content, get_as, reason, Shim, Site};
@@ -300,33 +300,7 @@ fn hundred_parallel_clients_get_exactly_three_bodies() {
     let c = claims_n("/f.bin", 3);
     let id = c.id.clone();
     let url = format!("/f.bin?t={}", site.token(c));
-    let addr = shim.addr;
-    let barrier = Arc::new(Barrier::new(CLIENTS));
-    let threads: Vec<_> = (0..CLIENTS)
-        .map(|i| {
-            let barrier = Arc::clone(&barrier);
-            let url = url.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                // Distinct clients: the same User-Agent from the same address
-                // would be one client resuming.
-                let ua = format!("burst-client-{i}");
-                try_request(addr, "GET", &url, &[("User-Agent", &ua), ("Accept", "application/json")])
-            })
-        })
-        .collect();
-    let (mut served, mut used_up, mut other) = (0, 0, Vec::new());
-    for t in threads {
-        match t.join().expect("client thread") {
-            Ok(resp) if resp.status == 200 => {
-                assert_eq!(resp.body, content(LEN), "a 200 carried the whole file");
-                served += 1;
-            }
-            Ok(resp) if resp.status == 410 && reason(&resp) == "used_up" => used_up += 1,
-            Ok(resp) => other.push(format!("{} {}", resp.status, reason(&resp))),
-            Err(e) => other.push(format!("I/O error: {e}")),
-        }
-    }
+    let support::Burst { served, used_up, other } = support::burst(shim.addr, &url, CLIENTS, &content(LEN));
     // Serialised moto answers one request at a time (about 10 ms each here),
     // so the last of 100 waits about a second; origin-shim gives one attempt
     // 1.5 s and all attempts 4 s. A machine so loaded that moto is several

@@ -4,7 +4,7 @@
 //! `wasm-pack test --headless --chrome` (tests/browser.rs).
 #![cfg(target_arch = "wasm32")]
 
-use oncelink_edge::vectors::{self, Driver, Outcome};
+use oncelink_edge::vectors::{self, Driver};
 use oncelink_edge_wasm::{inspect_token, mint_token, Validator};
 
 /// Drives the exported `Validator` class exactly as JavaScript does.
@@ -28,25 +28,14 @@ impl Driver for WasmDriver {
     }
 }
 
-/// Fails with every failure listed, or when too few checks ran.
-pub fn assert_clean(what: &str, outcome: Outcome, at_least: usize) {
-    assert!(
-        outcome.failures.is_empty(),
-        "{what}: {} failures:\n{}",
-        outcome.failures.len(),
-        outcome.failures.join("\n")
-    );
-    assert!(outcome.passed >= at_least, "{what}: only {} checks ran", outcome.passed);
-}
-
 /// Every decision vector through the wasm exports.
 pub fn decide_vectors() {
-    assert_clean("decide.json (wasm)", vectors::run_decide(&mut WasmDriver::default()), 150);
+    vectors::run_decide(&mut WasmDriver::default()).assert_clean("decide.json (wasm)", 150);
 }
 
 /// Golden sign/verify vectors, compiled to wasm.
 pub fn format_vectors() {
-    assert_clean("format.json (wasm)", vectors::run_format(), 10);
+    vectors::run_format().assert_clean("format.json (wasm)", 10);
 }
 
 /// Mints through the `mint_token` export (random id from the host's

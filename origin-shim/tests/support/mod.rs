@@ -423,3 +423,47 @@ impl Site {
         Shim::start(args)
     }
 }
+
+/// What a burst of clients got for one link.
+#[allow(dead_code)]
+pub struct Burst {
+    /// 200s that carried exactly `body`.
+    pub served: usize,
+    /// 410 `used_up` answers.
+    pub used_up: usize,
+    /// Anything else, described.
+    pub other: Vec<String>,
+}
+
+/// `clients` threads, released together by a barrier, each GET `url` from
+/// `addr` as a distinct client (its own User-Agent: the same one from the
+/// same address would be one client resuming). A 200 must carry `body`.
+#[allow(dead_code)]
+pub fn burst(addr: std::net::SocketAddr, url: &str, clients: usize, body: &[u8]) -> Burst {
+    use std::sync::{Arc, Barrier};
+    let barrier = Arc::new(Barrier::new(clients));
+    let threads: Vec<_> = (0..clients)
+        .map(|i| {
+            let barrier = Arc::clone(&barrier);
+            let url = url.to_owned();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let ua = format!("burst-client-{i}");
+                http::try_request(addr, "GET", &url, &[("User-Agent", &ua), ("Accept", "application/json")])
+            })
+        })
+        .collect();
+    let mut out = Burst { served: 0, used_up: 0, other: Vec::new() };
+    for t in threads {
+        match t.join().expect("client thread") {
+            Ok(resp) if resp.status == 200 => {
+                assert_eq!(resp.body, body, "a 200 carried the whole file");
+                out.served += 1;
+            }
+            Ok(resp) if resp.status == 410 && reason(&resp) == "used_up" => out.used_up += 1,
+            Ok(resp) => out.other.push(format!("{} {}", resp.status, reason(&resp))),
+            Err(e) => out.other.push(format!("I/O error: {e}")),
+        }
+    }
+    out
+}
