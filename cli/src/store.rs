@@ -29,23 +29,10 @@ pub struct RecordStatus {
     pub expire_at: Option<i64>,
 }
 
-/// The record after a revoke. `exists` says whether it existed BEFORE
-/// the revoke (a revoke of a never-used link creates the record).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RevokeOutcome {
-    /// Token id (the record's key).
-    pub id: String,
-    /// Whether a record existed before this revoke.
-    pub exists: bool,
-    /// Uses counted (unchanged by revoking).
-    pub used: u32,
-    /// Always true after a successful revoke.
-    pub revoked: bool,
-    /// Latest counted use by any client, Unix seconds.
-    pub last_use: Option<i64>,
-    /// When the store may delete the record (TTL), Unix seconds.
-    pub expire_at: Option<i64>,
-}
+/// The record after a revoke, same fields as [`RecordStatus`] except that
+/// `exists` says whether the record existed BEFORE the revoke (revoking a
+/// never-used link creates it), which is how a revoke in the wrong store shows.
+pub type RevokeOutcome = RecordStatus;
 
 /// Marks `id` revoked in the store `spec` names; `table` is required for DynamoDB.
 pub fn revoke(spec: &StoreSpec, table: Option<&str>, id: &str) -> Result<RevokeOutcome> {

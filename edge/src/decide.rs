@@ -111,13 +111,13 @@ impl Step {
 /// Runs every stateless check on `request` at time `now` (Unix seconds).
 pub fn decide(config: &Config, request: &Request, now: i64) -> Step {
     let html = request.wants_html();
-    match check(config, request, now) {
+    match check(config, request, now, html) {
         Ok(step) => step,
         Err(reason) => Step::Respond(Response::deny(reason, html)),
     }
 }
 
-fn check(config: &Config, request: &Request, now: i64) -> Result<Step, Reason> {
+fn check(config: &Config, request: &Request, now: i64, html: bool) -> Result<Step, Reason> {
     let head = match request.method.as_str() {
         "GET" => false,
         "HEAD" => true,
@@ -177,7 +177,7 @@ fn check(config: &Config, request: &Request, now: i64) -> Result<Step, Reason> {
         resume_after: now - grace,
         expire_at: claims.raw.exp.saturating_add(skew + grace + RECORD_TTL_MARGIN),
     };
-    let pending = Pending { op: op.clone(), forward, html: request.wants_html() };
+    let pending = Pending { op: op.clone(), forward, html };
     Ok(Step::NeedStore { op, pending })
 }
 

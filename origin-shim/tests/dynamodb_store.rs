@@ -222,6 +222,11 @@ fn oncelink_bin() -> Option<PathBuf> {
 
 /// `origin-shim serve --root ROOT --store dynamodb:us-east-1@ENDPOINT --table T`.
 fn serve(site: &Site, endpoint: &str) -> Shim {
+    serve_table(site, endpoint, TABLE)
+}
+
+/// As [`serve`], with another table name.
+fn serve_table(site: &Site, endpoint: &str, table: &str) -> Shim {
     dummy_credentials_in_env();
     let args: Vec<OsString> = vec![
         "serve".into(),
@@ -232,7 +237,7 @@ fn serve(site: &Site, endpoint: &str) -> Shim {
         "--store".into(),
         format!("dynamodb:{REGION}@{endpoint}").into(),
         "--table".into(),
-        TABLE.into(),
+        table.into(),
     ];
     Shim::start(args)
 }
@@ -360,19 +365,7 @@ fn endpoint_that_never_answers_is_503_within_the_budget() {
 fn missing_table_is_503_store_unavailable() {
     let moto = Moto::start();
     let site = Site::new(&[("f.bin", &content(LEN))]);
-    dummy_credentials_in_env();
-    let args: Vec<OsString> = vec![
-        "serve".into(),
-        "--keys".into(),
-        site.keys.path.clone().into(),
-        "--root".into(),
-        site.root.clone().into(),
-        "--store".into(),
-        moto.store_arg().into(),
-        "--table".into(),
-        "no-such-table".into(),
-    ];
-    let shim = Shim::start(args);
+    let shim = serve_table(&site, &moto.endpoint, "no-such-table");
     let url = format!("/f.bin?t={}", site.token(claims_n("/f.bin", 1)));
     assert_denied(&get_as(shim.addr, "client-a", &url, &[]), 503, "store_unavailable");
     assert_denied(&get_as(shim.addr, "client-a", &url, &[("Range", "bytes=100-")]), 503, "store_unavailable");
