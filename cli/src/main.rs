@@ -254,6 +254,8 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
         ip: args.ip,
         filename: args.filename,
         g: args.grace,
+        m: None,
+        pw: None,
     };
     let token = mint(keys.active(), claims.clone())?;
     let url = args.base_url.as_deref().map(|base| link::url(base, &claims.p, &args.param, &token)).transpose()?;

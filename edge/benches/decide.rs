@@ -38,6 +38,8 @@ fn main() {
         ip: None,
         filename: Some("report.pdf".into()),
         g: None,
+        m: None,
+        pw: None,
     };
     let unlimited = mint(keys.active(), claims(None)).unwrap();
     let counted = mint(keys.active(), claims(Some(1))).unwrap();
@@ -49,6 +51,7 @@ fn main() {
         query: format!("t={token}"),
         headers: [("user-agent".to_owned(), "Mozilla/5.0".to_owned())].into_iter().collect(),
         ip: "203.0.113.7".into(),
+        ..Request::default()
     };
     let signed = unlimited.rsplit_once('.').unwrap().0.to_owned();
     let secret: Vec<u8> = (0..32).collect();

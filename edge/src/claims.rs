@@ -47,6 +47,25 @@ pub struct Claims {
     /// Resume grace window in seconds; default 600 when `n` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub g: Option<u32>,
+    /// Mode: `page` or `direct`; absent means the deployment's default
+    /// (docs/page-mode.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<Mode>,
+    /// Password hash: base64url of HMAC-SHA256(key, "oncelink/v1/password"
+    /// 0 id 0 password) (see `crate::password`). Requires `n`; the link is in
+    /// page mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pw: Option<String>,
+}
+
+/// How a link is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One GET downloads (unfurler user agents get a preview page).
+    Direct,
+    /// A GET shows a download page; its button POSTs for a short-lived pass.
+    Page,
 }
 
 /// Claims that passed every rule, with their parsed forms.

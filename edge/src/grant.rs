@@ -173,6 +173,8 @@ mod tests {
             ip: None,
             filename: None,
             g: None,
+            m: None,
+            pw: None,
         };
         let token = mint_active(&config.keys, claims).unwrap();
         let req =

@@ -2,8 +2,9 @@
 //! it answered. Encodings (DynamoDB, SQLite) live with their drivers; the
 //! core only produces a [`StoreOp`] and judges a [`StoreReply`].
 //!
-//! One record per token id holds: `used` (uses counted), `revoked`, and for
-//! each client fingerprint the time of its last counted use.
+//! One record per token id holds: `used` (uses counted), `revoked`,
+//! `failures` (wrong passwords, docs/page-mode.md), and for each client
+//! fingerprint the time of its last counted use.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,10 @@ pub struct StoreOp {
     pub resume_after: i64,
     /// When the record may be deleted (TTL), Unix seconds.
     pub expire_at: i64,
+    /// Password links only: a `consume` also requires `failures < max_failures`
+    /// (a locked link counts nothing). Absent for links without a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_failures: Option<u32>,
 }
 
 /// The two store operations.
@@ -41,6 +46,13 @@ pub enum StoreOpKind {
     /// Change nothing; reply `not_counted` with the record (a strongly
     /// consistent read).
     Resume,
+    /// The same read as `resume`, for a page-mode download page (uses left,
+    /// lock state). Change nothing; reply `not_counted` with the record.
+    Read,
+    /// A wrong password. In one atomic step: create the record if absent,
+    /// add one to `failures`; reply `not_counted` with the record after the
+    /// change.
+    Fail,
 }
 
 /// What the store answered, as the driver understood it.
@@ -61,8 +73,15 @@ pub enum StoreReply {
         revoked: bool,
         /// Last counted use by this request's fingerprint, Unix seconds.
         last_use: Option<i64>,
+        /// Wrong passwords counted so far (omitted when 0).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        failures: u32,
     },
     /// Unreachable, throttled, timed out, or an answer the driver could not
     /// read. The request is denied with 503.
     Unavailable,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

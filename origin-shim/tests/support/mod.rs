@@ -90,6 +90,8 @@ pub fn claims(path: &str) -> Claims {
         ip: None,
         filename: None,
         g: None,
+        m: None,
+        pw: None,
     }
 }
 
