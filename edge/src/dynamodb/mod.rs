@@ -1,5 +1,6 @@
 //! The DynamoDB encoding of the store boundary: a [`StoreOp`] becomes one
-//! signed HTTP request (`UpdateItem` for a consume, `GetItem` for a resume),
+//! signed HTTP request (`UpdateItem` for a consume or a wrong password,
+//! `GetItem` for a resume or a read),
 //! and the HTTP answer becomes a [`StoreReply`].
 //!
 //! Still no I/O: the host sends the [`HttpCall`] and hands back the status
@@ -8,6 +9,7 @@
 //! One item per token id, key attribute `id` (S):
 //! - `used` (N): uses counted;
 //! - `revoked` (BOOL): set by `oncelink revoke`;
+//! - `failures` (N): wrong passwords counted (docs/page-mode.md);
 //! - `f_<fp>` (N): last counted use by fingerprint `fp` (one top-level
 //!   attribute per fingerprint, so the first use needs no map to exist);
 //! - `n` (N): the use limit, for operators;
@@ -107,13 +109,10 @@ pub fn request(
     if op.fp.is_empty() || op.fp.len() > 64 || !op.fp.bytes().all(is_b64url) {
         return Err(RequestError::BadFingerprint);
     }
-    let body = match op.kind {
-        StoreOpKind::Consume => consume_body(&store.table, op),
-        StoreOpKind::Resume => resume_body(&store.table, op),
-    };
-    let target = match op.kind {
-        StoreOpKind::Consume => "UpdateItem",
-        StoreOpKind::Resume => "GetItem",
+    let (target, body) = match op.kind {
+        StoreOpKind::Consume => ("UpdateItem", consume_body(&store.table, op)),
+        StoreOpKind::Resume | StoreOpKind::Read => ("GetItem", read_body(&store.table, op)),
+        StoreOpKind::Fail => ("UpdateItem", fail_body(&store.table, op)),
     };
     signed_call(target, body, &op.region, store, credentials, now)
 }
@@ -123,18 +122,28 @@ pub fn request(
 // token ids and fingerprints are from small ASCII alphabets; the rest are
 // integers), and it keeps the wasm small.
 
-/// `UpdateItem` for a consume: see docs/dynamodb.md.
+/// `UpdateItem` for a consume: see docs/dynamodb.md. With `max_failures`
+/// (password links) the condition also requires `failures < max_failures`;
+/// without it the request is byte for byte what it was before passwords.
 fn consume_body(table: &str, op: &StoreOp) -> String {
+    let (lock_condition, lock_name, lock_value) = match op.max_failures {
+        Some(max) => (
+            r##" AND (attribute_not_exists(#fl) OR #fl < :maxf)"##,
+            r##","#fl":"failures""##,
+            format!(r##","":maxf":{{"N":"{max}"}}"##),
+        ),
+        None => ("", "", String::new()),
+    };
     format!(
         concat!(
             r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"##,
             r##""UpdateExpression":"SET #u = if_not_exists(#u, :zero) + :one, #f = :now, #n = :n, #e = :exp","##,
             r##""ConditionExpression":"(attribute_not_exists(#u) OR #u < :n)"##,
             r##" AND (attribute_not_exists(#r) OR #r = :false)"##,
-            r##" AND (attribute_not_exists(#f) OR #f < :ra)","##,
-            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#f":"f_{fp}","#n":"n","#e":"expire_at"}},"##,
+            r##" AND (attribute_not_exists(#f) OR #f < :ra){lock_condition}","##,
+            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#f":"f_{fp}","#n":"n","#e":"expire_at"{lock_name}}},"##,
             r##""ExpressionAttributeValues":{{":zero":{{"N":"0"}},":one":{{"N":"1"}},":n":{{"N":"{n}"}},"##,
-            r##"":now":{{"N":"{now}"}},":ra":{{"N":"{ra}"}},":exp":{{"N":"{exp}"}},":false":{{"BOOL":false}}}},"##,
+            r##"":now":{{"N":"{now}"}},":ra":{{"N":"{ra}"}},":exp":{{"N":"{exp}"}},":false":{{"BOOL":false}}{lock_value}}},"##,
             r##""ReturnValues":"UPDATED_NEW","ReturnValuesOnConditionCheckFailure":"ALL_OLD"}}"##
         ),
         table = table,
@@ -144,20 +153,43 @@ fn consume_body(table: &str, op: &StoreOp) -> String {
         now = op.now,
         ra = op.resume_after,
         exp = op.expire_at,
+        lock_condition = lock_condition,
+        lock_name = lock_name,
+        lock_value = lock_value,
     )
 }
 
-/// `GetItem` (strongly consistent) for a resume: only what the reply needs.
-fn resume_body(table: &str, op: &StoreOp) -> String {
+/// `GetItem` (strongly consistent) for a resume or a read: only what the
+/// reply needs.
+fn read_body(table: &str, op: &StoreOp) -> String {
     format!(
         concat!(
             r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"ConsistentRead":true,"##,
-            r##""ProjectionExpression":"#u, #r, #f","##,
-            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#f":"f_{fp}"}}}}"##
+            r##""ProjectionExpression":"#u, #r, #f, #fl","##,
+            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#f":"f_{fp}","#fl":"failures"}}}}"##
         ),
         table = table,
         id = op.id,
         fp = op.fp,
+    )
+}
+
+/// `UpdateItem` for a wrong password: adds one to `failures` (creating the
+/// item if absent, with `n` and `expire_at` as a consume would set them, but
+/// never overwriting them) and returns the whole item after the change.
+fn fail_body(table: &str, op: &StoreOp) -> String {
+    format!(
+        concat!(
+            r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"##,
+            r##""UpdateExpression":"SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp) ADD #fl :one","##,
+            r##""ExpressionAttributeNames":{{"#n":"n","#e":"expire_at","#fl":"failures"}},"##,
+            r##""ExpressionAttributeValues":{{":one":{{"N":"1"}},":n":{{"N":"{n}"}},":exp":{{"N":"{exp}"}}}},"##,
+            r##""ReturnValues":"ALL_NEW"}}"##
+        ),
+        table = table,
+        id = op.id,
+        n = op.n,
+        exp = op.expire_at,
     )
 }
 

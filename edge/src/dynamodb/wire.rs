@@ -74,10 +74,21 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
             },
             None => Interpreted::unavailable(false, "UpdateItem answer has no Attributes".into()),
         },
-        StoreOpKind::Resume => match doc.get("Item") {
-            None => Interpreted::ok(StoreReply::NotCounted { used: 0, revoked: false, last_use: None }),
+        StoreOpKind::Resume | StoreOpKind::Read => match doc.get("Item") {
+            None => Interpreted::ok(StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 }),
             Some(Value::Object(item)) => not_counted(item, &fp, "GetItem"),
             Some(_) => Interpreted::unavailable(false, "GetItem answer has an Item that is not an object".into()),
+        },
+        StoreOpKind::Fail => match doc.get("Attributes").and_then(Value::as_object) {
+            Some(attrs) => match not_counted(attrs, &fp, "UpdateItem") {
+                // ALL_NEW after `ADD failures :one`: a count of 0 means the
+                // store did not apply the change.
+                Interpreted { reply: StoreReply::NotCounted { failures: 0, .. }, .. } => {
+                    Interpreted::unavailable(false, "UpdateItem answer has no valid failures count".into())
+                }
+                other => other,
+            },
+            None => Interpreted::unavailable(false, "UpdateItem answer has no Attributes".into()),
         },
     }
 }
@@ -128,15 +139,18 @@ fn not_counted(item: &Map<String, Value>, fp_attr: &str, what: &str) -> Interpre
     let used = number::<u32>(item, "used");
     let revoked = boolean(item, "revoked");
     let last_use = number::<i64>(item, fp_attr);
-    match (used, revoked, last_use) {
-        (Ok(used), Ok(revoked), Ok(last_use)) => Interpreted::ok(StoreReply::NotCounted {
+    let failures = number::<u32>(item, "failures");
+    match (used, revoked, last_use, failures) {
+        (Ok(used), Ok(revoked), Ok(last_use), Ok(failures)) => Interpreted::ok(StoreReply::NotCounted {
             used: used.unwrap_or(0),
             revoked: revoked.unwrap_or(false),
             last_use,
+            failures: failures.unwrap_or(0),
         }),
-        _ => {
-            Interpreted::unavailable(false, format!("{what} item has a malformed used, revoked or last-use attribute"))
-        }
+        _ => Interpreted::unavailable(
+            false,
+            format!("{what} item has a malformed used, revoked, last-use or failures attribute"),
+        ),
     }
 }
 
