@@ -4,8 +4,9 @@
 //! ([`StoreSpec`]).
 //!
 //! The semantics are those of `oncelink_edge::store` (and of the DynamoDB
-//! path): one record per token id with `used`, `revoked` and, per client
-//! fingerprint, the time of its last counted use. A consume is a single
+//! path): one record per token id with `used`, `revoked`, `failures` (wrong
+//! passwords, docs/page-mode.md) and, per client fingerprint, the time of its
+//! last counted use. A consume is a single
 //! `BEGIN IMMEDIATE` transaction, so concurrent consumers (threads or other
 //! processes on the same file) are serialised by SQLite's write lock and a use
 //! is counted at most `n` times. The database runs in WAL mode with
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS records (
     id        TEXT PRIMARY KEY NOT NULL,
     used      INTEGER NOT NULL DEFAULT 0,
     revoked   INTEGER NOT NULL DEFAULT 0,
-    expire_at INTEGER
+    expire_at INTEGER,
+    failures  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uses (
     id       TEXT NOT NULL,
@@ -46,6 +48,9 @@ CREATE TABLE IF NOT EXISTS uses (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_expire_at ON records (expire_at);
 ";
+
+/// Files made before passwords have no `failures` column: [`migrate`] adds it.
+const ADD_FAILURES: &str = "ALTER TABLE records ADD COLUMN failures INTEGER NOT NULL DEFAULT 0";
 
 /// The one error type of this crate. Any of them means "the store could not
 /// answer": a host turns it into `StoreReply::Unavailable` (503).
@@ -102,6 +107,8 @@ pub struct Record {
     pub revoked: bool,
     /// Latest counted use by any client, Unix seconds.
     pub last_use: Option<i64>,
+    /// Wrong passwords counted.
+    pub failures: u32,
     /// When the record may be pruned, Unix seconds (`None`: kept; a revoke of
     /// a link never used creates such a record, since the link's expiry is
     /// not known then).
@@ -121,7 +128,8 @@ impl fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path`: WAL, `synchronous=FULL`,
-    /// a busy timeout of [`DEFAULT_BUSY_TIMEOUT`], schema created.
+    /// a busy timeout of [`DEFAULT_BUSY_TIMEOUT`], schema created (or brought
+    /// up to date in a file an older version made).
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         SqliteStore::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
     }
@@ -139,16 +147,35 @@ impl SqliteStore {
             )));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(SqliteStore { conn })
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Creates the schema, and adds what older versions lacked, in one write
+    /// transaction (so two processes opening one old file at once cannot
+    /// both add a column).
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(SCHEMA)?;
+        let has_failures: bool =
+            tx.query_row("SELECT count(*) > 0 FROM pragma_table_info('records') WHERE name = 'failures'", [], |r| {
+                r.get(0)
+            })?;
+        if !has_failures {
+            tx.execute_batch(ADD_FAILURES)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Carries out `op` atomically and says what happened
     /// (`oncelink_edge::store::StoreOpKind` documents the semantics).
     pub fn apply(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
         match op.kind {
-            StoreOpKind::Consume => self.consume(op),
-            StoreOpKind::Resume => self.read_for(op),
+            StoreOpKind::Consume => self.write(op, consume_in),
+            StoreOpKind::Fail => self.write(op, fail_in),
+            StoreOpKind::Resume | StoreOpKind::Read => self.read_for(op),
         }
     }
 
@@ -163,16 +190,22 @@ impl SqliteStore {
             .iter()
             .map(|op| match op.kind {
                 StoreOpKind::Consume => consume_in(&tx, op),
-                StoreOpKind::Resume => read_in(&tx, op),
+                StoreOpKind::Fail => fail_in(&tx, op),
+                StoreOpKind::Resume | StoreOpKind::Read => read_in(&tx, op),
             })
             .collect::<Result<Vec<_>, _>>()?;
         tx.commit()?;
         Ok(replies)
     }
 
-    fn consume(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    /// One write operation in its own write transaction.
+    fn write(
+        &mut self,
+        op: &StoreOp,
+        apply: fn(&rusqlite::Transaction<'_>, &StoreOp) -> Result<StoreReply, StoreError>,
+    ) -> Result<StoreReply, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let reply = consume_in(&tx, op)?;
+        let reply = apply(&tx, op)?;
         tx.commit()?;
         Ok(reply)
     }
@@ -199,7 +232,7 @@ impl SqliteStore {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let before = read_record(&tx, id)?;
         tx.execute(
-            "INSERT INTO records (id, used, revoked, expire_at) VALUES (?1, 0, 1, NULL)
+            "INSERT INTO records (id, used, revoked, expire_at, failures) VALUES (?1, 0, 1, NULL, 0)
              ON CONFLICT (id) DO UPDATE SET revoked = 1",
             params![id],
         )?;
@@ -225,18 +258,19 @@ impl SqliteStore {
 /// The consume of `op` inside an open write transaction.
 fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
     // Create the record if absent (or extend its expiry) and read it, in one statement.
-    let (used, revoked): (i64, bool) = tx
+    let (used, revoked, failures): (i64, bool, i64) = tx
         .prepare_cached(
-            "INSERT INTO records (id, used, revoked, expire_at) VALUES (?1, 0, 0, ?2)
+            "INSERT INTO records (id, used, revoked, expire_at, failures) VALUES (?1, 0, 0, ?2, 0)
              ON CONFLICT (id) DO UPDATE SET expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)
-             RETURNING used, revoked",
+             RETURNING used, revoked, failures",
         )?
-        .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let used = to_count(used)?;
+        .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let (used, failures) = (to_count(used)?, to_failures(failures)?);
     let last_use = last_use_of(tx, op)?;
     let resuming = last_use.is_some_and(|t| t >= op.resume_after);
-    if revoked || resuming || used >= op.n {
-        return Ok(StoreReply::NotCounted { used, revoked, last_use });
+    let locked = op.max_failures.is_some_and(|max| failures >= max);
+    if revoked || resuming || used >= op.n || locked {
+        return Ok(StoreReply::NotCounted { used, revoked, last_use, failures });
     }
     tx.prepare_cached("UPDATE records SET used = used + 1 WHERE id = ?1")?.execute(params![op.id])?;
     tx.prepare_cached(
@@ -247,18 +281,33 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
     Ok(StoreReply::Counted { used: used + 1 })
 }
 
-/// The resume read of `op` (changes nothing).
+/// A wrong password for `op` inside an open write transaction: creates the
+/// record if absent, adds one to `failures`, answers with the record after.
+fn fail_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    let (used, revoked, failures): (i64, bool, i64) = tx
+        .prepare_cached(
+            "INSERT INTO records (id, used, revoked, expire_at, failures) VALUES (?1, 0, 0, ?2, 1)
+             ON CONFLICT (id) DO UPDATE SET failures = failures + 1,
+                 expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)
+             RETURNING used, revoked, failures",
+        )?
+        .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let last_use = last_use_of(tx, op)?;
+    Ok(StoreReply::NotCounted { used: to_count(used)?, revoked, last_use, failures: to_failures(failures)? })
+}
+
+/// The read of `op` for a resume or a page (changes nothing).
 fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
-    let record: Option<(i64, bool)> = tx
-        .prepare_cached("SELECT used, revoked FROM records WHERE id = ?1")?
-        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?)))
+    let record: Option<(i64, bool, i64)> = tx
+        .prepare_cached("SELECT used, revoked, failures FROM records WHERE id = ?1")?
+        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let last_use = last_use_of(tx, op)?;
-    let (used, revoked) = match record {
-        Some((used, revoked)) => (to_count(used)?, revoked),
-        None => (0, false),
+    let (used, revoked, failures) = match record {
+        Some((used, revoked, failures)) => (to_count(used)?, revoked, to_failures(failures)?),
+        None => (0, false, 0),
     };
-    Ok(StoreReply::NotCounted { used, revoked, last_use })
+    Ok(StoreReply::NotCounted { used, revoked, last_use, failures })
 }
 
 fn last_use_of(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<i64>, StoreError> {
@@ -269,21 +318,25 @@ fn last_use_of(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<i6
 }
 
 fn read_record(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Record>, StoreError> {
-    let row: Option<(i64, bool, Option<i64>)> = tx
-        .query_row("SELECT used, revoked, expire_at FROM records WHERE id = ?1", params![id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    let row: Option<(i64, bool, Option<i64>, i64)> = tx
+        .query_row("SELECT used, revoked, expire_at, failures FROM records WHERE id = ?1", params![id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    let Some((used, revoked, expire_at)) = row else {
+    let Some((used, revoked, expire_at, failures)) = row else {
         return Ok(None);
     };
     let last_use: Option<i64> =
         tx.query_row("SELECT max(last_use) FROM uses WHERE id = ?1", params![id], |r| r.get(0))?;
-    Ok(Some(Record { used: to_count(used)?, revoked, last_use, expire_at }))
+    Ok(Some(Record { used: to_count(used)?, revoked, last_use, failures: to_failures(failures)?, expire_at }))
 }
 
 fn to_count(used: i64) -> Result<u32, StoreError> {
     u32::try_from(used).map_err(|_| StoreError::Corrupt(format!("used = {used}")))
+}
+
+fn to_failures(failures: i64) -> Result<u32, StoreError> {
+    u32::try_from(failures).map_err(|_| StoreError::Corrupt(format!("failures = {failures}")))
 }
 
 #[cfg(test)]
@@ -300,6 +353,7 @@ mod tests {
             now,
             resume_after: now - 600,
             expire_at: now + 7200,
+            max_failures: None,
         }
     }
 
@@ -316,7 +370,7 @@ mod tests {
         assert_eq!(s.apply(&op(StoreOpKind::Consume, 2, "b", 1001)).unwrap(), StoreReply::Counted { used: 2 });
         assert_eq!(
             s.apply(&op(StoreOpKind::Consume, 2, "c", 1002)).unwrap(),
-            StoreReply::NotCounted { used: 2, revoked: false, last_use: None }
+            StoreReply::NotCounted { used: 2, revoked: false, last_use: None, failures: 0 }
         );
     }
 
@@ -326,7 +380,7 @@ mod tests {
         assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "a", 1000)).unwrap(), StoreReply::Counted { used: 1 });
         assert_eq!(
             s.apply(&op(StoreOpKind::Consume, 3, "a", 1100)).unwrap(),
-            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000) }
+            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0 }
         );
         // Past the grace window (resume_after = now - 600) the same client counts again.
         assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "a", 1601)).unwrap(), StoreReply::Counted { used: 2 });
@@ -338,13 +392,13 @@ mod tests {
         let (_dir, mut s) = store();
         assert_eq!(
             s.apply(&op(StoreOpKind::Resume, 1, "a", 1000)).unwrap(),
-            StoreReply::NotCounted { used: 0, revoked: false, last_use: None }
+            StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 }
         );
         assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap(), None, "a resume creates nothing");
         s.apply(&op(StoreOpKind::Consume, 1, "a", 1000)).unwrap();
         assert_eq!(
             s.apply(&op(StoreOpKind::Resume, 1, "a", 1010)).unwrap(),
-            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000) }
+            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0 }
         );
         assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().used, 1);
     }
@@ -354,10 +408,10 @@ mod tests {
         let (_dir, mut s) = store();
         let (before, after) = s.revoke("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
         assert_eq!(before, None);
-        assert_eq!(after, Record { used: 0, revoked: true, last_use: None, expire_at: None });
+        assert_eq!(after, Record { used: 0, revoked: true, last_use: None, failures: 0, expire_at: None });
         assert_eq!(
             s.apply(&op(StoreOpKind::Consume, 5, "a", 1000)).unwrap(),
-            StoreReply::NotCounted { used: 0, revoked: true, last_use: None }
+            StoreReply::NotCounted { used: 0, revoked: true, last_use: None, failures: 0 }
         );
         // The first consume gives the revoke-created record an expiry.
         assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().expire_at, Some(1000 + 7200));
@@ -393,10 +447,10 @@ mod tests {
             s.apply_batch(&ops).unwrap(),
             vec![
                 StoreReply::Counted { used: 1 },
-                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000) },
-                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000) },
+                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0 },
+                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0 },
                 StoreReply::Counted { used: 2 },
-                StoreReply::NotCounted { used: 2, revoked: false, last_use: None },
+                StoreReply::NotCounted { used: 2, revoked: false, last_use: None, failures: 0 },
             ]
         );
         assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().used, 2);
@@ -433,6 +487,159 @@ mod tests {
             .collect();
         let counted: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
         assert_eq!(counted, 5);
+    }
+
+    const ID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+
+    fn not_counted(used: u32, revoked: bool, last_use: Option<i64>, failures: u32) -> StoreReply {
+        StoreReply::NotCounted { used, revoked, last_use, failures }
+    }
+
+    fn locked_consume(n: u32, fp: &str, now: i64, max: u32) -> StoreOp {
+        StoreOp { max_failures: Some(max), ..op(StoreOpKind::Consume, n, fp, now) }
+    }
+
+    #[test]
+    fn fail_creates_the_record_and_counts() {
+        let (_dir, mut s) = store();
+        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "a", 1000)).unwrap(), not_counted(0, false, None, 1));
+        let created = s.status(ID).unwrap().expect("a fail creates the record");
+        assert_eq!(created, Record { used: 0, revoked: false, last_use: None, failures: 1, expire_at: Some(8200) });
+        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "b", 1001)).unwrap(), not_counted(0, false, None, 2));
+        // The reply carries the failing client's own last use.
+        s.apply(&op(StoreOpKind::Consume, 3, "c", 1002)).unwrap();
+        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "c", 1003)).unwrap(), not_counted(1, false, Some(1002), 3));
+        assert_eq!(s.status(ID).unwrap().unwrap().failures, 3);
+    }
+
+    #[test]
+    fn fail_on_a_revoked_link_still_counts() {
+        let (_dir, mut s) = store();
+        s.revoke(ID).unwrap();
+        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "a", 1000)).unwrap(), not_counted(0, true, None, 1));
+        assert_eq!(s.status(ID).unwrap().unwrap().expire_at, Some(8200), "the fail gives the record an expiry");
+    }
+
+    #[test]
+    fn consume_below_the_limit_counts() {
+        let (_dir, mut s) = store();
+        for i in 0..2 {
+            s.apply(&op(StoreOpKind::Fail, 3, "a", 1000 + i)).unwrap();
+        }
+        assert_eq!(s.apply(&locked_consume(3, "a", 1010, 3)).unwrap(), StoreReply::Counted { used: 1 });
+    }
+
+    #[test]
+    fn consume_of_a_locked_link_counts_nothing() {
+        let (_dir, mut s) = store();
+        for i in 0..3 {
+            s.apply(&op(StoreOpKind::Fail, 3, "a", 1000 + i)).unwrap();
+        }
+        assert_eq!(s.apply(&locked_consume(3, "b", 1010, 3)).unwrap(), not_counted(0, false, None, 3));
+        assert_eq!(s.apply(&locked_consume(3, "b", 1011, 2)).unwrap(), not_counted(0, false, None, 3));
+        assert_eq!(s.status(ID).unwrap().unwrap().used, 0);
+        assert_eq!(s.status(ID).unwrap().unwrap().last_use, None, "a refused consume records no use");
+        // A higher limit, or none (a link without a password), still counts.
+        assert_eq!(s.apply(&locked_consume(3, "b", 1012, 4)).unwrap(), StoreReply::Counted { used: 1 });
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "c", 1013)).unwrap(), StoreReply::Counted { used: 2 });
+    }
+
+    #[test]
+    fn read_and_resume_return_failures_and_change_nothing() {
+        let (_dir, mut s) = store();
+        assert_eq!(s.apply(&op(StoreOpKind::Read, 3, "a", 1000)).unwrap(), not_counted(0, false, None, 0));
+        assert_eq!(s.status(ID).unwrap(), None, "a read creates nothing");
+        s.apply(&op(StoreOpKind::Consume, 3, "a", 1000)).unwrap();
+        s.apply(&op(StoreOpKind::Fail, 3, "b", 1001)).unwrap();
+        s.apply(&op(StoreOpKind::Fail, 3, "b", 1002)).unwrap();
+        for kind in [StoreOpKind::Read, StoreOpKind::Resume] {
+            assert_eq!(s.apply(&op(kind, 3, "a", 1003)).unwrap(), not_counted(1, false, Some(1000), 2), "{kind:?}");
+            assert_eq!(s.apply(&op(kind, 3, "b", 1003)).unwrap(), not_counted(1, false, None, 2), "{kind:?}");
+        }
+        let record = s.status(ID).unwrap().unwrap();
+        assert_eq!((record.used, record.failures), (1, 2));
+    }
+
+    #[test]
+    fn a_batch_mixes_fails_and_consumes_in_order() {
+        let (_dir, mut s) = store();
+        let ops = [
+            op(StoreOpKind::Fail, 2, "a", 1000),
+            locked_consume(2, "a", 1000, 2),
+            op(StoreOpKind::Fail, 2, "b", 1000),
+            locked_consume(2, "b", 1000, 2),
+            op(StoreOpKind::Read, 2, "a", 1000),
+        ];
+        assert_eq!(
+            s.apply_batch(&ops).unwrap(),
+            vec![
+                not_counted(0, false, None, 1),
+                StoreReply::Counted { used: 1 },
+                not_counted(1, false, None, 2),
+                not_counted(1, false, None, 2),
+                not_counted(1, false, Some(1000), 2),
+            ]
+        );
+    }
+
+    #[test]
+    fn parallel_fails_are_all_counted_and_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        SqliteStore::open(&path).unwrap();
+        let threads: Vec<_> = (0..5)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut s = SqliteStore::open_with_timeout(&path, Duration::from_secs(20)).unwrap();
+                    for i in 0..10 {
+                        s.apply(&op(StoreOpKind::Fail, 1, &format!("{t}-{i}"), 1000)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.status(ID).unwrap().unwrap().failures, 50);
+        assert_eq!(s.apply(&locked_consume(1, "z", 1000, 50)).unwrap(), not_counted(0, false, None, 50));
+    }
+
+    #[test]
+    fn opens_a_file_made_before_passwords() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // The schema as released before page mode, with one used record.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE records (
+                    id        TEXT PRIMARY KEY NOT NULL,
+                    used      INTEGER NOT NULL DEFAULT 0,
+                    revoked   INTEGER NOT NULL DEFAULT 0,
+                    expire_at INTEGER
+                ) WITHOUT ROWID;
+                CREATE TABLE uses (
+                    id       TEXT NOT NULL,
+                    fp       TEXT NOT NULL,
+                    last_use INTEGER NOT NULL,
+                    PRIMARY KEY (id, fp)
+                ) WITHOUT ROWID;
+                CREATE INDEX records_expire_at ON records (expire_at);
+                INSERT INTO records (id, used, revoked, expire_at) VALUES ('AAAAAAAAAAAAAAAAAAAAAA', 1, 0, 9000);
+                INSERT INTO uses (id, fp, last_use) VALUES ('AAAAAAAAAAAAAAAAAAAAAA', 'a', 900);",
+            )
+            .unwrap();
+        }
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.apply(&op(StoreOpKind::Read, 3, "a", 1000)).unwrap(), not_counted(1, false, Some(900), 0));
+        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "a", 1000)).unwrap(), not_counted(1, false, Some(900), 1));
+        drop(s);
+        // Opening again finds the column and leaves the data alone.
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.status(ID).unwrap().unwrap().failures, 1);
+        assert_eq!(s.apply(&locked_consume(3, "b", 1000, 1)).unwrap(), not_counted(1, false, None, 1));
     }
 
     #[test]
