@@ -68,6 +68,17 @@ pub enum Mode {
     Page,
 }
 
+impl CheckedClaims {
+    /// The link's mode: `m`, else page for a password link, else `default`.
+    pub fn mode(&self, default: Mode) -> Mode {
+        match (self.raw.m, &self.raw.pw) {
+            (Some(m), _) => m,
+            (None, Some(_)) => Mode::Page,
+            (None, None) => default,
+        }
+    }
+}
+
 /// Claims that passed every rule, with their parsed forms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckedClaims {
@@ -131,6 +142,17 @@ impl Claims {
         }
         if self.g.is_some() && self.n.is_none() {
             return fail("g only applies to a token with n");
+        }
+        if let Some(pw) = &self.pw {
+            if crate::b64::decode(pw).is_none_or(|h| h.len() != 32) {
+                return fail("pw must be 43 characters of base64url (an HMAC-SHA256)");
+            }
+            if self.n.is_none() {
+                return fail("pw only applies to a token with n (wrong passwords are counted in the store)");
+            }
+            if self.m == Some(Mode::Direct) {
+                return fail("pw needs page mode: m cannot be direct");
+            }
         }
         Ok(CheckedClaims { raw: self, grant, cidr })
     }

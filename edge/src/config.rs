@@ -1,6 +1,6 @@
 //! The deployment's configuration of the validator.
 
-use crate::claims::{is_valid_region, MAX_GRACE};
+use crate::claims::{is_valid_region, Mode, MAX_GRACE};
 use crate::error::Error;
 use crate::keys::{KeyFile, KeySet};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,12 @@ pub const DEFAULT_GRACE: u32 = 600;
 pub const DEFAULT_TOKEN_PARAM: &str = "t";
 /// Largest skew a deployment may configure.
 pub const MAX_SKEW: u32 = 3600;
+/// Default number of wrong passwords after which a link locks.
+pub const DEFAULT_MAX_PASSWORD_FAILURES: u32 = 5;
+/// Largest `max_password_failures` a deployment may configure.
+pub const MAX_MAX_PASSWORD_FAILURES: u32 = 100;
+/// Default query parameter that carries a page-mode pass.
+pub const DEFAULT_PASS_PARAM: &str = "pass";
 
 /// How the origin learns the download file name.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +50,12 @@ pub struct Config {
     /// `x-oncelink-grant` header for a guarded origin (`crate::grant`).
     /// Off by default (S3/OAC origins need none).
     pub grant_keys: Option<KeySet>,
+    /// Mode of links without an `m` claim (docs/page-mode.md).
+    pub default_mode: Mode,
+    /// Wrong passwords after which a link locks.
+    pub max_password_failures: u32,
+    /// Query parameter that carries a page-mode pass (never forwarded).
+    pub pass_param: String,
 }
 
 /// The configuration as JSON (the bundle's baked config, origin-shim's flags).
@@ -69,6 +81,15 @@ pub struct ConfigFile {
     /// Origin grant keys (key file format); absent means no grant header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_keys: Option<KeyFile>,
+    /// Mode of links without `m`: `direct` (default) or `page`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_mode: Option<Mode>,
+    /// Wrong passwords after which a link locks (default 5, 1 to 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_password_failures: Option<u32>,
+    /// Pass query parameter (default `pass`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_param: Option<String>,
 }
 
 impl Config {
@@ -87,6 +108,22 @@ impl Config {
         if let Some(grant) = &file.grant_keys {
             config.grant_keys = Some(KeySet::from_file(grant)?);
         }
+        config.default_mode = file.default_mode.unwrap_or(Mode::Direct);
+        if let Some(max) = file.max_password_failures {
+            if !(1..=MAX_MAX_PASSWORD_FAILURES).contains(&max) {
+                return Err(Error::Config(format!("max_password_failures must be 1 to {MAX_MAX_PASSWORD_FAILURES}")));
+            }
+            config.max_password_failures = max;
+        }
+        if let Some(param) = file.pass_param {
+            if !is_param_name(&param) {
+                return Err(Error::Config("pass_param must be 1 to 64 of [A-Za-z0-9_-]".into()));
+            }
+            config.pass_param = param;
+        }
+        if config.pass_param == config.token_param {
+            return Err(Error::Config("pass_param and token_param must differ".into()));
+        }
         Ok(config)
     }
 
@@ -103,6 +140,9 @@ impl Config {
             home_region: home_region.to_owned(),
             origin: OriginKind::S3,
             grant_keys: None,
+            default_mode: Mode::Direct,
+            max_password_failures: DEFAULT_MAX_PASSWORD_FAILURES,
+            pass_param: DEFAULT_PASS_PARAM.to_owned(),
         })
     }
 
@@ -126,10 +166,7 @@ impl Config {
             self.grace = grace;
         }
         if let Some(param) = token_param {
-            let ok = !param.is_empty()
-                && param.len() <= 64
-                && param.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if !ok {
+            if !is_param_name(&param) {
                 return Err(Error::Config("token_param must be 1 to 64 of [A-Za-z0-9_-]".into()));
             }
             self.token_param = param;
@@ -137,4 +174,8 @@ impl Config {
         self.origin = origin.unwrap_or_default();
         Ok(self)
     }
+}
+
+fn is_param_name(param: &str) -> bool {
+    !param.is_empty() && param.len() <= 64 && param.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }

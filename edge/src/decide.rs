@@ -1,23 +1,26 @@
 //! The decision state machine: one viewer request in, one [`Step`] out.
 //!
 //! `decide(config, request, now)` runs every stateless check. A token that
-//! fails one is answered at once and never reaches the store. A use-limited
+//! fails one is answered at once and never reaches the store. Page mode
+//! (docs/page-mode.md) adds the download page, the POST that issues a pass,
+//! passwords and previews for link unfurlers. A use-limited
 //! token that passes them all yields [`Step::NeedStore`]: the host performs the
 //! [`StoreOp`] and hands the [`StoreReply`] to [`Pending::resume`], which gives
 //! the final step. Time is a parameter; nothing here reads a clock, a socket
 //! or a file.
 
-use crate::claims::Claims;
+use crate::claims::{CheckedClaims, Claims, Mode};
 use crate::config::{Config, OriginKind};
-use crate::disposition;
 use crate::error::Reason;
 use crate::fingerprint::fingerprint;
-use crate::grant;
+use crate::keys::Key;
+use crate::page::PageView;
 use crate::path::DecodedPath;
 use crate::request::{RangeStart, Request, TokenSource};
 use crate::response::Response;
 use crate::store::{StoreOp, StoreOpKind, StoreReply};
 use crate::token::UntrustedToken;
+use crate::{disposition, form, grant, secret, unfurl};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -92,8 +95,37 @@ pub enum Allow {
 #[serde(deny_unknown_fields)]
 pub struct Pending {
     op: StoreOp,
-    forward: Forward,
+    then: Then,
     html: bool,
+}
+
+/// What a pending decision does with a reply the store could justify.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "then", rename_all = "snake_case", deny_unknown_fields)]
+enum Then {
+    /// A consume or resume: forward on success.
+    Forward {
+        forward: Forward,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_failures: Option<u32>,
+    },
+    /// A page-mode GET: the download page with what the record says.
+    Page {
+        view: PageView,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_failures: Option<u32>,
+    },
+    /// A wrong password, counted: the page again with attempts left.
+    WrongPassword { view: PageView, max_failures: u32 },
+}
+
+impl Then {
+    fn max_failures(&self) -> Option<u32> {
+        match self {
+            Then::Forward { max_failures, .. } | Then::Page { max_failures, .. } => *max_failures,
+            Then::WrongPassword { max_failures, .. } => Some(*max_failures),
+        }
+    }
 }
 
 impl Step {
@@ -117,17 +149,38 @@ pub fn decide(config: &Config, request: &Request, now: i64) -> Step {
     }
 }
 
+/// The request's method, as far as the core cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Head,
+    Post,
+}
+
+/// A request whose token passed every stateless check.
+struct Checked<'a> {
+    config: &'a Config,
+    request: &'a Request,
+    now: i64,
+    html: bool,
+    claims: CheckedClaims,
+    key: &'a Key,
+    source: TokenSource,
+    path: DecodedPath,
+}
+
 fn check(config: &Config, request: &Request, now: i64, html: bool) -> Result<Step, Reason> {
-    let head = match request.method.as_str() {
-        "GET" => false,
-        "HEAD" => true,
+    let method = match request.method.as_str() {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
         _ => return Err(Reason::MethodNotAllowed),
     };
     let path = DecodedPath::parse(&request.path).ok_or(Reason::BadPath)?;
     let (raw, source) = request.token(&config.token_param)?;
     let untrusted = UntrustedToken::parse(raw)?;
     let verified = untrusted.verify(&config.keys)?;
-    let claims = &verified.claims;
+    let claims = verified.claims;
     let skew = i64::from(config.skew);
     if now >= claims.raw.exp.saturating_add(skew) {
         return Err(Reason::Expired);
@@ -144,45 +197,153 @@ fn check(config: &Config, request: &Request, now: i64, html: bool) -> Result<Ste
             return Err(Reason::IpMismatch);
         }
     }
-
-    let mut forward = forward_for(config, request, &claims.raw, source);
-    if let Some(grant_keys) = &config.grant_keys {
-        let grant = grant::issue(grant_keys.active(), &request.method, &path, &claims.raw.id, now);
-        forward.set_headers.push((grant::GRANT_HEADER.to_owned(), grant));
-    }
-    let Some(n) = claims.raw.n else {
-        forward.allow = Allow::Unlimited;
-        return Ok(Step::Forward(forward));
-    };
-    if head {
-        forward.allow = Allow::Head;
-        return Ok(Step::Forward(forward));
-    }
-    if request.is_prefetch() {
-        return Err(Reason::PrefetchRefused);
-    }
-    let kind = match request.range_start() {
-        RangeStart::Zero => StoreOpKind::Consume,
-        RangeStart::Later => StoreOpKind::Resume,
-    };
     let key = config.keys.get(&verified.kid).expect("verify found this key");
-    let grace = i64::from(claims.raw.g.unwrap_or(config.grace));
-    let op = StoreOp {
-        kind,
-        id: claims.raw.id.clone(),
-        region: claims.raw.r.clone().unwrap_or_else(|| config.home_region.clone()),
-        n,
-        fp: fingerprint(key, &request.ip, request.header("user-agent").unwrap_or("")),
-        now,
-        resume_after: now - grace,
-        expire_at: claims.raw.exp.saturating_add(skew + grace + RECORD_TTL_MARGIN),
-    };
-    let pending = Pending { op: op.clone(), forward, html };
-    Ok(Step::NeedStore { op, pending })
+    let mode = claims.mode(config.default_mode);
+    let checked = Checked { config, request, now, html, claims, key, source, path };
+    let unfurler = || unfurl::is_unfurler(request.header("user-agent").unwrap_or(""));
+    match (mode, method) {
+        (_, Method::Head) => checked.download(true),
+        (Mode::Direct, Method::Post) => Err(Reason::MethodNotAllowed),
+        (Mode::Direct, Method::Get) if checked.claims.raw.n.is_some() && unfurler() => {
+            Ok(Step::Respond(Response::preview(html)))
+        }
+        (Mode::Direct, Method::Get) => checked.download(false),
+        (Mode::Page, Method::Post) => checked.post(),
+        (Mode::Page, Method::Get) => match request.query_param(&config.pass_param) {
+            Err(_) => Ok(checked.page_again(Reason::PassInvalid)),
+            Ok(None) if unfurler() => Ok(Step::Respond(Response::preview(html))),
+            Ok(None) => Ok(checked.page()),
+            Ok(Some(pass)) => {
+                match secret::check_pass(key, &checked.claims.raw.id, &checked.fp(), pass, now, skew) {
+                    Ok(()) => checked.download(false),
+                    // A download manager resuming after the pass expired:
+                    // the store still only allows a resume by this client.
+                    Err(Reason::PassExpired) if request.range_start() == RangeStart::Later => checked.download(false),
+                    Err(reason) => Ok(checked.page_again(reason)),
+                }
+            }
+        },
+    }
+}
+
+impl Checked<'_> {
+    fn fp(&self) -> String {
+        fingerprint(self.key, &self.request.ip, self.request.header("user-agent").unwrap_or(""))
+    }
+
+    fn max_failures(&self) -> Option<u32> {
+        self.claims.raw.pw.as_ref().map(|_| self.config.max_password_failures)
+    }
+
+    /// A store operation on this token's record.
+    fn op(&self, kind: StoreOpKind, n: u32) -> StoreOp {
+        let raw = &self.claims.raw;
+        let skew = i64::from(self.config.skew);
+        let grace = i64::from(raw.g.unwrap_or(self.config.grace));
+        StoreOp {
+            kind,
+            id: raw.id.clone(),
+            region: raw.r.clone().unwrap_or_else(|| self.config.home_region.clone()),
+            n,
+            fp: self.fp(),
+            now: self.now,
+            resume_after: self.now - grace,
+            expire_at: raw.exp.saturating_add(skew + grace + RECORD_TTL_MARGIN),
+            max_failures: if kind == StoreOpKind::Consume { self.max_failures() } else { None },
+        }
+    }
+
+    /// A GET (or HEAD) that may download: forward, or count a use first.
+    fn download(&self, head: bool) -> Result<Step, Reason> {
+        let mut forward = forward_for(self.config, self.request, &self.claims.raw, self.source);
+        if let Some(grant_keys) = &self.config.grant_keys {
+            let method = if head { "HEAD" } else { "GET" };
+            let grant = grant::issue(grant_keys.active(), method, &self.path, &self.claims.raw.id, self.now);
+            forward.set_headers.push((grant::GRANT_HEADER.to_owned(), grant));
+        }
+        let Some(n) = self.claims.raw.n else {
+            forward.allow = Allow::Unlimited;
+            return Ok(Step::Forward(forward));
+        };
+        if head {
+            forward.allow = Allow::Head;
+            return Ok(Step::Forward(forward));
+        }
+        if self.request.is_prefetch() {
+            return Err(Reason::PrefetchRefused);
+        }
+        let kind = match self.request.range_start() {
+            RangeStart::Zero => StoreOpKind::Consume,
+            RangeStart::Later => StoreOpKind::Resume,
+        };
+        let op = self.op(kind, n);
+        let then = Then::Forward { forward, max_failures: self.max_failures() };
+        Ok(Step::NeedStore { op: op.clone(), pending: Pending { op, then, html: self.html } })
+    }
+
+    fn view(&self) -> PageView {
+        let raw = &self.claims.raw;
+        let name = raw.filename.clone().unwrap_or_else(|| {
+            let path = self.path.as_str();
+            path.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or(path).to_owned()
+        });
+        PageView {
+            name,
+            size: self.request.file_size,
+            exp: raw.exp,
+            uses_left: None,
+            password: raw.pw.is_some(),
+            attempts_left: None,
+        }
+    }
+
+    /// A page-mode GET without a pass: the download page, after reading the
+    /// record when the link is use-limited.
+    fn page(&self) -> Step {
+        let view = self.view();
+        match self.claims.raw.n {
+            None => Step::Respond(Response::download_page(Reason::Page, &view, self.html)),
+            Some(n) => {
+                let op = self.op(StoreOpKind::Read, n);
+                let then = Then::Page { view, max_failures: self.max_failures() };
+                Step::NeedStore { op: op.clone(), pending: Pending { op, then, html: self.html } }
+            }
+        }
+    }
+
+    /// The download page again, with `reason`'s message and status.
+    fn page_again(&self, reason: Reason) -> Step {
+        Step::Respond(Response::download_page(reason, &self.view(), self.html))
+    }
+
+    /// The Download button: check the password if there is one, then 303 to
+    /// the same link with a pass.
+    fn post(&self) -> Result<Step, Reason> {
+        let password = form::password(self.request.body.as_deref())?;
+        let raw = &self.claims.raw;
+        if let (Some(pw), Some(n)) = (&raw.pw, raw.n) {
+            let Some(password) = password else {
+                return Ok(self.page_again(Reason::PasswordRequired));
+            };
+            if !secret::password_matches(self.key, &raw.id, &password, pw) {
+                let op = self.op(StoreOpKind::Fail, n);
+                let then = Then::WrongPassword { view: self.view(), max_failures: self.config.max_password_failures };
+                return Ok(Step::NeedStore { op: op.clone(), pending: Pending { op, then, html: self.html } });
+            }
+        }
+        let pass = secret::issue_pass(self.key, &raw.id, &self.fp(), self.now);
+        let mut query = self.request.query_without(&[&self.config.pass_param], false);
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(&format!("{}={pass}", self.config.pass_param));
+        Ok(Step::Respond(Response::see_other(format!("{}?{query}", self.request.path))))
+    }
 }
 
 fn forward_for(config: &Config, request: &Request, claims: &Claims, source: TokenSource) -> Forward {
-    let mut query = request.query_without(&config.token_param, config.origin == OriginKind::S3);
+    let params = [config.token_param.as_str(), config.pass_param.as_str()];
+    let mut query = request.query_without(&params, config.origin == OriginKind::S3);
     let mut set_headers = Vec::new();
     if let Some(name) = &claims.filename {
         let value = disposition::attachment(name);
@@ -229,39 +390,65 @@ impl Pending {
     /// cannot justify is a 503: the edge never fails open.
     pub fn resume(self, reply: &StoreReply) -> Step {
         match self.judge(reply) {
-            Ok(forward) => Step::Forward(forward),
+            Ok(step) => step,
             Err(reason) => Step::Respond(Response::deny(reason, self.html)),
         }
     }
 
-    fn judge(&self, reply: &StoreReply) -> Result<Forward, Reason> {
+    fn judge(&self, reply: &StoreReply) -> Result<Step, Reason> {
         let op = &self.op;
-        let mut forward = self.forward.clone();
-        match *reply {
-            StoreReply::Unavailable => Err(Reason::StoreUnavailable),
-            StoreReply::Counted { used } => {
-                if op.kind != StoreOpKind::Consume || used == 0 || used > op.n {
-                    return Err(Reason::StoreUnavailable);
-                }
-                forward.allow = Allow::Counted;
-                forward.used = Some(used);
-                Ok(forward)
-            }
-            StoreReply::NotCounted { used, revoked, last_use } => {
-                if revoked {
-                    return Err(Reason::Revoked);
+        let (used, failures, last_use) = match *reply {
+            StoreReply::Unavailable => return Err(Reason::StoreUnavailable),
+            StoreReply::Counted { used } => (used, 0, None),
+            StoreReply::NotCounted { revoked: true, .. } => return Err(Reason::Revoked),
+            StoreReply::NotCounted { used, failures, last_use, .. } => (used, failures, last_use),
+        };
+        let counted = matches!(reply, StoreReply::Counted { .. });
+        if !counted && self.then.max_failures().is_some_and(|max| failures >= max) {
+            return Err(Reason::Locked);
+        }
+        match &self.then {
+            Then::Forward { forward, .. } => {
+                let mut forward = forward.clone();
+                if counted {
+                    if op.kind != StoreOpKind::Consume || used == 0 || used > op.n {
+                        return Err(Reason::StoreUnavailable);
+                    }
+                    forward.allow = Allow::Counted;
+                    forward.used = Some(used);
+                    return Ok(Step::Forward(forward));
                 }
                 if last_use.is_some_and(|t| t >= op.resume_after) {
                     forward.allow = Allow::Resumed;
-                    return Ok(forward);
+                    return Ok(Step::Forward(forward));
                 }
                 match op.kind {
                     _ if used >= op.n => Err(Reason::UsedUp),
                     StoreOpKind::Resume => Err(Reason::ResumeDenied),
                     // The store refused to count although uses remain and
                     // this is no resume: it did not do what was asked.
-                    StoreOpKind::Consume => Err(Reason::StoreUnavailable),
+                    _ => Err(Reason::StoreUnavailable),
                 }
+            }
+            // A read and a failure count never count a use.
+            _ if counted => Err(Reason::StoreUnavailable),
+            Then::Page { view, max_failures } => {
+                if used >= op.n {
+                    return Err(Reason::UsedUp);
+                }
+                let mut view = view.clone();
+                view.uses_left = Some(op.n - used);
+                view.attempts_left = max_failures.filter(|_| failures > 0).map(|max| max - failures);
+                Ok(Step::Respond(Response::download_page(Reason::Page, &view, self.html)))
+            }
+            Then::WrongPassword { view, max_failures } => {
+                if failures == 0 {
+                    // The store did not count the failure it was asked to.
+                    return Err(Reason::StoreUnavailable);
+                }
+                let mut view = view.clone();
+                view.attempts_left = Some(max_failures - failures);
+                Ok(Step::Respond(Response::download_page(Reason::WrongPassword, &view, self.html)))
             }
         }
     }

@@ -7,9 +7,10 @@
 
 use core::fmt;
 
-/// Why a request was refused: by the core's decision, or by a host for a
-/// reason of its own (a guarded origin's grant check, a missing file, an
-/// upstream that did not answer). Each variant has a stable `code()`, an HTTP
+/// Why a request was answered by the edge rather than forwarded: a refusal
+/// by the core's decision or by a host for a reason of its own (a guarded
+/// origin's grant check, a missing file, an upstream that did not answer),
+/// or one of page mode's own answers (`page`, `preview`, `pass_issued`). Each variant has a stable `code()`, an HTTP
 /// `status()` and a short human `message()`, and every refusal is built by
 /// [`crate::Response::deny`] so all carry the same headers.
 #[non_exhaustive]
@@ -61,11 +62,33 @@ pub enum Reason {
     NotFound,
     /// A host proxying to an upstream origin that did not answer.
     UpstreamUnavailable,
+    /// Page mode: the download page (200); nothing was consumed.
+    Page,
+    /// A known link unfurler or crawler: a harmless preview page (200);
+    /// nothing was consumed.
+    Preview,
+    /// Page mode: the Download button was pressed; a 303 to the same link
+    /// with a short-lived pass.
+    PassIssued,
+    /// Page mode: the pass is not one this edge issued for this link and
+    /// this client.
+    PassInvalid,
+    /// Page mode: a genuine pass past its expiry; open the link again.
+    PassExpired,
+    /// Page mode: the link needs a password and none was given.
+    PasswordRequired,
+    /// Page mode: the password is wrong (counted).
+    WrongPassword,
+    /// Too many wrong passwords: the link is locked for good.
+    Locked,
+    /// Page mode: the POST body is not a form this edge reads (too long,
+    /// badly escaped, not UTF-8, a password over 256 bytes).
+    BadForm,
 }
 
 impl Reason {
     /// Every reason, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 29] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKid,
@@ -86,6 +109,15 @@ impl Reason {
         Reason::GrantExpired,
         Reason::NotFound,
         Reason::UpstreamUnavailable,
+        Reason::Page,
+        Reason::Preview,
+        Reason::PassIssued,
+        Reason::PassInvalid,
+        Reason::PassExpired,
+        Reason::PasswordRequired,
+        Reason::WrongPassword,
+        Reason::Locked,
+        Reason::BadForm,
     ];
 
     /// The stable reason code.
@@ -111,15 +143,27 @@ impl Reason {
             Reason::GrantExpired => "grant_expired",
             Reason::NotFound => "not_found",
             Reason::UpstreamUnavailable => "upstream_unavailable",
+            Reason::Page => "page",
+            Reason::Preview => "preview",
+            Reason::PassIssued => "pass_issued",
+            Reason::PassInvalid => "pass_invalid",
+            Reason::PassExpired => "pass_expired",
+            Reason::PasswordRequired => "password_required",
+            Reason::WrongPassword => "wrong_password",
+            Reason::Locked => "locked",
+            Reason::BadForm => "bad_form",
         }
     }
 
     /// The HTTP status this reason is answered with.
     pub const fn status(self) -> u16 {
         match self {
+            Reason::Page | Reason::Preview => 200,
+            Reason::PassIssued => 303,
+            Reason::BadForm => 400,
             Reason::MethodNotAllowed => 405,
             Reason::NotFound => 404,
-            Reason::Expired | Reason::UsedUp | Reason::Revoked => 410,
+            Reason::Expired | Reason::UsedUp | Reason::Revoked | Reason::Locked => 410,
             Reason::UpstreamUnavailable => 502,
             Reason::StoreUnavailable => 503,
             _ => 403,
@@ -149,7 +193,21 @@ impl Reason {
             Reason::GrantExpired => "The edge grant on this request has expired.",
             Reason::NotFound => "There is no such file.",
             Reason::UpstreamUnavailable => "The file server did not answer. Try again shortly.",
+            Reason::Page => "Press Download to get the file. Opening this page does not use the link.",
+            Reason::Preview => "A private download link. Open it in a browser to download the file.",
+            Reason::PassIssued => "Your download starts now.",
+            Reason::PassInvalid => "This download button was not issued for you. Open the link again.",
+            Reason::PassExpired => "This download button has expired. Open the link again.",
+            Reason::PasswordRequired => "Enter the password to download.",
+            Reason::WrongPassword => "That password is not right.",
+            Reason::Locked => "This link is locked after too many wrong passwords.",
+            Reason::BadForm => "The form could not be read.",
         }
+    }
+
+    /// Whether this is a refusal (anything but a page, a preview or the 303).
+    pub const fn is_refusal(self) -> bool {
+        !matches!(self, Reason::Page | Reason::Preview | Reason::PassIssued)
     }
 
     /// Looks a reason up by its code.

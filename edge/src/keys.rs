@@ -64,13 +64,28 @@ impl Key {
     /// HMAC-SHA256 of `parts`, joined with a 0 byte between them so that no
     /// two different part lists hash alike.
     pub(crate) fn derive(&self, label: &str, parts: &[&[u8]]) -> [u8; 32] {
+        self.feed(label, parts).finalize().into_bytes().into()
+    }
+
+    /// Whether `expected` is [`Key::derive`] of `parts`, compared in constant time.
+    pub(crate) fn verify_derived(&self, label: &str, parts: &[&[u8]], expected: &[u8]) -> bool {
+        self.feed(label, parts).verify_slice(expected).is_ok()
+    }
+
+    /// Whether `expected` is a prefix (at least 16 bytes) of [`Key::derive`]
+    /// of `parts`, compared in constant time.
+    pub(crate) fn verify_derived_prefix(&self, label: &str, parts: &[&[u8]], expected: &[u8]) -> bool {
+        expected.len() >= 16 && self.feed(label, parts).verify_truncated_left(expected).is_ok()
+    }
+
+    fn feed(&self, label: &str, parts: &[&[u8]]) -> HmacSha256 {
         let mut mac = self.mac();
         mac.update(label.as_bytes());
         for part in parts {
             mac.update(&[0]);
             mac.update(part);
         }
-        mac.finalize().into_bytes().into()
+        mac
     }
 }
 

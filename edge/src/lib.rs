@@ -19,18 +19,22 @@ pub mod disposition;
 pub mod dynamodb;
 pub mod error;
 pub mod fingerprint;
+pub mod form;
 pub mod grant;
 pub mod json_api;
 pub mod keys;
+pub mod page;
 pub mod path;
 pub mod request;
 pub mod response;
+pub mod secret;
 pub mod store;
 pub mod token;
+pub mod unfurl;
 #[cfg(feature = "vectors")]
 pub mod vectors;
 
-pub use claims::{CheckedClaims, Claims};
+pub use claims::{CheckedClaims, Claims, Mode};
 pub use config::{Config, ConfigFile, OriginKind};
 pub use decide::{decide, Allow, Forward, Pending, Step};
 pub use error::{Error, Reason};

@@ -119,7 +119,20 @@ impl Request {
         }
     }
 
-    /// The query without the token parameter (and, when `drop_s3_overrides`,
+    /// The value of query parameter `name` as received: `Ok(None)` when
+    /// absent, `malformed` when it appears more than once (ambiguous).
+    pub fn query_param(&self, name: &str) -> Result<Option<&str>, Reason> {
+        let mut values = self.query.split('&').filter_map(|pair| {
+            let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (n == name).then_some(v)
+        });
+        match (values.next(), values.next()) {
+            (first, None) => Ok(first),
+            _ => Err(Reason::Malformed),
+        }
+    }
+
+    /// The query without the parameters `params` (and, when `drop_s3_overrides`,
     /// without any `response-*` parameter), other parameters kept in order and
     /// as received.
     ///
@@ -127,12 +140,12 @@ impl Request {
     /// the like on signed (Origin Access Control) requests, so a viewer who
     /// could add them would choose how the bucket's bytes are served (e.g. as
     /// `text/html` on the distribution's domain). Only the edge sets them.
-    pub fn query_without(&self, param: &str, drop_s3_overrides: bool) -> String {
+    pub fn query_without(&self, params: &[&str], drop_s3_overrides: bool) -> String {
         self.query
             .split('&')
             .filter(|pair| {
                 let name = pair.split('=').next().unwrap_or("");
-                !pair.is_empty() && name != param && !(drop_s3_overrides && is_s3_override(name))
+                !(pair.is_empty() || params.contains(&name) || drop_s3_overrides && is_s3_override(name))
             })
             .collect::<Vec<_>>()
             .join("&")
@@ -210,12 +223,16 @@ mod tests {
 
     #[test]
     fn strips_only_the_token() {
-        assert_eq!(req("a=1&t=x&tt=2&b", &[]).query_without("t", false), "a=1&tt=2&b");
-        assert_eq!(req("t=x", &[]).query_without("t", false), "");
+        assert_eq!(req("a=1&t=x&tt=2&b", &[]).query_without(&["t"], false), "a=1&tt=2&b");
+        assert_eq!(req("t=x", &[]).query_without(&["t"], false), "");
+        assert_eq!(req("t=x&pass=1.a&a", &[]).query_without(&["t", "pass"], false), "a");
+        assert_eq!(req("a=1&pass=2", &[]).query_param("pass"), Ok(Some("2")));
+        assert_eq!(req("a=1&passe=2", &[]).query_param("pass"), Ok(None));
+        assert_eq!(req("pass=1&pass=2", &[]).query_param("pass"), Err(Reason::Malformed));
         let overrides = req("response-content-type=text/html&t=x&Response-Expires=0&responses=1&%72esponse-x=1&response%2Dy=2&%72esponse-%zz=3", &[]);
-        assert_eq!(overrides.query_without("t", true), "responses=1");
+        assert_eq!(overrides.query_without(&["t"], true), "responses=1");
         assert_eq!(
-            overrides.query_without("t", false),
+            overrides.query_without(&["t"], false),
             "response-content-type=text/html&Response-Expires=0&responses=1&%72esponse-x=1&response%2Dy=2&%72esponse-%zz=3"
         );
     }

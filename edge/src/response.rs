@@ -1,11 +1,17 @@
-//! Responses the edge generates itself: denials, as small HTML for browsers
-//! and JSON for everything else, never cached, never indexed.
+//! Responses the edge generates itself: refusals, page mode's pages and its
+//! 303, as small HTML for browsers and JSON for everything else, never
+//! cached, never indexed.
 
 use crate::error::Reason;
+use crate::page::{self, PageView};
 use serde::{Deserialize, Serialize};
 
 /// Seconds a client is told to wait after `store_unavailable`.
 pub const RETRY_AFTER_SECS: u32 = 2;
+/// Content-Security-Policy of pages without a form.
+pub const DENY_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'";
+const HTML: &str = "text/html; charset=utf-8";
+const JSON: &str = "application/json";
 
 /// A response the edge sends without asking the origin.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,17 +31,67 @@ impl Response {
     /// The denial for `reason`, as HTML when `html`, else JSON.
     pub fn deny(reason: Reason, html: bool) -> Response {
         let (content_type, body) = if html {
-            ("text/html; charset=utf-8", html_body(reason))
+            (HTML, page::refusal_html(reason))
         } else {
-            ("application/json", json_body(reason))
+            (JSON, serde_json::json!({ "error": reason.code(), "message": reason.message() }).to_string())
         };
+        Response::build(reason, content_type, body, DENY_CSP)
+    }
+
+    /// The download page (`page`, or the page again with `reason`'s message
+    /// after `password_required`, `wrong_password`, `pass_expired` or
+    /// `pass_invalid`).
+    pub fn download_page(reason: Reason, view: &PageView, html: bool) -> Response {
+        if html {
+            return Response::build(reason, HTML, page::download_html(reason, view), page::PAGE_CSP);
+        }
+        let key = if reason.is_refusal() { "error" } else { "result" };
+        let mut json = serde_json::json!({
+            key: reason.code(),
+            "message": reason.message(),
+            "file": view.name,
+            "expires": view.exp,
+            "password": view.password,
+            "how": "POST to this link (e.g. curl -L -d '' -o FILE 'LINK') to download",
+        });
+        if let Some(size) = view.size {
+            json["size"] = size.into();
+        }
+        if let Some(left) = view.uses_left {
+            json["uses_left"] = left.into();
+        }
+        if let Some(left) = view.attempts_left {
+            json["attempts_left"] = left.into();
+        }
+        Response::build(reason, JSON, json.to_string(), page::PAGE_CSP)
+    }
+
+    /// The preview page for a link unfurler: nothing about the file.
+    pub fn preview(html: bool) -> Response {
+        let body = if html {
+            page::preview_html()
+        } else {
+            serde_json::json!({ "result": Reason::Preview.code(), "message": Reason::Preview.message() }).to_string()
+        };
+        Response::build(Reason::Preview, if html { HTML } else { JSON }, body, DENY_CSP)
+    }
+
+    /// The 303 after Download: to `location` (the same link with a pass).
+    pub fn see_other(location: String) -> Response {
+        let body = serde_json::json!({ "result": Reason::PassIssued.code(), "location": location }).to_string();
+        let mut response = Response::build(Reason::PassIssued, JSON, body, DENY_CSP);
+        response.headers.push(("location".to_owned(), location));
+        response
+    }
+
+    fn build(reason: Reason, content_type: &str, body: String, csp: &str) -> Response {
         let mut headers = vec![
             ("content-type".to_owned(), content_type.to_owned()),
             ("cache-control".to_owned(), "no-store".to_owned()),
             ("referrer-policy".to_owned(), "no-referrer".to_owned()),
             ("x-content-type-options".to_owned(), "nosniff".to_owned()),
             ("x-robots-tag".to_owned(), "noindex".to_owned()),
-            ("content-security-policy".to_owned(), "default-src 'none'; style-src 'unsafe-inline'".to_owned()),
+            ("content-security-policy".to_owned(), csp.to_owned()),
         ];
         match reason {
             Reason::StoreUnavailable | Reason::UpstreamUnavailable => {
@@ -51,26 +107,6 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
-}
-
-fn json_body(reason: Reason) -> String {
-    serde_json::json!({ "error": reason.code(), "message": reason.message() }).to_string()
-}
-
-fn html_body(reason: Reason) -> String {
-    let (status, code, message) = (reason.status(), reason.code(), reason.message());
-    let title = match status {
-        404 => "File not found",
-        410 => "Link no longer available",
-        502 | 503 => "Try again shortly",
-        _ => "Link not valid",
-    };
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title>\
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
-code{{color:#555}}</style></head><body><h1>{title}</h1><p>{message}</p><p><code>{status} · {code}</code></p></body></html>"
-    )
 }
 
 impl Serialize for Reason {

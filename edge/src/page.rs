@@ -1,0 +1,212 @@
+//! The pages the edge writes itself: the download page of page mode, the
+//! preview for link unfurlers, and the frame every refusal page shares.
+//! Plain HTML, no script, no external asset, a few kilobytes at most.
+
+use crate::error::Reason;
+
+/// Content-Security-Policy of pages that carry the download form.
+pub const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// What the download page shows. Every field is optional knowledge: the
+/// page leaves out what the host and store did not know.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageView {
+    /// File name shown (the `fn` claim, else the path's last segment).
+    pub name: String,
+    /// File size in bytes, when the host knew it.
+    pub size: Option<u64>,
+    /// Link expiry, Unix seconds.
+    pub exp: i64,
+    /// Downloads left, when the store was read.
+    pub uses_left: Option<u32>,
+    /// Whether the form asks for a password.
+    pub password: bool,
+    /// Password attempts left before the link locks, when some failed.
+    pub attempts_left: Option<u32>,
+}
+
+/// Style of every page; refusal pages use only this (and are byte-for-byte
+/// what the CloudFront Function writes too).
+const BASE_STYLE: &str =
+    "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}code{color:#555}";
+/// What the download page adds.
+const PAGE_STYLE: &str = "dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{color:#555}dd{margin:0}\
+.file{font-size:1.25rem;font-weight:600;overflow-wrap:anywhere}.note{color:#555}.error{color:#a00}\
+label{display:block;margin:.5rem 0 .25rem}input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}\
+button{font:inherit;margin-top:1rem;padding:.6rem 1.6rem;border:0;border-radius:.3rem;background:#1a5fb4;color:#fff;cursor:pointer}";
+
+/// A complete HTML document around `inner`.
+fn document(title: &str, extra_style: &str, inner: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title>\
+<style>{BASE_STYLE}{extra_style}</style></head><body>{inner}</body></html>",
+        escape(title)
+    )
+}
+
+/// The download page, with `reason`'s message (`page`, or a page shown
+/// again after `password_required`, `wrong_password`, `pass_expired`,
+/// `pass_invalid`).
+pub fn download_html(reason: Reason, view: &PageView) -> String {
+    let mut inner = format!("<h1>Download</h1><p class=\"file\">{}</p><dl>", escape(&view.name));
+    if let Some(size) = view.size {
+        inner.push_str(&format!("<dt>Size</dt><dd>{}</dd>", human_size(size)));
+    }
+    inner.push_str(&format!("<dt>Expires</dt><dd>{}</dd>", utc(view.exp)));
+    if let Some(left) = view.uses_left {
+        let s = if left == 1 { "" } else { "s" };
+        inner.push_str(&format!("<dt>Downloads left</dt><dd>{left} download{s}</dd>"));
+    }
+    inner.push_str("</dl>");
+    let class = if reason == Reason::Page { "note" } else { "error" };
+    inner.push_str(&format!("<p class=\"{class}\" role=\"status\">{}", reason.message()));
+    if let Some(left) = view.attempts_left {
+        let s = if left == 1 { "" } else { "s" };
+        inner.push_str(&format!(" {left} attempt{s} left before the link locks."));
+    }
+    inner.push_str("</p><form method=\"post\">");
+    if view.password {
+        inner.push_str(
+            "<label for=\"password\">Password</label><input id=\"password\" name=\"password\" \
+type=\"password\" required autocomplete=\"off\" autofocus>",
+        );
+    }
+    inner.push_str("<button type=\"submit\">Download</button></form>");
+    if reason == Reason::Page {
+        inner.push_str("<p class=\"note\">This link works a limited number of times. Opening this page does not use it; pressing Download does.</p>");
+    }
+    document(&format!("Download {}", view.name), PAGE_STYLE, &inner)
+}
+
+/// The page link unfurlers get: says nothing about the file.
+pub fn preview_html() -> String {
+    document(
+        "Private download link",
+        "",
+        &format!("<h1>Private download link</h1><p>{}</p>", Reason::Preview.message()),
+    )
+}
+
+/// A refusal page.
+pub fn refusal_html(reason: Reason) -> String {
+    let (status, code, message) = (reason.status(), reason.code(), reason.message());
+    let title = match status {
+        400 => "Request not understood",
+        404 => "File not found",
+        410 => "Link no longer available",
+        502 | 503 => "Try again shortly",
+        _ => "Link not valid",
+    };
+    document(title, "", &format!("<h1>{title}</h1><p>{message}</p><p><code>{status} · {code}</code></p>"))
+}
+
+/// HTML-escapes text for element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `1536` -> `1.5 KB (1,536 bytes)`, in integer arithmetic.
+pub fn human_size(bytes: u64) -> String {
+    let grouped = group_digits(bytes);
+    let units = ["KB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        let s = if bytes == 1 { "" } else { "s" };
+        return format!("{grouped} byte{s}");
+    }
+    let (mut unit, mut scale) = (0, 1000u64);
+    while unit + 1 < units.len() && bytes / scale >= 1000 {
+        unit += 1;
+        scale *= 1000;
+    }
+    let tenths = (u128::from(bytes) * 10 + u128::from(scale) / 2) / u128::from(scale);
+    format!("{}.{} {} ({grouped} bytes)", tenths / 10, tenths % 10, units[unit])
+}
+
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Unix seconds as `2026-01-01 00:00 UTC` (proleptic Gregorian).
+pub fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Days to civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates_sizes_and_escapes() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_767_225_600), "2026-01-01 00:00 UTC");
+        assert_eq!(utc(951_782_400 + 3661), "2000-02-29 01:01 UTC");
+        assert_eq!(utc(4_102_444_799), "2099-12-31 23:59 UTC");
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(1536), "1.5 KB (1,536 bytes)");
+        assert_eq!(human_size(3_221_225_472), "3.2 GB (3,221,225,472 bytes)");
+        assert_eq!(human_size(999_960), "1000.0 KB (999,960 bytes)");
+        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+    }
+
+    #[test]
+    fn the_download_page_shows_what_it_knows_and_escapes_the_name() {
+        let view = PageView {
+            name: "Q3 <report>.pdf".into(),
+            size: Some(2048),
+            exp: 1_767_225_600,
+            uses_left: Some(1),
+            password: true,
+            attempts_left: Some(2),
+        };
+        let html = download_html(Reason::WrongPassword, &view);
+        assert!(html.contains("Q3 &lt;report&gt;.pdf"), "{html}");
+        assert!(!html.contains("<report>"));
+        assert!(html.contains("2.0 KB (2,048 bytes)"));
+        assert!(html.contains("2026-01-01 00:00 UTC"));
+        assert!(html.contains("1 download<"));
+        assert!(html.contains("name=\"password\""));
+        assert!(html.contains("2 attempts left"));
+        assert!(html.contains("method=\"post\""));
+        assert!(!html.contains("<script"));
+        let plain = download_html(Reason::Page, &PageView { name: "a.txt".into(), exp: 0, ..PageView::default() });
+        assert!(!plain.contains("password") && !plain.contains("Size") && !plain.contains("Downloads left"));
+        assert!(plain.len() < 4096, "{} bytes", plain.len());
+        assert!(!preview_html().contains("a.txt"));
+    }
+}
