@@ -4,7 +4,8 @@
 Every token in edge/vectors/*.json that carries a `mint` recipe is minted again
 here, from docs/token-v1.md alone (Python's hmac, hashlib and base64), and must
 equal the literal token in the file; every expected store operation's
-fingerprint is recomputed the same way. This is what proves the format document
+fingerprint, every password hash (`pw`), every page-mode pass and every 303
+location are recomputed the same way (docs/page-mode.md). This is what proves the format document
 is enough to write a compatible minter, and what keeps the literal tokens in the
 vectors honest.
 
@@ -99,6 +100,19 @@ def grant(secret: bytes, kid: str, method: str, raw_path: str, token_id: str, no
     return f"g1.{kid}.{exp}.{token_id}.{b64(hmac.new(secret, msg, hashlib.sha256).digest())}"
 
 
+def password_hash(secret: bytes, token_id: str, password: str) -> str:
+    """docs/page-mode.md, claim `pw`."""
+    msg = b"oncelink/v1/password\0" + token_id.encode() + b"\0" + password.encode()
+    return b64(hmac.new(secret, msg, hashlib.sha256).digest())
+
+
+def page_pass(secret: bytes, token_id: str, fp: str, issued: int) -> str:
+    """docs/page-mode.md, section "The pass": 60 s, bound to the token id and the client."""
+    exp = str(issued + 60)
+    msg = b"oncelink/v1/pass\0" + token_id.encode() + b"\0" + fp.encode() + b"\0" + exp.encode()
+    return f"{exp}.{b64(hmac.new(secret, msg, hashlib.sha256).digest()[:16])}"
+
+
 def secrets_of(config: dict) -> dict:
     return {k["kid"]: b64d(k["secret"]) for k in config["keys"]["keys"]}
 
@@ -142,9 +156,22 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
         names.add(name)
         config = merged_config(doc["config"], case)
         secrets = secrets_of(config)
+        if "mint" in case and "password" in case["mint"]:
+            recipe = case["mint"]
+            want = password_hash(secrets[recipe["kid"]], recipe["claims"]["id"], recipe["password"])
+            fix(recipe["claims"], "pw", want, f"{name}: pw is not the keyed hash of the recipe's password")
         if "mint" in case:
             fix(case, "token", mint(case["mint"], secrets), f"{name}: token does not match its mint recipe")
         req = case["request"]
+        if "pass_recipe" in case:
+            recipe = case["pass_recipe"]
+            kid = case["token"].split(".")[1]
+            headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
+            fp = fingerprint(
+                secrets[kid], recipe.get("ip", req.get("ip", "")), recipe.get("user_agent", headers.get("user-agent", ""))
+            )
+            token_id = recipe.get("id", case["mint"]["claims"]["id"])
+            fix(case, "pass", page_pass(secrets[kid], token_id, fp, recipe["issued"]), f"{name}: pass is not the edge's pass")
         op = case.get("expect", {}).get("op")
         if op is not None and "fp" in op:
             headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
@@ -153,6 +180,18 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
             fix(op, "fp", want, f"{name}: expected fingerprint is not the keyed hash of the request")
         expects = [case.get("expect", {})] + [r.get("expect", {}) for r in case.get("replies", [])]
         for expect in expects:
+            if expect.get("reason") == "pass_issued" and "headers" in expect:
+                headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
+                kid = case["token"].split(".")[1]
+                fp = fingerprint(secrets[kid], req.get("ip", ""), headers.get("user-agent", ""))
+                pass_param = config.get("pass_param", "pass")
+                kept = [p for p in req.get("query", "").replace("{token}", case["token"]).split("&")
+                        if p and p.split("=")[0] != pass_param]
+                kept.append(f"{pass_param}={page_pass(secrets[kid], case['mint']['claims']['id'], fp, case['now'])}")
+                want = f"{req['path']}?{'&'.join(kept)}"
+                for header in expect["headers"]:
+                    if header[0] == "location":
+                        fix(header, 1, want, f"{name}: expected location is not the link with the edge's pass")
             for header in expect.get("set_headers", []):
                 if header[0] == "x-oncelink-grant":
                     keys = config["grant_keys"]

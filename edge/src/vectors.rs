@@ -88,7 +88,8 @@ fn run_case(driver: &mut dyn Driver, base: &Value, case: &Value) -> Result<usize
     }
     driver.configure(&Value::Object(config).to_string())?;
     let token = case.get("token").and_then(Value::as_str).unwrap_or("");
-    let request = substitute(&case["request"], token);
+    let pass = case.get("pass").and_then(Value::as_str).unwrap_or("");
+    let request = substitute(&case["request"], token, pass);
     let now = case["now"].as_i64().ok_or("now is not an integer")?;
     let step: Value = parse(&driver.decide(&request.to_string(), now)?)?;
     expect_subset(&case["expect"], &step, "step")?;
@@ -111,18 +112,19 @@ fn parse(json: &str) -> Result<Value, String> {
     serde_json::from_str(json).map_err(|e| format!("driver returned invalid JSON: {e}"))
 }
 
-/// Replaces `{token}` in the request's query and header values.
-fn substitute(request: &Value, token: &str) -> Value {
+/// Replaces `{token}` and `{pass}` in the request's query and header values.
+fn substitute(request: &Value, token: &str, pass: &str) -> Value {
+    let fill = |s: &str| Value::String(s.replace("{token}", token).replace("{pass}", pass));
     let mut request = request.clone();
     if let Some(q) = request.get_mut("query") {
         if let Some(s) = q.as_str() {
-            *q = Value::String(s.replace("{token}", token));
+            *q = fill(s);
         }
     }
     if let Some(Value::Object(headers)) = request.get_mut("headers") {
         for value in headers.values_mut() {
             if let Some(s) = value.as_str() {
-                *value = Value::String(s.replace("{token}", token));
+                *value = fill(s);
             }
         }
     }
