@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cross-check oncelink's SigV4 signer against botocore's SigV4Auth.
 
-For fixed inputs (consume/resume/revoke/status requests; default AWS endpoints
+For fixed inputs (consume/resume/read/fail/revoke/status requests; default AWS endpoints
 and a local endpoint; with and without a session token; several dates), it asks
 the Rust encoder (the `dynamodb_call` example of oncelink-edge) for the signed
 request, re-signs the same method, URL, body and headers with botocore at the
@@ -54,8 +54,9 @@ TIMES = [1440938160, 1709164799, 1735689599, 4102444799]  # 2015-08-30, 2024-02-
 
 
 def op(kind, region, now):
-    return {
-        "kind": kind,
+    """A store op; `consume-locked` is a consume with `max_failures` (a password link)."""
+    out = {
+        "kind": "consume" if kind == "consume-locked" else kind,
         "id": "q3AAAAAAAAAAAAAAAAAAAA",
         "region": region,
         "n": 5,
@@ -64,13 +65,16 @@ def op(kind, region, now):
         "resume_after": now - 600,
         "expire_at": now + 90000,
     }
+    if kind == "consume-locked":
+        out["max_failures"] = 5
+    return out
 
 
 def cases():
     for i, (region, store) in enumerate(STORES):
         for j, creds in enumerate(CREDS):
             now = TIMES[(i + j) % len(TIMES)]
-            for kind in ("consume", "resume"):
+            for kind in ("consume", "resume", "read", "fail", "consume-locked"):
                 yield f"{kind} {region} {store.get('endpoint', 'aws')} creds{j}", {
                     "sign": {"op": op(kind, region, now), "store": store, "creds": creds, "now": now}
                 }

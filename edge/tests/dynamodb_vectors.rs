@@ -94,6 +94,45 @@ fn consume_and_resume_use_the_documented_operations() {
     assert_eq!(header(&call, "x-amz-target"), Some("DynamoDB_20120810.GetItem"));
     let body: Value = serde_json::from_str(&call.body).unwrap();
     assert_eq!(body["ConsistentRead"], true);
+    assert_eq!(body["ExpressionAttributeNames"]["#fl"], "failures");
+
+    op.kind = StoreOpKind::Read;
+    let call = dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap();
+    assert_eq!(header(&call, "x-amz-target"), Some("DynamoDB_20120810.GetItem"));
+    let read: Value = serde_json::from_str(&call.body).unwrap();
+    assert_eq!(read, body, "a read is the resume's GetItem");
+
+    op.kind = StoreOpKind::Fail;
+    let call = dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap();
+    assert_eq!(header(&call, "x-amz-target"), Some("DynamoDB_20120810.UpdateItem"));
+    let body: Value = serde_json::from_str(&call.body).unwrap();
+    assert_eq!(body["ReturnValues"], "ALL_NEW");
+    assert_eq!(body["ExpressionAttributeNames"]["#fl"], "failures");
+
+    op.kind = StoreOpKind::Consume;
+    op.max_failures = Some(5);
+    let call = dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap();
+    let body: Value = serde_json::from_str(&call.body).unwrap();
+    assert!(body["ConditionExpression"].as_str().unwrap().contains("#fl < :maxf"));
+    assert_eq!(body["ExpressionAttributeValues"][":maxf"]["N"], "5");
+}
+
+/// Requests of every store kind appear in the botocore vectors, and a
+/// consume without `max_failures` is the request it was before passwords.
+#[test]
+fn vectors_cover_every_kind() {
+    let doc = fixture("request.json");
+    let mut kinds = std::collections::BTreeSet::new();
+    for v in doc["vectors"].as_array().unwrap() {
+        let Some(op) = v["input"]["sign"]["op"].as_object() else { continue };
+        let kind = op["kind"].as_str().unwrap();
+        let locked = op.contains_key("max_failures");
+        kinds.insert(format!("{kind}{}", if locked { "+max_failures" } else { "" }));
+        let condition = v["expect"]["body"]["ConditionExpression"].as_str().unwrap_or("");
+        assert_eq!(condition.contains("failures") || condition.contains("#fl"), locked, "{}", v["name"]);
+    }
+    let want = ["consume", "consume+max_failures", "fail", "read", "resume"];
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), want);
 }
 
 #[test]
@@ -210,9 +249,11 @@ fn status_and_revoke_answers_parse() {
         "expire_at":{"N":"1700090000"},"f_a":{"N":"10"},"f_b":{"N":"30"},"f_c":{"N":"20"}}}"#;
     let r = dynamodb::parse_record(item, "Item").unwrap();
     assert_eq!(
-        (r.exists, r.used, r.revoked, r.last_use, r.n, r.expire_at),
-        (true, 2, true, Some(30), Some(3), Some(1_700_090_000))
+        (r.exists, r.used, r.revoked, r.last_use, r.failures, r.n, r.expire_at),
+        (true, 2, true, Some(30), 0, Some(3), Some(1_700_090_000))
     );
+    let locked = dynamodb::parse_record(r#"{"Item":{"id":{"S":"x"},"failures":{"N":"5"}}}"#, "Item").unwrap();
+    assert_eq!((locked.exists, locked.used, locked.failures), (true, 0, 5));
     let none = dynamodb::parse_record("{}", "Item").unwrap();
     assert_eq!((none.exists, none.used, none.revoked, none.last_use), (false, 0, false, None));
     assert!(dynamodb::parse_record(r#"{"Item":{"used":{"S":"2"}}}"#, "Item").is_err());

@@ -130,7 +130,7 @@ fn consume_body(table: &str, op: &StoreOp) -> String {
         Some(max) => (
             r##" AND (attribute_not_exists(#fl) OR #fl < :maxf)"##,
             r##","#fl":"failures""##,
-            format!(r##","":maxf":{{"N":"{max}"}}"##),
+            format!(r##",":maxf":{{"N":"{max}"}}"##),
         ),
         None => ("", "", String::new()),
     };
@@ -298,4 +298,98 @@ fn parse_endpoint(endpoint: &str) -> Result<(String, String), RequestError> {
     }
     let host = authority.strip_suffix(default_port).unwrap_or(authority).to_ascii_lowercase();
     Ok((format!("{scheme}://{authority}"), host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn op(kind: StoreOpKind, max_failures: Option<u32>) -> StoreOp {
+        StoreOp {
+            kind,
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            region: "us-east-1".into(),
+            n: 3,
+            fp: "fpAAAA".into(),
+            now: 1_700_000_000,
+            resume_after: 1_699_999_400,
+            expire_at: 1_700_090_000,
+            max_failures,
+        }
+    }
+
+    /// The target operation and the parsed body of `op`'s request.
+    fn call(op: &StoreOp) -> (String, Value) {
+        let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: None };
+        let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
+        let call = request(op, &store, &creds, 1_700_000_000).expect("request builds");
+        let target = call.headers.iter().find(|(k, _)| k == "x-amz-target").map(|(_, v)| v.clone()).unwrap_or_default();
+        (target, serde_json::from_str(&call.body).expect("the body is JSON"))
+    }
+
+    #[test]
+    fn consume_without_max_failures_has_no_lock_condition() {
+        let (target, body) = call(&op(StoreOpKind::Consume, None));
+        assert_eq!(target, "DynamoDB_20120810.UpdateItem");
+        assert!(!body["ConditionExpression"].as_str().unwrap().contains("failures"));
+        assert!(body["ConditionExpression"].as_str().unwrap().ends_with("(attribute_not_exists(#f) OR #f < :ra)"));
+        assert!(body["ExpressionAttributeNames"].get("#fl").is_none());
+        assert!(body["ExpressionAttributeValues"].get(":maxf").is_none());
+    }
+
+    #[test]
+    fn consume_with_max_failures_requires_fewer_failures() {
+        let (target, body) = call(&op(StoreOpKind::Consume, Some(5)));
+        assert_eq!(target, "DynamoDB_20120810.UpdateItem");
+        let condition = body["ConditionExpression"].as_str().unwrap();
+        assert!(condition.ends_with(" AND (attribute_not_exists(#fl) OR #fl < :maxf)"), "{condition}");
+        assert_eq!(body["ExpressionAttributeNames"]["#fl"], "failures");
+        assert_eq!(body["ExpressionAttributeValues"][":maxf"], serde_json::json!({"N": "5"}));
+        assert_eq!(body["ReturnValuesOnConditionCheckFailure"], "ALL_OLD");
+        // Everything else is the plain consume.
+        let (_, plain) = call(&op(StoreOpKind::Consume, None));
+        assert_eq!(body["UpdateExpression"], plain["UpdateExpression"]);
+        assert_eq!(body["ReturnValues"], plain["ReturnValues"]);
+    }
+
+    #[test]
+    fn read_and_resume_are_the_same_consistent_get() {
+        let (target, read) = call(&op(StoreOpKind::Read, None));
+        let (resume_target, resume) = call(&op(StoreOpKind::Resume, None));
+        assert_eq!(
+            (target.as_str(), resume_target.as_str()),
+            ("DynamoDB_20120810.GetItem", "DynamoDB_20120810.GetItem")
+        );
+        assert_eq!(read, resume);
+        assert_eq!(read["ConsistentRead"], true);
+        assert_eq!(read["ProjectionExpression"], "#u, #r, #f, #fl");
+        assert_eq!(read["ExpressionAttributeNames"]["#fl"], "failures");
+        assert_eq!(read["ExpressionAttributeNames"]["#f"], "f_fpAAAA");
+    }
+
+    #[test]
+    fn fail_adds_one_and_returns_the_new_item() {
+        let (target, body) = call(&op(StoreOpKind::Fail, None));
+        assert_eq!(target, "DynamoDB_20120810.UpdateItem");
+        assert_eq!(
+            body["UpdateExpression"],
+            "SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp) ADD #fl :one"
+        );
+        assert_eq!(body["ExpressionAttributeNames"]["#fl"], "failures");
+        assert_eq!(body["ExpressionAttributeValues"][":one"], serde_json::json!({"N": "1"}));
+        assert_eq!(body["ExpressionAttributeValues"][":n"], serde_json::json!({"N": "3"}));
+        assert_eq!(body["ExpressionAttributeValues"][":exp"], serde_json::json!({"N": "1700090000"}));
+        assert_eq!(body["ReturnValues"], "ALL_NEW");
+        assert!(body.get("ConditionExpression").is_none(), "a wrong password always counts");
+    }
+
+    #[test]
+    fn fail_still_checks_the_fingerprint() {
+        let mut bad = op(StoreOpKind::Fail, None);
+        bad.fp = "a b".into();
+        let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: None };
+        let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
+        assert_eq!(request(&bad, &store, &creds, 0), Err(RequestError::BadFingerprint));
+    }
 }

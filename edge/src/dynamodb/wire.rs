@@ -42,6 +42,8 @@ pub struct Record {
     pub revoked: bool,
     /// The latest use by any fingerprint.
     pub last_use: Option<i64>,
+    /// Wrong passwords counted (0 when the attribute is absent).
+    pub failures: u32,
     /// Use limit recorded by the first consume.
     pub n: Option<u32>,
     /// TTL attribute.
@@ -173,6 +175,7 @@ pub fn parse_record(body: &str, key: &str) -> Result<Record, String> {
         used: number::<u32>(item, "used").map_err(|_| bad("used"))?.unwrap_or(0),
         revoked: boolean(item, "revoked").map_err(|_| bad("revoked"))?.unwrap_or(false),
         last_use,
+        failures: number::<u32>(item, "failures").map_err(|_| bad("failures"))?.unwrap_or(0),
         n: number::<u32>(item, "n").map_err(|_| bad("n"))?,
         expire_at: number::<i64>(item, "expire_at").map_err(|_| bad("expire_at"))?,
     })
@@ -202,5 +205,82 @@ fn boolean(item: &Map<String, Value>, name: &str) -> Result<Option<bool>, ()> {
     match item.get(name) {
         None => Ok(None),
         Some(v) => v.get("BOOL").and_then(Value::as_bool).map(Some).ok_or(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(kind: StoreOpKind) -> StoreOp {
+        StoreOp {
+            kind,
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            region: "us-east-1".into(),
+            n: 3,
+            fp: "fpA".into(),
+            now: 1000,
+            resume_after: 400,
+            expire_at: 9000,
+            max_failures: Some(5),
+        }
+    }
+
+    fn not_counted(used: u32, revoked: bool, last_use: Option<i64>, failures: u32) -> StoreReply {
+        StoreReply::NotCounted { used, revoked, last_use, failures }
+    }
+
+    const CCF: &str = "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException";
+
+    #[test]
+    fn a_locked_consume_reads_failures_from_the_old_item() {
+        let body = format!(
+            r#"{{"__type":"{CCF}","Item":{{"used":{{"N":"1"}},"failures":{{"N":"5"}},"f_fpA":{{"N":"900"}}}}}}"#
+        );
+        assert_eq!(interpret(&op(StoreOpKind::Consume), 400, &body).reply, not_counted(1, false, Some(900), 5));
+        let body = format!(r#"{{"__type":"{CCF}","Item":{{"used":{{"N":"1"}}}}}}"#);
+        assert_eq!(interpret(&op(StoreOpKind::Consume), 400, &body).reply, not_counted(1, false, None, 0));
+    }
+
+    #[test]
+    fn read_and_resume_read_failures() {
+        let body = r#"{"Item":{"used":{"N":"2"},"revoked":{"BOOL":false},"failures":{"N":"4"},"f_fpA":{"N":"950"}}}"#;
+        for kind in [StoreOpKind::Read, StoreOpKind::Resume] {
+            let got = interpret(&op(kind), 200, body);
+            assert_eq!(got.reply, not_counted(2, false, Some(950), 4), "{kind:?}");
+            assert_eq!(interpret(&op(kind), 200, "{}").reply, not_counted(0, false, None, 0), "{kind:?}");
+        }
+        let bad = r#"{"Item":{"used":{"N":"2"},"failures":{"BOOL":true}}}"#;
+        let got = interpret(&op(StoreOpKind::Read), 200, bad);
+        assert_eq!(got.reply, StoreReply::Unavailable);
+        assert!(got.error.unwrap().contains("failures"));
+    }
+
+    #[test]
+    fn fail_answers_with_the_item_after_the_change() {
+        let body = r#"{"Attributes":{"id":{"S":"x"},"used":{"N":"1"},"failures":{"N":"2"},"f_fpA":{"N":"800"},"f_other":{"N":"999"}}}"#;
+        assert_eq!(interpret(&op(StoreOpKind::Fail), 200, body).reply, not_counted(1, false, Some(800), 2));
+        let first = r#"{"Attributes":{"id":{"S":"x"},"failures":{"N":"1"},"n":{"N":"3"},"expire_at":{"N":"9000"}}}"#;
+        assert_eq!(interpret(&op(StoreOpKind::Fail), 200, first).reply, not_counted(0, false, None, 1));
+    }
+
+    #[test]
+    fn a_fail_answer_without_a_count_is_unavailable() {
+        for body in [r#"{}"#, r#"{"Attributes":{"used":{"N":"1"}}}"#, r#"{"Attributes":{"failures":{"N":"0"}}}"#] {
+            let got = interpret(&op(StoreOpKind::Fail), 200, body);
+            assert_eq!(got.reply, StoreReply::Unavailable, "{body}");
+            assert!(!got.retryable, "{body}");
+        }
+        // An update with no condition cannot fail one: a store that says so is not understood.
+        let body = format!(r#"{{"__type":"{CCF}","Item":{{"failures":{{"N":"1"}}}}}}"#);
+        assert_eq!(interpret(&op(StoreOpKind::Fail), 400, &body).reply, StoreReply::Unavailable);
+    }
+
+    #[test]
+    fn status_records_show_failures() {
+        let r = parse_record(r#"{"Item":{"used":{"N":"1"},"failures":{"N":"3"}}}"#, "Item").unwrap();
+        assert_eq!((r.used, r.failures), (1, 3));
+        assert_eq!(parse_record(r#"{"Item":{"used":{"N":"1"}}}"#, "Item").unwrap().failures, 0);
+        assert!(parse_record(r#"{"Item":{"failures":{"S":"3"}}}"#, "Item").is_err());
     }
 }
