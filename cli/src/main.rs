@@ -13,7 +13,8 @@ mod store_sqlite;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use oncelink_edge::{
-    base64url, decide, mint, new_id, Claims, Config, KeyFile, KeyFileEntry, KeySet, Request, Step, UntrustedToken,
+    base64url, decide, mint, new_id, secret, Claims, Config, KeyFile, KeyFileEntry, KeySet, Mode, Request, Step,
+    UntrustedToken,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -102,6 +103,19 @@ struct MintArgs {
     /// Resume grace window in seconds (0 to 86400; default 600 with --uses).
     #[arg(long, value_name = "SECONDS")]
     grace: Option<u32>,
+    /// How the link opens: `page` shows a download page and only its button
+    /// uses the link (survives chat unfurlers and mail scanners); `direct`
+    /// downloads on GET. Default: the deployment's default_mode.
+    #[arg(long, value_enum, value_name = "MODE")]
+    mode: Option<ModeArg>,
+    /// Protect the link with a password read from the first line of stdin
+    /// (needs --uses; the link opens as a page that asks for it). Wrong
+    /// passwords are counted and lock the link.
+    #[arg(long, conflicts_with = "password_env")]
+    password_stdin: bool,
+    /// Protect the link with the password in this environment variable.
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
     /// Print a full link on this base, e.g. https://d111.cloudfront.net.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
@@ -114,6 +128,15 @@ struct MintArgs {
     /// Pretend the time is this (Unix seconds), for scripts and tests.
     #[arg(long, value_name = "UNIX", hide = true)]
     now: Option<i64>,
+}
+
+/// `--mode` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    /// A download page; its button uses the link.
+    Page,
+    /// One GET downloads.
+    Direct,
 }
 
 #[derive(Args)]
@@ -244,8 +267,17 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
     if exp <= now {
         bail!("the link would already be expired (exp {exp} is not after now {now})");
     }
+    let password = read_password(args.password_stdin, args.password_env.as_deref())?;
+    if password.is_some() && args.uses.is_none() {
+        bail!("a password needs --uses: wrong passwords are counted in the store, which only use-limited links have");
+    }
+    if password.is_some() && matches!(args.mode, Some(ModeArg::Direct)) {
+        bail!("a password link always opens as a page: drop --mode direct");
+    }
+    let id = new_id(random::<16>()?);
+    let pw = password.map(|p| secret::password_claim(keys.active(), &id, &p)).transpose()?;
     let claims = Claims {
-        id: new_id(random::<16>()?),
+        id,
         p: args.path,
         exp,
         nbf: args.nbf,
@@ -254,8 +286,11 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
         ip: args.ip,
         filename: args.filename,
         g: args.grace,
-        m: None,
-        pw: None,
+        m: args.mode.map(|m| match m {
+            ModeArg::Page => Mode::Page,
+            ModeArg::Direct => Mode::Direct,
+        }),
+        pw,
     };
     let token = mint(keys.active(), claims.clone())?;
     let url = args.base_url.as_deref().map(|base| link::url(base, &claims.p, &args.param, &token)).transpose()?;
@@ -266,6 +301,21 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
         println!("{}", url.unwrap_or(token));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The password for `mint`, from stdin's first line or an environment
+/// variable; `None` when neither was asked for.
+fn read_password(stdin: bool, env: Option<&str>) -> Result<Option<String>> {
+    let password = if stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else if let Some(var) = env {
+        std::env::var(var).with_context(|| format!("environment variable {var} is not set (or not UTF-8)"))?
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(password))
 }
 
 fn inspect(input: &str) -> Result<ExitCode> {

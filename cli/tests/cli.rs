@@ -159,3 +159,47 @@ fn errors_are_one_clear_line() {
         assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
     }
 }
+
+#[test]
+fn mints_page_mode_and_password_links() {
+    use oncelink_edge::{secret, KeySet, UntrustedToken};
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = TempDir::new("page-mode");
+    let keys = keygen(&dir);
+    let page = oncelink(&["mint", "--keys", &keys, "--path", "/a.txt", "--uses", "1", "--mode", "page", "--json"]);
+    assert!(page.status.success(), "{}", stderr(&page));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&page)).unwrap();
+    assert_eq!(json["claims"]["m"], "page");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oncelink"))
+        .args(["mint", "--keys", &keys, "--path", "/a.txt", "--uses", "1", "--password-stdin", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all("sésame ouvre-toi\n".as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let set = KeySet::from_json(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    let verified = UntrustedToken::parse(json["token"].as_str().unwrap()).unwrap().verify(&set).unwrap();
+    let pw = verified.claims.raw.pw.as_deref().expect("pw claim");
+    let key = set.get(&verified.kid).unwrap();
+    assert!(secret::password_matches(key, &verified.claims.raw.id, "sésame ouvre-toi", pw), "newline must be trimmed");
+    assert!(!secret::password_matches(key, &verified.claims.raw.id, "sésame ouvre-toi\n", pw));
+    assert!(!stdout(&out).contains("sésame"), "the password itself is never printed");
+
+    let env = Command::new(env!("CARGO_BIN_EXE_oncelink"))
+        .args(["mint", "--keys", &keys, "--path", "/a.txt", "--password-env", "OL_TEST_PW"])
+        .env("OL_TEST_PW", "x")
+        .output()
+        .unwrap();
+    assert_eq!(env.status.code(), Some(2));
+    assert!(stderr(&env).contains("needs --uses"), "{}", stderr(&env));
+    let unset =
+        oncelink(&["mint", "--keys", &keys, "--path", "/a.txt", "--uses", "1", "--password-env", "OL_UNSET_VAR"]);
+    assert_eq!(unset.status.code(), Some(2));
+    assert!(stderr(&unset).contains("OL_UNSET_VAR"), "{}", stderr(&unset));
+}

@@ -19,6 +19,17 @@ pub fn password_hash(key: &Key, id: &str, password: &str) -> String {
     b64::encode(&key.derive(PASSWORD_LABEL, &[id.as_bytes(), password.as_bytes()]))
 }
 
+/// The `pw` claim for a password a minter was given, refusing one the
+/// download form could never carry (empty, or over
+/// [`crate::form::MAX_PASSWORD_BYTES`]).
+pub fn password_claim(key: &Key, id: &str, password: &str) -> Result<String, crate::Error> {
+    let max = crate::form::MAX_PASSWORD_BYTES;
+    if password.is_empty() || password.len() > max {
+        return Err(crate::Error::Claims(format!("the password must be 1 to {max} bytes")));
+    }
+    Ok(password_hash(key, id, password))
+}
+
 /// Whether `password` matches the `pw` claim, compared in constant time.
 pub fn password_matches(key: &Key, id: &str, password: &str, pw_claim: &str) -> bool {
     match b64::decode(pw_claim) {

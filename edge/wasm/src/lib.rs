@@ -5,7 +5,7 @@
 //! store call the step describes, and passes the reply back. Errors become
 //! JS exceptions carrying one line; the host answers them with a 503.
 
-use oncelink_edge::{dynamodb, json_api, mint, new_id, Claims, KeySet, StoreOp, StoreReply, UntrustedToken};
+use oncelink_edge::{dynamodb, json_api, mint, new_id, secret, Claims, KeySet, StoreOp, StoreReply, UntrustedToken};
 use wasm_bindgen::prelude::*;
 
 /// A configured validator, built once per cold start.
@@ -33,7 +33,8 @@ impl Validator {
 }
 
 /// Mints a token with the key file's active key. `claims_json` may omit `id`
-/// (a 128-bit random one is drawn).
+/// (a 128-bit random one is drawn) and may carry `password` (not a claim):
+/// it becomes the `pw` claim, keyed with the active key (docs/page-mode.md).
 #[wasm_bindgen]
 pub fn mint_token(keys_json: &str, claims_json: &str) -> Result<String, JsError> {
     let keys = KeySet::from_json(keys_json).map_err(|e| JsError::new(&e.to_string()))?;
@@ -44,6 +45,12 @@ pub fn mint_token(keys_json: &str, claims_json: &str) -> Result<String, JsError>
             let mut random = [0u8; 16];
             getrandom::fill(&mut random).map_err(|e| JsError::new(&format!("no randomness: {e}")))?;
             obj.insert("id".into(), new_id(random).into());
+        }
+        if let Some(password) = obj.remove("password") {
+            let password = password.as_str().ok_or_else(|| JsError::new("claims: password must be a string"))?;
+            let id = obj.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let pw = secret::password_claim(keys.active(), &id, password).map_err(|e| JsError::new(&e.to_string()))?;
+            obj.insert("pw".into(), pw.into());
         }
     }
     let claims: Claims = serde_json::from_value(value).map_err(|e| JsError::new(&format!("claims: {e}")))?;
