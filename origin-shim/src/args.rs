@@ -14,6 +14,9 @@ pub struct Cli {
 }
 
 /// The two modes.
+// Parsed once at start and matched at once: boxing `serve`'s many flags
+// would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Validate links with the oncelink core, count uses in a store, and serve
@@ -31,6 +34,24 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// How links without an `m` claim open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LinkMode {
+    /// One GET downloads.
+    Direct,
+    /// A GET shows a download page; its button downloads.
+    Page,
+}
+
+impl From<LinkMode> for oncelink_edge::Mode {
+    fn from(mode: LinkMode) -> oncelink_edge::Mode {
+        match mode {
+            LinkMode::Direct => oncelink_edge::Mode::Direct,
+            LinkMode::Page => oncelink_edge::Mode::Page,
+        }
+    }
 }
 
 /// Listener and protection settings both modes share.
@@ -92,6 +113,20 @@ pub struct ServeArgs {
     /// Query parameter that carries the token (default t).
     #[arg(long, value_name = "NAME")]
     pub token_param: Option<String>,
+    /// Mode of links without an `m` claim (docs/page-mode.md): `direct`
+    /// (one GET downloads) or `page` (a GET shows a download page).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub default_mode: Option<LinkMode>,
+    /// Wrong passwords after which a password link locks (core default 5, 1 to 100).
+    #[arg(long, value_name = "N")]
+    pub max_password_failures: Option<u32>,
+    /// Query parameter that carries a page-mode pass (default pass).
+    #[arg(long, value_name = "NAME")]
+    pub pass_param: Option<String>,
+    /// Answer 408 when a POST body (the download page's form, at most 4 KiB
+    /// read) has not fully arrived in this many milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub body_timeout_ms: u64,
     /// Listener and protection settings.
     #[command(flatten)]
     pub listen: ListenArgs,

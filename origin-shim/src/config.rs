@@ -43,6 +43,9 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         home_region: home_region(args)?,
         origin: Some(OriginKind::Header),
         grant_keys,
+        default_mode: args.default_mode.map(Into::into),
+        max_password_failures: args.max_password_failures,
+        pass_param: args.pass_param.clone(),
     };
     let config = Config::from_file(file).map_err(|e| anyhow!("{e}"))?;
     let target = match (&args.root, &args.upstream) {
@@ -65,7 +68,8 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
             UseStore::dynamodb(endpoint, table).map_err(|e| anyhow!(e))?
         }
     };
-    Ok(EdgeState { config, store, target, log })
+    let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
+    Ok(EdgeState { config, store, target, log, body_timeout })
 }
 
 /// `--home-region`, else the region of `--store dynamodb:REGION`, else us-east-1.

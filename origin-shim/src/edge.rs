@@ -1,23 +1,27 @@
 //! `serve` mode: every request goes through the same core decision as the
 //! Lambda@Edge path (`oncelink_edge::decide`), the store answers its
 //! `NeedStore` step, and an allowed request is served from the root or
-//! proxied upstream. A denial is exactly the core's response.
+//! proxied upstream. Anything the core answers itself (a refusal, page
+//! mode's download page, preview and 303) is exactly the core's response.
+//! A POST (the download page's form) is read here, at most 4 KiB and within
+//! a timeout, and always answered by the core: it is never served or proxied.
 
-use crate::http_io::{core_request, core_response, refuse, wants_html, ClientAddr};
+use crate::http_io::{core_request, core_response, read_form, refuse, wants_html, BodyError, ClientAddr};
 use crate::log::Logger;
 use crate::proxy::Proxy;
-use crate::serve_files::{self, Root};
+use crate::serve_files::{self, plain, Root};
 use crate::store::{unix_now, UseStore};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{Method, Response};
+use axum::http::{Method, Response, StatusCode};
 use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::path::DecodedPath;
-use oncelink_edge::{decide, Config, Forward, Reason, Step};
+use oncelink_edge::request::MAX_FORM_BYTES;
+use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOpKind};
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Where allowed requests are answered from.
 #[derive(Clone)]
@@ -38,25 +42,61 @@ pub struct EdgeState {
     pub target: Target,
     /// The log.
     pub log: Logger,
+    /// How long a POST body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 /// The one handler of `serve` mode.
 pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Response<Body> {
     let started = Instant::now();
-    let (parts, _body) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip().to_string()).unwrap_or_default();
-    let request = core_request(&parts, &ip);
-    let mut step = decide(&state.config, &request, unix_now());
+    let mut request = core_request(&parts, &ip);
+    let mut fields: Vec<(&str, Value)> =
+        vec![("method", Value::from(parts.method.as_str())), ("ip", Value::from(ip.as_str()))];
+    // A POST is the download page's form: the core reads it (and answers
+    // every POST itself). Other methods' bodies are never read.
+    if parts.method == Method::POST {
+        match read_form(body, MAX_FORM_BYTES + 1, state.body_timeout).await {
+            Ok(text) => request.body = Some(text),
+            Err(e) => {
+                let response = match e {
+                    BodyError::Timeout => plain(StatusCode::REQUEST_TIMEOUT),
+                    BodyError::Broken => refuse(Reason::BadForm, wants_html(&parts)),
+                };
+                fields.push(("problem", Value::from(format!("POST body: {e:?}"))));
+                return finish(&state, fields, &parts, response, started);
+            }
+        }
+    }
+    let now = unix_now();
+    let mut step = decide(&state.config, &request, now);
     // Serving files itself, the shim opens the file before it asks the store,
     // so a use is never spent on a path that names no file. Only an allowed
-    // (or store-pending) request gets this far: a denied one learns nothing
-    // about which files exist.
+    // (or store-pending) request, or one that is shown the download page,
+    // gets this far: a denied one learns nothing about which files exist.
     let mut file = None;
-    if let (Target::Root(root), Step::NeedStore { .. } | Step::Forward(_)) = (&state.target, &step) {
-        if let Some(path) = DecodedPath::parse(parts.uri.path()) {
-            file = root.resolve(&path).await;
-        }
-        if file.is_none() {
+    if let Target::Root(root) = &state.target {
+        let need = file_need(&step);
+        let path = DecodedPath::parse(parts.uri.path());
+        let found = match (need, &path) {
+            (FileNeed::Nothing, _) => true,
+            (_, None) => false,
+            (FileNeed::Open, Some(path)) => {
+                file = root.resolve(path).await;
+                file.is_some()
+            }
+            (FileNeed::Size, Some(path)) => match root.file_size(path).await {
+                Some(size) => {
+                    // The same decision again, now with the size the page shows.
+                    request.file_size = Some(size);
+                    step = decide(&state.config, &request, now);
+                    true
+                }
+                None => false,
+            },
+        };
+        if !found {
             step = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, wants_html(&parts)));
         }
     }
@@ -64,12 +104,21 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         let reply = state.store.apply(op, &state.log).await;
         step = pending.resume(&reply);
     }
-    let mut fields: Vec<(&str, Value)> =
-        vec![("method", Value::from(parts.method.as_str())), ("ip", Value::from(ip.as_str()))];
     let response = match step {
-        Step::Respond(deny) => {
-            fields.push(("reason", Value::from(deny.reason.code())));
-            core_response(&deny)
+        Step::Respond(answer) => {
+            fields.push(("reason", Value::from(answer.reason.code())));
+            core_response(&answer)
+        }
+        Step::Forward(_) if !may_forward(&parts.method) => {
+            // The core answers every POST itself; were it ever to allow one,
+            // fail closed rather than serve a file or reach the upstream.
+            state.log.event(
+                "error",
+                "the core allowed a method the shim never forwards",
+                &[("method", Value::from(parts.method.as_str()))],
+            );
+            fields.push(("problem", Value::from("forward of a method other than GET or HEAD refused")));
+            plain(StatusCode::INTERNAL_SERVER_ERROR)
         }
         Step::Forward(forward) => {
             fields.push(("allow", serde_json::to_value(forward.allow).unwrap_or(Value::Null)));
@@ -88,11 +137,57 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
             refuse(Reason::StoreUnavailable, wants_html(&parts))
         }
     };
+    finish(&state, fields, &parts, response, started)
+}
+
+/// Logs the request line and hands the response back.
+fn finish(
+    state: &EdgeState,
+    mut fields: Vec<(&str, Value)>,
+    parts: &Parts,
+    response: Response<Body>,
+    started: Instant,
+) -> Response<Body> {
     fields.push(("status", Value::from(response.status().as_u16())));
     fields.push(("path", Value::from(parts.uri.path())));
     fields.push(("ms", Value::from(started.elapsed().as_millis() as u64)));
     state.log.event("info", "request", &fields);
     response
+}
+
+/// Only GET and HEAD are ever served or proxied.
+fn may_forward(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
+}
+
+/// What the shim needs from the root before the decision goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FileNeed {
+    /// Nothing: a refusal or a preview (which says nothing about the file).
+    Nothing,
+    /// The file opened: the request downloads (or may, once the store answers).
+    Open,
+    /// Only its size: the answer is the download page (or the 303 that
+    /// leads to the download).
+    Size,
+}
+
+fn file_need(step: &Step) -> FileNeed {
+    match step {
+        Step::Forward(_) => FileNeed::Open,
+        Step::NeedStore { op, .. } => match op.kind {
+            StoreOpKind::Consume | StoreOpKind::Resume => FileNeed::Open,
+            StoreOpKind::Read | StoreOpKind::Fail => FileNeed::Size,
+        },
+        Step::Respond(r) => match r.reason {
+            Reason::Page
+            | Reason::PassIssued
+            | Reason::PasswordRequired
+            | Reason::PassExpired
+            | Reason::PassInvalid => FileNeed::Size,
+            _ => FileNeed::Nothing,
+        },
+    }
 }
 
 async fn answer(
@@ -116,5 +211,77 @@ async fn answer(
             let head = parts.method == Method::HEAD;
             (serve_files::respond(file, head, &parts.headers, disposition).await, None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oncelink_edge::vectors::{run_decide, Driver, NativeDriver};
+    use std::cell::RefCell;
+
+    #[test]
+    fn only_get_and_head_are_forwarded() {
+        assert!(may_forward(&Method::GET));
+        assert!(may_forward(&Method::HEAD));
+        for other in [Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS, Method::PATCH] {
+            assert!(!may_forward(&other), "{other}");
+        }
+    }
+
+    /// The core, watched: every step it gives (decisions and resumes) for a
+    /// request whose method the shim would not forward must not be a forward.
+    #[derive(Default)]
+    struct Watch {
+        core: NativeDriver,
+        method: RefCell<String>,
+        unforwardable: RefCell<usize>,
+        forwarded: RefCell<Vec<String>>,
+    }
+
+    impl Watch {
+        fn check(&self, step_json: &str) {
+            let method = self.method.borrow().clone();
+            let forwardable = Method::from_bytes(method.as_bytes()).is_ok_and(|m| may_forward(&m));
+            let step: Value = serde_json::from_str(step_json).unwrap_or(Value::Null);
+            if !forwardable && step["step"] == "forward" {
+                self.forwarded.borrow_mut().push(format!("{method}: {step_json}"));
+            }
+        }
+    }
+
+    impl Driver for Watch {
+        fn configure(&mut self, config_json: &str) -> Result<(), String> {
+            self.core.configure(config_json)
+        }
+        fn decide(&self, request_json: &str, now: i64) -> Result<String, String> {
+            let request: Value = serde_json::from_str(request_json).map_err(|e| e.to_string())?;
+            let method = request["method"].as_str().unwrap_or("").to_owned();
+            if !Method::from_bytes(method.as_bytes()).is_ok_and(|m| may_forward(&m)) {
+                *self.unforwardable.borrow_mut() += 1;
+            }
+            *self.method.borrow_mut() = method;
+            let step = self.core.decide(request_json, now)?;
+            self.check(&step);
+            Ok(step)
+        }
+        fn resume(&self, pending_json: &str, reply_json: &str) -> Result<String, String> {
+            let step = self.core.resume(pending_json, reply_json)?;
+            self.check(&step);
+            Ok(step)
+        }
+    }
+
+    #[test]
+    fn no_vector_forwards_a_post() {
+        let mut watch = Watch::default();
+        run_decide(&mut watch).assert_clean("decide.json through the shim's method rule", 50);
+        let forwarded = watch.forwarded.borrow();
+        assert!(forwarded.is_empty(), "the core forwarded a method the shim refuses:\n{}", forwarded.join("\n"));
+        assert!(
+            *watch.unforwardable.borrow() >= 5,
+            "decide.json has only {} POST (or other non-GET/HEAD) cases",
+            watch.unforwardable.borrow()
+        );
     }
 }

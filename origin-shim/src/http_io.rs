@@ -4,8 +4,10 @@ use axum::body::Body;
 use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Response, StatusCode};
+use http_body_util::BodyExt;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The client's address, attached to each request by the server.
 #[derive(Clone, Copy, Debug)]
@@ -32,7 +34,50 @@ pub fn core_request(parts: &Parts, ip: &str) -> oncelink_edge::Request {
         query: parts.uri.query().unwrap_or("").to_owned(),
         headers,
         ip: ip.to_owned(),
+        body: None,
+        file_size: None,
     }
+}
+
+/// Most body bytes read (and thrown away) past the kept part of an oversized
+/// form, so a client a little over the limit still reads its 400 instead of a
+/// connection reset; a larger body is cut off and its connection closed.
+pub const FORM_DRAIN_BYTES: usize = 64 * 1024;
+
+/// Why a POST body could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BodyError {
+    /// It had not fully arrived within the body timeout.
+    Timeout,
+    /// The connection broke or the framing was invalid.
+    Broken,
+}
+
+/// Reads a POST body as text for the core: at most `keep` bytes are kept
+/// (a caller passes `MAX_FORM_BYTES + 1`, so a longer body reaches the core
+/// as a string over the limit and is refused there as `bad_form`), up to
+/// [`FORM_DRAIN_BYTES`] more are read and dropped, and the whole read must
+/// finish within `timeout`. Bytes that are not UTF-8 are read lossily: the
+/// core validates the form.
+pub async fn read_form(body: Body, keep: usize, timeout: Duration) -> Result<String, BodyError> {
+    let read = async move {
+        let mut body = body;
+        let mut kept: Vec<u8> = Vec::new();
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| BodyError::Broken)?;
+            if let Ok(data) = frame.into_data() {
+                let room = keep.saturating_sub(kept.len());
+                kept.extend_from_slice(&data[..data.len().min(room)]);
+                seen = seen.saturating_add(data.len());
+                if seen > keep.saturating_add(FORM_DRAIN_BYTES) {
+                    break;
+                }
+            }
+        }
+        Ok(String::from_utf8_lossy(&kept).into_owned())
+    };
+    tokio::time::timeout(timeout, read).await.map_err(|_| BodyError::Timeout)?
 }
 
 /// The core's own response (a denial), exactly: status, headers, body.
@@ -85,6 +130,24 @@ mod tests {
         assert_eq!(r.header("x-a"), Some("1, 2"));
         assert_eq!(r.header("user-agent"), Some("ua\u{fffd}"));
         assert_eq!(r.ip, "127.0.0.1");
+    }
+
+    #[tokio::test]
+    async fn reads_forms_up_to_the_limit() {
+        let read = |bytes: Vec<u8>| read_form(Body::from(bytes), 8, Duration::from_secs(5));
+        assert_eq!(read(b"password=a".to_vec()).await, Ok("password".to_owned()));
+        assert_eq!(read(b"a=1".to_vec()).await, Ok("a=1".to_owned()));
+        assert_eq!(read(Vec::new()).await, Ok(String::new()));
+        assert_eq!(read(b"a=\xff".to_vec()).await, Ok("a=\u{fffd}".to_owned()));
+        assert_eq!(read(vec![b'x'; 1 << 20]).await, Ok("x".repeat(8)), "a huge body is cut, not buffered");
+    }
+
+    #[tokio::test]
+    async fn a_stalled_body_times_out() {
+        // The writer stays open and silent: the body never ends.
+        let (_writer, reader) = tokio::io::duplex(64);
+        let body = Body::from_stream(tokio_util::io::ReaderStream::new(reader));
+        assert_eq!(read_form(body, 8, Duration::from_millis(50)).await, Err(BodyError::Timeout));
     }
 
     #[test]

@@ -42,6 +42,26 @@ impl Root {
     /// a blocking thread, and the metadata is read from the opened file, so
     /// it describes what will be sent.
     pub async fn resolve(&self, path: &DecodedPath) -> Option<OpenFile> {
+        let joined = self.join(path)?;
+        let root = self.0.clone();
+        tokio::task::spawn_blocking(move || open_inside(&root, &joined)).await.ok().flatten()
+    }
+
+    /// The size of the regular file `path` names under the root, by the
+    /// same rules as [`Root::resolve`] (no symlink anywhere below the root,
+    /// nothing but a regular file), without opening or reading it: what the
+    /// download page shows.
+    pub async fn file_size(&self, path: &DecodedPath) -> Option<u64> {
+        let joined = self.join(path)?;
+        let root = self.0.clone();
+        tokio::task::spawn_blocking(move || regular_file_inside(&root, &joined).map(|(_, meta)| meta.len()))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// The root joined with the path's segments; `None` for a directory path.
+    fn join(&self, path: &DecodedPath) -> Option<PathBuf> {
         if path.as_str().ends_with('/') {
             return None;
         }
@@ -50,8 +70,7 @@ impl Root {
         for segment in path.as_str().split('/').filter(|s| !s.is_empty()) {
             joined.push(segment);
         }
-        let root = self.0.clone();
-        tokio::task::spawn_blocking(move || open_inside(&root, &joined)).await.ok().flatten()
+        Some(joined)
     }
 }
 
@@ -71,7 +90,9 @@ pub struct OpenFile {
 /// instead of one per chunk); larger ones stream.
 pub const SMALL_FILE: u64 = 64 * 1024;
 
-fn open_inside(root: &Path, joined: &Path) -> Option<OpenFile> {
+/// The canonical path and metadata of `joined` when it is a regular file
+/// reached without any symlink below `root`.
+fn regular_file_inside(root: &Path, joined: &Path) -> Option<(PathBuf, std::fs::Metadata)> {
     // The canonical path must be the joined path itself: then no component
     // below the (canonical) root is a symlink, so what is served is exactly
     // the path the core matched against the token's grant.
@@ -81,9 +102,12 @@ fn open_inside(root: &Path, joined: &Path) -> Option<OpenFile> {
     }
     // Check the type before opening: opening a FIFO blocks until a writer
     // comes, which would pin a blocking thread and hold up shutdown.
-    if !std::fs::symlink_metadata(&canon).ok()?.is_file() {
-        return None;
-    }
+    let meta = std::fs::symlink_metadata(&canon).ok()?;
+    meta.is_file().then_some((canon, meta))
+}
+
+fn open_inside(root: &Path, joined: &Path) -> Option<OpenFile> {
+    let (canon, _) = regular_file_inside(root, joined)?;
     let mut file = std::fs::File::open(&canon).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() {
@@ -362,6 +386,11 @@ mod tests {
         assert!(root.resolve(&p("/sub/")).await.is_none(), "directory");
         assert!(root.resolve(&p("/missing")).await.is_none());
         assert!(root.resolve(&p("/sub/a.txt/")).await.is_none());
+        // The size the download page shows follows the same rules.
+        assert_eq!(root.file_size(&p("/sub/a.txt")).await, Some(2));
+        for refused in ["/in.txt", "/out.txt", "/sub", "/sub/", "/missing", "/sub/a.txt/"] {
+            assert_eq!(root.file_size(&p(refused)).await, None, "{refused}");
+        }
     }
 
     async fn body_of(root: &Root, path: &str, range: Option<&str>) -> (StatusCode, Vec<u8>) {

@@ -1,0 +1,458 @@
+//! Page mode, unfurler previews and passwords through the real server
+//! (docs/page-mode.md): a GET shows the download page and consumes nothing,
+//! the form's POST is answered by the core with a 303 carrying a pass, and
+//! only the GET with that pass consumes and downloads. Passwords are counted
+//! in the SQLite store and lock the link.
+
+mod support;
+
+use oncelink_edge::fingerprint::fingerprint;
+use oncelink_edge::page::{human_size, PAGE_CSP};
+use oncelink_edge::secret::{issue_pass, password_hash};
+use oncelink_edge::{Claims, Mode};
+use std::net::SocketAddr;
+use support::http::{request_bytes, send_raw};
+use support::{assert_denied, content, reason, request, used_in_db, Resp, Site};
+
+/// A browser's User-Agent; every step of one flow uses it (the pass is
+/// bound to the client: network prefix and User-Agent).
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) page-mode-test/1";
+const SLACK: &str = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)";
+const FILE: &str = "/docs/report.pdf";
+const FILE_LEN: usize = 12_345;
+const HTML: &str = "text/html,application/xhtml+xml";
+const JSON: &str = "application/json";
+
+fn site() -> Site {
+    Site::new(&[("docs/report.pdf", &content(FILE_LEN)), ("docs/other.pdf", b"other\n")])
+}
+
+/// Claims for a page-mode link to `FILE` with `n` uses.
+fn page_claims(n: u32) -> Claims {
+    Claims { m: Some(Mode::Page), ..support::claims_n(FILE, n) }
+}
+
+/// Claims for a password link (page mode, `n` uses) with password `pw`.
+fn password_claims(site: &Site, n: u32, pw: &str) -> Claims {
+    let mut claims = page_claims(n);
+    claims.pw = Some(password_hash(site.keys.set.active(), &claims.id, pw));
+    claims
+}
+
+/// `FILE?t=TOKEN` for `claims`.
+fn link(site: &Site, claims: Claims) -> String {
+    format!("{}?t={}", claims.p.clone(), site.token(claims))
+}
+
+/// A request from client `ua` accepting `accept`.
+fn send(addr: SocketAddr, method: &str, target: &str, ua: &str, accept: &str) -> Resp {
+    request(addr, method, target, &[("User-Agent", ua), ("Accept", accept)])
+}
+
+/// A form POST of `body` from client `ua`.
+fn post(addr: SocketAddr, target: &str, ua: &str, accept: &str, body: &str) -> Resp {
+    let len = body.len().to_string();
+    let mut bytes = request_bytes(
+        addr,
+        "POST",
+        target,
+        &[
+            ("User-Agent", ua),
+            ("Accept", accept),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Content-Length", &len),
+        ],
+    );
+    bytes.extend_from_slice(body.as_bytes());
+    send_raw(addr, &bytes, false).unwrap_or_else(|e| panic!("POST {target}: {e}"))
+}
+
+/// The form body for `password`, encoded as a browser does.
+fn password_form(password: &str) -> String {
+    let mut out = String::from("password=");
+    for b in password.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The parsed JSON body.
+fn json(resp: &Resp) -> serde_json::Value {
+    serde_json::from_slice(&resp.body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", resp.status, resp.body_text()))
+}
+
+/// Asserts a 303 to the same link with a pass, and returns its Location.
+#[track_caller]
+fn assert_pass_issued(resp: &Resp, target: &str) -> String {
+    assert_eq!(resp.status, 303, "expected 303; got {} {}", resp.status, resp.body_text());
+    let location = resp.header("location").expect("a 303 has a Location").to_owned();
+    let prefix = format!("{target}&pass=");
+    assert!(location.starts_with(&prefix), "Location {location:?} is the link plus a pass ({prefix}...)");
+    assert_generated_headers(resp);
+    location
+}
+
+/// The headers every answer the edge writes itself carries.
+#[track_caller]
+fn assert_generated_headers(resp: &Resp) {
+    assert_eq!(resp.header("cache-control"), Some("no-store"));
+    assert_eq!(resp.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(resp.header("x-robots-tag"), Some("noindex"));
+    assert!(
+        resp.header("content-security-policy").is_some_and(|c| c.starts_with("default-src 'none'")),
+        "CSP {:?}",
+        resp.header("content-security-policy")
+    );
+}
+
+/// The whole browser flow as client `ua`: POST the form (with `form`),
+/// follow the 303. (One client downloading again within the grace window
+/// is a resume, not a new use: tests that count uses vary `ua`.)
+fn press_download_as(addr: SocketAddr, ua: &str, target: &str, form: &str) -> Resp {
+    let location = assert_pass_issued(&post(addr, target, ua, HTML, form), target);
+    send(addr, "GET", &location, ua, HTML)
+}
+
+/// [`press_download_as`] from the test browser.
+fn press_download(addr: SocketAddr, target: &str, form: &str) -> Resp {
+    press_download_as(addr, BROWSER, target, form)
+}
+
+/// The store record of `id`: (used, failures), zeros when there is none.
+fn record(site: &Site, id: &str) -> (u32, u32) {
+    let mut store = oncelink_store_sqlite::SqliteStore::open(&site.db).expect("open the store");
+    store.status(id).expect("status").map_or((0, 0), |r| (r.used, r.failures))
+}
+
+#[test]
+fn the_page_consumes_nothing_and_the_button_downloads_once() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = page_claims(1);
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+
+    // The page, as a browser sees it, any number of times.
+    for _ in 0..3 {
+        let page = send(shim.addr, "GET", &target, BROWSER, HTML);
+        assert_eq!(page.status, 200, "{}", page.body_text());
+        assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+        assert_eq!(page.header("content-security-policy"), Some(PAGE_CSP));
+        assert!(PAGE_CSP.contains("form-action 'self'"));
+        assert_generated_headers(&page);
+        let html = page.body_text();
+        assert!(html.contains("report.pdf"), "the page names the file: {html}");
+        assert!(html.contains(&human_size(FILE_LEN as u64)), "the page shows the size: {html}");
+        assert!(html.contains("<form method=\"post\">"), "{html}");
+        assert!(!html.contains("<script"), "no script on the page");
+    }
+    // HEAD never consumes, in page mode as in direct mode.
+    let head = send(shim.addr, "HEAD", &target, BROWSER, HTML);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some(FILE_LEN.to_string().as_str()));
+    // Machine clients get the same page as JSON.
+    let page = send(shim.addr, "GET", &target, "curl/8.5.0", JSON);
+    let body = json(&page);
+    assert_eq!((page.status, body["result"].as_str()), (200, Some("page")), "{body}");
+    assert_eq!(body["size"], FILE_LEN as u64);
+    assert_eq!(body["uses_left"], 1);
+    assert_eq!(record(&site, &id), (0, 0), "nothing consumed by pages and HEAD");
+
+    let got = press_download(shim.addr, &target, "");
+    assert_eq!(got.status, 200, "{}", got.body_text());
+    assert_eq!(got.body, content(FILE_LEN), "the exact bytes");
+    assert_eq!(used_in_db(&site.db, &id), 1);
+
+    // Used up: another client's pass, and the page, say so (the same
+    // client again inside the grace window would be a resume).
+    let other = "Mozilla/5.0 another browser";
+    let location = assert_pass_issued(&post(shim.addr, &target, other, JSON, ""), &target);
+    assert_denied(&send(shim.addr, "GET", &location, other, JSON), 410, "used_up");
+    assert_denied(&send(shim.addr, "GET", &target, BROWSER, JSON), 410, "used_up");
+    let gone = send(shim.addr, "GET", &target, BROWSER, HTML);
+    assert_eq!(gone.status, 410);
+    assert!(gone.body_text().contains("used_up"), "{}", gone.body_text());
+    assert_eq!(used_in_db(&site.db, &id), 1);
+}
+
+#[test]
+fn a_later_download_still_works_after_many_page_views() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = page_claims(2);
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    for _ in 0..5 {
+        assert_eq!(send(shim.addr, "GET", &target, "Outlook-SafeLinks-like-scanner/1", HTML).status, 200);
+        assert_eq!(send(shim.addr, "HEAD", &target, "scanner/2", HTML).status, 200);
+    }
+    assert_eq!(record(&site, &id), (0, 0));
+    assert_eq!(press_download_as(shim.addr, "browser-1", &target, "").body, content(FILE_LEN));
+    let page = json(&send(shim.addr, "GET", &target, BROWSER, JSON));
+    assert_eq!(page["uses_left"], 1, "{page}");
+    assert_eq!(press_download_as(shim.addr, "browser-2", &target, "").body, content(FILE_LEN));
+    assert_eq!(record(&site, &id), (2, 0));
+    assert_denied(&send(shim.addr, "GET", &target, BROWSER, JSON), 410, "used_up");
+}
+
+#[test]
+fn forged_foreign_and_expired_passes_are_refused() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = page_claims(1);
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    let key = site.keys.set.active();
+    let location = assert_pass_issued(&post(shim.addr, &target, BROWSER, JSON, ""), &target);
+    let pass = location.rsplit_once("pass=").map(|(_, p)| p.to_owned()).expect("pass");
+
+    // Another client (other User-Agent) cannot use this client's pass.
+    assert_denied(&send(shim.addr, "GET", &location, "Mozilla/5.0 other", JSON), 403, "pass_invalid");
+    // A forged MAC (last character changed).
+    let mut forged = location.clone();
+    let last = forged.pop().expect("non-empty");
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    assert_denied(&send(shim.addr, "GET", &forged, BROWSER, JSON), 403, "pass_invalid");
+    // A stretched expiry with the genuine MAC.
+    let (exp, mac) = pass.split_once('.').expect("exp.mac");
+    let stretched: i64 = exp.parse::<i64>().expect("exp") + 3600;
+    assert_denied(
+        &send(shim.addr, "GET", &format!("{target}&pass={stretched}.{mac}"), BROWSER, JSON),
+        403,
+        "pass_invalid",
+    );
+    // Garbage, and two passes.
+    assert_denied(&send(shim.addr, "GET", &format!("{target}&pass=x"), BROWSER, JSON), 403, "pass_invalid");
+    assert_denied(&send(shim.addr, "GET", &format!("{location}&pass={pass}"), BROWSER, JSON), 403, "pass_invalid");
+    // A genuine pass of another link.
+    let other = link(&site, page_claims(1));
+    let other_location = assert_pass_issued(&post(shim.addr, &other, BROWSER, JSON, ""), &other);
+    let other_pass = other_location.rsplit_once("pass=").map(|(_, p)| p).expect("pass");
+    assert_denied(&send(shim.addr, "GET", &format!("{target}&pass={other_pass}"), BROWSER, JSON), 403, "pass_invalid");
+    // A genuine pass for this link and client, issued an hour ago.
+    let fp = fingerprint(key, "127.0.0.1", BROWSER);
+    let old = issue_pass(key, &id, &fp, support::now() - 3600);
+    let expired = send(shim.addr, "GET", &format!("{target}&pass={old}"), BROWSER, JSON);
+    assert_denied(&expired, 403, "pass_expired");
+    // The same recipe, issued now, is accepted: the expired case differs only in time.
+    assert_eq!(used_in_db(&site.db, &id), 0, "no refused pass consumed");
+    let fresh = issue_pass(key, &id, &fp, support::now());
+    let got = send(shim.addr, "GET", &format!("{target}&pass={fresh}"), BROWSER, JSON);
+    assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
+    assert_eq!(used_in_db(&site.db, &id), 1);
+}
+
+#[test]
+fn unfurlers_get_a_preview_and_the_link_stays_usable() {
+    let site = site();
+    let shim = site.serve(&[]);
+    // A direct single-use link: one GET downloads, except an unfurler's.
+    let claims = support::claims_n(FILE, 1);
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    for accept in [HTML, JSON, "*/*"] {
+        let preview = send(shim.addr, "GET", &target, SLACK, accept);
+        assert_eq!(preview.status, 200, "{}", preview.body_text());
+        assert_generated_headers(&preview);
+        assert!(!preview.body_text().contains("report"), "a preview says nothing about the file");
+        assert_ne!(preview.body, content(FILE_LEN));
+    }
+    assert_eq!(json(&send(shim.addr, "GET", &target, SLACK, JSON))["result"], "preview");
+    assert_eq!(record(&site, &id), (0, 0), "no store record for a preview");
+    let got = send(shim.addr, "GET", &target, "curl/8.5.0", JSON);
+    assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
+    assert_eq!(used_in_db(&site.db, &id), 1);
+    // A page-mode link previews for unfurlers too, without reading the store.
+    let claims = page_claims(1);
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    assert_eq!(json(&send(shim.addr, "GET", &target, SLACK, JSON))["result"], "preview");
+    assert_eq!(record(&site, &id), (0, 0));
+    assert_eq!(press_download(shim.addr, &target, "").body, content(FILE_LEN));
+}
+
+#[test]
+fn a_wrong_password_counts_and_five_lock_the_link() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = password_claims(&site, 3, "right one");
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+
+    let page = send(shim.addr, "GET", &target, BROWSER, HTML);
+    assert_eq!(page.status, 200);
+    assert!(page.body_text().contains("name=\"password\""), "the page asks for the password");
+    let missing = post(shim.addr, &target, BROWSER, JSON, "");
+    assert_eq!((missing.status, reason(&missing).as_str()), (403, "password_required"), "{}", missing.body_text());
+    assert_eq!(record(&site, &id), (0, 0), "no password is not a wrong one");
+
+    for attempt in 1..=4u32 {
+        let wrong = post(shim.addr, &target, BROWSER, JSON, &password_form("wrong one"));
+        let body = json(&wrong);
+        assert_eq!((wrong.status, body["error"].as_str()), (403, Some("wrong_password")), "{body}");
+        assert_eq!(body["attempts_left"], 5 - attempt, "{body}");
+        assert_eq!(record(&site, &id), (0, attempt), "the SQLite file counts each failure");
+    }
+    let html = post(shim.addr, &target, BROWSER, HTML, &password_form("Right one"));
+    assert_eq!(html.status, 410, "the fifth wrong password (case matters) locks: {}", html.body_text());
+    assert!(html.body_text().contains("locked"));
+    assert_eq!(record(&site, &id), (0, 5));
+
+    // From now on: locked, even with the right password and a genuine pass.
+    let location = assert_pass_issued(&post(shim.addr, &target, BROWSER, JSON, &password_form("right one")), &target);
+    assert_denied(&send(shim.addr, "GET", &location, BROWSER, JSON), 410, "locked");
+    assert_denied(&send(shim.addr, "GET", &target, BROWSER, JSON), 410, "locked");
+    assert_denied(&post(shim.addr, &target, BROWSER, JSON, &password_form("wrong")), 410, "locked");
+    assert_eq!(record(&site, &id).0, 0, "a locked link counts no use");
+}
+
+#[test]
+fn the_right_password_downloads() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let password = "correct horse & battery = ünïcode";
+    let claims = password_claims(&site, 1, password);
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    let got = press_download(shim.addr, &target, &password_form(password));
+    assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
+    assert_eq!(record(&site, &id), (1, 0));
+    // Used up: the page says so.
+    assert_denied(&send(shim.addr, "GET", &target, BROWSER, JSON), 410, "used_up");
+}
+
+#[test]
+fn fifty_parallel_wrong_passwords_lock_with_every_failure_counted() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = password_claims(&site, 1, "secret");
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    const CLIENTS: usize = 50;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS));
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let (barrier, target, addr) = (barrier.clone(), target.clone(), shim.addr);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let ua = format!("guesser-{i}");
+                post(addr, &target, &ua, JSON, &password_form(&format!("guess {i}")))
+            })
+        })
+        .collect();
+    let (mut wrong, mut locked, mut other) = (0, 0, Vec::new());
+    for t in threads {
+        let resp = t.join().expect("client thread");
+        match (resp.status, reason(&resp).as_str()) {
+            (403, "wrong_password") => wrong += 1,
+            (410, "locked") => locked += 1,
+            (status, code) => other.push(format!("{status} {code}")),
+        }
+    }
+    assert!(other.is_empty(), "unexpected answers: {other:?}");
+    assert_eq!((wrong, locked), (4, 46), "four attempts left room, every later one found the link locked");
+    assert_eq!(record(&site, &id), (0, 50), "every wrong password counted exactly once");
+    let location = assert_pass_issued(&post(shim.addr, &target, BROWSER, JSON, &password_form("secret")), &target);
+    assert_denied(&send(shim.addr, "GET", &location, BROWSER, JSON), 410, "locked");
+}
+
+#[test]
+fn form_bodies_are_bounded_and_only_page_links_take_a_post() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = page_claims(1);
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    // Exactly 4096 bytes is a form; one byte more is not.
+    let at_limit = format!("x={}", "a".repeat(oncelink_edge::request::MAX_FORM_BYTES - 2));
+    assert_pass_issued(&post(shim.addr, &target, BROWSER, JSON, &at_limit), &target);
+    assert_denied(&post(shim.addr, &target, BROWSER, JSON, &format!("{at_limit}a")), 400, "bad_form");
+    assert_denied(&post(shim.addr, &target, BROWSER, JSON, &"b".repeat(40_000)), 400, "bad_form");
+    assert_denied(&post(shim.addr, &target, BROWSER, JSON, "password=%zz"), 400, "bad_form");
+    // A direct link takes no POST; a bad token is refused before the form matters.
+    let direct = link(&site, support::claims_n(FILE, 1));
+    let refused = post(shim.addr, &direct, BROWSER, JSON, "");
+    assert_denied(&refused, 405, "method_not_allowed");
+    assert_eq!(refused.header("allow"), Some("GET, HEAD"));
+    assert_denied(&post(shim.addr, &format!("{FILE}?t=nope"), BROWSER, JSON, ""), 403, "malformed");
+    // Other methods are the core's 405 too, and never read the body.
+    assert_denied(&send(shim.addr, "PUT", &target, BROWSER, JSON), 405, "method_not_allowed");
+    assert_eq!(used_in_db(&site.db, &id), 0);
+}
+
+#[test]
+fn a_slow_form_body_times_out() {
+    let site = site();
+    let shim = site.serve(&["--body-timeout-ms", "300"]);
+    let target = link(&site, page_claims(1));
+    let mut bytes = request_bytes(
+        shim.addr,
+        "POST",
+        &target,
+        &[("User-Agent", BROWSER), ("Accept", JSON), ("Content-Length", "100")],
+    );
+    bytes.extend_from_slice(b"password=only-part");
+    let started = std::time::Instant::now();
+    let resp = send_raw(shim.addr, &bytes, false).expect("an answer, not a hang");
+    assert_eq!(resp.status, 408);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "answered after the body timeout");
+}
+
+#[test]
+fn a_page_for_a_missing_file_is_not_found_and_touches_no_store() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = Claims { m: Some(Mode::Page), ..support::claims_n("/docs/missing.pdf", 1) };
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    assert_denied(&send(shim.addr, "GET", &target, BROWSER, JSON), 404, "not_found");
+    assert_denied(&post(shim.addr, &target, BROWSER, JSON, ""), 404, "not_found");
+    assert!(
+        oncelink_store_sqlite::SqliteStore::open(&site.db).expect("open").status(&id).expect("status").is_none(),
+        "no record for a file that does not exist"
+    );
+}
+
+#[test]
+fn default_mode_page_applies_to_links_without_m() {
+    let site = site();
+    let shim = site.serve(&["--default-mode", "page"]);
+    let claims = support::claims_n(FILE, 1);
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    assert_eq!(json(&send(shim.addr, "GET", &target, "curl/8.5.0", JSON))["result"], "page");
+    assert_eq!(used_in_db(&site.db, &id), 0);
+    assert_eq!(press_download(shim.addr, &target, "").body, content(FILE_LEN));
+    // A link that says `m: direct` still downloads on GET.
+    let direct = link(&site, Claims { m: Some(Mode::Direct), ..support::claims_n(FILE, 1) });
+    assert_eq!(send(shim.addr, "GET", &direct, "curl/8.5.0", JSON).body, content(FILE_LEN));
+}
+
+#[test]
+fn a_post_never_reaches_the_upstream() {
+    let site = site();
+    let grant_keys = support::write_keys(site.dir.path(), "grant.json", "g1", 9);
+    let origin = site.origin(&grant_keys);
+    let edge = site.serve_upstream(&origin.base_url(), Some(&grant_keys));
+    let claims = page_claims(1);
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    assert_eq!(json(&send(edge.addr, "GET", &target, BROWSER, JSON))["result"], "page");
+    for form in ["", "password=x", &"c".repeat(5000)] {
+        let resp = post(edge.addr, &target, BROWSER, JSON, form);
+        assert!(resp.status == 303 || resp.status == 400, "{} {}", resp.status, resp.body_text());
+    }
+    let got = press_download(edge.addr, &target, "");
+    assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
+    assert_eq!(used_in_db(&site.db, &id), 1);
+    // The origin logged the one GET it served and no POST.
+    let log = origin.stderr.wait_for(&["method=GET"]);
+    assert!(!log.contains("method=POST"), "a POST reached the upstream:\n{log}");
+    assert_eq!(log.matches("method=GET").count(), 1, "{log}");
+}
