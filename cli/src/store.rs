@@ -25,6 +25,8 @@ pub struct RecordStatus {
     pub revoked: bool,
     /// Latest counted use by any client, Unix seconds.
     pub last_use: Option<i64>,
+    /// Wrong passwords counted (a password link locks at its limit).
+    pub failures: u32,
     /// When the store may delete the record (TTL), Unix seconds.
     pub expire_at: Option<i64>,
 }

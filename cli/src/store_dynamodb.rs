@@ -44,6 +44,7 @@ pub fn revoke(target: &Target, id: &str) -> Result<RevokeOutcome> {
         used: old.used,
         revoked: true,
         last_use: old.last_use,
+        failures: old.failures,
         expire_at: old.expire_at,
     })
 }
@@ -59,6 +60,7 @@ pub fn status(target: &Target, id: &str) -> Result<RecordStatus> {
         used: record.used,
         revoked: record.revoked,
         last_use: record.last_use,
+        failures: record.failures,
         expire_at: record.expire_at,
     })
 }

@@ -17,6 +17,7 @@ pub fn revoke(path: &Path, id: &str) -> anyhow::Result<RevokeOutcome> {
         used: after.used,
         revoked: after.revoked,
         last_use: after.last_use,
+        failures: after.failures,
         expire_at: after.expire_at,
     })
 }
@@ -36,11 +37,18 @@ pub fn status(path: &Path, id: &str) -> anyhow::Result<RecordStatus> {
             used: r.used,
             revoked: r.revoked,
             last_use: r.last_use,
+            failures: r.failures,
             expire_at: r.expire_at,
         },
-        None => {
-            RecordStatus { id: id.to_owned(), exists: false, used: 0, revoked: false, last_use: None, expire_at: None }
-        }
+        None => RecordStatus {
+            id: id.to_owned(),
+            exists: false,
+            used: 0,
+            revoked: false,
+            last_use: None,
+            failures: 0,
+            expire_at: None,
+        },
     })
 }
 

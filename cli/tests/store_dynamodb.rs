@@ -2,9 +2,10 @@
 //! encoding against a real DynamoDB-compatible server: moto, started here on
 //! 127.0.0.1 (`pip install -r scripts/requirements-test.txt`).
 //!
-//! The consumes are sent exactly as the edge would send them (same request
-//! builder and signer), so this also checks the UpdateItem/GetItem semantics
-//! of docs/dynamodb.md against a server, not only against vectors.
+//! The store operations (consume, resume, read, fail) are sent exactly as the
+//! edge would send them (same request builder and signer), so this also
+//! checks the UpdateItem/GetItem semantics of docs/dynamodb.md against a
+//! server, not only against vectors.
 
 use oncelink_edge::dynamodb::{self, sigv4, Credentials, HttpCall, StoreConfig};
 use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
@@ -24,6 +25,7 @@ struct Moto {
 }
 
 impl Moto {
+    /// Plain `moto_server`.
     fn start() -> Moto {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new("moto_server")
@@ -32,6 +34,26 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server is not on PATH: pip install -r scripts/requirements-test.txt");
+        Moto::wait(child, port)
+    }
+
+    /// moto through edge/js/dev/moto_serialized.py, one request at a time:
+    /// plain moto applies concurrent updates of one item without a lock and
+    /// loses some (50 parallel `ADD failures :one` gave 48), which DynamoDB
+    /// never does. For tests of concurrent requests.
+    fn start_serialized() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../edge/js/dev/moto_serialized.py");
+        let child = Command::new("python3")
+            .args([script, "127.0.0.1", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 is not on PATH (and moto: pip install -r scripts/requirements-test.txt)");
+        Moto::wait(child, port)
+    }
+
+    fn wait(child: Child, port: u16) -> Moto {
         let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -101,7 +123,17 @@ fn op(kind: StoreOpKind, id: &str, n: u32, fp: &str, at: i64) -> StoreOp {
         now: at,
         resume_after: at - 600,
         expire_at: at + 3600,
+        max_failures: None,
     }
+}
+
+/// A consume for a password link that locks after `max` wrong passwords.
+fn locked_consume(id: &str, n: u32, fp: &str, at: i64, max: u32) -> StoreOp {
+    StoreOp { max_failures: Some(max), ..op(StoreOpKind::Consume, id, n, fp, at) }
+}
+
+fn not_counted(used: u32, revoked: bool, last_use: Option<i64>, failures: u32) -> StoreReply {
+    StoreReply::NotCounted { used, revoked, last_use, failures }
 }
 
 fn run(moto: &Moto, op: &StoreOp) -> StoreReply {
@@ -141,7 +173,7 @@ fn consume_resume_status_and_revoke_against_moto() {
     // Nothing yet: resume reads an absent record, status says it does not exist.
     assert_eq!(
         run(&moto, &op(StoreOpKind::Resume, id, 2, a, t)),
-        StoreReply::NotCounted { used: 0, revoked: false, last_use: None }
+        StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 }
     );
     let status = json(&oncelink(&moto, &["status", id]));
     assert_eq!((status["exists"].as_bool(), status["used"].as_u64()), (Some(false), Some(0)));
@@ -150,17 +182,17 @@ fn consume_resume_status_and_revoke_against_moto() {
     assert_eq!(run(&moto, &op(StoreOpKind::Consume, id, 2, a, t)), StoreReply::Counted { used: 1 });
     assert_eq!(
         run(&moto, &op(StoreOpKind::Consume, id, 2, a, t + 1)),
-        StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(t) }
+        StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(t), failures: 0 }
     );
     assert_eq!(
         run(&moto, &op(StoreOpKind::Resume, id, 2, a, t + 2)),
-        StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(t) }
+        StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(t), failures: 0 }
     );
     // The same client after its grace window counts again; then the link is used up.
     assert_eq!(run(&moto, &op(StoreOpKind::Consume, id, 2, a, t + 700)), StoreReply::Counted { used: 2 });
     assert_eq!(
         run(&moto, &op(StoreOpKind::Consume, id, 2, b, t + 701)),
-        StoreReply::NotCounted { used: 2, revoked: false, last_use: None }
+        StoreReply::NotCounted { used: 2, revoked: false, last_use: None, failures: 0 }
     );
 
     let status = json(&oncelink(&moto, &["status", id]));
@@ -176,14 +208,14 @@ fn consume_resume_status_and_revoke_against_moto() {
     assert_eq!((revoked["exists"].as_bool(), revoked["revoked"].as_bool()), (Some(false), Some(true)));
     assert_eq!(
         run(&moto, &op(StoreOpKind::Consume, fresh, 5, c, t)),
-        StoreReply::NotCounted { used: 0, revoked: true, last_use: None }
+        StoreReply::NotCounted { used: 0, revoked: true, last_use: None, failures: 0 }
     );
     // Revoking a used link keeps its count; a resume of it is told it is revoked.
     let revoked = json(&oncelink(&moto, &["revoke", id]));
     assert_eq!((revoked["exists"].as_bool(), revoked["used"].as_u64()), (Some(true), Some(2)));
     assert_eq!(
         run(&moto, &op(StoreOpKind::Resume, id, 2, a, t + 702)),
-        StoreReply::NotCounted { used: 2, revoked: true, last_use: Some(t + 700) }
+        StoreReply::NotCounted { used: 2, revoked: true, last_use: Some(t + 700), failures: 0 }
     );
     let status = json(&oncelink(&moto, &["status", id]));
     assert_eq!(status["revoked"], true);
@@ -198,6 +230,99 @@ fn consume_resume_status_and_revoke_against_moto() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ResourceNotFoundException") && err.lines().count() == 1, "{err}");
+}
+
+#[test]
+fn wrong_passwords_are_counted_read_and_lock_against_moto() {
+    let moto = Moto::start();
+    create_table(&moto);
+    let t = now();
+    let id = "pw00AAAAAAAAAAAAAAAAAA";
+    let (a, b, c) = ("fpAAAAAAAAAAAAAAAAAAAA", "fpBBBBBBBBBBBBBBBBBBBB", "fpCCCCCCCCCCCCCCCCCCCC");
+
+    // A read of a link nobody touched creates nothing.
+    assert_eq!(run(&moto, &op(StoreOpKind::Read, id, 2, a, t)), not_counted(0, false, None, 0));
+    assert_eq!(json(&oncelink(&moto, &["status", id]))["exists"], false);
+
+    // The first wrong password creates the record, with the link's TTL.
+    assert_eq!(run(&moto, &op(StoreOpKind::Fail, id, 2, b, t)), not_counted(0, false, None, 1));
+    let status = json(&oncelink(&moto, &["status", id]));
+    assert_eq!((status["exists"].as_bool(), status["failures"].as_u64()), (Some(true), Some(1)));
+    assert_eq!(status["expire_at"], t + 3600);
+    // A later fail keeps the TTL the record has (if_not_exists).
+    assert_eq!(run(&moto, &op(StoreOpKind::Fail, id, 2, b, t + 50)), not_counted(0, false, None, 2));
+    assert_eq!(json(&oncelink(&moto, &["status", id]))["expire_at"], t + 3600);
+
+    // Below the limit a consume counts; read and resume then see uses and failures.
+    assert_eq!(run(&moto, &locked_consume(id, 2, a, t + 60, 3)), StoreReply::Counted { used: 1 });
+    for kind in [StoreOpKind::Read, StoreOpKind::Resume] {
+        assert_eq!(run(&moto, &op(kind, id, 2, a, t + 61)), not_counted(1, false, Some(t + 60), 2), "{kind:?}");
+    }
+    // The fail reply is the record after the change, with the failing client's last use.
+    assert_eq!(run(&moto, &op(StoreOpKind::Fail, id, 2, a, t + 62)), not_counted(1, false, Some(t + 60), 3));
+
+    // Locked: a password consume counts nothing, whoever asks.
+    assert_eq!(run(&moto, &locked_consume(id, 2, c, t + 63, 3)), not_counted(1, false, None, 3));
+    assert_eq!(run(&moto, &locked_consume(id, 2, c, t + 64, 2)), not_counted(1, false, None, 3));
+    let status = json(&oncelink(&moto, &["status", id]));
+    assert_eq!((status["used"].as_u64(), status["failures"].as_u64()), (Some(1), Some(3)));
+    // The lock is the consume's condition only: without max_failures the use counts.
+    assert_eq!(run(&moto, &op(StoreOpKind::Consume, id, 2, c, t + 65)), StoreReply::Counted { used: 2 });
+
+    // A revoked link still counts wrong passwords, and revoke reports failures.
+    let revoked = json(&oncelink(&moto, &["revoke", id]));
+    assert_eq!((revoked["used"].as_u64(), revoked["failures"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(run(&moto, &op(StoreOpKind::Fail, id, 2, b, t + 66)), not_counted(2, true, None, 4));
+}
+
+#[test]
+fn parallel_wrong_passwords_are_each_counted_once_against_moto() {
+    let moto = Moto::start_serialized();
+    create_table(&moto);
+    let t = now();
+    let id = "pw01AAAAAAAAAAAAAAAAAA";
+    let store = moto.store();
+    let fail = |i: usize| op(StoreOpKind::Fail, id, 1, &format!("fp{i:02}AAAAAAAAAAAAAAAAAA"), t);
+
+    // 50 wrong passwords at once: each ADD is atomic, so the counts after
+    // each one are exactly 1..=50, once each.
+    let mut seen: Vec<u32> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..50)
+            .map(|i| {
+                let (store, op) = (&store, fail(i));
+                scope.spawn(move || {
+                    let call = dynamodb::request(&op, store, &creds(), now()).unwrap();
+                    let (status, body) = send(&call);
+                    match dynamodb::interpret(&op, status, &body).reply {
+                        StoreReply::NotCounted { failures, used: 0, revoked: false, last_use: None } => failures,
+                        other => panic!("fail {i}: {other:?}"),
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=50).collect::<Vec<u32>>());
+    assert_eq!(run(&moto, &op(StoreOpKind::Read, id, 1, "fpZZ", t)), not_counted(0, false, None, 50));
+
+    // Locked at 50: concurrent password consumes count nothing.
+    let counted = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..10)
+            .map(|i| {
+                let (store, op) = (&store, locked_consume(id, 1, &format!("fq{i:02}"), t, 50));
+                scope.spawn(move || {
+                    let call = dynamodb::request(&op, store, &creds(), now()).unwrap();
+                    let (status, body) = send(&call);
+                    dynamodb::interpret(&op, status, &body).reply
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).filter(|r| matches!(r, StoreReply::Counted { .. })).count()
+    });
+    assert_eq!(counted, 0);
+    let status = json(&oncelink(&moto, &["status", id]));
+    assert_eq!((status["used"].as_u64(), status["failures"].as_u64()), (Some(0), Some(50)));
 }
 
 #[test]
