@@ -8,10 +8,11 @@
 //       [--config CONFIG.json] [--out FILE]
 //
 // --config reads the deployment configuration (the same JSON as the Lambda
-// bundle; only skew, token_param and origin are used, keys never enter the
-// code: they go to the KeyValueStore, see kvs-import.mjs). --kvs-id defaults
-// to the CloudFormation placeholder `${OncelinkKvsId}`, so the code can be
-// inlined with Fn::Sub; the build checks there is no other `${` in it.
+// bundle; only skew, token_param, pass_param and origin are used, and
+// default_mode must be direct; keys never enter the code: they go to the
+// KeyValueStore, see kvs-import.mjs). --kvs-id defaults to the CloudFormation
+// placeholder `${OncelinkKvsId}`, so the code can be inlined with Fn::Sub; the
+// build checks there is no other `${` in it.
 // Prints one line with the size; exits 1 with one line on any problem.
 
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -29,12 +30,14 @@ export const MAX_BYTES = 10 * 1024;
 export const KVS_PLACEHOLDER = '${OncelinkKvsId}';
 /** The module import the runtime needs, kept out of esbuild's hands. */
 const IMPORT_LINE = "import cf from 'cloudfront';";
-const CONFIG_LINE = /^const CONFIG = \{[^\n]*\};$/m;
+const CONFIG_LINE = /^( *)const CONFIG = \{[^\n]*\};$/m;
 const MODES = ['only', 'prefilter'];
 
 /**
  * The settings baked into the function, checked the way the core checks its
- * config (edge/src/config.rs): skew 0..3600, token_param 1..64 of [A-Za-z0-9_-].
+ * config (edge/src/config.rs): skew 0..3600, token_param and pass_param 1..64
+ * of [A-Za-z0-9_-] and different. Refuses what only the Lambda tier can do:
+ * origin grants on a function-only behavior, page mode as the default.
  */
 export function functionSettings({ mode = 'only', kvs = KVS_PLACEHOLDER, config = {} } = {}) {
   if (!MODES.includes(mode)) {
@@ -51,14 +54,27 @@ export function functionSettings({ mode = 'only', kvs = KVS_PLACEHOLDER, config 
   if (typeof param !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(param)) {
     throw new Error('token_param must be 1 to 64 of [A-Za-z0-9_-]');
   }
+  const pass = config.pass_param ?? 'pass';
+  if (typeof pass !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(pass) || pass === param) {
+    throw new Error('pass_param must be 1 to 64 of [A-Za-z0-9_-] and differ from token_param');
+  }
   const origin = config.origin ?? 's3';
   if (origin !== 's3' && origin !== 'header') {
     throw new Error('origin must be s3 or header');
   }
+  // Page mode's pages, passes and passwords are the Lambda's (docs/page-mode.md):
+  // the function hands every page-mode link on, so it cannot have page as the
+  // default for links without `m` (the infra refuses page mode in function tiers).
+  const defaultMode = config.default_mode ?? 'direct';
+  if (defaultMode !== 'direct') {
+    throw new Error(defaultMode === 'page'
+      ? 'default_mode page needs the Lambda@Edge tier; a CloudFront Function never decides page mode'
+      : 'default_mode must be direct or page');
+  }
   if (config.grant_keys != null && mode === 'only') {
     throw new Error('origin grants (grant_keys) need the Lambda@Edge tier; a function-only behavior cannot issue them');
   }
-  return { kvs, mode, skew, param, origin };
+  return { kvs, mode, skew, param, pass, origin };
 }
 
 /** verify.js with `settings` baked into its CONFIG line. */
@@ -69,7 +85,7 @@ export function configure(source, settings) {
   if (!source.includes(IMPORT_LINE)) {
     throw new Error(`verify.js must start its code with ${IMPORT_LINE}`);
   }
-  return source.replace(CONFIG_LINE, () => `const CONFIG = ${JSON.stringify(settings)};`);
+  return source.replace(CONFIG_LINE, (line, indent) => `${indent}const CONFIG = ${JSON.stringify(settings)};`);
 }
 
 /**

@@ -7,12 +7,13 @@
 // wasm build (edge/cloudfront-function/test/). See docs/cloudfront-functions.md.
 //
 // Two modes, chosen at build time (CONFIG.mode):
-// - "only": the function is the whole edge for time-limited links (no `n`):
-//   it strips the token and lets the request go to the cache. A token with `n`
-//   is refused with `needs_consume`, because nothing here can count a use.
-// - "prefilter": in front of the Lambda@Edge consume (origin-request). Bad
+// - "only": the function is the whole edge for time-limited direct-mode links
+//   (no `n`): it strips the token and lets the request go to the cache. A
+//   token with `n`, or a link in page mode (docs/page-mode.md), is refused
+//   with `needs_consume`, because nothing here can count a use or show a page.
+// - "prefilter": in front of the Lambda@Edge handler (origin-request). Bad
 //   tokens are refused here; every valid one goes on unchanged, token included,
-//   for the Lambda to decide again and count.
+//   for the Lambda to decide again (count, preview, page, pass, password).
 //
 // Keys come from the KeyValueStore: key = kid, value = the base64url secret.
 // Restrictions of the runtime this file keeps to (the lint in
@@ -23,14 +24,12 @@ import cf from 'cloudfront';
 
 const crypto = require('crypto');
 
-// Replaced by build.mjs from the deployment configuration.
-const CONFIG = { kvs: 'KVS_ID', mode: 'only', skew: 30, param: 't', origin: 's3' };
-
-const kvs = cf.kvs(CONFIG.kvs);
-
 // Everything but the handler lives in this closure, so the minifier can
 // shorten its names (CloudFront only looks for a top-level `handler`).
-const oncelink = (function () {
+const oncelink = (() => {
+  // Replaced by build.mjs from the deployment configuration.
+  const CONFIG = { kvs: 'KVS_ID', mode: 'only', skew: 30, param: 't', pass: 'pass', origin: 's3' };
+  const kvs = cf.kvs(CONFIG.kvs);
   const MAX_TOKEN_BYTES = 2048;
   const TOKEN_SHAPE = /^ol1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
   const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -55,13 +54,12 @@ const oncelink = (function () {
     not_yet_valid: [403, 'This link is not valid yet.'],
     method_not_allowed: [405, 'Only GET and HEAD are allowed.'],
     expired: [410, 'This link has expired.'],
-    prefetch_refused: [403, 'Prefetches and previews are not served.'],
     needs_consume: [403, 'This link has a use limit and cannot be served here.']
   };
   const STATUS_TEXT = { 403: 'Forbidden', 405: 'Method Not Allowed', 410: 'Gone' };
 
   // Claim name -> value kind: s = string, i = non-negative integer, ? = may be null or absent.
-  const CLAIM_KINDS = { id: 's', p: 's', exp: 'i', nbf: 'i?', n: 'i?', r: 's?', ip: 's?', fn: 's?', g: 'i?' };
+  const CLAIM_KINDS = { id: 's', p: 's', exp: 'i', nbf: 'i?', n: 'i?', r: 's?', ip: 's?', fn: 's?', g: 'i?', m: 's?', pw: 's?' };
   const JSON_SPACE = /[ \t\n\r]*/y;
   const JSON_STRING = /"((?:[^"\\\u0000-\u001f]|\\(?:["\\\/bfnrt]|u[0-9a-fA-F]{4}))*)"/y;
   const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})|(.))/g;
@@ -77,7 +75,7 @@ const oncelink = (function () {
 
   // Method, path, token lookup and token shape: a reason code, or the token's parts.
   function parseRequest(request) {
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
+    if (!['GET', 'HEAD', 'POST'].includes(request.method)) {
       return 'method_not_allowed';
     }
     if (decodePath(request.uri) === null) {
@@ -119,7 +117,7 @@ const oncelink = (function () {
     if (now >= toNumber(claims.exp) + CONFIG.skew) {
       return 'expired';
     }
-    if (claims.nbf !== undefined && now < toNumber(claims.nbf) - CONFIG.skew) {
+    if ('nbf' in claims && now < toNumber(claims.nbf) - CONFIG.skew) {
       return 'not_yet_valid';
     }
     const path = decodePath(request.uri);
@@ -129,13 +127,19 @@ const oncelink = (function () {
     if (checked.cidr !== null && !cidrContains(checked.cidr, parseIp((event.viewer || {}).ip))) {
       return 'ip_mismatch';
     }
-    if (claims.n !== undefined) {
-      if (CONFIG.mode !== 'prefilter') {
-        return 'needs_consume';
-      }
-      return request.method === 'GET' && isPrefetch(request.headers) ? 'prefetch_refused' : request;
+    // A link in page mode (m: "page", or a pw link) and a link with a use
+    // limit are the Lambda's: pages, passes, passwords, counts, and the
+    // unfurler previews and prefetch refusals of use-limited links (which
+    // depend on a User-Agent list this function does not carry). A POST to a
+    // link in direct mode is refused as the core refuses it.
+    const page = claims.m === 'page' || 'pw' in claims;
+    if (request.method === 'POST' && !page) {
+      return 'method_not_allowed';
     }
-    return CONFIG.mode === 'prefilter' ? request : forward(request, claims, token.fromHeader);
+    if (CONFIG.mode === 'prefilter') {
+      return request;
+    }
+    return 'n' in claims || page ? 'needs_consume' : forward(request, claims, token.fromHeader);
   }
 
   // The token from the query parameter or `Authorization: Oncelink <token>`;
@@ -166,11 +170,13 @@ const oncelink = (function () {
   }
 
   // A time-limited token on a function-only behavior: what decide.rs `forward_for`
-  // sends on, with the token out of the query (and so out of the cache key).
+  // sends on, with the token and any pass out of the query (and so out of the
+  // cache key).
   function forward(request, claims, fromHeader) {
     const headers = request.headers;
     delete request.querystring[CONFIG.param];
-    Object.keys(headers).forEach(function (name) {
+    delete request.querystring[CONFIG.pass];
+    Object.keys(headers).forEach((name) => {
       if (name.startsWith('x-oncelink-')) {
         delete headers[name];
       }
@@ -180,17 +186,15 @@ const oncelink = (function () {
     }
     if (CONFIG.origin !== 'header') {
       // S3 honours response-* overrides on signed requests: only the edge sets them.
-      Object.keys(request.querystring).forEach(function (name) {
+      Object.keys(request.querystring).forEach((name) => {
         // Byte-wise %XX decoding, as the core does: any spelling counts.
-        const decoded = name.replace(/%([0-9a-fA-F]{2})/g, function (m, hex) {
-          return String.fromCharCode(parseInt(hex, 16));
-        });
+        const decoded = name.replace(/%([0-9a-fA-F]{2})/g, (m, hex) => String.fromCharCode(parseInt(hex, 16)));
         if (decoded.toLowerCase().startsWith('response-')) {
           delete request.querystring[name];
         }
       });
     }
-    if (claims.fn !== undefined) {
+    if ('fn' in claims) {
       const value = attachment(claims.fn);
       if (CONFIG.origin === 'header') {
         headers['x-oncelink-disposition'] = { value: value };
@@ -243,18 +247,12 @@ const oncelink = (function () {
     if (entry === undefined) {
       return undefined;
     }
-    return entry.multiValue ? entry.multiValue.map(function (v) { return v.value; }).join(', ') : entry.value;
+    return entry.multiValue ? entry.multiValue.map((v) => v.value).join(', ') : entry.value;
   }
 
   // Denials are HTML for clients that accept text/html, JSON otherwise.
   function wantsHtml(request) {
     return /text\/html/i.test(header(request.headers, 'accept') || '');
-  }
-
-  function isPrefetch(headers) {
-    return ['sec-purpose', 'purpose', 'x-purpose', 'x-moz'].some(function (name) {
-      return /prefetch|preview|prerender/i.test(header(headers, name) || '');
-    });
   }
 
   // ---- paths (edge/src/path.rs): percent-decoded once, valid UTF-8, then the rules
@@ -277,9 +275,7 @@ const oncelink = (function () {
       return false;
     }
     const segments = path.slice(1).split('/');
-    return segments.every(function (s, i) {
-      return s === '' ? i === segments.length - 1 : s !== '.' && s !== '..';
-    });
+    return segments.every((s, i) => (s === '' ? i === segments.length - 1 : s !== '.' && s !== '..'));
   }
 
   // ---- token encoding
@@ -300,6 +296,8 @@ const oncelink = (function () {
   // duplicate or unknown keys, required keys present, strings without raw
   // control characters or lone surrogates, integers written as integers.
   // Integers are kept as their digit strings. Returns null for anything else.
+  // A claim that is absent or null is left out, so `'name' in claims` says
+  // whether it is set (no claim name is on Object.prototype).
   function parseClaims(text) {
     const claims = {};
     const seen = {};
@@ -348,7 +346,7 @@ const oncelink = (function () {
       }
       at = skipSpace(text, at);
       if (text.charAt(at) === '}') {
-        const complete = claims.id !== undefined && claims.p !== undefined && claims.exp !== undefined;
+        const complete = 'id' in claims && 'p' in claims && 'exp' in claims;
         return complete && skipSpace(text, at + 1) === text.length ? claims : null;
       }
       if (text.charAt(at) !== ',') {
@@ -377,7 +375,7 @@ const oncelink = (function () {
     let high = -1;
     let highEnd = -1;
     let lone = false;
-    const value = match[1].replace(JSON_ESCAPE, function (all, hex, ch, offset) {
+    const value = match[1].replace(JSON_ESCAPE, (all, hex, ch, offset) => {
       const code = hex ? parseInt(hex, 16) : -1;
       const isLow = code >= 0xdc00 && code <= 0xdfff;
       if (high >= 0 ? offset !== highEnd || !isLow : isLow) {
@@ -405,23 +403,30 @@ const oncelink = (function () {
     if (!isClean(path)) {
       return null;
     }
-    if (!fitsIn(c.exp, I64_MAX) || (c.nbf !== undefined && (!fitsIn(c.nbf, I64_MAX) || !isLess(c.nbf, c.exp)))) {
+    if (!fitsIn(c.exp, I64_MAX) || ('nbf' in c && (!fitsIn(c.nbf, I64_MAX) || !isLess(c.nbf, c.exp)))) {
       return null;
     }
-    if (c.n !== undefined && (c.n.length > 7 || Number(c.n) < 1 || Number(c.n) > 1000000)) {
+    if ('n' in c && (c.n.length > 7 || Number(c.n) < 1 || Number(c.n) > 1000000)) {
       return null;
     }
-    if (c.r !== undefined && !/^[a-z0-9-]{1,32}$/.test(c.r)) {
+    if ('r' in c && !/^[a-z0-9-]{1,32}$/.test(c.r)) {
       return null;
     }
-    const cidr = c.ip === undefined ? null : parseCidr(c.ip);
-    if (c.ip !== undefined && cidr === null) {
+    const cidr = 'ip' in c ? parseCidr(c.ip) : null;
+    if ('ip' in c && cidr === null) {
       return null;
     }
-    if (c.fn !== undefined && !isFileName(c.fn)) {
+    if ('fn' in c && !isFileName(c.fn)) {
       return null;
     }
-    if (c.g !== undefined && (c.g.length > 5 || Number(c.g) > 86400 || c.n === undefined)) {
+    if ('g' in c && (c.g.length > 5 || Number(c.g) > 86400 || !('n' in c))) {
+      return null;
+    }
+    if ('m' in c && c.m !== 'page' && c.m !== 'direct') {
+      return null;
+    }
+    // pw: an HMAC-SHA256 in canonical base64url; only with n, never in direct mode.
+    if ('pw' in c && (!/^[A-Za-z0-9_-]{43}$/.test(c.pw) || !isCanonical(c.pw) || !('n' in c) || c.m === 'direct')) {
       return null;
     }
     return { prefix: prefix, path: path, cidr: cidr };
@@ -468,9 +473,7 @@ const oncelink = (function () {
     }
     const encoded = encodeURIComponent(name)
       .replace(/[*'()]/g, percent)
-      .replace(/%(23|24|26|2B|5E|60|7C)/g, function (all, hex) {
-        return String.fromCharCode(parseInt(hex, 16));
-      });
+      .replace(/%(23|24|26|2B|5E|60|7C)/g, (all, hex) => String.fromCharCode(parseInt(hex, 16)));
     return 'attachment; filename="' + fallback + '"; filename*=UTF-8\'\'' + encoded;
   }
 
@@ -514,7 +517,7 @@ const oncelink = (function () {
       return false;
     }
     let address = client;
-    const mapped = client.length === 16 && client.slice(0, 10).every(function (b) { return b === 0; }) &&
+    const mapped = client.length === 16 && client.slice(0, 10).every((b) => b === 0) &&
       client[10] === 255 && client[11] === 255;
     if (mapped) {
       address = client.slice(12);
@@ -523,7 +526,7 @@ const oncelink = (function () {
   }
 
   function mask(bytes, bits) {
-    return bytes.map(function (b, i) {
+    return bytes.map((b, i) => {
       const keep = bits - i * 8;
       return keep >= 8 ? b : keep <= 0 ? 0 : b & (0xff00 >> keep) & 0xff;
     });
@@ -536,7 +539,7 @@ const oncelink = (function () {
     const v4 = IPV4.exec(text);
     if (v4 !== null) {
       const octets = v4.slice(1).map(Number);
-      return octets.every(function (o) { return o < 256; }) ? octets : null;
+      return octets.every((o) => o < 256) ? octets : null;
     }
     return parseIpv6(text);
   }
@@ -557,8 +560,8 @@ const oncelink = (function () {
         if (i < limit - 1) {
           IPV4_IN_V6.lastIndex = p;
           const v4 = IPV4_IN_V6.exec(text);
-          if (v4 !== null && v4.slice(1).every(function (o) { return Number(o) < 256; })) {
-            v4.slice(1).forEach(function (o) { out.push(Number(o)); });
+          if (v4 !== null && v4.slice(1).every((o) => Number(o) < 256)) {
+            v4.slice(1).forEach((o) => out.push(Number(o)));
             at = IPV4_IN_V6.lastIndex;
             return { count: i + 2, v4: true };
           }
@@ -589,22 +592,35 @@ const oncelink = (function () {
     return at === text.length ? bytes : null;
   }
 
-  return { parseRequest: parseRequest, verify: verify, deny: deny, wantsHtml: wantsHtml };
+  // The checks before the key: a response, or a step holding the key read
+  // (a promise, awaited by the handler) and `finish`, which takes the secret
+  // (null when the KeyValueStore has none) and gives the function's result.
+  return (event) => {
+    const html = wantsHtml(event.request);
+    const token = parseRequest(event.request);
+    if (typeof token === 'string') {
+      return deny(token, html);
+    }
+    return {
+      secret: kvs.get(token.kid),
+      finish: (secret) => {
+        const outcome = secret === null ? 'unknown_kid' : verify(event, token, secret, Math.floor(Date.now() / 1000));
+        return typeof outcome === 'string' ? deny(outcome, html) : outcome;
+      }
+    };
+  };
 })();
 
 async function handler(event) {
-  const request = event.request;
-  const html = oncelink.wantsHtml(request);
-  const token = oncelink.parseRequest(request);
-  if (typeof token === 'string') {
-    return oncelink.deny(token, html);
+  const step = oncelink(event);
+  if (step.finish === undefined) {
+    return step;
   }
-  let secret;
+  let secret = null;
   try {
-    secret = await kvs.get(token.kid);
+    secret = await step.secret;
   } catch (e) {
-    return oncelink.deny('unknown_kid', html);
+    // A kid the store does not have (or a failing store): unknown_kid, failing closed.
   }
-  const outcome = oncelink.verify(event, token, secret, Math.floor(Date.now() / 1000));
-  return typeof outcome === 'string' ? oncelink.deny(outcome, html) : outcome;
+  return step.finish(secret);
 }

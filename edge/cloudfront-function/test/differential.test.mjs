@@ -1,7 +1,9 @@
 // Differential test: thousands of generated requests, many of them hostile
 // (tampered tokens, non-canonical base64, claims JSON that serde_json refuses
 // and JSON.parse would accept, odd CIDRs and addresses, path tricks, header
-// games), decided by the Rust core built to wasm and by the CloudFront
+// games, page-mode claims m and pw that break their rules, POSTs with form
+// bodies, pass parameters, unfurler User-Agents), decided by the Rust core
+// built to wasm and by the CloudFront
 // Function. For every one the function must do exactly what test/vectors.mjs
 // says it must do with the core's step: same reason code, status, headers and
 // body on denials; the same forwarded query and headers for time-limited links.
@@ -11,7 +13,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { loadCore } from './core.mjs';
-import { loadFor, expectationFor, loadDecideVectors } from './vectors.mjs';
+import { loadFor, expectationFor, loadDecideVectors, claimsOf } from './vectors.mjs';
 import { eventFor, outcomeOf, queryOf, flatHeaders } from './runtime.mjs';
 
 // Bounded; ONCELINK_DIFF_CASES and ONCELINK_DIFF_SEED explore further by hand.
@@ -38,6 +40,10 @@ function generator(r) {
   // About a third of the cases are hostile: they get the malformations, scaled
   // up, so that the rest stay valid long enough to reach the later checks.
   let hostile = false;
+  // About a fifth are friendly instead: a valid token for its path, so that
+  // most of them reach what the core decides after the stateless checks
+  // (modes, pages, passes, passwords, previews, the store).
+  let friendly = false;
   const bad = (p) => hostile && r() < p * 3;
   const str = (s) => JSON.stringify(s);
   const space = () => (bad(0.15) ? pick([' ', '\n', '\t', '\r', '  ', '\f', '\u00a0']) : '');
@@ -56,7 +62,20 @@ function generator(r) {
   const ADDRESSES = ['203.0.113.7', '203.0.114.7', '2001:db8::1', '2001:db9::1', '::ffff:203.0.113.7', '::ffff:cb00:7107',
     '198.51.100.7', 'garbage', '', '203.0.113.07', '2001:0db8:0000:0000:0000:0000:0000:0001', '::1', '0.0.0.0'];
 
+  function friendlyClaims() {
+    const p = pick(['/files/report.pdf', '/files/*', '/*']);
+    const fields = [['id', str(pick(['AAAAAAAAAAAAAAAAAAAAAA', 'q1w2e3r4t5y6u7i8o9p0aZ']))], ['p', str(p)], ['exp', String(NOW + 3600)]];
+    const n = chance(0.6) ? pick(['1', '3']) : undefined;
+    if (n) fields.push(['n', n]);
+    if (chance(0.6)) fields.push(['m', pick(['"page"', '"page"', '"direct"'])]);
+    if (n && chance(0.4)) fields.push(['pw', str(createHmac('sha256', 'pw').update(String(r())).digest('base64url'))]);
+    if (chance(0.3)) fields.push(['fn', str(pick(NAMES.slice(0, 7)))]);
+    const text = `{${fields.map(([k, v]) => `${str(k)}:${v}`).join(',')}}`;
+    return { bytes: Buffer.from(text, 'utf8'), p, cidr: undefined, n, parsed: JSON.parse(text) };
+  }
+
   function claimsJson() {
+    if (friendly) return friendlyClaims();
     const fields = [];
     const id = bad(0.1) ? pick(['x'.repeat(15), 'x'.repeat(65), 'has space xxxxxxxxxxx', 'dots.are.not.ok.here'])
       : pick(['AAAAAAAAAAAAAAAAAAAAAA', 'q1w2e3r4t5y6u7i8o9p0aZ', 'x'.repeat(16), 'x'.repeat(64), '-_-_-_-_-_-_-_-_']);
@@ -94,7 +113,18 @@ function generator(r) {
       fields.push(['fn', bad(0.03) ? `"${name}\u0002"` : str(name)]);
     }
     if (chance(0.2)) fields.push(['g', pick(['0', '600', '86400', '86401', 'null', '-1'])]);
-    if (bad(0.04)) fields.push(['m', '1']);
+    // Page mode (docs/page-mode.md): m is "page" or "direct"; pw is 43
+    // characters of canonical base64url, needs n, and m must not be direct.
+    if (chance(0.3)) {
+      fields.push(['m', bad(0.3) ? pick(['"Page"', '""', '1', 'null', '"\\u0070age"', '"page "', '["page"]', '"preview"'])
+        : pick(['"page"', '"page"', '"direct"'])]);
+    }
+    if (chance(0.2)) {
+      const pw = createHmac('sha256', 'pw').update(String(r())).digest('base64url');
+      fields.push(['pw', bad(0.3) ? pick([str(pw.slice(0, 42)), str(`${pw}A`), str(`${pw.slice(0, 42)}${pick(['B', 'R', 'f', '_'])}`),
+        str(`${pw}=`), str(`+${pw.slice(1)}`), 'null', '7', str(pw.toUpperCase()), '""'])
+        : str(pw)]);
+    }
     if (bad(0.04)) fields.push([pick(['id', 'exp', 'p', 'n', 'fn']), pick(['1', '"x"', 'null'])]);
     if (bad(0.04)) fields.splice(Math.floor(r() * fields.length), 1);
     for (let i = fields.length - 1; i > 0; i--) {
@@ -115,12 +145,12 @@ function generator(r) {
       const at = bytes.indexOf(0x22, 2) + 1;
       bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(bad), bytes.subarray(at)]);
     }
-    return { bytes, p, cidr, n };
+    return { bytes, p, cidr, n, parsed: claimsOf(`x.x.${bytes.toString('base64url')}`) };
   }
 
   function token() {
     const claims = claimsJson();
-    const kid = chance(0.9) ? pick(['k1', 'k2']) : pick(['k3', 'bad!kid', 'k'.repeat(33), 'K2']);
+    const kid = friendly || chance(0.9) ? pick(['k1', 'k2']) : pick(['k3', 'bad!kid', 'k'.repeat(33), 'K2']);
     const secret = bad(0.05) ? SECRETS.k1 : SECRETS[kid] ?? SECRETS.k2;
     let body = claims.bytes.toString('base64url');
     if (bad(0.03) && body.length % 4 >= 2) body = body.slice(0, -1) + pick(['B', 'R', 'f', '_', 'I', 'Y', 'o', '4']);
@@ -151,19 +181,28 @@ function generator(r) {
 
   return function nextCase() {
     hostile = chance(0.35);
+    friendly = !hostile && chance(0.3);
     const config = {
       ...base,
       skew: pick([30, 30, 0, 3600]),
       token_param: pick(['t', 't', 't', 'link']),
       origin: pick(['s3', 's3', 'header']),
     };
+    if (chance(0.1)) config.pass_param = pick(['pass', 'ticket']);
     const { token: t, claims } = token();
     const param = bad(0.05) ? pick(['T', 'tt', config.token_param === 't' ? 'link' : 't']) : config.token_param;
-    const query = chance(0.7) ? `${param}=${t}` : pick([
+    let query = chance(0.7) ? `${param}=${t}` : pick([
       `a=1&${param}=${t}&b`, `${param}=${t}&${param}=${t}`, '', `${param}=`, param,
       `${param}=${t}&response-content-disposition=inline`, `x=%20y&${param}=${t}&z=`,
     ]);
-    const headers = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Example/1.0' };
+    if (chance(0.2)) {
+      // A pass: genuine-looking but never valid here (the function never checks one).
+      const pass = pick([`pass=${NOW + 60}.AAAAAAAAAAAAAAAAAAAAAA`, 'pass=', 'pass', `pass=${NOW - 5}.x`, 'ticket=1', 'pass=1&pass=2']);
+      query = pick([`${query}&${pass}`, `${pass}&${query}`]);
+    }
+    const headers = { 'user-agent': chance(0.85) ? 'Mozilla/5.0 (X11; Linux x86_64) Example/1.0'
+      : pick(['Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)', 'facebookexternalhit/1.1', 'WhatsApp/2.23.20.0',
+        'Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)', 'TelegramBot (like TwitterBot)', 'curl/8.5.0']) };
     if (chance(0.3)) headers.accept = pick(['text/html,*/*;q=0.8', 'TEXT/HTML', 'application/json', '*/*']);
     if (chance(0.08) || query === '') {
       headers.authorization = pick([`Oncelink ${t}`, ` oncelink  ${t} `, `ONCELINK ${t}\u0085`, 'Bearer x', 'Oncelink',
@@ -174,9 +213,14 @@ function generator(r) {
     if (chance(0.1)) headers.range = pick(['bytes=0-', 'bytes=100-']);
     let ip = pick(ADDRESSES);
     if (claims.cidr && chance(0.5)) ip = claims.cidr.replace(/\/.*$/, '').replace(/::$/, '::5');
-    const now = NOW + (chance(0.7) ? 0 : pick([-35, 3600 - 31, 3600 - 30, 3600 + 29, 3600 + 30, 10 ** 9 + 5000]));
-    const request = { method: chance(0.85) ? 'GET' : pick(['HEAD', 'HEAD', 'POST', 'get']), path: pathFor(claims.p), query, headers, ip };
-    return { config, request, now };
+    const now = NOW + (friendly || chance(0.7) ? 0 : pick([-35, 3600 - 31, 3600 - 30, 3600 + 29, 3600 + 30, 10 ** 9 + 5000]));
+    const method = chance(0.7) ? 'GET' : pick(['HEAD', 'HEAD', 'POST', 'POST', 'POST', 'POST', 'get', 'PUT', 'post']);
+    const request = { method, path: pathFor(claims.p), query, headers, ip };
+    if (method === 'POST' && chance(0.8)) {
+      request.body = pick(['', 'password=hunter2', 'password=', 'a=1&password=%E2%82%AC', 'password=%zz', 'x'.repeat(4097)]);
+      if (chance(0.5)) headers['content-type'] = 'application/x-www-form-urlencoded';
+    }
+    return { config, request, now, claims: claims.parsed };
   }
 }
 
@@ -190,7 +234,7 @@ for (const mode of ['only', 'prefilter']) {
     const functions = new Map();
     const seen = new Map();
     for (let i = 0; i < CASES_PER_MODE; i++) {
-      const { config, request, now } = next();
+      const { config, request, now, claims } = next();
       const key = JSON.stringify(config);
       if (!validators.has(key)) {
         validators.set(key, new core.Validator(key));
@@ -199,10 +243,21 @@ for (const mode of ['only', 'prefilter']) {
       const step = JSON.parse(validators.get(key).decide(JSON.stringify(request), now));
       const event = eventFor(request);
       const result = outcomeOf(await functions.get(key).run(structuredClone(event), now));
-      const want = expectationFor({ name: `case ${i}`, expect: step }, mode);
+      const want = expectationFor({ name: `case ${i}`, expect: step }, mode, claims);
       const label = `case ${i} (seed ${SEED}, mode ${mode}): ${JSON.stringify({ config: { ...config, keys: '...' }, request, now })}\ncore: ${JSON.stringify(step)}\nfunction: ${JSON.stringify(result)}`;
       const outcome = want.deny ?? (want.pass ? 'pass' : 'forward');
       seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
+      // Core answers past the stateless checks that the function hands on (or refuses in "only" mode).
+      if (step.step === 'respond' && !['needs_consume', 'pass'].includes(outcome) && outcome !== step.reason) {
+        throw new Error(`${label}\nthe expectation contradicts the core`);
+      }
+      if (step.step !== 'forward' || step.allow !== 'unlimited') {
+        const core = step.step === 'respond' ? step.reason : step.step === 'need_store' ? `need_store ${step.op.kind}` : `forward ${step.allow}`;
+        if (want.deny === undefined || want.deny === 'needs_consume') seen.set(`core ${core}`, (seen.get(`core ${core}`) ?? 0) + 1);
+      }
+      if (request.method === 'POST' && outcome === 'method_not_allowed' && claims !== null) {
+        seen.set('POST refused in direct mode', (seen.get('POST refused in direct mode') ?? 0) + 1);
+      }
       if (want.deny !== undefined) {
         assert.deepEqual([result.kind, result.reason, result.status], ['respond', want.deny, want.status], label);
         if (want.deny === step.reason) {
@@ -224,8 +279,12 @@ for (const mode of ['only', 'prefilter']) {
     // The generator must reach every outcome, or the test proves little.
     const reached = [...seen.keys()];
     const needed = ['malformed', 'unknown_kid', 'bad_signature', 'bad_path', 'wrong_path', 'ip_mismatch', 'expired',
-      'not_yet_valid', 'method_not_allowed', 'missing_token', mode === 'only' ? 'needs_consume' : 'prefetch_refused',
-      mode === 'only' ? 'forward' : 'pass'];
+      'not_yet_valid', 'method_not_allowed', 'missing_token', mode === 'only' ? 'needs_consume' : 'pass',
+      mode === 'only' ? 'forward' : 'pass', 'POST refused in direct mode',
+      // What the core decides for the links the function hands on: page mode, previews, prefetches, the store.
+      'core page', 'core preview', 'core prefetch_refused', 'core pass_issued', 'core pass_invalid', 'core bad_form',
+      'core password_required', 'core need_store consume', 'core need_store read', 'core need_store fail',
+      'core forward head'];
     if (process.env.ONCELINK_DIFF_CASES) console.log(mode, JSON.stringify(Object.fromEntries(seen)));
     for (const outcome of needed) {
       assert.ok(reached.includes(outcome), `the generator never reached ${outcome}: ${JSON.stringify(Object.fromEntries(seen))}`);

@@ -1,14 +1,15 @@
 // The shared decision vectors (edge/vectors/decide.json) as CloudFront
 // Functions cases, and what the function must do with each.
 //
-// "Stateless" (docs/cloudfront-functions.md): a case whose first step in the
-// core is `respond` (denied before any store call), or `forward` with allow
-// `unlimited` (a token without `n`). Use-limited cases (`need_store`, or
-// `forward` with allow `head`) are not the function's to decide: in
-// "prefilter" mode they must pass through unchanged for the Lambda@Edge
-// consume, in "only" mode they must be refused with `needs_consume`. The one
-// stateless denial that the core gives after seeing `n`, `prefetch_refused`,
-// is `needs_consume` in "only" mode for the same reason.
+// "Stateless" (docs/cloudfront-functions.md): a case the core refuses in one
+// of the checks before the link's mode and use limit, or forwards with allow
+// `unlimited` (a direct-mode token without `n`). Use-limited and page-mode
+// links (docs/page-mode.md) are not the function's to decide: in "prefilter"
+// mode they must pass through unchanged for the Lambda@Edge handler, in
+// "only" mode they must be refused with `needs_consume`. That includes the
+// core's `prefetch_refused` and unfurler `preview` for use-limited links: the
+// preview wins over the prefetch refusal for a listed User-Agent, a list the
+// function does not carry, so the function leaves both to the Lambda.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -78,18 +79,48 @@ export function statusOf(reason) {
 }
 
 /**
+ * The reasons the core gives before it looks at the link's mode or use limit
+ * (docs/token-v1.md, in `check` order), and the 405 it gives a POST to a
+ * direct-mode link: all stateless, so the function gives them too.
+ */
+export const STATELESS_REASONS = new Set(['method_not_allowed', 'bad_path', 'missing_token', 'malformed', 'unknown_kid',
+  'bad_signature', 'expired', 'not_yet_valid', 'wrong_path', 'ip_mismatch']);
+
+/** The claims of a token as JSON.parse reads them, or null (only used for tokens the core accepted). */
+export function claimsOf(token) {
+  try {
+    const claims = JSON.parse(Buffer.from(String(token).split('.')[2], 'base64url').toString('utf8'));
+    return claims !== null && typeof claims === 'object' ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A vector's claims: its token's, else the ones it was minted from. */
+export function caseClaims(testCase) {
+  return claimsOf(testCase.token) ?? testCase.mint?.claims ?? null;
+}
+
+/**
  * What the function must do with a vector in `mode`: `{deny: code, status}`,
  * `{forward: true}` (function-only forward of a time-limited link) or
- * `{pass: true}` (the request unchanged).
+ * `{pass: true}` (the request unchanged). `claims` are the token's, needed
+ * for any step past the stateless checks: a link in page mode (`m: "page"`
+ * or `pw`) or with `n` is never the function's to decide, whatever the core
+ * answered (page, preview, prefetch refusal, pass, password, store, forward):
+ * the prefilter passes it on, a function-only behavior refuses it with
+ * `needs_consume`.
  */
-export function expectationFor(testCase, mode) {
+export function expectationFor(testCase, mode, claims = caseClaims(testCase)) {
   const step = testCase.expect;
-  const useLimited = step.step === 'need_store' || (step.step === 'forward' && step.allow === 'head');
-  if (step.step === 'respond') {
-    if (step.reason === 'prefetch_refused' && mode === 'only') return { deny: 'needs_consume', status: 403 };
+  if (step.step === 'respond' && STATELESS_REASONS.has(step.reason)) {
     return { deny: step.reason, status: step.status ?? statusOf(step.reason) };
   }
-  if (useLimited) {
+  if (claims === null) {
+    throw new Error(`${testCase.name}: the core got past the stateless checks, but the token's claims are unknown`);
+  }
+  const page = claims.m === 'page' || claims.pw != null;
+  if (page || claims.n != null) {
     return mode === 'only' ? { deny: 'needs_consume', status: 403 } : { pass: true };
   }
   if (step.step === 'forward' && step.allow === 'unlimited') {

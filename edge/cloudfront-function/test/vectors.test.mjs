@@ -8,7 +8,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  caseConfig, caseRequest, expectationFor, loadDecideVectors, loadFor, loadFormatVectors,
+  caseConfig, caseRequest, claimsOf, expectationFor, loadDecideVectors, loadFor, loadFormatVectors,
 } from './vectors.mjs';
 import { eventFor, outcomeOf, queryOf, flatHeaders } from './runtime.mjs';
 import { functionSettings } from '../build.mjs';
@@ -65,6 +65,12 @@ for (const variant of ['minified', 'source']) {
             checked += 1;
             return;
           }
+          if (config.default_mode === 'page') {
+            // Page mode is the Lambda's: no function is built with page as the default.
+            assert.throws(() => functionSettings({ mode, config }), /default_mode page/);
+            checked += 1;
+            return;
+          }
           const { run } = functionFor(mode, config, variant);
           const request = caseRequest(testCase);
           const event = eventFor(request);
@@ -112,11 +118,3 @@ test('format.json verify cases give the core reason codes', async (t) => {
     });
   }
 });
-
-function claimsOf(token) {
-  try {
-    return JSON.parse(Buffer.from(token.split('.')[2], 'base64url').toString('utf8'));
-  } catch {
-    return null;
-  }
-}
