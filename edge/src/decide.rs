@@ -101,7 +101,10 @@ pub struct Pending {
 
 /// What a pending decision does with a reply the store could justify.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "then", rename_all = "snake_case", deny_unknown_fields)]
+// Externally tagged: an internally tagged enum would make serde buffer the
+// value and instantiate a second deserializer for Forward and PageView,
+// about 20 KB of wasm.
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Then {
     /// A consume or resume: forward on success.
     Forward {

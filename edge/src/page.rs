@@ -132,7 +132,8 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
         scale *= 1000;
     }
-    let tenths = (u128::from(bytes) * 10 + u128::from(scale) / 2) / u128::from(scale);
+    let step = scale / 10;
+    let tenths = bytes / step + u64::from(bytes % step >= step / 2);
     format!("{}.{} {} ({grouped} bytes)", tenths / 10, tenths % 10, units[unit])
 }
 
@@ -181,6 +182,9 @@ mod tests {
         assert_eq!(human_size(1536), "1.5 KB (1,536 bytes)");
         assert_eq!(human_size(3_221_225_472), "3.2 GB (3,221,225,472 bytes)");
         assert_eq!(human_size(999_960), "1000.0 KB (999,960 bytes)");
+        assert_eq!(human_size(1_049), "1.0 KB (1,049 bytes)");
+        assert_eq!(human_size(1_050), "1.1 KB (1,050 bytes)");
+        assert_eq!(human_size(u64::MAX), "18446.7 PB (18,446,744,073,709,551,615 bytes)");
         assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
     }
 

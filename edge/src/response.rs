@@ -45,25 +45,22 @@ impl Response {
         if html {
             return Response::build(reason, HTML, page::download_html(reason, view), page::PAGE_CSP);
         }
-        let key = if reason.is_refusal() { "error" } else { "result" };
-        let mut json = serde_json::json!({
-            key: reason.code(),
-            "message": reason.message(),
-            "file": view.name,
-            "expires": view.exp,
-            "password": view.password,
-            "how": "POST to this link (e.g. curl -L -d '' -o FILE 'LINK') to download",
-        });
-        if let Some(size) = view.size {
-            json["size"] = size.into();
-        }
-        if let Some(left) = view.uses_left {
-            json["uses_left"] = left.into();
-        }
-        if let Some(left) = view.attempts_left {
-            json["attempts_left"] = left.into();
-        }
-        Response::build(reason, JSON, json.to_string(), page::PAGE_CSP)
+        let code = reason.code();
+        let (error, result) = if reason.is_refusal() { (Some(code), None) } else { (None, Some(code)) };
+        let json = PageJson {
+            error,
+            result,
+            message: reason.message(),
+            file: &view.name,
+            size: view.size,
+            expires: view.exp,
+            uses_left: view.uses_left,
+            password: view.password,
+            attempts_left: view.attempts_left,
+            how: "POST to this link (e.g. curl -L -d '' -o FILE 'LINK') to download",
+        };
+        let json = serde_json::to_string(&json).unwrap_or_default();
+        Response::build(reason, JSON, json, page::PAGE_CSP)
     }
 
     /// The preview page for a link unfurler: nothing about the file.
@@ -109,6 +106,26 @@ impl Response {
     }
 }
 
+/// The download page for clients that do not read HTML.
+#[derive(Serialize)]
+struct PageJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a str>,
+    message: &'a str,
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    expires: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uses_left: Option<u32>,
+    password: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts_left: Option<u32>,
+    how: &'a str,
+}
+
 impl Serialize for Reason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.code())
@@ -119,5 +136,36 @@ impl<'de> Deserialize<'de> for Reason {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Reason, D::Error> {
         let code = String::deserialize(d)?;
         Reason::from_code(&code).ok_or_else(|| serde::de::Error::custom(format!("unknown reason code {code:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_for_non_browsers_are_json_with_what_the_page_shows() {
+        let view = PageView { name: "a.txt".into(), size: Some(5), exp: 10, uses_left: Some(2), ..PageView::default() };
+        let page = Response::download_page(Reason::Page, &view, false);
+        let json: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+        assert_eq!(json["result"], "page");
+        assert!(json.get("error").is_none());
+        assert_eq!(
+            (json["file"].as_str(), json["size"].as_u64(), json["uses_left"].as_u64()),
+            (Some("a.txt"), Some(5), Some(2))
+        );
+        assert!(json.get("attempts_left").is_none());
+        let wrong = Response::download_page(Reason::WrongPassword, &view, false);
+        let json: serde_json::Value = serde_json::from_str(&wrong.body).unwrap();
+        assert_eq!((wrong.status, json["error"].as_str()), (403, Some("wrong_password")));
+        let html = Response::download_page(Reason::Page, &view, true);
+        assert_eq!(html.header("content-security-policy"), Some(page::PAGE_CSP));
+        assert!(html.body.contains("a.txt"));
+        let see = Response::see_other("/a.txt?t=x&pass=1.y".into());
+        assert_eq!((see.status, see.header("location")), (303, Some("/a.txt?t=x&pass=1.y")));
+        for r in Reason::ALL {
+            let denial = Response::deny(r, true);
+            assert!(denial.body.len() < 4096 && denial.header("cache-control") == Some("no-store"), "{r}");
+        }
     }
 }
