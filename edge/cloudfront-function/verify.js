@@ -593,7 +593,7 @@ const oncelink = (() => {
   }
 
   // The checks before the key: a response, or a step holding the key read
-  // (a promise, awaited by the handler) and `finish`, which takes the secret
+  // (for the handler to call and await) and `finish`, which takes the secret
   // (null when the KeyValueStore has none) and gives the function's result.
   return (event) => {
     const html = wantsHtml(event.request);
@@ -602,7 +602,7 @@ const oncelink = (() => {
       return deny(token, html);
     }
     return {
-      secret: kvs.get(token.kid),
+      secret: () => kvs.get(token.kid),
       finish: (secret) => {
         const outcome = secret === null ? 'unknown_kid' : verify(event, token, secret, Math.floor(Date.now() / 1000));
         return typeof outcome === 'string' ? deny(outcome, html) : outcome;
@@ -618,7 +618,7 @@ async function handler(event) {
   }
   let secret = null;
   try {
-    secret = await step.secret;
+    secret = await step.secret();
   } catch (e) {
     // A kid the store does not have (or a failing store): unknown_kid, failing closed.
   }

@@ -92,6 +92,18 @@ test('a kid missing from the KeyValueStore is unknown_kid (a retired key)', asyn
   assert.deepEqual([result.reason, result.status], ['unknown_kid', 403]);
 });
 
+test('a KeyValueStore that fails, at once or later, is unknown_kid (fails closed)', async () => {
+  const stores = {
+    throws: { get() { throw new Error('store down'); } },
+    rejects: { get: async () => { throw new Error('store down'); } },
+  };
+  for (const [what, handle] of Object.entries(stores)) {
+    const run = loadFunction(functionCode('only', CONFIG), { kvsId: KVS_ID, store: { handle: () => handle } });
+    const result = outcomeOf(await run(awsEvent(MINIMAL.token), BEFORE_EXPIRY));
+    assert.deepEqual([result.reason, result.status], ['unknown_kid', 403], what);
+  }
+});
+
 test('a use-limited token: refused by a function-only behavior, passed on with its token by the prefilter', async () => {
   const event = awsEvent(EVERY.token);
   event.request.uri = '/exports/2026/q1.zip';
