@@ -44,7 +44,7 @@ enum Command {
     Verify(VerifyArgs),
     /// Revoke a link in the store: no further use is counted, a resume is refused.
     Revoke(StoreArgs),
-    /// Show a link's record in the store (uses counted, revoked, last use, TTL) as JSON.
+    /// Show a link's record in the store (uses counted, revoked, wrong passwords, last use, TTL) as JSON.
     Status(StoreArgs),
 }
 
