@@ -182,6 +182,20 @@ def test_dry_run_builds_the_real_bundle_with_the_config_baked_in(keys):
     assert main_parameters(second.stdout)["BundleCodeSha256"] == main_parameters(first.stdout)["BundleCodeSha256"], "the build is not deterministic"
 
 
+def test_a_page_mode_default_is_baked_into_the_bundle(keys):
+    keys_path, _ = keys
+    require_wasm()
+    out = run("--stack", "ci-page", "--keys", keys_path, "--page-mode", "--default-mode", "page", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert main_parameters(out.stdout)["EnablePageMode"] == "true"
+    baked = baked_config(ROOT / "dist" / "deploy" / "ci-page" / "lambda-edge" / "index.mjs")
+    assert baked["validator"]["default_mode"] == "page"
+    plain = run("--stack", "ci-page", "--keys", keys_path, "--page-mode", "--dry-run")
+    assert plain.returncode == 0, plain.stderr
+    baked = baked_config(ROOT / "dist" / "deploy" / "ci-page" / "lambda-edge" / "index.mjs")
+    assert "default_mode" not in baked["validator"], "direct is the core's default: nothing to bake"
+
+
 def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):
     keys_path, _ = keys
     zip_path, hex_sha, _ = bundle
@@ -207,6 +221,8 @@ def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):
         (["--stack", "shop", "--keys", "{keys}", "--frobnicate", "--dry-run"], "unknown argument"),
         (["--stack", "shop", "--keys", "{nokeys}", "--dry-run"], "has no keys"),
         (["--stack", "shop", "--keys", "{missing}", "--dry-run"], "cannot read key file"),
+        (["--stack", "shop", "--keys", "{keys}", "--default-mode", "page", "--dry-run"], "needs --page-mode"),
+        (["--stack", "shop", "--keys", "{keys}", "--default-mode", "web", "--dry-run"], "direct or page"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, keys, args, message):

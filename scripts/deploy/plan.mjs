@@ -41,7 +41,10 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
                             --grant-keys gets the same file (with --origin custom)
   --domain NAME             custom domain for the distribution (needs --certificate-arn)
   --certificate-arn ARN     ACM certificate in us-east-1 for --domain
-  --page-mode               allow POST and pass the body to the edge (page mode)
+  --page-mode               allow POST and pass the body to the edge (page mode: links
+                            minted with --mode page or a password; docs/page-mode.md)
+  --default-mode MODE       direct (default) or page: how links without a mode open
+                            (page needs --page-mode)
   --price-class CLASS       PriceClass_100 (default), PriceClass_200 or PriceClass_All
   --web-acl-arn ARN         AWS WAF web ACL (CLOUDFRONT scope) to attach
   --no-deletion-protection  create token tables without DynamoDB deletion protection
@@ -51,7 +54,7 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
 const VALUE_FLAGS = new Set([
   '--stack', '--keys', '--home-region', '--extra-regions', '--table', '--origin', '--origin-domain',
   '--grant-keys', '--domain', '--certificate-arn', '--price-class', '--web-acl-arn',
-  '--bundle', '--expect-sha256', '--edge-mode',
+  '--bundle', '--expect-sha256', '--edge-mode', '--default-mode',
 ]);
 const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protection', '--help']);
 
@@ -124,6 +127,11 @@ export function checkOptions(raw) {
   if (edgeMode !== 'lambda' && raw.pageMode) {
     throw new Error(`--page-mode needs --edge-mode lambda (the ${edgeMode} function refuses every method but GET and HEAD)`);
   }
+  const defaultMode = raw.defaultMode ?? 'direct';
+  if (defaultMode !== 'direct' && defaultMode !== 'page') throw new Error('--default-mode must be direct or page');
+  if (defaultMode === 'page' && !raw.pageMode) {
+    throw new Error('--default-mode page needs --page-mode (the download page posts to the edge)');
+  }
   if (edgeMode === 'function-only') {
     if (origin === 'custom') {
       throw new Error('--edge-mode function-only cannot issue the origin grant a custom origin needs: use --origin s3, or --edge-mode prefilter');
@@ -143,6 +151,7 @@ export function checkOptions(raw) {
     domain: raw.domain ?? '',
     certificateArn: raw.certificateArn ?? '',
     pageMode: Boolean(raw.pageMode),
+    defaultMode,
     priceClass,
     webAclArn: raw.webAclArn ?? '',
     deletionProtection: !raw.noDeletionProtection,
@@ -213,6 +222,7 @@ export function checkGrantKeysApart(keys, grantKeys) {
 export function bundleConfig(opts, keys, grantKeys = null) {
   const validator = { keys, home_region: opts.homeRegion, origin: opts.origin === 's3' ? 's3' : 'header' };
   if (grantKeys) validator.grant_keys = grantKeys;
+  if (opts.defaultMode === 'page') validator.default_mode = 'page';
   return { validator, store: { table: opts.table } };
 }
 
