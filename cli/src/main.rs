@@ -352,12 +352,13 @@ fn verify(args: VerifyArgs) -> Result<ExitCode> {
         ..Request::default()
     };
     match decide(&config, &request, now) {
-        Step::Respond(r) => {
+        Step::Respond(r) if r.reason.is_refusal() => {
             println!("{}", r.reason);
             eprintln!("oncelink: invalid: {}", r.reason.message());
             Ok(ExitCode::from(1))
         }
-        Step::Forward(_) | Step::NeedStore { .. } => {
+        // A page-mode link answers a GET with its download page: valid.
+        Step::Respond(_) | Step::Forward(_) | Step::NeedStore { .. } => {
             let claims =
                 UntrustedToken::parse(&token).and_then(|t| t.verify(&config.keys)).expect("decide verified it");
             let out = serde_json::json!({ "valid": true, "kid": claims.kid, "claims": claims.claims.raw });

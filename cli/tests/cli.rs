@@ -171,6 +171,9 @@ fn mints_page_mode_and_password_links() {
     assert!(page.status.success(), "{}", stderr(&page));
     let json: serde_json::Value = serde_json::from_str(&stdout(&page)).unwrap();
     assert_eq!(json["claims"]["m"], "page");
+    let unlimited = oncelink(&["mint", "--keys", &keys, "--path", "/a.txt", "--mode", "page"]);
+    let verified = oncelink(&["verify", "--keys", &keys, &stdout(&unlimited)]);
+    assert!(verified.status.success(), "a page-mode link is valid: {}", stderr(&verified));
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_oncelink"))
         .args(["mint", "--keys", &keys, "--path", "/a.txt", "--uses", "1", "--password-stdin", "--json"])
