@@ -5,7 +5,9 @@
 //        [--origin-dir DIR | --origin-url URL] [--store-endpoint URL] [--moto]
 //
 // An HTTP server on 127.0.0.1 turns each request into a viewer-request event
-// (the shape of the AWS documentation's sample), runs the bundle's handler,
+// (the shape of the AWS documentation's sample; a POST's body as the trigger's
+// "include body" option exposes it: base64, the first 40 KB, `inputTruncated`
+// past that), runs the bundle's handler,
 // and either sends the generated response or, for a forwarded request, serves
 // it from a local origin directory (with Range and the Content-Disposition the
 // edge asked for, by header or S3's response-content-disposition parameter)
@@ -41,8 +43,32 @@ function parseArgs(argv) {
   return args;
 }
 
-/** The viewer-request event for an incoming HTTP request. */
-function toEvent(req) {
+/** Largest body CloudFront's "include body" option exposes to a viewer-request trigger, bytes. */
+const MAX_EXPOSED_BODY_BYTES = 40 * 1024;
+
+/**
+ * The event's `body` as CloudFront builds it with "include body" on:
+ * base64 of the first 40 KB, `inputTruncated` when there was more. Reads the
+ * whole request (so the connection stays usable) but keeps only the limit.
+ */
+async function readExposedBody(req) {
+  const kept = [];
+  let size = 0;
+  let truncated = false;
+  for await (const chunk of req) {
+    const room = MAX_EXPOSED_BODY_BYTES - size;
+    if (chunk.length > room) truncated = true;
+    if (room > 0) {
+      const part = chunk.subarray(0, room);
+      kept.push(part);
+      size += part.length;
+    }
+  }
+  return { inputTruncated: truncated, action: 'read-only', encoding: 'base64', data: Buffer.concat(kept).toString('base64') };
+}
+
+/** The viewer-request event for an incoming HTTP request (`body` for methods other than GET and HEAD). */
+function toEvent(req, body) {
   const headers = {};
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const key = req.rawHeaders[i];
@@ -65,6 +91,7 @@ function toEvent(req) {
             method: req.method,
             querystring: q < 0 ? '' : req.url.slice(q + 1),
             uri: q < 0 ? req.url : req.url.slice(0, q),
+            ...(body ? { body } : {}),
           },
         },
       },
@@ -174,7 +201,8 @@ async function main() {
   const handler = mod.createHandler({ ...overrides, env });
   const server = createServer(async (req, res) => {
     try {
-      const result = await handler(toEvent(req));
+      const body = req.method === 'GET' || req.method === 'HEAD' ? null : await readExposedBody(req);
+      const result = await handler(toEvent(req, body));
       if (result.status !== undefined) return sendGenerated(res, result);
       if (args.originDir) return serveFile(res, result, args.originDir);
       if (args.originUrl) return await proxy(res, result, args.originUrl);

@@ -14,6 +14,8 @@ export const REASON_HEADER = 'x-oncelink-reason';
 
 const STATUS_TEXT = {
   200: 'OK',
+  303: 'See Other',
+  400: 'Bad Request',
   403: 'Forbidden',
   405: 'Method Not Allowed',
   410: 'Gone',
@@ -32,10 +34,46 @@ export function viewerRecord(event) {
   return { config: cf.config ?? {}, request: cf.request };
 }
 
+/** Largest form body the core reads (request.rs `MAX_FORM_BYTES`), bytes. */
+export const MAX_FORM_BYTES = 4096;
+
+/**
+ * What the core gets for a body it must not read (truncated by CloudFront, or
+ * not UTF-8): any string longer than MAX_FORM_BYTES, which the core answers
+ * 400 `bad_form`. Never a shortened or repaired body: a cut or patched
+ * password must not be checked as if it were the one sent.
+ */
+const UNREADABLE_BODY = 'x'.repeat(MAX_FORM_BYTES + 1);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The form text of a CloudFront request body (the trigger's "include body"
+ * option): `{ inputTruncated, action, encoding: 'base64'|'text', data }`.
+ * An absent body (the option is off, or the viewer sent none) is the empty
+ * form; a truncated, undecodable or non-UTF-8 one is UNREADABLE_BODY.
+ */
+export function coreBody(cfBody) {
+  if (cfBody === undefined || cfBody === null) return '';
+  if (typeof cfBody !== 'object' || cfBody.inputTruncated === true) return UNREADABLE_BODY;
+  const data = cfBody.data ?? '';
+  if (typeof data !== 'string') return UNREADABLE_BODY;
+  if (cfBody.encoding === 'text') return data;
+  if (cfBody.encoding !== 'base64' && cfBody.encoding !== undefined) return UNREADABLE_BODY;
+  // CloudFront's default encoding is base64. Buffer.from skips characters
+  // outside the alphabet, so check the text is canonical base64 first.
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) return UNREADABLE_BODY;
+  try {
+    return utf8.decode(Buffer.from(data, 'base64'));
+  } catch {
+    return UNREADABLE_BODY;
+  }
+}
+
 /**
  * The core's Request JSON for a CloudFront request: the raw uri as path, the
  * querystring as received, headers flattened to lowercase name -> values
- * joined with ", ", and the client address.
+ * joined with ", ", the client address, and for a POST the form body as text.
  */
 export function toCoreRequest(cfRequest) {
   const headers = {};
@@ -45,14 +83,24 @@ export function toCoreRequest(cfRequest) {
     const lower = name.toLowerCase();
     headers[lower] = lower in headers ? `${headers[lower]}, ${values.join(', ')}` : values.join(', ');
   }
-  return {
-    method: String(cfRequest.method ?? ''),
+  const method = String(cfRequest.method ?? '');
+  const request = {
+    method,
     path: String(cfRequest.uri ?? ''),
     query: String(cfRequest.querystring ?? ''),
     headers,
     ip: String(cfRequest.clientIp ?? ''),
   };
+  if (method === 'POST') request.body = coreBody(cfRequest.body);
+  return request;
 }
+
+/**
+ * Methods the edge ever lets through to the origin. A POST (the download
+ * page's button) is always answered at the edge; if the core ever said
+ * `forward` for anything else, the handler answers 503 instead (fail closed).
+ */
+export const FORWARDABLE_METHODS = Object.freeze(['GET', 'HEAD']);
 
 /** `content-type` -> `Content-Type`: the `key` CloudFront sends on the wire. */
 export function canonicalHeaderName(name) {

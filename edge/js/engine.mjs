@@ -13,6 +13,7 @@
 import {
   applyForward,
   fallbackUnavailable,
+  FORWARDABLE_METHODS,
   generatedResponseBytes,
   MAX_GENERATED_RESPONSE_BYTES,
   toCloudFrontResponse,
@@ -65,7 +66,7 @@ export function createHandler(options) {
       const nowSeconds = Math.floor(io.nowMs() / 1000);
       let step = JSON.parse(validator.decide(JSON.stringify(request), nowSeconds));
       if (step.step === 'need_store') {
-        idHash = step.pending?.forward?.id_hash ?? null;
+        idHash = idHashIn(step.pending);
         store = await performStore(step.op, {
           wasm,
           settings,
@@ -76,6 +77,9 @@ export function createHandler(options) {
       }
       const common = { requestId, storeMs: store?.latencyMs, attempts: store?.attempts, storeError: store?.error };
       if (step.step === 'forward') {
+        if (!FORWARDABLE_METHODS.includes(request.method)) {
+          throw new Error(`core forwarded a ${request.method.slice(0, 16)} request; only GET and HEAD ever reach the origin`);
+        }
         logDecision({ ...common, outcome: 'allow', allow: step.allow, used: step.used, status: 200, idHash: step.id_hash });
         return applyForward(record.request, step);
       }
@@ -84,7 +88,9 @@ export function createHandler(options) {
         if (generatedResponseBytes(response) > MAX_GENERATED_RESPONSE_BYTES) {
           throw new Error('generated response is over the 40 KB viewer-request limit');
         }
-        logDecision({ ...common, outcome: 'deny', reason: step.reason, status: step.status, idHash });
+        // A page, a preview or page mode's 303 is the edge answering, not refusing.
+        const outcome = step.status < 400 ? 'answer' : 'deny';
+        logDecision({ ...common, outcome, reason: step.reason, status: step.status, idHash });
         return response;
       }
       throw new Error(`core returned an unknown step ${JSON.stringify(step.step)}`);
@@ -103,6 +109,22 @@ export function createHandler(options) {
       return fallbackUnavailable();
     }
   };
+}
+
+/**
+ * The token id's log hash a pending decision carries, wherever its JSON
+ * shape puts it (the pending state is the core's business; only this label
+ * is read from it, for the log line of a denial after a store call). Null
+ * when it carries none.
+ */
+function idHashIn(pending, depth = 0) {
+  if (pending === null || typeof pending !== 'object' || depth > 4) return null;
+  if (typeof pending.id_hash === 'string') return pending.id_hash;
+  for (const value of Object.values(pending)) {
+    const found = idHashIn(value, depth + 1);
+    if (found) return found;
+  }
+  return null;
 }
 
 function oneLine(err) {

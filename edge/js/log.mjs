@@ -12,7 +12,7 @@ export function setLogSink(fn) {
 
 /**
  * Writes the decision line:
- * { msg: "oncelink.decision", request_id, outcome: "allow"|"deny", allow, used, reason, status,
+ * { msg: "oncelink.decision", request_id, outcome: "allow"|"answer"|"deny", allow, used, reason, status,
  *   id_hash, store_ms, attempts, store_error?, error? }
  */
 export function logDecision(fields) {

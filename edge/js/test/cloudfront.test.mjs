@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { applyForward, canonicalHeaderName, generatedResponseBytes, toCoreRequest, viewerRecord } from '../cloudfront.mjs';
+import {
+  applyForward,
+  canonicalHeaderName,
+  coreBody,
+  generatedResponseBytes,
+  MAX_FORM_BYTES,
+  toCoreRequest,
+  viewerRecord,
+} from '../cloudfront.mjs';
 import { buildAndImport, captureLogs, mint, root, testConfig, TEST_ENV } from './support/bundle.mjs';
 
 const fixtures = join(root, 'edge/fixtures/cloudfront');
@@ -65,6 +73,36 @@ describe('CloudFront mapping of the documented sample event', () => {
     assert.throws(() => viewerRecord({ Records: [{ cf: {} }] }), /not a CloudFront viewer-request event/);
   });
 
+  it('passes a POST body ("include body", base64 or text) to the core as form text', () => {
+    const b64 = (text) => Buffer.from(text, 'utf8').toString('base64');
+    const post = (body) => toCoreRequest({ method: 'POST', uri: '/f', querystring: 't=x', headers: {}, clientIp: '192.0.2.1', body });
+    const form = 'password=s%C3%A9same+ouvre&x=1';
+    assert.equal(post({ inputTruncated: false, action: 'read-only', encoding: 'base64', data: b64(form) }).body, form);
+    assert.equal(post({ inputTruncated: false, action: 'read-only', encoding: 'text', data: form }).body, form);
+    assert.equal(post({ inputTruncated: false, action: 'read-only', encoding: 'base64', data: b64('pässword=ü') }).body, 'pässword=ü');
+    assert.equal(post(undefined).body, '', 'no body (include body off, or an empty POST) is the empty form');
+    assert.equal(post({ inputTruncated: false, action: 'read-only', encoding: 'base64', data: '' }).body, '');
+    const get = toCoreRequest({ method: 'GET', uri: '/f', headers: {}, body: { encoding: 'text', data: 'password=x' } });
+    assert.ok(!('body' in get), 'only a POST carries a body to the core');
+  });
+
+  it('passes a body it must not read as one longer than the core reads (bad_form), never a repaired one', () => {
+    const unreadable = [
+      { inputTruncated: true, action: 'read-only', encoding: 'base64', data: Buffer.from('password=abc').toString('base64') },
+      { inputTruncated: false, action: 'read-only', encoding: 'base64', data: 'cGFzc3dvcmQ9!!!' },
+      { inputTruncated: false, action: 'read-only', encoding: 'base64', data: 'cGFzc3dvcmQ9YQ' },
+      { inputTruncated: false, action: 'read-only', encoding: 'base64', data: Buffer.from([0x70, 0x3d, 0xff, 0xfe]).toString('base64') },
+      { inputTruncated: false, action: 'read-only', encoding: 'gzip', data: 'x' },
+      { inputTruncated: false, action: 'read-only', encoding: 'text', data: 42 },
+      'password=abc',
+    ];
+    for (const body of unreadable) {
+      const text = coreBody(body);
+      assert.ok(text.length > MAX_FORM_BYTES, `${JSON.stringify(body)} must reach the core as over ${MAX_FORM_BYTES} bytes`);
+      assert.ok(!text.includes('password'), 'nothing of an unreadable body is passed on');
+    }
+  });
+
   it('applies set and remove headers in CloudFront form', () => {
     const req = { uri: '/f', querystring: 't=x&a=1', headers: { 'x-oncelink-grant': [{ key: 'X-Oncelink-Grant', value: 'forged' }] } };
     applyForward(req, { query: 'a=1', set_headers: [['x-oncelink-disposition', 'attachment']], remove_headers: ['x-oncelink-grant'] });
@@ -112,7 +150,7 @@ describe('bundled handler on the documented sample event', () => {
   it('answers HTML to a browser and JSON otherwise, both in the documented shape', async () => {
     const event = sampleEvent();
     event.Records[0].cf.request.headers.accept = [{ key: 'Accept', value: 'text/html,application/xhtml+xml' }];
-    event.Records[0].cf.request.method = 'POST';
+    event.Records[0].cf.request.method = 'PUT';
     const logs = captureLogs(bundle.mod);
     const response = await bundle.mod.handler(event);
     logs.restore();

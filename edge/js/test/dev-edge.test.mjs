@@ -73,6 +73,38 @@ describe('dev-edge emulator', () => {
     assert.equal((await readRecord(moto.client, TABLE, id)).used.N, '1');
   });
 
+  it('page mode: the POST body goes through "include body", the 303 pass downloads, a >40 KB body is bad_form', async () => {
+    const id = 'devEdgePageToken0000001';
+    const token = mint(bundle.mod, bundle.config, { id, p: '/files/report.bin', exp: Math.floor(Date.now() / 1000) + 600, n: 1, fn: 'Q3 report.bin', password: 'open sesame' });
+    const page = await curl(`/files/report.bin?t=${token}`, { accept: 'text/html' });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /name="password"/);
+    const post = (body) =>
+      fetch(`${base}/files/report.bin?t=${token}`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'user-agent': 'curl/8.0', 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+        body,
+      });
+    const huge = await post(`password=open+sesame&pad=${'x'.repeat(50 * 1024)}`);
+    assert.equal(huge.status, 400, 'CloudFront truncates a body over 40 KB; the core refuses it');
+    assert.equal(huge.headers.get('x-oncelink-reason'), 'bad_form');
+    const wrong = await post('password=open+sesam');
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.headers.get('x-oncelink-reason'), 'wrong_password');
+    const right = await post('password=open+sesame');
+    assert.equal(right.status, 303);
+    assert.equal(right.statusText, 'See Other');
+    const location = right.headers.get('location');
+    assert.match(location, /^\/files\/report\.bin\?t=.*&pass=/);
+    const file = await curl(location);
+    assert.equal(file.status, 200);
+    assert.ok(Buffer.from(await file.arrayBuffer()).equals(content));
+    const record = await readRecord(moto.client, TABLE, id);
+    assert.equal(record.used.N, '1');
+    assert.equal(record.failures.N, '1');
+  });
+
   it('answers a request without a token with 403 and never reaches the origin', async () => {
     const response = await curl('/files/report.bin', { accept: 'text/html' });
     assert.equal(response.status, 403);

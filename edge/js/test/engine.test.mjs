@@ -1,7 +1,7 @@
 // The handler's fail-closed paths: a config the core refuses, a core answer
-// the handler does not know, a generated response over CloudFront's 40 KB
-// limit. The first runs on the real bundle; the last two cannot come from the
-// real core, so a stand-in Validator produces them.
+// the handler does not know, a forward for a POST, a generated response over
+// CloudFront's 40 KB limit. The first runs on the real bundle; the others
+// cannot come from the real core, so a stand-in Validator produces them.
 
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -52,6 +52,21 @@ describe('fail closed', () => {
     const { result, lines } = await logged(() => withStep({ step: 'allow_everything' })(viewerEvent({ path: '/f' })));
     assert.equal(result.status, '503');
     assert.match(lines[0].error, /unknown step/);
+  });
+
+  it('a forward for a POST (or any method but GET and HEAD) is a 503: the edge never forwards a POST', async () => {
+    const forward = { step: 'forward', allow: 'counted', used: 1, query: '', set_headers: [], remove_headers: [], id_hash: '0123456789abcdef' };
+    for (const method of ['POST', 'PUT', 'post']) {
+      const event = viewerEvent({ method, path: '/f', query: 't=x', body: 'password=secret' });
+      const { result, lines } = await logged(() => withStep(forward)(event));
+      assert.ok(!isForward(result), `${method} must not reach the origin`);
+      assert.equal(result.status, '503');
+      assert.match(lines[0].error, /only GET and HEAD ever reach the origin/);
+    }
+    for (const method of ['GET', 'HEAD']) {
+      const { result } = await logged(() => withStep(forward)(viewerEvent({ method, path: '/f', query: 't=x' })));
+      assert.ok(isForward(result), `${method} is forwarded when the core says so`);
+    }
   });
 
   it('a generated response over 40 KB is replaced by the small 503', async () => {

@@ -4,10 +4,19 @@
 let counter = 0;
 
 /**
- * An event for a request given as the core sees it:
- * { method, path, query, headers: {name: value}, ip }.
+ * The `body` of an event as CloudFront's "include body" option sends it:
+ * base64 of the bytes, `inputTruncated` when CloudFront cut it.
  */
-export function viewerEvent({ method = 'GET', path = '/', query = '', headers = {}, ip = '203.0.113.178' }) {
+export function includeBody(text, { truncated = false } = {}) {
+  return { inputTruncated: truncated, action: 'read-only', encoding: 'base64', data: Buffer.from(text, 'utf8').toString('base64') };
+}
+
+/**
+ * An event for a request given as the core sees it:
+ * { method, path, query, headers: {name: value}, ip, body }, where `body` is
+ * form text (sent as "include body" base64) or an event body object as is.
+ */
+export function viewerEvent({ method = 'GET', path = '/', query = '', headers = {}, ip = '203.0.113.178', body }) {
   const cfHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     (cfHeaders[name.toLowerCase()] ??= []).push({ key: name, value });
@@ -22,7 +31,14 @@ export function viewerEvent({ method = 'GET', path = '/', query = '', headers = 
             eventType: 'viewer-request',
             requestId: `test-${process.pid}-${counter++}`,
           },
-          request: { clientIp: ip, headers: cfHeaders, method, querystring: query, uri: path },
+          request: {
+            clientIp: ip,
+            headers: cfHeaders,
+            method,
+            querystring: query,
+            uri: path,
+            ...(body === undefined ? {} : { body: typeof body === 'string' ? includeBody(body) : body }),
+          },
         },
       },
     ],
