@@ -3,7 +3,7 @@
 //! over a token's signed part: the one cost no verifier can skip).
 
 use hmac::{Hmac, Mac};
-use oncelink_edge::{decide, mint, Claims, Config, KeySet, Request};
+use oncelink_edge::{decide, mint, secret, Claims, Config, KeySet, Mode, Request};
 use sha2::Sha256;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -44,6 +44,9 @@ fn main() {
     let unlimited = mint(keys.active(), claims(None)).unwrap();
     let counted = mint(keys.active(), claims(Some(1))).unwrap();
     let forged = format!("{}A", &unlimited[..unlimited.len() - 1]);
+    let page = mint(keys.active(), Claims { m: Some(Mode::Page), ..claims(Some(1)) }).unwrap();
+    let pw = secret::password_hash(keys.active(), "AAAAAAAAAAAAAAAAAAAAAA", "correct horse");
+    let protected = mint(keys.active(), Claims { pw: Some(pw), ..claims(Some(1)) }).unwrap();
     let config = Config::new(KeySet::from_json(KEYS).unwrap(), "us-east-1").unwrap();
     let request = |token: &str| Request {
         method: "GET".into(),
@@ -63,12 +66,16 @@ fn main() {
     println!("| case | ns per decide | ratio to one HMAC-SHA256 |");
     println!("|---|---:|---:|");
     println!("| baseline: HMAC-SHA256 of the signed part | {} | 1.00 |", baseline.as_nanos());
-    for (name, token) in [
-        ("valid, time-limited (forward)", &unlimited),
-        ("valid, n=1 (need_store)", &counted),
-        ("forged (bad_signature)", &forged),
+    let post = |token: &str, body: &str| Request { method: "POST".into(), body: Some(body.into()), ..request(token) };
+    for (name, req) in [
+        ("valid, time-limited (forward)", request(&unlimited)),
+        ("valid, n=1 (need_store)", request(&counted)),
+        ("forged (bad_signature)", request(&forged)),
+        ("page mode GET (need_store read)", request(&page)),
+        ("page mode POST (303 with a pass)", post(&page, "")),
+        ("password POST, right (303)", post(&protected, "password=correct+horse")),
+        ("password POST, wrong (need_store fail)", post(&protected, "password=wrong")),
     ] {
-        let req = request(token);
         let t = time_per_op(|| {
             let _ = black_box(decide(&config, black_box(&req), 1_900_000_000));
         });
