@@ -72,7 +72,7 @@ export function defineFlows(label, start) {
 
     it('shows the download page, downloads the file once, then shows the 410 page', { timeout: TEST_TIMEOUT_MS }, async () => {
       const name = 'Q3 report.pdf';
-      const url = link({ path: '/reports/q3.pdf', uses: 1, filename: name, mode: 'page' });
+      const url = link({ path: '/reports/q3.pdf', uses: 1, filename: name, mode: 'page', ttl: '7d' });
       const { context, page } = await newPage(browser);
       try {
         const opened = await page.goto(url);
