@@ -2,7 +2,9 @@
 # The one-command demo (`npm start`): builds origin-shim and the oncelink CLI,
 # makes a dev key file and a few demo files under .dev/ (git-ignored), starts
 # `origin-shim serve` on 127.0.0.1 (port 8080, or the next free one), and
-# prints a single-use link, a 3-use link and a prefix-bound link.
+# prints a single-use link, a 3-use link, a prefix-bound link, a page-mode
+# link (a download page that chat unfurlers and mail scanners cannot burn)
+# and a password link with its password (docs/page-mode.md).
 # Ctrl-C stops the server cleanly.
 #
 # Environment: DEMO_PORT (first port to try, default 8080),
@@ -44,6 +46,7 @@ if [ ! -f "$files/report.pdf" ]; then
 fi
 [ -f "$files/folder/notes.txt" ] || printf 'notes: any file under /folder/ works with the prefix link\n' >"$files/folder/notes.txt"
 [ -f "$files/folder/data.csv" ] || printf 'id,value\n1,42\n2,7\n' >"$files/folder/data.csv"
+[ -f "$files/secret.txt" ] || printf 'The password was right: this file came through a password link.\n' >"$files/secret.txt"
 
 # A free port: DEMO_PORT (8080) or the next free one of the following 50.
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -95,6 +98,10 @@ single="$(mint --path /hello.txt --uses 1 --ttl 1h)"
 three="$(mint --path /report.pdf --uses 3 --ttl 1h --filename 'Quarterly report.pdf')"
 prefix_dir="$(mint --path '/folder/*' --ttl 1h)"
 prefix="${prefix_dir/\/folder\/\?/\/folder\/notes.txt?}"
+page="$(mint --path /report.pdf --uses 1 --ttl 1h --mode page --filename 'Quarterly report.pdf')"
+# A fresh demo password each run, given to the CLI on stdin (never argv).
+password="demo-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+protected="$(printf '%s\n' "$password" | mint --path /secret.txt --uses 1 --ttl 1h --password-stdin)"
 
 cat <<EOF
 
@@ -109,9 +116,19 @@ Single-use link (1 download):
 Prefix link (any file under /folder/ for 1 hour, no use limit; try data.csv too):
   $prefix
 
+Page link (1 download; opening it shows a download page and uses nothing, only
+its Download button does, so a chat preview or a mail scanner cannot burn it):
+  $page
+
+Password link (1 download; password: $password; 5 wrong passwords lock it):
+  $protected
+
 Try:  curl -sS "$single"; curl -sS -A another-client "$single"
       (the first prints the file; the second, from another client, gets 410 used_up.
        The same client repeating within 10 minutes counts as resuming the same download.)
+      curl -sS -L -d '' -o report.pdf "$page"
+      curl -sS -L --data-urlencode "password=$password" "$protected"
+      (a page link downloads with a POST; open both in a browser to see the pages.)
 
 EOF
 

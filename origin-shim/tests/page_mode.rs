@@ -456,3 +456,27 @@ fn a_post_never_reaches_the_upstream() {
     assert!(!log.contains("method=POST"), "a POST reached the upstream:\n{log}");
     assert_eq!(log.matches("method=GET").count(), 1, "{log}");
 }
+
+#[test]
+fn the_lock_threshold_and_the_pass_parameter_are_configurable() {
+    let site = site();
+    let shim = site.serve(&["--max-password-failures", "2", "--pass-param", "ok"]);
+    let claims = password_claims(&site, 1, "pw");
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    let first = json(&post(shim.addr, &target, BROWSER, JSON, &password_form("no")));
+    assert_eq!(
+        (first["error"].as_str(), first["attempts_left"].as_u64()),
+        (Some("wrong_password"), Some(1)),
+        "{first}"
+    );
+    assert_denied(&post(shim.addr, &target, BROWSER, JSON, &password_form("no")), 410, "locked");
+    assert_eq!(record(&site, &id), (0, 2));
+
+    let target = link(&site, page_claims(1));
+    let issued = post(shim.addr, &target, BROWSER, JSON, "");
+    let location = issued.header("location").unwrap_or_default().to_owned();
+    assert!(location.starts_with(&format!("{target}&ok=")), "{} {location:?}", issued.status);
+    let got = send(shim.addr, "GET", &location, BROWSER, JSON);
+    assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
+}
