@@ -52,6 +52,19 @@ function assertReason(headers, code, where) {
 }
 
 /**
+ * Opens `url` in `page` and checks the answer: its status, the reason code
+ * and the headers every generated page carries.
+ */
+async function open(page, url, status, reason, where) {
+  const response = await page.goto(url);
+  assert.equal(response.status(), status, where);
+  const headers = await response.allHeaders();
+  assertReason(headers, reason, where);
+  assertPageHeaders(headers, where);
+  return response;
+}
+
+/**
  * Registers the flows for a deployment. `start(files)` starts it and
  * resolves to { name, base, keys, stop() }.
  */
@@ -75,11 +88,7 @@ export function defineFlows(label, start) {
       const url = link({ path: '/reports/q3.pdf', uses: 1, filename: name, mode: 'page', ttl: '7d' });
       const { context, page } = await newPage(browser);
       try {
-        const opened = await page.goto(url);
-        assert.equal(opened.status(), 200, 'the GET shows a page');
-        const headers = await opened.allHeaders();
-        assertReason(headers, 'page', 'download page');
-        assertPageHeaders(headers, 'download page');
+        await open(page, url, 200, 'page', 'the GET shows the download page');
         assert.ok(await page.getByText(name, { exact: true }).isVisible(), 'the file name is visible');
         const button = page.getByRole('button', { name: 'Download' });
         assert.ok(await button.isVisible(), 'the Download button is visible');
@@ -87,20 +96,17 @@ export function defineFlows(label, start) {
         if (target.name === 'origin-shim') maybeUpdateDocImage(root, 'download-page.png', shot.bytes);
 
         // Opening the page again consumes nothing: it is still the page.
-        const again = await page.goto(url);
-        assert.equal(again.status(), 200, 'a second look at the page uses nothing');
+        await open(page, url, 200, 'page', 'a second look at the page uses nothing');
 
         const got = await downloadBy(page, () => page.getByRole('button', { name: 'Download' }).click());
         assert.equal(got.name, name, 'the download carries the link’s file name');
         assert.ok(got.bytes.equals(FILES['reports/q3.pdf']), 'the downloaded bytes equal the file');
 
+        await open(page, url, 410, 'used_up', 'reopened in the same browser after the download: 410');
+
         const { context: other, page: stranger } = await newPage(browser);
         try {
-          const gone = await stranger.goto(url);
-          assert.equal(gone.status(), 410, 'reopened by another visitor: 410');
-          const goneHeaders = await gone.allHeaders();
-          assertReason(goneHeaders, 'used_up', '410 page');
-          assertPageHeaders(goneHeaders, '410 page');
+          await open(stranger, url, 410, 'used_up', 'reopened by another visitor: 410');
           const text = await stranger.locator('body').innerText();
           assert.match(text, /410/, 'the page says 410');
           assert.match(text, /used_up/, 'the page names the reason code');
@@ -121,8 +127,7 @@ export function defineFlows(label, start) {
       const url = link({ path: '/reports/plan.bin', uses: 1, filename: name, password });
       const { context, page } = await newPage(browser);
       try {
-        const opened = await page.goto(url);
-        assert.equal(opened.status(), 200);
+        await open(page, url, 200, 'page', 'a password link shows the page');
         assert.ok(await page.getByText(name, { exact: true }).isVisible(), 'the file name is visible');
         const field = page.getByLabel('Password');
         assert.ok(await field.isVisible(), 'the page asks for the password');

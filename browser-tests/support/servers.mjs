@@ -117,68 +117,71 @@ export async function spawnServer(name, command, args, ready, options = {}) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * origin-shim `serve --root ROOT --store sqlite:DB` with a fresh key file.
- * Returns { name, base, keys, stop() }.
+ * A deployment in a fresh scratch directory: `files` written under
+ * DIR/files, a fresh key file, then `launch({ dir, files, keys })` starts its
+ * server (resolving to spawnServer's result). Returns { name, base, keys,
+ * stop() }; stopping (or a failed start) removes the directory.
  */
-export async function startOriginShim(files) {
-  const dir = scratch('origin-shim');
-  const siteRoot = join(dir, 'root');
-  writeFiles(siteRoot, files);
-  const keys = keygen(dir);
-  const server = await spawnServer(
-    'origin-shim',
-    join(binDir(), 'origin-shim'),
-    ['serve', '--keys', keys, '--root', siteRoot, '--store', `sqlite:${join(dir, 'oncelink.db')}`, '--listen', '127.0.0.1:0'],
-    /^listening on (http:\/\/127\.0\.0\.1:\d+)$/,
+async function deployment(name, files, launch) {
+  const dir = scratch(name);
+  try {
+    const filesDir = join(dir, 'files');
+    writeFiles(filesDir, files);
+    const keys = keygen(dir);
+    const server = await launch({ dir, files: filesDir, keys });
+    return {
+      name,
+      base: server.base,
+      keys,
+      async stop() {
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** origin-shim `serve --root FILES --store sqlite:DB` (see deployment). */
+export function startOriginShim(files) {
+  return deployment('origin-shim', files, ({ dir, files: siteRoot, keys }) =>
+    spawnServer(
+      'origin-shim',
+      join(binDir(), 'origin-shim'),
+      ['serve', '--keys', keys, '--root', siteRoot, '--store', `sqlite:${join(dir, 'oncelink.db')}`, '--listen', '127.0.0.1:0'],
+      /^listening on (http:\/\/127\.0\.0\.1:\d+)$/,
+    ),
   );
-  return {
-    name: 'origin-shim',
-    base: server.base,
-    keys,
-    async stop() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /**
  * The Lambda@Edge emulator: the real bundle (scripts/build-bundle.mjs) baked
- * with a fresh key file, run by scripts/dev-edge.mjs with --moto (moto on a
- * free port, table created) and --origin-dir. Needs edge/pkg from
- * scripts/build-wasm.sh. Returns { name, base, keys, stop() }.
+ * with the fresh key file, run by scripts/dev-edge.mjs with --moto (moto on a
+ * free port, table created) and --origin-dir FILES. Needs edge/pkg from
+ * scripts/build-wasm.sh.
  */
-export async function startLambdaEdge(files) {
-  const dir = scratch('lambda-edge');
-  const origin = join(dir, 'origin');
-  writeFiles(origin, files);
-  const keys = keygen(dir);
-  if (!existsSync(join(root, 'edge', 'pkg', 'oncelink_edge_wasm_bg.wasm'))) {
-    throw new Error('edge/pkg is missing: run scripts/build-wasm.sh');
-  }
-  const { buildBundle } = await import('../../scripts/build-bundle.mjs');
-  const outBundle = join(dir, 'bundle');
-  const config = {
-    validator: { keys: JSON.parse(readFileSync(keys, 'utf8')), home_region: 'us-east-1', origin: 'header' },
-    store: { table: 'oncelink-browser' },
-  };
-  await buildBundle({ config, outDir: outBundle, zipPath: join(dir, 'bundle.zip'), quiet: true });
-  const server = await spawnServer(
-    'dev-edge',
-    process.execPath,
-    [join(root, 'scripts', 'dev-edge.mjs'), '--port', '0', '--bundle', join(outBundle, 'index.mjs'), '--origin-dir', origin, '--moto'],
-    /^dev-edge: listening on (http:\/\/127\.0\.0\.1:\d+)$/,
-    { cwd: root },
-  );
-  return {
-    name: 'lambda-edge',
-    base: server.base,
-    keys,
-    async stop() {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+export function startLambdaEdge(files) {
+  return deployment('lambda-edge', files, async ({ dir, files: origin, keys }) => {
+    if (!existsSync(join(root, 'edge', 'pkg', 'oncelink_edge_wasm_bg.wasm'))) {
+      throw new Error('edge/pkg is missing: run scripts/build-wasm.sh');
+    }
+    const { buildBundle } = await import('../../scripts/build-bundle.mjs');
+    const bundle = join(dir, 'bundle');
+    const config = {
+      validator: { keys: JSON.parse(readFileSync(keys, 'utf8')), home_region: 'us-east-1', origin: 'header' },
+      store: { table: 'oncelink-browser' },
+    };
+    await buildBundle({ config, outDir: bundle, zipPath: join(dir, 'bundle.zip'), quiet: true });
+    return spawnServer(
+      'dev-edge',
+      process.execPath,
+      [join(root, 'scripts', 'dev-edge.mjs'), '--port', '0', '--bundle', join(bundle, 'index.mjs'), '--origin-dir', origin, '--moto'],
+      /^dev-edge: listening on (http:\/\/127\.0\.0\.1:\d+)$/,
+      { cwd: root },
+    );
+  });
 }
 
 /** Writes { 'a/b.bin': Buffer } under `dir`. */
