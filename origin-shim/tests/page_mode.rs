@@ -480,3 +480,43 @@ fn the_lock_threshold_and_the_pass_parameter_are_configurable() {
     let got = send(shim.addr, "GET", &location, BROWSER, JSON);
     assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
 }
+
+#[test]
+fn chunked_and_expect_continue_forms_are_read() {
+    use std::io::{BufRead, BufReader, Write};
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = password_claims(&site, 1, "pw");
+    let target = link(&site, claims);
+
+    // Chunked: the password arrives in two chunks.
+    let mut bytes = request_bytes(
+        shim.addr,
+        "POST",
+        &target,
+        &[("User-Agent", BROWSER), ("Accept", JSON), ("Transfer-Encoding", "chunked")],
+    );
+    bytes.extend_from_slice(b"9\r\npassword=\r\n2\r\npw\r\n0\r\n\r\n");
+    assert_pass_issued(&send_raw(shim.addr, &bytes, false).expect("chunked POST"), &target);
+
+    // Expect: 100-continue: the body is sent only after the interim answer.
+    let form = password_form("pw");
+    let len = form.len().to_string();
+    let head = request_bytes(
+        shim.addr,
+        "POST",
+        &target,
+        &[("User-Agent", BROWSER), ("Accept", JSON), ("Content-Length", &len), ("Expect", "100-continue")],
+    );
+    let mut stream = support::http::connect(shim.addr).expect("connect");
+    stream.write_all(&head).expect("send the head");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("interim line");
+    assert!(line.starts_with("HTTP/1.1 100"), "100 Continue before the body, got {line:?}");
+    line.clear();
+    reader.read_line(&mut line).expect("end of the interim head");
+    stream.write_all(form.as_bytes()).expect("send the body");
+    let resp = support::http::read_head(&mut reader).expect("final head");
+    assert_eq!(resp.status, 303);
+}
