@@ -75,9 +75,6 @@ type=\"password\" required autocomplete=\"off\" autofocus>",
         );
     }
     inner.push_str("<button type=\"submit\">Download</button></form>");
-    if reason == Reason::Page {
-        inner.push_str("<p class=\"note\">This link works a limited number of times. Opening this page does not use it; pressing Download does.</p>");
-    }
     document(&format!("Download {}", view.name), PAGE_STYLE, &inner)
 }
 
