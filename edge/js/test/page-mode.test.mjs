@@ -162,6 +162,8 @@ describe('page mode through the bundled handler against moto', () => {
     const record = await readRecord(moto.client, TABLE, id);
     assert.equal(record.failures.N, '5');
     assert.equal(record.used?.N ?? '0', '0', 'no use was ever counted');
+    const secrets = [password, encodeURIComponent(password), 'guess1', token.split('.')[3], new URLSearchParams(query).get('pass')];
+    for (const line of logs.lines) for (const secret of secrets) assert.ok(!line.includes(secret), 'a log line holds a password, signature or pass');
   });
 
   it('the right password (form-encoded UTF-8, sent base64) issues a pass that downloads', async () => {
