@@ -32,6 +32,9 @@ step wasm-chromium wasm-pack test --headless --chrome wasm-tests --test browser
 # Builds edge/pkg, which the Lambda@Edge and CloudFront Function tests load.
 step wasm-size node scripts/size.mjs --check
 step lambda-edge npm run -s test:edge
+# Page mode in real headless Chromium (Playwright), on origin-shim and on the
+# Lambda@Edge emulator; needs the debug binaries the cargo-test step built.
+step browser bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s test:browser'
 step cloudfront-function npm run -s test:cff
 step infra bash infra/tests/run.sh
 # The README's "run the product" command, run as a user would (release build).

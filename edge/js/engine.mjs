@@ -66,7 +66,7 @@ export function createHandler(options) {
       const nowSeconds = Math.floor(io.nowMs() / 1000);
       let step = JSON.parse(validator.decide(JSON.stringify(request), nowSeconds));
       if (step.step === 'need_store') {
-        idHash = idHashIn(step.pending);
+        idHash = step.pending?.id_hash ?? null;
         store = await performStore(step.op, {
           wasm,
           settings,
@@ -111,21 +111,6 @@ export function createHandler(options) {
   };
 }
 
-/**
- * The token id's log hash a pending decision carries, wherever its JSON
- * shape puts it (the pending state is the core's business; only this label
- * is read from it, for the log line of a denial after a store call). Null
- * when it carries none.
- */
-function idHashIn(pending, depth = 0) {
-  if (pending === null || typeof pending !== 'object' || depth > 4) return null;
-  if (typeof pending.id_hash === 'string') return pending.id_hash;
-  for (const value of Object.values(pending)) {
-    const found = idHashIn(value, depth + 1);
-    if (found) return found;
-  }
-  return null;
-}
 
 function oneLine(err) {
   return String(err?.message ?? err).replace(/\s+/g, ' ').slice(0, 300);

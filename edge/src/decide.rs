@@ -97,6 +97,8 @@ pub struct Pending {
     op: StoreOp,
     then: Then,
     html: bool,
+    /// Hash of the token id, for the host's log line whatever the outcome.
+    pub id_hash: String,
 }
 
 /// What a pending decision does with a reply the store could justify.
@@ -281,7 +283,11 @@ impl Checked<'_> {
         };
         let op = self.op(kind, n);
         let then = Then::Forward { forward, max_failures: self.max_failures() };
-        Ok(Step::NeedStore { op: op.clone(), pending: Pending { op, then, html: self.html } })
+        Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, then) })
+    }
+
+    fn pending(&self, op: StoreOp, then: Then) -> Pending {
+        Pending { op, then, html: self.html, id_hash: id_hash(&self.claims.raw.id) }
     }
 
     fn view(&self) -> PageView {
@@ -309,7 +315,7 @@ impl Checked<'_> {
             Some(n) => {
                 let op = self.op(StoreOpKind::Read, n);
                 let then = Then::Page { view, max_failures: self.max_failures() };
-                Step::NeedStore { op: op.clone(), pending: Pending { op, then, html: self.html } }
+                Step::NeedStore { op: op.clone(), pending: self.pending(op, then) }
             }
         }
     }
@@ -331,7 +337,7 @@ impl Checked<'_> {
             if !secret::password_matches(self.key, &raw.id, &password, pw) {
                 let op = self.op(StoreOpKind::Fail, n);
                 let then = Then::WrongPassword { view: self.view(), max_failures: self.config.max_password_failures };
-                return Ok(Step::NeedStore { op: op.clone(), pending: Pending { op, then, html: self.html } });
+                return Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, then) });
             }
         }
         let pass = secret::issue_pass(self.key, &raw.id, &self.fp(), self.now);

@@ -122,6 +122,10 @@ describe('page mode through the bundled handler against moto', () => {
     assert.equal(gone.status, '410', 'another visitor now sees the 410 page');
     assert.equal(reasonOf(gone), 'used_up');
     assert.equal((await readRecord(moto.client, TABLE, id)).used.N, '1', 'exactly one use in the end');
+    const [pageLine, goneLine] = [logs.parsed().at(-8), logs.parsed().at(-1)];
+    assert.equal(`${pageLine.reason} ${goneLine.reason}`, 'page used_up');
+    assert.match(pageLine.id_hash ?? '', /^[0-9a-f]{16}$/, 'a page answered after a store read names its link');
+    assert.equal(goneLine.id_hash, pageLine.id_hash, 'the 410 after the read names the same link');
   });
 
   it('a password link: five wrong passwords lock it, and then even the right one gets 410 locked', async () => {
