@@ -14,7 +14,7 @@ use crate::config::{Config, OriginKind};
 use crate::error::Reason;
 use crate::fingerprint::fingerprint;
 use crate::keys::Key;
-use crate::page::PageView;
+use crate::page::{self, PageView};
 use crate::path::DecodedPath;
 use crate::request::{RangeStart, Request, TokenSource};
 use crate::response::Response;
@@ -91,6 +91,10 @@ pub enum Allow {
 
 /// A decision waiting for the store. It carries everything needed to finish,
 /// so it can cross the wasm boundary as JSON and come back.
+///
+/// It is trusted host state: it holds a complete forward (path, query,
+/// origin grant), so it must never leave the host process that got it from
+/// [`decide`] (no cookie, no queue, no client round trip).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pending {
@@ -122,13 +126,25 @@ enum Then {
     },
     /// A wrong password, counted: the page again with attempts left.
     WrongPassword { view: PageView, max_failures: u32 },
+    /// The right password, after a read: the 303 unless the record says no.
+    PassIssued { location: String, max_failures: u32 },
 }
 
 impl Then {
     fn max_failures(&self) -> Option<u32> {
         match self {
             Then::Forward { max_failures, .. } | Then::Page { max_failures, .. } => *max_failures,
-            Then::WrongPassword { max_failures, .. } => Some(*max_failures),
+            Then::WrongPassword { max_failures, .. } | Then::PassIssued { max_failures, .. } => Some(*max_failures),
+        }
+    }
+
+    /// Whether `kind` is the store operation this continuation asked for;
+    /// a pending whose parts disagree is answered 503.
+    fn expects(&self, kind: StoreOpKind) -> bool {
+        match self {
+            Then::Forward { .. } => matches!(kind, StoreOpKind::Consume | StoreOpKind::Resume),
+            Then::Page { .. } | Then::PassIssued { .. } => kind == StoreOpKind::Read,
+            Then::WrongPassword { .. } => kind == StoreOpKind::Fail,
         }
     }
 }
@@ -207,16 +223,22 @@ fn check(config: &Config, request: &Request, now: i64, html: bool) -> Result<Ste
     let checked = Checked { config, request, now, html, claims, key, source, path };
     let unfurler = || unfurl::is_unfurler(request.header("user-agent").unwrap_or(""));
     match (mode, method) {
+        // HEAD never consumes; on a password link it gets the page rather
+        // than the file's metadata.
+        (_, Method::Head) if checked.claims.raw.pw.is_some() => Ok(checked.page_again(Reason::Page)),
         (_, Method::Head) => checked.download(true),
         (Mode::Direct, Method::Post) => Err(Reason::MethodNotAllowed),
         (Mode::Direct, Method::Get) if checked.claims.raw.n.is_some() && unfurler() => {
             Ok(Step::Respond(Response::preview(html)))
         }
         (Mode::Direct, Method::Get) => checked.download(false),
+        (Mode::Page, Method::Post) if is_cross_site(request) => Err(Reason::CrossSite),
         (Mode::Page, Method::Post) => checked.post(),
+        // Before the pass: an unfurler handed a URL with a pass in it (copied
+        // from an address bar) still learns nothing about the file.
+        (Mode::Page, Method::Get) if unfurler() => Ok(Step::Respond(Response::preview(html))),
         (Mode::Page, Method::Get) => match request.query_param(&config.pass_param) {
             Err(_) => Ok(checked.page_again(Reason::PassInvalid)),
-            Ok(None) if unfurler() => Ok(Step::Respond(Response::preview(html))),
             Ok(None) => Ok(checked.page()),
             Ok(Some(pass)) => {
                 match secret::check_pass(key, &checked.claims.raw.id, &checked.fp(), pass, now, skew) {
@@ -229,6 +251,13 @@ fn check(config: &Config, request: &Request, now: i64, html: bool) -> Result<Ste
             }
         },
     }
+}
+
+/// A POST a browser says came from another site's page (`Sec-Fetch-Site:
+/// cross-site`): a form elsewhere submitting to the link on its visitor's
+/// behalf. Clients that send no such header (curl) are not affected.
+fn is_cross_site(request: &Request) -> bool {
+    request.header("sec-fetch-site").is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site"))
 }
 
 impl Checked<'_> {
@@ -292,10 +321,10 @@ impl Checked<'_> {
 
     fn view(&self) -> PageView {
         let raw = &self.claims.raw;
-        let name = raw.filename.clone().unwrap_or_else(|| {
+        let name = page::display_name(raw.filename.as_deref().unwrap_or_else(|| {
             let path = self.path.as_str();
-            path.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or(path).to_owned()
-        });
+            path.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or(path)
+        }));
         PageView {
             name,
             size: self.request.file_size,
@@ -334,19 +363,30 @@ impl Checked<'_> {
             let Some(password) = password else {
                 return Ok(self.page_again(Reason::PasswordRequired));
             };
-            if !secret::password_matches(self.key, &raw.id, &password, pw) {
-                let op = self.op(StoreOpKind::Fail, n);
-                let then = Then::WrongPassword { view: self.view(), max_failures: self.config.max_password_failures };
-                return Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, then) });
-            }
+            let max_failures = self.config.max_password_failures;
+            let (kind, then) = if secret::password_matches(self.key, &raw.id, &password, pw) {
+                // The right password is answered only after a read: a locked,
+                // used-up or revoked link must not tell a right guess from a
+                // wrong one.
+                (StoreOpKind::Read, Then::PassIssued { location: self.location(), max_failures })
+            } else {
+                (StoreOpKind::Fail, Then::WrongPassword { view: self.view(), max_failures })
+            };
+            let op = self.op(kind, n);
+            return Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, then) });
         }
-        let pass = secret::issue_pass(self.key, &raw.id, &self.fp(), self.now);
+        Ok(Step::Respond(Response::see_other(self.location())))
+    }
+
+    /// The link with a fresh pass for this client, for the 303.
+    fn location(&self) -> String {
+        let pass = secret::issue_pass(self.key, &self.claims.raw.id, &self.fp(), self.now);
         let mut query = self.request.query_without(&[&self.config.pass_param], false);
         if !query.is_empty() {
             query.push('&');
         }
         query.push_str(&format!("{}={pass}", self.config.pass_param));
-        Ok(Step::Respond(Response::see_other(format!("{}?{query}", self.request.path))))
+        format!("{}?{query}", self.request.path)
     }
 }
 
@@ -412,6 +452,9 @@ impl Pending {
             StoreReply::NotCounted { revoked: true, .. } => return Err(Reason::Revoked),
             StoreReply::NotCounted { used, failures, last_use, .. } => (used, failures, last_use),
         };
+        if !self.then.expects(op.kind) {
+            return Err(Reason::StoreUnavailable);
+        }
         let counted = matches!(reply, StoreReply::Counted { .. });
         if !counted && self.then.max_failures().is_some_and(|max| failures >= max) {
             return Err(Reason::Locked);
@@ -450,15 +493,65 @@ impl Pending {
                 view.attempts_left = max_failures.filter(|_| failures > 0).map(|max| max - failures);
                 Ok(Step::Respond(Response::download_page(Reason::Page, &view, self.html)))
             }
+            Then::PassIssued { location, .. } => {
+                if used >= op.n {
+                    return Err(Reason::UsedUp);
+                }
+                Ok(Step::Respond(Response::see_other(location.clone())))
+            }
             Then::WrongPassword { view, max_failures } => {
                 if failures == 0 {
                     // The store did not count the failure it was asked to.
                     return Err(Reason::StoreUnavailable);
                 }
+                if used >= op.n {
+                    return Err(Reason::UsedUp);
+                }
                 let mut view = view.clone();
                 view.attempts_left = Some(max_failures - failures);
                 Ok(Step::Respond(Response::download_page(Reason::WrongPassword, &view, self.html)))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{mint_active, KeySet};
+
+    #[test]
+    fn a_pending_whose_op_and_continuation_disagree_is_a_503() {
+        let keys = KeySet::from_json(
+            r#"{"active":"k1","keys":[{"kid":"k1","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]}"#,
+        )
+        .unwrap();
+        let config = Config::new(keys, "us-east-1").unwrap();
+        let claims = Claims {
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            p: "/f".into(),
+            exp: 2000,
+            nbf: None,
+            n: Some(1),
+            r: None,
+            ip: None,
+            filename: None,
+            g: None,
+            m: Some(Mode::Page),
+            pw: None,
+        };
+        let token = mint_active(&config.keys, claims).unwrap();
+        let request =
+            Request { method: "GET".into(), path: "/f".into(), query: format!("t={token}"), ..Request::default() };
+        let Step::NeedStore { pending, .. } = decide(&config, &request, 1000) else { panic!("a page read") };
+        let fresh = StoreReply::NotCounted { used: 0, revoked: false, last_use: Some(1000), failures: 0 };
+        assert_eq!(pending.clone().resume(&fresh).status(), Some(200));
+        for kind in ["consume", "resume", "fail"] {
+            let mut json: serde_json::Value = serde_json::to_value(&pending).unwrap();
+            json["op"]["kind"] = kind.into();
+            let forged: Pending = serde_json::from_value(json).unwrap();
+            let step = forged.resume(&fresh);
+            assert_eq!(step.status(), Some(503), "{kind}: {step:?}");
         }
     }
 }

@@ -81,6 +81,9 @@ pub enum Reason {
     WrongPassword,
     /// Too many wrong passwords: the link is locked for good.
     Locked,
+    /// Page mode: a POST a browser marked as sent from another site's page
+    /// (`Sec-Fetch-Site: cross-site`).
+    CrossSite,
     /// Page mode: the POST body is not a form this edge reads (too long,
     /// badly escaped, not UTF-8, a password over 256 bytes).
     BadForm,
@@ -88,7 +91,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 29] = [
+    pub const ALL: [Reason; 30] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKid,
@@ -117,6 +120,7 @@ impl Reason {
         Reason::PasswordRequired,
         Reason::WrongPassword,
         Reason::Locked,
+        Reason::CrossSite,
         Reason::BadForm,
     ];
 
@@ -151,6 +155,7 @@ impl Reason {
             Reason::PasswordRequired => "password_required",
             Reason::WrongPassword => "wrong_password",
             Reason::Locked => "locked",
+            Reason::CrossSite => "cross_site",
             Reason::BadForm => "bad_form",
         }
     }
@@ -201,6 +206,7 @@ impl Reason {
             Reason::PasswordRequired => "Enter the password to download.",
             Reason::WrongPassword => "That password is not right.",
             Reason::Locked => "This link is locked after too many wrong passwords.",
+            Reason::CrossSite => "Open the link itself to download; another site cannot press Download for you.",
             Reason::BadForm => "The form could not be read.",
         }
     }

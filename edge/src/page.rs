@@ -100,6 +100,24 @@ pub fn refusal_html(reason: Reason) -> String {
     document(title, "", &format!("<h1>{title}</h1><p>{message}</p><p><code>{status} · {code}</code></p>"))
 }
 
+/// Longest file name a page shows, in characters.
+pub const MAX_SHOWN_NAME: usize = 255;
+
+/// A file name as a page shows it: bidirectional-override and isolate
+/// controls removed (they can make `exe.pdf` read as `fdp.exe`), and at most
+/// [`MAX_SHOWN_NAME`] characters (a path segment under a prefix grant can be
+/// far longer), cut with an ellipsis.
+pub fn display_name(name: &str) -> String {
+    let bidi = |c: &char| matches!(*c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let clean: Vec<char> = name.chars().filter(|c| !bidi(c)).collect();
+    if clean.len() <= MAX_SHOWN_NAME {
+        return clean.into_iter().collect();
+    }
+    let mut cut: String = clean[..MAX_SHOWN_NAME - 1].iter().collect();
+    cut.push('…');
+    cut
+}
+
 /// HTML-escapes text for element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -183,6 +201,11 @@ mod tests {
         assert_eq!(human_size(1_050), "1.1 KB (1,050 bytes)");
         assert_eq!(human_size(u64::MAX), "18446.7 PB (18,446,744,073,709,551,615 bytes)");
         assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+        assert_eq!(display_name("invoice\u{202e}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(display_name(&"é".repeat(300)).chars().count(), MAX_SHOWN_NAME);
+        assert!(display_name(&"x".repeat(300)).ends_with('…'));
+        let worst = PageView { name: display_name(&"'".repeat(7000)), ..PageView::default() };
+        assert!(download_html(Reason::Page, &worst).len() < 8192, "a long name cannot blow the 40 KB limit");
     }
 
     #[test]

@@ -20,12 +20,18 @@ pub fn password_hash(key: &Key, id: &str, password: &str) -> String {
 }
 
 /// The `pw` claim for a password a minter was given, refusing one the
-/// download form could never carry (empty, or over
-/// [`crate::form::MAX_PASSWORD_BYTES`]).
+/// download form could never carry (empty, over
+/// [`crate::form::MAX_PASSWORD_BYTES`], or with a control character a
+/// browser's password field cannot type).
 pub fn password_claim(key: &Key, id: &str, password: &str) -> Result<String, crate::Error> {
     let max = crate::form::MAX_PASSWORD_BYTES;
     if password.is_empty() || password.len() > max {
         return Err(crate::Error::Claims(format!("the password must be 1 to {max} bytes")));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(crate::Error::Claims(
+            "the password cannot contain control characters (a browser cannot type them)".into(),
+        ));
     }
     Ok(password_hash(key, id, password))
 }
@@ -88,6 +94,15 @@ mod tests {
         assert!(!password_matches(&k, "BAAAAAAAAAAAAAAAAAAAAA", "correct horse", &pw));
         assert!(!password_matches(&key("k1", 2), "AAAAAAAAAAAAAAAAAAAAAA", "correct horse", &pw));
         assert!(!password_matches(&k, "AAAAAAAAAAAAAAAAAAAAAA", "correct horse", "not base64!"));
+    }
+
+    #[test]
+    fn minters_refuse_passwords_a_browser_cannot_type() {
+        let k = key("k1", 1);
+        assert!(password_claim(&k, "AAAAAAAAAAAAAAAAAAAAAA", "correct horse").is_ok());
+        for bad in ["", "abc\n", "tab\there", &"a".repeat(257)] {
+            assert!(password_claim(&k, "AAAAAAAAAAAAAAAAAAAAAA", bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -57,8 +57,10 @@ pub enum BodyError {
 /// (a caller passes `MAX_FORM_BYTES + 1`, so a longer body reaches the core
 /// as a string over the limit and is refused there as `bad_form`), up to
 /// [`FORM_DRAIN_BYTES`] more are read and dropped, and the whole read must
-/// finish within `timeout`. Bytes that are not UTF-8 are read lossily: the
-/// core validates the form.
+/// finish within `timeout`. A body that is not UTF-8 becomes a string over
+/// the core's form limit, so the core answers `bad_form` for it exactly as
+/// the Lambda@Edge host does (never a lossy reading that could count a
+/// wrong password).
 pub async fn read_form(body: Body, keep: usize, timeout: Duration) -> Result<String, BodyError> {
     let read = async move {
         let mut body = body;
@@ -75,7 +77,7 @@ pub async fn read_form(body: Body, keep: usize, timeout: Duration) -> Result<Str
                 }
             }
         }
-        Ok(String::from_utf8_lossy(&kept).into_owned())
+        Ok(String::from_utf8(kept).unwrap_or_else(|_| "\u{0}".repeat(oncelink_edge::request::MAX_FORM_BYTES + 1)))
     };
     tokio::time::timeout(timeout, read).await.map_err(|_| BodyError::Timeout)?
 }
@@ -138,7 +140,11 @@ mod tests {
         assert_eq!(read(b"password=a".to_vec()).await, Ok("password".to_owned()));
         assert_eq!(read(b"a=1".to_vec()).await, Ok("a=1".to_owned()));
         assert_eq!(read(Vec::new()).await, Ok(String::new()));
-        assert_eq!(read(b"a=\xff".to_vec()).await, Ok("a=\u{fffd}".to_owned()));
+        let not_utf8 = read(b"a=\xff".to_vec()).await.unwrap();
+        assert!(
+            not_utf8.len() > oncelink_edge::request::MAX_FORM_BYTES,
+            "not UTF-8 must reach the core as over the limit"
+        );
         assert_eq!(read(vec![b'x'; 1 << 20]).await, Ok("x".repeat(8)), "a huge body is cut, not buffered");
     }
 

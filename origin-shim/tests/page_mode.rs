@@ -299,14 +299,17 @@ fn a_wrong_password_counts_and_five_lock_the_link() {
         assert_eq!(body["attempts_left"], 5 - attempt, "{body}");
         assert_eq!(record(&site, &id), (0, attempt), "the SQLite file counts each failure");
     }
+    // A pass got with the right password before the lock...
+    let early = assert_pass_issued(&post(shim.addr, &target, BROWSER, JSON, &password_form("right one")), &target);
     let html = post(shim.addr, &target, BROWSER, HTML, &password_form("Right one"));
     assert_eq!(html.status, 410, "the fifth wrong password (case matters) locks: {}", html.body_text());
     assert!(html.body_text().contains("locked"));
     assert_eq!(record(&site, &id), (0, 5));
 
-    // From now on: locked, even with the right password and a genuine pass.
-    let location = assert_pass_issued(&post(shim.addr, &target, BROWSER, JSON, &password_form("right one")), &target);
-    assert_denied(&send(shim.addr, "GET", &location, BROWSER, JSON), 410, "locked");
+    // ...is refused once locked, and the right password now gets the same
+    // answer as a wrong one: the lock ends guessing too.
+    assert_denied(&send(shim.addr, "GET", &early, BROWSER, JSON), 410, "locked");
+    assert_denied(&post(shim.addr, &target, BROWSER, JSON, &password_form("right one")), 410, "locked");
     assert_denied(&send(shim.addr, "GET", &target, BROWSER, JSON), 410, "locked");
     assert_denied(&post(shim.addr, &target, BROWSER, JSON, &password_form("wrong")), 410, "locked");
     assert_eq!(record(&site, &id).0, 0, "a locked link counts no use");
@@ -358,8 +361,7 @@ fn fifty_parallel_wrong_passwords_lock_with_every_failure_counted() {
     assert!(other.is_empty(), "unexpected answers: {other:?}");
     assert_eq!((wrong, locked), (4, 46), "four attempts left room, every later one found the link locked");
     assert_eq!(record(&site, &id), (0, 50), "every wrong password counted exactly once");
-    let location = assert_pass_issued(&post(shim.addr, &target, BROWSER, JSON, &password_form("secret")), &target);
-    assert_denied(&send(shim.addr, "GET", &location, BROWSER, JSON), 410, "locked");
+    assert_denied(&post(shim.addr, &target, BROWSER, JSON, &password_form("secret")), 410, "locked");
 }
 
 #[test]
