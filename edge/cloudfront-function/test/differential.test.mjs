@@ -212,6 +212,7 @@ function generator(r) {
     if (chance(0.15)) headers[pick(['sec-purpose', 'purpose', 'x-purpose', 'x-moz'])] = pick(['prefetch', 'Prefetch;prerender', 'preview', 'none']);
     if (chance(0.1)) headers['x-oncelink-disposition'] = 'inline';
     if (chance(0.1)) headers.range = pick(['bytes=0-', 'bytes=100-']);
+    if (chance(0.15)) headers['sec-fetch-site'] = pick(['cross-site', ' Cross-Site ', 'same-origin', 'none']);
     let ip = pick(ADDRESSES);
     if (claims.cidr && chance(0.5)) ip = claims.cidr.replace(/\/.*$/, '').replace(/::$/, '::5');
     const now = NOW + (friendly || chance(0.7) ? 0 : pick([-35, 3600 - 31, 3600 - 30, 3600 + 29, 3600 + 30, 10 ** 9 + 5000]));
@@ -284,7 +285,7 @@ for (const mode of ['only', 'prefilter']) {
       mode === 'only' ? 'forward' : 'pass', 'POST refused in direct mode',
       // What the core decides for the links the function hands on: page mode, previews, prefetches, the store.
       'core page', 'core preview', 'core prefetch_refused', 'core pass_issued', 'core pass_invalid', 'core bad_form',
-      'core password_required', 'core need_store consume', 'core need_store read', 'core need_store fail',
+      'core password_required', 'core cross_site', 'core need_store consume', 'core need_store read', 'core need_store fail',
       'core forward head'];
     if (process.env.ONCELINK_DIFF_CASES) console.log(mode, JSON.stringify(Object.fromEntries(seen)));
     for (const outcome of needed) {
