@@ -526,7 +526,7 @@ resource "aws_cloudfront_distribution" "files" {
     }
     precondition {
       condition     = var.edge_mode == "lambda" || !var.enable_page_mode
-      error_message = "enable_page_mode needs edge_mode = lambda (the CloudFront Function refuses every method but GET and HEAD)."
+      error_message = "enable_page_mode needs edge_mode = lambda (page mode behind a CloudFront Function tier is not built)."
     }
     precondition {
       condition     = var.edge_mode != "function-only" || local.s3

@@ -125,7 +125,7 @@ export function checkOptions(raw) {
   const edgeMode = raw.edgeMode ?? 'lambda';
   if (!EDGE_MODES.includes(edgeMode)) throw new Error(`--edge-mode must be one of ${EDGE_MODES.join(', ')}`);
   if (edgeMode !== 'lambda' && raw.pageMode) {
-    throw new Error(`--page-mode needs --edge-mode lambda (the ${edgeMode} function refuses every method but GET and HEAD)`);
+    throw new Error(`--page-mode needs --edge-mode lambda (page mode behind the ${edgeMode} function is not built)`);
   }
   const defaultMode = raw.defaultMode ?? 'direct';
   if (defaultMode !== 'direct' && defaultMode !== 'page') throw new Error('--default-mode must be direct or page');
