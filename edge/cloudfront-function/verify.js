@@ -34,7 +34,8 @@ const oncelink = (() => {
   const TOKEN_SHAPE = /^ol1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
   const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   const HEX_DIGITS = '0123456789ABCDEF';
-  const I64_MAX = '9223372036854775807';
+  // Latest exp/nbf (claims.rs MAX_TIME, 9999-12-31T23:59:59Z).
+  const MAX_TIME = '253402300799';
   // Unicode White_Space, which Rust's str::trim removes (JS trim differs on U+0085 and U+FEFF).
   const WHITE_SPACE = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]+';
   const RUST_TRIM = new RegExp('^' + WHITE_SPACE + '|' + WHITE_SPACE + '$', 'g');
@@ -403,7 +404,7 @@ const oncelink = (() => {
     if (!isClean(path)) {
       return null;
     }
-    if (!fitsIn(c.exp, I64_MAX) || ('nbf' in c && (!fitsIn(c.nbf, I64_MAX) || !isLess(c.nbf, c.exp)))) {
+    if (!fitsIn(c.exp, MAX_TIME) || ('nbf' in c && (!fitsIn(c.nbf, MAX_TIME) || !isLess(c.nbf, c.exp)))) {
       return null;
     }
     if ('n' in c && (c.n.length > 7 || Number(c.n) < 1 || Number(c.n) > 1000000)) {

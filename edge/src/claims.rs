@@ -16,6 +16,9 @@ pub const MIN_USES: u32 = 1;
 pub const MAX_USES: u32 = 1_000_000;
 /// Longest resume grace window, in seconds.
 pub const MAX_GRACE: u32 = 86_400;
+/// Latest `exp` or `nbf`: 9999-12-31T23:59:59Z. Keeps every time exact in
+/// a JavaScript number (a host's JSON round trip) and in any date library.
+pub const MAX_TIME: i64 = 253_402_300_799;
 /// Longest `fn` claim, in characters.
 pub const MAX_FILENAME_CHARS: usize = 255;
 
@@ -114,6 +117,9 @@ impl Claims {
         };
         if self.exp < 0 || self.nbf.is_some_and(|nbf| nbf < 0) {
             return fail("exp and nbf are Unix seconds and cannot be negative");
+        }
+        if self.exp > MAX_TIME || self.nbf.is_some_and(|nbf| nbf > MAX_TIME) {
+            return fail("exp and nbf must be at most 253402300799 (9999-12-31T23:59:59Z)");
         }
         if self.nbf.is_some_and(|nbf| nbf >= self.exp) {
             return fail("nbf must be before exp");
