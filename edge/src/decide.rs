@@ -316,7 +316,11 @@ impl Checked<'_> {
     }
 
     fn pending(&self, op: StoreOp, then: Then) -> Pending {
-        Pending { op, then, html: self.html, id_hash: id_hash(&self.claims.raw.id) }
+        let id_hash = match &then {
+            Then::Forward { forward, .. } => forward.id_hash.clone(),
+            _ => id_hash(&self.claims.raw.id),
+        };
+        Pending { op, then, html: self.html, id_hash }
     }
 
     fn view(&self) -> PageView {
