@@ -43,23 +43,24 @@ function assertPageHeaders(headers, where) {
 }
 
 /**
- * Checks the reason code a generated answer names in `x-oncelink-reason`
- * (the Lambda@Edge handler sends it; origin-shim does not, and its answers
- * are checked by their content instead).
+ * Checks the reason code a generated answer names in `x-oncelink-reason`.
+ * The Lambda@Edge handler always sends it, so behind the emulator it must be
+ * there; origin-shim does not, and its answers are checked by their content.
  */
-function assertReason(headers, code, where) {
+function assertReason(target, headers, code, where) {
+  if (target.name === 'lambda-edge') assert.ok('x-oncelink-reason' in headers, `${where}: no x-oncelink-reason header`);
   if ('x-oncelink-reason' in headers) assert.equal(headers['x-oncelink-reason'], code, `${where}: reason`);
 }
 
 /**
- * Opens `url` in `page` and checks the answer: its status, the reason code
+ * Opens `url` in `page` (of deployment `target`) and checks the answer: its status, the reason code
  * and the headers every generated page carries.
  */
-async function open(page, url, status, reason, where) {
+async function open(target, page, url, status, reason, where) {
   const response = await page.goto(url);
   assert.equal(response.status(), status, where);
   const headers = await response.allHeaders();
-  assertReason(headers, reason, where);
+  assertReason(target, headers, reason, where);
   assertPageHeaders(headers, where);
   return response;
 }
@@ -88,7 +89,7 @@ export function defineFlows(label, start) {
       const url = link({ path: '/reports/q3.pdf', uses: 1, filename: name, mode: 'page', ttl: '7d' });
       const { context, page } = await newPage(browser);
       try {
-        await open(page, url, 200, 'page', 'the GET shows the download page');
+        await open(target, page, url, 200, 'page', 'the GET shows the download page');
         assert.ok(await page.getByText(name, { exact: true }).isVisible(), 'the file name is visible');
         const button = page.getByRole('button', { name: 'Download' });
         assert.ok(await button.isVisible(), 'the Download button is visible');
@@ -96,17 +97,17 @@ export function defineFlows(label, start) {
         if (target.name === 'origin-shim') maybeUpdateDocImage(root, 'download-page.png', shot.bytes);
 
         // Opening the page again consumes nothing: it is still the page.
-        await open(page, url, 200, 'page', 'a second look at the page uses nothing');
+        await open(target, page, url, 200, 'page', 'a second look at the page uses nothing');
 
         const got = await downloadBy(page, () => page.getByRole('button', { name: 'Download' }).click());
         assert.equal(got.name, name, 'the download carries the link’s file name');
         assert.ok(got.bytes.equals(FILES['reports/q3.pdf']), 'the downloaded bytes equal the file');
 
-        await open(page, url, 410, 'used_up', 'reopened in the same browser after the download: 410');
+        await open(target, page, url, 410, 'used_up', 'reopened in the same browser after the download: 410');
 
         const { context: other, page: stranger } = await newPage(browser);
         try {
-          await open(stranger, url, 410, 'used_up', 'reopened by another visitor: 410');
+          await open(target, stranger, url, 410, 'used_up', 'reopened by another visitor: 410');
           const text = await stranger.locator('body').innerText();
           assert.match(text, /410/, 'the page says 410');
           assert.match(text, /used_up/, 'the page names the reason code');
@@ -127,7 +128,7 @@ export function defineFlows(label, start) {
       const url = link({ path: '/reports/plan.bin', uses: 1, filename: name, password });
       const { context, page } = await newPage(browser);
       try {
-        await open(page, url, 200, 'page', 'a password link shows the page');
+        await open(target, page, url, 200, 'page', 'a password link shows the page');
         assert.ok(await page.getByText(name, { exact: true }).isVisible(), 'the file name is visible');
         const field = page.getByLabel('Password');
         assert.ok(await field.isVisible(), 'the page asks for the password');
@@ -139,7 +140,7 @@ export function defineFlows(label, start) {
           page.getByRole('button', { name: 'Download' }).click(),
         ]);
         assert.equal(answer.status(), 403, 'a wrong password is refused');
-        assertReason(await answer.allHeaders(), 'wrong_password', 'wrong password');
+        assertReason(target, await answer.allHeaders(), 'wrong_password', 'wrong password');
         await page.waitForLoadState();
         const status = page.getByRole('status');
         const message = await status.innerText();
@@ -163,7 +164,7 @@ export function defineFlows(label, start) {
       for (const accept of ['text/html,application/xhtml+xml,*/*;q=0.8', 'application/json']) {
         const preview = await fetch(url, { headers: { 'user-agent': SLACKBOT_UA, accept } });
         assert.equal(preview.status, 200, 'the unfurler gets an answer');
-        assertReason(Object.fromEntries(preview.headers), 'preview', 'unfurler');
+        assertReason(target, Object.fromEntries(preview.headers), 'preview', 'unfurler');
         const body = Buffer.from(await preview.arrayBuffer());
         if (accept === 'application/json') {
           assert.equal(JSON.parse(body.toString('utf8')).result, 'preview', 'the JSON answer names the preview');

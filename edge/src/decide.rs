@@ -512,6 +512,7 @@ impl Pending {
                     return Err(Reason::UsedUp);
                 }
                 let mut view = view.clone();
+                view.uses_left = Some(op.n - used);
                 view.attempts_left = Some(max_failures - failures);
                 Ok(Step::Respond(Response::download_page(Reason::WrongPassword, &view, self.html)))
             }

@@ -46,6 +46,13 @@ pub struct EdgeState {
     pub body_timeout: Duration,
 }
 
+/// Whether the core's answer to a POST without its body is one its body
+/// could change: the 303 of a page link (a body may be `bad_form`) or a
+/// password link's `password_required` (the body holds the password).
+fn needs_form(step: &Step) -> bool {
+    matches!(step, Step::Respond(r) if matches!(r.reason, Reason::PassIssued | Reason::PasswordRequired))
+}
+
 /// The one handler of `serve` mode.
 pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Response<Body> {
     let started = Instant::now();
@@ -54,9 +61,14 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
     let mut request = core_request(&parts, &ip);
     let mut fields: Vec<(&str, Value)> =
         vec![("method", Value::from(parts.method.as_str())), ("ip", Value::from(ip.as_str()))];
-    // A POST is the download page's form: the core reads it (and answers
-    // every POST itself). Other methods' bodies are never read.
-    if parts.method == Method::POST {
+    let now = unix_now();
+    let mut step = decide(&state.config, &request, now);
+    // A POST is the download page's form, and the core answers every POST
+    // itself. Its body can only matter once the core has accepted the token
+    // and the link's mode (the first decision, without a body, is then the
+    // 303 or `password_required`); any other POST is answered at once, its
+    // body never read. Other methods' bodies are never read.
+    if parts.method == Method::POST && needs_form(&step) {
         match read_form(body, MAX_FORM_BYTES + 1, state.body_timeout).await {
             Ok(text) => request.body = Some(text),
             Err(e) => {
@@ -68,9 +80,8 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
                 return finish(&state, fields, &parts, response, started);
             }
         }
+        step = decide(&state.config, &request, now);
     }
-    let now = unix_now();
-    let mut step = decide(&state.config, &request, now);
     // Serving files itself, the shim opens the file before it asks the store,
     // so a use is never spent on a path that names no file. Only an allowed
     // (or store-pending) request, or one that is shown the download page,

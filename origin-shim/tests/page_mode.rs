@@ -407,6 +407,39 @@ fn a_slow_form_body_times_out() {
 }
 
 #[test]
+fn a_huge_form_body_is_cut_off_not_awaited_and_a_bad_token_never_waits_for_its_body() {
+    let site = site();
+    let shim = site.serve(&["--body-timeout-ms", "5000"]);
+    let target = link(&site, page_claims(1));
+    // 100 MB announced, 256 KiB sent: the shim stops reading past its limit
+    // and answers bad_form at once, not after the body timeout (a reader
+    // without the bound would wait for the rest and answer 408).
+    let mut bytes = request_bytes(
+        shim.addr,
+        "POST",
+        &target,
+        &[("User-Agent", BROWSER), ("Accept", JSON), ("Content-Length", "104857600")],
+    );
+    bytes.extend(std::iter::repeat_n(b'a', 1 << 18));
+    let started = std::time::Instant::now();
+    let resp = send_raw(shim.addr, &bytes, false).expect("an answer, not a hang");
+    assert_denied(&resp, 400, "bad_form");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "waited for the body: {:?}", started.elapsed());
+
+    // A POST whose token is bad is answered without reading its body at all.
+    let mut forged = request_bytes(
+        shim.addr,
+        "POST",
+        &format!("{FILE}?t=nope"),
+        &[("User-Agent", BROWSER), ("Accept", JSON), ("Content-Length", "100")],
+    );
+    forged.extend_from_slice(b"password=x");
+    let started = std::time::Instant::now();
+    assert_denied(&send_raw(shim.addr, &forged, false).expect("an answer"), 403, "malformed");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "waited for the body: {:?}", started.elapsed());
+}
+
+#[test]
 fn a_page_for_a_missing_file_is_not_found_and_touches_no_store() {
     let site = site();
     let shim = site.serve(&[]);

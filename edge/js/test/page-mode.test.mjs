@@ -191,6 +191,21 @@ describe('page mode through the bundled handler against moto', () => {
     assert.equal(record.failures.N, '1', 'the one wrong attempt stays counted');
   });
 
+  it('a new password link with the right password first downloads exactly once (no failures attribute yet)', async () => {
+    const password = 'first-time-right';
+    const { id, token } = link({ n: 1, fn: 'plan.bin', password });
+    const erin = client(7);
+    const right = await erin.post(`t=${token}`, `password=${password}`);
+    assert.equal(right.status, '303', `the right password is answered 303 (got ${right.status} ${reasonOf(right)})`);
+    const download = await erin.get(passQuery(right, token));
+    assert.ok(isForward(download), `forwarded (got ${download.status} ${reasonOf(download)})`);
+    const record = await readRecord(moto.client, TABLE, id);
+    assert.equal(record.used.N, '1');
+    assert.equal(record.failures, undefined, 'no failure was ever counted');
+    const again = await client(8).post(`t=${token}`, `password=${password}`);
+    assert.equal(reasonOf(again), 'used_up', 'after its one use the right password gets the 410');
+  });
+
   it('a body CloudFront truncated is 400 bad_form, whatever its first bytes say', async () => {
     const password = 'hunter2';
     const { id, token } = link({ n: 1, password });
