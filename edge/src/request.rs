@@ -94,28 +94,18 @@ impl Request {
     /// parameters, or one in the query and one in the header) is `malformed`:
     /// an ambiguous request is refused rather than guessed at.
     pub fn token(&self, param: &str) -> Result<(&str, TokenSource), Reason> {
-        let mut found = None;
-        let mut count = 0;
-        for pair in self.query.split('&') {
-            if let Some(value) = pair.strip_prefix(param).and_then(|r| r.strip_prefix('=')) {
-                found = Some((value, TokenSource::Query));
-                count += 1;
-            } else if pair == param {
-                found = Some(("", TokenSource::Query));
-                count += 1;
-            }
-        }
-        if let Some(auth) = self.header("authorization") {
+        let query = self.query_param(param)?.map(|t| (t, TokenSource::Query));
+        let header = self.header("authorization").and_then(|auth| {
             let mut words = auth.trim().splitn(2, ' ');
-            if words.next().is_some_and(|s| s.eq_ignore_ascii_case("oncelink")) {
-                found = Some((words.next().unwrap_or("").trim(), TokenSource::Header));
-                count += 1;
-            }
-        }
-        match (count, found) {
-            (0, _) | (_, None) | (1, Some(("", _))) => Err(Reason::MissingToken),
-            (1, Some(found)) => Ok(found),
-            _ => Err(Reason::Malformed),
+            words
+                .next()
+                .is_some_and(|s| s.eq_ignore_ascii_case("oncelink"))
+                .then(|| (words.next().unwrap_or("").trim(), TokenSource::Header))
+        });
+        match (query, header) {
+            (Some(_), Some(_)) => Err(Reason::Malformed),
+            (Some(("", _)), None) | (None, Some(("", _))) | (None, None) => Err(Reason::MissingToken),
+            (Some(found), None) | (None, Some(found)) => Ok(found),
         }
     }
 
