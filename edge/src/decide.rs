@@ -103,6 +103,9 @@ pub struct Pending {
     html: bool,
     /// Hash of the token id, for the host's log line whatever the outcome.
     pub id_hash: String,
+    /// Password links only: wrong passwords after which the link is locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_failures: Option<u32>,
 }
 
 /// What a pending decision does with a reply the store could justify.
@@ -110,41 +113,27 @@ pub struct Pending {
 // Externally tagged: an internally tagged enum would make serde buffer the
 // value and instantiate a second deserializer for Forward and PageView,
 // about 20 KB of wasm.
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
 enum Then {
     /// A consume or resume: forward on success.
-    Forward {
-        forward: Forward,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        max_failures: Option<u32>,
-    },
+    Forward(Forward),
     /// A page-mode GET: the download page with what the record says.
-    Page {
-        view: PageView,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        max_failures: Option<u32>,
-    },
+    Page(PageView),
     /// A wrong password, counted: the page again with attempts left.
-    WrongPassword { view: PageView, max_failures: u32 },
-    /// The right password, after a read: the 303 unless the record says no.
-    PassIssued { location: String, max_failures: u32 },
+    WrongPassword(PageView),
+    /// The right password, after a read: the 303 (to this location) unless
+    /// the record says no.
+    PassIssued(String),
 }
 
 impl Then {
-    fn max_failures(&self) -> Option<u32> {
-        match self {
-            Then::Forward { max_failures, .. } | Then::Page { max_failures, .. } => *max_failures,
-            Then::WrongPassword { max_failures, .. } | Then::PassIssued { max_failures, .. } => Some(*max_failures),
-        }
-    }
-
     /// Whether `kind` is the store operation this continuation asked for;
     /// a pending whose parts disagree is answered 503.
     fn expects(&self, kind: StoreOpKind) -> bool {
         match self {
-            Then::Forward { .. } => matches!(kind, StoreOpKind::Consume | StoreOpKind::Resume),
-            Then::Page { .. } | Then::PassIssued { .. } => kind == StoreOpKind::Read,
-            Then::WrongPassword { .. } => kind == StoreOpKind::Fail,
+            Then::Forward(_) => matches!(kind, StoreOpKind::Consume | StoreOpKind::Resume),
+            Then::Page(_) | Then::PassIssued(_) => kind == StoreOpKind::Read,
+            Then::WrongPassword(_) => kind == StoreOpKind::Fail,
         }
     }
 }
@@ -311,16 +300,16 @@ impl Checked<'_> {
             RangeStart::Later => StoreOpKind::Resume,
         };
         let op = self.op(kind, n);
-        let then = Then::Forward { forward, max_failures: self.max_failures() };
+        let then = Then::Forward(forward);
         Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, then) })
     }
 
     fn pending(&self, op: StoreOp, then: Then) -> Pending {
         let id_hash = match &then {
-            Then::Forward { forward, .. } => forward.id_hash.clone(),
+            Then::Forward(forward) => forward.id_hash.clone(),
             _ => id_hash(&self.claims.raw.id),
         };
-        Pending { op, then, html: self.html, id_hash }
+        Pending { op, then, html: self.html, id_hash, max_failures: self.max_failures() }
     }
 
     fn view(&self) -> PageView {
@@ -347,7 +336,7 @@ impl Checked<'_> {
             None => Step::Respond(Response::download_page(Reason::Page, &view, self.html)),
             Some(n) => {
                 let op = self.op(StoreOpKind::Read, n);
-                let then = Then::Page { view, max_failures: self.max_failures() };
+                let then = Then::Page(view);
                 Step::NeedStore { op: op.clone(), pending: self.pending(op, then) }
             }
         }
@@ -367,14 +356,13 @@ impl Checked<'_> {
             let Some(password) = password else {
                 return Ok(self.page_again(Reason::PasswordRequired));
             };
-            let max_failures = self.config.max_password_failures;
             let (kind, then) = if secret::password_matches(self.key, &raw.id, &password, pw) {
                 // The right password is answered only after a read: a locked,
                 // used-up or revoked link must not tell a right guess from a
                 // wrong one.
-                (StoreOpKind::Read, Then::PassIssued { location: self.location(), max_failures })
+                (StoreOpKind::Read, Then::PassIssued(self.location()))
             } else {
-                (StoreOpKind::Fail, Then::WrongPassword { view: self.view(), max_failures })
+                (StoreOpKind::Fail, Then::WrongPassword(self.view()))
             };
             let op = self.op(kind, n);
             return Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, then) });
@@ -460,11 +448,11 @@ impl Pending {
             return Err(Reason::StoreUnavailable);
         }
         let counted = matches!(reply, StoreReply::Counted { .. });
-        if !counted && self.then.max_failures().is_some_and(|max| failures >= max) {
+        if !counted && self.max_failures.is_some_and(|max| failures >= max) {
             return Err(Reason::Locked);
         }
         match &self.then {
-            Then::Forward { forward, .. } => {
+            Then::Forward(forward) => {
                 let mut forward = forward.clone();
                 if counted {
                     if op.kind != StoreOpKind::Consume || used == 0 || used > op.n {
@@ -488,26 +476,28 @@ impl Pending {
             }
             // A read and a failure count never count a use.
             _ if counted => Err(Reason::StoreUnavailable),
-            Then::Page { view, max_failures } => {
+            Then::Page(view) => {
                 if used >= op.n {
                     return Err(Reason::UsedUp);
                 }
                 let mut view = view.clone();
                 view.uses_left = Some(op.n - used);
-                view.attempts_left = max_failures.filter(|_| failures > 0).map(|max| max - failures);
+                view.attempts_left = self.max_failures.filter(|_| failures > 0).map(|max| max - failures);
                 Ok(Step::Respond(Response::download_page(Reason::Page, &view, self.html)))
             }
-            Then::PassIssued { location, .. } => {
+            Then::PassIssued(location) => {
                 if used >= op.n {
                     return Err(Reason::UsedUp);
                 }
                 Ok(Step::Respond(Response::see_other(location.clone())))
             }
-            Then::WrongPassword { view, max_failures } => {
-                if failures == 0 {
+            Then::WrongPassword(view) => {
+                // A wrong password happens only on a password link, whose
+                // pending always carries the limit.
+                let (Some(max_failures), true) = (self.max_failures, failures > 0) else {
                     // The store did not count the failure it was asked to.
                     return Err(Reason::StoreUnavailable);
-                }
+                };
                 if used >= op.n {
                     return Err(Reason::UsedUp);
                 }
