@@ -55,7 +55,7 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub m: Option<Mode>,
     /// Password hash: base64url of HMAC-SHA256(key, "oncelink/v1/password"
-    /// 0 id 0 password) (see `crate::password`). Requires `n`; the link is in
+    /// 0 id 0 password) (see `crate::secret`). Requires `n`; the link is in
     /// page mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pw: Option<String>,
