@@ -29,17 +29,9 @@ fn time_per_op(mut f: impl FnMut()) -> Duration {
 fn main() {
     let keys = KeySet::from_json(KEYS).unwrap();
     let claims = |n| Claims {
-        id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-        p: "/files/report.pdf".into(),
-        exp: 2_000_000_000,
-        nbf: None,
         n,
-        r: None,
-        ip: None,
         filename: Some("report.pdf".into()),
-        g: None,
-        m: None,
-        pw: None,
+        ..Claims::new("AAAAAAAAAAAAAAAAAAAAAA", "/files/report.pdf", 2_000_000_000)
     };
     let unlimited = mint(keys.active(), claims(None)).unwrap();
     let counted = mint(keys.active(), claims(Some(1))).unwrap();

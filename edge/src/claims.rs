@@ -71,6 +71,27 @@ pub enum Mode {
     Page,
 }
 
+impl Claims {
+    /// Claims for token `id` granting `p` until `exp`, every optional claim
+    /// absent; set others with struct update syntax
+    /// (`Claims { n: Some(1), ..Claims::new(id, p, exp) }`).
+    pub fn new(id: impl Into<String>, p: impl Into<String>, exp: i64) -> Claims {
+        Claims {
+            id: id.into(),
+            p: p.into(),
+            exp,
+            nbf: None,
+            n: None,
+            r: None,
+            ip: None,
+            filename: None,
+            g: None,
+            m: None,
+            pw: None,
+        }
+    }
+}
+
 impl CheckedClaims {
     /// The link's mode: `m`, else page for a password link, else `default`.
     pub fn mode(&self, default: Mode) -> Mode {

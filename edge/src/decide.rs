@@ -522,19 +522,7 @@ mod tests {
         )
         .unwrap();
         let config = Config::new(keys, "us-east-1").unwrap();
-        let claims = Claims {
-            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-            p: "/f".into(),
-            exp: 2000,
-            nbf: None,
-            n: Some(1),
-            r: None,
-            ip: None,
-            filename: None,
-            g: None,
-            m: Some(Mode::Page),
-            pw: None,
-        };
+        let claims = Claims { n: Some(1), m: Some(Mode::Page), ..Claims::new("AAAAAAAAAAAAAAAAAAAAAA", "/f", 2000) };
         let token = mint_active(&config.keys, claims).unwrap();
         let request =
             Request { method: "GET".into(), path: "/f".into(), query: format!("t={token}"), ..Request::default() };

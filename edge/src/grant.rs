@@ -163,19 +163,7 @@ mod tests {
     fn forwards_carry_a_grant_only_when_configured() {
         use crate::{decide, mint_active, Claims, Config, Request, Step};
         let mut config = Config::new(keys("k1", 3), "us-east-1").unwrap();
-        let claims = Claims {
-            id: ID.into(),
-            p: "/f".into(),
-            exp: 2000,
-            nbf: None,
-            n: None,
-            r: None,
-            ip: None,
-            filename: None,
-            g: None,
-            m: None,
-            pw: None,
-        };
+        let claims = Claims::new(ID, "/f", 2000);
         let token = mint_active(&config.keys, claims).unwrap();
         let req =
             Request { method: "GET".into(), path: "/f".into(), query: format!("t={token}"), ..Request::default() };

@@ -80,19 +80,7 @@ pub fn fresh_id() -> String {
 /// Claims for `path`, valid for an hour, with no use limit; adjust fields
 /// before minting.
 pub fn claims(path: &str) -> Claims {
-    Claims {
-        id: fresh_id(),
-        p: path.to_owned(),
-        exp: now() + 3600,
-        nbf: None,
-        n: None,
-        r: None,
-        ip: None,
-        filename: None,
-        g: None,
-        m: None,
-        pw: None,
-    }
+    Claims::new(fresh_id(), path, now() + 3600)
 }
 
 /// Claims for `path` with a use limit `n`.

@@ -51,17 +51,8 @@ fn run() -> Result<(), String> {
     for i in 0..args.count {
         let mut bytes = seed;
         bytes[12..].copy_from_slice(&(i as u32).to_le_bytes());
-        let claims = Claims {
-            id: new_id(bytes),
-            p: args.path.clone(),
-            exp: now.as_secs() as i64 + args.ttl,
-            nbf: None,
-            n: args.uses,
-            r: None,
-            ip: None,
-            filename: None,
-            g: None,
-        };
+        let claims =
+            Claims { n: args.uses, ..Claims::new(new_id(bytes), args.path.clone(), now.as_secs() as i64 + args.ttl) };
         let token = mint(keys.active(), claims).map_err(|e| e.to_string())?;
         writeln!(out, "{}?t={token}", args.path).map_err(|e| e.to_string())?;
     }
