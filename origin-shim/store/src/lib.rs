@@ -156,13 +156,14 @@ impl SqliteStore {
     /// transaction (so two processes opening one old file at once cannot
     /// both add a column).
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // A file already on the current schema needs no write lock: opening
+        // it (oncelink status, every worker) takes none.
+        if has_failures_column(&self.conn)? {
+            return Ok(());
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(SCHEMA)?;
-        let has_failures: bool =
-            tx.query_row("SELECT count(*) > 0 FROM pragma_table_info('records') WHERE name = 'failures'", [], |r| {
-                r.get(0)
-            })?;
-        if !has_failures {
+        if !has_failures_column(&tx)? {
             tx.execute_batch(ADD_FAILURES)?;
         }
         tx.commit()?;
@@ -265,7 +266,7 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
              RETURNING used, revoked, failures",
         )?
         .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let (used, failures) = (to_count(used)?, to_failures(failures)?);
+    let (used, failures) = (to_u32(used, "used")?, to_u32(failures, "failures")?);
     let last_use = last_use_of(tx, op)?;
     let resuming = last_use.is_some_and(|t| t >= op.resume_after);
     let locked = op.max_failures.is_some_and(|max| failures >= max);
@@ -293,7 +294,7 @@ fn fail_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, S
         )?
         .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let last_use = last_use_of(tx, op)?;
-    Ok(StoreReply::NotCounted { used: to_count(used)?, revoked, last_use, failures: to_failures(failures)? })
+    Ok(StoreReply::NotCounted { used: to_u32(used, "used")?, revoked, last_use, failures: to_u32(failures, "failures")? })
 }
 
 /// The read of `op` for a resume or a page (changes nothing).
@@ -304,7 +305,7 @@ fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, S
         .optional()?;
     let last_use = last_use_of(tx, op)?;
     let (used, revoked, failures) = match record {
-        Some((used, revoked, failures)) => (to_count(used)?, revoked, to_failures(failures)?),
+        Some((used, revoked, failures)) => (to_u32(used, "used")?, revoked, to_u32(failures, "failures")?),
         None => (0, false, 0),
     };
     Ok(StoreReply::NotCounted { used, revoked, last_use, failures })
@@ -328,15 +329,18 @@ fn read_record(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Record
     };
     let last_use: Option<i64> =
         tx.query_row("SELECT max(last_use) FROM uses WHERE id = ?1", params![id], |r| r.get(0))?;
-    Ok(Some(Record { used: to_count(used)?, revoked, last_use, failures: to_failures(failures)?, expire_at }))
+    Ok(Some(Record { used: to_u32(used, "used")?, revoked, last_use, failures: to_u32(failures, "failures")?, expire_at }))
 }
 
-fn to_count(used: i64) -> Result<u32, StoreError> {
-    u32::try_from(used).map_err(|_| StoreError::Corrupt(format!("used = {used}")))
+/// Whether the records table exists and has the `failures` column.
+fn has_failures_column(conn: &rusqlite::Connection) -> Result<bool, StoreError> {
+    let sql = "SELECT count(*) > 0 FROM pragma_table_info('records') WHERE name = 'failures'";
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
 }
 
-fn to_failures(failures: i64) -> Result<u32, StoreError> {
-    u32::try_from(failures).map_err(|_| StoreError::Corrupt(format!("failures = {failures}")))
+/// A stored counter as a u32; anything else means the file was tampered with.
+fn to_u32(value: i64, column: &str) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} = {value}")))
 }
 
 #[cfg(test)]
