@@ -88,7 +88,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
     // gets this far: a denied one learns nothing about which files exist.
     let mut file = None;
     if let Target::Root(root) = &state.target {
-        let need = file_need(&step);
+        let need = file_need(&step, &parts.method);
         let path = DecodedPath::parse(parts.uri.path());
         let found = match (need, &path) {
             (FileNeed::Nothing, _) => true,
@@ -106,6 +106,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
                 }
                 None => false,
             },
+            (FileNeed::Exists, Some(path)) => root.file_size(path).await.is_some(),
         };
         if !found {
             step = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, wants_html(&parts)));
@@ -178,24 +179,26 @@ enum FileNeed {
     Nothing,
     /// The file opened: the request downloads (or may, once the store answers).
     Open,
-    /// Only its size: the answer is the download page (or the 303 that
-    /// leads to the download).
+    /// Its size: the answer is the download page, which shows it.
     Size,
+    /// Only that it exists: the answer is the 303 that leads to the
+    /// download (now, or after the right password's read), which shows no
+    /// size, so the decision is not made again.
+    Exists,
 }
 
-fn file_need(step: &Step) -> FileNeed {
+fn file_need(step: &Step, method: &Method) -> FileNeed {
     match step {
         Step::Forward(_) => FileNeed::Open,
         Step::NeedStore { op, .. } => match op.kind {
             StoreOpKind::Consume | StoreOpKind::Resume => FileNeed::Open,
+            // A read for a POST is the right password's: its answer is the 303.
+            StoreOpKind::Read if method == Method::POST => FileNeed::Exists,
             StoreOpKind::Read | StoreOpKind::Fail => FileNeed::Size,
         },
         Step::Respond(r) => match r.reason {
-            Reason::Page
-            | Reason::PassIssued
-            | Reason::PasswordRequired
-            | Reason::PassExpired
-            | Reason::PassInvalid => FileNeed::Size,
+            Reason::PassIssued => FileNeed::Exists,
+            Reason::Page | Reason::PasswordRequired | Reason::PassExpired | Reason::PassInvalid => FileNeed::Size,
             _ => FileNeed::Nothing,
         },
     }
