@@ -86,18 +86,6 @@ function paeth(a, b, c) {
 }
 
 /**
- * How many distinct colours the image has, counting at most `limit` (the
- * count stops there).
- */
-export function distinctColours({ channels, pixels }, limit = 256) {
-  const seen = new Set();
-  for (let i = 0; i < pixels.length && seen.size < limit; i += channels) {
-    seen.add(pixels.subarray(i, i + channels).toString('latin1'));
-  }
-  return seen.size;
-}
-
-/**
  * The share (0..1) of pixels that differ from the most common colour: about
  * 0 for a blank page, a few percent for a page of text.
  */

@@ -164,9 +164,6 @@ export function startOriginShim(files) {
  */
 export function startLambdaEdge(files) {
   return deployment('lambda-edge', files, async ({ dir, files: origin, keys }) => {
-    if (!existsSync(join(root, 'edge', 'pkg', 'oncelink_edge_wasm_bg.wasm'))) {
-      throw new Error('edge/pkg is missing: run scripts/build-wasm.sh');
-    }
     const { buildBundle } = await import('../../scripts/build-bundle.mjs');
     const bundle = join(dir, 'bundle');
     const config = {
