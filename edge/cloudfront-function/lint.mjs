@@ -82,7 +82,7 @@ export const MEMBERS = new Set(words(`
  */
 export const OWN_FIELDS = new Set(words(`
   kvs mode skew param pass origin kid claims sig fromHeader token id p exp nbf n r fn g m pw secret finish prefix path cidr network bits
-  end count v4 error allow authorization parseRequest verify deny wantsHtml`));
+  end count v4 error allow authorization`));
 
 /** Modules `require` may load; `import` may only bring in cloudfront's default export. */
 export const MODULES = new Set(['crypto', 'querystring', 'buffer']);

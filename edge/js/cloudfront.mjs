@@ -95,13 +95,6 @@ export function toCoreRequest(cfRequest) {
   return request;
 }
 
-/**
- * Methods the edge ever lets through to the origin. A POST (the download
- * page's button) is always answered at the edge; if the core ever said
- * `forward` for anything else, the handler answers 503 instead (fail closed).
- */
-export const FORWARDABLE_METHODS = Object.freeze(['GET', 'HEAD']);
-
 /** `content-type` -> `Content-Type`: the `key` CloudFront sends on the wire. */
 export function canonicalHeaderName(name) {
   return name

@@ -13,7 +13,6 @@
 import {
   applyForward,
   fallbackUnavailable,
-  FORWARDABLE_METHODS,
   generatedResponseBytes,
   MAX_GENERATED_RESPONSE_BYTES,
   toCloudFrontResponse,
@@ -22,6 +21,13 @@ import {
 } from './cloudfront.mjs';
 import { logDecision } from './log.mjs';
 import { credentialsFrom, performStore, storeSettings } from './store.mjs';
+
+/**
+ * Methods the edge ever lets through to the origin. A POST (the download
+ * page's button) is always answered at the edge; if the core ever said
+ * `forward` for anything else, the handler answers 503 instead (fail closed).
+ */
+const FORWARDABLE_METHODS = Object.freeze(['GET', 'HEAD']);
 
 /**
  * Builds `handler(event)`.

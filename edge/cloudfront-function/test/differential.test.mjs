@@ -249,10 +249,6 @@ for (const mode of ['only', 'prefilter']) {
       const label = `case ${i} (seed ${SEED}, mode ${mode}): ${JSON.stringify({ config: { ...config, keys: '...' }, request, now })}\ncore: ${JSON.stringify(step)}\nfunction: ${JSON.stringify(result)}`;
       const outcome = want.deny ?? (want.pass ? 'pass' : 'forward');
       seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
-      // Core answers past the stateless checks that the function hands on (or refuses in "only" mode).
-      if (step.step === 'respond' && !['needs_consume', 'pass'].includes(outcome) && outcome !== step.reason) {
-        assert.fail(`${label}\nthe expectation contradicts the core`);
-      }
       if (step.step !== 'forward' || step.allow !== 'unlimited') {
         const core = step.step === 'respond' ? step.reason : step.step === 'need_store' ? `need_store ${step.op.kind}` : `forward ${step.allow}`;
         if (want.deny === undefined || want.deny === 'needs_consume') seen.set(`core ${core}`, (seen.get(`core ${core}`) ?? 0) + 1);

@@ -10,13 +10,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { loadDecideVectors, loadFor } from './vectors.mjs';
+import { kvsEntries, loadDecideVectors, loadFor } from './vectors.mjs';
 import { eventFor, outcomeOf } from './runtime.mjs';
 import { functionSettings } from '../build.mjs';
 
 const doc = loadDecideVectors();
 const config = doc.config;
-const secret = Object.fromEntries(config.keys.keys.map((k) => [k.kid, k.secret]))[config.keys.active];
+const secret = kvsEntries(config.keys)[config.keys.active];
 const NOW = 1767225600;
 const ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 const PATH = '/files/report.pdf';

@@ -8,7 +8,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  caseConfig, caseRequest, claimsOf, expectationFor, loadDecideVectors, loadFor, loadFormatVectors,
+  caseClaims, caseConfig, caseRequest, expectationFor, loadDecideVectors, loadFor, loadFormatVectors,
 } from './vectors.mjs';
 import { eventFor, outcomeOf, queryOf, flatHeaders } from './runtime.mjs';
 import { functionSettings } from '../build.mjs';
@@ -107,7 +107,7 @@ test('format.json verify cases give the core reason codes', async (t) => {
   const { run } = loadFor('prefilter', config);
   for (const testCase of format.verify) {
     await t.test(testCase.name, async () => {
-      const claims = claimsOf(testCase.token) ?? testCase.mint?.claims ?? {};
+      const claims = caseClaims(testCase) ?? {};
       const path = typeof claims.p === 'string' ? claims.p.replace(/\*$/, 'file') : '/a.txt';
       const ip = claims.ip ? claims.ip.replace(/\/\d+$/, '').replace(/::$/, '::1') : '192.0.2.1';
       const now = Number.isInteger(claims.nbf) ? claims.nbf : Number.isInteger(claims.exp) ? claims.exp - 60 : 1767225000;
