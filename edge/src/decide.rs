@@ -251,7 +251,7 @@ fn is_cross_site(request: &Request) -> bool {
 
 impl Checked<'_> {
     fn fp(&self) -> String {
-        fingerprint(self.key, &self.request.ip, self.request.header("user-agent").unwrap_or(""))
+        fingerprint(self.key, &self.request.ip, &self.path, self.request.header("user-agent").unwrap_or(""))
     }
 
     fn max_failures(&self) -> Option<u32> {
