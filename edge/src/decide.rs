@@ -251,7 +251,7 @@ fn is_cross_site(request: &Request) -> bool {
 
 impl Checked<'_> {
     fn fp(&self) -> String {
-        fingerprint(self.key, &self.request.ip, self.request.header("user-agent").unwrap_or(""))
+        fingerprint(self.key, &self.request.ip, &self.path, self.request.header("user-agent").unwrap_or(""))
     }
 
     fn max_failures(&self) -> Option<u32> {
@@ -467,8 +467,11 @@ impl Pending {
                     return Ok(Step::Forward(forward));
                 }
                 match op.kind {
-                    _ if used >= op.n => Err(Reason::UsedUp),
+                    // A Range past byte 0 is only ever a resume, and this
+                    // client has none for this path: whether uses remain
+                    // does not change that answer.
                     StoreOpKind::Resume => Err(Reason::ResumeDenied),
+                    _ if used >= op.n => Err(Reason::UsedUp),
                     // The store refused to count although uses remain and
                     // this is no resume: it did not do what was asked.
                     _ => Err(Reason::StoreUnavailable),

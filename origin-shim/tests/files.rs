@@ -49,8 +49,9 @@ fn resume_by_the_same_client_inside_grace_counts_nothing() {
     // So the second use is still there for another client, and then it is gone.
     assert_eq!(get_as(shim.addr, "client-B", &url, &[]).status, 200);
     assert_denied(&get_as(shim.addr, "client-C", &url, &[]), 410, "used_up");
-    // A resume by a client that never downloaded is refused (used up first).
-    assert_denied(&get_as(shim.addr, "client-D", &url, &[("Range", "bytes=100-")]), 410, "used_up");
+    // A resume by a client that never downloaded is refused: a Range past 0
+    // is only ever a resume, spent link or not.
+    assert_denied(&get_as(shim.addr, "client-D", &url, &[("Range", "bytes=100-")]), 403, "resume_denied");
 }
 
 #[test]
@@ -68,6 +69,39 @@ fn range_past_zero_without_prior_use_is_denied_and_consumes_nothing() {
 }
 
 #[test]
+fn a_folder_link_use_is_one_file_and_resumes_only_that_file() {
+    let site = Site::new(&[("dir/b.txt", &content(LEN)), ("dir/sub/c.txt", &content(LEN))]);
+    let shim = site.serve(&[]);
+    let c = claims_n("/dir/*", 1);
+    let id = c.id.clone();
+    let t = site.token(c);
+    let (b, sub_c) = (format!("/dir/b.txt?t={t}"), format!("/dir/sub/c.txt?t={t}"));
+
+    assert_eq!(get_as(shim.addr, "client-A", &b, &[]).status, 200);
+    assert_eq!(support::used_in_db(&site.db, &id), 1);
+    // The same client, inside grace, on another file of the folder: that is
+    // another use, and there is none left; its Range past 0 is no resume.
+    assert_denied(&get_as(shim.addr, "client-A", &sub_c, &[]), 410, "used_up");
+    assert_denied(&get_as(shim.addr, "client-A", &sub_c, &[("Range", "bytes=5-")]), 403, "resume_denied");
+    // The file it counted still resumes and downloads again, uncounted.
+    let part = get_as(shim.addr, "client-A", &b, &[("Range", "bytes=5-")]);
+    assert_eq!((part.status, part.body == content(LEN)[5..]), (206, true));
+    assert_eq!(get_as(shim.addr, "client-A", &b, &[]).status, 200);
+    assert_eq!(support::used_in_db(&site.db, &id), 1);
+
+    // With a use left, a Range of a file this client never counted is still
+    // no resume, and a full GET of it is a use of its own.
+    let c2 = claims_n("/dir/*", 2);
+    let id2 = c2.id.clone();
+    let t2 = site.token(c2);
+    assert_eq!(get_as(shim.addr, "client-A", &format!("/dir/b.txt?t={t2}"), &[]).status, 200);
+    let range_c = get_as(shim.addr, "client-A", &format!("/dir/sub/c.txt?t={t2}"), &[("Range", "bytes=5-")]);
+    assert_denied(&range_c, 403, "resume_denied");
+    assert_eq!(get_as(shim.addr, "client-A", &format!("/dir/sub/c.txt?t={t2}"), &[]).status, 200);
+    assert_eq!(support::used_in_db(&site.db, &id2), 2);
+}
+
+#[test]
 fn grace_zero_means_no_resume() {
     let site = site();
     let shim = site.serve(&[]);
@@ -77,7 +111,7 @@ fn grace_zero_means_no_resume() {
     // With no grace window, only the same second counts as the same
     // download: once the clock has moved on, a resume is refused.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    assert_denied(&get_as(shim.addr, "client-A", &url, &[("Range", "bytes=10-")]), 410, "used_up");
+    assert_denied(&get_as(shim.addr, "client-A", &url, &[("Range", "bytes=10-")]), 403, "resume_denied");
 }
 
 #[test]

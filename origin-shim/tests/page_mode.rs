@@ -8,6 +8,7 @@ mod support;
 
 use oncelink_edge::fingerprint::fingerprint;
 use oncelink_edge::page::{human_size, PAGE_CSP};
+use oncelink_edge::path::DecodedPath;
 use oncelink_edge::secret::{issue_pass, password_hash};
 use oncelink_edge::{Claims, Mode};
 use std::net::SocketAddr;
@@ -236,7 +237,8 @@ fn forged_foreign_and_expired_passes_are_refused() {
     let other_pass = other_location.rsplit_once("pass=").map(|(_, p)| p).expect("pass");
     assert_denied(&send(shim.addr, "GET", &format!("{target}&pass={other_pass}"), BROWSER, JSON), 403, "pass_invalid");
     // A genuine pass for this link and client, issued an hour ago.
-    let fp = fingerprint(key, "127.0.0.1", BROWSER);
+    let path = DecodedPath::parse(FILE).expect("a clean path");
+    let fp = fingerprint(key, "127.0.0.1", &path, BROWSER);
     let old = issue_pass(key, &id, &fp, support::now() - 3600);
     let expired = send(shim.addr, "GET", &format!("{target}&pass={old}"), BROWSER, JSON);
     assert_denied(&expired, 403, "pass_expired");
@@ -244,6 +246,23 @@ fn forged_foreign_and_expired_passes_are_refused() {
     assert_eq!(used_in_db(&site.db, &id), 0, "no refused pass consumed");
     let fresh = issue_pass(key, &id, &fp, support::now());
     let got = send(shim.addr, "GET", &format!("{target}&pass={fresh}"), BROWSER, JSON);
+    assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
+    assert_eq!(used_in_db(&site.db, &id), 1);
+}
+
+#[test]
+fn a_pass_for_one_file_of_a_folder_link_opens_no_other() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = Claims { m: Some(Mode::Page), ..support::claims_n("/docs/*", 2) };
+    let id = claims.id.clone();
+    let token = site.token(claims);
+    let (report, other) = (format!("{FILE}?t={token}"), format!("/docs/other.pdf?t={token}"));
+    let location = assert_pass_issued(&post(shim.addr, &report, BROWSER, JSON, ""), &report);
+    let pass = location.rsplit_once("pass=").map(|(_, p)| p).expect("pass");
+    assert_denied(&send(shim.addr, "GET", &format!("{other}&pass={pass}"), BROWSER, JSON), 403, "pass_invalid");
+    assert_eq!(used_in_db(&site.db, &id), 0, "a refused pass consumed");
+    let got = send(shim.addr, "GET", &location, BROWSER, JSON);
     assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
     assert_eq!(used_in_db(&site.db, &id), 1);
 }
