@@ -18,7 +18,7 @@ use axum::http::{Method, Response, StatusCode};
 use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::request::MAX_FORM_BYTES;
-use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOpKind};
+use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOp, StoreOpKind, StoreReply};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,9 +83,10 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         step = decide(&state.config, &request, now);
     }
     // Serving files itself, the shim opens the file before it asks the store,
-    // so a use is never spent on a path that names no file. Only an allowed
-    // (or store-pending) request, or one that is shown the download page,
-    // gets this far: a denied one learns nothing about which files exist.
+    // so a use is never spent on a path that names no file (a missing file
+    // only reads the record: `missing_file`). Only an allowed (or
+    // store-pending) request, or one that is shown the download page, gets
+    // this far: a denied one learns nothing about which files exist.
     let mut file = None;
     if let Target::Root(root) = &state.target {
         let need = file_need(&step, &parts.method);
@@ -109,7 +110,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
             (FileNeed::Exists, Some(path)) => root.file_size(path).await.is_some(),
         };
         if !found {
-            step = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, wants_html(&parts)));
+            step = missing_file(&state, step, wants_html(&parts)).await;
         }
     }
     if let Step::NeedStore { op, pending } = step {
@@ -150,6 +151,32 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         }
     };
     finish(&state, fields, &parts, response, started)
+}
+
+/// The answer for a request whose file is missing. A decision that waits
+/// for the store gets a read instead of its own op (a missing file never
+/// counts a use, nor a wrong password), and the link's state decides: a
+/// used-up, revoked or locked link (or a refused resume) answers exactly as
+/// it would for a file that exists, so a spent link does not tell which
+/// files exist; a live link answers 404; a store that cannot answer, 503.
+async fn missing_file(state: &EdgeState, step: Step, html: bool) -> Step {
+    let not_found = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, html));
+    let Step::NeedStore { op, pending } = step else { return not_found };
+    let reply = state.store.apply(StoreOp { kind: StoreOpKind::Read, ..op }, &state.log).await;
+    if reply == StoreReply::Unavailable {
+        return pending.resume(&reply);
+    }
+    match pending.resume(&reply) {
+        // What the record alone refuses, whatever the file.
+        Step::Respond(r)
+            if matches!(r.reason, Reason::UsedUp | Reason::Revoked | Reason::Locked | Reason::ResumeDenied) =>
+        {
+            Step::Respond(r)
+        }
+        // A live link: a forward, the page, the 303, or the core's 503 for a
+        // read that did not count what it would have counted.
+        _ => not_found,
+    }
 }
 
 /// Logs the request line and hands the response back.

@@ -360,3 +360,42 @@ fn encoded_names_match_the_decoded_grant() {
     // A token for one name is no good for another that decodes differently.
     assert_denied(&get_as(shim.addr, "c", &format!("/docs/q3+report.txt?t={spaced}"), &[]), 403, "wrong_path");
 }
+
+#[test]
+fn a_spent_or_revoked_folder_link_answers_410_whether_or_not_the_file_exists() {
+    use oncelink_edge::Mode;
+    let site = Site::new(&[("dir/a.txt", b"a\n"), ("dir/b.txt", b"b\n")]);
+    let shim = site.serve(&[]);
+    let spent = claims_n("/dir/*", 1);
+    let spent_id = spent.id.clone();
+    let t = site.token(spent);
+    assert_eq!(get_as(shim.addr, "first", &format!("/dir/a.txt?t={t}"), &[]).status, 200);
+    // Another client, a file that exists, one that does not, a ranged resume
+    // of one that does not: the same 410, and nothing more is counted.
+    for (path, range) in [("/dir/b.txt", None), ("/dir/nope.txt", None), ("/dir/nope.txt", Some("bytes=5-"))] {
+        let headers: Vec<(&str, &str)> = range.map(|r| ("Range", r)).into_iter().collect();
+        assert_denied(&get_as(shim.addr, "second", &format!("{path}?t={t}"), &headers), 410, "used_up");
+    }
+    assert_eq!(support::used_in_db(&site.db, &spent_id), 1);
+
+    for mode in [None, Some(Mode::Page)] {
+        let revoked = Claims { m: mode, ..claims_n("/dir/*", 5) };
+        let revoked_id = revoked.id.clone();
+        let t = site.token(revoked);
+        support::revoke(&site, &revoked_id);
+        for path in ["/dir/a.txt", "/dir/nope.txt"] {
+            assert_denied(&get_as(shim.addr, "c", &format!("{path}?t={t}"), &[]), 410, "revoked");
+        }
+        assert_eq!(support::used_in_db(&site.db, &revoked_id), 0, "{mode:?}");
+    }
+
+    // A live link still tells a missing file (404), and spends nothing on it.
+    for mode in [None, Some(Mode::Page)] {
+        let live = Claims { m: mode, ..claims_n("/dir/*", 2) };
+        let live_id = live.id.clone();
+        let t = site.token(live);
+        let resp = get_as(shim.addr, "c", &format!("/dir/nope.txt?t={t}"), &[]);
+        support::assert_refused(&resp, 404, "not_found");
+        assert_eq!(support::used_in_db(&site.db, &live_id), 0, "{mode:?}: a missing file spent a use");
+    }
+}
