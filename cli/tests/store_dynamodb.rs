@@ -2,7 +2,7 @@
 //! encoding against a real DynamoDB-compatible server: moto, started here on
 //! 127.0.0.1 (`pip install -r scripts/requirements-test.txt`).
 //!
-//! The store operations (consume, resume, read, fail) are sent exactly as the
+//! The store operations (consume, resume, read, attempt) are sent exactly as the
 //! edge would send them (same request builder and signer), so this also
 //! checks the UpdateItem/GetItem semantics of docs/dynamodb.md against a
 //! server, not only against vectors.
@@ -124,7 +124,20 @@ fn op(kind: StoreOpKind, id: &str, n: u32, fp: &str, at: i64) -> StoreOp {
         resume_after: at - 600,
         expire_at: at + 3600,
         max_failures: None,
+        miss: None,
     }
+}
+
+/// A password guess (`miss` 1: wrong, 0: right) on a link that locks after `max` misses.
+fn guess(miss: u32, id: &str, n: u32, fp: &str, at: i64, max: u32) -> StoreOp {
+    StoreOp { miss: Some(miss), max_failures: Some(max), ..op(StoreOpKind::Attempt, id, n, fp, at) }
+}
+
+/// The item as DynamoDB holds it (a strongly consistent GetItem), to see that nothing changed.
+fn item(moto: &Moto, id: &str) -> serde_json::Value {
+    let (status, body) = send(&dynamodb::status_request(id, REGION, &moto.store(), &creds(), now()).unwrap());
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
 }
 
 /// A consume for a password link that locks after `max` wrong passwords.
@@ -245,34 +258,61 @@ fn wrong_passwords_are_counted_read_and_lock_against_moto() {
     assert_eq!(json(&oncelink(&moto, &["status", id]))["exists"], false);
 
     // The first wrong password creates the record, with the link's TTL.
-    assert_eq!(run(&moto, &op(StoreOpKind::Fail, id, 2, b, t)), not_counted(0, false, None, 1));
+    assert_eq!(run(&moto, &guess(1, id, 2, b, t, 3)), not_counted(0, false, None, 1));
     let status = json(&oncelink(&moto, &["status", id]));
     assert_eq!((status["exists"].as_bool(), status["failures"].as_u64()), (Some(true), Some(1)));
     assert_eq!(status["expire_at"], t + 3600);
-    // A later fail keeps the TTL the record has (if_not_exists).
-    assert_eq!(run(&moto, &op(StoreOpKind::Fail, id, 2, b, t + 50)), not_counted(0, false, None, 2));
+    // A later miss keeps the TTL the record has (if_not_exists).
+    assert_eq!(run(&moto, &guess(1, id, 2, b, t + 50, 3)), not_counted(0, false, None, 2));
     assert_eq!(json(&oncelink(&moto, &["status", id]))["expire_at"], t + 3600);
+    // A right guess on a live link adds nothing.
+    assert_eq!(run(&moto, &guess(0, id, 2, b, t + 51, 3)), not_counted(0, false, None, 2));
 
     // Below the limit a consume counts; read and resume then see uses and failures.
     assert_eq!(run(&moto, &locked_consume(id, 2, a, t + 60, 3)), StoreReply::Counted { used: 1 });
     for kind in [StoreOpKind::Read, StoreOpKind::Resume] {
         assert_eq!(run(&moto, &op(kind, id, 2, a, t + 61)), not_counted(1, false, Some(t + 60), 2), "{kind:?}");
     }
-    // The fail reply is the record after the change, with the failing client's last use.
-    assert_eq!(run(&moto, &op(StoreOpKind::Fail, id, 2, a, t + 62)), not_counted(1, false, Some(t + 60), 3));
+    // The attempt's reply is the record after the change, with the guessing client's last use.
+    assert_eq!(run(&moto, &guess(1, id, 2, a, t + 62, 3)), not_counted(1, false, Some(t + 60), 3));
 
-    // Locked: a password consume counts nothing, whoever asks.
+    // Locked: a password consume counts nothing, whoever asks, and a guess changes nothing.
     assert_eq!(run(&moto, &locked_consume(id, 2, c, t + 63, 3)), not_counted(1, false, None, 3));
     assert_eq!(run(&moto, &locked_consume(id, 2, c, t + 64, 2)), not_counted(1, false, None, 3));
+    assert_eq!(run(&moto, &guess(1, id, 2, c, t + 64, 3)), not_counted(1, false, None, 3));
     let status = json(&oncelink(&moto, &["status", id]));
     assert_eq!((status["used"].as_u64(), status["failures"].as_u64()), (Some(1), Some(3)));
     // The lock is the consume's condition only: without max_failures the use counts.
     assert_eq!(run(&moto, &op(StoreOpKind::Consume, id, 2, c, t + 65)), StoreReply::Counted { used: 2 });
 
-    // A revoked link still counts wrong passwords, and revoke reports failures.
+    // revoke reports failures.
     let revoked = json(&oncelink(&moto, &["revoke", id]));
     assert_eq!((revoked["used"].as_u64(), revoked["failures"].as_u64()), (Some(2), Some(3)));
-    assert_eq!(run(&moto, &op(StoreOpKind::Fail, id, 2, b, t + 66)), not_counted(2, true, None, 4));
+}
+
+#[test]
+fn on_a_revoked_used_up_or_locked_link_either_guess_writes_nothing_against_moto() {
+    let moto = Moto::start();
+    create_table(&moto);
+    let t = now();
+    let fp = "fpAAAAAAAAAAAAAAAAAAAA";
+    let (revoked, used_up, locked) = ("pw02AAAAAAAAAAAAAAAAAA", "pw03AAAAAAAAAAAAAAAAAA", "pw04AAAAAAAAAAAAAAAAAA");
+    json(&oncelink(&moto, &["revoke", revoked]));
+    assert_eq!(run(&moto, &locked_consume(used_up, 1, "fpUU", t, 3)), StoreReply::Counted { used: 1 });
+    for i in 0..3 {
+        run(&moto, &guess(1, locked, 1, "fpLL", t + i, 3));
+    }
+    for (what, id, want) in [
+        ("revoked", revoked, not_counted(0, true, None, 0)),
+        ("used up", used_up, not_counted(1, false, None, 0)),
+        ("locked", locked, not_counted(0, false, None, 3)),
+    ] {
+        let before = item(&moto, id);
+        let right = run(&moto, &guess(0, id, 1, fp, t + 10, 3));
+        let wrong = run(&moto, &guess(1, id, 1, fp, t + 10, 3));
+        assert_eq!((&right, &wrong), (&want, &want), "{what}");
+        assert_eq!(item(&moto, id), before, "{what}: the item changed");
+    }
 }
 
 #[test]
@@ -282,7 +322,7 @@ fn parallel_wrong_passwords_are_each_counted_once_against_moto() {
     let t = now();
     let id = "pw01AAAAAAAAAAAAAAAAAA";
     let store = moto.store();
-    let fail = |i: usize| op(StoreOpKind::Fail, id, 1, &format!("fp{i:02}AAAAAAAAAAAAAAAAAA"), t);
+    let fail = |i: usize| guess(1, id, 1, &format!("fp{i:02}AAAAAAAAAAAAAAAAAA"), t, 50);
 
     // 50 wrong passwords at once: each ADD is atomic, so the counts after
     // each one are exactly 1..=50, once each.

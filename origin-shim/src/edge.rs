@@ -89,7 +89,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
     // this far: a denied one learns nothing about which files exist.
     let mut file = None;
     if let Target::Root(root) = &state.target {
-        let need = file_need(&step, &parts.method);
+        let need = file_need(&step);
         let path = DecodedPath::parse(parts.uri.path());
         let found = match (need, &path) {
             (FileNeed::Nothing, _) => true,
@@ -208,20 +208,20 @@ enum FileNeed {
     Open,
     /// Its size: the answer is the download page, which shows it.
     Size,
-    /// Only that it exists: the answer is the 303 that leads to the
-    /// download (now, or after the right password's read), which shows no
-    /// size, so the decision is not made again.
+    /// Only that it exists: the answer is the 303 of a link without a
+    /// password, which shows no size, so the decision is not made again.
     Exists,
 }
 
-fn file_need(step: &Step, method: &Method) -> FileNeed {
+fn file_need(step: &Step) -> FileNeed {
     match step {
         Step::Forward(_) => FileNeed::Open,
         Step::NeedStore { op, .. } => match op.kind {
             StoreOpKind::Consume | StoreOpKind::Resume => FileNeed::Open,
-            // A read for a POST is the right password's: its answer is the 303.
-            StoreOpKind::Read if method == Method::POST => FileNeed::Exists,
-            StoreOpKind::Read | StoreOpKind::Fail => FileNeed::Size,
+            // An attempt's answer may be the page (a wrong password), so it
+            // needs the size; a right one does the same work, so that the
+            // file step takes the same time for either guess.
+            StoreOpKind::Read | StoreOpKind::Attempt => FileNeed::Size,
         },
         Step::Respond(r) => match r.reason {
             Reason::PassIssued => FileNeed::Exists,

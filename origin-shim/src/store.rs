@@ -156,13 +156,20 @@ mod tests {
             resume_after: 0,
             expire_at: unix_now() + 3600,
             max_failures: None,
+            miss: None,
         };
         assert_eq!(store.apply(op.clone(), &log).await, StoreReply::Counted { used: 1 });
         let other = StoreOp { fp: "other".into(), ..op.clone() };
         let not_counted = |failures| StoreReply::NotCounted { used: 1, revoked: false, last_use: None, failures };
         assert_eq!(store.apply(other.clone(), &log).await, not_counted(0));
         // A wrong password goes through the same thread and is counted.
-        let fail = StoreOp { kind: oncelink_edge::StoreOpKind::Fail, ..other.clone() };
+        let fail = StoreOp {
+            kind: oncelink_edge::StoreOpKind::Attempt,
+            miss: Some(1),
+            max_failures: Some(5),
+            n: 2,
+            ..other.clone()
+        };
         assert_eq!(store.apply(fail, &log).await, not_counted(1));
         let read = StoreOp { kind: oncelink_edge::StoreOpKind::Read, ..other };
         assert_eq!(store.apply(read, &log).await, not_counted(1));

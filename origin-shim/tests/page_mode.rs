@@ -334,6 +334,58 @@ fn a_wrong_password_counts_and_five_lock_the_link() {
     assert_eq!(record(&site, &id).0, 0, "a locked link counts no use");
 }
 
+/// The whole store record of `id` and the bytes of the store's files
+/// (database and WAL): what a request that writes nothing leaves unchanged.
+fn store_state(site: &Site, id: &str) -> (Option<oncelink_store_sqlite::Record>, Vec<Vec<u8>>) {
+    let record =
+        oncelink_store_sqlite::SqliteStore::open(&site.db).expect("open the store").status(id).expect("status");
+    let mut wal = site.db.clone().into_os_string();
+    wal.push("-wal");
+    let bytes = [site.db.clone(), wal.into()].iter().map(|p| std::fs::read(p).unwrap_or_default()).collect();
+    (record, bytes)
+}
+
+/// An answer without its Date header, to compare two answers whole.
+fn whole(resp: &Resp) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let headers = resp.headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("date")).cloned().collect();
+    (resp.status, headers, resp.body.clone())
+}
+
+#[test]
+fn on_a_locked_used_up_or_revoked_link_a_right_guess_writes_nothing_and_is_answered_like_a_wrong_one() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let links: Vec<(&str, String, String)> = ["locked", "used_up", "revoked"]
+        .into_iter()
+        .map(|what| {
+            let claims = password_claims(&site, 1, "right one");
+            (what, claims.id.clone(), link(&site, claims))
+        })
+        .collect();
+    for _ in 0..5 {
+        post(shim.addr, &links[0].2, BROWSER, JSON, &password_form("wrong one"));
+    }
+    let got = press_download_as(shim.addr, "downloader/1", &links[1].2, &password_form("right one"));
+    assert_eq!(got.status, 200);
+    support::revoke(&site, &links[2].1);
+
+    for (what, id, target) in &links {
+        for accept in [JSON, HTML] {
+            let before = store_state(&site, id);
+            let right = post(shim.addr, target, BROWSER, accept, &password_form("right one"));
+            let after_right = store_state(&site, id);
+            let wrong = post(shim.addr, target, BROWSER, accept, &password_form("wrong one"));
+            assert_eq!(right.status, 410, "{what}: {}", right.body_text());
+            if accept == JSON {
+                assert_eq!(reason(&right), *what);
+            }
+            assert_eq!(whole(&right), whole(&wrong), "{what} ({accept}): the answers differ");
+            assert!(after_right == before, "{what}: the right guess wrote to the store");
+            assert!(store_state(&site, id) == before, "{what}: the wrong guess wrote to the store");
+        }
+    }
+}
+
 #[test]
 fn the_right_password_downloads() {
     let site = site();
@@ -350,7 +402,7 @@ fn the_right_password_downloads() {
 }
 
 #[test]
-fn fifty_parallel_wrong_passwords_lock_with_every_failure_counted() {
+fn fifty_parallel_wrong_passwords_lock_with_every_failure_until_the_lock_counted() {
     let site = site();
     let shim = site.serve(&[]);
     let claims = password_claims(&site, 1, "secret");
@@ -379,7 +431,7 @@ fn fifty_parallel_wrong_passwords_lock_with_every_failure_counted() {
     }
     assert!(other.is_empty(), "unexpected answers: {other:?}");
     assert_eq!((wrong, locked), (4, 46), "four attempts left room, every later one found the link locked");
-    assert_eq!(record(&site, &id), (0, 50), "every wrong password counted exactly once");
+    assert_eq!(record(&site, &id), (0, 5), "each wrong password counted once until the lock, none after it");
     assert_denied(&post(shim.addr, &target, BROWSER, JSON, &password_form("secret")), 410, "locked");
 }
 
