@@ -3,13 +3,15 @@
 
 use crate::store::{RecordStatus, RevokeOutcome};
 use anyhow::Context;
-use oncelink_store_sqlite::SqliteStore;
+use oncelink_store_sqlite::{SqliteStore, StoreError};
 use std::path::Path;
 
-/// Marks `id` revoked in the SQLite store at `path` (creating the file and
-/// the record if needed: a link revoked before its first use stays revoked).
+/// Marks `id` revoked in the SQLite store at `path` (creating the record if
+/// needed: a link revoked before its first use stays revoked). The file must
+/// exist: a revoke into a new file (a typo in the path) would revoke nothing
+/// the server reads.
 pub fn revoke(path: &Path, id: &str) -> anyhow::Result<RevokeOutcome> {
-    let mut store = SqliteStore::open(path)?;
+    let mut store = open(path)?;
     let (before, after) = store.revoke(id).with_context(|| format!("revoking {id} in {}", path.display()))?;
     Ok(RevokeOutcome {
         id: id.to_owned(),
@@ -25,10 +27,7 @@ pub fn revoke(path: &Path, id: &str) -> anyhow::Result<RevokeOutcome> {
 /// Reads `id`'s record from the SQLite store at `path`. The file must exist:
 /// a typo in the path is an error, not an empty record.
 pub fn status(path: &Path, id: &str) -> anyhow::Result<RecordStatus> {
-    if !path.is_file() {
-        anyhow::bail!("no SQLite store at {}", path.display());
-    }
-    let mut store = SqliteStore::open(path)?;
+    let mut store = open(path)?;
     let record = store.status(id).with_context(|| format!("reading {id} from {}", path.display()))?;
     Ok(match record {
         Some(r) => RecordStatus {
@@ -52,6 +51,17 @@ pub fn status(path: &Path, id: &str) -> anyhow::Result<RecordStatus> {
     })
 }
 
+/// Opens the existing store at `path`; a missing file is a clear error, never a new file.
+fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(path).map_err(|e| match e {
+        StoreError::Missing(_) => anyhow::anyhow!(
+            "no SQLite store at {} (check --store: the CLI never creates a store file; origin-shim serve --create-store does)",
+            path.display()
+        ),
+        other => anyhow::anyhow!("{other}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +71,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         assert!(status(&path, "AAAAAAAAAAAAAAAAAAAAAA").is_err(), "a missing file is an error");
+        let err = revoke(&path, "AAAAAAAAAAAAAAAAAAAAAA").unwrap_err().to_string();
+        assert!(err.contains("no SQLite store at"), "{err}");
+        assert!(!path.exists(), "a revoke created a store file");
+        SqliteStore::create(&path).unwrap();
         let outcome = revoke(&path, "AAAAAAAAAAAAAAAAAAAAAA").unwrap();
         assert!(!outcome.exists && outcome.revoked);
         let st = status(&path, "AAAAAAAAAAAAAAAAAAAAAA").unwrap();

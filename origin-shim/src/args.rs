@@ -90,9 +90,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
     /// Use store: sqlite:PATH, or dynamodb:REGION[@ENDPOINT] with --table.
-    /// Default: sqlite:oncelink.db in the current directory.
-    #[arg(long, value_name = "SPEC", default_value = "sqlite:oncelink.db")]
+    /// Required: no default (a relative default would be a different store,
+    /// with every count at zero, in each directory the shim is started from).
+    /// A relative PATH is resolved once, at start, and logged.
+    #[arg(long, value_name = "SPEC")]
     pub store: String,
+    /// Create the SQLite store file if it does not exist. Without this flag
+    /// a missing file is refused (exit 2): a store that went away must not
+    /// come back empty, resetting every use count.
+    #[arg(long)]
+    pub create_store: bool,
     /// DynamoDB table name (with --store dynamodb:...).
     #[arg(long, value_name = "NAME")]
     pub table: Option<String>,

@@ -10,7 +10,7 @@ use crate::serve_files::Root;
 use crate::store::UseStore;
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
-use oncelink_store_sqlite::StoreSpec;
+use oncelink_store_sqlite::{IfMissing, StoreError, StoreSpec};
 use serde_json::Value;
 use std::path::Path;
 
@@ -62,14 +62,37 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         _ => bail!("give exactly one of --root DIR and --upstream URL"),
     };
     let store = match StoreSpec::parse(&args.store)? {
-        StoreSpec::Sqlite(path) => UseStore::sqlite(&path, log).map_err(|e| anyhow!("{e}"))?,
+        StoreSpec::Sqlite(path) => open_sqlite(&path, args.create_store, log)?,
         StoreSpec::Dynamodb { endpoint, .. } => {
+            if args.create_store {
+                bail!("--create-store applies to a sqlite: store (a DynamoDB table is made by its deployment)");
+            }
             let Some(table) = &args.table else { bail!("--store dynamodb:... needs --table NAME") };
             UseStore::dynamodb(endpoint, table).map_err(|e| anyhow!(e))?
         }
     };
     let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
     Ok(EdgeState { config, store, target, log, body_timeout })
+}
+
+/// Opens the SQLite store at `path`, made absolute once here (the working
+/// directory never chooses the store later), creating the file only with
+/// `--create-store`, and logs which file it is.
+fn open_sqlite(path: &Path, create: bool, log: Logger) -> Result<UseStore> {
+    let path = std::path::absolute(path).with_context(|| format!("--store sqlite:{}", path.display()))?;
+    let existed = path.exists();
+    let if_missing = if create { IfMissing::Create } else { IfMissing::Refuse };
+    let store = UseStore::sqlite(&path, if_missing, log).map_err(|e| match e {
+        StoreError::Missing(_) => anyhow!(
+            "no store file at {}: pass --create-store to create it (only for a new deployment: a store that went away \
+             must not come back empty, with every use count reset)",
+            path.display()
+        ),
+        other => anyhow!("{other}"),
+    })?;
+    let opened = if existed { "opened" } else { "created" };
+    log.event("info", &format!("store {opened}"), &[("store", Value::from(format!("sqlite:{}", path.display())))]);
+    Ok(store)
 }
 
 /// `--home-region`, else the region of `--store dynamodb:REGION`, else us-east-1.

@@ -4,12 +4,16 @@
 //!
 //! SQLite runs on one dedicated thread that owns the connection: requests
 //! queue to it over a channel, so the async executor never blocks on disk,
-//! and the same thread prunes expired records when idle.
+//! and the same thread prunes expired records when idle. If the store file
+//! is deleted or replaced while the server runs, every operation is
+//! `Unavailable` (503) until the original file is back; the thread logs one
+//! error line when that starts and one line when it ends, and never reopens
+//! or recreates the file.
 
 use crate::dynamo::DynamoStore;
 use crate::log::Logger;
 use oncelink_edge::{StoreOp, StoreReply};
-use oncelink_store_sqlite::{SqliteStore, StoreError};
+use oncelink_store_sqlite::{IfMissing, SqliteStore, StoreError};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::{mpsc, Arc};
@@ -34,9 +38,10 @@ pub enum UseStore {
 }
 
 impl UseStore {
-    /// Opens the SQLite store at `path` and starts its thread.
-    pub fn sqlite(path: &Path, log: Logger) -> Result<UseStore, StoreError> {
-        let store = SqliteStore::open(path)?;
+    /// Opens the SQLite store at `path` (creating it only with
+    /// [`IfMissing::Create`]) and starts its thread.
+    pub fn sqlite(path: &Path, if_missing: IfMissing, log: Logger) -> Result<UseStore, StoreError> {
+        let store = SqliteStore::open_with(path, oncelink_store_sqlite::DEFAULT_BUSY_TIMEOUT, if_missing)?;
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-store".into())
@@ -89,14 +94,46 @@ impl UseStore {
     }
 }
 
+/// Whether the store file is the one opened, as last seen; a change is
+/// logged once, loudly when it goes.
+struct FileWatch {
+    lost: bool,
+    log: Logger,
+}
+
+impl FileWatch {
+    /// Notes what an operation's result says about the file.
+    fn saw<T>(&mut self, result: &Result<T, StoreError>, store: &SqliteStore) {
+        let lost = matches!(result, Err(StoreError::Missing(_) | StoreError::Replaced(_)));
+        if lost == self.lost {
+            return;
+        }
+        self.lost = lost;
+        let path = Value::from(store.path().display().to_string());
+        match result {
+            Err(e) => self.log.event(
+                "error",
+                "STORE FILE LOST: every request that needs the store is refused with 503 until the original file \
+                 is back at its path; the server will not reopen or recreate it (restart with the right file)",
+                &[("path", path), ("cause", Value::from(e.code())), ("detail", Value::from(e.to_string()))],
+            ),
+            Ok(_) => self.log.event("warn", "store file is back: counting again", &[("path", path)]),
+        }
+    }
+}
+
 fn sqlite_thread(mut store: SqliteStore, rx: mpsc::Receiver<Job>, log: Logger) {
     let mut last_prune = Instant::now() - PRUNE_EVERY;
+    let mut watch = FileWatch { lost: false, log };
     loop {
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
-            match store.prune(unix_now()) {
+            let pruned = store.prune(unix_now());
+            watch.saw(&pruned, &store);
+            match pruned {
                 Ok(0) => {}
                 Ok(n) => log.event("info", "pruned expired records", &[("records", Value::from(n))]),
+                Err(StoreError::Missing(_) | StoreError::Replaced(_)) => {}
                 Err(e) => log.event("warn", "prune failed", &[("detail", Value::from(e.to_string()))]),
             }
         }
@@ -115,6 +152,7 @@ fn sqlite_thread(mut store: SqliteStore, rx: mpsc::Receiver<Job>, log: Logger) {
                 }
                 let ops: Vec<StoreOp> = batch.iter().map(|(op, _)| op.clone()).collect();
                 let result = store.apply_batch(&ops);
+                watch.saw(&result, &store);
                 for (i, (_, reply)) in batch.into_iter().enumerate() {
                     let answer = match &result {
                         Ok(replies) => {
@@ -145,7 +183,7 @@ mod tests {
     async fn sqlite_store_counts_through_the_thread() {
         let dir = tempfile::tempdir().unwrap();
         let log = Logger::new(crate::args::LogFormat::Text);
-        let store = UseStore::sqlite(&dir.path().join("s.db"), log).unwrap();
+        let store = UseStore::sqlite(&dir.path().join("s.db"), IfMissing::Create, log).unwrap();
         let op = StoreOp {
             kind: oncelink_edge::StoreOpKind::Consume,
             id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
