@@ -6,34 +6,13 @@
 #![no_main]
 
 use arbitrary::Unstructured;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use oncelink_edge::token::MAX_TOKEN_LEN;
 use oncelink_edge::{mint, KeySet, Reason, UntrustedToken};
-use oncelink_fuzz::{claims, configs, NOW};
-use sha2::Sha256;
+use oncelink_fuzz::{claims, configs, mac_matches, NOW};
 
 /// The key file of edge/vectors/format.json, so its golden tokens verify.
 const GOLDEN: &str = r#"{"active":"golden","keys":[{"kid":"golden","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"},{"kid":"g2","secret":"b25jZWxpbmsgZ29sZGVuIHZlY3RvciBrZXkgIzIgLi4"}]}"#;
-
-/// The secret of `kid` in a key file, read with the base64 crate.
-fn secret(file: &str, kid: &str) -> Option<Vec<u8>> {
-    let file: serde_json::Value = serde_json::from_str(file).unwrap();
-    let entry = file["keys"].as_array()?.iter().find(|k| k["kid"] == kid)?;
-    URL_SAFE_NO_PAD.decode(entry["secret"].as_str()?).ok()
-}
-
-/// Whether the last dot-separated part is the HMAC of everything before it.
-fn mac_matches(file: &str, token: &str) -> bool {
-    let Some((signed, sig)) = token.rsplit_once('.') else { return false };
-    let Some(kid) = signed.split('.').nth(1) else { return false };
-    let (Some(key), Ok(sig)) = (secret(file, kid), URL_SAFE_NO_PAD.decode(sig)) else { return false };
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(signed.as_bytes());
-    mac.verify_slice(&sig).is_ok()
-}
 
 fn check(token: &str, file: &str) {
     let keys = &KeySet::from_json(file).unwrap();
