@@ -18,7 +18,9 @@ use std::sync::OnceLock;
 
 fn value(u: &mut Unstructured) -> arbitrary::Result<Value> {
     Ok(match u.int_in_range(0u8..=7)? {
-        0..=2 => json!({ "N": u.choose(&["0", "1", "5", "4294967295", "4294967296", "-1", "1e3", " 1", "1767225600"])? }),
+        0..=2 => {
+            json!({ "N": u.choose(&["0", "1", "5", "4294967295", "4294967296", "-1", "1e3", " 1", "1767225600"])? })
+        }
         3 => json!({ "N": String::arbitrary(u)? }),
         4 => json!({ "BOOL": bool::arbitrary(u)? }),
         5 => json!({ "S": String::arbitrary(u)? }),
@@ -123,9 +125,10 @@ fuzz_target!(|data: &[u8]| {
         op.id = id;
         op.fp = fp;
         let store = StoreConfig { table: "oncelink".into(), endpoint: None };
-        let creds: Credentials =
-            serde_json::from_value(json!({"access_key_id": "AKIDEXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG"}))
-                .unwrap();
+        let creds: Credentials = serde_json::from_value(
+            json!({"access_key_id": "AKIDEXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG"}),
+        )
+        .unwrap();
         if let Ok(call) = dynamodb::request(&op, &store, &creds, op.now) {
             assert!(serde_json::from_str::<Value>(&call.body).is_ok(), "request body is JSON");
         }

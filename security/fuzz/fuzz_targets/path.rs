@@ -12,7 +12,10 @@ fn clean(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else { return false };
     let segments: Vec<&str> = rest.split('/').collect();
     !path.chars().any(|c| c.is_control() || c == '\\')
-        && segments.iter().enumerate().all(|(i, s)| !matches!(*s, "." | "..") && (!s.is_empty() || i == segments.len() - 1))
+        && segments
+            .iter()
+            .enumerate()
+            .all(|(i, s)| !matches!(*s, "." | "..") && (!s.is_empty() || i == segments.len() - 1))
 }
 
 /// Percent-decoding once, written again: `None` for a broken escape.
@@ -61,7 +64,9 @@ fuzz_target!(|data: &[u8]| {
             assert!(grant_text.ends_with("/*") && prefix.ends_with('/') && clean(prefix));
         }
         Some(Grant::Exact(p)) => assert!(p == grant_text && clean(p)),
-        None => assert!(!clean(grant_text) && !grant_text.strip_suffix('*').is_some_and(|p| p.ends_with('/') && clean(p))),
+        None => {
+            assert!(!clean(grant_text) && !grant_text.strip_suffix('*').is_some_and(|p| p.ends_with('/') && clean(p)))
+        }
     }
     if let (Some(grant), Some(path)) = (&grant, &parsed) {
         let expected = match grant_text.strip_suffix('*').filter(|p| p.ends_with('/')) {

@@ -37,7 +37,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(request.range_start(), model(request.header("range")), "{:?}", request.header("range"));
     let _ = (request.is_prefetch(), request.wants_html());
     match request.token("t") {
-        Ok((token, TokenSource::Query)) => assert!(!token.is_empty() && query.split('&').any(|p| p == format!("t={token}"))),
+        Ok((token, TokenSource::Query)) => {
+            assert!(!token.is_empty() && query.split('&').any(|p| p == format!("t={token}")))
+        }
         Ok((token, TokenSource::Header)) => assert!(!token.is_empty() && auth.is_some_and(|a| a.contains(token))),
         Err(Reason::MissingToken | Reason::Malformed) => {}
         Err(other) => panic!("token() answered {other:?}"),

@@ -12,13 +12,13 @@ use arbitrary::{Arbitrary, Unstructured};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use oncelink_edge::decide::OWN_HEADER_PREFIX;
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::{
     decide, mint, secret, Allow, Claims, Config, Forward, Key, Mode, Reason, Request, Response, Step, StoreOpKind,
     StoreReply, UntrustedToken, VerifiedToken,
 };
+use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
@@ -67,8 +67,33 @@ const IDS: &[&str] = &["AAAAAAAAAAAAAAAAAAAAAA", "q1w2e3r4t5y6u7i8o9p0aZ", "shor
 const GRANTS: &[&str] =
     &["/files/report.pdf", "/dir/*", "/*", "/dir/sub/", "/a b", "/caf\u{e9}", "/up/*", "/dir", "/a/../b", "/%2e"];
 const SEGMENTS: &[&str] = &[
-    "files", "report.pdf", "dir", "sub", "b.txt", "up", "a b", "a%20b", "caf%C3%A9", "..", ".", "..;", "%2e%2e",
-    "%2E%2e;", "..%3b", "%2F", "%2f..", "", "%00", "%", "%zz", "%C3", "\\", "%5c", "x;y", "*", "%25",
+    "files",
+    "report.pdf",
+    "dir",
+    "sub",
+    "b.txt",
+    "up",
+    "a b",
+    "a%20b",
+    "caf%C3%A9",
+    "..",
+    ".",
+    "..;",
+    "%2e%2e",
+    "%2E%2e;",
+    "..%3b",
+    "%2F",
+    "%2f..",
+    "",
+    "%00",
+    "%",
+    "%zz",
+    "%C3",
+    "\\",
+    "%5c",
+    "x;y",
+    "*",
+    "%25",
 ];
 const UAS: &[&str] = &[
     "Mozilla/5.0 (X11; Linux x86_64) Example/1.0",
@@ -77,9 +102,19 @@ const UAS: &[&str] = &[
     "curl/8.5.0",
     "",
 ];
-const RANGES: &[&str] =
-    &["bytes=0-", "bytes=5-", "bytes=-500", "bytes=000-1", "BYTES=7-9", "items=5-9", "bytes=x-9", "bytes= 0-0, 5-", "bytes"];
-const IPS: &[&str] = &["203.0.113.7", "203.0.113.200", "198.51.100.1", "::ffff:203.0.113.7", "2001:db8::1", "garbage", ""];
+const RANGES: &[&str] = &[
+    "bytes=0-",
+    "bytes=5-",
+    "bytes=-500",
+    "bytes=000-1",
+    "BYTES=7-9",
+    "items=5-9",
+    "bytes=x-9",
+    "bytes= 0-0, 5-",
+    "bytes",
+];
+const IPS: &[&str] =
+    &["203.0.113.7", "203.0.113.200", "198.51.100.1", "::ffff:203.0.113.7", "2001:db8::1", "garbage", ""];
 const CIDRS: &[&str] = &["203.0.113.0/24", "198.51.100.1", "2001:db8::/32", "0.0.0.0/0", "203.0.113.1/24", "::/0"];
 const PASSWORDS: &[&str] = &["s\u{e9}same", "hunter2", "a b&c=d"];
 
