@@ -24,9 +24,10 @@ fn config() -> Config {
 }
 
 /// A path segment that the rules accept: no `/`, `\`, control character,
-/// and not `.` or `..`.
+/// and not `.` or `..`. No `;` either: the rules for path parameters (`..;`)
+/// are being tightened (issue 11, item 2); `attack_path` still tries them.
 fn clean_segment() -> impl Strategy<Value = String> {
-    "[A-Za-z0-9 ._~%;é*+-]{1,8}".prop_filter("not . or ..", |s| s != "." && s != "..")
+    "[A-Za-z0-9 ._~%é*+-]{1,8}".prop_filter("not . or ..", |s| s != "." && s != "..")
 }
 
 /// A decoded path under the rules.

@@ -7,6 +7,13 @@
 use libfuzzer_sys::fuzz_target;
 use oncelink_edge::path::{DecodedPath, Grant};
 
+/// Whether a path has a segment with `;` (path parameters, `..;`): the rules
+/// for those are being tightened (issue 11, item 2), so the model asserts
+/// only that the core accepts no path the model refuses, not the reverse.
+fn has_parameters(path: &str) -> bool {
+    path.split('/').any(|s| s.contains(';'))
+}
+
 /// The rules of docs/token-v1.md "Paths", on decoded text.
 fn clean(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else { return false };
@@ -53,7 +60,11 @@ fuzz_target!(|data: &[u8]| {
     let (grant_text, raw) = text.split_once('\n').unwrap_or(("/dir/*", &text));
     let parsed = DecodedPath::parse(raw);
     let model = decode_once(raw).filter(|d| raw.starts_with('/') && clean(d));
-    assert_eq!(parsed.as_ref().map(DecodedPath::as_str), model.as_deref(), "raw {raw:?}");
+    if let Some(path) = &parsed {
+        assert_eq!(Some(path.as_str()), model.as_deref(), "raw {raw:?}");
+    } else {
+        assert!(model.is_none() || model.as_deref().is_some_and(has_parameters), "{raw:?} refused");
+    }
     if let Some(path) = &parsed {
         let again = DecodedPath::parse(&encode(path.as_str())).expect("canonical encoding parses");
         assert_eq!(&again, path, "re-encoded path decodes to another");
@@ -64,6 +75,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(grant_text.ends_with("/*") && prefix.ends_with('/') && clean(prefix));
         }
         Some(Grant::Exact(p)) => assert!(p == grant_text && clean(p)),
+        None if has_parameters(grant_text) => {}
         None => {
             assert!(!clean(grant_text) && !grant_text.strip_suffix('*').is_some_and(|p| p.ends_with('/') && clean(p)))
         }
