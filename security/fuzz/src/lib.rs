@@ -422,16 +422,30 @@ fn check_forward(config: &Config, request: &Request, token: &VerifiedToken, f: &
 }
 
 /// Checks a step and, for a store call, finishes it with each reply, checking
-/// again. Also round-trips the pending state through JSON, as the wasm host does.
-pub fn check_step(config: &Config, request: &Request, now: i64, step: Step, replies: &[StoreReply]) {
+/// again. Also round-trips the pending state through JSON, as the wasm host
+/// does. `seen` is told each outcome (`respond <code>`, `forward <allow>`,
+/// `store <kind>`), for `examples/reach.rs`.
+pub fn check_step(
+    config: &Config,
+    request: &Request,
+    now: i64,
+    step: Step,
+    replies: &[StoreReply],
+    seen: &mut dyn FnMut(std::fmt::Arguments),
+) {
     match step {
-        Step::Respond(r) => check_response(&r),
+        Step::Respond(r) => {
+            check_response(&r);
+            seen(format_args!("respond {}", r.reason.code()));
+        }
         Step::Forward(f) => {
+            seen(format_args!("forward {:?}", f.allow));
             let token = check_allowed(config, request, now, "forward");
             assert!(matches!(f.allow, Allow::Unlimited | Allow::Head), "{:?} without a store call", f.allow);
             check_forward(config, request, &token, &f);
         }
         Step::NeedStore { op, pending } => {
+            seen(format_args!("store {:?}", op.kind));
             let token = check_allowed(config, request, now, "store call");
             let claims = &token.claims.raw;
             assert_eq!(op.id, claims.id, "store call for another id");
@@ -441,7 +455,13 @@ pub fn check_step(config: &Config, request: &Request, now: i64, step: Step, repl
             let back: oncelink_edge::Pending = serde_json::from_str(&json).expect("pending deserializes");
             assert_eq!(back, pending, "pending JSON round trip");
             for reply in replies {
-                match pending.clone().resume(reply) {
+                let step = pending.clone().resume(reply);
+                match &step {
+                    Step::Respond(r) => seen(format_args!("  then respond {}", r.reason.code())),
+                    Step::Forward(f) => seen(format_args!("  then forward {:?}", f.allow)),
+                    Step::NeedStore { .. } => seen(format_args!("  then store")),
+                }
+                match step {
                     Step::Respond(r) => check_response(&r),
                     Step::NeedStore { .. } => panic!("resume asked the store again"),
                     Step::Forward(f) => {
@@ -488,4 +508,42 @@ pub fn store_op() -> oncelink_edge::StoreOp {
         Step::NeedStore { op, .. } => op,
         other => panic!("expected a store call, got {other:?}"),
     }
+}
+
+/// A JSON case in the vectors' shape (the decide target's seeds).
+#[derive(serde::Deserialize)]
+struct JsonCase {
+    #[serde(default)]
+    config: serde_json::Map<String, serde_json::Value>,
+    now: i64,
+    request: Request,
+    #[serde(default)]
+    replies: Vec<StoreReply>,
+}
+
+/// The decide target's whole body: byte 0 first means a JSON case (what
+/// the seeds from edge/vectors/decide.json are), anything else a [`Case`]
+/// and up to four replies from `arbitrary`. `seen` is told each outcome.
+pub fn decide_input(data: &[u8], seen: &mut dyn FnMut(std::fmt::Arguments)) {
+    if let Some((0, json)) = data.split_first() {
+        let Ok(case) = serde_json::from_slice::<JsonCase>(json) else { return };
+        let mut file = serde_json::json!({ "keys": serde_json::from_str::<serde_json::Value>(KEYS).expect("KEYS is JSON"), "home_region": "us-east-1" });
+        for (k, v) in case.config {
+            file[k] = v;
+        }
+        let Ok(config) = Config::from_json(&file.to_string()) else { return };
+        let step = decide(&config, &case.request, case.now);
+        return check_step(&config, &case.request, case.now, step, &case.replies, seen);
+    }
+    let mut u = Unstructured::new(data);
+    let Ok(case) = Case::arbitrary(&mut u) else { return };
+    let config = &configs()[case.config];
+    let step = decide(config, &case.request, case.now);
+    let mut replies = Vec::new();
+    if let Step::NeedStore { op, .. } = &step {
+        while let (Ok(r), true) = (reply(&mut u, op.now, op.resume_after), replies.len() < 4) {
+            replies.push(r);
+        }
+    }
+    check_step(config, &case.request, case.now, step, &replies, seen);
 }
