@@ -360,11 +360,11 @@ pub fn mac_matches(file: &str, token: &str) -> bool {
 }
 
 /// The token the request carries, verified again with the token API, and
-/// its MAC checked by [`mac_matches`] (every config uses [`KEYS`]).
-fn verified(config: &Config, request: &Request) -> Option<VerifiedToken> {
+/// its MAC checked by [`mac_matches`] against `keys`, the config's key file.
+fn verified(config: &Config, keys: &str, request: &Request) -> Option<VerifiedToken> {
     let (raw, _) = request.token(&config.token_param).ok()?;
     let token = UntrustedToken::parse(raw).ok()?.verify(&config.keys).ok()?;
-    assert!(mac_matches(KEYS, raw), "a token verified whose MAC does not match: {raw}");
+    assert!(mac_matches(keys, raw), "a token verified whose MAC does not match: {raw}");
     Some(token)
 }
 
@@ -383,8 +383,8 @@ pub fn check_response(r: &Response) {
 /// config's keys, is in its time window and address block, and whose grant
 /// covers the decoded path; a forward never carries the token or a pass on,
 /// nor a viewer's `x-oncelink-*` header.
-fn check_allowed(config: &Config, request: &Request, now: i64, what: &str) -> VerifiedToken {
-    let Some(token) = verified(config, request) else {
+fn check_allowed(config: &Config, keys: &str, request: &Request, now: i64, what: &str) -> VerifiedToken {
+    let Some(token) = verified(config, keys, request) else {
         panic!("{what} for a token that does not verify: {request:?}");
     };
     let claims = &token.claims;
@@ -424,9 +424,10 @@ fn check_forward(config: &Config, request: &Request, token: &VerifiedToken, f: &
 /// Checks a step and, for a store call, finishes it with each reply, checking
 /// again. Also round-trips the pending state through JSON, as the wasm host
 /// does. `seen` is told each outcome (`respond <code>`, `forward <allow>`,
-/// `store <kind>`), for `examples/reach.rs`.
+/// `store <kind>`), for `examples/reach.rs`. `keys` is the config's key file.
 pub fn check_step(
     config: &Config,
+    keys: &str,
     request: &Request,
     now: i64,
     step: Step,
@@ -440,13 +441,13 @@ pub fn check_step(
         }
         Step::Forward(f) => {
             seen(format_args!("forward {:?}", f.allow));
-            let token = check_allowed(config, request, now, "forward");
+            let token = check_allowed(config, keys, request, now, "forward");
             assert!(matches!(f.allow, Allow::Unlimited | Allow::Head), "{:?} without a store call", f.allow);
             check_forward(config, request, &token, &f);
         }
         Step::NeedStore { op, pending } => {
             seen(format_args!("store {:?}", op.kind));
-            let token = check_allowed(config, request, now, "store call");
+            let token = check_allowed(config, keys, request, now, "store call");
             let claims = &token.claims.raw;
             assert_eq!(op.id, claims.id, "store call for another id");
             assert_eq!(Some(op.n), claims.n, "store call with another n");
@@ -533,7 +534,8 @@ pub fn decide_input(data: &[u8], seen: &mut dyn FnMut(std::fmt::Arguments)) {
         }
         let Ok(config) = Config::from_json(&file.to_string()) else { return };
         let step = decide(&config, &case.request, case.now);
-        return check_step(&config, &case.request, case.now, step, &case.replies, seen);
+        let keys = file["keys"].to_string();
+        return check_step(&config, &keys, &case.request, case.now, step, &case.replies, seen);
     }
     let mut u = Unstructured::new(data);
     let Ok(case) = Case::arbitrary(&mut u) else { return };
@@ -545,5 +547,5 @@ pub fn decide_input(data: &[u8], seen: &mut dyn FnMut(std::fmt::Arguments)) {
             replies.push(r);
         }
     }
-    check_step(config, &case.request, case.now, step, &replies, seen);
+    check_step(config, KEYS, &case.request, case.now, step, &replies, seen);
 }
