@@ -4,7 +4,8 @@
 #
 #   Rust:   wasm32 target, wasm-bindgen-cli (exactly the wasm-bindgen version in
 #           Cargo.lock), wasm-pack
-#   Debian: chromium + chromium-driver (the browser wasm-tests run in)
+#   Debian: chromium + chromium-driver (the browser wasm-tests run in), a C++
+#           compiler (libfuzzer-sys builds libFuzzer for security/fuzz)
 #   npm:    the locked devDependencies (esbuild, binaryen's wasm-opt, ...)
 #   PyPI:   scripts/requirements-test.txt (moto server: the DynamoDB-compatible
 #           server the handler tests start; cfn-lint; checkov; ...)
@@ -37,6 +38,13 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+if ! command -v c++ >/dev/null; then
+  say "installing g++ from Debian (libFuzzer for security/fuzz)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq g++ >/dev/null
 fi
 
 stamp=node_modules/.oncelink-lock

@@ -40,6 +40,10 @@ step browser bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s te
 step attacks bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s test:attacks'
 step cloudfront-function npm run -s test:cff
 step infra bash infra/tests/run.sh
+# Every fuzz target, bounded (security/README.md): 15 s each after the build
+# (its own target directory); a crash fails the step and leaves its input in
+# security/fuzz/artifacts/.
+step fuzz bash security/fuzz/run.sh 15
 # The README's "run the product" command, run as a user would (release build).
 step demo bash scripts/test-demo.sh
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Writes seed corpora for the fuzz targets from the shared vectors
+(edge/vectors/*.json, edge/fixtures/dynamodb/interpret.json), in the input
+layout each target documents at its top. Usage: seeds.py OUT_DIR.
+Seeds are generated, never committed; the fuzzer adds what it finds."""
+import hashlib
+import ipaddress
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+out = pathlib.Path(sys.argv[1])
+decide = json.loads((ROOT / "edge/vectors/decide.json").read_text())
+fmt = json.loads((ROOT / "edge/vectors/format.json").read_text())
+dyn = json.loads((ROOT / "edge/fixtures/dynamodb/interpret.json").read_text())
+counts = {}
+
+
+def seed(target, data):
+    if isinstance(data, str):
+        data = data.encode()
+    d = out / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / ("seed-" + hashlib.sha1(data).hexdigest()[:16])).write_bytes(data)
+    counts[target] = counts.get(target, 0) + 1
+
+
+def fill(text, case):
+    return text.replace("{token}", case.get("token", "")).replace("{pass}", case.get("pass", ""))
+
+
+def ip_bytes(ip):
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return bytes(17)
+    return (b"\x00" + a.packed + bytes(12)) if a.version == 4 else (b"\x01" + a.packed)
+
+
+for m in fmt["mint"]:
+    seed("token", b"\x00" + m["token"].encode())
+    seed("claims", json.dumps(m["claims"], separators=(",", ":"), ensure_ascii=False))
+for v in fmt["verify"]:
+    seed("token", b"\x00" + v["token"].encode())
+
+for case in decide["cases"]:
+    req = case["request"]
+    headers = {k.lower(): fill(v, case) for k, v in req.get("headers", {}).items()}
+    req = dict(req, query=fill(req.get("query", ""), case), headers=headers)
+    if case.get("token"):
+        seed("token", b"\x00" + case["token"].encode())
+    claims = case.get("mint", {}).get("claims")
+    if claims:
+        seed("claims", json.dumps(claims, separators=(",", ":"), ensure_ascii=False))
+        seed("path", claims["p"] + "\n" + req["path"])
+        if "ip" in claims:
+            seed("cidr", ip_bytes(req.get("ip", "")) + claims["ip"].encode())
+    seed("range", "\n".join([headers.get("range", ""), req["query"], headers.get("authorization", "")]))
+    if "body" in req:
+        seed("form", req["body"])
+    replies = [r["reply"] for r in case.get("replies", [])]
+    doc = {"config": case.get("config", {}), "now": case["now"], "request": req, "replies": replies}
+    seed("decide", b"\x00" + json.dumps(doc, ensure_ascii=False).encode())
+
+seed("form", "\x01s\u00e9same ouvre")
+kinds = ["consume", "resume", "read", "fail"]
+for v in dyn["vectors"]:
+    # The raw layout: 0x80 | kind, the status (two bytes, little-endian), the body.
+    status = v["status"].to_bytes(2, "little")
+    seed("dynamodb", bytes([0x80 | kinds.index(v["kind"])]) + status + v["body"].encode())
+
+print("seeds:", ", ".join(f"{t} {n}" for t, n in sorted(counts.items())))
