@@ -39,6 +39,10 @@ step browser bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s te
 # far, against the real binaries the cargo-test step built.
 step attacks bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s test:attacks'
 step cloudfront-function npm run -s test:cff
+# The SDKs: the shared option vectors are what the independent minter writes,
+# then each package is built, installed as a user would and tested there.
+step sdk-vectors python3 sdk/vectors/generate.py
+step sdk-js npm run -s test:sdk-js
 step infra bash infra/tests/run.sh
 # The README's "run the product" command, run as a user would (release build).
 step demo bash scripts/test-demo.sh
