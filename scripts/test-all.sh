@@ -43,6 +43,7 @@ step cloudfront-function npm run -s test:cff
 # then each package is built, installed as a user would and tested there.
 step sdk-vectors python3 sdk/vectors/generate.py
 step sdk-js npm run -s test:sdk-js
+step sdk-python npm run -s test:sdk-python
 step infra bash infra/tests/run.sh
 # The README's "run the product" command, run as a user would (release build).
 step demo bash scripts/test-demo.sh
