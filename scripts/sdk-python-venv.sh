@@ -5,6 +5,9 @@
 # from scripts/setup.sh: a maturin virtualenv and a wheelhouse (no registry).
 #
 #   bash scripts/sdk-python-venv.sh DIR
+#
+# $PYTHON picks the interpreter of the venv (default python3); the abi3 wheel
+# is the same for every CPython from 3.9 on.
 set -euo pipefail
 dir="${1:?usage: sdk-python-venv.sh DIR}"
 cd "$(dirname "$0")/.."
@@ -17,6 +20,6 @@ maturin="$cache/sdk-build-venv/bin/maturin"
 (cd sdk/python && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}" "$maturin" build --quiet --release --locked -o "$dir/wheels")
 wheel="$(ls "$dir"/wheels/oncelink-*.whl)"
 echo "sdk-python-venv: built $(basename "$wheel") ($(wc -c <"$wheel") bytes)" >&2
-python3 -m venv "$dir/venv"
+"${PYTHON:-python3}" -m venv "$dir/venv"
 "$dir/venv/bin/pip" install --quiet --disable-pip-version-check --no-index --find-links "$cache/wheelhouse" \
   -r sdk/python/requirements-test.txt "$wheel"

@@ -10,10 +10,8 @@ use pyo3::prelude::*;
 /// `oncelink.Error(reason, message)`, looked up when raised (the pure-Python
 /// package defines it, so `except oncelink.Error` catches every refusal).
 fn raise(py: Python<'_>, e: Error) -> PyErr {
-    let made = py
-        .import("oncelink")
-        .and_then(|m| m.getattr("Error"))
-        .and_then(|cls| cls.call1((e.reason(), e.message())));
+    let made =
+        py.import("oncelink").and_then(|m| m.getattr("Error")).and_then(|cls| cls.call1((e.reason(), e.message())));
     match made {
         Ok(err) => PyErr::from_value(err),
         Err(import_failed) => import_failed,
