@@ -59,20 +59,13 @@ export function link(baseUrl, path, token, options) {
   return unwrap(wasm.link(text(baseUrl, 'baseUrl'), text(path, 'path'), text(token, 'token'), optionsText(options, 'link')));
 }
 
-// Refusals of the token itself come back as { valid: false, reason };
-// a caller's mistake (keys, options) is thrown.
-const CALLER_MISTAKES = new Set(['bad_keys', 'unknown_option', 'bad_option', 'bad_url']);
-
-/** Checks a token or link as the edge would (uses are not counted here). */
+/**
+ * Checks a token or link as the edge would (uses are not counted here). A
+ * refusal of the token is an answer ({ valid: false, reason }); only a
+ * caller's mistake (keys, options) throws.
+ */
 export function verify(keys, tokenOrUrl, options) {
-  try {
-    return unwrap(wasm.verify(keysText(keys), text(tokenOrUrl, 'tokenOrUrl'), optionsText(options, 'verify'), nowSeconds()));
-  } catch (e) {
-    if (e instanceof OncelinkError && !CALLER_MISTAKES.has(e.reason)) {
-      return { valid: false, reason: e.reason, message: e.message.slice(e.reason.length + 2) };
-    }
-    throw e;
-  }
+  return unwrap(wasm.verify(keysText(keys), text(tokenOrUrl, 'tokenOrUrl'), optionsText(options, 'verify'), nowSeconds()));
 }
 
 /** A token's kid and claims WITHOUT checking its signature. */

@@ -11,11 +11,19 @@ pub fn mint(keys_json: &str, options_json: &str, now: f64, random: &[u8]) -> Res
     mint::mint(&keys::parse(keys_json)?, options_json, now, random)
 }
 
-/// Verifies a token or link; returns `{"valid":true,"kid":..,"claims":{..}}`.
+/// Verifies a token or link; returns `{"valid":true,"kid":..,"claims":{..}}`,
+/// or `{"valid":false,"reason":..,"message":..}` when the edge would refuse the
+/// token: a refusal is an answer, not an error. Only a caller's mistake (keys,
+/// options) is an `Err`, so both SDKs raise for exactly the same cases.
 pub fn verify(keys_json: &str, input: &str, options_json: &str, now: f64) -> Result<String, Error> {
     let (check, now) = verify::Check::from_json(options_json, now)?;
-    let v = verify::verify(keys::parse(keys_json)?, input, check, now)?;
-    Ok(serde_json::json!({ "valid": true, "kid": v.kid, "claims": v.claims }).to_string())
+    match verify::verify(keys::parse(keys_json)?, input, check, now) {
+        Ok(v) => Ok(serde_json::json!({ "valid": true, "kid": v.kid, "claims": v.claims }).to_string()),
+        Err(Error::Refused(r)) => {
+            Ok(serde_json::json!({ "valid": false, "reason": r.code(), "message": r.message() }).to_string())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads a token or link without verifying it; returns

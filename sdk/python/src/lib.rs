@@ -24,7 +24,7 @@ fn mint(py: Python<'_>, keys_json: &str, options_json: &str, now: f64, random: &
     json::mint(keys_json, options_json, now, random).map_err(|e| raise(py, e))
 }
 
-/// Verifies a token or link; returns `{"valid":true,"kid":..,"claims":..}` as JSON.
+/// Verifies a token or link; returns `{"valid":true,..}` or `{"valid":false,"reason":..}` as JSON.
 #[pyfunction]
 fn verify(py: Python<'_>, keys_json: &str, input: &str, options_json: &str, now: f64) -> PyResult<String> {
     json::verify(keys_json, input, options_json, now).map_err(|e| raise(py, e))

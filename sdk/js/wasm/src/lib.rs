@@ -25,7 +25,7 @@ pub fn mint(keys_json: &str, options_json: &str, now: f64, random: &[u8]) -> Str
     answer(json::mint(keys_json, options_json, now, random), false)
 }
 
-/// Verifies a token or link; `ok` is `{valid, kid, claims}`.
+/// Verifies a token or link; `ok` is `{valid: true, kid, claims}` or `{valid: false, reason, message}`.
 #[wasm_bindgen]
 pub fn verify(keys_json: &str, input: &str, options_json: &str, now: f64) -> String {
     answer(json::verify(keys_json, input, options_json, now), true)

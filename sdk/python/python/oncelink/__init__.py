@@ -26,11 +26,6 @@ class Error(Exception):
 
 from . import _native  # noqa: E402  (after Error: the extension raises it)
 
-# Refusals of the token itself are returned by verify as {"valid": False, ...};
-# a caller's mistake (keys, options) is raised.
-_CALLER_MISTAKES = frozenset(["bad_keys", "unknown_option", "bad_option", "bad_url"])
-
-
 def _keys_text(keys):
     if isinstance(keys, str):
         return keys
@@ -60,15 +55,14 @@ def link(base_url, path, token, **options):
 
 
 def verify(keys, token_or_url, **options):
-    """Checks a token or link as the edge would (uses are not counted here)."""
-    try:
-        return _json.loads(
-            _native.verify(_keys_text(keys), _text(token_or_url, "token_or_url"), _options_text(options), _time.time())
-        )
-    except Error as e:
-        if e.reason in _CALLER_MISTAKES:
-            raise
-        return {"valid": False, "reason": e.reason, "message": e.message}
+    """Checks a token or link as the edge would (uses are not counted here).
+
+    A refusal of the token is an answer (``{"valid": False, "reason": ...}``);
+    only a caller's mistake (keys, options) raises.
+    """
+    return _json.loads(
+        _native.verify(_keys_text(keys), _text(token_or_url, "token_or_url"), _options_text(options), _time.time())
+    )
 
 
 def inspect(token_or_url, **options):
