@@ -23,16 +23,26 @@ import oncelink
 N = 2000 if "--quick" in sys.argv else 20000
 
 
-def per_call(fn, n):
-    for _ in range(min(2000, n)):
-        fn()
-    rounds = []
-    for _ in range(5):
-        t0 = time.perf_counter_ns()
-        for _ in range(n // 5):
+ROUNDS = 11
+
+
+def per_call(ours, base, n):
+    """Mean microseconds per call of `ours` and of `base` (or None), after a
+    warm-up: ROUNDS rounds of n / ROUNDS calls, the two interleaved round by
+    round so both see the same machine load; the median round of each."""
+    fns = [ours, base] if base else [ours]
+    for fn in fns:
+        for _ in range(min(2000, n)):
             fn()
-        rounds.append((time.perf_counter_ns() - t0) / 1000 / (n // 5))
-    return sorted(rounds)[2]
+    rounds = [[] for _ in fns]
+    for _ in range(ROUNDS):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter_ns()
+            for _ in range(n // ROUNDS):
+                fn()
+            rounds[k].append((time.perf_counter_ns() - t0) / 1000 / (n // ROUNDS))
+    medians = [sorted(r)[len(r) // 2] for r in rounds]
+    return medians[0], (medians[1] if base else None)
 
 
 def b64(data):
@@ -82,23 +92,20 @@ forged = token[:-1] + ("A" if token[-1] != "A" else "B")
 rows = [
     (
         "mint (uses 1, ttl 1h)",
-        per_call(lambda: oncelink.mint(KEYS_TEXT, path=PATH, uses=1, ttl="1h"), N),
-        per_call(lambda: mint_by_hand(PATH, 1, 3600), N),
+        *per_call(lambda: oncelink.mint(KEYS_TEXT, path=PATH, uses=1, ttl="1h"), lambda: mint_by_hand(PATH, 1, 3600), N),
     ),
-    ("mint, keys as a dict", per_call(lambda: oncelink.mint(KEYS, path=PATH, uses=1, ttl="1h"), N), None),
+    ("mint, keys as a dict", *per_call(lambda: oncelink.mint(KEYS, path=PATH, uses=1, ttl="1h"), None, N)),
     (
         "verify (valid)",
-        per_call(lambda: oncelink.verify(KEYS_TEXT, token, path=PATH), N),
-        per_call(lambda: verify_by_hand(token, PATH), N),
+        *per_call(lambda: oncelink.verify(KEYS_TEXT, token, path=PATH), lambda: verify_by_hand(token, PATH), N),
     ),
     (
         "verify (forged signature)",
-        per_call(lambda: oncelink.verify(KEYS_TEXT, forged, path=PATH), N),
-        per_call(lambda: verify_by_hand(forged, PATH), N),
+        *per_call(lambda: oncelink.verify(KEYS_TEXT, forged, path=PATH), lambda: verify_by_hand(forged, PATH), N),
     ),
 ]
 
-print(f"## Python package oncelink: cost per call (Python {platform.python_version()}, {N} calls, median of 5 rounds)\n")
+print(f"## Python package oncelink: cost per call (Python {platform.python_version()}, {N} calls, median of {ROUNDS} interleaved rounds)\n")
 print("| call | oncelink (PyO3) µs | hand-written hmac µs | ratio |")
 print("| --- | ---: | ---: | ---: |")
 for name, ours, base in rows:
