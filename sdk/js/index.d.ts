@@ -33,7 +33,7 @@ export interface MintOptions {
   mode?: 'page' | 'direct';
   /** Protect the link with this password (needs `uses`; opens as a page). */
   password?: string;
-  /** Token id, 16 to 64 of `[A-Za-z0-9_-]` (default: 128 random bits). */
+  /** Token id, 16 to 64 of `[A-Za-z0-9_-]` (default: 128 random bits). Tokens sharing an id share one use counter and one revocation. */
   id?: string;
   /** The time to mint at, Unix seconds (default: now). */
   now?: number;
