@@ -4,12 +4,19 @@
 # wasm-opt is binaryen from npm (Debian's v108 produces modules that fail at
 # instantiation; see docs/toolchain.md). The web target is loaded explicitly
 # with initSync(bytes), which works the same in Node and in browsers.
+#
+#   bash scripts/build-wasm.sh [CRATE OUT_DIR]
+#
+# CRATE and OUT_DIR default to the edge's (oncelink-edge-wasm, edge/pkg); the
+# npm package builds its own wasm the same way (sdk/js/scripts/build-wasm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-out=edge/pkg
-cargo build --quiet -p oncelink-edge-wasm --target wasm32-unknown-unknown --profile wasm-release
-raw="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/oncelink_edge_wasm.wasm"
+crate="${1:-oncelink-edge-wasm}"
+out="${2:-edge/pkg}"
+cargo build --quiet -p "$crate" --target wasm32-unknown-unknown --profile wasm-release
+name="${crate//-/_}"
+raw="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/$name.wasm"
 rm -rf "$out"
 wasm-bindgen --target web --out-dir "$out" --no-typescript "$raw"
 wasm_opt=node_modules/.bin/wasm-opt
@@ -18,5 +25,5 @@ if [ ! -x "$wasm_opt" ]; then
   exit 1
 fi
 "$wasm_opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  "$out/oncelink_edge_wasm_bg.wasm" -o "$out/oncelink_edge_wasm_bg.wasm"
-echo "build-wasm: $(wc -c <"$raw") bytes from cargo, $(wc -c <"$out/oncelink_edge_wasm_bg.wasm") bytes after wasm-bindgen + wasm-opt -Oz -> $out/"
+  "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm"
+echo "build-wasm: $(wc -c <"$raw") bytes from cargo, $(wc -c <"$out/${name}_bg.wasm") bytes after wasm-bindgen + wasm-opt -Oz -> $out/"

@@ -8,7 +8,9 @@
 #           compiler (libfuzzer-sys builds libFuzzer for security/fuzz)
 #   npm:    the locked devDependencies (esbuild, binaryen's wasm-opt, ...)
 #   PyPI:   scripts/requirements-test.txt (moto server: the DynamoDB-compatible
-#           server the handler tests start; cfn-lint; checkov; ...)
+#           server the handler tests start; cfn-lint; checkov; ...); for the
+#           Python SDK, maturin in its own virtualenv and a wheelhouse of
+#           sdk/python/requirements-test.txt (pytest) for its fresh test venvs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,5 +62,19 @@ if [ ! -f "$pystamp" ] || ! cmp -s scripts/requirements-test.txt "$pystamp"; the
   python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
   mkdir -p "$(dirname "$pystamp")"
   cp scripts/requirements-test.txt "$pystamp"
+fi
+sdkcache="${XDG_CACHE_HOME:-$HOME/.cache}/oncelink"
+if [ ! -x "$sdkcache/sdk-build-venv/bin/maturin" ] || ! cmp -s sdk/python/requirements-build.txt "$sdkcache/requirements-build.txt"; then
+  say "installing maturin into $sdkcache/sdk-build-venv (Python SDK builds)"
+  rm -rf "$sdkcache/sdk-build-venv"
+  python3 -m venv "$sdkcache/sdk-build-venv"
+  "$sdkcache/sdk-build-venv/bin/pip" install --quiet --disable-pip-version-check -r sdk/python/requirements-build.txt
+  cp sdk/python/requirements-build.txt "$sdkcache/requirements-build.txt"
+fi
+if ! cmp -s sdk/python/requirements-test.txt "$sdkcache/wheelhouse/requirements-test.txt" 2>/dev/null; then
+  say "filling the Python SDK's test wheelhouse (pytest)"
+  rm -rf "$sdkcache/wheelhouse"
+  python3 -m pip download --quiet --disable-pip-version-check -d "$sdkcache/wheelhouse" -r sdk/python/requirements-test.txt
+  cp sdk/python/requirements-test.txt "$sdkcache/wheelhouse/requirements-test.txt"
 fi
 say "ready"

@@ -39,6 +39,11 @@ step browser bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s te
 # far, against the real binaries the cargo-test step built.
 step attacks bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s test:attacks'
 step cloudfront-function npm run -s test:cff
+# The SDKs: the shared option vectors are what the independent minter writes,
+# then each package is built, installed as a user would and tested there.
+step sdk-vectors python3 sdk/vectors/generate.py
+step sdk-js npm run -s test:sdk-js
+step sdk-python npm run -s test:sdk-python
 step infra bash infra/tests/run.sh
 # Every fuzz target, bounded (security/README.md): 15 s each after the build
 # (its own target directory); a crash fails the step and leaves its input in

@@ -4,19 +4,15 @@
 //! writes nothing anywhere. Errors are one line on stderr with a non-zero
 //! exit code, never a backtrace.
 
-mod duration;
-mod link;
 mod store;
 mod store_dynamodb;
 mod store_sqlite;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use oncelink_edge::{
-    base64url, decide, mint, new_id, secret, Claims, Config, KeyFile, KeyFileEntry, KeySet, Mode, Request, Step,
-    UntrustedToken,
-};
+use oncelink_edge::{base64url, mint, new_id, secret, Claims, KeyFile, KeyFileEntry, KeySet, Mode};
 use oncelink_keyfile::{write_private, Replace};
+use oncelink_sdk::{duration, link, verify::Check};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -283,7 +279,7 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
     let now = args.now.unwrap_or_else(now_unix);
     let exp = match (args.exp, &args.ttl) {
         (Some(exp), _) => exp,
-        (None, Some(ttl)) => now + duration::parse(ttl)?,
+        (None, Some(ttl)) => now + duration::parse(ttl).map_err(anyhow::Error::msg)?,
         (None, None) => now + 24 * 3600,
     };
     if exp <= now {
@@ -341,10 +337,8 @@ fn read_password(stdin: bool, env: Option<&str>) -> Result<Option<String>> {
 }
 
 fn inspect(input: &str) -> Result<ExitCode> {
-    let token = link::token_of(input, "t")?;
-    let untrusted = UntrustedToken::parse(&token).map_err(|r| anyhow::anyhow!("{r}: {}", r.message()))?;
-    let claims = untrusted.claims_unverified().map_err(|r| anyhow::anyhow!("{r}: the claims do not decode"))?;
-    let out = serde_json::json!({ "verified": false, "kid": untrusted.kid(), "claims": claims });
+    let (kid, claims) = oncelink_sdk::verify::inspect(input, "")?;
+    let out = serde_json::json!({ "verified": false, "kid": kid, "claims": claims });
     println!("{}", serde_json::to_string_pretty(&out)?);
     eprintln!("oncelink: UNVERIFIED: the signature was not checked; use `oncelink verify --keys FILE` to check it");
     Ok(ExitCode::SUCCESS)
@@ -352,43 +346,22 @@ fn inspect(input: &str) -> Result<ExitCode> {
 
 fn verify(args: VerifyArgs) -> Result<ExitCode> {
     let keys = read_keys(&args.keys)?;
-    let token = link::token_of(&args.token, "t")?;
     let now = args.now.unwrap_or_else(now_unix);
-    // The path and ip to judge: given, else taken from the URL or the token
-    // itself, so a bare token checks its signature, claims and time.
-    let unverified = UntrustedToken::parse(&token).ok().and_then(|t| t.claims_unverified().ok());
-    let path = match (args.path, link::path_of(&args.token)) {
-        (Some(p), _) | (None, Some(p)) => p,
-        (None, None) => unverified.as_ref().map_or("/".to_owned(), |c| link::encode_path(c.p.trim_end_matches('*'))),
-    };
-    let ip = args.ip.or_else(|| {
-        unverified.as_ref().and_then(|c| c.ip.as_ref()).map(|c| c.split('/').next().unwrap_or("").to_owned())
-    });
-    let mut config = Config::new(keys, "us-east-1")?;
-    config.skew = args.skew;
-    let request = Request {
-        method: "GET".into(),
-        path,
-        query: format!("t={token}"),
-        ip: ip.unwrap_or_default(),
-        ..Request::default()
-    };
-    match decide(&config, &request, now) {
-        Step::Respond(r) if r.reason.is_refusal() => {
-            println!("{}", r.reason);
-            eprintln!("oncelink: invalid: {}", r.reason.message());
-            Ok(ExitCode::from(1))
-        }
-        // A page-mode link answers a GET with its download page: valid.
-        Step::Respond(_) | Step::Forward(_) | Step::NeedStore { .. } => {
-            let claims =
-                UntrustedToken::parse(&token).and_then(|t| t.verify(&config.keys)).expect("decide verified it");
-            let out = serde_json::json!({ "valid": true, "kid": claims.kid, "claims": claims.claims.raw });
+    let check = Check { path: args.path, ip: args.ip, skew: Some(args.skew), param: None };
+    match oncelink_sdk::verify::verify(keys, &args.token, check, now) {
+        Ok(v) => {
+            let out = serde_json::json!({ "valid": true, "kid": v.kid, "claims": v.claims });
             println!("{}", serde_json::to_string_pretty(&out)?);
-            if claims.claims.raw.n.is_some() {
+            if v.claims.n.is_some() {
                 eprintln!("oncelink: valid; uses are counted by the store and were not checked here");
             }
             Ok(ExitCode::SUCCESS)
         }
+        Err(oncelink_sdk::Error::Refused(reason)) => {
+            println!("{reason}");
+            eprintln!("oncelink: invalid: {}", reason.message());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
     }
 }

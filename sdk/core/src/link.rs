@@ -1,12 +1,21 @@
 //! Links: building a URL for a token, and finding the token in a URL.
 
-use anyhow::{bail, Result};
+use crate::Error;
+use oncelink_edge::Reason;
+
+/// Whether `param` can name the token's query parameter (`[A-Za-z0-9_-]`, 1 to 32).
+pub fn is_valid_param(param: &str) -> bool {
+    (1..=32).contains(&param.len()) && param.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 /// `base` + the percent-encoded path + `?param=token`. A prefix grant
 /// (`/dir/*`) links to the directory prefix itself.
-pub fn url(base: &str, p: &str, param: &str, token: &str) -> Result<String> {
+pub fn url(base: &str, p: &str, param: &str, token: &str) -> Result<String, Error> {
     if !(base.starts_with("https://") || base.starts_with("http://")) || base.contains('?') || base.contains('#') {
-        bail!("--base-url {base:?} must be an http(s) URL without query or fragment");
+        return Err(Error::BadUrl(format!("base URL {base:?} must be an http(s) URL without query or fragment")));
+    }
+    if !is_valid_param(param) {
+        return Err(Error::BadOption("param must be 1 to 32 of [A-Za-z0-9_-]".into()));
     }
     let path = encode_path(p.strip_suffix('*').unwrap_or(p));
     Ok(format!("{}{path}?{param}={token}", base.trim_end_matches('/')))
@@ -27,7 +36,7 @@ pub fn encode_path(p: &str) -> String {
 }
 
 /// The token in `input`: the input itself, or the `param` query parameter of a URL.
-pub fn token_of(input: &str, param: &str) -> Result<String> {
+pub fn token_of(input: &str, param: &str) -> Result<String, Error> {
     let input = input.trim();
     if !input.contains("://") {
         return Ok(input.to_owned());
@@ -38,7 +47,7 @@ pub fn token_of(input: &str, param: &str) -> Result<String> {
             return Ok(value.to_owned());
         }
     }
-    bail!("the URL has no {param}= query parameter")
+    Err(Error::Refused(Reason::MissingToken))
 }
 
 /// The raw path of a URL (None for a bare token).
@@ -60,7 +69,8 @@ mod tests {
         assert_eq!(token_of(&link, "t").unwrap(), "ol1.k.x.y");
         assert_eq!(path_of(&link).as_deref(), Some("/a%20b/%C3%BC.pdf"));
         assert_eq!(url("https://d.example", "/dir/*", "t", "T").unwrap(), "https://d.example/dir/?t=T");
-        assert!(url("ftp://x", "/a", "t", "T").is_err());
-        assert!(token_of("https://d.example/a?x=1", "t").is_err());
+        assert_eq!(url("ftp://x", "/a", "t", "T").unwrap_err().reason(), "bad_url");
+        assert_eq!(url("https://x", "/a", "t&x", "T").unwrap_err().reason(), "bad_option");
+        assert_eq!(token_of("https://d.example/a?x=1", "t").unwrap_err().reason(), "missing_token");
     }
 }
