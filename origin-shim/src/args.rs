@@ -89,13 +89,18 @@ pub struct ServeArgs {
     /// Proxy allowed requests to this HTTP origin (http://host[:port][/base]).
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
-    /// Use store: sqlite:PATH, or dynamodb:REGION[@ENDPOINT] with --table.
-    /// Default: sqlite:oncelink.db in the current directory.
+    /// Use store: sqlite:PATH (one machine), postgres://USER[:PASS]@HOST[:PORT]/DB
+    /// (several instances; also postgresql://), or dynamodb:REGION[@ENDPOINT] with --table.
+    /// Default: sqlite:oncelink.db in the current directory (docs/stores.md).
     #[arg(long, value_name = "SPEC", default_value = "sqlite:oncelink.db")]
     pub store: String,
     /// DynamoDB table name (with --store dynamodb:...).
     #[arg(long, value_name = "NAME")]
     pub table: Option<String>,
+    /// PostgreSQL: read the password from this file (first line) instead of
+    /// the URL or PGPASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub store_password_file: Option<PathBuf>,
     /// Region whose store holds records of tokens without `r`
     /// (default: the dynamodb:REGION of --store, else us-east-1).
     #[arg(long, value_name = "R")]

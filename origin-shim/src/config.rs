@@ -7,10 +7,9 @@ use crate::log::Logger;
 use crate::origin::OriginState;
 use crate::proxy::Proxy;
 use crate::serve_files::Root;
-use crate::store::UseStore;
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
-use oncelink_store_sqlite::StoreSpec;
+use oncelink_store::{OpenOptions, Store, StoreSpec};
 use std::path::Path;
 
 /// Home region when neither --home-region nor a DynamoDB store names one.
@@ -26,7 +25,7 @@ fn read_key_file(path: &Path, what: &str) -> Result<KeyFile> {
 }
 
 /// The `serve` state.
-pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
+pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
     let keys = read_key_file(&args.keys, "key file")?;
     let grant_keys = match &args.grant_keys {
         Some(path) if args.upstream.is_none() => {
@@ -61,13 +60,12 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         }
         _ => bail!("give exactly one of --root DIR and --upstream URL"),
     };
-    let store = match StoreSpec::parse(&args.store)? {
-        StoreSpec::Sqlite(path) => UseStore::sqlite(&path, log).map_err(|e| anyhow!("{e}"))?,
-        StoreSpec::Dynamodb { endpoint, .. } => {
-            let Some(table) = &args.table else { bail!("--store dynamodb:... needs --table NAME") };
-            UseStore::dynamodb(endpoint, table).map_err(|e| anyhow!(e))?
-        }
+    let options = OpenOptions {
+        table: args.table.clone(),
+        password_file: args.store_password_file.clone(),
+        ..Default::default()
     };
+    let store = Store::open(&StoreSpec::parse(&args.store)?, &options).await?;
     let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
     Ok(EdgeState { config, store, target, log, body_timeout })
 }
@@ -79,7 +77,7 @@ fn home_region(args: &ServeArgs) -> Result<String> {
     }
     Ok(match StoreSpec::parse(&args.store)? {
         StoreSpec::Dynamodb { region, .. } => region,
-        StoreSpec::Sqlite(_) => DEFAULT_HOME_REGION.to_owned(),
+        StoreSpec::Sqlite(_) | StoreSpec::Postgres(_) => DEFAULT_HOME_REGION.to_owned(),
     })
 }
 

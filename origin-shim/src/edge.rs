@@ -10,7 +10,6 @@ use crate::http_io::{core_request, core_response, read_form, refuse, wants_html,
 use crate::log::Logger;
 use crate::proxy::Proxy;
 use crate::serve_files::{self, plain, Root};
-use crate::store::{unix_now, UseStore};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
@@ -19,6 +18,7 @@ use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::request::MAX_FORM_BYTES;
 use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOpKind};
+use oncelink_store::{unix_now, Store, StoreReply};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +37,7 @@ pub struct EdgeState {
     /// The validator configuration (origin kind `header`).
     pub config: Config,
     /// The use store.
-    pub store: UseStore,
+    pub store: Store,
     /// Where allowed requests go.
     pub target: Target,
     /// The log.
@@ -51,6 +51,23 @@ pub struct EdgeState {
 /// password link's `password_required` (the body holds the password).
 fn needs_form(step: &Step) -> bool {
     matches!(step, Step::Respond(r) if matches!(r.reason, Reason::PassIssued | Reason::PasswordRequired))
+}
+
+/// Deletes expired records every [`oncelink_store::PRUNE_EVERY`], for as
+/// long as the server runs (DynamoDB prunes itself with its TTL).
+pub fn prune_periodically(state: &Arc<EdgeState>) {
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(oncelink_store::PRUNE_EVERY);
+        loop {
+            every.tick().await;
+            match state.store.prune(unix_now()).await {
+                Ok(0) => {}
+                Ok(n) => state.log.event("info", "pruned expired records", &[("records", Value::from(n))]),
+                Err(e) => state.log.event("warn", "prune failed", &[("detail", Value::from(e.to_string()))]),
+            }
+        }
+    });
 }
 
 /// The one handler of `serve` mode.
@@ -113,7 +130,22 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         }
     }
     if let Step::NeedStore { op, pending } = step {
-        let reply = state.store.apply(op, &state.log).await;
+        let reply = match state.store.apply(&op).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                // Never an allow: the core answers 503 store_unavailable.
+                state.log.event(
+                    "warn",
+                    "store unavailable",
+                    &[
+                        ("engine", Value::from(state.store.engine_name())),
+                        ("cause", Value::from(e.code())),
+                        ("detail", Value::from(e.to_string())),
+                    ],
+                );
+                StoreReply::Unavailable
+            }
+        };
         step = pending.resume(&reply);
     }
     let response = match step {

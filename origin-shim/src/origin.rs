@@ -5,7 +5,7 @@
 use crate::http_io::{refuse, wants_html, ClientAddr};
 use crate::log::Logger;
 use crate::serve_files::{self, Root};
-use crate::store::unix_now;
+use oncelink_store::unix_now;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, Response};

@@ -126,7 +126,7 @@ fn press_download(addr: SocketAddr, target: &str, form: &str) -> Resp {
 
 /// The store record of `id`: (used, failures), zeros when there is none.
 fn record(site: &Site, id: &str) -> (u32, u32) {
-    let mut store = oncelink_store_sqlite::SqliteStore::open(&site.db).expect("open the store");
+    let mut store = oncelink_store::sqlite::SqliteStore::open(&site.db).expect("open the store");
     store.status(id).expect("status").map_or((0, 0), |r| (r.used, r.failures))
 }
 
@@ -449,7 +449,7 @@ fn a_page_for_a_missing_file_is_not_found_and_touches_no_store() {
     assert_denied(&send(shim.addr, "GET", &target, BROWSER, JSON), 404, "not_found");
     assert_denied(&post(shim.addr, &target, BROWSER, JSON, ""), 404, "not_found");
     assert!(
-        oncelink_store_sqlite::SqliteStore::open(&site.db).expect("open").status(&id).expect("status").is_none(),
+        oncelink_store::sqlite::SqliteStore::open(&site.db).expect("open").status(&id).expect("status").is_none(),
         "no record for a file that does not exist"
     );
 }
