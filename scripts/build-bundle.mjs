@@ -6,7 +6,9 @@
 //   node scripts/build-bundle.mjs [--config FILE] [--out DIR] [--zip FILE] [--pkg DIR]
 //
 // FILE is {"validator": <ConfigFile>, "store": {"table", "endpoint"?,
-// "attempt_timeout_ms"?, "budget_ms"?}}. Without --config a development
+// "attempt_timeout_ms"?, "budget_ms"?, "remember_ttl_ms"?, "remember_max"?}}
+// (defaults and their reasons in edge/js/store.mjs; the build prints the
+// store settings it bakes, defaults filled in). Without --config a development
 // config in .dev/edge-config.json is used (created with a fresh key from the
 // oncelink CLI when missing). The build refuses a config without keys, or one
 // the validator itself refuses, and fails when the zip is over the
@@ -55,6 +57,18 @@ async function checkWithCore(config, pkgDir) {
   if (settings.budgetMs > MAX_DEPLOY_BUDGET_MS || settings.attemptTimeoutMs > MAX_DEPLOY_BUDGET_MS) {
     throw new Error(`store.budget_ms and store.attempt_timeout_ms must be at most ${MAX_DEPLOY_BUDGET_MS} (the viewer-request limit is 5 s)`);
   }
+  return settings;
+}
+
+/** The store settings a bundle runs with, defaults filled in (no secrets), as the build prints them. */
+export function bakedStoreSettings(settings) {
+  return {
+    table: settings.target.table,
+    attempt_timeout_ms: settings.attemptTimeoutMs,
+    budget_ms: settings.budgetMs,
+    remember_ttl_ms: settings.rememberTtlMs,
+    remember_max: settings.rememberMax,
+  };
 }
 
 /** The development config, created on first use with a key from the oncelink CLI. */
@@ -87,7 +101,7 @@ export async function buildBundle({ config, outDir, zipPath, pkgDir = join(root,
   if (!existsSync(join(pkgDir, WASM_NAME))) {
     throw new Error(`${pkgDir}/${WASM_NAME} is missing: run 'bash scripts/build-wasm.sh' first`);
   }
-  await checkWithCore(config, pkgDir);
+  const settings = await checkWithCore(config, pkgDir);
   const esbuild = await import('esbuild');
   const configModule = {
     name: 'oncelink-config',
@@ -130,6 +144,7 @@ export async function buildBundle({ config, outDir, zipPath, pkgDir = join(root,
   if (!quiet) {
     console.log(`build-bundle: ${zipPath}: ${zip.length} bytes, sha256 ${sha256}`);
     console.log(`build-bundle: index.mjs ${js.length} bytes, ${WASM_NAME} ${wasmBytes.length} bytes`);
+    console.log(`build-bundle: store settings ${JSON.stringify(bakedStoreSettings(settings))}`);
   }
   if (zip.length > LAMBDA_EDGE_LIMIT_BYTES) {
     throw new Error(`zip is ${zip.length} bytes, over the Lambda@Edge viewer-request limit of ${LAMBDA_EDGE_LIMIT_BYTES}`);
@@ -137,7 +152,7 @@ export async function buildBundle({ config, outDir, zipPath, pkgDir = join(root,
   if (zip.length > PROJECT_BUDGET_BYTES) {
     throw new Error(`zip is ${zip.length} bytes, over the project budget of ${PROJECT_BUDGET_BYTES}`);
   }
-  return { outDir, zipPath, zipBytes: zip.length, sha256 };
+  return { outDir, zipPath, zipBytes: zip.length, sha256, store: bakedStoreSettings(settings) };
 }
 
 function parseArgs(argv) {

@@ -35,6 +35,9 @@ step lambda-edge npm run -s test:edge
 # Page mode in real headless Chromium (Playwright), on origin-shim and on the
 # Lambda@Edge emulator; needs the debug binaries the cargo-test step built.
 step browser bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s test:browser'
+# The standing attack suite (security/attacks): every attack class found so
+# far, against the real binaries the cargo-test step built.
+step attacks bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s test:attacks'
 step cloudfront-function npm run -s test:cff
 step infra bash infra/tests/run.sh
 # The README's "run the product" command, run as a user would (release build).

@@ -20,7 +20,9 @@ import {
   viewerRecord,
 } from './cloudfront.mjs';
 import { logDecision } from './log.mjs';
+import { Remembered } from './remembered.mjs';
 import { credentialsFrom, performStore, storeSettings } from './store.mjs';
+import { keepAliveFetch } from './transport.mjs';
 
 /**
  * Methods the edge ever lets through to the origin. A POST (the download
@@ -34,9 +36,11 @@ const FORWARDABLE_METHODS = Object.freeze(['GET', 'HEAD']);
  *
  * options:
  *   wasm:   { Validator, dynamodb_request, dynamodb_interpret } (the initialised wasm module)
- *   config: { validator: <ConfigFile>, store: { table, endpoint?, attempt_timeout_ms?, budget_ms? } }
+ *   config: { validator: <ConfigFile>, store: { table, endpoint?, attempt_timeout_ms?, budget_ms?,
+ *             remember_ttl_ms?, remember_max? } }
  *   env:    where credentials are read, per invocation (default process.env)
- *   fetch, nowMs, random, sleep: I/O and clock, replaceable for tests and benchmarks
+ *   fetch, nowMs, random, sleep, after: I/O and clock, replaceable for tests and benchmarks
+ *           (fetch defaults to the keep-alive transport, transport.mjs)
  *
  * A configuration the core refuses does not throw here: every request is then
  * answered 503 and the reason is logged, so a bad deploy fails closed.
@@ -45,17 +49,20 @@ export function createHandler(options) {
   const { wasm, config } = options;
   const env = options.env ?? process.env;
   const io = {
-    fetch: options.fetch ?? globalThis.fetch,
+    fetch: options.fetch ?? keepAliveFetch,
     nowMs: options.nowMs ?? Date.now,
     random: options.random ?? Math.random,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   };
+  if (options.after) io.after = options.after;
   let validator = null;
   let settings = null;
+  let remembered = null;
   let setupError = null;
   try {
     validator = new wasm.Validator(JSON.stringify(config.validator));
     settings = storeSettings(config.store);
+    remembered = new Remembered({ ttlMs: settings.rememberTtlMs, maxEntries: settings.rememberMax });
   } catch (err) {
     setupError = `setup: ${oneLine(err)}`;
   }
@@ -71,17 +78,32 @@ export function createHandler(options) {
       const request = toCoreRequest(record.request);
       const nowSeconds = Math.floor(io.nowMs() / 1000);
       let step = JSON.parse(validator.decide(JSON.stringify(request), nowSeconds));
+      let fromMemory = false;
       if (step.step === 'need_store') {
-        idHash = step.pending?.id_hash ?? null;
-        store = await performStore(step.op, {
-          wasm,
-          settings,
-          creds: credentialsFrom(env),
-          ...io,
-        });
-        step = JSON.parse(validator.resume(JSON.stringify(step.pending), JSON.stringify(store.reply)));
+        const { pending } = step;
+        idHash = pending?.id_hash ?? null;
+        const recalled = remembered.recall(pending, io.nowMs());
+        if (recalled) {
+          step = recalled;
+          fromMemory = true;
+        } else {
+          store = await performStore(step.op, {
+            wasm,
+            settings,
+            creds: credentialsFrom(env),
+            ...io,
+          });
+          step = JSON.parse(validator.resume(JSON.stringify(pending), JSON.stringify(store.reply)));
+          remembered.remember(pending, step, io.nowMs());
+        }
       }
-      const common = { requestId, storeMs: store?.latencyMs, attempts: store?.attempts, storeError: store?.error };
+      const common = {
+        requestId,
+        storeMs: store?.latencyMs,
+        attempts: store?.attempts,
+        storeError: store?.error,
+        remembered: fromMemory,
+      };
       if (step.step === 'forward') {
         if (!FORWARDABLE_METHODS.includes(request.method)) {
           throw new Error(`core forwarded a ${request.method.slice(0, 16)} request; only GET and HEAD ever reach the origin`);

@@ -13,7 +13,10 @@ export function setLogSink(fn) {
 /**
  * Writes the decision line:
  * { msg: "oncelink.decision", request_id, outcome: "allow"|"answer"|"deny", allow, used, reason, status,
- *   id_hash, store_ms, attempts, store_error?, error? }
+ *   id_hash, store_ms, attempts, remembered?, store_error?, error? }
+ * `remembered: true` marks a refusal answered from the container's memory of
+ * revoked and used-up links without a store call (remembered.mjs); count them
+ * with CloudWatch Logs Insights: `filter remembered | stats count(*)`.
  */
 export function logDecision(fields) {
   const line = {
@@ -28,6 +31,7 @@ export function logDecision(fields) {
     store_ms: fields.storeMs ?? null,
     attempts: fields.attempts ?? 0,
   };
+  if (fields.remembered) line.remembered = true;
   if (fields.storeError) line.store_error = fields.storeError;
   if (fields.error) line.error = fields.error;
   try {

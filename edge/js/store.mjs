@@ -7,9 +7,28 @@
 // runs out or the reply is not usable, `{"reply":"unavailable"}` (a 503),
 // never an allow.
 
-/** Defaults, milliseconds. The viewer-request limit is 5 s; the budget stays well under. */
-export const DEFAULT_ATTEMPT_TIMEOUT_MS = 1000;
-export const DEFAULT_BUDGET_MS = 2500;
+/**
+ * The defaults are argued from the farthest a replica may be from its table:
+ * Lambda@Edge runs in the region nearest the viewer's edge, the table sits in
+ * one home region, and the longest published round trips between AWS regions
+ * are about 330 ms (Singapore or Sydney to Sao Paulo, Frankfurt to Singapore;
+ * public inter-region ping tables). A cold container's first call opens the
+ * connection: TCP (1 round trip), TLS 1.2 (2), the request (1), so
+ * COLD_ROUND_TRIPS at FARTHEST_RTT_MS plus CPU_MARGIN_MS for DNS, the TLS
+ * handshake on a 128 MB replica's CPU share, and DynamoDB's own time.
+ */
+export const FARTHEST_RTT_MS = 330;
+export const COLD_ROUND_TRIPS = 4;
+export const CPU_MARGIN_MS = 400;
+/** Per attempt: one cold call at the farthest distance (1720 ms) fits. */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 1800;
+/**
+ * In total: two such attempts and the largest pause between them; leaves 1 s
+ * of the 5 s viewer-request limit for the decision and the response.
+ */
+export const DEFAULT_BUDGET_MS = 4000;
+/** The Lambda@Edge viewer-request limit (and origin-request's, for the function's Timeout: 5). */
+export const LAMBDA_TIMEOUT_MS = 5000;
 /** First backoff ceiling and the largest one (full jitter: sleep a random time below the ceiling). */
 export const BACKOFF_BASE_MS = 25;
 export const BACKOFF_CAP_MS = 400;
@@ -21,6 +40,12 @@ export const MAX_LOCAL_BUDGET_MS = 60000;
 export const MIN_ATTEMPT_MS = 50;
 /** Most attempts per decision, whatever the budget. */
 export const MAX_ATTEMPTS = 5;
+
+/** Remembered refusals (remembered.mjs): how long one is kept, and how many at most per container. */
+export const DEFAULT_REMEMBER_TTL_MS = 60_000;
+export const MAX_REMEMBER_TTL_MS = 600_000;
+export const DEFAULT_REMEMBER_MAX = 1000;
+export const MAX_REMEMBER_MAX = 100_000;
 
 const UNAVAILABLE = Object.freeze({ reply: 'unavailable' });
 
@@ -39,9 +64,25 @@ export function storeSettings(store) {
       throw new Error(`store.${name} must be an integer from ${MIN_ATTEMPT_MS} to ${MAX_LOCAL_BUDGET_MS}`);
     }
   }
+  if (attempt > budget) throw new Error('store.attempt_timeout_ms must not be more than store.budget_ms');
+  const rememberTtlMs = store.remember_ttl_ms ?? DEFAULT_REMEMBER_TTL_MS;
+  const rememberMax = store.remember_max ?? DEFAULT_REMEMBER_MAX;
+  if (!Number.isInteger(rememberTtlMs) || rememberTtlMs < 0 || rememberTtlMs > MAX_REMEMBER_TTL_MS) {
+    throw new Error(`store.remember_ttl_ms must be an integer from 0 (off) to ${MAX_REMEMBER_TTL_MS}`);
+  }
+  if (!Number.isInteger(rememberMax) || rememberMax < 1 || rememberMax > MAX_REMEMBER_MAX) {
+    throw new Error(`store.remember_max must be an integer from 1 to ${MAX_REMEMBER_MAX}`);
+  }
   const target = { table: store.table };
   if (store.endpoint !== undefined) target.endpoint = store.endpoint;
-  return { target, targetJson: JSON.stringify(target), attemptTimeoutMs: attempt, budgetMs: budget };
+  return {
+    target,
+    targetJson: JSON.stringify(target),
+    attemptTimeoutMs: attempt,
+    budgetMs: budget,
+    rememberTtlMs,
+    rememberMax,
+  };
 }
 
 /** Credentials from Lambda's reserved variables, as the signer takes them; null if absent. */
@@ -58,13 +99,16 @@ export function credentialsFrom(env) {
  * Runs `op` against the store.
  *
  * deps: { wasm: {dynamodb_request, dynamodb_interpret}, settings (storeSettings),
- *         creds, fetch, nowMs(), random(), sleep(ms) }
+ *         creds, fetch, nowMs(), random(), sleep(ms), after?(ms, fn) -> cancel() }
+ * `after` arms an attempt's timeout (default: setTimeout), replaceable so a
+ * simulated clock can run the timeouts too.
  * Returns { reply, attempts, latencyMs, error } where `reply` is StoreReply JSON
  * (an object) and `error` a short text (never a body, a key or a signature).
  */
 export async function performStore(op, deps) {
   const { wasm, settings, creds, nowMs, random, sleep } = deps;
   const fetchImpl = deps.fetch;
+  const after = deps.after ?? realTimer;
   const started = nowMs();
   const deadline = started + settings.budgetMs;
   const opJson = JSON.stringify(op);
@@ -79,7 +123,7 @@ export async function performStore(op, deps) {
     if (timeout < MIN_ATTEMPT_MS) break;
     attempts += 1;
     const request = JSON.parse(wasm.dynamodb_request(opJson, settings.targetJson, credsJson, nowMs() / 1000));
-    const outcome = await attempt(fetchImpl, request, timeout);
+    const outcome = await attempt(fetchImpl, after, request, timeout);
     if (outcome.status !== undefined) {
       const verdict = JSON.parse(wasm.dynamodb_interpret(opJson, outcome.status, outcome.body));
       if (!verdict.retryable) {
@@ -101,9 +145,9 @@ export async function performStore(op, deps) {
  * One HTTP exchange with a timeout that covers connecting, the headers and
  * the body. Returns {status, body} or {error}.
  */
-async function attempt(fetchImpl, request, timeoutMs) {
+async function attempt(fetchImpl, after, request, timeoutMs) {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const cancel = after(timeoutMs, () => controller.abort());
   try {
     const response = await fetchImpl(request.url, {
       method: request.method,
@@ -117,8 +161,13 @@ async function attempt(fetchImpl, request, timeoutMs) {
     if (controller.signal.aborted) return { error: `timed out after ${timeoutMs} ms` };
     return { error: `transport: ${oneLine(err)}` };
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
+}
+
+function realTimer(ms, fn) {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
 }
 
 /** Headers fetch derives from the URL and body itself (and refuses to take from us). */

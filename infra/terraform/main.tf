@@ -14,7 +14,8 @@ locals {
   s3            = var.origin_type == "s3"
   custom_domain = var.domain_name != "" && var.certificate_arn != ""
   table_name    = var.table_name != "" ? var.table_name : "${var.name}-tokens"
-  function_name = "${var.name}-viewer-request"
+  # A new name each time the function is created (see terraform_data.edge_name).
+  function_name = local.lambda ? "${var.name}-edge-${substr(replace(terraform_data.edge_name[0].id, "-", ""), 0, 12)}" : ""
   table_regions = concat([data.aws_region.home.name], var.additional_home_regions)
   account       = data.aws_caller_identity.current.account_id
   partition     = data.aws_partition.current.partition
@@ -219,6 +220,15 @@ resource "aws_cloudwatch_log_group" "edge" {
   tags              = local.tags
 }
 
+# A random id made when the Lambda function is (re)created: the function is
+# kept on destroy (skip_destroy, below), so a fixed name would make the next
+# apply of the same name, or edge_mode lambda -> function-only -> lambda, fail
+# with "function already exists" while the kept function's replicas block its
+# deletion for hours. Replaced together with the function, never on its own.
+resource "terraform_data" "edge_name" {
+  count = local.lambda ? 1 : 0
+}
+
 resource "aws_lambda_function" "edge" {
   #checkov:skip=CKV_AWS_115:Lambda@Edge does not support reserved concurrency.
   #checkov:skip=CKV_AWS_116:Lambda@Edge does not support dead-letter queues.
@@ -266,6 +276,10 @@ resource "aws_lambda_function" "edge" {
 # the import file at creation; Terraform writes them one by one from the same
 # file (kvs-import.mjs), so they are in the Terraform state: keep the state
 # private and encrypted, as for any secret.
+# One store for the deployment's life: key rotation writes and deletes keys
+# through the KeyValueStore data API on this store, so edge locations still
+# running the previous function code (which names the store by id) keep
+# finding every key that is still in the file (unlike a store per key file).
 resource "aws_cloudfront_key_value_store" "keys" {
   count   = local.function ? 1 : 0
   name    = "${var.name}-keys"
@@ -336,8 +350,9 @@ resource "aws_cloudfront_cache_policy" "files" {
   max_ttl     = 31536000
 
   parameters_in_cache_key_and_forwarded_to_origin {
-    enable_accept_encoding_gzip   = true
-    enable_accept_encoding_brotli = true
+    # No compressed variants: a download is the origin's bytes (compress = false).
+    enable_accept_encoding_gzip   = false
+    enable_accept_encoding_brotli = false
     cookies_config {
       cookie_behavior = "none"
     }
@@ -475,9 +490,12 @@ resource "aws_cloudfront_distribution" "files" {
   # CloudFront Function (function-only, prefilter). In prefilter mode caching
   # is disabled and the consume runs on origin-request.
   default_cache_behavior {
-    target_origin_id           = "files"
-    viewer_protocol_policy     = "https-only"
-    compress                   = true
+    target_origin_id       = "files"
+    viewer_protocol_policy = "https-only"
+    # Off for counted downloads: CloudFront would compress text types of 1 KB
+    # to 10 MB, a representation with its own Content-Length, so a Range
+    # resume could refer to other bytes than the first request got.
+    compress                   = false
     allowed_methods            = var.enable_page_mode ? ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"] : ["GET", "HEAD"]
     cached_methods             = ["GET", "HEAD"]
     cache_policy_id            = local.prefilter ? local.caching_disabled : aws_cloudfront_cache_policy.files.id
@@ -499,6 +517,19 @@ resource "aws_cloudfront_distribution" "files" {
         lambda_arn   = aws_lambda_function.edge[0].qualified_arn
         include_body = var.enable_page_mode
       }
+    }
+  }
+
+  # Never answer from a cached error: in prefilter mode CloudFront caches what
+  # the origin-request Lambda generates, and keeps 400, 403, 405 and 503 for
+  # the error-caching minimum TTL (10 s by default) whatever Cache-Control
+  # says, under a key that is only the path. 0 s for every error status the
+  # edge generates (410 with no-store is never cached and cannot be set).
+  dynamic "custom_error_response" {
+    for_each = [400, 403, 404, 405, 502, 503]
+    content {
+      error_code            = custom_error_response.value
+      error_caching_min_ttl = 0
     }
   }
 

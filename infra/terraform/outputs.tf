@@ -47,3 +47,8 @@ output "mint_command" {
   description = "Mint a single-use link for /example.pdf (upload the file first)."
   value       = "oncelink mint --keys keys.json --path /example.pdf ${local.lambda ? "--uses 1 " : ""}--ttl 1h --base-url ${local.base_url}"
 }
+
+output "function_name" {
+  description = "The Lambda@Edge function's name (a new one each time it is created; kept on destroy, see docs/deploy.md Tear-down)."
+  value       = local.lambda ? aws_lambda_function.edge[0].function_name : null
+}

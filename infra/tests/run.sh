@@ -8,7 +8,8 @@
 # the pytest suite (template wiring, Terraform parity, deploy script), and
 # `npm run deploy -- --dry-run` on a sample key file in each edge mode (lambda,
 # function-only, prefilter; cfn-lint on the templates with the CloudFront
-# Function inlined). Each step is timed.
+# Function inlined), and `npm run smoke:aws -- --help` and `--dry-run`. Each
+# step is timed.
 #
 # Tools go into two virtualenvs under $ONCELINK_INFRA_VENVS (default
 # ~/.cache/oncelink-infra), created on first use from the pinned requirements
@@ -103,6 +104,8 @@ step "npm run deploy -- --dry-run" npm run --silent deploy -- --stack oncelink-s
 step "smoke test of the sample bundle" node infra/ci/smoke-bundle.mjs dist/deploy/oncelink-sample/lambda-edge.zip --keys "$sample_keys"
 step "deploy --edge-mode function-only --dry-run" npm run --silent deploy -- --stack oncelink-sample-fo --keys "$sample_keys" --edge-mode function-only --dry-run
 step "deploy --edge-mode prefilter --dry-run" npm run --silent deploy -- --stack oncelink-sample-pf --keys "$sample_keys" --home-region eu-west-1 --edge-mode prefilter --dry-run
+step "npm run smoke:aws -- --help" npm run --silent smoke:aws -- --help
+step "npm run smoke:aws -- --dry-run" npm run --silent smoke:aws -- --stack oncelink-sample --dry-run --ttfb
 step "cfn-lint (function inlined)" "$venvs/tests/bin/cfn-lint" dist/deploy/oncelink-sample-fo/oncelink.yaml dist/deploy/oncelink-sample-pf/oncelink.yaml
 
 echo

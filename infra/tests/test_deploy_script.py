@@ -182,6 +182,17 @@ def test_dry_run_builds_the_real_bundle_with_the_config_baked_in(keys):
     assert main_parameters(second.stdout)["BundleCodeSha256"] == main_parameters(first.stdout)["BundleCodeSha256"], "the build is not deterministic"
 
 
+def test_store_times_given_to_the_deploy_are_baked_into_the_bundle(keys):
+    keys_path, _ = keys
+    require_wasm()
+    out = run("--stack", "ci-times", "--keys", keys_path, "--store-attempt-ms", "1500", "--store-budget-ms", "3500", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    baked = baked_config(ROOT / "dist" / "deploy" / "ci-times" / "lambda-edge" / "index.mjs")
+    assert baked["store"] == {"table": "ci-times-tokens", "attempt_timeout_ms": 1500, "budget_ms": 3500}
+    # The build prints what it bakes, defaults filled in.
+    assert '"attempt_timeout_ms":1500,"budget_ms":3500,"remember_ttl_ms":60000' in out.stderr + out.stdout
+
+
 def test_a_page_mode_default_is_baked_into_the_bundle(keys):
     keys_path, _ = keys
     require_wasm()
@@ -223,6 +234,8 @@ def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):
         (["--stack", "shop", "--keys", "{missing}", "--dry-run"], "cannot read key file"),
         (["--stack", "shop", "--keys", "{keys}", "--default-mode", "page", "--dry-run"], "needs --page-mode"),
         (["--stack", "shop", "--keys", "{keys}", "--default-mode", "web", "--dry-run"], "direct or page"),
+        (["--stack", "shop", "--keys", "{keys}", "--store-budget-ms", "4800", "--dry-run"], "viewer-request limit is 5 s"),
+        (["--stack", "shop", "--keys", "{keys}", "--store-attempt-ms", "3000", "--store-budget-ms", "2000", "--dry-run"], "not be more than"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, keys, args, message):

@@ -235,10 +235,14 @@ def test_role_is_trusted_by_lambda_and_edgelambda_only(main_template):
 
 
 def _role_statements(template):
-    _, role = only_resource(template, "AWS::IAM::Role")
+    role_name, role = only_resource(template, "AWS::IAM::Role")
     assert "ManagedPolicyArns" not in role["Properties"], "managed policies grant more than the tables and logs"
     for policy in role["Properties"]["Policies"]:
         yield from policy["PolicyDocument"]["Statement"]
+    # Policies that name the function (its name is generated) are attached from outside.
+    for policy in resources_of_type(template, "AWS::IAM::RolePolicy").values():
+        assert is_ref(policy["Properties"]["RoleName"], role_name)
+        yield from policy["Properties"]["PolicyDocument"]["Statement"]
 
 
 def _as_list(v):
@@ -265,7 +269,22 @@ def test_role_may_only_read_and_consume_tokens_and_write_its_logs(main_template)
             assert "HomeRegion" in str(regions) and "AdditionalHomeRegions" in str(regions)
         else:
             for r in _as_list(s["Resource"]):
-                assert "/aws/lambda/" in r["Fn::Sub"] and "${AWS::StackName}-viewer-request" in r["Fn::Sub"]
+                assert "/aws/lambda/" in r["Fn::Sub"] and "${EdgeFunction}" in r["Fn::Sub"]
+
+
+def test_a_retained_function_never_blocks_a_new_stack_or_a_mode_switch_back_to_lambda(main_template):
+    # The function is retained on delete and on replacement (its replicas
+    # outlive the distribution by hours). With a fixed FunctionName, creating
+    # it again (a new stack of the same name, or lambda -> function-only ->
+    # lambda) fails with "already exists"; a generated name cannot collide.
+    _, function = only_resource(main_template, "AWS::Lambda::Function")
+    assert function["DeletionPolicy"] == "Retain"
+    assert "FunctionName" not in function["Properties"], "a fixed name collides with the retained function"
+    raw = (ROOT / "infra/cloudformation/oncelink.yaml").read_text()
+    assert "-viewer-request" not in raw, "something still assumes the old fixed function name"
+    _, group = only_resource(main_template, "AWS::Logs::LogGroup")
+    assert group["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${EdgeFunction}"}
+    assert "FunctionName" in main_template["Outputs"], "tear-down needs the generated name"
 
 
 # ---------------------------------------------------------------- cache key
@@ -372,6 +391,55 @@ def test_origins_are_private_either_way(main_template):
     assert "x-oncelink-grant" not in names
     _, oac = only_resource(main_template, "AWS::CloudFront::OriginAccessControl")
     assert oac["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+
+
+# The statuses the edge generates (edge/src/error.rs Reason::status; pages are 200 and 303).
+EDGE_ERROR_STATUSES = {400, 403, 404, 405, 410, 502, 503}
+# CloudFront never caches these with Cache-Control no-store, which every
+# generated answer carries; it caches the others for ErrorCachingMinTTL
+# whatever Cache-Control says ("Control how long CloudFront caches errors").
+NOT_CACHED_WITH_NO_STORE = {404, 410, 414, 501}
+
+
+def test_no_status_the_edge_generates_is_answered_from_cache(main_template):
+    for given in ALL_DEPLOYMENTS:
+        resources, _ = deployment(main_template, **given)
+        (dist,) = [r for r in resources.values() if r["Type"] == "AWS::CloudFront::Distribution"]
+        errors = dist["Properties"]["DistributionConfig"].get("CustomErrorResponses", [])
+        ttl = {e["ErrorCode"]: e["ErrorCachingMinTTL"] for e in errors}
+        for e in errors:
+            assert "ResponsePagePath" not in e and "ResponseCode" not in e, "the edge's own answer must reach the viewer"
+        missing = {code for code in EDGE_ERROR_STATUSES - NOT_CACHED_WITH_NO_STORE if ttl.get(code) != 0}
+        assert not missing, f"{given}: cached for 10 s by default: {sorted(missing)}"
+
+
+def test_the_core_still_generates_only_the_statuses_the_distribution_expects():
+    text = (ROOT / "edge/src/error.rs").read_text()
+    body = text[text.index("pub const fn status"):]
+    body = body[: body.index("\n    }\n")]
+    statuses = {int(c) for c in re.findall(r"=> (\d{3})", body)}
+    assert {c for c in statuses if c >= 400} == EDGE_ERROR_STATUSES, "a new error status needs ErrorCachingMinTTL 0"
+
+
+def test_counted_downloads_are_never_recompressed(main_template):
+    # Compression makes another representation (its own Content-Length), so a
+    # Range resume could refer to other bytes than the first request got.
+    for given in ALL_DEPLOYMENTS:
+        _, found = deployment(main_template, **given)
+        for name, behavior in found:
+            assert behavior.get("Compress") is False, f"{given} behavior {name} compresses"
+    _, policy = only_resource(main_template, "AWS::CloudFront::CachePolicy")
+    params = policy["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert params["EnableAcceptEncodingGzip"] is False and params["EnableAcceptEncodingBrotli"] is False
+
+
+def test_a_replaced_key_store_outlives_the_update(main_template):
+    # A new KeyStoreVersion replaces the store; edge locations still run the
+    # previous function code, which reads the previous store by id, until the
+    # new code has spread: that store must not be deleted with the update.
+    _, store = only_resource(main_template, "AWS::CloudFront::KeyValueStore")
+    assert store.get("UpdateReplacePolicy") == "Retain"
+    assert "KeyStoreVersion" in str(store["Properties"]["Name"]), "a new key file must make a new store"
 
 
 def test_responses_do_not_leak_the_link_or_linger_in_caches(main_template):

@@ -27,8 +27,10 @@ CFN_TO_TF = {
     "AWS::CloudFront::OriginRequestPolicy": {"aws_cloudfront_origin_request_policy"},
     "AWS::CloudFront::ResponseHeadersPolicy": {"aws_cloudfront_response_headers_policy"},
     "AWS::IAM::Role": {"aws_iam_role", "aws_iam_role_policy"},
+    "AWS::IAM::RolePolicy": {"aws_iam_role_policy"},
     "AWS::Logs::LogGroup": {"aws_cloudwatch_log_group"},
-    "AWS::Lambda::Function": {"aws_lambda_function"},
+    # terraform_data gives the function a new name each time it is created.
+    "AWS::Lambda::Function": {"aws_lambda_function", "terraform_data"},
     # Terraform publishes the version from the function itself (publish = true).
     "AWS::Lambda::Version": {"aws_lambda_function"},
     "AWS::DynamoDB::Table": {"aws_dynamodb_table"},
@@ -118,8 +120,41 @@ def test_the_token_stays_out_of_the_cache_key(resources):
     assert headers["header_behavior"] == '${local.s3 ? "none" : "whitelist"}'
     assert headers["dynamic"][0]["headers"]["content"][0]["items"] == ["x-oncelink-grant"]
     dist = one(resources, "aws_cloudfront_distribution")
-    for origin in dist["dynamic"]:
-        assert "custom_header" not in origin["origin"]["content"][0], "it would overwrite the edge's grant"
+    for origin in (d["origin"] for d in dist["dynamic"] if "origin" in d):
+        assert "custom_header" not in origin["content"][0], "it would overwrite the edge's grant"
+
+
+def test_a_kept_function_never_blocks_the_next_apply_or_a_mode_switch_back(root_module, resources):
+    # skip_destroy keeps the function (its replicas outlive the distribution
+    # by hours); its name must change whenever Terraform creates it again.
+    fn = one(resources, "aws_lambda_function")
+    assert fn["skip_destroy"] is True
+    assert fn["function_name"] == "${local.function_name}"
+    locals_ = {k: v for block in root_module["locals"] for k, v in block.items()}
+    assert "terraform_data.edge_name[0].id" in locals_["function_name"], "a fixed name collides with the kept function"
+    assert one(resources, "terraform_data")["count"] == "${local.lambda ? 1 : 0}"
+    outputs = {name: body for block in root_module["output"] for name, body in block.items()}
+    assert "function_name" in outputs
+
+
+def test_errors_are_never_cached_and_downloads_never_recompressed(resources):
+    dist = one(resources, "aws_cloudfront_distribution")
+    template = load_template("oncelink.yaml")
+    cfn = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["CustomErrorResponses"]
+    (errors,) = [d["custom_error_response"] for d in dist["dynamic"] if "custom_error_response" in d]
+    assert errors["for_each"] == [e["ErrorCode"] for e in cfn]
+    assert errors["content"][0]["error_caching_min_ttl"] == 0 and all(e["ErrorCachingMinTTL"] == 0 for e in cfn)
+    assert dist["default_cache_behavior"][0]["compress"] is False
+    params = one(resources, "aws_cloudfront_cache_policy")["parameters_in_cache_key_and_forwarded_to_origin"][0]
+    assert params["enable_accept_encoding_gzip"] is False and params["enable_accept_encoding_brotli"] is False
+
+
+def test_key_rotation_keeps_one_store(resources):
+    # Keys are written and deleted through the KeyValueStore data API on one
+    # store, so a function still running on an edge keeps finding its store.
+    store = one(resources, "aws_cloudfront_key_value_store")
+    assert store["name"] == "${var.name}-keys"
+    assert "aws_cloudfront_key_value_store.keys[0].arn" in one(resources, "aws_cloudfrontkeyvaluestore_key")["key_value_store_arn"]
 
 
 def test_the_table_matches_the_template(table_module):

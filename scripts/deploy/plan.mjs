@@ -2,6 +2,8 @@
 // config, the template parameters and the AWS CLI calls out. Pure: no AWS, no
 // files written, so `--dry-run` and the tests see exactly what a deploy runs.
 
+import { DEFAULT_BUDGET_MS as DEFAULT_STORE_BUDGET_MS, MAX_DEPLOY_BUDGET_MS as MAX_STORE_BUDGET_MS } from '../../edge/js/store.mjs';
+
 /** Lambda@Edge functions (and so the main stack) live in this region. */
 export const EDGE_REGION = 'us-east-1';
 
@@ -21,6 +23,7 @@ export const FUNCTION_CODE_PLACEHOLDER =
   '"ONCELINK_FUNCTION_CODE: run npm run deploy, which inlines the built function here (KeyValueStore ${OncelinkKvsId})"';
 /** Largest template `cloudformation deploy` takes without an S3 bucket for it (bytes). */
 export const MAX_TEMPLATE_BODY_BYTES = 51200;
+
 
 export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options]
 
@@ -48,13 +51,17 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
   --price-class CLASS       PriceClass_100 (default), PriceClass_200 or PriceClass_All
   --web-acl-arn ARN         AWS WAF web ACL (CLOUDFRONT scope) to attach
   --no-deletion-protection  create token tables without DynamoDB deletion protection
+  --store-attempt-ms MS     DynamoDB time per attempt baked into the bundle (default 1800:
+                            a cold call at the longest inter-region round trips; edge/js/store.mjs)
+  --store-budget-ms MS      DynamoDB time in all, retries included (default 4000; at most 4500,
+                            the viewer-request limit is 5 s)
   --bundle ZIP              deploy this prebuilt bundle instead of building one
   --expect-sha256 HEX       refuse to deploy unless the bundle has this sha256 (the tested one)`;
 
 const VALUE_FLAGS = new Set([
   '--stack', '--keys', '--home-region', '--extra-regions', '--table', '--origin', '--origin-domain',
   '--grant-keys', '--domain', '--certificate-arn', '--price-class', '--web-acl-arn',
-  '--bundle', '--expect-sha256', '--edge-mode', '--default-mode',
+  '--bundle', '--expect-sha256', '--edge-mode', '--default-mode', '--store-attempt-ms', '--store-budget-ms',
 ]);
 const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protection', '--help']);
 
@@ -127,6 +134,20 @@ export function checkOptions(raw) {
   if (edgeMode !== 'lambda' && raw.pageMode) {
     throw new Error(`--page-mode needs --edge-mode lambda (page mode behind the ${edgeMode} function is not built)`);
   }
+  const storeTimes = {};
+  for (const [flag, key, field] of [['--store-attempt-ms', 'storeAttemptMs', 'attempt_timeout_ms'], ['--store-budget-ms', 'storeBudgetMs', 'budget_ms']]) {
+    if (raw[key] === undefined) continue;
+    if (!/^[0-9]{2,5}$/.test(raw[key]) || Number(raw[key]) < 50 || Number(raw[key]) > MAX_STORE_BUDGET_MS) {
+      throw new Error(`${flag} must be a number of milliseconds from 50 to ${MAX_STORE_BUDGET_MS} (the viewer-request limit is 5 s)`);
+    }
+    storeTimes[field] = Number(raw[key]);
+  }
+  if (storeTimes.attempt_timeout_ms > (storeTimes.budget_ms ?? DEFAULT_STORE_BUDGET_MS)) {
+    throw new Error('--store-attempt-ms must not be more than the store budget (--store-budget-ms, default 4000)');
+  }
+  if ((storeTimes.attempt_timeout_ms !== undefined || storeTimes.budget_ms !== undefined) && edgeMode === 'function-only') {
+    throw new Error('--store-attempt-ms and --store-budget-ms need a Lambda@Edge bundle (not --edge-mode function-only)');
+  }
   const defaultMode = raw.defaultMode ?? 'direct';
   if (defaultMode !== 'direct' && defaultMode !== 'page') throw new Error('--default-mode must be direct or page');
   if (defaultMode === 'page' && !raw.pageMode) {
@@ -158,6 +179,7 @@ export function checkOptions(raw) {
     bundle: raw.bundle ?? null,
     expectSha256: raw.expectSha256 ?? null,
     edgeMode,
+    storeTimes,
   };
 }
 
@@ -223,7 +245,7 @@ export function bundleConfig(opts, keys, grantKeys = null) {
   const validator = { keys, home_region: opts.homeRegion, origin: opts.origin === 's3' ? 's3' : 'header' };
   if (grantKeys) validator.grant_keys = grantKeys;
   if (opts.defaultMode === 'page') validator.default_mode = 'page';
-  return { validator, store: { table: opts.table } };
+  return { validator, store: { table: opts.table, ...(opts.storeTimes ?? {}) } };
 }
 
 /** Stack names. */

@@ -25,7 +25,7 @@ before(async () => {
   moto = await startMoto();
   await createTable(moto.client, TABLE);
   bundle = await buildAndImport('moto', testConfig({ table: TABLE, endpoint: moto.endpoint }));
-  // The baked budget (2.5 s) is for DynamoDB; 240 requests at once queue for
+  // The baked budget (4 s) is for DynamoDB; 240 requests at once queue for
   // many seconds in a serialised moto. Correctness, not latency, is under
   // test here (faults.test.mjs checks the budget).
   handler = bundle.mod.createHandler({ env: TEST_ENV, store: SLOW_STORE });

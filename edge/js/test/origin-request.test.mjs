@@ -229,3 +229,81 @@ describe('the prefilter pipeline: CloudFront Function on viewer-request, then th
     assert.equal(checked.status, 410);
   });
 });
+
+/**
+ * Range in prefilter mode. CloudFront may ask the origin for a larger range
+ * than the viewer did (CloudFront Developer Guide, "How CloudFront processes
+ * partial requests for an object (range GETs)"), so the Lambda on
+ * origin-request sees the widened range. Widening only moves the start
+ * earlier, so the rule "a Range past 0 is only a resume" can only err towards
+ * counting: a viewer's resume seen as a start at 0 is a consume, which the
+ * store never counts twice for the client with a use inside grace (a resume
+ * again), and which counts a use for anyone else, where viewer-request would
+ * have refused (resume_denied). Never fewer counted uses than lambda mode.
+ */
+describe('ranges CloudFront widened before the origin-request consume', () => {
+  const ranged = (token, userAgent, range) => {
+    const event = originEvent({ query: `t=${token}`, userAgent });
+    event.Records[0].cf.request.headers.range = [{ key: 'Range', value: range }];
+    return event;
+  };
+
+  it('a resume widened to start at 0 is still a resume for the client that used the link, and counts nothing', async () => {
+    const { handler, mod, config } = bundles.header;
+    const id = newId();
+    const token = mint(mod, config, { id, p: '/files/*', exp: nowS() + 600, n: 1 });
+    assert.ok(isForward(await handler(originEvent({ query: `t=${token}`, userAgent: 'widened-1' }))));
+    // The viewer asked for bytes=1048576-; CloudFront asked the origin for an aligned, wider range.
+    const resumed = await handler(ranged(token, 'widened-1', 'bytes=0-2097151'));
+    assert.ok(isForward(resumed), JSON.stringify(resumed).slice(0, 200));
+    assert.equal((await readRecord(moto.client, TABLE, id)).used.N, '1');
+  });
+
+  it('CloudFront fetching a whole-file request in parts: the first part consumes, the later parts resume', async () => {
+    const { handler, mod, config } = bundles.header;
+    const id = newId();
+    const token = mint(mod, config, { id, p: '/files/*', exp: nowS() + 600, n: 1 });
+    assert.ok(isForward(await handler(ranged(token, 'parts-1', 'bytes=0-1048575'))));
+    assert.ok(isForward(await handler(ranged(token, 'parts-1', 'bytes=1048576-2097151'))));
+    assert.equal((await readRecord(moto.client, TABLE, id)).used.N, '1');
+  });
+
+  it('a widened range from a client without a use counts a use where viewer-request would refuse', async () => {
+    const { handler, mod, config } = bundles.header;
+    const id = newId();
+    const token = mint(mod, config, { id, p: '/files/*', exp: nowS() + 600, n: 2 });
+    // Unwidened, a start past 0 without a use is refused and writes nothing...
+    const refused = await handler(ranged(token, 'widened-2', 'bytes=500-999'));
+    assert.equal(reasonOf(refused), 'resume_denied');
+    assert.equal(await readRecord(moto.client, TABLE, id), undefined);
+    // ...widened to 0 it is a consume: counted, never free.
+    assert.ok(isForward(await handler(ranged(token, 'widened-2', 'bytes=0-1048575'))));
+    assert.equal((await readRecord(moto.client, TABLE, id)).used.N, '1');
+    assert.ok(isForward(await handler(ranged(token, 'widened-3', 'bytes=0-1048575'))));
+    const over = await handler(ranged(token, 'widened-4', 'bytes=0-1048575'));
+    assert.equal(over.status, '410');
+    assert.equal((await readRecord(moto.client, TABLE, id)).used.N, '2');
+  });
+});
+
+describe('answers generated on origin-request are never kept by CloudFront', () => {
+  // CloudFront caches what an origin-request trigger generates; the
+  // distribution sets ErrorCachingMinTTL 0 for every error status the edge
+  // makes (infra/tests), and 404/410 with no-store are never cached at all
+  // ("Control how long CloudFront caches errors"). Every answer says no-store.
+  it('every refusal carries Cache-Control no-store, the 503 fallback too', async () => {
+    const { handler, mod, config } = bundles.header;
+    const token = mint(mod, config, { id: newId(), p: '/files/*', exp: nowS() + 600, n: 1 });
+    const answers = [
+      await handler(sampleEvent()),
+      await handler(originEvent({ query: `t=${token.slice(0, -2)}AA` })),
+      await handler(originEvent({ query: `t=${token}`, userAgent: 'ns-1' })),
+      await handler(originEvent({ query: `t=${token}`, userAgent: 'ns-2' })),
+      await handler({ Records: [] }),
+    ].filter((r) => !isForward(r));
+    assert.equal(answers.length, 4);
+    for (const r of answers) {
+      assert.equal(r.headers['cache-control']?.[0]?.value, 'no-store', `${r.status} ${reasonOf(r)}`);
+    }
+  });
+});

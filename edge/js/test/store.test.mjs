@@ -9,7 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { before, describe, it } from 'node:test';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, credentialsFrom, MAX_ATTEMPTS, MIN_ATTEMPT_MS, performStore, storeSettings } from '../store.mjs';
+import {
+  BACKOFF_BASE_MS, BACKOFF_CAP_MS, COLD_ROUND_TRIPS, CPU_MARGIN_MS, credentialsFrom, DEFAULT_ATTEMPT_TIMEOUT_MS,
+  DEFAULT_BUDGET_MS, FARTHEST_RTT_MS, LAMBDA_TIMEOUT_MS, MAX_ATTEMPTS, MAX_DEPLOY_BUDGET_MS, MIN_ATTEMPT_MS,
+  performStore, storeSettings,
+} from '../store.mjs';
 import { root } from './support/bundle.mjs';
 
 let wasm;
@@ -22,27 +26,47 @@ const op = { kind: 'consume', id: 'AAAAAAAAAAAAAAAAAAAAAA', region: 'us-east-1',
 const creds = { access_key_id: 'AKIDTEST', secret_access_key: 'secret' };
 const THROTTLE = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'slow down' });
 
-/** A simulated clock: fetch answers after `latency` ms of simulated time; sleep advances it. */
-function simulated({ latency, answer, random = () => 0.999 }) {
+/**
+ * A simulated clock: fetch answers after `latency` ms of simulated time
+ * (a number, or a function of the call number), unless the attempt's timeout
+ * (armed through `after`) comes first; sleep advances the clock.
+ */
+function simulated({ latency, answer, random = () => 0.999, store = { attempt_timeout_ms: 300, budget_ms: 1000 } }) {
   let now = 1_000_000;
   const pauses = [];
   const calls = [];
+  const timers = [];
   return {
     pauses,
     calls,
     deps: {
       wasm,
       creds,
-      settings: storeSettings({ table: 'tokens', endpoint: 'http://127.0.0.1:9', attempt_timeout_ms: 300, budget_ms: 1000 }),
+      settings: storeSettings({ table: 'tokens', endpoint: 'http://127.0.0.1:9', ...store }),
       nowMs: () => now,
       random,
       sleep: async (ms) => {
         pauses.push(ms);
         now += ms;
       },
+      after: (ms, fn) => {
+        const timer = { at: now + ms, fn, live: true };
+        timers.push(timer);
+        return () => {
+          timer.live = false;
+        };
+      },
       fetch: async (url, init) => {
         calls.push({ url, init });
-        now += latency;
+        const takes = typeof latency === 'function' ? latency(calls.length) : latency;
+        const due = timers.filter((t) => t.live && t.at <= now + takes).sort((a, b) => a.at - b.at)[0];
+        if (due) {
+          now = due.at;
+          due.live = false;
+          due.fn();
+          throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+        }
+        now += takes;
         const [status, body] = answer(calls.length);
         return { status, text: async () => body };
       },
@@ -98,6 +122,38 @@ describe('performStore retry loop', () => {
   });
 });
 
+describe('default budgets', () => {
+  // A cold container's first call to a table on another continent: TCP, TLS
+  // and the request are 4 round trips; at about 330 ms (the longest published
+  // inter-region round trips) plus DNS and a 128 MB replica's TLS CPU, 1700 ms.
+  const COLD_FAR_CALL_MS = 1700;
+  const COUNTED = [200, JSON.stringify({ Attributes: { used: { N: '1' } } })];
+
+  it('answer a cold first call to the farthest home region instead of timing it out', async () => {
+    const sim = simulated({ latency: COLD_FAR_CALL_MS, answer: () => COUNTED, store: {} });
+    const result = await performStore(op, sim.deps);
+    assert.deepEqual(result.reply, { reply: 'counted', used: 1 }, result.error);
+    assert.equal(result.attempts, 1);
+  });
+
+  it('retry once more after a lost cold attempt, inside the budget', async () => {
+    // The first connection hangs; the second is cold again.
+    const sim = simulated({ latency: (n) => (n === 1 ? 60_000 : COLD_FAR_CALL_MS), answer: () => COUNTED, store: {} });
+    const result = await performStore(op, sim.deps);
+    assert.deepEqual(result.reply, { reply: 'counted', used: 1 }, result.error);
+    assert.equal(result.attempts, 2);
+    assert.ok(result.latencyMs <= DEFAULT_BUDGET_MS);
+  });
+
+  it('follow from the published round trips and stay under the viewer-request limit', () => {
+    const coldFar = COLD_ROUND_TRIPS * FARTHEST_RTT_MS + CPU_MARGIN_MS;
+    assert.ok(DEFAULT_ATTEMPT_TIMEOUT_MS >= coldFar, `${DEFAULT_ATTEMPT_TIMEOUT_MS} < ${coldFar}`);
+    assert.ok(DEFAULT_BUDGET_MS >= 2 * DEFAULT_ATTEMPT_TIMEOUT_MS + BACKOFF_BASE_MS, 'two cold attempts fit');
+    assert.ok(DEFAULT_BUDGET_MS <= MAX_DEPLOY_BUDGET_MS && MAX_DEPLOY_BUDGET_MS < LAMBDA_TIMEOUT_MS);
+    assert.ok(LAMBDA_TIMEOUT_MS - DEFAULT_BUDGET_MS >= 1000, 'time is left for the decision and the answer');
+  });
+});
+
 describe('settings and credentials', () => {
   it('reads Lambda credential variables, session token included', () => {
     assert.equal(credentialsFrom({}), null);
@@ -109,6 +165,9 @@ describe('settings and credentials', () => {
     assert.throws(() => storeSettings({}), /store.table/);
     assert.throws(() => storeSettings({ table: 't', budget_ms: MIN_ATTEMPT_MS - 1 }), /budget_ms must be an integer/);
     assert.throws(() => storeSettings({ table: 't', attempt_timeout_ms: 1.5 }), /attempt_timeout_ms/);
+    assert.throws(() => storeSettings({ table: 't', attempt_timeout_ms: 900, budget_ms: 800 }), /not be more than/);
+    assert.throws(() => storeSettings({ table: 't', remember_ttl_ms: -1 }), /remember_ttl_ms/);
+    assert.throws(() => storeSettings({ table: 't', remember_max: 0 }), /remember_max/);
     assert.deepEqual(storeSettings({ table: 't' }).target, { table: 't' });
   });
 });
