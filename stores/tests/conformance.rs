@@ -193,6 +193,41 @@ async fn parallel_consumes(engine: &str, stores: &[Store]) {
     }
 }
 
+/// 50 wrong passwords at once: each is counted exactly once (the counts
+/// answered are 1..=50, once each), and the link is then locked.
+async fn parallel_fails(engine: &str, store: &Store) {
+    let id = case_id("fail", 0);
+    let now = oncelink_store::unix_now();
+    let op = |kind, fp: String, max_failures| StoreOp {
+        kind,
+        id: id.clone(),
+        region: "us-east-1".into(),
+        n: 1,
+        fp,
+        now,
+        resume_after: now - 600,
+        expire_at: now + 3600,
+        max_failures,
+    };
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let (store, op) = (store.clone(), op(StoreOpKind::Fail, format!("f{i}"), None));
+            tokio::spawn(async move { store.apply(&op).await })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(StoreReply::NotCounted { failures, used: 0, .. }) => seen.push(failures),
+            other => panic!("{engine}: a wrong password got {other:?}"),
+        }
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=50).collect::<Vec<u32>>(), "{engine}: each failure counted once");
+    let locked = store.apply(&op(StoreOpKind::Consume, "z".into(), Some(50))).await;
+    assert!(matches!(locked, Ok(StoreReply::NotCounted { failures: 50, used: 0, .. })), "{engine}: locked: {locked:?}");
+}
+
 /// More distinct clients on one link than a DynamoDB item could once hold
 /// (about 13,000 fingerprint attributes filled its 400 KB), each outside the
 /// others' grace: every use counts, and the store keeps only the uses that
@@ -259,32 +294,35 @@ fn postgres_passes_the_conformance_cases() {
 }
 
 #[test]
-fn two_hundred_parallel_consumes_count_exactly_n_on_sqlite() {
+fn two_hundred_parallel_consumes_count_exactly_n_and_parallel_fails_once_each_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let spec = format!("sqlite:{}", dir.path().join("s.db").display());
     runtime().block_on(async {
         // Two workers on one file: two writers, as two processes would be.
         let stores = [open(&spec, None).await, open(&spec, None).await];
         parallel_consumes("sqlite", &stores).await;
+        parallel_fails("sqlite", &stores[1]).await;
     });
 }
 
 #[test]
-fn two_hundred_parallel_consumes_count_exactly_n_on_moto() {
+fn two_hundred_parallel_consumes_count_exactly_n_and_parallel_fails_once_each_on_moto() {
     let moto = Moto::start();
     Moto::credentials_in_env();
     runtime().block_on(async {
         let stores = [open(&moto.spec(), Some(TABLE)).await];
         parallel_consumes("dynamodb", &stores).await;
+        parallel_fails("dynamodb", &stores[0]).await;
     });
 }
 
 #[test]
-fn two_hundred_parallel_consumes_count_exactly_n_on_postgres_over_two_pools() {
+fn two_hundred_parallel_consumes_count_exactly_n_and_parallel_fails_once_each_on_postgres_over_two_pools() {
     let pg = Postgres::start();
     runtime().block_on(async {
         let stores = [open(&pg.url(), None).await, open(&pg.url(), None).await];
         parallel_consumes("postgres", &stores).await;
+        parallel_fails("postgres", &stores[1]).await;
     });
 }
 
