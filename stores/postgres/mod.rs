@@ -23,7 +23,6 @@ use crate::spec::PgUrl;
 use crate::{OpenOptions, Record, RetryPolicy, Revoked, StoreError};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, RecyclingMethod, Runtime};
 use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
-use std::time::Duration;
 use tokio_postgres::NoTls;
 
 /// Connections each process keeps at most. Consumes of one link queue on
@@ -31,8 +30,6 @@ use tokio_postgres::NoTls;
 pub const POOL_SIZE: usize = 8;
 /// Connections made at open.
 const WARM: usize = 4;
-/// How long a caller waits for a pooled connection, or for a new one.
-const POOL_WAIT: Duration = Duration::from_secs(1);
 
 /// A pool of connections to one database, migrated.
 #[derive(Clone)]
@@ -54,7 +51,7 @@ impl Pool {
             .port(url.port)
             .dbname(&url.dbname)
             .application_name("oncelink")
-            .connect_timeout(POOL_WAIT);
+            .connect_timeout(options.retry.attempt_timeout);
         if let Some(p) = &password {
             config.password(p);
         }
@@ -62,9 +59,11 @@ impl Pool {
             Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = deadpool_postgres::Pool::builder(manager)
             .max_size(POOL_SIZE)
-            .wait_timeout(Some(POOL_WAIT))
-            .create_timeout(Some(POOL_WAIT))
-            .recycle_timeout(Some(POOL_WAIT))
+            // The retry policy is the one clock: waiting for a connection,
+            // making one, and the query all count against one attempt.
+            .wait_timeout(Some(options.retry.attempt_timeout))
+            .create_timeout(Some(options.retry.attempt_timeout))
+            .recycle_timeout(Some(options.retry.attempt_timeout))
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Engine(format!("postgres store: cannot build the pool: {e}")))?;
