@@ -66,7 +66,9 @@ impl RetryPolicy {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(e)) if e.is_transient() => last = e,
                 Ok(Err(e)) => return Err(e),
-                Err(_) => last = StoreError::Transient(format!("store attempt timed out after {} ms", left.as_millis())),
+                Err(_) => {
+                    last = StoreError::Transient(format!("store attempt timed out after {} ms", left.as_millis()))
+                }
             }
         }
         Err(last)

@@ -102,7 +102,8 @@ impl StoreSpec {
             return parse_pg(rest).map(StoreSpec::Postgres);
         }
         // Never echo a spec that may hold a password.
-        let shown = if spec.contains('@') { "<not shown: it may hold a password>".to_owned() } else { format!("{spec:?}") };
+        let shown =
+            if spec.contains('@') { "<not shown: it may hold a password>".to_owned() } else { format!("{spec:?}") };
         fail(format!("{USAGE}, got {shown}"))
     }
 }
@@ -174,7 +175,10 @@ mod tests {
             port: 6543,
             dbname: "links".into(),
         };
-        assert_eq!(StoreSpec::parse("postgres://app:s3cret@db.internal:6543/links"), Ok(StoreSpec::Postgres(want.clone())));
+        assert_eq!(
+            StoreSpec::parse("postgres://app:s3cret@db.internal:6543/links"),
+            Ok(StoreSpec::Postgres(want.clone()))
+        );
         assert_eq!(StoreSpec::parse("postgresql://app:s3cret@db.internal:6543/links"), Ok(StoreSpec::Postgres(want)));
         let Ok(StoreSpec::Postgres(url)) = StoreSpec::parse("postgres://app@127.0.0.1/links") else { panic!() };
         assert_eq!((url.password, url.port), (None, 5432));

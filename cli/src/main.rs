@@ -65,7 +65,11 @@ struct StoreArgs {
 
 impl StoreArgs {
     fn target(&self) -> store::Target<'_> {
-        store::Target { spec: &self.store, table: self.table.as_deref(), password_file: self.store_password_file.clone() }
+        store::Target {
+            spec: &self.store,
+            table: self.table.as_deref(),
+            password_file: self.store_password_file.clone(),
+        }
     }
 }
 

@@ -70,12 +70,18 @@ fn revoke_and_status_work_on_postgres_with_the_password_from_each_place() {
     let pg = Postgres::start();
     revoke_and_status(&["--store", &pg.url()], &[]);
     let bare = pg.url_without_password();
-    let out = oncelink(&["status", "--store", &bare, "cliAAAAAAAAAAAAAAAAAAA"], &[("PGPASSWORD", oncelink_store_testing::PASSWORD)]);
+    let out = oncelink(
+        &["status", "--store", &bare, "cliAAAAAAAAAAAAAAAAAAA"],
+        &[("PGPASSWORD", oncelink_store_testing::PASSWORD)],
+    );
     assert_eq!(json(&out)["revoked"].as_bool(), Some(true), "PGPASSWORD");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pw");
     std::fs::write(&file, format!("{}\n", oncelink_store_testing::PASSWORD)).unwrap();
-    let out = oncelink(&["status", "--store", &bare, "--store-password-file", &file.display().to_string(), "cliAAAAAAAAAAAAAAAAAAA"], &[]);
+    let out = oncelink(
+        &["status", "--store", &bare, "--store-password-file", &file.display().to_string(), "cliAAAAAAAAAAAAAAAAAAA"],
+        &[],
+    );
     assert_eq!(json(&out)["revoked"].as_bool(), Some(true), "password file");
 }
 

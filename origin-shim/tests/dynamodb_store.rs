@@ -88,7 +88,9 @@ fn revoke(moto: &Moto, id: &str) {
             );
         }
         None => {
-            eprintln!("note: no oncelink binary next to origin-shim and no $ONCELINK_BIN; revoking through oncelink-store");
+            eprintln!(
+                "note: no oncelink binary next to origin-shim and no $ONCELINK_BIN; revoking through oncelink-store"
+            );
             let spec = oncelink_store::StoreSpec::parse(&moto.spec()).expect("spec");
             let options = oncelink_store::OpenOptions { table: Some(TABLE.into()), ..Default::default() };
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

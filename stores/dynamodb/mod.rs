@@ -82,18 +82,17 @@ impl Table {
 
     /// The whole record of `id` (strongly consistent `GetItem`).
     pub async fn status(&self, id: &str) -> Result<Option<Record>, StoreError> {
-        let body = self
-            .admin(|now| dynamodb::status_request(id, &self.region, &self.store, &self.credentials, now))
-            .await?;
+        let body =
+            self.admin(|now| dynamodb::status_request(id, &self.region, &self.store, &self.credentials, now)).await?;
         item::parse(&body, "Item").map_err(|e| StoreError::Engine(format!("GetItem answer: {e}")))
     }
 
     /// Marks `id` revoked (creating the item if absent); `ALL_OLD` tells what was there.
     pub async fn revoke(&self, id: &str) -> Result<Revoked, StoreError> {
-        let body = self
-            .admin(|now| dynamodb::revoke_request(id, &self.region, &self.store, &self.credentials, now))
-            .await?;
-        let before = item::parse(&body, "Attributes").map_err(|e| StoreError::Engine(format!("UpdateItem answer: {e}")))?;
+        let body =
+            self.admin(|now| dynamodb::revoke_request(id, &self.region, &self.store, &self.credentials, now)).await?;
+        let before =
+            item::parse(&body, "Attributes").map_err(|e| StoreError::Engine(format!("UpdateItem answer: {e}")))?;
         let after = Record { revoked: true, ..before.clone().unwrap_or_default() };
         Ok(Revoked { before, after })
     }

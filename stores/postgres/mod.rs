@@ -55,8 +55,7 @@ impl Pool {
         if let Some(p) = &password {
             config.password(p);
         }
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = deadpool_postgres::Pool::builder(manager)
             .max_size(POOL_SIZE)
             // The retry policy is the one clock: waiting for a connection,
@@ -180,7 +179,12 @@ async fn consume(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result
     Ok(if row.get::<_, bool>(0) {
         StoreReply::Counted { used }
     } else {
-        StoreReply::NotCounted { used, revoked: row.get(2), failures: count(row.get(3), "failures")?, last_use: row.get(4) }
+        StoreReply::NotCounted {
+            used,
+            revoked: row.get(2),
+            failures: count(row.get(3), "failures")?,
+            last_use: row.get(4),
+        }
     })
 }
 
@@ -229,10 +233,8 @@ async fn read(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply, S
 }
 
 async fn last_use_of(client: &impl GenericClient, op: &StoreOp) -> Result<Option<i64>, StoreError> {
-    let statement = client
-        .prepare_cached("SELECT last_use FROM oncelink_uses WHERE id = $1 AND fp = $2")
-        .await
-        .map_err(error)?;
+    let statement =
+        client.prepare_cached("SELECT last_use FROM oncelink_uses WHERE id = $1 AND fp = $2").await.map_err(error)?;
     Ok(client.query_opt(&statement, &[&op.id, &op.fp]).await.map_err(error)?.map(|r| r.get(0)))
 }
 
@@ -263,10 +265,16 @@ fn count(value: i32, column: &str) -> Result<u32, StoreError> {
 fn password(url: &PgUrl, options: &OpenOptions) -> Result<Option<String>, StoreError> {
     if let Some(path) = &options.password_file {
         if url.password.is_some() {
-            return Err(StoreError::Spec("give the PostgreSQL password once: in the URL or in a file, not both".into()));
+            return Err(StoreError::Spec(
+                "give the PostgreSQL password once: in the URL or in a file, not both".into(),
+            ));
         }
         let text = std::fs::read_to_string(path).map_err(|e| {
-            StoreError::Credentials(format!("cannot read the PostgreSQL password file {}: {}", path.display(), e.kind()))
+            StoreError::Credentials(format!(
+                "cannot read the PostgreSQL password file {}: {}",
+                path.display(),
+                e.kind()
+            ))
         })?;
         let line = text.lines().next().unwrap_or("");
         if line.is_empty() {

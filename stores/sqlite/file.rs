@@ -72,8 +72,8 @@ impl SqliteStore {
 
     /// As [`SqliteStore::open`], with a chosen busy timeout.
     pub fn open_with_timeout(path: &Path, busy: Duration) -> Result<SqliteStore, StoreError> {
-        let conn =
-            Connection::open(path).map_err(|e| StoreError::Engine(format!("sqlite store: cannot open {}: {e}", path.display())))?;
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError::Engine(format!("sqlite store: cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(busy)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -234,7 +234,12 @@ fn fail_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, S
         )?
         .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let last_use = last_use_of(tx, op)?;
-    Ok(StoreReply::NotCounted { used: to_u32(used, "used")?, revoked, last_use, failures: to_u32(failures, "failures")? })
+    Ok(StoreReply::NotCounted {
+        used: to_u32(used, "used")?,
+        revoked,
+        last_use,
+        failures: to_u32(failures, "failures")?,
+    })
 }
 
 /// The read of `op` for a resume or a page (changes nothing).
@@ -269,7 +274,13 @@ fn read_record(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Record
     };
     let last_use: Option<i64> =
         tx.query_row("SELECT max(last_use) FROM uses WHERE id = ?1", params![id], |r| r.get(0))?;
-    Ok(Some(Record { used: to_u32(used, "used")?, revoked, last_use, failures: to_u32(failures, "failures")?, expire_at }))
+    Ok(Some(Record {
+        used: to_u32(used, "used")?,
+        revoked,
+        last_use,
+        failures: to_u32(failures, "failures")?,
+        expire_at,
+    }))
 }
 
 /// Whether the index that keeps stale uses cheap to drop exists (files made

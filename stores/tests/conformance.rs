@@ -115,7 +115,9 @@ async fn run_cases(engine: &str, store: &Store) -> Vec<String> {
                     }
                 }
                 "revoke" => match store.revoke(&id).await {
-                    Ok(r) if record_matches(&r.before, &want["before"]) && record_matches(&Some(r.after.clone()), &want["record"]) => {}
+                    Ok(r)
+                        if record_matches(&r.before, &want["before"])
+                            && record_matches(&Some(r.after.clone()), &want["record"]) => {}
                     other => failures.push(at(&format!("got {other:?}, want {want}"))),
                 },
                 "prune" => {
@@ -136,10 +138,8 @@ async fn run_cases(engine: &str, store: &Store) -> Vec<String> {
                     }
                     match store.apply(&op).await {
                         Ok(reply) if reply_json(&reply) == expected_reply => {}
-                        other => failures.push(at(&format!(
-                            "got {:?}, want {expected_reply}",
-                            other.map(|r| reply_json(&r))
-                        ))),
+                        other => failures
+                            .push(at(&format!("got {:?}, want {expected_reply}", other.map(|r| reply_json(&r))))),
                     }
                 }
             }
@@ -187,7 +187,11 @@ async fn parallel_consumes(engine: &str, stores: &[Store]) {
             }
         }
         assert!(errors.is_empty(), "{engine}, round {round} (n={n}): unexpected answers {errors:?}");
-        assert_eq!((counted, refused), (n as usize, CLIENTS - n as usize), "{engine}, round {round}: (counted, used up)");
+        assert_eq!(
+            (counted, refused),
+            (n as usize, CLIENTS - n as usize),
+            "{engine}, round {round}: (counted, used up)"
+        );
         let record = stores[0].status(&id).await.expect("status").expect("a record");
         assert_eq!(record.used, n, "{engine}, round {round}: the record agrees");
     }

@@ -148,7 +148,9 @@ pub fn describe_failure(status: u16, body: &str) -> (String, bool) {
     (format!("dynamodb error {kind} (HTTP {status})"), status >= 500 || is_retryable_type(&kind))
 }
 
-/// `{"N":"<digits>"}` → `Some(n)`; absent → `None`; anything else → `Err`.
+/// `{"N":"<digits>"}` → `Some(n)`; absent → `None`; anything else → `Err`
+/// (the caller names the attribute in its own error).
+#[allow(clippy::result_unit_err)]
 pub fn number<T: core::str::FromStr>(item: &Map<String, Value>, name: &str) -> Result<Option<T>, ()> {
     match item.get(name) {
         None => Ok(None),
@@ -156,7 +158,9 @@ pub fn number<T: core::str::FromStr>(item: &Map<String, Value>, name: &str) -> R
     }
 }
 
-/// `{"BOOL":b}` → `Some(b)`; absent → `None`; anything else → `Err`.
+/// `{"BOOL":b}` → `Some(b)`; absent → `None`; anything else → `Err`
+/// (the caller names the attribute in its own error).
+#[allow(clippy::result_unit_err)]
 pub fn boolean(item: &Map<String, Value>, name: &str) -> Result<Option<bool>, ()> {
     match item.get(name) {
         None => Ok(None),

@@ -35,7 +35,13 @@ pub fn on_path(name: &str) -> bool {
 }
 
 /// One HTTP/1.1 request with `connection: close`; the status and body.
-pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(String, String)], body: &str) -> std::io::Result<(u16, String)> {
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;

@@ -105,9 +105,11 @@ impl Moto {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         let signable =
             sigv4::SignableRequest { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
-        let signed = sigv4::sign(&signable, &Self::credentials(), REGION, "dynamodb", now, sigv4::SignOptions::default());
+        let signed =
+            sigv4::sign(&signable, &Self::credentials(), REGION, "dynamodb", now, sigv4::SignOptions::default());
         headers.extend(signed.added_headers);
-        http(self.addr, "POST", "/", &headers, body).unwrap_or_else(|e| panic!("request to moto failed: {e}\n{}", self.log()))
+        http(self.addr, "POST", "/", &headers, body)
+            .unwrap_or_else(|e| panic!("request to moto failed: {e}\n{}", self.log()))
     }
 
     /// CreateTable as docs/dynamodb.md describes the table (key `id`, S).

@@ -62,7 +62,12 @@ impl Postgres {
             ],
         );
         pg.start_server();
-        let out = pg.tool("createdb").args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "postgres", DB]).env("PGPASSWORD", PASSWORD).output().expect("run createdb");
+        let out = pg
+            .tool("createdb")
+            .args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "postgres", DB])
+            .env("PGPASSWORD", PASSWORD)
+            .output()
+            .expect("run createdb");
         check("createdb", &out);
         pg
     }
@@ -83,7 +88,8 @@ impl Postgres {
     }
 
     fn as_postgres(&self, name: &str, args: &[&std::ffi::OsStr]) {
-        let out = self.tool(name).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("run {name}: {e}"));
+        let out =
+            self.tool(name).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("run {name}: {e}"));
         check(name, &out);
     }
 
@@ -99,14 +105,26 @@ impl Postgres {
         let data = self.data();
         self.as_postgres(
             "pg_ctl",
-            &["-D".as_ref(), data.as_os_str(), "-l".as_ref(), log.as_os_str(), "-w".as_ref(), "-o".as_ref(), options.as_ref(), "start".as_ref()],
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-w".as_ref(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "start".as_ref(),
+            ],
         );
     }
 
     /// Stops the server at once (`-m immediate`: like a crash, no checkpoint).
     pub fn stop_server(&self) {
         let data = self.data();
-        self.as_postgres("pg_ctl", &["-D".as_ref(), data.as_os_str(), "-w".as_ref(), "-m".as_ref(), "immediate".as_ref(), "stop".as_ref()]);
+        self.as_postgres(
+            "pg_ctl",
+            &["-D".as_ref(), data.as_os_str(), "-w".as_ref(), "-m".as_ref(), "immediate".as_ref(), "stop".as_ref()],
+        );
     }
 
     /// `postgres://postgres:PASSWORD@127.0.0.1:PORT/oncelink`.
@@ -123,7 +141,21 @@ impl Postgres {
     pub fn psql(&self, sql: &str) -> String {
         let out = self
             .tool("psql")
-            .args(["-h", &self.dir.path().display().to_string(), "-p", &self.port.to_string(), "-U", "postgres", "-d", DB, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .args([
+                "-h",
+                &self.dir.path().display().to_string(),
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                DB,
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
             .output()
             .expect("run psql");
         check("psql", &out);
@@ -154,6 +186,13 @@ fn check(what: &str, out: &Output) {
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.data();
-        let _ = self.tool("pg_ctl").arg("-D").arg(&data).args(["-m", "immediate", "stop"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = self
+            .tool("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .args(["-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
