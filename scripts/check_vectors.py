@@ -5,7 +5,10 @@ Every token in edge/vectors/*.json that carries a `mint` recipe is minted again
 here, from docs/token-v1.md alone (Python's hmac, hashlib and base64), and must
 equal the literal token in the file; every expected store operation's
 fingerprint, every password hash (`pw`), every page-mode pass and every 303
-location are recomputed the same way (docs/page-mode.md). This is what proves the format document
+location are recomputed the same way (docs/page-mode.md). The path rules and the
+claim rules are read from the same page too, and every decision case's expected
+reason must agree with them (a path they refuse is `bad_path`, claims they refuse
+never get past `malformed`). This is what proves the format document
 is enough to write a compatible minter, and what keeps the literal tokens in the
 vectors honest.
 
@@ -20,7 +23,9 @@ import hmac
 import ipaddress
 import json
 import pathlib
+import string
 import sys
+import unicodedata
 import urllib.parse
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -76,9 +81,11 @@ def mint(recipe: dict, secrets: dict) -> str:
     return token
 
 
-def fingerprint(secret: bytes, client_ip: str, user_agent: str) -> str:
-    """docs/token-v1.md, section "Fingerprint"."""
+def fingerprint(secret: bytes, client_ip: str, path: str, user_agent: str) -> str:
+    """docs/token-v1.md, section "Uses, resumes and the store": prefix, decoded path, User-Agent."""
     try:
+        if "%" in client_ip:
+            raise ValueError("a zone id is not an address to Rust's parser")
         addr = ipaddress.ip_address(client_ip)
         if addr.version == 6 and addr.ipv4_mapped is not None:
             addr = addr.ipv4_mapped
@@ -86,8 +93,141 @@ def fingerprint(secret: bytes, client_ip: str, user_agent: str) -> str:
         prefix = str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
     except ValueError:
         prefix = client_ip
-    msg = b"oncelink/v1/fingerprint" + b"\0" + prefix.encode() + b"\0" + user_agent.encode()
+    msg = b"oncelink/v1/fingerprint"
+    for part in [prefix.encode(), path.encode(), user_agent.encode()]:
+        msg += b"\0" + part
     return b64(hmac.new(secret, msg, hashlib.sha256).digest()[:16])
+
+
+def is_control(ch: str) -> bool:
+    """Unicode general category Cc (Rust's char::is_control)."""
+    return unicodedata.category(ch) == "Cc"
+
+
+def is_clean(path: str) -> bool:
+    """docs/token-v1.md, section "Paths": the rules a decoded path (and `p`) obeys."""
+    if not path.startswith("/") or "\\" in path or any(is_control(c) for c in path):
+        return False
+    segments = path[1:].split("/")
+    for i, segment in enumerate(segments):
+        if segment == "":
+            if i != len(segments) - 1:
+                return False
+        elif segment.split(";", 1)[0] in ("", ".", ".."):
+            return False
+    return True
+
+
+def decode_path(raw: str):
+    """The request path percent-decoded exactly once, or None when it breaks a path rule."""
+    if not raw.startswith("/"):
+        return None
+    out, i, data = bytearray(), 0, raw.encode("utf-8")
+    while i < len(data):
+        if data[i] == ord("%"):
+            pair = data[i + 1 : i + 3]
+            if len(pair) != 2 or any(chr(b) not in string.hexdigits for b in pair):
+                return None
+            out.append(int(pair, 16))
+            i += 3
+        else:
+            out.append(data[i])
+            i += 1
+    try:
+        path = out.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return path if is_clean(path) else None
+
+
+MAX_TIME = 253_402_300_799
+CLAIM_TYPES = {"id": str, "p": str, "exp": int, "nbf": int, "n": int, "r": str, "ip": str, "fn": str, "g": int,
+               "m": str, "pw": str}
+
+
+def is_cidr(text: str) -> bool:
+    """The `ip` claim: an address or address/len (1 to 3 digits) with zero host bits."""
+    addr, slash, length = text.partition("/")
+    if slash and not (1 <= len(length) <= 3 and length.isascii() and length.isdigit()):
+        return False
+    if "%" in addr or not addr.isascii():
+        return False
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    bits = int(length) if slash else ip.max_prefixlen
+    return bits <= ip.max_prefixlen and ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address == ip
+
+
+def claims_fault(raw: bytes):
+    """docs/token-v1.md, section "Claims": the first rule `raw` breaks, or None if it is valid claims."""
+
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("duplicate member")
+        return dict(pairs)
+
+    def no_constant(name):
+        raise ValueError(f"{name} is not JSON")
+
+    if not raw.startswith(b"{"):
+        return "not a JSON object"
+    try:
+        claims = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates, parse_constant=no_constant)
+        json.dumps(claims, ensure_ascii=False).encode("utf-8")  # a lone surrogate escape cannot encode
+    except (UnicodeError, ValueError) as e:
+        return f"not valid JSON: {e}"
+    for name, value in claims.items():
+        if name not in CLAIM_TYPES:
+            return f"unknown member {name}"
+        if value is None:
+            return f"{name} is null (null is not absent)"
+        if not isinstance(value, CLAIM_TYPES[name]) or isinstance(value, bool):
+            return f"{name} has the wrong type"
+    c = claims
+    if not all(k in c for k in ("id", "p", "exp")):
+        return "id, p or exp missing"
+    if not (16 <= len(c["id"]) <= 64 and all(ch in B64_ALPHABET for ch in c["id"])):
+        return "id"
+    p = c["p"]
+    if not is_clean(p[:-1] if p.endswith("/*") else p):
+        return "p"
+    if not 0 <= c["exp"] <= MAX_TIME or ("nbf" in c and not 0 <= c["nbf"] < c["exp"]):
+        return "exp or nbf"
+    if "n" in c and not 1 <= c["n"] <= 1_000_000:
+        return "n"
+    if "r" in c and not (1 <= len(c["r"]) <= 32 and all(ch in "abcdefghijklmnopqrstuvwxyz0123456789-" for ch in c["r"])):
+        return "r"
+    if "ip" in c and not is_cidr(c["ip"]):
+        return "ip"
+    if "fn" in c and not (1 <= len(c["fn"]) <= 255 and not any(is_control(ch) or ch in "/\\" for ch in c["fn"])):
+        return "fn"
+    if "g" in c and not (0 <= c["g"] <= 86_400 and "n" in c):
+        return "g"
+    if "m" in c and c["m"] not in ("page", "direct"):
+        return "m"
+    if "pw" in c:
+        pw = c["pw"]
+        canonical = len(pw) == 43 and all(ch in B64_ALPHABET for ch in pw) and B64_ALPHABET.index(pw[-1]) & 3 == 0
+        if not canonical or "n" not in c or c.get("m") == "direct":
+            return "pw"
+    return None
+
+
+def recipe_claims(recipe: dict):
+    """The claims bytes a recipe signs with its own key and encodes canonically, or None
+    when the recipe spoils the token some other way (then the claims are never read)."""
+    spoilers = ("prefix", "suffix", "secret", "sign_with", "sig_bytes", "sig_noncanonical", "claims_noncanonical",
+                "tamper_claims", "claims_b64")
+    if any(k in recipe for k in spoilers):
+        return None
+    if "claims_hex" in recipe:
+        return bytes.fromhex(recipe["claims_hex"])
+    if "claims_raw" in recipe:
+        return recipe["claims_raw"].encode("utf-8")
+    return claims_json(recipe["claims"]).encode("utf-8")
 
 
 def grant(secret: bytes, kid: str, method: str, raw_path: str, token_id: str, now: int) -> str:
@@ -145,6 +285,33 @@ class Reconciler:
         return self.problems
 
 
+# What a request may be answered before its claims are read (docs/token-v1.md, "Decisions", steps 1-6).
+BEFORE_CLAIMS = {"method_not_allowed", "bad_path", "missing_token", "malformed"}
+
+
+def stateless_disagreements(case: dict) -> list:
+    """Holds a case's expected reason to the path and claim rules as this file reads them from the doc:
+    a request path that breaks the path rules is `bad_path` and only such a path is; a token whose
+    claims break a claim rule is never answered past step 6; a `claims_*` case that expects
+    `malformed` names a claim rule that is broken."""
+    req, expect = case["request"], case.get("expect", {})
+    reason = expect.get("reason") if expect.get("step") == "respond" else expect.get("step")
+    problems = []
+    if req["method"] in ("GET", "HEAD", "POST") and reason != "method_not_allowed":
+        clean = decode_path(req["path"]) is not None
+        if clean == (reason == "bad_path"):
+            problems.append(f"path {req['path']!r} is {'clean' if clean else 'not clean'} by the path rules, "
+                            f"but the case expects {reason}")
+    raw = recipe_claims(case["mint"]) if "mint" in case else None
+    if raw is not None:
+        fault = claims_fault(raw)
+        if fault is not None and reason not in BEFORE_CLAIMS:
+            problems.append(f"the claims break a rule ({fault}) but the case expects {reason}")
+        if fault is None and reason == "malformed" and case["name"].startswith("claims_"):
+            problems.append("the case expects malformed claims but they break no claim rule")
+    return problems
+
+
 def check_decide(path: pathlib.Path, write: bool) -> list:
     doc = json.loads(path.read_text("utf-8"))
     fix = Reconciler(path, write)
@@ -163,12 +330,16 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
         if "mint" in case:
             fix(case, "token", mint(case["mint"], secrets), f"{name}: token does not match its mint recipe")
         req = case["request"]
+        fix.problems += [f"{path.name}: {name}: {p}" for p in stateless_disagreements(case)]
         if "pass_recipe" in case:
             recipe = case["pass_recipe"]
             kid = case["token"].split(".")[1]
             headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
             fp = fingerprint(
-                secrets[kid], recipe.get("ip", req.get("ip", "")), recipe.get("user_agent", headers.get("user-agent", ""))
+                secrets[kid],
+                recipe.get("ip", req.get("ip", "")),
+                decode_path(recipe.get("path", req["path"])),
+                recipe.get("user_agent", headers.get("user-agent", "")),
             )
             token_id = recipe.get("id", case["mint"]["claims"]["id"])
             fix(case, "pass", page_pass(secrets[kid], token_id, fp, recipe["issued"]), f"{name}: pass is not the edge's pass")
@@ -176,14 +347,14 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
         if op is not None and "fp" in op:
             headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
             kid = case["token"].split(".")[1]
-            want = fingerprint(secrets[kid], req.get("ip", ""), headers.get("user-agent", ""))
+            want = fingerprint(secrets[kid], req.get("ip", ""), decode_path(req["path"]), headers.get("user-agent", ""))
             fix(op, "fp", want, f"{name}: expected fingerprint is not the keyed hash of the request")
         expects = [case.get("expect", {})] + [r.get("expect", {}) for r in case.get("replies", [])]
         for expect in expects:
             if expect.get("reason") == "pass_issued" and "headers" in expect:
                 headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
                 kid = case["token"].split(".")[1]
-                fp = fingerprint(secrets[kid], req.get("ip", ""), headers.get("user-agent", ""))
+                fp = fingerprint(secrets[kid], req.get("ip", ""), decode_path(req["path"]), headers.get("user-agent", ""))
                 pass_param = config.get("pass_param", "pass")
                 kept = [p for p in req.get("query", "").replace("{token}", case["token"]).split("&")
                         if p and p.split("=")[0] != pass_param]

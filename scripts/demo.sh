@@ -30,8 +30,8 @@ chmod 700 "$dev"
 
 # The signing key: made once, kept private.
 if [ ! -s "$dev/keys.json" ]; then
-  (umask 077 && "$bin/oncelink" keygen >"$dev/keys.json.tmp")
-  mv "$dev/keys.json.tmp" "$dev/keys.json"
+  # --out writes it 0600 and atomically; --force only replaces an empty file here.
+  "$bin/oncelink" keygen --out "$dev/keys.json" --force
   echo "demo: created $dev/keys.json (keep it secret; it signs links)" >&2
 fi
 

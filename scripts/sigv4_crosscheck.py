@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cross-check oncelink's SigV4 signer against botocore's SigV4Auth.
 
-For fixed inputs (consume/resume/read/fail/revoke/status requests; default AWS endpoints
+For fixed inputs (consume/resume/read/attempt/revoke/status requests; default AWS endpoints
 and a local endpoint; with and without a session token; several dates), it asks
 the Rust encoder (the `dynamodb_call` example of oncelink-edge) for the signed
 request, re-signs the same method, URL, body and headers with botocore at the
@@ -54,9 +54,10 @@ TIMES = [1440938160, 1709164799, 1735689599, 4102444799]  # 2015-08-30, 2024-02-
 
 
 def op(kind, region, now):
-    """A store op; `consume-locked` is a consume with `max_failures` (a password link)."""
+    """A store op; `consume-locked` is a consume with `max_failures` (a password link);
+    `attempt-right` and `attempt-wrong` are password attempts with `miss` 0 and 1."""
     out = {
-        "kind": "consume" if kind == "consume-locked" else kind,
+        "kind": {"consume-locked": "consume", "attempt-right": "attempt", "attempt-wrong": "attempt"}.get(kind, kind),
         "id": "q3AAAAAAAAAAAAAAAAAAAA",
         "region": region,
         "n": 5,
@@ -65,8 +66,10 @@ def op(kind, region, now):
         "resume_after": now - 600,
         "expire_at": now + 90000,
     }
-    if kind == "consume-locked":
+    if kind in ("consume-locked", "attempt-right", "attempt-wrong"):
         out["max_failures"] = 5
+    if kind.startswith("attempt-"):
+        out["miss"] = 1 if kind == "attempt-wrong" else 0
     return out
 
 
@@ -74,7 +77,7 @@ def cases():
     for i, (region, store) in enumerate(STORES):
         for j, creds in enumerate(CREDS):
             now = TIMES[(i + j) % len(TIMES)]
-            for kind in ("consume", "resume", "read", "fail", "consume-locked"):
+            for kind in ("consume", "resume", "read", "attempt-right", "attempt-wrong", "consume-locked"):
                 yield f"{kind} {region} {store.get('endpoint', 'aws')} creds{j}", {
                     "sign": {"op": op(kind, region, now), "store": store, "creds": creds, "now": now}
                 }

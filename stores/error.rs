@@ -24,6 +24,8 @@ pub enum StoreError {
     Engine(String),
     /// The record holds a value no oncelink store writes.
     Corrupt(String),
+    /// An operation the core never produces (a caller mistake).
+    BadOp(String),
     /// The database was made by a newer oncelink (its schema version is
     /// higher than this binary knows).
     SchemaTooNew {
@@ -45,6 +47,7 @@ impl StoreError {
             StoreError::Busy => "busy",
             StoreError::Engine(_) => "engine",
             StoreError::Corrupt(_) => "corrupt",
+            StoreError::BadOp(_) => "bad_op",
             StoreError::SchemaTooNew { .. } => "schema_too_new",
         }
     }
@@ -60,6 +63,7 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::Spec(m) | StoreError::BadId(m) | StoreError::Credentials(m) => f.write_str(m),
             StoreError::Transient(m) | StoreError::Engine(m) => f.write_str(m),
+            StoreError::BadOp(m) => write!(f, "store: {m}"),
             StoreError::Busy => f.write_str("sqlite store: database is locked (busy timeout passed)"),
             StoreError::Corrupt(m) => write!(f, "unexpected record: {m}"),
             StoreError::SchemaTooNew { found, known } => write!(

@@ -23,7 +23,8 @@ function decodePath(raw) {
   } catch {
     return null;
   }
-  if (decoded.includes('\0') || decoded.split('/').slice(1).some((s) => s === '' || s === '.' || s === '..')) return null;
+  const dotName = (s) => s.split(';')[0];
+  if (decoded.includes('\0') || decoded.split('/').slice(1).some((s) => ['', '.', '..'].includes(dotName(s)))) return null;
   return decoded;
 }
 
@@ -75,7 +76,7 @@ export function createBaseline(config) {
     if (request.method === 'HEAD') return { step: 'forward', allow: 'head', ...forward };
     const ua = request.headers['user-agent'] ?? '';
     const prefix = request.ip.split('.').slice(0, 3).join('.') + '.0';
-    const fp = createHmac('sha256', key).update('oncelink/v1/fingerprint').update('\0').update(prefix).update('\0').update(ua).digest().subarray(0, 16).toString('base64url');
+    const fp = createHmac('sha256', key).update('oncelink/v1/fingerprint').update('\0').update(prefix).update('\0').update(path).update('\0').update(ua).digest().subarray(0, 16).toString('base64url');
     const g = claims.g ?? grace;
     const op = { kind: 'consume', id: claims.id, region: claims.r ?? config.home_region, n: claims.n, fp, now, resume_after: now - g, expire_at: claims.exp + skew + g + 3600 };
     return { step: 'need_store', op, pending: { op, forward } };

@@ -119,7 +119,7 @@ nginx_url="http://127.0.0.1:$nginx_port"
 wait_http "$nginx_url/small.bin"
 
 # origin-shim serve on the same directory, with its SQLite store.
-"$oncelink_bin" keygen >"$work/keys.json"
+"$oncelink_bin" keygen --out "$work/keys.json"
 "$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "sqlite:$work/uses.db" \
   --listen 127.0.0.1:0 >"$work/shim.out" 2>"$work/shim.log" &
 pids+=($!)

@@ -14,6 +14,7 @@ use oncelink_edge::{
     base64url, decide, mint, new_id, secret, Claims, Config, KeyFile, KeyFileEntry, KeySet, Mode, Request, Step,
     UntrustedToken,
 };
+use oncelink_keyfile::{write_private, Replace};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,7 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print a new key file, or add a new active key to an existing one.
+    /// Make a new key file (--out FILE, mode 0600; else printed), or add a new
+    /// active key to an existing one (--add FILE).
     Keygen(KeygenArgs),
     /// Sign a link (offline: nothing is written anywhere).
     Mint(MintArgs),
@@ -78,9 +80,17 @@ struct KeygenArgs {
     /// Key id of the new key (default: k1, or the next free kN with --add).
     #[arg(long)]
     kid: Option<String>,
-    /// Add the new key to this key file, make it active, and rewrite the file.
-    #[arg(long, value_name = "FILE")]
+    /// Add the new key to this key file, make it active, and rewrite the file
+    /// (mode 0600).
+    #[arg(long, value_name = "FILE", conflicts_with = "out")]
     add: Option<PathBuf>,
+    /// Write the new key file here with mode 0600 (refused if FILE exists,
+    /// unless --force). Without --out or --add the key file is printed.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// With --out: replace FILE if it exists.
+    #[arg(long, requires = "out")]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -220,9 +230,10 @@ fn random<const N: usize>() -> Result<[u8; N]> {
     Ok(bytes)
 }
 
+/// Reads and checks a key file, warning on stderr when others may read it.
 fn read_keys(path: &Path) -> Result<KeySet> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read key file {}", path.display()))?;
-    KeySet::from_json(&text).with_context(|| format!("{}", path.display()))
+    let file = oncelink_keyfile::read(path, |exposed| eprintln!("oncelink: warning: {exposed}"))?;
+    Ok(KeySet::from_file(&file)?)
 }
 
 fn keygen(args: KeygenArgs) -> Result<ExitCode> {
@@ -231,12 +242,25 @@ fn keygen(args: KeygenArgs) -> Result<ExitCode> {
         let kid = args.kid.unwrap_or_else(|| "k1".to_owned());
         let file = KeyFile { active: kid.clone(), keys: vec![KeyFileEntry { kid, secret }] };
         KeySet::from_file(&file)?;
-        println!("{}", serde_json::to_string_pretty(&file)?);
+        let text = serde_json::to_string_pretty(&file)?;
+        if let Some(out) = args.out {
+            write_private(&out, &text, if args.force { Replace::Always } else { Replace::Never })?;
+            eprintln!("oncelink: wrote a new key file {} (mode 0600)", out.display());
+        } else {
+            println!("{text}");
+            std::io::stdout().flush()?;
+            if let Some(mode) = stdout_loose_mode() {
+                eprintln!(
+                    "oncelink: warning: stdout is a file group or others can read (mode {mode:04o}), and it now holds a \
+                     signing key: run chmod 600 on it, or write key files with `oncelink keygen --out FILE` (mode 0600)"
+                );
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read key file {}", path.display()))?;
-    let mut file: KeyFile =
-        serde_json::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))?;
+    // Told after the rewrite, which makes it private.
+    let mut exposed = None;
+    let mut file = oncelink_keyfile::read(&path, |e| exposed = Some(e.mode))?;
     let kid = match args.kid {
         Some(kid) => kid,
         None => (1..).map(|i| format!("k{i}")).find(|k| file.keys.iter().all(|e| &e.kid != k)).expect("unbounded"),
@@ -244,26 +268,24 @@ fn keygen(args: KeygenArgs) -> Result<ExitCode> {
     file.keys.push(KeyFileEntry { kid: kid.clone(), secret });
     file.active = kid.clone();
     KeySet::from_file(&file)?;
-    write_private(&path, &serde_json::to_string_pretty(&file)?)?;
+    write_private(&path, &serde_json::to_string_pretty(&file)?, Replace::Always)?;
     eprintln!("oncelink: added key {kid} to {} and made it active ({} keys)", path.display(), file.keys.len());
+    if let Some(mode) = exposed {
+        eprintln!(
+            "oncelink: warning: key file {} was open to group or others (mode {mode:04o}); it is 0600 now, \
+             but the keys it held before may have been read: retire them once the new key is deployed",
+            path.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes a secret-bearing file atomically with mode 0600.
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(text.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
+/// The mode of stdout when it is a regular file group or others may read
+/// (`oncelink keygen > keys.json` under the usual umask).
+fn stdout_loose_mode() -> Option<u32> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    oncelink_keyfile::loose_mode(&std::fs::File::from(fd).metadata().ok()?)
 }
 
 fn mint_link(args: MintArgs) -> Result<ExitCode> {

@@ -38,10 +38,9 @@ impl Drop for TempDir {
 }
 
 fn keygen(dir: &TempDir) -> String {
-    let out = oncelink(&["keygen"]);
-    assert!(out.status.success(), "{}", stderr(&out));
     let keys = dir.path("keys.json");
-    std::fs::write(&keys, &out.stdout).unwrap();
+    let out = oncelink(&["keygen", "--out", &keys]);
+    assert!(out.status.success(), "{}", stderr(&out));
     keys
 }
 

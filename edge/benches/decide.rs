@@ -65,8 +65,8 @@ fn main() {
         ("forged (bad_signature)", request(&forged)),
         ("page mode GET (need_store read)", request(&page)),
         ("page mode POST (303 with a pass)", post(&page, "")),
-        ("password POST, right (303)", post(&protected, "password=correct+horse")),
-        ("password POST, wrong (need_store fail)", post(&protected, "password=wrong")),
+        ("password POST, right (need_store attempt, miss 0)", post(&protected, "password=correct+horse")),
+        ("password POST, wrong (need_store attempt, miss 1)", post(&protected, "password=wrong")),
     ] {
         let t = time_per_op(|| {
             let _ = black_box(decide(&config, black_box(&req), 1_900_000_000));

@@ -59,8 +59,9 @@ const oncelink = (() => {
   };
   const STATUS_TEXT = { 403: 'Forbidden', 405: 'Method Not Allowed', 410: 'Gone' };
 
-  // Claim name -> value kind: s = string, i = non-negative integer, ? = may be null or absent.
-  const CLAIM_KINDS = { id: 's', p: 's', exp: 'i', nbf: 'i?', n: 'i?', r: 's?', ip: 's?', fn: 's?', g: 'i?', m: 's?', pw: 's?' };
+  // Claim name -> value kind: s = string, i = non-negative integer. No claim
+  // may be null: a signed "n":null is malformed, not an unlimited link.
+  const CLAIM_KINDS = { id: 's', p: 's', exp: 'i', nbf: 'i', n: 'i', r: 's', ip: 's', fn: 's', g: 'i', m: 's', pw: 's' };
   const JSON_SPACE = /[ \t\n\r]*/y;
   const JSON_STRING = /"((?:[^"\\\u0000-\u001f]|\\(?:["\\\/bfnrt]|u[0-9a-fA-F]{4}))*)"/y;
   const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})|(.))/g;
@@ -275,8 +276,13 @@ const oncelink = (() => {
     if (path.charAt(0) !== '/' || CONTROL.test(path) || path.indexOf('\\') >= 0) {
       return false;
     }
+    // A segment is judged by its part before the first ';' (what Tomcat, Jetty
+    // and Spring resolve once they drop path parameters): not empty, '.' or '..'.
     const segments = path.slice(1).split('/');
-    return segments.every((s, i) => (s === '' ? i === segments.length - 1 : s !== '.' && s !== '..'));
+    return segments.every((s, i) => {
+      const name = s.split(';')[0];
+      return s === '' ? i === segments.length - 1 : name !== '' && name !== '.' && name !== '..';
+    });
   }
 
   // ---- token encoding
@@ -296,9 +302,9 @@ const oncelink = (() => {
   // A strict JSON reader with serde_json's rules for the claims object: no
   // duplicate or unknown keys, required keys present, strings without raw
   // control characters or lone surrogates, integers written as integers.
-  // Integers are kept as their digit strings. Returns null for anything else.
-  // A claim that is absent or null is left out, so `'name' in claims` says
-  // whether it is set (no claim name is on Object.prototype).
+  // Integers are kept as their digit strings. Returns null for anything else,
+  // a claim whose value is null included. `'name' in claims` says whether a
+  // claim is set (no claim name is on Object.prototype).
   function parseClaims(text) {
     const claims = {};
     const seen = {};
@@ -324,12 +330,7 @@ const oncelink = (() => {
         return null;
       }
       at = skipSpace(text, at + 1);
-      if (text.startsWith('null', at)) {
-        if (kind.length === 1) {
-          return null;
-        }
-        at += 4;
-      } else if (kind.charAt(0) === 's') {
+      if (kind === 's') {
         const value = readString(text, at);
         if (value === null) {
           return null;

@@ -8,7 +8,7 @@ use crate::cidr::Cidr;
 use crate::error::Error;
 use crate::keys::is_b64url_byte;
 use crate::path::Grant;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Fewest uses a use-limited token may have.
 pub const MIN_USES: u32 = 1;
@@ -33,32 +33,39 @@ pub struct Claims {
     /// Expiry, Unix seconds.
     pub exp: i64,
     /// Not before, Unix seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
     /// Use limit; absent means a time-limited link with no store call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub n: Option<u32>,
     /// AWS region of the store record; absent means the deployment's home region.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub r: Option<String>,
     /// CIDR the client address must be inside.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// Download file name (Content-Disposition: attachment).
-    #[serde(default, rename = "fn", skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "fn", deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// Resume grace window in seconds; default 600 when `n` is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub g: Option<u32>,
     /// Mode: `page` or `direct`; absent means the deployment's default
     /// (docs/page-mode.md).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub m: Option<Mode>,
     /// Password hash: base64url of HMAC-SHA256(key, "oncelink/v1/password"
     /// 0 id 0 password) (see `crate::secret`). Requires `n`; the link is in
     /// page mode.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub pw: Option<String>,
+}
+
+/// Reads an optional claim that is present. `null` is refused rather than
+/// read as absent: a minter that wrote `"n":null` would otherwise have made
+/// an unlimited link (an absent claim still defaults to `None`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// How a link is opened.
@@ -133,7 +140,7 @@ impl Claims {
         }
         let Some(grant) = Grant::parse(&self.p) else {
             return fail(
-                "p must be an absolute path with no empty, '.' or '..' segment, no backslash and no control character",
+                "p must be an absolute path with no empty, '.' or '..' segment (also before a ';'), no backslash and no control character",
             );
         };
         if self.exp < 0 || self.nbf.is_some_and(|nbf| nbf < 0) {

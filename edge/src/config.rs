@@ -2,7 +2,8 @@
 
 use crate::claims::{is_valid_region, Mode, MAX_GRACE};
 use crate::error::Error;
-use crate::keys::{KeyFile, KeySet};
+use crate::key_file::KeyFile;
+use crate::keys::KeySet;
 use serde::{Deserialize, Serialize};
 
 /// Default clock-skew allowance, seconds, for `exp` and `nbf`.

@@ -119,21 +119,23 @@ enum Then {
     Forward(Forward),
     /// A page-mode GET: the download page with what the record says.
     Page(PageView),
-    /// A wrong password, counted: the page again with attempts left.
+    /// A wrong password, after its attempt (`miss` 1): the page again with
+    /// attempts left unless the record says no.
     WrongPassword(PageView),
-    /// The right password, after a read: the 303 (to this location) unless
-    /// the record says no.
+    /// The right password, after its attempt (`miss` 0): the 303 (to this
+    /// location) unless the record says no.
     PassIssued(String),
 }
 
 impl Then {
-    /// Whether `kind` is the store operation this continuation asked for;
+    /// Whether `op` is the store operation this continuation asked for;
     /// a pending whose parts disagree is answered 503.
-    fn expects(&self, kind: StoreOpKind) -> bool {
+    fn expects(&self, op: &StoreOp) -> bool {
         match self {
-            Then::Forward(_) => matches!(kind, StoreOpKind::Consume | StoreOpKind::Resume),
-            Then::Page(_) | Then::PassIssued(_) => kind == StoreOpKind::Read,
-            Then::WrongPassword(_) => kind == StoreOpKind::Fail,
+            Then::Forward(_) => matches!(op.kind, StoreOpKind::Consume | StoreOpKind::Resume),
+            Then::Page(_) => op.kind == StoreOpKind::Read,
+            Then::PassIssued(_) => op.kind == StoreOpKind::Attempt && op.miss == Some(0),
+            Then::WrongPassword(_) => op.kind == StoreOpKind::Attempt && op.miss == Some(1),
         }
     }
 }
@@ -251,7 +253,7 @@ fn is_cross_site(request: &Request) -> bool {
 
 impl Checked<'_> {
     fn fp(&self) -> String {
-        fingerprint(self.key, &self.request.ip, self.request.header("user-agent").unwrap_or(""))
+        fingerprint(self.key, &self.request.ip, &self.path, self.request.header("user-agent").unwrap_or(""))
     }
 
     fn max_failures(&self) -> Option<u32> {
@@ -272,7 +274,11 @@ impl Checked<'_> {
             now: self.now,
             resume_after: self.now - grace,
             expire_at: raw.exp.saturating_add(skew + grace + RECORD_TTL_MARGIN),
-            max_failures: if kind == StoreOpKind::Consume { self.max_failures() } else { None },
+            max_failures: match kind {
+                StoreOpKind::Consume | StoreOpKind::Attempt => self.max_failures(),
+                StoreOpKind::Resume | StoreOpKind::Read => None,
+            },
+            miss: None,
         }
     }
 
@@ -356,15 +362,15 @@ impl Checked<'_> {
             let Some(password) = password else {
                 return Ok(self.page_again(Reason::PasswordRequired));
             };
-            let (kind, then) = if secret::password_matches(self.key, &raw.id, &password, pw) {
-                // The right password is answered only after a read: a locked,
-                // used-up or revoked link must not tell a right guess from a
-                // wrong one.
-                (StoreOpKind::Read, Then::PassIssued(self.location()))
+            // Right and wrong guesses make the same store operation, differing
+            // only in `miss`: a locked, used-up or revoked link must tell them
+            // apart neither in its answer nor in the work (and time) it takes.
+            let (miss, then) = if secret::password_matches(self.key, &raw.id, &password, pw) {
+                (0, Then::PassIssued(self.location()))
             } else {
-                (StoreOpKind::Fail, Then::WrongPassword(self.view()))
+                (1, Then::WrongPassword(self.view()))
             };
-            let op = self.op(kind, n);
+            let op = StoreOp { miss: Some(miss), ..self.op(StoreOpKind::Attempt, n) };
             return Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, then) });
         }
         Ok(Step::Respond(Response::see_other(self.location())))
@@ -444,7 +450,7 @@ impl Pending {
             StoreReply::NotCounted { revoked: true, .. } => return Err(Reason::Revoked),
             StoreReply::NotCounted { used, failures, last_use, .. } => (used, failures, last_use),
         };
-        if !self.then.expects(op.kind) {
+        if !self.then.expects(op) {
             return Err(Reason::StoreUnavailable);
         }
         let counted = matches!(reply, StoreReply::Counted { .. });
@@ -467,40 +473,34 @@ impl Pending {
                     return Ok(Step::Forward(forward));
                 }
                 match op.kind {
-                    _ if used >= op.n => Err(Reason::UsedUp),
+                    // A Range past byte 0 is only ever a resume, and this
+                    // client has none for this path: whether uses remain
+                    // does not change that answer.
                     StoreOpKind::Resume => Err(Reason::ResumeDenied),
+                    _ if used >= op.n => Err(Reason::UsedUp),
                     // The store refused to count although uses remain and
                     // this is no resume: it did not do what was asked.
                     _ => Err(Reason::StoreUnavailable),
                 }
             }
-            // A read and a failure count never count a use.
+            // A read and a password attempt never count a use.
             _ if counted => Err(Reason::StoreUnavailable),
+            // A spent link answers the same to the page and to either guess.
+            _ if used >= op.n => Err(Reason::UsedUp),
             Then::Page(view) => {
-                if used >= op.n {
-                    return Err(Reason::UsedUp);
-                }
                 let mut view = view.clone();
                 view.uses_left = Some(op.n - used);
                 view.attempts_left = self.max_failures.filter(|_| failures > 0).map(|max| max - failures);
                 Ok(Step::Respond(Response::download_page(Reason::Page, &view, self.html)))
             }
-            Then::PassIssued(location) => {
-                if used >= op.n {
-                    return Err(Reason::UsedUp);
-                }
-                Ok(Step::Respond(Response::see_other(location.clone())))
-            }
+            Then::PassIssued(location) => Ok(Step::Respond(Response::see_other(location.clone()))),
             Then::WrongPassword(view) => {
                 // A wrong password happens only on a password link, whose
                 // pending always carries the limit.
                 let (Some(max_failures), true) = (self.max_failures, failures > 0) else {
-                    // The store did not count the failure it was asked to.
+                    // The link is live, yet the store did not count the miss.
                     return Err(Reason::StoreUnavailable);
                 };
-                if used >= op.n {
-                    return Err(Reason::UsedUp);
-                }
                 let mut view = view.clone();
                 view.uses_left = Some(op.n - used);
                 view.attempts_left = Some(max_failures - failures);
@@ -529,12 +529,42 @@ mod tests {
         let Step::NeedStore { pending, .. } = decide(&config, &request, 1000) else { panic!("a page read") };
         let fresh = StoreReply::NotCounted { used: 0, revoked: false, last_use: Some(1000), failures: 0 };
         assert_eq!(pending.clone().resume(&fresh).status(), Some(200));
-        for kind in ["consume", "resume", "fail"] {
+        for kind in ["consume", "resume", "attempt"] {
             let mut json: serde_json::Value = serde_json::to_value(&pending).unwrap();
             json["op"]["kind"] = kind.into();
             let forged: Pending = serde_json::from_value(json).unwrap();
             let step = forged.resume(&fresh);
             assert_eq!(step.status(), Some(503), "{kind}: {step:?}");
+        }
+    }
+
+    #[test]
+    fn a_guess_whose_miss_was_flipped_is_a_503() {
+        let keys = KeySet::from_json(
+            r#"{"active":"k1","keys":[{"kid":"k1","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]}"#,
+        )
+        .unwrap();
+        let config = Config::new(keys, "us-east-1").unwrap();
+        let id = "AAAAAAAAAAAAAAAAAAAAAA";
+        let pw = secret::password_hash(config.keys.active(), id, "right");
+        let claims = Claims { n: Some(1), pw: Some(pw), ..Claims::new(id, "/f", 2000) };
+        let token = mint_active(&config.keys, claims).unwrap();
+        let fresh = StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 1 };
+        for (password, status) in [("right", 303), ("wrong", 403)] {
+            let request = Request {
+                method: "POST".into(),
+                path: "/f".into(),
+                query: format!("t={token}"),
+                body: Some(format!("password={password}")),
+                ..Request::default()
+            };
+            let Step::NeedStore { pending, .. } = decide(&config, &request, 1000) else { panic!("an attempt") };
+            assert_eq!(pending.clone().resume(&fresh).status(), Some(status), "{password}");
+            let mut json: serde_json::Value = serde_json::to_value(&pending).unwrap();
+            let miss = json["op"]["miss"].as_u64().unwrap();
+            json["op"]["miss"] = (1 - miss).into();
+            let forged: Pending = serde_json::from_value(json).unwrap();
+            assert_eq!(forged.resume(&fresh).status(), Some(503), "{password}");
         }
     }
 }

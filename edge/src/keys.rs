@@ -1,14 +1,13 @@
 //! Signing keys and the key file.
 //!
-//! Key file (JSON, shared by the CLI, origin-shim and the bundle builder):
-//! `{"active":"k2","keys":[{"kid":"k1","secret":"<base64url>"},{"kid":"k2","secret":"..."}]}`.
-//! Minting uses `active`; verification accepts every listed kid, which is
+//! The key file (crate::key_file) is shared by the CLI, origin-shim and the
+//! bundle builder. Minting uses `active`; verification accepts every listed kid, which is
 //! how keys rotate. Secrets are 32 to 64 random bytes.
 
 use crate::b64;
 use crate::error::Error;
+use crate::key_file::KeyFile;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -37,15 +36,17 @@ pub struct Key {
 }
 
 impl Key {
-    /// Builds a key, checking the kid syntax and the secret length.
+    /// Builds a key, checking the kid syntax and the secret length. The
+    /// error quotes neither the secret nor a kid that is not a valid kid
+    /// (a misplaced secret would be one).
     pub fn new(kid: &str, secret: Vec<u8>) -> Result<Key, Error> {
         let secret = Zeroizing::new(secret);
         if !is_valid_kid(kid) {
-            return Err(Error::KeyFile(format!("kid {kid:?} must be 1 to {MAX_KID_LEN} of [A-Za-z0-9_-]")));
+            return Err(Error::KeyFile(format!("the kid must be 1 to {MAX_KID_LEN} of [A-Za-z0-9_-]")));
         }
         if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&secret.len()) {
             return Err(Error::KeyFile(format!(
-                "secret of {kid:?} is {} bytes; it must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN}",
+                "the secret of {kid:?} is {} bytes; it must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN}",
                 secret.len()
             )));
         }
@@ -102,46 +103,29 @@ pub struct KeySet {
     keys: Vec<Key>,
 }
 
-/// The key file as JSON. Only for reading and writing the file; use
-/// [`KeySet`] for anything else.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyFile {
-    /// The kid minting uses.
-    pub active: String,
-    /// Every accepted key.
-    pub keys: Vec<KeyFileEntry>,
-}
-
-/// One entry of the key file.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyFileEntry {
-    /// The key id.
-    pub kid: String,
-    /// base64url (no padding) of the secret bytes.
-    pub secret: String,
-}
-
 impl KeySet {
-    /// Parses and checks a key file.
+    /// Parses and checks a key file. No error quotes a secret or any other
+    /// value the file holds, except a well-formed kid (kids are public: every
+    /// token names one).
     pub fn from_json(json: &str) -> Result<KeySet, Error> {
-        let file: KeyFile =
-            serde_json::from_str(json).map_err(|e| Error::KeyFile(format!("not a valid key file: {e}")))?;
-        KeySet::from_file(&file)
+        KeySet::from_file(&KeyFile::from_json(json)?)
     }
 
     /// Checks a parsed key file.
     pub fn from_file(file: &KeyFile) -> Result<KeySet, Error> {
         let mut keys = Vec::with_capacity(file.keys.len());
-        for entry in &file.keys {
-            let secret = b64::decode(&entry.secret).ok_or_else(|| {
-                Error::KeyFile(format!("secret of {:?} is not canonical base64url without padding", entry.kid))
+        for (i, entry) in file.keys.iter().enumerate() {
+            let at = |m: String| Error::KeyFile(format!("keys[{i}]: {m}"));
+            let secret = b64::decode(&entry.secret)
+                .ok_or_else(|| at("the secret is not canonical base64url without padding".into()))?;
+            let key = Key::new(&entry.kid, secret).map_err(|e| match e {
+                Error::KeyFile(m) => at(m),
+                other => other,
             })?;
-            if keys.iter().any(|k: &Key| k.kid == entry.kid) {
-                return Err(Error::KeyFile(format!("kid {:?} is listed twice", entry.kid)));
+            if keys.iter().any(|k: &Key| k.kid == key.kid) {
+                return Err(at(format!("kid {:?} is listed twice", key.kid)));
             }
-            keys.push(Key::new(&entry.kid, secret)?);
+            keys.push(key);
         }
         KeySet::new(&file.active, keys)
     }
@@ -151,10 +135,13 @@ impl KeySet {
         if keys.is_empty() {
             return Err(Error::KeyFile("the key file lists no keys".into()));
         }
-        let active = keys
-            .iter()
-            .position(|k| k.kid == active)
-            .ok_or_else(|| Error::KeyFile(format!("active kid {active:?} is not among the keys")))?;
+        let active = keys.iter().position(|k| k.kid == active).ok_or_else(|| {
+            Error::KeyFile(if is_valid_kid(active) {
+                format!("active kid {active:?} is not among the keys")
+            } else {
+                "active must be the kid of one of the keys".to_owned()
+            })
+        })?;
         Ok(KeySet { active, keys })
     }
 
@@ -206,6 +193,29 @@ mod tests {
         ];
         for json in cases {
             assert!(matches!(KeySet::from_json(&json), Err(Error::KeyFile(_))), "{json}");
+        }
+    }
+
+    #[test]
+    fn check_errors_never_quote_a_secret_or_a_malformed_kid() {
+        // 32 bytes whose base64url is SECRET; a file that puts it where a kid
+        // or the active kid goes, or spoils it, must not echo it.
+        const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I";
+        let cases = [
+            (file("k1", &[(SECRET, S32)]), "keys[0]: the kid must be 1 to 32 of [A-Za-z0-9_-]"),
+            (file(SECRET, &[("k1", S32)]), "active must be the kid of one of the keys"),
+            (file("k1", &[("k1", &format!("{SECRET}+"))]), "keys[0]: the secret is not canonical base64url"),
+            (file("k1", &[("k1", &format!("{SECRET}=="))]), "keys[0]: the secret is not canonical base64url"),
+            (file("k1", &[("k1", &SECRET[..16])]), "keys[0]: the secret of \"k1\" is 12 bytes; it must be 32 to 64"),
+            (file("k1", &[("k1", SECRET), ("k1", SECRET)]), "keys[1]: kid \"k1\" is listed twice"),
+        ];
+        for (json, expected) in cases {
+            let message = match KeySet::from_json(&json) {
+                Err(Error::KeyFile(m)) => m,
+                other => panic!("{json}: {other:?}"),
+            };
+            assert!(message.starts_with(expected), "{json}\n  gave {message:?}\n  expected {expected:?}");
+            assert!(!message.contains(&SECRET[..12]), "{json} leaked: {message}");
         }
     }
 

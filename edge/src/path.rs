@@ -3,8 +3,11 @@
 //!
 //! Rules (docs/token-v1.md, "Paths"): the raw path is percent-decoded once;
 //! the result must be valid UTF-8, start with `/`, and contain no control
-//! character (NUL included), no backslash, no empty segment (`//`) and no `.`
-//! or `..` segment. A trailing `/` is allowed. The same rules apply to `p` at
+//! character (NUL included), no backslash, no empty segment (`//`) and no
+//! segment whose part before its first `;` is empty, `.` or `..` (so `..`,
+//! `..;`, `..;x=1`, `.;` and `;x` are all refused: servers that strip path
+//! parameters read them as `..`, `.` or empty). A trailing `/` is allowed.
+//! The same rules apply to `p` at
 //! mint time, so both sides compare the same decoded string byte for byte
 //! (no Unicode normalisation).
 
@@ -94,11 +97,19 @@ fn is_clean(path: &str) -> bool {
     }
     let segments: Vec<&str> = rest.split('/').collect();
     let last = segments.len() - 1;
-    segments.iter().enumerate().all(|(i, seg)| match *seg {
-        "" => i == last,
-        "." | ".." => false,
+    segments.iter().enumerate().all(|(i, seg)| match (*seg, dot_name(seg)) {
+        ("", _) => i == last,
+        (_, "" | "." | "..") => false,
         _ => true,
     })
+}
+
+/// What a segment names once a server has dropped its path parameters: the
+/// part before the first `;`. Tomcat, Jetty and Spring strip `;params` from
+/// every segment before resolving `.` and `..`, so `..;` and `..;x=1` climb
+/// there even though they are not `..` here.
+fn dot_name(segment: &str) -> &str {
+    segment.split(';').next().unwrap_or(segment)
 }
 
 #[cfg(test)]
@@ -144,6 +155,31 @@ mod tests {
         ] {
             assert_eq!(ok(raw), None, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn refuses_segments_a_parameter_stripping_server_reads_as_dot_or_dotdot() {
+        for raw in [
+            "/up/..;/secret.txt",
+            "/up/%2e%2e;/secret.txt",
+            "/up/..%3b/secret.txt",
+            "/up/..%3B/secret.txt",
+            "/up/..;x=1/secret.txt",
+            "/up/.;/secret.txt",
+            "/up/;x/secret.txt",
+            "/up/;",
+            "/up/..;",
+            "/;/a",
+        ] {
+            assert_eq!(ok(raw), None, "{raw:?}");
+        }
+        assert_eq!(ok("/up/a;b.txt").as_deref(), Some("/up/a;b.txt"));
+        assert_eq!(ok("/up/a%3Bb.txt").as_deref(), Some("/up/a;b.txt"));
+        assert_eq!(ok("/up/...;x").as_deref(), Some("/up/...;x"));
+        assert_eq!(ok("/up/..%253b/x").as_deref(), Some("/up/..%3b/x"));
+        assert_eq!(Grant::parse("/up/..;/*"), None);
+        assert_eq!(Grant::parse("/up/;x"), None);
+        assert_eq!(Grant::parse("/up/a;b.txt"), Some(Grant::Exact("/up/a;b.txt".into())));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreOp {
-    /// `consume` or `resume`.
+    /// What to do (see [`StoreOpKind`]).
     pub kind: StoreOpKind,
     /// Token id: the record's key.
     pub id: String,
@@ -28,13 +28,19 @@ pub struct StoreOp {
     pub resume_after: i64,
     /// When the record may be deleted (TTL), Unix seconds.
     pub expire_at: i64,
-    /// Password links only: a `consume` also requires `failures < max_failures`
-    /// (a locked link counts nothing). Absent for links without a password.
+    /// Password links only: a `consume` or an `attempt` also requires
+    /// `failures < max_failures` (a locked link counts nothing). Absent for
+    /// links without a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_failures: Option<u32>,
+    /// An `attempt` only: 1 for a wrong password, 0 for a right one. The two
+    /// guesses are the same operation on the store, differing in this value
+    /// alone, so neither the work done nor its time tells them apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub miss: Option<u32>,
 }
 
-/// The two store operations.
+/// The store operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreOpKind {
@@ -49,10 +55,13 @@ pub enum StoreOpKind {
     /// The same read as `resume`, for a page-mode download page (uses left,
     /// lock state). Change nothing; reply `not_counted` with the record.
     Read,
-    /// A wrong password. In one atomic step: create the record if absent,
-    /// add one to `failures`; reply `not_counted` with the record after the
-    /// change.
-    Fail,
+    /// A password guess, right or wrong (docs/page-mode.md). In one atomic
+    /// step: create the record if absent; then, only if the link is live (not
+    /// revoked, `used < n`, `failures < max_failures`), add `miss` to
+    /// `failures`. Reply `not_counted` with the record after the step. A
+    /// spent or locked link is left as it is for either guess; on a live link
+    /// both write.
+    Attempt,
 }
 
 /// What the store answered, as the driver understood it.

@@ -102,12 +102,23 @@ fn consume_and_resume_use_the_documented_operations() {
     let read: Value = serde_json::from_str(&call.body).unwrap();
     assert_eq!(read, body, "a read is the resume's GetItem");
 
-    op.kind = StoreOpKind::Fail;
+    op.kind = StoreOpKind::Attempt;
+    op.max_failures = Some(5);
+    op.miss = Some(1);
     let call = dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap();
     assert_eq!(header(&call, "x-amz-target"), Some("DynamoDB_20120810.UpdateItem"));
     let body: Value = serde_json::from_str(&call.body).unwrap();
     assert_eq!(body["ReturnValues"], "ALL_NEW");
+    assert_eq!(body["ReturnValuesOnConditionCheckFailure"], "ALL_OLD");
     assert_eq!(body["ExpressionAttributeNames"]["#fl"], "failures");
+    assert_eq!(body["ExpressionAttributeValues"][":miss"]["N"], "1");
+    op.miss = Some(0);
+    let right: Value =
+        serde_json::from_str(&dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap().body).unwrap();
+    let mut expected = body.clone();
+    expected["ExpressionAttributeValues"][":miss"]["N"] = "0".into();
+    assert_eq!(right, expected, "a right guess is the wrong guess's request with :miss 0");
+    op.miss = None;
 
     op.kind = StoreOpKind::Consume;
     op.max_failures = Some(5);
@@ -117,8 +128,9 @@ fn consume_and_resume_use_the_documented_operations() {
     assert_eq!(body["ExpressionAttributeValues"][":maxf"]["N"], "5");
 }
 
-/// Requests of every store kind appear in the botocore vectors, and a
-/// consume without `max_failures` is the request it was before passwords.
+/// Requests of every store kind appear in the botocore vectors (an attempt
+/// for each guess), and a consume without `max_failures` is the request it
+/// was before passwords.
 #[test]
 fn vectors_cover_every_kind() {
     let doc = fixture("request.json");
@@ -127,12 +139,32 @@ fn vectors_cover_every_kind() {
         let Some(op) = v["input"]["sign"]["op"].as_object() else { continue };
         let kind = op["kind"].as_str().unwrap();
         let locked = op.contains_key("max_failures");
-        kinds.insert(format!("{kind}{}", if locked { "+max_failures" } else { "" }));
+        let miss = op.get("miss").map(|m| format!("+miss{m}")).unwrap_or_default();
+        kinds.insert(format!("{kind}{}{miss}", if locked { "+max_failures" } else { "" }));
         let condition = v["expect"]["body"]["ConditionExpression"].as_str().unwrap_or("");
         assert_eq!(condition.contains("failures") || condition.contains("#fl"), locked, "{}", v["name"]);
     }
-    let want = ["consume", "consume+max_failures", "fail", "read", "resume"];
+    let want = [
+        "attempt+max_failures+miss0",
+        "attempt+max_failures+miss1",
+        "consume",
+        "consume+max_failures",
+        "read",
+        "resume",
+    ];
     assert_eq!(kinds.into_iter().collect::<Vec<_>>(), want);
+}
+
+/// The op of an interpret vector: the file's `op` with the vector's kind
+/// (and, for an attempt, its `miss` and a limit of 5).
+fn op_of(base: &Value, v: &Value) -> StoreOp {
+    let mut op = base.clone();
+    op["kind"] = v["kind"].clone();
+    if v["kind"] == "attempt" {
+        op["miss"] = v["miss"].clone();
+        op["max_failures"] = 5.into();
+    }
+    serde_json::from_value(op).unwrap()
 }
 
 #[test]
@@ -143,9 +175,7 @@ fn answers_give_the_expected_replies() {
     assert!(vectors.len() >= 30);
     for v in vectors {
         let name = v["name"].as_str().unwrap();
-        let mut op = base.clone();
-        op["kind"] = v["kind"].clone();
-        let op: StoreOp = serde_json::from_value(op).unwrap();
+        let op = op_of(&base, v);
         let body = v["body"].as_str().unwrap();
         let got = dynamodb::interpret(&op, v["status"].as_u64().unwrap() as u16, body);
         let expect = &v["expect"];
@@ -176,9 +206,7 @@ fn truncated_answers_never_count() {
     let doc = fixture("interpret.json");
     let base = doc["op"].clone();
     for v in doc["vectors"].as_array().unwrap() {
-        let mut op = base.clone();
-        op["kind"] = v["kind"].clone();
-        let op: StoreOp = serde_json::from_value(op).unwrap();
+        let op = op_of(&base, v);
         let body = v["body"].as_str().unwrap();
         for cut in (0..body.len()).filter(|&i| body.is_char_boundary(i)) {
             for status in [200u16, 400] {

@@ -10,28 +10,28 @@ use crate::serve_files::Root;
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
 use oncelink_store::{OpenOptions, Store, StoreSpec};
+use serde_json::Value;
 use std::path::Path;
 
 /// Home region when neither --home-region nor a DynamoDB store names one.
 pub const DEFAULT_HOME_REGION: &str = "us-east-1";
 
-fn read_key_file(path: &Path, what: &str) -> Result<KeyFile> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the {what} {}", path.display()))?;
-    let file: KeyFile =
-        serde_json::from_str(&text).map_err(|e| anyhow!("{what} {} is not a key file: {e}", path.display()))?;
-    // Check it fully (secret lengths, active kid) before going on.
-    KeySet::from_file(&file).map_err(|e| anyhow!("{what} {}: {e}", path.display()))?;
-    Ok(file)
+/// Reads and checks a key file; a warn line when group or others can read it.
+fn read_key_file(path: &Path, what: &str, log: &Logger) -> Result<KeyFile> {
+    oncelink_keyfile::read(path, |exposed| {
+        log.event("warn", &exposed.to_string(), &[("file", Value::from(path.display().to_string()))])
+    })
+    .map_err(|e| anyhow!("{what}: {e}"))
 }
 
 /// The `serve` state.
 pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
-    let keys = read_key_file(&args.keys, "key file")?;
+    let keys = read_key_file(&args.keys, "--keys", &log)?;
     let grant_keys = match &args.grant_keys {
         Some(path) if args.upstream.is_none() => {
             bail!("--grant-keys {} only applies with --upstream (files from --root need no grant)", path.display())
         }
-        Some(path) => Some(read_key_file(path, "grant key file")?),
+        Some(path) => Some(read_key_file(path, "--grant-keys", &log)?),
         None => None,
     };
     let file = ConfigFile {
@@ -84,7 +84,7 @@ fn home_region(args: &ServeArgs) -> Result<String> {
 /// The `origin` state.
 pub fn origin_state(args: &OriginArgs, log: Logger) -> Result<OriginState> {
     let grant_keys =
-        KeySet::from_file(&read_key_file(&args.grant_keys, "grant key file")?).map_err(|e| anyhow!("{e}"))?;
+        KeySet::from_file(&read_key_file(&args.grant_keys, "--grant-keys", &log)?).map_err(|e| anyhow!("{e}"))?;
     let root = Root::new(&args.root).with_context(|| format!("--root {}", args.root.display()))?;
     Ok(OriginState { root, grant_keys, log })
 }

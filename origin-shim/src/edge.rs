@@ -17,7 +17,7 @@ use axum::http::{Method, Response, StatusCode};
 use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::request::MAX_FORM_BYTES;
-use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOpKind};
+use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOp, StoreOpKind};
 use oncelink_store::{unix_now, Store, StoreReply};
 use serde_json::Value;
 use std::sync::Arc;
@@ -100,12 +100,13 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         step = decide(&state.config, &request, now);
     }
     // Serving files itself, the shim opens the file before it asks the store,
-    // so a use is never spent on a path that names no file. Only an allowed
-    // (or store-pending) request, or one that is shown the download page,
-    // gets this far: a denied one learns nothing about which files exist.
+    // so a use is never spent on a path that names no file (a missing file
+    // only reads the record: `missing_file`). Only an allowed (or
+    // store-pending) request, or one that is shown the download page, gets
+    // this far: a denied one learns nothing about which files exist.
     let mut file = None;
     if let Target::Root(root) = &state.target {
-        let need = file_need(&step, &parts.method);
+        let need = file_need(&step);
         let path = DecodedPath::parse(parts.uri.path());
         let found = match (need, &path) {
             (FileNeed::Nothing, _) => true,
@@ -126,26 +127,11 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
             (FileNeed::Exists, Some(path)) => root.file_size(path).await.is_some(),
         };
         if !found {
-            step = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, wants_html(&parts)));
+            step = missing_file(&state, step, wants_html(&parts)).await;
         }
     }
     if let Step::NeedStore { op, pending } = step {
-        let reply = match state.store.apply(&op).await {
-            Ok(reply) => reply,
-            Err(e) => {
-                // Never an allow: the core answers 503 store_unavailable.
-                state.log.event(
-                    "warn",
-                    "store unavailable",
-                    &[
-                        ("engine", Value::from(state.store.engine_name())),
-                        ("cause", Value::from(e.code())),
-                        ("detail", Value::from(e.to_string())),
-                    ],
-                );
-                StoreReply::Unavailable
-            }
-        };
+        let reply = ask_store(&state, op).await;
         step = pending.resume(&reply);
     }
     let response = match step {
@@ -184,6 +170,52 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
     finish(&state, fields, &parts, response, started)
 }
 
+/// Carries out `op`; any store error is logged and becomes `Unavailable`
+/// (the core then answers 503 store_unavailable: never an allow).
+async fn ask_store(state: &EdgeState, op: StoreOp) -> StoreReply {
+    match state.store.apply(&op).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            state.log.event(
+                "warn",
+                "store unavailable",
+                &[
+                    ("engine", Value::from(state.store.engine_name())),
+                    ("cause", Value::from(e.code())),
+                    ("detail", Value::from(e.to_string())),
+                ],
+            );
+            StoreReply::Unavailable
+        }
+    }
+}
+
+/// The answer for a request whose file is missing. A decision that waits
+/// for the store gets a read instead of its own op (a missing file never
+/// counts a use, nor a wrong password), and the link's state decides: a
+/// used-up, revoked or locked link (or a refused resume) answers exactly as
+/// it would for a file that exists, so a spent link does not tell which
+/// files exist; a live link answers 404; a store that cannot answer, 503.
+async fn missing_file(state: &EdgeState, step: Step, html: bool) -> Step {
+    let not_found = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, html));
+    let Step::NeedStore { op, pending } = step else { return not_found };
+    let reply = ask_store(state, StoreOp { kind: StoreOpKind::Read, ..op }).await;
+    if reply == StoreReply::Unavailable {
+        return pending.resume(&reply);
+    }
+    match pending.resume(&reply) {
+        // What the record alone refuses, whatever the file.
+        Step::Respond(r)
+            if matches!(r.reason, Reason::UsedUp | Reason::Revoked | Reason::Locked | Reason::ResumeDenied) =>
+        {
+            Step::Respond(r)
+        }
+        // A live link: a forward, the page, the 303, or the core's 503 for a
+        // read that did not count what it would have counted.
+        _ => not_found,
+    }
+}
+
 /// Logs the request line and hands the response back.
 fn finish(
     state: &EdgeState,
@@ -213,20 +245,20 @@ enum FileNeed {
     Open,
     /// Its size: the answer is the download page, which shows it.
     Size,
-    /// Only that it exists: the answer is the 303 that leads to the
-    /// download (now, or after the right password's read), which shows no
-    /// size, so the decision is not made again.
+    /// Only that it exists: the answer is the 303 of a link without a
+    /// password, which shows no size, so the decision is not made again.
     Exists,
 }
 
-fn file_need(step: &Step, method: &Method) -> FileNeed {
+fn file_need(step: &Step) -> FileNeed {
     match step {
         Step::Forward(_) => FileNeed::Open,
         Step::NeedStore { op, .. } => match op.kind {
             StoreOpKind::Consume | StoreOpKind::Resume => FileNeed::Open,
-            // A read for a POST is the right password's: its answer is the 303.
-            StoreOpKind::Read if method == Method::POST => FileNeed::Exists,
-            StoreOpKind::Read | StoreOpKind::Fail => FileNeed::Size,
+            // An attempt's answer may be the page (a wrong password), so it
+            // needs the size; a right one does the same work, so that the
+            // file step takes the same time for either guess.
+            StoreOpKind::Read | StoreOpKind::Attempt => FileNeed::Size,
         },
         Step::Respond(r) => match r.reason {
             Reason::PassIssued => FileNeed::Exists,

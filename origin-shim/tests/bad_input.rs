@@ -6,7 +6,8 @@
 mod support;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::http::{connect, request_bytes, send_raw};
 use support::{assert_denied, claims, claims_n, get_as, Shim, Site};
@@ -126,6 +127,12 @@ fn dot_dot_in_every_encoding_never_escapes_the_root() {
         "/..%5csecret.txt",
         "/docs/..\\..\\secret.txt",
         "/./a.txt",
+        "/docs/..;/secret.txt",
+        "/docs/%2e%2e;/secret.txt",
+        "/docs/..%3b/secret.txt",
+        "/docs/..;x=1/secret.txt",
+        "/.;/a.txt",
+        "/;x/a.txt",
     ];
     for path in refused_by_core {
         let resp = get_as(shim.addr, "c", &format!("{path}?t={t}"), &[]);
@@ -146,6 +153,53 @@ fn dot_dot_in_every_encoding_never_escapes_the_root() {
         assert_eq!(resp.status, 404, "{path}: {}", resp.body_text());
     }
     assert_still_serving(&site, &mut shim);
+}
+
+/// A stand-in for a custom origin (Tomcat, Jetty, Spring: servers that drop
+/// `;params` from a segment and then resolve `..`): it records the request
+/// line of every request it receives and answers 200.
+fn recording_upstream() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let line = String::from_utf8_lossy(&head).lines().next().unwrap_or("").to_owned();
+            log.lock().expect("log").push(line);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nUPSTREAM");
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn segments_an_origin_reads_as_dot_dot_after_dropping_params_never_reach_the_upstream() {
+    let site = site();
+    let (upstream, seen) = recording_upstream();
+    let shim = site.serve_upstream(&upstream, None);
+    let t = site.token(claims("/up/*"));
+    for path in [
+        "/up/..;/secret.txt",
+        "/up/%2e%2e;/secret.txt",
+        "/up/..%3b/secret.txt",
+        "/up/..;x=1/secret.txt",
+        "/up/.;/x",
+        "/up/;x/y",
+    ] {
+        assert_denied(&get_as(shim.addr, "c", &format!("{path}?t={t}"), &[]), 403, "bad_path");
+    }
+    assert!(seen.lock().expect("log").is_empty(), "reached the upstream: {:?}", seen.lock().expect("log"));
+    // A ';' inside a name is an ordinary character and goes through as sent.
+    let resp = get_as(shim.addr, "c", &format!("/up/a;b.txt?t={t}"), &[]);
+    assert_eq!((resp.status, resp.body.as_slice()), (200, &b"UPSTREAM"[..]), "{}", resp.body_text());
+    assert_eq!(seen.lock().expect("log").as_slice(), ["GET /up/a;b.txt HTTP/1.1"]);
 }
 
 #[test]

@@ -49,8 +49,9 @@ fn resume_by_the_same_client_inside_grace_counts_nothing() {
     // So the second use is still there for another client, and then it is gone.
     assert_eq!(get_as(shim.addr, "client-B", &url, &[]).status, 200);
     assert_denied(&get_as(shim.addr, "client-C", &url, &[]), 410, "used_up");
-    // A resume by a client that never downloaded is refused (used up first).
-    assert_denied(&get_as(shim.addr, "client-D", &url, &[("Range", "bytes=100-")]), 410, "used_up");
+    // A resume by a client that never downloaded is refused: a Range past 0
+    // is only ever a resume, spent link or not.
+    assert_denied(&get_as(shim.addr, "client-D", &url, &[("Range", "bytes=100-")]), 403, "resume_denied");
 }
 
 #[test]
@@ -68,6 +69,39 @@ fn range_past_zero_without_prior_use_is_denied_and_consumes_nothing() {
 }
 
 #[test]
+fn a_folder_link_use_is_one_file_and_resumes_only_that_file() {
+    let site = Site::new(&[("dir/b.txt", &content(LEN)), ("dir/sub/c.txt", &content(LEN))]);
+    let shim = site.serve(&[]);
+    let c = claims_n("/dir/*", 1);
+    let id = c.id.clone();
+    let t = site.token(c);
+    let (b, sub_c) = (format!("/dir/b.txt?t={t}"), format!("/dir/sub/c.txt?t={t}"));
+
+    assert_eq!(get_as(shim.addr, "client-A", &b, &[]).status, 200);
+    assert_eq!(support::used_in_db(&site.db, &id), 1);
+    // The same client, inside grace, on another file of the folder: that is
+    // another use, and there is none left; its Range past 0 is no resume.
+    assert_denied(&get_as(shim.addr, "client-A", &sub_c, &[]), 410, "used_up");
+    assert_denied(&get_as(shim.addr, "client-A", &sub_c, &[("Range", "bytes=5-")]), 403, "resume_denied");
+    // The file it counted still resumes and downloads again, uncounted.
+    let part = get_as(shim.addr, "client-A", &b, &[("Range", "bytes=5-")]);
+    assert_eq!((part.status, part.body == content(LEN)[5..]), (206, true));
+    assert_eq!(get_as(shim.addr, "client-A", &b, &[]).status, 200);
+    assert_eq!(support::used_in_db(&site.db, &id), 1);
+
+    // With a use left, a Range of a file this client never counted is still
+    // no resume, and a full GET of it is a use of its own.
+    let c2 = claims_n("/dir/*", 2);
+    let id2 = c2.id.clone();
+    let t2 = site.token(c2);
+    assert_eq!(get_as(shim.addr, "client-A", &format!("/dir/b.txt?t={t2}"), &[]).status, 200);
+    let range_c = get_as(shim.addr, "client-A", &format!("/dir/sub/c.txt?t={t2}"), &[("Range", "bytes=5-")]);
+    assert_denied(&range_c, 403, "resume_denied");
+    assert_eq!(get_as(shim.addr, "client-A", &format!("/dir/sub/c.txt?t={t2}"), &[]).status, 200);
+    assert_eq!(support::used_in_db(&site.db, &id2), 2);
+}
+
+#[test]
 fn grace_zero_means_no_resume() {
     let site = site();
     let shim = site.serve(&[]);
@@ -77,7 +111,7 @@ fn grace_zero_means_no_resume() {
     // With no grace window, only the same second counts as the same
     // download: once the clock has moved on, a resume is refused.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    assert_denied(&get_as(shim.addr, "client-A", &url, &[("Range", "bytes=10-")]), 410, "used_up");
+    assert_denied(&get_as(shim.addr, "client-A", &url, &[("Range", "bytes=10-")]), 403, "resume_denied");
 }
 
 #[test]
@@ -325,4 +359,43 @@ fn encoded_names_match_the_decoded_grant() {
     assert_eq!((resp.status, resp.body.as_slice()), (200, &b"accent\n"[..]));
     // A token for one name is no good for another that decodes differently.
     assert_denied(&get_as(shim.addr, "c", &format!("/docs/q3+report.txt?t={spaced}"), &[]), 403, "wrong_path");
+}
+
+#[test]
+fn a_spent_or_revoked_folder_link_answers_410_whether_or_not_the_file_exists() {
+    use oncelink_edge::Mode;
+    let site = Site::new(&[("dir/a.txt", b"a\n"), ("dir/b.txt", b"b\n")]);
+    let shim = site.serve(&[]);
+    let spent = claims_n("/dir/*", 1);
+    let spent_id = spent.id.clone();
+    let t = site.token(spent);
+    assert_eq!(get_as(shim.addr, "first", &format!("/dir/a.txt?t={t}"), &[]).status, 200);
+    // Another client, a file that exists, one that does not, a ranged resume
+    // of one that does not: the same 410, and nothing more is counted.
+    for (path, range) in [("/dir/b.txt", None), ("/dir/nope.txt", None), ("/dir/nope.txt", Some("bytes=5-"))] {
+        let headers: Vec<(&str, &str)> = range.map(|r| ("Range", r)).into_iter().collect();
+        assert_denied(&get_as(shim.addr, "second", &format!("{path}?t={t}"), &headers), 410, "used_up");
+    }
+    assert_eq!(support::used_in_db(&site.db, &spent_id), 1);
+
+    for mode in [None, Some(Mode::Page)] {
+        let revoked = Claims { m: mode, ..claims_n("/dir/*", 5) };
+        let revoked_id = revoked.id.clone();
+        let t = site.token(revoked);
+        support::revoke(&site, &revoked_id);
+        for path in ["/dir/a.txt", "/dir/nope.txt"] {
+            assert_denied(&get_as(shim.addr, "c", &format!("{path}?t={t}"), &[]), 410, "revoked");
+        }
+        assert_eq!(support::used_in_db(&site.db, &revoked_id), 0, "{mode:?}");
+    }
+
+    // A live link still tells a missing file (404), and spends nothing on it.
+    for mode in [None, Some(Mode::Page)] {
+        let live = Claims { m: mode, ..claims_n("/dir/*", 2) };
+        let live_id = live.id.clone();
+        let t = site.token(live);
+        let resp = get_as(shim.addr, "c", &format!("/dir/nope.txt?t={t}"), &[]);
+        support::assert_refused(&resp, 404, "not_found");
+        assert_eq!(support::used_in_db(&site.db, &live_id), 0, "{mode:?}: a missing file spent a use");
+    }
 }

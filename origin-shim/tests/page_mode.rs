@@ -8,6 +8,7 @@ mod support;
 
 use oncelink_edge::fingerprint::fingerprint;
 use oncelink_edge::page::{human_size, PAGE_CSP};
+use oncelink_edge::path::DecodedPath;
 use oncelink_edge::secret::{issue_pass, password_hash};
 use oncelink_edge::{Claims, Mode};
 use std::net::SocketAddr;
@@ -236,7 +237,8 @@ fn forged_foreign_and_expired_passes_are_refused() {
     let other_pass = other_location.rsplit_once("pass=").map(|(_, p)| p).expect("pass");
     assert_denied(&send(shim.addr, "GET", &format!("{target}&pass={other_pass}"), BROWSER, JSON), 403, "pass_invalid");
     // A genuine pass for this link and client, issued an hour ago.
-    let fp = fingerprint(key, "127.0.0.1", BROWSER);
+    let path = DecodedPath::parse(FILE).expect("a clean path");
+    let fp = fingerprint(key, "127.0.0.1", &path, BROWSER);
     let old = issue_pass(key, &id, &fp, support::now() - 3600);
     let expired = send(shim.addr, "GET", &format!("{target}&pass={old}"), BROWSER, JSON);
     assert_denied(&expired, 403, "pass_expired");
@@ -244,6 +246,23 @@ fn forged_foreign_and_expired_passes_are_refused() {
     assert_eq!(used_in_db(&site.db, &id), 0, "no refused pass consumed");
     let fresh = issue_pass(key, &id, &fp, support::now());
     let got = send(shim.addr, "GET", &format!("{target}&pass={fresh}"), BROWSER, JSON);
+    assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
+    assert_eq!(used_in_db(&site.db, &id), 1);
+}
+
+#[test]
+fn a_pass_for_one_file_of_a_folder_link_opens_no_other() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = Claims { m: Some(Mode::Page), ..support::claims_n("/docs/*", 2) };
+    let id = claims.id.clone();
+    let token = site.token(claims);
+    let (report, other) = (format!("{FILE}?t={token}"), format!("/docs/other.pdf?t={token}"));
+    let location = assert_pass_issued(&post(shim.addr, &report, BROWSER, JSON, ""), &report);
+    let pass = location.rsplit_once("pass=").map(|(_, p)| p).expect("pass");
+    assert_denied(&send(shim.addr, "GET", &format!("{other}&pass={pass}"), BROWSER, JSON), 403, "pass_invalid");
+    assert_eq!(used_in_db(&site.db, &id), 0, "a refused pass consumed");
+    let got = send(shim.addr, "GET", &location, BROWSER, JSON);
     assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
     assert_eq!(used_in_db(&site.db, &id), 1);
 }
@@ -315,6 +334,58 @@ fn a_wrong_password_counts_and_five_lock_the_link() {
     assert_eq!(record(&site, &id).0, 0, "a locked link counts no use");
 }
 
+/// The whole store record of `id` and the bytes of the store's files
+/// (database and WAL): what a request that writes nothing leaves unchanged.
+fn store_state(site: &Site, id: &str) -> (Option<oncelink_store::Record>, Vec<Vec<u8>>) {
+    let record =
+        oncelink_store::sqlite::SqliteStore::open(&site.db).expect("open the store").status(id).expect("status");
+    let mut wal = site.db.clone().into_os_string();
+    wal.push("-wal");
+    let bytes = [site.db.clone(), wal.into()].iter().map(|p| std::fs::read(p).unwrap_or_default()).collect();
+    (record, bytes)
+}
+
+/// An answer without its Date header, to compare two answers whole.
+fn whole(resp: &Resp) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let headers = resp.headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("date")).cloned().collect();
+    (resp.status, headers, resp.body.clone())
+}
+
+#[test]
+fn on_a_locked_used_up_or_revoked_link_a_right_guess_writes_nothing_and_is_answered_like_a_wrong_one() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let links: Vec<(&str, String, String)> = ["locked", "used_up", "revoked"]
+        .into_iter()
+        .map(|what| {
+            let claims = password_claims(&site, 1, "right one");
+            (what, claims.id.clone(), link(&site, claims))
+        })
+        .collect();
+    for _ in 0..5 {
+        post(shim.addr, &links[0].2, BROWSER, JSON, &password_form("wrong one"));
+    }
+    let got = press_download_as(shim.addr, "downloader/1", &links[1].2, &password_form("right one"));
+    assert_eq!(got.status, 200);
+    support::revoke(&site, &links[2].1);
+
+    for (what, id, target) in &links {
+        for accept in [JSON, HTML] {
+            let before = store_state(&site, id);
+            let right = post(shim.addr, target, BROWSER, accept, &password_form("right one"));
+            let after_right = store_state(&site, id);
+            let wrong = post(shim.addr, target, BROWSER, accept, &password_form("wrong one"));
+            assert_eq!(right.status, 410, "{what}: {}", right.body_text());
+            if accept == JSON {
+                assert_eq!(reason(&right), *what);
+            }
+            assert_eq!(whole(&right), whole(&wrong), "{what} ({accept}): the answers differ");
+            assert!(after_right == before, "{what}: the right guess wrote to the store");
+            assert!(store_state(&site, id) == before, "{what}: the wrong guess wrote to the store");
+        }
+    }
+}
+
 #[test]
 fn the_right_password_downloads() {
     let site = site();
@@ -331,7 +402,7 @@ fn the_right_password_downloads() {
 }
 
 #[test]
-fn fifty_parallel_wrong_passwords_lock_with_every_failure_counted() {
+fn fifty_parallel_wrong_passwords_lock_with_every_failure_until_the_lock_counted() {
     let site = site();
     let shim = site.serve(&[]);
     let claims = password_claims(&site, 1, "secret");
@@ -360,7 +431,7 @@ fn fifty_parallel_wrong_passwords_lock_with_every_failure_counted() {
     }
     assert!(other.is_empty(), "unexpected answers: {other:?}");
     assert_eq!((wrong, locked), (4, 46), "four attempts left room, every later one found the link locked");
-    assert_eq!(record(&site, &id), (0, 50), "every wrong password counted exactly once");
+    assert_eq!(record(&site, &id), (0, 5), "each wrong password counted once until the lock, none after it");
     assert_denied(&post(shim.addr, &target, BROWSER, JSON, &password_form("secret")), 410, "locked");
 }
 

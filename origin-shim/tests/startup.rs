@@ -121,3 +121,46 @@ fn a_dead_upstream_gets_a_gateway_error_and_the_server_stays_up() {
     support::assert_denied(&get_as(edge.addr, "c", "/a.txt", &[]), 403, "missing_token");
     assert!(edge.is_running(), "the edge exited; stderr:\n{}", edge.stderr.text());
 }
+
+#[test]
+fn no_key_file_error_at_startup_prints_the_secret_it_holds() {
+    use oncelink_keyfile::malformed;
+    let site = Site::new(&[("a.txt", b"a\n")]);
+    let root = site.root.to_str().expect("utf-8 temp path").to_owned();
+    let store = site.store_arg();
+    let bad = site.dir.path().join("bad.json");
+    let bad_arg = bad.to_str().expect("utf-8").to_owned();
+    for case in malformed::cases() {
+        std::fs::write(&bad, &case.json).expect("write");
+        for args in [
+            args(&["serve", "--keys", &bad_arg, "--root", &root, "--store", &store, "--listen", "127.0.0.1:0"]),
+            args(&["origin", "--root", &root, "--grant-keys", &bad_arg, "--listen", "127.0.0.1:0"]),
+        ] {
+            let (code, stdout, stderr) = run_to_exit(&args);
+            assert!(code.is_some_and(|c| c != 0), "{}: {args:?} started", case.name);
+            assert!(stderr.contains("bad.json"), "{}: the error names the file: {stderr}", case.name);
+            let leaked = malformed::leak(&stderr, &case.secret).or_else(|| malformed::leak(&stdout, &case.secret));
+            assert_eq!(leaked, None, "{}: {args:?} printed the secret:\n{stderr}", case.name);
+        }
+    }
+}
+
+#[test]
+fn a_key_file_others_can_read_is_a_warn_line_naming_the_file_and_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new(&[("a.txt", b"a\n")]);
+    let fix = format!("chmod 600 {}", site.keys.path.display());
+    let quiet = site.serve(&[]);
+    assert!(!quiet.stderr.text().contains(&fix), "a private key file drew a warning:\n{}", quiet.stderr.text());
+    drop(quiet);
+    std::fs::set_permissions(&site.keys.path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let loud = site.serve(&[]);
+    let logs = loud.stderr.wait_for(&[&fix]);
+    let line = logs.lines().find(|l| l.contains(&fix)).unwrap_or_else(|| panic!("no warning in:\n{logs}"));
+    assert!(line.starts_with("warn"), "not a warn line: {line}");
+    assert!(line.contains("mode 0644"), "{line}");
+    // The guarded origin reads its grant key file the same way.
+    let origin = site.origin(&site.keys);
+    let logs = origin.stderr.wait_for(&[&fix]);
+    assert!(logs.lines().any(|l| l.starts_with("warn") && l.contains(&fix)), "origin: no warning in:\n{logs}");
+}

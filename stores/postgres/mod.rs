@@ -88,7 +88,7 @@ impl Pool {
                 let mut client = self.pool.get().await.map_err(|e| pool_error(e, "the pool"))?;
                 match op.kind {
                     StoreOpKind::Consume => consume(&mut client, op).await,
-                    StoreOpKind::Fail => fail(&mut client, op).await,
+                    StoreOpKind::Attempt => attempt(&mut client, op).await,
                     StoreOpKind::Resume | StoreOpKind::Read => read(&client, op).await,
                 }
             })
@@ -188,28 +188,31 @@ async fn consume(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result
     })
 }
 
-/// A wrong password: create the record if absent, add one to `failures`,
-/// answer with the record after the change.
-async fn fail(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result<StoreReply, StoreError> {
+/// A password guess (`attempt`): create the record if absent and, only if
+/// the link is live (not revoked, `used < n`, `failures < max_failures`),
+/// add `miss` (0 or 1) to `failures`; answer with the record after. A right
+/// and a wrong guess run the same statements with a bound 0 or 1, and on a
+/// spent or locked link neither changes a row.
+async fn attempt(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    let miss =
+        op.miss.filter(|m| *m <= 1).ok_or_else(|| StoreError::BadOp("attempt without a miss of 0 or 1".into()))?;
+    let (miss, n) = (miss as i32, i32::try_from(op.n).unwrap_or(i32::MAX));
+    let max = op.max_failures.map(|m| i32::try_from(m).unwrap_or(i32::MAX));
     let tx = client.transaction().await.map_err(error)?;
     let upsert = tx
         .prepare_cached(
-            "INSERT INTO oncelink_records (id, failures, expire_at) VALUES ($1, 1, $2)
-             ON CONFLICT (id) DO UPDATE SET failures = oncelink_records.failures + 1, expire_at =
-                 greatest(coalesce(oncelink_records.expire_at, EXCLUDED.expire_at), EXCLUDED.expire_at)
-             RETURNING used, revoked, failures",
+            "INSERT INTO oncelink_records AS r (id, failures, expire_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET failures = r.failures + EXCLUDED.failures, expire_at =
+                 greatest(coalesce(r.expire_at, EXCLUDED.expire_at), EXCLUDED.expire_at)
+             WHERE NOT r.revoked AND r.used < $4 AND ($5::integer IS NULL OR r.failures < $5)",
         )
         .await
         .map_err(error)?;
-    let row = tx.query_one(&upsert, &[&op.id, &op.expire_at]).await.map_err(error)?;
-    let last_use = last_use_of(&tx, op).await?;
+    // Locks the row whether or not it changes it; the read below then sees it.
+    tx.execute(&upsert, &[&op.id, &miss, &op.expire_at, &n, &max]).await.map_err(error)?;
+    let reply = read(&tx, op).await?;
     tx.commit().await.map_err(error)?;
-    Ok(StoreReply::NotCounted {
-        used: count(row.get(0), "used")?,
-        revoked: row.get(1),
-        last_use,
-        failures: count(row.get(2), "failures")?,
-    })
+    Ok(reply)
 }
 
 /// A resume or a page's read: one statement, changes nothing.
@@ -230,12 +233,6 @@ async fn read(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply, S
         last_use: row.get(3),
         failures: count(row.get::<_, Option<i32>>(2).unwrap_or(0), "failures")?,
     })
-}
-
-async fn last_use_of(client: &impl GenericClient, op: &StoreOp) -> Result<Option<i64>, StoreError> {
-    let statement =
-        client.prepare_cached("SELECT last_use FROM oncelink_uses WHERE id = $1 AND fp = $2").await.map_err(error)?;
-    Ok(client.query_opt(&statement, &[&op.id, &op.fp]).await.map_err(error)?.map(|r| r.get(0)))
 }
 
 /// The whole record of `id`; `lock` is `""` or `" FOR UPDATE"`.

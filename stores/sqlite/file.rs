@@ -111,7 +111,7 @@ impl SqliteStore {
     pub fn apply(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
         match op.kind {
             StoreOpKind::Consume => self.write(op, consume_in),
-            StoreOpKind::Fail => self.write(op, fail_in),
+            StoreOpKind::Attempt => self.write(op, attempt_in),
             StoreOpKind::Resume | StoreOpKind::Read => self.read_for(op),
         }
     }
@@ -127,7 +127,7 @@ impl SqliteStore {
             .iter()
             .map(|op| match op.kind {
                 StoreOpKind::Consume => consume_in(&tx, op),
-                StoreOpKind::Fail => fail_in(&tx, op),
+                StoreOpKind::Attempt => attempt_in(&tx, op),
                 StoreOpKind::Resume | StoreOpKind::Read => read_in(&tx, op),
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -222,17 +222,25 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
     Ok(StoreReply::Counted { used: used + 1 })
 }
 
-/// A wrong password for `op` inside an open write transaction: creates the
-/// record if absent, adds one to `failures`, answers with the record after.
-fn fail_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
+/// A password attempt for `op` inside an open write transaction: creates the
+/// record if absent and, if the link is live (not revoked, `used < n`,
+/// `failures < max_failures`), adds `miss` to `failures`; answers with the
+/// record after. A right and a wrong guess run these same statements with a
+/// bound 0 or 1; on a spent or locked link neither changes a row, so neither
+/// writes a page.
+fn attempt_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    let miss =
+        op.miss.filter(|m| *m <= 1).ok_or_else(|| StoreError::BadOp("attempt without a miss of 0 or 1".into()))?;
+    tx.prepare_cached(
+        "INSERT INTO records (id, used, revoked, expire_at, failures) VALUES (?1, 0, 0, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET failures = failures + excluded.failures,
+             expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)
+         WHERE revoked = 0 AND used < ?4 AND (?5 IS NULL OR failures < ?5)",
+    )?
+    .execute(params![op.id, op.expire_at, miss, op.n, op.max_failures])?;
     let (used, revoked, failures): (i64, bool, i64) = tx
-        .prepare_cached(
-            "INSERT INTO records (id, used, revoked, expire_at, failures) VALUES (?1, 0, 0, ?2, 1)
-             ON CONFLICT (id) DO UPDATE SET failures = failures + 1,
-                 expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)
-             RETURNING used, revoked, failures",
-        )?
-        .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        .prepare_cached("SELECT used, revoked, failures FROM records WHERE id = ?1")?
+        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let last_use = last_use_of(tx, op)?;
     Ok(StoreReply::NotCounted {
         used: to_u32(used, "used")?,
@@ -316,7 +324,13 @@ mod tests {
             resume_after: now - 600,
             expire_at: now + 7200,
             max_failures: None,
+            miss: None,
         }
+    }
+
+    /// A password guess (`miss` 1: wrong) on a link that locks at 50 failures.
+    fn guess(miss: u32, n: u32, fp: &str, now: i64) -> StoreOp {
+        StoreOp { miss: Some(miss), max_failures: Some(50), ..op(StoreOpKind::Attempt, n, fp, now) }
     }
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -462,31 +476,66 @@ mod tests {
     }
 
     #[test]
-    fn fail_creates_the_record_and_counts() {
+    fn a_wrong_guess_creates_the_record_and_counts() {
         let (_dir, mut s) = store();
-        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "a", 1000)).unwrap(), not_counted(0, false, None, 1));
-        let created = s.status(ID).unwrap().expect("a fail creates the record");
+        assert_eq!(s.apply(&guess(1, 3, "a", 1000)).unwrap(), not_counted(0, false, None, 1));
+        let created = s.status(ID).unwrap().expect("an attempt creates the record");
         assert_eq!(created, Record { used: 0, revoked: false, last_use: None, failures: 1, expire_at: Some(8200) });
-        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "b", 1001)).unwrap(), not_counted(0, false, None, 2));
-        // The reply carries the failing client's own last use.
+        assert_eq!(s.apply(&guess(1, 3, "b", 1001)).unwrap(), not_counted(0, false, None, 2));
+        // The reply carries the guessing client's own last use.
         s.apply(&op(StoreOpKind::Consume, 3, "c", 1002)).unwrap();
-        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "c", 1003)).unwrap(), not_counted(1, false, Some(1002), 3));
+        assert_eq!(s.apply(&guess(1, 3, "c", 1003)).unwrap(), not_counted(1, false, Some(1002), 3));
         assert_eq!(s.status(ID).unwrap().unwrap().failures, 3);
     }
 
     #[test]
-    fn fail_on_a_revoked_link_still_counts() {
+    fn a_right_guess_on_a_live_link_adds_nothing_and_says_so() {
         let (_dir, mut s) = store();
-        s.revoke(ID).unwrap();
-        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "a", 1000)).unwrap(), not_counted(0, true, None, 1));
-        assert_eq!(s.status(ID).unwrap().unwrap().expire_at, Some(8200), "the fail gives the record an expiry");
+        assert_eq!(s.apply(&guess(0, 3, "a", 1000)).unwrap(), not_counted(0, false, None, 0));
+        assert_eq!(s.status(ID).unwrap().unwrap().expire_at, Some(8200), "it creates the record, as a miss does");
+        s.apply(&guess(1, 3, "a", 1001)).unwrap();
+        assert_eq!(s.apply(&guess(0, 3, "a", 1002)).unwrap(), not_counted(0, false, None, 1));
+    }
+
+    /// The store file's bytes (database and WAL), to see that nothing was written.
+    fn file_bytes(dir: &tempfile::TempDir) -> Vec<Vec<u8>> {
+        ["s.db", "s.db-wal"].iter().map(|f| std::fs::read(dir.path().join(f)).unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn on_a_revoked_used_up_or_locked_link_either_guess_writes_nothing_and_gets_the_same_reply() {
+        type Spend = fn(&mut SqliteStore);
+        let spent: [(&str, Spend); 3] = [
+            ("revoked", |s| {
+                s.revoke(ID).unwrap();
+            }),
+            ("used up", |s| {
+                s.apply(&op(StoreOpKind::Consume, 1, "u", 900)).unwrap();
+            }),
+            ("locked", |s| {
+                for i in 0..50 {
+                    s.apply(&guess(1, 1, "l", 900 + i)).unwrap();
+                }
+            }),
+        ];
+        for (what, make) in spent {
+            let (dir, mut s) = store();
+            make(&mut s);
+            let record = s.status(ID).unwrap();
+            let bytes = file_bytes(&dir);
+            let right = s.apply(&guess(0, 1, "a", 1000)).unwrap();
+            let wrong = s.apply(&guess(1, 1, "a", 1000)).unwrap();
+            assert_eq!(right, wrong, "{what}");
+            assert_eq!(s.status(ID).unwrap(), record, "{what}: the record is unchanged");
+            assert!(file_bytes(&dir) == bytes, "{what}: a byte of the store files changed");
+        }
     }
 
     #[test]
     fn consume_below_the_limit_counts() {
         let (_dir, mut s) = store();
         for i in 0..2 {
-            s.apply(&op(StoreOpKind::Fail, 3, "a", 1000 + i)).unwrap();
+            s.apply(&guess(1, 3, "a", 1000 + i)).unwrap();
         }
         assert_eq!(s.apply(&locked_consume(3, "a", 1010, 3)).unwrap(), StoreReply::Counted { used: 1 });
     }
@@ -495,7 +544,7 @@ mod tests {
     fn consume_of_a_locked_link_counts_nothing() {
         let (_dir, mut s) = store();
         for i in 0..3 {
-            s.apply(&op(StoreOpKind::Fail, 3, "a", 1000 + i)).unwrap();
+            s.apply(&guess(1, 3, "a", 1000 + i)).unwrap();
         }
         assert_eq!(s.apply(&locked_consume(3, "b", 1010, 3)).unwrap(), not_counted(0, false, None, 3));
         assert_eq!(s.apply(&locked_consume(3, "b", 1011, 2)).unwrap(), not_counted(0, false, None, 3));
@@ -512,8 +561,8 @@ mod tests {
         assert_eq!(s.apply(&op(StoreOpKind::Read, 3, "a", 1000)).unwrap(), not_counted(0, false, None, 0));
         assert_eq!(s.status(ID).unwrap(), None, "a read creates nothing");
         s.apply(&op(StoreOpKind::Consume, 3, "a", 1000)).unwrap();
-        s.apply(&op(StoreOpKind::Fail, 3, "b", 1001)).unwrap();
-        s.apply(&op(StoreOpKind::Fail, 3, "b", 1002)).unwrap();
+        s.apply(&guess(1, 3, "b", 1001)).unwrap();
+        s.apply(&guess(1, 3, "b", 1002)).unwrap();
         for kind in [StoreOpKind::Read, StoreOpKind::Resume] {
             assert_eq!(s.apply(&op(kind, 3, "a", 1003)).unwrap(), not_counted(1, false, Some(1000), 2), "{kind:?}");
             assert_eq!(s.apply(&op(kind, 3, "b", 1003)).unwrap(), not_counted(1, false, None, 2), "{kind:?}");
@@ -526,9 +575,9 @@ mod tests {
     fn a_batch_mixes_fails_and_consumes_in_order() {
         let (_dir, mut s) = store();
         let ops = [
-            op(StoreOpKind::Fail, 2, "a", 1000),
+            guess(1, 2, "a", 1000),
             locked_consume(2, "a", 1000, 2),
-            op(StoreOpKind::Fail, 2, "b", 1000),
+            guess(1, 2, "b", 1000),
             locked_consume(2, "b", 1000, 2),
             op(StoreOpKind::Read, 2, "a", 1000),
         ];
@@ -555,7 +604,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut s = SqliteStore::open_with_timeout(&path, Duration::from_secs(20)).unwrap();
                     for i in 0..10 {
-                        s.apply(&op(StoreOpKind::Fail, 1, &format!("{t}-{i}"), 1000)).unwrap();
+                        s.apply(&guess(1, 1, &format!("{t}-{i}"), 1000)).unwrap();
                     }
                 })
             })
@@ -596,7 +645,7 @@ mod tests {
         }
         let mut s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.apply(&op(StoreOpKind::Read, 3, "a", 1000)).unwrap(), not_counted(1, false, Some(900), 0));
-        assert_eq!(s.apply(&op(StoreOpKind::Fail, 3, "a", 1000)).unwrap(), not_counted(1, false, Some(900), 1));
+        assert_eq!(s.apply(&guess(1, 3, "a", 1000)).unwrap(), not_counted(1, false, Some(900), 1));
         drop(s);
         // Opening again finds the column and leaves the data alone.
         let mut s = SqliteStore::open(&path).unwrap();

@@ -45,7 +45,7 @@ fn op_of(step: &Value, id: &str) -> StoreOp {
         "consume" => StoreOpKind::Consume,
         "resume" => StoreOpKind::Resume,
         "read" => StoreOpKind::Read,
-        "fail" => StoreOpKind::Fail,
+        "attempt" => StoreOpKind::Attempt,
         other => panic!("not a store op: {other}"),
     };
     let at = BASE + step["at"].as_i64().expect("at");
@@ -59,6 +59,7 @@ fn op_of(step: &Value, id: &str) -> StoreOp {
         resume_after: at - step["grace"].as_i64().unwrap_or(600),
         expire_at: at + step["ttl"].as_i64().unwrap_or(3600),
         max_failures: step["max_failures"].as_u64().map(|m| m as u32),
+        miss: step["miss"].as_u64().map(|m| m as u32),
     }
 }
 
@@ -169,6 +170,7 @@ async fn parallel_consumes(engine: &str, stores: &[Store]) {
                     resume_after: now - 600,
                     expire_at: now + 3600,
                     max_failures: None,
+                    miss: None,
                 };
                 tokio::spawn(async move { store.apply(&op).await })
             })
@@ -197,12 +199,13 @@ async fn parallel_consumes(engine: &str, stores: &[Store]) {
     }
 }
 
-/// 50 wrong passwords at once: each is counted exactly once (the counts
-/// answered are 1..=50, once each), and the link is then locked.
+/// 50 wrong passwords at once on a link that locks at 51: each is counted
+/// exactly once (the counts answered are 1..=50, once each); a consume
+/// with a limit of 50 is then locked.
 async fn parallel_fails(engine: &str, store: &Store) {
     let id = case_id("fail", 0);
     let now = oncelink_store::unix_now();
-    let op = |kind, fp: String, max_failures| StoreOp {
+    let op = |kind, fp: String, max_failures, miss| StoreOp {
         kind,
         id: id.clone(),
         region: "us-east-1".into(),
@@ -212,10 +215,11 @@ async fn parallel_fails(engine: &str, store: &Store) {
         resume_after: now - 600,
         expire_at: now + 3600,
         max_failures,
+        miss,
     };
     let tasks: Vec<_> = (0..50)
         .map(|i| {
-            let (store, op) = (store.clone(), op(StoreOpKind::Fail, format!("f{i}"), None));
+            let (store, op) = (store.clone(), op(StoreOpKind::Attempt, format!("f{i}"), Some(51), Some(1)));
             tokio::spawn(async move { store.apply(&op).await })
         })
         .collect();
@@ -228,7 +232,7 @@ async fn parallel_fails(engine: &str, store: &Store) {
     }
     seen.sort_unstable();
     assert_eq!(seen, (1..=50).collect::<Vec<u32>>(), "{engine}: each failure counted once");
-    let locked = store.apply(&op(StoreOpKind::Consume, "z".into(), Some(50))).await;
+    let locked = store.apply(&op(StoreOpKind::Consume, "z".into(), Some(50), None)).await;
     assert!(matches!(locked, Ok(StoreReply::NotCounted { failures: 50, used: 0, .. })), "{engine}: locked: {locked:?}");
 }
 
@@ -251,6 +255,7 @@ async fn many_clients_one_link(engine: &str, store: &Store, clients: u32) {
             resume_after: at - grace,
             expire_at: at + 3600,
             max_failures: None,
+            miss: None,
         };
         match store.apply(&op).await {
             Ok(StoreReply::Counted { used }) if used == c + 1 => {}

@@ -50,8 +50,9 @@ function generator(r) {
   const space = () => (bad(0.15) ? pick([' ', '\n', '\t', '\r', '  ', '\f', '\u00a0']) : '');
 
   const PATHS = ['/files/report.pdf', '/files/*', '/*', '/files/a b.pdf', '/files/caf\u00e9.pdf', '/dir/', '/a*',
-    '/\ud83d\ude00/x.bin', '/files/%41.pdf', '/files/report.pdf/'];
-  const BAD_PATHS = ['a/b', '/a//b', '/a/../b', '/a/./b', '/a\\b', '/a\u0000b', '/files/\u0085x', '/x/*/y', '//*', ''];
+    '/\ud83d\ude00/x.bin', '/files/%41.pdf', '/files/report.pdf/', '/files/a;b.pdf'];
+  const BAD_PATHS = ['a/b', '/a//b', '/a/../b', '/a/./b', '/a\\b', '/a\u0000b', '/files/\u0085x', '/x/*/y', '//*', '',
+    '/a/..;/b', '/a/.;x/*', '/a/;x'];
   const CIDRS = ['203.0.113.0/24', '203.0.113.7', '203.0.113.7/32', '203.0.113.1/24', '0.0.0.0/0', '203.0.113.7/255',
     '203.0.113.7/256', '203.000.113.7', '203.0.113', '2001:db8::/32', '2001:db8::1', '2001:DB8::/32', '2001:db8::1/64',
     '::/0', '::ffff:203.0.113.0/120', '::ffff:203.0.113.7', '1:2:3:4:5:6:7::', '1::2::3', '2001:db8:0:0:0:0:0:0/32',
@@ -177,7 +178,8 @@ function generator(r) {
     if (chance(0.3) && raw.startsWith('/')) return raw; // unencoded, as some clients send it
     return pick([encoded.replace(/%[0-9A-F]{2}/, (m) => m.toLowerCase()),
       '/other.pdf', '/files/%2e%2e/x', '/files/a%', '/files/%zz', '/%C3', '/files//x', '/files/x%2Fy',
-      '/files/%252e%252e/x', `${encoded}%00`]);
+      '/files/%252e%252e/x', `${encoded}%00`, '/files/..;/x', '/files/%2e%2e;/x', '/files/..%3bx/y', '/files/..;x=1/y',
+      '/files/.;/x', '/files/;x/y', '/files/a;b.pdf', '/files/a%3Bb.pdf', '/files/..%253b/x']);
   }
 
   return function nextCase() {
@@ -281,7 +283,7 @@ for (const mode of ['only', 'prefilter']) {
       mode === 'only' ? 'forward' : 'pass', 'POST refused in direct mode',
       // What the core decides for the links the function hands on: page mode, previews, prefetches, the store.
       'core page', 'core preview', 'core prefetch_refused', 'core pass_issued', 'core pass_invalid', 'core bad_form',
-      'core password_required', 'core cross_site', 'core need_store consume', 'core need_store read', 'core need_store fail',
+      'core password_required', 'core cross_site', 'core need_store consume', 'core need_store read', 'core need_store attempt',
       'core forward head'];
     if (process.env.ONCELINK_DIFF_CASES) console.log(mode, JSON.stringify(Object.fromEntries(seen)));
     for (const outcome of needed) {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { generatedResponseBytes, MAX_FORM_BYTES, MAX_GENERATED_RESPONSE_BYTES } from '../cloudfront.mjs';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { createTable, readRecord, startMoto } from '../dev/moto.mjs';
 import { buildAndImport, captureLogs, mint, testConfig, TEST_ENV } from './support/bundle.mjs';
 import { includeBody, isForward, reasonOf, viewerEvent } from './support/events.mjs';
@@ -177,6 +178,34 @@ describe('page mode through the bundled handler against moto', () => {
     for (const line of logs.lines) for (const secret of secrets) assert.ok(!line.includes(secret), 'a log line holds a password, signature or pass');
   });
 
+  it('on a locked, used-up or revoked link a right guess writes nothing and is answered exactly like a wrong one', async () => {
+    const password = 'right-one';
+    const links = { locked: link({ n: 1, password }), used_up: link({ n: 1, password }), revoked: link({ n: 1, password }) };
+    const frank = client(9);
+    for (let i = 0; i < 5; i++) await frank.post(`t=${links.locked.token}`, 'password=wrong');
+    const right = await client(10).post(`t=${links.used_up.token}`, `password=${password}`);
+    assert.ok(isForward(await client(10).get(passQuery(right, links.used_up.token))), 'the one use downloads');
+    await moto.client.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { id: { S: links.revoked.id } },
+        UpdateExpression: 'SET revoked = :t',
+        ExpressionAttributeValues: { ':t': { BOOL: true } },
+      }),
+    );
+    const whole = (r) => JSON.stringify({ status: r.status, headers: r.headers, body: r.body });
+    for (const [what, { id, token }] of Object.entries(links)) {
+      const before = await readRecord(moto.client, TABLE, id);
+      const rightGuess = await frank.post(`t=${token}`, `password=${password}`);
+      assert.deepEqual(await readRecord(moto.client, TABLE, id), before, `${what}: the right guess wrote to the store`);
+      const wrongGuess = await frank.post(`t=${token}`, 'password=wrong');
+      assert.deepEqual(await readRecord(moto.client, TABLE, id), before, `${what}: the wrong guess wrote to the store`);
+      assert.equal(rightGuess.status, '410', what);
+      assert.equal(reasonOf(rightGuess), what);
+      assert.equal(whole(rightGuess), whole(wrongGuess), `${what}: the answers differ`);
+    }
+  });
+
   it('the right password (form-encoded UTF-8, sent base64) issues a pass that downloads', async () => {
     const password = 'sésame ouvre-toi';
     const { id, token } = link({ n: 2, fn: 'plan.bin', password });
@@ -191,7 +220,7 @@ describe('page mode through the bundled handler against moto', () => {
     assert.equal(record.failures.N, '1', 'the one wrong attempt stays counted');
   });
 
-  it('a new password link with the right password first downloads exactly once (no failures attribute yet)', async () => {
+  it('a new password link with the right password first downloads exactly once (no failure counted)', async () => {
     const password = 'first-time-right';
     const { id, token } = link({ n: 1, fn: 'plan.bin', password });
     const erin = client(7);
@@ -201,7 +230,7 @@ describe('page mode through the bundled handler against moto', () => {
     assert.ok(isForward(download), `forwarded (got ${download.status} ${reasonOf(download)})`);
     const record = await readRecord(moto.client, TABLE, id);
     assert.equal(record.used.N, '1');
-    assert.equal(record.failures, undefined, 'no failure was ever counted');
+    assert.equal(record.failures?.N ?? '0', '0', 'no failure was ever counted');
     const again = await client(8).post(`t=${token}`, `password=${password}`);
     assert.equal(reasonOf(again), 'used_up', 'after its one use the right password gets the 410');
   });

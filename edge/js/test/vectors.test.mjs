@@ -31,14 +31,15 @@ function assertSubset(actual, expected, where) {
 }
 
 /** The DynamoDB operation each store kind is (docs/dynamodb.md, docs/page-mode.md). */
-const OPERATION = { consume: 'UpdateItem', fail: 'UpdateItem', resume: 'GetItem', read: 'GetItem' };
+const OPERATION = { consume: 'UpdateItem', attempt: 'UpdateItem', resume: 'GetItem', read: 'GetItem' };
 
 /**
- * The DynamoDB answer (status, JSON body) that means `reply` for an operation
- * of `kind` on fingerprint `fp`, or null when DynamoDB cannot express it (a
+ * The DynamoDB answer (status, JSON body) that means `reply` for `op` (its
+ * kind, fingerprint, limits), or null when DynamoDB cannot express it (a
  * `counted` answer to anything but a consume).
  */
-function encodeReply(kind, id, fp, reply) {
+function encodeReply(op, id, reply) {
+  const { kind, fp } = op;
   assert.ok(kind in OPERATION, `unknown store kind ${kind}`);
   if (reply.reply === 'unavailable') {
     return [400, { __type: `${DDB}ValidationException`, message: 'stand-in: unavailable' }];
@@ -57,7 +58,13 @@ function encodeReply(kind, id, fp, reply) {
   if (kind === 'consume') {
     return [400, { __type: `${DDB}ConditionalCheckFailedException`, message: 'The conditional request failed', Item: item }];
   }
-  if (kind === 'fail') return [200, { Attributes: item }];
+  if (kind === 'attempt') {
+    // A live link: the update ran (ALL_NEW always has the failures ADD made);
+    // a spent or locked one: the condition refused it (ALL_OLD, unchanged).
+    const spent = reply.revoked || reply.used >= op.n || failures >= op.max_failures;
+    if (spent) return [400, { __type: `${DDB}ConditionalCheckFailedException`, message: 'The conditional request failed', Item: item }];
+    return [200, { Attributes: { ...item, failures: { N: String(failures) } } }];
+  }
   return [200, absent ? {} : { Item: item }];
 }
 
@@ -163,19 +170,21 @@ function assertStoreRequest(c, where) {
   assert.deepEqual(doc.Key, { id: { S: op.id } }, `${where}: key`);
   const names = Object.values(doc.ExpressionAttributeNames ?? {});
   const values = Object.values(doc.ExpressionAttributeValues ?? {}).map((v) => v.N);
-  if (op.kind !== 'fail') assert.ok(names.includes(`f_${op.fp}`), `${where}: fingerprint attribute`);
+  if (op.kind !== 'attempt') assert.ok(names.includes(`f_${op.fp}`), `${where}: fingerprint attribute`);
   if (op.kind === 'consume') {
     for (const n of [op.n, op.now, op.resume_after, op.expire_at].filter((v) => v !== undefined)) {
       assert.ok(values.includes(String(n)), `${where}: value ${n}`);
     }
     assert.equal(doc.ReturnValuesOnConditionCheckFailure, 'ALL_OLD');
-  } else if (op.kind === 'fail') {
+  } else if (op.kind === 'attempt') {
     assert.ok(names.includes('failures'), `${where}: failures attribute`);
+    assert.deepEqual(doc.ExpressionAttributeValues[':miss'], { N: String(op.miss) }, `${where}: miss`);
+    assert.equal(doc.ReturnValuesOnConditionCheckFailure, 'ALL_OLD');
   } else {
     assert.equal(doc.ConsistentRead, true);
   }
   if (op.max_failures !== undefined && op.max_failures !== null) {
-    assert.equal(op.kind, 'consume', `${where}: max_failures only on a consume`);
+    assert.ok(['consume', 'attempt'].includes(op.kind), `${where}: max_failures only on a consume or an attempt`);
     assert.ok(names.includes('failures') && values.includes(String(op.max_failures)), `${where}: lock condition`);
   }
 }
@@ -203,7 +212,7 @@ describe('shared decision vectors through the bundled handler', () => {
       }
       for (const [i, r] of replies.entries()) {
         const where = `${c.name} reply ${i} ${JSON.stringify(r.reply)}`;
-        const answer = encodeReply(op.kind, op.id ?? c.mint?.claims?.id, op.fp, r.reply);
+        const answer = encodeReply(op, op.id ?? c.mint?.claims?.id, r.reply);
         if (answer === null) {
           skipped += 1;
           continue;
@@ -217,7 +226,7 @@ describe('shared decision vectors through the bundled handler', () => {
   }
   it('skipped only replies DynamoDB cannot express, and few of them', (t) => {
     // encodeReply returns null only for a `counted` reply to a read, resume
-    // or fail (the core must answer it 503; DynamoDB cannot send it).
+    // or attempt (the core must answer it 503; DynamoDB cannot send it).
     assert.ok(replayed > 40, `${replayed} replies replayed`);
     assert.ok(skipped * 10 < replayed, `${skipped} of ${replayed + skipped} replies skipped`);
     t.diagnostic(`${replayed} store replies replayed, ${skipped} skipped`);

@@ -1,5 +1,5 @@
 //! The DynamoDB encoding of the store boundary: a [`StoreOp`] becomes one
-//! signed HTTP request (`UpdateItem` for a consume or a wrong password,
+//! signed HTTP request (`UpdateItem` for a consume or a password attempt,
 //! `GetItem` for a resume or a read),
 //! and the HTTP answer becomes a [`StoreReply`].
 //!
@@ -75,6 +75,8 @@ pub enum RequestError {
     BadFingerprint,
     /// The access key id or secret is empty or has characters a header cannot carry.
     BadCredentials,
+    /// An `attempt` without `max_failures` or with a `miss` other than 0 or 1.
+    BadAttempt,
 }
 
 impl core::fmt::Display for RequestError {
@@ -86,6 +88,7 @@ impl core::fmt::Display for RequestError {
             RequestError::BadId => "token id must be 16 to 64 of [A-Za-z0-9_-]",
             RequestError::BadFingerprint => "fingerprint must be 1 to 64 of [A-Za-z0-9_-]",
             RequestError::BadCredentials => "credentials must be non-empty printable ASCII",
+            RequestError::BadAttempt => "a password attempt needs max_failures and a miss of 0 or 1",
         })
     }
 }
@@ -112,7 +115,7 @@ pub fn request(
     let (target, body) = match op.kind {
         StoreOpKind::Consume => ("UpdateItem", consume_body(&store.table, op)),
         StoreOpKind::Resume | StoreOpKind::Read => ("GetItem", read_body(&store.table, op)),
-        StoreOpKind::Fail => ("UpdateItem", fail_body(&store.table, op)),
+        StoreOpKind::Attempt => ("UpdateItem", attempt_body(&store.table, op)?),
     };
     signed_call(target, body, &op.region, store, credentials, now)
 }
@@ -174,23 +177,37 @@ fn read_body(table: &str, op: &StoreOp) -> String {
     )
 }
 
-/// `UpdateItem` for a wrong password: adds one to `failures` (creating the
-/// item if absent, with `n` and `expire_at` as a consume would set them, but
-/// never overwriting them) and returns the whole item after the change.
-fn fail_body(table: &str, op: &StoreOp) -> String {
-    format!(
+/// `UpdateItem` for a password attempt: on a live link (not revoked,
+/// `used < n`, `failures < max_failures`; an absent item is live) adds
+/// `:miss` to `failures`, creating the item if absent with `n` and
+/// `expire_at` as a consume would set them (never overwriting them), and
+/// returns the whole item after the change (`ALL_NEW`); on a spent or locked
+/// link the condition fails and nothing is written (`ALL_OLD` of the
+/// refusal). A right and a wrong guess are this same request, differing only
+/// in the one digit of `:miss`.
+fn attempt_body(table: &str, op: &StoreOp) -> Result<String, RequestError> {
+    let (Some(miss @ 0..=1), Some(max)) = (op.miss, op.max_failures) else {
+        return Err(RequestError::BadAttempt);
+    };
+    Ok(format!(
         concat!(
             r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"##,
-            r##""UpdateExpression":"SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp) ADD #fl :one","##,
-            r##""ExpressionAttributeNames":{{"#n":"n","#e":"expire_at","#fl":"failures"}},"##,
-            r##""ExpressionAttributeValues":{{":one":{{"N":"1"}},":n":{{"N":"{n}"}},":exp":{{"N":"{exp}"}}}},"##,
-            r##""ReturnValues":"ALL_NEW"}}"##
+            r##""UpdateExpression":"SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp) ADD #fl :miss","##,
+            r##""ConditionExpression":"(attribute_not_exists(#u) OR #u < :n)"##,
+            r##" AND (attribute_not_exists(#r) OR #r = :false)"##,
+            r##" AND (attribute_not_exists(#fl) OR #fl < :maxf)","##,
+            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#n":"n","#e":"expire_at","#fl":"failures"}},"##,
+            r##""ExpressionAttributeValues":{{":miss":{{"N":"{miss}"}},":n":{{"N":"{n}"}},":exp":{{"N":"{exp}"}},"##,
+            r##"":maxf":{{"N":"{max}"}},":false":{{"BOOL":false}}}},"##,
+            r##""ReturnValues":"ALL_NEW","ReturnValuesOnConditionCheckFailure":"ALL_OLD"}}"##
         ),
         table = table,
         id = op.id,
         n = op.n,
         exp = op.expire_at,
-    )
+        miss = miss,
+        max = max,
+    ))
 }
 
 /// `UpdateItem` that marks `id` revoked (creating the record if absent) and
@@ -316,7 +333,12 @@ mod tests {
             resume_after: 1_699_999_400,
             expire_at: 1_700_090_000,
             max_failures,
+            miss: None,
         }
+    }
+
+    fn attempt(miss: u32) -> StoreOp {
+        StoreOp { miss: Some(miss), ..op(StoreOpKind::Attempt, Some(5)) }
     }
 
     /// The target operation and the parsed body of `op`'s request.
@@ -369,24 +391,65 @@ mod tests {
     }
 
     #[test]
-    fn fail_adds_one_and_returns_the_new_item() {
-        let (target, body) = call(&op(StoreOpKind::Fail, None));
+    fn an_attempt_adds_miss_to_the_failures_of_a_live_link_only() {
+        let (target, body) = call(&attempt(1));
         assert_eq!(target, "DynamoDB_20120810.UpdateItem");
         assert_eq!(
             body["UpdateExpression"],
-            "SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp) ADD #fl :one"
+            "SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp) ADD #fl :miss"
         );
-        assert_eq!(body["ExpressionAttributeNames"]["#fl"], "failures");
-        assert_eq!(body["ExpressionAttributeValues"][":one"], serde_json::json!({"N": "1"}));
+        assert_eq!(
+            body["ConditionExpression"],
+            "(attribute_not_exists(#u) OR #u < :n) AND (attribute_not_exists(#r) OR #r = :false) \
+             AND (attribute_not_exists(#fl) OR #fl < :maxf)"
+        );
+        assert_eq!(body["ExpressionAttributeValues"][":miss"], serde_json::json!({"N": "1"}));
+        assert_eq!(body["ExpressionAttributeValues"][":maxf"], serde_json::json!({"N": "5"}));
         assert_eq!(body["ExpressionAttributeValues"][":n"], serde_json::json!({"N": "3"}));
         assert_eq!(body["ExpressionAttributeValues"][":exp"], serde_json::json!({"N": "1700090000"}));
-        assert_eq!(body["ReturnValues"], "ALL_NEW");
-        assert!(body.get("ConditionExpression").is_none(), "a wrong password always counts");
+        assert_eq!(
+            (body["ReturnValues"].as_str(), body["ReturnValuesOnConditionCheckFailure"].as_str()),
+            (Some("ALL_NEW"), Some("ALL_OLD"))
+        );
     }
 
     #[test]
-    fn fail_still_checks_the_fingerprint() {
-        let mut bad = op(StoreOpKind::Fail, None);
+    fn right_and_wrong_guesses_are_the_same_request_but_one_digit() {
+        let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: None };
+        let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
+        let right = request(&attempt(0), &store, &creds, 1_700_000_000).unwrap();
+        let wrong = request(&attempt(1), &store, &creds, 1_700_000_000).unwrap();
+        assert_eq!(right.body.len(), wrong.body.len());
+        let differ: Vec<usize> = right
+            .body
+            .bytes()
+            .zip(wrong.body.bytes())
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(differ.len(), 1, "{}\n{}", right.body, wrong.body);
+        assert!(right.body[..differ[0]].ends_with(r#"":miss":{"N":""#), "{}", right.body);
+        let names = |c: &HttpCall| c.headers.iter().map(|(k, v)| (k.clone(), v.len())).collect::<Vec<_>>();
+        assert_eq!(names(&right), names(&wrong), "same headers, same lengths");
+    }
+
+    #[test]
+    fn an_attempt_needs_a_limit_and_a_miss_of_zero_or_one() {
+        let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: None };
+        let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
+        for bad in [
+            StoreOp { miss: None, ..attempt(1) },
+            StoreOp { miss: Some(2), ..attempt(1) },
+            StoreOp { max_failures: None, ..attempt(1) },
+        ] {
+            assert_eq!(request(&bad, &store, &creds, 0), Err(RequestError::BadAttempt), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_attempt_still_checks_the_fingerprint() {
+        let mut bad = attempt(1);
         bad.fp = "a b".into();
         let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: None };
         let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };

@@ -62,11 +62,11 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
             Some(Value::Object(item)) => not_counted(item, &fp, "GetItem"),
             Some(_) => Interpreted::unavailable(false, "GetItem answer has an Item that is not an object".into()),
         },
-        StoreOpKind::Fail => match doc.get("Attributes").and_then(Value::as_object) {
+        StoreOpKind::Attempt => match doc.get("Attributes").and_then(Value::as_object) {
             Some(attrs) => match not_counted(attrs, &fp, "UpdateItem") {
-                // ALL_NEW after `ADD failures :one`: a count of 0 means the
-                // store did not apply the change.
-                Interpreted { reply: StoreReply::NotCounted { failures: 0, .. }, .. } => {
+                // ALL_NEW after `ADD failures :miss` on a live link: a miss
+                // with a count of 0 means the store did not apply the change.
+                Interpreted { reply: StoreReply::NotCounted { failures: 0, .. }, .. } if op.miss != Some(0) => {
                     Interpreted::unavailable(false, "UpdateItem answer has no valid failures count".into())
                 }
                 other => other,
@@ -80,15 +80,19 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
 fn error_reply(op: &StoreOp, status: u16, doc: &Map<String, Value>) -> Interpreted {
     let kind = error_type(doc);
     match kind.as_str() {
-        "ConditionalCheckFailedException" if op.kind == StoreOpKind::Consume => {
-            match doc.get("Item").and_then(Value::as_object) {
-                Some(item) => not_counted(item, &fp_attribute(&op.fp), "ConditionalCheckFailedException"),
-                None => Interpreted::unavailable(
-                    false,
-                    "ConditionalCheckFailedException without Item (the store ignores ReturnValuesOnConditionCheckFailure)".into(),
-                ),
-            }
-        }
+        // The conditional writes: a refusal carries the record as it was
+        // (`ALL_OLD`), which nothing changed.
+        "ConditionalCheckFailedException" if matches!(op.kind, StoreOpKind::Consume | StoreOpKind::Attempt) => match doc
+            .get("Item")
+            .and_then(Value::as_object)
+        {
+            Some(item) => not_counted(item, &fp_attribute(&op.fp), "ConditionalCheckFailedException"),
+            None => Interpreted::unavailable(
+                false,
+                "ConditionalCheckFailedException without Item (the store ignores ReturnValuesOnConditionCheckFailure)"
+                    .into(),
+            ),
+        },
         _ => Interpreted::unavailable(is_retryable_type(&kind), format!("dynamodb error {kind} (HTTP {status})")),
     }
 }
@@ -183,6 +187,7 @@ mod tests {
             resume_after: 400,
             expire_at: 9000,
             max_failures: Some(5),
+            miss: None,
         }
     }
 
@@ -216,23 +221,39 @@ mod tests {
         assert!(got.error.unwrap().contains("failures"));
     }
 
-    #[test]
-    fn fail_answers_with_the_item_after_the_change() {
-        let body = r#"{"Attributes":{"id":{"S":"x"},"used":{"N":"1"},"failures":{"N":"2"},"f_fpA":{"N":"800"},"f_other":{"N":"999"}}}"#;
-        assert_eq!(interpret(&op(StoreOpKind::Fail), 200, body).reply, not_counted(1, false, Some(800), 2));
-        let first = r#"{"Attributes":{"id":{"S":"x"},"failures":{"N":"1"},"n":{"N":"3"},"expire_at":{"N":"9000"}}}"#;
-        assert_eq!(interpret(&op(StoreOpKind::Fail), 200, first).reply, not_counted(0, false, None, 1));
+    fn attempt(miss: u32) -> StoreOp {
+        StoreOp { miss: Some(miss), ..op(StoreOpKind::Attempt) }
     }
 
     #[test]
-    fn a_fail_answer_without_a_count_is_unavailable() {
+    fn an_attempt_answers_with_the_item_after_the_change() {
+        let body = r#"{"Attributes":{"id":{"S":"x"},"used":{"N":"1"},"failures":{"N":"2"},"f_fpA":{"N":"800"},"f_other":{"N":"999"}}}"#;
+        assert_eq!(interpret(&attempt(1), 200, body).reply, not_counted(1, false, Some(800), 2));
+        let first = r#"{"Attributes":{"id":{"S":"x"},"failures":{"N":"1"},"n":{"N":"3"},"expire_at":{"N":"9000"}}}"#;
+        assert_eq!(interpret(&attempt(1), 200, first).reply, not_counted(0, false, None, 1));
+        // A right guess on a fresh link adds 0: no failures is its normal answer.
+        let fresh = r#"{"Attributes":{"id":{"S":"x"},"failures":{"N":"0"},"n":{"N":"3"},"expire_at":{"N":"9000"}}}"#;
+        assert_eq!(interpret(&attempt(0), 200, fresh).reply, not_counted(0, false, None, 0));
+    }
+
+    #[test]
+    fn an_attempt_refused_by_its_condition_answers_with_the_record_unchanged() {
+        let body = format!(
+            r#"{{"__type":"{CCF}","Item":{{"used":{{"N":"1"}},"failures":{{"N":"5"}},"f_fpA":{{"N":"900"}}}}}}"#
+        );
+        for miss in [0, 1] {
+            assert_eq!(interpret(&attempt(miss), 400, &body).reply, not_counted(1, false, Some(900), 5), "{miss}");
+        }
+        let body = format!(r#"{{"__type":"{CCF}"}}"#);
+        assert_eq!(interpret(&attempt(1), 400, &body).reply, StoreReply::Unavailable);
+    }
+
+    #[test]
+    fn a_miss_answer_without_a_count_is_unavailable() {
         for body in [r#"{}"#, r#"{"Attributes":{"used":{"N":"1"}}}"#, r#"{"Attributes":{"failures":{"N":"0"}}}"#] {
-            let got = interpret(&op(StoreOpKind::Fail), 200, body);
+            let got = interpret(&attempt(1), 200, body);
             assert_eq!(got.reply, StoreReply::Unavailable, "{body}");
             assert!(!got.retryable, "{body}");
         }
-        // An update with no condition cannot fail one: a store that says so is not understood.
-        let body = format!(r#"{{"__type":"{CCF}","Item":{{"failures":{{"N":"1"}}}}}}"#);
-        assert_eq!(interpret(&op(StoreOpKind::Fail), 400, &body).reply, StoreReply::Unavailable);
     }
 }

@@ -62,6 +62,10 @@ pub fn write_keys(dir: &Path, name: &str, kid: &str, byte: u8) -> Keys {
     let json = format!(r#"{{"active":"{kid}","keys":[{{"kid":"{kid}","secret":"{}"}}]}}"#, secret_of(byte));
     let path = dir.join(name);
     std::fs::write(&path, &json).expect("write key file");
+    // Private, as `oncelink keygen --out` writes it: a key file others can
+    // read makes the server warn at startup.
+    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+    std::fs::set_permissions(&path, private).expect("chmod 600 the key file");
     let set = KeySet::from_json(&json).expect("test key file is valid");
     Keys { path, set }
 }
