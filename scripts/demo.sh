@@ -28,8 +28,10 @@ files="$dev/demo-files"
 mkdir -p "$files/folder"
 chmod 700 "$dev"
 
-# The signing key: made once, kept private.
+# The signing key: made once, kept private. Its making is the demo's first run.
+first_run=0
 if [ ! -s "$dev/keys.json" ]; then
+  first_run=1
   # --out writes it 0600 and atomically; --force only replaces an empty file here.
   "$bin/oncelink" keygen --out "$dev/keys.json" --force
   echo "demo: created $dev/keys.json (keep it secret; it signs links)" >&2
@@ -64,8 +66,19 @@ out="$dev/origin-shim.stdout"
 : >"$out"
 # Logs (readable lines) go to this terminal on stderr; stdout carries the
 # "listening on" line we wait for.
+# The store is created on the first run only: origin-shim never creates a
+# missing store file by itself (one that went away would come back empty,
+# every use count reset), so a later run whose demo.db is gone stops with
+# a clear message instead (delete .dev/ to start the demo over).
+create_store=()
+if [ "$first_run" = 1 ]; then
+  create_store=(--create-store)
+elif [ ! -e "$dev/demo.db" ]; then
+  echo "demo: $dev/demo.db (the use counts) is gone; origin-shim will not start on an empty store." >&2
+  echo "demo: to start the demo over with a new key and a new store: rm -r $dev && npm start" >&2
+fi
 "$bin/origin-shim" serve --keys "$dev/keys.json" --root "$files" --store "sqlite:$dev/demo.db" \
-  --listen "127.0.0.1:$port" >"$out" &
+  "${create_store[@]}" --listen "127.0.0.1:$port" >"$out" &
 pid=$!
 
 stop() {

@@ -26,6 +26,13 @@ pub enum StoreError {
     Corrupt(String),
     /// An operation the core never produces (a caller mistake).
     BadOp(String),
+    /// SQLite: no file at the store's path: never created there (an open
+    /// that was not asked to create one), or deleted or moved away since it
+    /// was opened.
+    Missing(String),
+    /// SQLite: the path names another file than the one the store opened
+    /// (replaced since; every operation fails until the original is back).
+    Replaced(String),
     /// The database was made by a newer oncelink (its schema version is
     /// higher than this binary knows).
     SchemaTooNew {
@@ -48,6 +55,8 @@ impl StoreError {
             StoreError::Engine(_) => "engine",
             StoreError::Corrupt(_) => "corrupt",
             StoreError::BadOp(_) => "bad_op",
+            StoreError::Missing(_) => "missing",
+            StoreError::Replaced(_) => "replaced",
             StoreError::SchemaTooNew { .. } => "schema_too_new",
         }
     }
@@ -64,6 +73,7 @@ impl fmt::Display for StoreError {
             StoreError::Spec(m) | StoreError::BadId(m) | StoreError::Credentials(m) => f.write_str(m),
             StoreError::Transient(m) | StoreError::Engine(m) => f.write_str(m),
             StoreError::BadOp(m) => write!(f, "store: {m}"),
+            StoreError::Missing(m) | StoreError::Replaced(m) => write!(f, "sqlite store: {m}"),
             StoreError::Busy => f.write_str("sqlite store: database is locked (busy timeout passed)"),
             StoreError::Corrupt(m) => write!(f, "unexpected record: {m}"),
             StoreError::SchemaTooNew { found, known } => write!(

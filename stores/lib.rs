@@ -51,6 +51,16 @@ pub struct OpenOptions {
     /// PostgreSQL only: a file holding the password (instead of the URL or
     /// `PGPASSWORD`).
     pub password_file: Option<std::path::PathBuf>,
+    /// SQLite only: create the file if there is none (`serve
+    /// --create-store`). Without it a missing file is
+    /// [`StoreError::Missing`]: a store that went away must not come back
+    /// empty, with every use count reset. Refused with the other engines
+    /// (PostgreSQL makes its schema by migration, a DynamoDB table is made
+    /// by its deployment).
+    pub create: bool,
+    /// SQLite only: told, from the store's thread, when the file is lost
+    /// (deleted, moved, replaced) and when it is back (the host logs it).
+    pub on_file_change: Option<sqlite::OnFileChange>,
     /// Attempts and time limits of every call (DynamoDB and PostgreSQL; the
     /// SQLite file waits on its busy timeout instead).
     pub retry: RetryPolicy,
@@ -77,7 +87,8 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens the store `spec` names, checking that it can answer: the
-    /// SQLite file is opened (schema created or migrated), the PostgreSQL
+    /// SQLite file is opened (created only with [`OpenOptions::create`];
+    /// schema created or migrated), the PostgreSQL
     /// database is reached and migrated, the DynamoDB configuration and
     /// credentials are checked (no request is sent). An error here means
     /// "do not start serving".
@@ -85,8 +96,18 @@ impl Store {
         if options.table.is_some() && !matches!(spec, StoreSpec::Dynamodb { .. }) {
             return Err(StoreError::Spec("--table only applies with --store dynamodb:...".into()));
         }
+        if options.create && !matches!(spec, StoreSpec::Sqlite(_)) {
+            return Err(StoreError::Spec(
+                "--create-store applies to a sqlite: store (PostgreSQL makes its schema by migration; a DynamoDB \
+                 table is made by its deployment)"
+                    .into(),
+            ));
+        }
         let engine = match spec {
-            StoreSpec::Sqlite(path) => Engine::Sqlite(sqlite::Worker::start(path)?),
+            StoreSpec::Sqlite(path) => {
+                let if_missing = if options.create { sqlite::IfMissing::Create } else { sqlite::IfMissing::Refuse };
+                Engine::Sqlite(sqlite::Worker::start(path, if_missing, options.on_file_change.clone())?)
+            }
             StoreSpec::Dynamodb { region, endpoint } => {
                 let Some(table) = &options.table else {
                     return Err(StoreError::Spec("--store dynamodb:... needs --table NAME".into()));
@@ -159,4 +180,28 @@ impl Store {
 /// Unix seconds now (the hosts' one clock read; the core takes it as a parameter).
 pub fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn create_applies_to_sqlite_only_and_without_it_a_missing_file_is_refused() {
+        let create = OpenOptions { create: true, ..Default::default() };
+        for spec in ["dynamodb:us-east-1", "postgres://u@127.0.0.1:1/db"] {
+            let options = OpenOptions { table: spec.starts_with("dynamodb").then(|| "t".into()), ..create.clone() };
+            let err = Store::open(&StoreSpec::parse(spec).unwrap(), &options).await.unwrap_err();
+            assert!(matches!(&err, StoreError::Spec(m) if m.contains("--create-store")), "{spec}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let spec = StoreSpec::Sqlite(path.clone());
+        let err = Store::open(&spec, &OpenOptions::default()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Missing(_)), "{err:?}");
+        assert!(!path.exists(), "a refused open created the file");
+        Store::open(&spec, &create).await.unwrap();
+        assert!(path.is_file());
+        Store::open(&spec, &OpenOptions::default()).await.unwrap();
+    }
 }

@@ -120,7 +120,7 @@ wait_http "$nginx_url/small.bin"
 
 # origin-shim serve on the same directory, with its SQLite store.
 "$oncelink_bin" keygen --out "$work/keys.json"
-"$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "sqlite:$work/uses.db" \
+"$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "sqlite:$work/uses.db" --create-store \
   --listen 127.0.0.1:0 >"$work/shim.out" 2>"$work/shim.log" &
 pids+=($!)
 shim_url=""

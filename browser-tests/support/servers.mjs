@@ -150,7 +150,7 @@ export function startOriginShim(files) {
     spawnServer(
       'origin-shim',
       join(binDir(), 'origin-shim'),
-      ['serve', '--keys', keys, '--root', siteRoot, '--store', `sqlite:${join(dir, 'oncelink.db')}`, '--listen', '127.0.0.1:0'],
+      ['serve', '--keys', keys, '--root', siteRoot, '--store', `sqlite:${join(dir, 'oncelink.db')}`, '--create-store', '--listen', '127.0.0.1:0'],
       /^listening on (http:\/\/127\.0\.0\.1:\d+)$/,
     ),
   );

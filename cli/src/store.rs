@@ -2,8 +2,8 @@
 //! (`oncelink-store`) does the work, for every engine; this module only
 //! shapes the answer as JSON.
 
-use anyhow::{bail, Result};
-use oncelink_store::{OpenOptions, Record, Store, StoreSpec};
+use anyhow::{anyhow, Result};
+use oncelink_store::{OpenOptions, Record, Store, StoreError, StoreSpec};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -54,27 +54,32 @@ pub struct Target<'a> {
 }
 
 impl Target<'_> {
-    fn open(&self, must_exist: bool) -> Result<Store> {
+    /// Opens the store. A SQLite file must exist: a typo in the path is an
+    /// error, not an empty record, and a revoke into a new file would revoke
+    /// nothing the server reads. The CLI never creates a store file.
+    fn open(&self) -> Result<Store> {
         let spec = StoreSpec::parse(self.spec)?;
-        if let (true, StoreSpec::Sqlite(path)) = (must_exist, &spec) {
-            // A typo in the path is an error, not an empty record.
-            if !path.is_file() {
-                bail!("no SQLite store at {}", path.display());
-            }
-        }
         let options = OpenOptions {
             table: self.table.map(str::to_owned),
             password_file: self.password_file.clone(),
             ..Default::default()
         };
-        Ok(block_on(Store::open(&spec, &options))?)
+        block_on(Store::open(&spec, &options)).map_err(|e| match (e, &spec) {
+            (StoreError::Missing(_), StoreSpec::Sqlite(path)) => anyhow!(
+                "no SQLite store at {} (check --store: the CLI never creates a store file; origin-shim serve \
+                 --create-store does)",
+                path.display()
+            ),
+            (other, _) => other.into(),
+        })
     }
 }
 
-/// Marks `id` revoked (creating the record if the link was never used).
+/// Marks `id` revoked (creating the record if the link was never used; the
+/// store itself must exist).
 pub fn revoke(target: &Target<'_>, id: &str) -> Result<RecordStatus> {
     oncelink_store::check_id(id)?;
-    let store = target.open(false)?;
+    let store = target.open()?;
     let revoked = block_on(store.revoke(id))?;
     Ok(RecordStatus::new(id, revoked.before.is_some(), revoked.after))
 }
@@ -82,7 +87,7 @@ pub fn revoke(target: &Target<'_>, id: &str) -> Result<RecordStatus> {
 /// Reads `id`'s record.
 pub fn status(target: &Target<'_>, id: &str) -> Result<RecordStatus> {
     oncelink_store::check_id(id)?;
-    let store = target.open(true)?;
+    let store = target.open()?;
     Ok(match block_on(store.status(id))? {
         Some(r) => RecordStatus::new(id, true, r),
         None => RecordStatus::new(id, false, Record::default()),
@@ -112,6 +117,10 @@ mod tests {
         let spec = format!("sqlite:{}", dir.path().join("s.db").display());
         let id = "AAAAAAAAAAAAAAAAAAAAAA";
         assert!(status(&target(&spec), id).is_err(), "a missing file is an error");
+        let err = revoke(&target(&spec), id).unwrap_err().to_string();
+        assert!(err.contains("no SQLite store at"), "{err}");
+        assert!(!dir.path().join("s.db").exists(), "a revoke created a store file");
+        oncelink_store::sqlite::SqliteStore::create(&dir.path().join("s.db")).unwrap();
         let outcome = revoke(&target(&spec), id).unwrap();
         assert!(!outcome.exists && outcome.revoked);
         let st = status(&target(&spec), id).unwrap();

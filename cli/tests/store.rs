@@ -42,9 +42,18 @@ fn revoke_and_status(store: &[&str], env: &[(&str, &str)]) {
 #[test]
 fn revoke_and_status_work_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = format!("sqlite:{}", dir.path().join("s.db").display());
-    // status needs an existing file: create it with a revoke of another id.
-    json(&oncelink(&["revoke", "--store", &spec, "otherAAAAAAAAAAAAAAAAA"], &[]));
+    let path = dir.path().join("s.db");
+    let spec = format!("sqlite:{}", path.display());
+    // The CLI never creates a store file (a typo would revoke nothing the
+    // server reads): a clear error, exit 2, and still no file.
+    for cmd in ["revoke", "status"] {
+        let out = oncelink(&[cmd, "--store", &spec, "AAAAAAAAAAAAAAAAAAAAAA"], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("no SQLite store at") && err.contains("--create-store"), "{cmd}: {err}");
+        assert!(!path.exists(), "{cmd} created a store file");
+    }
+    oncelink_store::sqlite::SqliteStore::create(&path).unwrap();
     revoke_and_status(&["--store", &spec], &[]);
 }
 

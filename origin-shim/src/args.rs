@@ -91,9 +91,17 @@ pub struct ServeArgs {
     pub upstream: Option<String>,
     /// Use store: sqlite:PATH (one machine), postgres://USER[:PASS]@HOST[:PORT]/DB
     /// (several instances; also postgresql://), or dynamodb:REGION[@ENDPOINT] with --table.
-    /// Default: sqlite:oncelink.db in the current directory (docs/stores.md).
-    #[arg(long, value_name = "SPEC", default_value = "sqlite:oncelink.db")]
+    /// Required: no default (a relative default would be a different store,
+    /// with every count at zero, in each directory the shim is started from).
+    /// A relative sqlite PATH is resolved once, at start, and logged (docs/stores.md).
+    #[arg(long, value_name = "SPEC")]
     pub store: String,
+    /// Create the SQLite store file if it does not exist. Without this flag
+    /// a missing file is refused (exit 2): a store that went away must not
+    /// come back empty, resetting every use count. sqlite: only (PostgreSQL
+    /// makes its schema by migration; a DynamoDB table by its deployment).
+    #[arg(long)]
+    pub create_store: bool,
     /// DynamoDB table name (with --store dynamodb:...).
     #[arg(long, value_name = "NAME")]
     pub table: Option<String>,

@@ -9,7 +9,8 @@ use crate::proxy::Proxy;
 use crate::serve_files::Root;
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
-use oncelink_store::{OpenOptions, Store, StoreSpec};
+use oncelink_store::sqlite::{FileChange, OnFileChange};
+use oncelink_store::{OpenOptions, Store, StoreError, StoreSpec};
 use serde_json::Value;
 use std::path::Path;
 
@@ -63,11 +64,57 @@ pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
     let options = OpenOptions {
         table: args.table.clone(),
         password_file: args.store_password_file.clone(),
+        create: args.create_store,
+        on_file_change: Some(log_file_changes(log)),
         ..Default::default()
     };
-    let store = Store::open(&StoreSpec::parse(&args.store)?, &options).await?;
+    let store = match StoreSpec::parse(&args.store)? {
+        StoreSpec::Sqlite(path) => open_sqlite(&path, &options, log).await?,
+        spec => Store::open(&spec, &options).await?,
+    };
     let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
     Ok(EdgeState { config, store, target, log, body_timeout })
+}
+
+/// Opens the SQLite store at `path`, made absolute once here (the working
+/// directory never chooses the store later), creating the file only with
+/// `--create-store`, and logs which file it is.
+async fn open_sqlite(path: &Path, options: &OpenOptions, log: Logger) -> Result<Store> {
+    let path = std::path::absolute(path).with_context(|| format!("--store sqlite:{}", path.display()))?;
+    let existed = path.exists();
+    let store = Store::open(&StoreSpec::Sqlite(path.clone()), options).await.map_err(|e| match e {
+        StoreError::Missing(_) => anyhow!(
+            "no store file at {}: pass --create-store to create it (only for a new deployment: a store that went away \
+             must not come back empty, with every use count reset)",
+            path.display()
+        ),
+        other => anyhow!("{other}"),
+    })?;
+    let opened = if existed { "opened" } else { "created" };
+    log.event("info", &format!("store {opened}"), &[("store", Value::from(format!("sqlite:{}", path.display())))]);
+    Ok(store)
+}
+
+/// One loud error line when the SQLite store file is lost while serving,
+/// one warn line when it is back (the store's thread tells each change once).
+fn log_file_changes(log: Logger) -> OnFileChange {
+    OnFileChange(std::sync::Arc::new(move |change: &FileChange| match change {
+        FileChange::Lost { path, cause } => log.event(
+            "error",
+            "STORE FILE LOST: every request that needs the store is refused with 503 until the original file \
+             is back at its path; the server will not reopen or recreate it (restart with the right file)",
+            &[
+                ("path", Value::from(path.display().to_string())),
+                ("cause", Value::from(cause.code())),
+                ("detail", Value::from(cause.to_string())),
+            ],
+        ),
+        FileChange::Back { path } => log.event(
+            "warn",
+            "store file is back: counting again",
+            &[("path", Value::from(path.display().to_string()))],
+        ),
+    }))
 }
 
 /// `--home-region`, else the region of `--store dynamodb:REGION`, else us-east-1.

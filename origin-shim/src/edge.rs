@@ -18,7 +18,7 @@ use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::request::MAX_FORM_BYTES;
 use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOp, StoreOpKind};
-use oncelink_store::{unix_now, Store, StoreReply};
+use oncelink_store::{unix_now, Store, StoreError, StoreReply};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +64,8 @@ pub fn prune_periodically(state: &Arc<EdgeState>) {
             match state.store.prune(unix_now()).await {
                 Ok(0) => {}
                 Ok(n) => state.log.event("info", "pruned expired records", &[("records", Value::from(n))]),
+                // Logged once, loudly, by the store's file watch.
+                Err(StoreError::Missing(_) | StoreError::Replaced(_)) => {}
                 Err(e) => state.log.event("warn", "prune failed", &[("detail", Value::from(e.to_string()))]),
             }
         }

@@ -9,12 +9,21 @@
 //! serialised by SQLite's write lock and a use is counted at most `n` times.
 //! The database runs in WAL mode with `synchronous=FULL`: when
 //! [`SqliteStore::apply`] returns `Counted`, the use is on disk.
+//!
+//! A store file is created only when asked ([`IfMissing::Create`]): a missing
+//! file opened with [`SqliteStore::open`] is an error, since a fresh file would
+//! silently reset every use count. An open store remembers which file it
+//! opened (device and inode) and, before and after every operation, checks
+//! that its path still names that file: one that was deleted, moved away or
+//! replaced makes every operation fail ([`StoreError::Missing`],
+//! [`StoreError::Replaced`]) instead of counting into a file nobody will read
+//! again. It never reopens or recreates the file by itself.
 
 use crate::{Record, Revoked, StoreError};
 use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long a writer waits for another writer's lock before giving up
@@ -51,29 +60,74 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// What opening a path with no file at it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Fail with [`StoreError::Missing`]: the store must already exist.
+    Refuse,
+    /// Create an empty store there.
+    Create,
+}
+
+/// Which file a path named when the store opened it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn of(meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId { dev: meta.dev(), ino: meta.ino() }
+    }
+}
+
 /// An open store file. Not `Sync`: use one per thread.
 pub struct SqliteStore {
     conn: Connection,
+    /// The path it was opened by, checked before and after every operation.
+    path: PathBuf,
+    /// The file that path named then.
+    file: FileId,
 }
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.conn.path()).finish()
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
     }
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the store at `path`: WAL, `synchronous=FULL`,
-    /// a busy timeout of [`DEFAULT_BUSY_TIMEOUT`], schema created (or brought
-    /// up to date in a file an older version made).
+    /// Opens the existing store at `path`: WAL, `synchronous=FULL`, a busy
+    /// timeout of [`DEFAULT_BUSY_TIMEOUT`], schema brought up to date in a
+    /// file an older version made. No file there is [`StoreError::Missing`].
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        SqliteStore::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
+        SqliteStore::open_with(path, DEFAULT_BUSY_TIMEOUT, IfMissing::Refuse)
+    }
+
+    /// As [`SqliteStore::open`], but creates the store if there is no file at `path`.
+    pub fn create(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, DEFAULT_BUSY_TIMEOUT, IfMissing::Create)
     }
 
     /// As [`SqliteStore::open`], with a chosen busy timeout.
     pub fn open_with_timeout(path: &Path, busy: Duration) -> Result<SqliteStore, StoreError> {
-        let conn = Connection::open(path)
-            .map_err(|e| StoreError::Engine(format!("sqlite store: cannot open {}: {e}", path.display())))?;
+        SqliteStore::open_with(path, busy, IfMissing::Refuse)
+    }
+
+    /// Opens the store at `path` with a chosen busy timeout and missing-file rule.
+    pub fn open_with(path: &Path, busy: Duration, if_missing: IfMissing) -> Result<SqliteStore, StoreError> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if if_missing == IfMissing::Create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| match std::fs::metadata(path) {
+            Err(missing) if missing.kind() == std::io::ErrorKind::NotFound => {
+                StoreError::Missing(format!("no store file at {}", path.display()))
+            }
+            _ => StoreError::Engine(format!("sqlite store: cannot open {}: {e}", path.display())),
+        })?;
         conn.busy_timeout(busy)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -83,9 +137,36 @@ impl SqliteStore {
             )));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
-        let mut store = SqliteStore { conn };
+        let meta = std::fs::metadata(path)
+            .map_err(|e| StoreError::Missing(format!("{} vanished while it was opened: {e}", path.display())))?;
+        let mut store = SqliteStore { conn, path: path.to_owned(), file: FileId::of(&meta) };
         store.migrate()?;
+        store.check_file()?;
         Ok(store)
+    }
+
+    /// The path the store was opened by.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the path still names the file the store opened. SQLite keeps
+    /// writing to an open file that was deleted or replaced, so without this
+    /// the store would go on counting into a file nobody reads again, and
+    /// every count would start over at the next start.
+    pub fn check_file(&self) -> Result<(), StoreError> {
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if FileId::of(&meta) == self.file => Ok(()),
+            Ok(_) => Err(StoreError::Replaced(format!(
+                "{} is no longer the file this store opened (replaced since); refusing to count",
+                self.path.display()
+            ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::Missing(format!(
+                "{} is gone (deleted or moved since it was opened); refusing to count",
+                self.path.display()
+            ))),
+            Err(e) => Err(StoreError::Engine(format!("sqlite store: cannot check {}: {e}", self.path.display()))),
+        }
     }
 
     /// Creates the schema, and adds what older versions lacked, in one write
@@ -109,11 +190,15 @@ impl SqliteStore {
     /// Carries out `op` atomically and says what happened
     /// (`oncelink_edge::store::StoreOpKind` documents the semantics).
     pub fn apply(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
-        match op.kind {
+        self.check_file()?;
+        let reply = match op.kind {
             StoreOpKind::Consume => self.write(op, consume_in),
             StoreOpKind::Attempt => self.write(op, attempt_in),
             StoreOpKind::Resume | StoreOpKind::Read => self.read_for(op),
-        }
+        }?;
+        // Gone while it ran: what it counted went into a file nobody reads.
+        self.check_file()?;
+        Ok(reply)
     }
 
     /// Carries out several operations, in order, in ONE write transaction
@@ -122,6 +207,7 @@ impl SqliteStore {
     /// all are. On any error nothing is applied and every caller must be
     /// told `Unavailable`.
     pub fn apply_batch(&mut self, ops: &[StoreOp]) -> Result<Vec<StoreReply>, StoreError> {
+        self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let replies = ops
             .iter()
@@ -132,6 +218,8 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, _>>()?;
         tx.commit()?;
+        // Gone while it ran: what it counted went into a file nobody reads.
+        self.check_file()?;
         Ok(replies)
     }
 
@@ -157,6 +245,7 @@ impl SqliteStore {
 
     /// The record of `id`, if the store has one.
     pub fn status(&mut self, id: &str) -> Result<Option<Record>, StoreError> {
+        self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let record = read_record(&tx, id)?;
         tx.finish()?;
@@ -166,6 +255,7 @@ impl SqliteStore {
     /// Marks `id` revoked (creating the record if the link was never used).
     /// Returns the record as it was before, and as it is now.
     pub fn revoke(&mut self, id: &str) -> Result<Revoked, StoreError> {
+        self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let before = read_record(&tx, id)?;
         tx.execute(
@@ -175,12 +265,14 @@ impl SqliteStore {
         )?;
         let after = read_record(&tx, id)?.ok_or_else(|| StoreError::Corrupt("record vanished during revoke".into()))?;
         tx.commit()?;
+        self.check_file()?;
         Ok(Revoked { before, after })
     }
 
     /// Deletes records (and their uses) whose `expire_at` is before `now`.
     /// Returns how many records went.
     pub fn prune(&mut self, now: i64) -> Result<u64, StoreError> {
+        self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM uses WHERE id IN (SELECT id FROM records WHERE expire_at IS NOT NULL AND expire_at < ?1)",
@@ -335,7 +427,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let store = SqliteStore::create(&dir.path().join("s.db")).unwrap();
         (dir, store)
     }
 
@@ -437,7 +529,7 @@ mod tests {
     fn survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        SqliteStore::open(&path).unwrap().apply(&op(StoreOpKind::Consume, 1, "a", 1000)).unwrap();
+        SqliteStore::create(&path).unwrap().apply(&op(StoreOpKind::Consume, 1, "a", 1000)).unwrap();
         let mut again = SqliteStore::open(&path).unwrap();
         assert_eq!(again.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().used, 1);
     }
@@ -446,7 +538,7 @@ mod tests {
     fn parallel_writers_never_exceed_n() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        SqliteStore::open(&path).unwrap();
+        SqliteStore::create(&path).unwrap();
         let threads: Vec<_> = (0..8)
             .map(|t| {
                 let path = path.clone();
@@ -597,7 +689,7 @@ mod tests {
     fn parallel_fails_are_all_counted_and_lock() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        SqliteStore::open(&path).unwrap();
+        SqliteStore::create(&path).unwrap();
         let threads: Vec<_> = (0..5)
             .map(|t| {
                 let path = path.clone();
@@ -651,6 +743,46 @@ mod tests {
         let mut s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.status(ID).unwrap().unwrap().failures, 1);
         assert_eq!(s.apply(&locked_consume(3, "b", 1000, 1)).unwrap(), not_counted(1, false, None, 1));
+    }
+
+    #[test]
+    fn open_refuses_a_missing_file_and_creates_nothing_create_makes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Missing(_)), "{err:?}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "open created a file");
+        SqliteStore::create(&path).unwrap();
+        assert!(SqliteStore::open(&path).is_ok());
+    }
+
+    #[test]
+    fn a_store_whose_file_was_deleted_or_replaced_refuses_every_operation() {
+        let (dir, mut s) = store();
+        let path = dir.path().join("s.db");
+        s.apply(&op(StoreOpKind::Consume, 1, "a", 1000)).unwrap();
+        let moved = dir.path().join("moved.db");
+        std::fs::rename(&path, &moved).unwrap();
+        let gone = s.apply(&op(StoreOpKind::Consume, 5, "b", 1000)).unwrap_err();
+        assert!(matches!(gone, StoreError::Missing(_)), "{gone:?}");
+        assert!(matches!(s.apply_batch(&[op(StoreOpKind::Read, 5, "b", 1000)]), Err(StoreError::Missing(_))));
+        assert!(matches!(s.status(ID), Err(StoreError::Missing(_))));
+        assert!(matches!(s.revoke(ID), Err(StoreError::Missing(_))));
+        assert!(matches!(s.prune(0), Err(StoreError::Missing(_))));
+        assert!(!path.exists(), "the store never recreates its file");
+        // The original back in place: counting goes on where it was.
+        std::fs::rename(&moved, &path).unwrap();
+        assert_eq!(
+            s.apply(&op(StoreOpKind::Consume, 1, "b", 1000)).unwrap(),
+            not_counted(1, false, None, 0),
+            "the use counted before the move is still there"
+        );
+        // Another store put in its place is not this one.
+        let other = dir.path().join("other.db");
+        SqliteStore::create(&other).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        let replaced = s.apply(&op(StoreOpKind::Consume, 5, "c", 1000)).unwrap_err();
+        assert!(matches!(replaced, StoreError::Replaced(_)), "{replaced:?}");
     }
 
     #[test]

@@ -5,5 +5,5 @@
 mod file;
 mod worker;
 
-pub use file::{SqliteStore, DEFAULT_BUSY_TIMEOUT};
-pub use worker::{Worker, MAX_BATCH};
+pub use file::{IfMissing, SqliteStore, DEFAULT_BUSY_TIMEOUT};
+pub use worker::{FileChange, OnFileChange, Worker, MAX_BATCH};

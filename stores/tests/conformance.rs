@@ -25,7 +25,8 @@ async fn open(spec: &str, table: Option<&str>) -> Store {
         budget: std::time::Duration::from_secs(60),
         ..Default::default()
     };
-    let options = OpenOptions { table: table.map(str::to_owned), retry, ..Default::default() };
+    let create = matches!(spec, StoreSpec::Sqlite(_));
+    let options = OpenOptions { table: table.map(str::to_owned), retry, create, ..Default::default() };
     Store::open(&spec, &options).await.unwrap_or_else(|e| panic!("open {spec:?}: {e}"))
 }
 

@@ -164,7 +164,19 @@ impl Shim {
     /// Like [`Shim::start`] but returns an error instead of panicking, and
     /// adds no `--listen`.
     pub fn try_start(args: &[OsString]) -> Result<Shim, String> {
-        let mut child = Command::new(shim_bin())
+        Self::try_start_command(Command::new(shim_bin()), args)
+    }
+
+    /// Like [`Shim::start`] with `args` as given (no `--listen` added), run
+    /// in directory `dir`.
+    pub fn start_in(dir: &Path, args: &[OsString]) -> Shim {
+        let mut command = Command::new(shim_bin());
+        command.current_dir(dir);
+        Self::try_start_command(command, args).unwrap_or_else(|e| panic!("origin-shim {args:?} in {dir:?}: {e}"))
+    }
+
+    fn try_start_command(mut command: Command, args: &[OsString]) -> Result<Shim, String> {
+        let mut child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -270,7 +282,8 @@ pub struct Site {
     pub root: PathBuf,
     /// Keys the server accepts.
     pub keys: Keys,
-    /// SQLite database path (`DIR/uses.db`).
+    /// SQLite database path (`DIR/uses.db`), created with the site (the
+    /// server never creates one without `--create-store`).
     pub db: PathBuf,
 }
 
@@ -289,6 +302,7 @@ impl Site {
         }
         let keys = write_keys(dir.path(), "keys.json", "k1", 7);
         let db = dir.path().join("uses.db");
+        oncelink_store::sqlite::SqliteStore::create(&db).expect("create the site's store");
         Site { dir, root, keys, db }
     }
 
