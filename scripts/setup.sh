@@ -5,7 +5,10 @@
 #   Rust:   wasm32 target, wasm-bindgen-cli (exactly the wasm-bindgen version in
 #           Cargo.lock), wasm-pack
 #   Debian: chromium + chromium-driver (the browser wasm-tests run in), a C++
-#           compiler (libfuzzer-sys builds libFuzzer for security/fuzz)
+#           compiler (libfuzzer-sys builds libFuzzer for security/fuzz),
+#           postgresql (15: the store tests start their own cluster with
+#           initdb/pg_ctl as the postgres user; the package's own cluster is
+#           not used)
 #   npm:    the locked devDependencies (esbuild, binaryen's wasm-opt, ...)
 #   PyPI:   scripts/requirements-test.txt (moto server: the DynamoDB-compatible
 #           server the handler tests start; cfn-lint; checkov; ...); for the
@@ -47,6 +50,13 @@ if ! command -v c++ >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq g++ >/dev/null
+fi
+
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  say "installing postgresql from Debian (the store tests run a real PostgreSQL 15)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
 fi
 
 stamp=node_modules/.oncelink-lock

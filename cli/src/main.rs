@@ -5,8 +5,6 @@
 //! exit code, never a backtrace.
 
 mod store;
-mod store_dynamodb;
-mod store_sqlite;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -48,15 +46,29 @@ enum Command {
 
 #[derive(Args)]
 struct StoreArgs {
-    /// The store: sqlite:PATH or dynamodb:REGION[@ENDPOINT]
-    /// (DynamoDB credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+    /// The store: sqlite:PATH, postgres://USER[:PASS]@HOST[:PORT]/DB or dynamodb:REGION[@ENDPOINT]
+    /// (DynamoDB credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN;
+    /// a PostgreSQL password from the URL, --store-password-file or PGPASSWORD).
     #[arg(long, value_name = "SPEC")]
     store: String,
     /// DynamoDB table name (required with dynamodb:).
     #[arg(long, value_name = "NAME")]
     table: Option<String>,
+    /// PostgreSQL: read the password from this file (first line).
+    #[arg(long, value_name = "FILE")]
+    store_password_file: Option<PathBuf>,
     /// The token id (the `id` claim; `oncelink inspect` shows it).
     id: String,
+}
+
+impl StoreArgs {
+    fn target(&self) -> store::Target<'_> {
+        store::Target {
+            spec: &self.store,
+            table: self.table.as_deref(),
+            password_file: self.store_password_file.clone(),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -184,8 +196,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inspect { token } => inspect(&token),
         Command::Verify(args) => verify(args),
         Command::Revoke(args) => {
-            let spec = store::StoreSpec::parse(&args.store)?;
-            let outcome = store::revoke(&spec, args.table.as_deref(), &args.id)?;
+            let outcome = store::revoke(&args.target(), &args.id)?;
             println!("{}", serde_json::to_string_pretty(&outcome)?);
             if !outcome.exists {
                 // Not an error (revoking an unused link is how to stop it before
@@ -198,8 +209,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => {
-            let spec = store::StoreSpec::parse(&args.store)?;
-            let status = store::status(&spec, args.table.as_deref(), &args.id)?;
+            let status = store::status(&args.target(), &args.id)?;
             println!("{}", serde_json::to_string_pretty(&status)?);
             Ok(ExitCode::SUCCESS)
         }

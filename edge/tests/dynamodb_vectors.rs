@@ -270,22 +270,3 @@ fn credentials_debug_hides_secrets() {
     assert!(shown.contains("AKIDEXAMPLE"));
     assert!(!shown.contains("SECRETSECRET") && !shown.contains("TOKENTOKEN"), "{shown}");
 }
-
-#[test]
-fn status_and_revoke_answers_parse() {
-    let item = r#"{"Item":{"id":{"S":"x"},"used":{"N":"2"},"revoked":{"BOOL":true},"n":{"N":"3"},
-        "expire_at":{"N":"1700090000"},"f_a":{"N":"10"},"f_b":{"N":"30"},"f_c":{"N":"20"}}}"#;
-    let r = dynamodb::parse_record(item, "Item").unwrap();
-    assert_eq!(
-        (r.exists, r.used, r.revoked, r.last_use, r.failures, r.n, r.expire_at),
-        (true, 2, true, Some(30), 0, Some(3), Some(1_700_090_000))
-    );
-    let locked = dynamodb::parse_record(r#"{"Item":{"id":{"S":"x"},"failures":{"N":"5"}}}"#, "Item").unwrap();
-    assert_eq!((locked.exists, locked.used, locked.failures), (true, 0, 5));
-    let none = dynamodb::parse_record("{}", "Item").unwrap();
-    assert_eq!((none.exists, none.used, none.revoked, none.last_use), (false, 0, false, None));
-    assert!(dynamodb::parse_record(r#"{"Item":{"used":{"S":"2"}}}"#, "Item").is_err());
-    assert!(dynamodb::parse_record("nope", "Item").is_err());
-    let old = dynamodb::parse_record(r#"{"Attributes":{"used":{"N":"1"}}}"#, "Attributes").unwrap();
-    assert_eq!((old.exists, old.used, old.revoked), (true, 1, false));
-}

@@ -89,20 +89,26 @@ pub struct ServeArgs {
     /// Proxy allowed requests to this HTTP origin (http://host[:port][/base]).
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
-    /// Use store: sqlite:PATH, or dynamodb:REGION[@ENDPOINT] with --table.
+    /// Use store: sqlite:PATH (one machine), postgres://USER[:PASS]@HOST[:PORT]/DB
+    /// (several instances; also postgresql://), or dynamodb:REGION[@ENDPOINT] with --table.
     /// Required: no default (a relative default would be a different store,
     /// with every count at zero, in each directory the shim is started from).
-    /// A relative PATH is resolved once, at start, and logged.
+    /// A relative sqlite PATH is resolved once, at start, and logged (docs/stores.md).
     #[arg(long, value_name = "SPEC")]
     pub store: String,
     /// Create the SQLite store file if it does not exist. Without this flag
     /// a missing file is refused (exit 2): a store that went away must not
-    /// come back empty, resetting every use count.
+    /// come back empty, resetting every use count. sqlite: only (PostgreSQL
+    /// makes its schema by migration; a DynamoDB table by its deployment).
     #[arg(long)]
     pub create_store: bool,
     /// DynamoDB table name (with --store dynamodb:...).
     #[arg(long, value_name = "NAME")]
     pub table: Option<String>,
+    /// PostgreSQL: read the password from this file (first line) instead of
+    /// the URL or PGPASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub store_password_file: Option<PathBuf>,
     /// Region whose store holds records of tokens without `r`
     /// (default: the dynamodb:REGION of --store, else us-east-1).
     #[arg(long, value_name = "R")]

@@ -7,10 +7,10 @@ use crate::log::Logger;
 use crate::origin::OriginState;
 use crate::proxy::Proxy;
 use crate::serve_files::Root;
-use crate::store::UseStore;
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
-use oncelink_store_sqlite::{IfMissing, StoreError, StoreSpec};
+use oncelink_store::sqlite::{FileChange, OnFileChange};
+use oncelink_store::{OpenOptions, Store, StoreError, StoreSpec};
 use serde_json::Value;
 use std::path::Path;
 
@@ -26,7 +26,7 @@ fn read_key_file(path: &Path, what: &str, log: &Logger) -> Result<KeyFile> {
 }
 
 /// The `serve` state.
-pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
+pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
     let keys = read_key_file(&args.keys, "--keys", &log)?;
     let grant_keys = match &args.grant_keys {
         Some(path) if args.upstream.is_none() => {
@@ -61,15 +61,16 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         }
         _ => bail!("give exactly one of --root DIR and --upstream URL"),
     };
+    let options = OpenOptions {
+        table: args.table.clone(),
+        password_file: args.store_password_file.clone(),
+        create: args.create_store,
+        on_file_change: Some(log_file_changes(log)),
+        ..Default::default()
+    };
     let store = match StoreSpec::parse(&args.store)? {
-        StoreSpec::Sqlite(path) => open_sqlite(&path, args.create_store, log)?,
-        StoreSpec::Dynamodb { endpoint, .. } => {
-            if args.create_store {
-                bail!("--create-store applies to a sqlite: store (a DynamoDB table is made by its deployment)");
-            }
-            let Some(table) = &args.table else { bail!("--store dynamodb:... needs --table NAME") };
-            UseStore::dynamodb(endpoint, table).map_err(|e| anyhow!(e))?
-        }
+        StoreSpec::Sqlite(path) => open_sqlite(&path, &options, log).await?,
+        spec => Store::open(&spec, &options).await?,
     };
     let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
     Ok(EdgeState { config, store, target, log, body_timeout })
@@ -78,11 +79,10 @@ pub fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
 /// Opens the SQLite store at `path`, made absolute once here (the working
 /// directory never chooses the store later), creating the file only with
 /// `--create-store`, and logs which file it is.
-fn open_sqlite(path: &Path, create: bool, log: Logger) -> Result<UseStore> {
+async fn open_sqlite(path: &Path, options: &OpenOptions, log: Logger) -> Result<Store> {
     let path = std::path::absolute(path).with_context(|| format!("--store sqlite:{}", path.display()))?;
     let existed = path.exists();
-    let if_missing = if create { IfMissing::Create } else { IfMissing::Refuse };
-    let store = UseStore::sqlite(&path, if_missing, log).map_err(|e| match e {
+    let store = Store::open(&StoreSpec::Sqlite(path.clone()), options).await.map_err(|e| match e {
         StoreError::Missing(_) => anyhow!(
             "no store file at {}: pass --create-store to create it (only for a new deployment: a store that went away \
              must not come back empty, with every use count reset)",
@@ -95,6 +95,28 @@ fn open_sqlite(path: &Path, create: bool, log: Logger) -> Result<UseStore> {
     Ok(store)
 }
 
+/// One loud error line when the SQLite store file is lost while serving,
+/// one warn line when it is back (the store's thread tells each change once).
+fn log_file_changes(log: Logger) -> OnFileChange {
+    OnFileChange(std::sync::Arc::new(move |change: &FileChange| match change {
+        FileChange::Lost { path, cause } => log.event(
+            "error",
+            "STORE FILE LOST: every request that needs the store is refused with 503 until the original file \
+             is back at its path; the server will not reopen or recreate it (restart with the right file)",
+            &[
+                ("path", Value::from(path.display().to_string())),
+                ("cause", Value::from(cause.code())),
+                ("detail", Value::from(cause.to_string())),
+            ],
+        ),
+        FileChange::Back { path } => log.event(
+            "warn",
+            "store file is back: counting again",
+            &[("path", Value::from(path.display().to_string()))],
+        ),
+    }))
+}
+
 /// `--home-region`, else the region of `--store dynamodb:REGION`, else us-east-1.
 fn home_region(args: &ServeArgs) -> Result<String> {
     if let Some(r) = &args.home_region {
@@ -102,7 +124,7 @@ fn home_region(args: &ServeArgs) -> Result<String> {
     }
     Ok(match StoreSpec::parse(&args.store)? {
         StoreSpec::Dynamodb { region, .. } => region,
-        StoreSpec::Sqlite(_) => DEFAULT_HOME_REGION.to_owned(),
+        StoreSpec::Sqlite(_) | StoreSpec::Postgres(_) => DEFAULT_HOME_REGION.to_owned(),
     })
 }
 

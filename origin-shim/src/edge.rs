@@ -10,7 +10,6 @@ use crate::http_io::{core_request, core_response, read_form, refuse, wants_html,
 use crate::log::Logger;
 use crate::proxy::Proxy;
 use crate::serve_files::{self, plain, Root};
-use crate::store::{unix_now, UseStore};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
@@ -18,7 +17,8 @@ use axum::http::{Method, Response, StatusCode};
 use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::request::MAX_FORM_BYTES;
-use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOp, StoreOpKind, StoreReply};
+use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOp, StoreOpKind};
+use oncelink_store::{unix_now, Store, StoreError, StoreReply};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,7 +37,7 @@ pub struct EdgeState {
     /// The validator configuration (origin kind `header`).
     pub config: Config,
     /// The use store.
-    pub store: UseStore,
+    pub store: Store,
     /// Where allowed requests go.
     pub target: Target,
     /// The log.
@@ -51,6 +51,25 @@ pub struct EdgeState {
 /// password link's `password_required` (the body holds the password).
 fn needs_form(step: &Step) -> bool {
     matches!(step, Step::Respond(r) if matches!(r.reason, Reason::PassIssued | Reason::PasswordRequired))
+}
+
+/// Deletes expired records every [`oncelink_store::PRUNE_EVERY`], for as
+/// long as the server runs (DynamoDB prunes itself with its TTL).
+pub fn prune_periodically(state: &Arc<EdgeState>) {
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(oncelink_store::PRUNE_EVERY);
+        loop {
+            every.tick().await;
+            match state.store.prune(unix_now()).await {
+                Ok(0) => {}
+                Ok(n) => state.log.event("info", "pruned expired records", &[("records", Value::from(n))]),
+                // Logged once, loudly, by the store's file watch.
+                Err(StoreError::Missing(_) | StoreError::Replaced(_)) => {}
+                Err(e) => state.log.event("warn", "prune failed", &[("detail", Value::from(e.to_string()))]),
+            }
+        }
+    });
 }
 
 /// The one handler of `serve` mode.
@@ -114,7 +133,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         }
     }
     if let Step::NeedStore { op, pending } = step {
-        let reply = state.store.apply(op, &state.log).await;
+        let reply = ask_store(&state, op).await;
         step = pending.resume(&reply);
     }
     let response = match step {
@@ -153,6 +172,26 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
     finish(&state, fields, &parts, response, started)
 }
 
+/// Carries out `op`; any store error is logged and becomes `Unavailable`
+/// (the core then answers 503 store_unavailable: never an allow).
+async fn ask_store(state: &EdgeState, op: StoreOp) -> StoreReply {
+    match state.store.apply(&op).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            state.log.event(
+                "warn",
+                "store unavailable",
+                &[
+                    ("engine", Value::from(state.store.engine_name())),
+                    ("cause", Value::from(e.code())),
+                    ("detail", Value::from(e.to_string())),
+                ],
+            );
+            StoreReply::Unavailable
+        }
+    }
+}
+
 /// The answer for a request whose file is missing. A decision that waits
 /// for the store gets a read instead of its own op (a missing file never
 /// counts a use, nor a wrong password), and the link's state decides: a
@@ -162,7 +201,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
 async fn missing_file(state: &EdgeState, step: Step, html: bool) -> Step {
     let not_found = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, html));
     let Step::NeedStore { op, pending } = step else { return not_found };
-    let reply = state.store.apply(StoreOp { kind: StoreOpKind::Read, ..op }, &state.log).await;
+    let reply = ask_store(state, StoreOp { kind: StoreOpKind::Read, ..op }).await;
     if reply == StoreReply::Unavailable {
         return pending.resume(&reply);
     }

@@ -2,7 +2,7 @@
 //!
 //! - `serve`: the self-hosted edge. Every request is decided by
 //!   `oncelink_edge::decide` (the same core the Lambda@Edge bundle runs),
-//!   uses are counted in an embedded SQLite store, and allowed requests are
+//!   uses are counted in a store (`oncelink-store`: SQLite, PostgreSQL or DynamoDB), and allowed requests are
 //!   served from a directory or proxied to an HTTP origin.
 //! - `origin`: a guarded origin for a custom-origin CloudFront setup; it
 //!   serves only requests carrying the edge's short-lived grant header.
@@ -12,7 +12,6 @@
 
 mod args;
 mod config;
-mod dynamo;
 mod edge;
 mod http_io;
 mod log;
@@ -20,7 +19,6 @@ mod origin;
 mod proxy;
 mod serve_files;
 mod server;
-mod store;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -48,7 +46,8 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Serve(a) => {
             let log = log::Logger::new(a.listen.log_format);
-            let state = Arc::new(config::serve_state(&a, log)?);
+            let state = Arc::new(config::serve_state(&a, log).await?);
+            edge::prune_periodically(&state);
             let app = axum::Router::new().fallback(edge::handle).with_state(state);
             server::run(&a.listen, app, log).await
         }

@@ -5,7 +5,6 @@
 use crate::http_io::{refuse, wants_html, ClientAddr};
 use crate::log::Logger;
 use crate::serve_files::{self, Root};
-use crate::store::unix_now;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, Response};
@@ -13,6 +12,7 @@ use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::grant::{self, GRANT_HEADER};
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::{KeySet, Reason};
+use oncelink_store::unix_now;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;

@@ -9,204 +9,96 @@
 //! and why serialised"). The table is created and its records are read with
 //! requests signed by the core's own SigV4 signer.
 //!
+//! moto comes from the one store test harness (`oncelink-store-testing`).
 //! Needs moto: `pip install -r scripts/requirements-test.txt`. Without
 //! `moto_server` on PATH the moto tests fail (never skip) and say so.
 
 mod support;
 
-use oncelink_edge::dynamodb::{self, sigv4, Credentials, HttpCall, Record, StoreConfig};
+use oncelink_store_testing::{Moto, REGION, TABLE};
 use std::ffi::OsString;
-use std::fs::File;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Once;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::http::{send_raw, try_request, Resp};
+use support::http::Resp;
 use support::{assert_denied, claims_n, content, get_as, reason, Shim, Site};
 
-const REGION: &str = "us-east-1";
-const TABLE: &str = "oncelink-tokens";
-/// Dummy credentials: moto checks the signature's scope, not the secret.
-const ACCESS_KEY: &str = "AKIDTESTTEST";
-const SECRET: &str = "test-secret-key";
-/// How long moto may take to answer its first request (python imports).
-const MOTO_START: Duration = Duration::from_secs(30);
 /// Clients in the parallel burst.
 const CLIENTS: usize = 100;
 const LEN: usize = 16 * 1024;
 
-/// The server under test reads its credentials from the environment, and the
-/// harness starts it with this process's environment: set them once, before
-/// any server of this file is spawned (std serialises env access with spawn).
 fn dummy_credentials_in_env() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        std::env::set_var("AWS_ACCESS_KEY_ID", ACCESS_KEY);
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", SECRET);
-        std::env::remove_var("AWS_SESSION_TOKEN");
-    });
+    Moto::credentials_in_env();
 }
 
-fn creds() -> Credentials {
-    Credentials { access_key_id: ACCESS_KEY.into(), secret_access_key: SECRET.into(), session_token: None }
-}
-
-/// A port that was free on 127.0.0.1 a moment ago (nothing listens on it now).
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
+    oncelink_store_testing::free_port()
 }
 
-/// Whether `name` is an executable file in a PATH directory.
-fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+/// An item as the tests look at it (attributes read straight from `GetItem`).
+#[derive(Debug)]
+struct Rec {
+    exists: bool,
+    used: u32,
+    n: Option<u32>,
+    revoked: bool,
+    last_use: Option<i64>,
+    expire_at: Option<i64>,
 }
 
-/// moto (serialised) on a free 127.0.0.1 port with the token table created;
-/// killed on drop.
-struct Moto {
-    child: Child,
-    addr: SocketAddr,
-    /// `http://127.0.0.1:PORT`.
-    endpoint: String,
-    /// Holds moto's stderr log, for failure messages.
-    dir: tempfile::TempDir,
+/// The item of token `id`, read consistently.
+fn record(moto: &Moto, id: &str) -> Rec {
+    let doc: serde_json::Value = serde_json::from_str(&moto.raw_item(id)).expect("GetItem answer is JSON");
+    let item = doc.get("Item").cloned().unwrap_or_default();
+    let num = |name: &str| item.get(name).and_then(|v| v["N"].as_str()).and_then(|n| n.parse::<i64>().ok());
+    let last_use = item
+        .as_object()
+        .map(|o| o.iter().filter(|(k, _)| k.starts_with("f_")).filter_map(|(_, v)| v["N"].as_str()?.parse().ok()).max())
+        .unwrap_or(None);
+    Rec {
+        exists: item.is_object(),
+        used: num("used").unwrap_or(0) as u32,
+        n: num("n").map(|n| n as u32),
+        revoked: item.get("revoked").and_then(|v| v["BOOL"].as_bool()).unwrap_or(false),
+        last_use,
+        expire_at: num("expire_at"),
+    }
 }
 
-impl Moto {
-    fn start() -> Moto {
-        assert!(
-            on_path("moto_server"),
-            "moto_server is not on PATH: these tests need a real DynamoDB-compatible server; \
-             install it with `pip install -r scripts/requirements-test.txt`"
-        );
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge/js/dev/moto_serialized.py");
-        let dir = support::tempdir();
-        let log = File::create(dir.path().join("moto.log")).expect("create moto log");
-        let port = free_port();
-        let child = Command::new("python3")
-            .arg(&script)
-            .args(["127.0.0.1", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let mut moto = Moto { child, addr, endpoint: format!("http://{addr}"), dir };
-        let deadline = Instant::now() + MOTO_START;
-        loop {
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!("moto_serialized.py exited ({status}) before answering:\n{}", moto.log());
-            }
-            if try_request(addr, "GET", "/moto-api/", &[]).is_ok() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "moto did not answer on {addr} within {MOTO_START:?}:\n{}", moto.log());
-            std::thread::sleep(Duration::from_millis(100));
+/// Revokes `id` with `oncelink revoke --store dynamodb:... --table T ID`,
+/// the CLI built in the same target directory as origin-shim (or
+/// `$ONCELINK_BIN`). When it has not been built (`cargo test -p
+/// origin-shim` builds only this package), the revoke goes through the store
+/// layer the CLI uses, and a note says so.
+fn revoke(moto: &Moto, id: &str) {
+    match oncelink_bin() {
+        Some(bin) => {
+            let out = Command::new(&bin)
+                .args(["revoke", "--store", &moto.spec(), "--table", TABLE, id])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+            assert!(
+                out.status.success(),
+                "{} revoke failed ({}): {}",
+                bin.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
-        moto.create_table();
-        moto
-    }
-
-    /// The tail of moto's stderr.
-    fn log(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default();
-        text[text.len().saturating_sub(4000)..].to_owned()
-    }
-
-    fn store(&self) -> StoreConfig {
-        StoreConfig { table: TABLE.into(), endpoint: Some(self.endpoint.clone()) }
-    }
-
-    /// `--store dynamodb:us-east-1@http://127.0.0.1:PORT`.
-    fn store_arg(&self) -> String {
-        format!("dynamodb:{REGION}@{}", self.endpoint)
-    }
-
-    /// Sends a call built by the core and returns the answer.
-    fn send(&self, call: &HttpCall) -> Resp {
-        let mut head = format!("{} / HTTP/1.1\r\n", call.method);
-        for (name, value) in &call.headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
+        None => {
+            eprintln!(
+                "note: no oncelink binary next to origin-shim and no $ONCELINK_BIN; revoking through oncelink-store"
+            );
+            let spec = oncelink_store::StoreSpec::parse(&moto.spec()).expect("spec");
+            let options = oncelink_store::OpenOptions { table: Some(TABLE.into()), ..Default::default() };
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                let store = oncelink_store::Store::open(&spec, &options).await.expect("open");
+                store.revoke(id).await.expect("revoke");
+            });
         }
-        head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", call.body.len()));
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(call.body.as_bytes());
-        send_raw(self.addr, &bytes, false).unwrap_or_else(|e| panic!("request to moto failed: {e}\n{}", self.log()))
-    }
-
-    /// CreateTable as docs/dynamodb.md describes the table (key `id`, S),
-    /// signed with the core's signer (the encoder builds no CreateTable).
-    fn create_table(&self) {
-        let body = format!(
-            concat!(
-                r#"{{"TableName":"{}","AttributeDefinitions":[{{"AttributeName":"id","AttributeType":"S"}}],"#,
-                r#""KeySchema":[{{"AttributeName":"id","KeyType":"HASH"}}],"BillingMode":"PAY_PER_REQUEST"}}"#
-            ),
-            TABLE
-        );
-        let mut headers = vec![
-            ("content-type".to_owned(), dynamodb::CONTENT_TYPE.to_owned()),
-            ("host".to_owned(), self.addr.to_string()),
-            ("x-amz-target".to_owned(), "DynamoDB_20120810.CreateTable".to_owned()),
-        ];
-        let signable =
-            sigv4::SignableRequest { method: "POST", path: "/", query: "", headers: &headers, body: body.as_bytes() };
-        let signed =
-            sigv4::sign(&signable, &creds(), REGION, "dynamodb", support::now(), sigv4::SignOptions::default());
-        headers.extend(signed.added_headers);
-        let resp = self.send(&HttpCall { method: "POST", url: format!("{}/", self.endpoint), headers, body });
-        assert_eq!(resp.status, 200, "CreateTable: {}", resp.body_text());
-    }
-
-    /// The record of token `id`, read consistently (`GetItem`, as `oncelink status`).
-    fn record(&self, id: &str) -> Record {
-        let call =
-            dynamodb::status_request(id, REGION, &self.store(), &creds(), support::now()).expect("status request");
-        let resp = self.send(&call);
-        assert_eq!(resp.status, 200, "GetItem {id}: {}", resp.body_text());
-        dynamodb::parse_record(&resp.body_text(), "Item").unwrap_or_else(|e| panic!("record of {id}: {e}"))
-    }
-
-    /// Revokes `id` with `oncelink revoke --store dynamodb:... --table T ID`,
-    /// the CLI built in the same target directory as origin-shim (or
-    /// `$ONCELINK_BIN`). When it has not been built (`cargo test -p
-    /// origin-shim` builds only this package; `cargo test --workspace` builds
-    /// both), the revoke is sent with the core's `revoke_request`, which is
-    /// what the CLI sends, and a note says so.
-    fn revoke(&self, id: &str) {
-        match oncelink_bin() {
-            Some(bin) => {
-                let out = Command::new(&bin)
-                    .args(["revoke", "--store", &self.store_arg(), "--table", TABLE, id])
-                    .stdin(Stdio::null())
-                    .output()
-                    .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-                assert!(
-                    out.status.success(),
-                    "{} revoke failed ({}): {}",
-                    bin.display(),
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            None => {
-                eprintln!("note: no oncelink binary next to origin-shim and no $ONCELINK_BIN; revoking with dynamodb::revoke_request");
-                let call = dynamodb::revoke_request(id, REGION, &self.store(), &creds(), support::now())
-                    .expect("revoke request");
-                let resp = self.send(&call);
-                assert_eq!(resp.status, 200, "revoke UpdateItem: {}", resp.body_text());
-            }
-        }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -257,18 +149,18 @@ fn two_uses_used_up_resume_and_revoke() {
     let c = claims_n("/f.bin", 2);
     let id = c.id.clone();
     let url = format!("/f.bin?t={}", site.token(c));
-    assert!(!moto.record(&id).exists, "minting writes nothing");
+    assert!(!record(&moto, &id).exists, "minting writes nothing");
 
     assert_served(&get_as(shim.addr, "client-a", &url, &[]), &shim, "client a, first use");
-    let rec = moto.record(&id);
+    let rec = record(&moto, &id);
     assert_eq!((rec.used, rec.n, rec.revoked), (1, Some(2), false), "after the first use: {rec:?}");
     assert!(rec.expire_at.is_some_and(|e| e > support::now() + 3600), "TTL attribute past exp: {rec:?}");
 
     assert_served(&get_as(shim.addr, "client-b", &url, &[]), &shim, "client b, second use");
-    assert_eq!(moto.record(&id).used, 2, "after the second use");
+    assert_eq!(record(&moto, &id).used, 2, "after the second use");
 
     assert_denied(&get_as(shim.addr, "client-c", &url, &[]), 410, "used_up");
-    assert_eq!(moto.record(&id).used, 2, "a refused use counts nothing");
+    assert_eq!(record(&moto, &id).used, 2, "a refused use counts nothing");
 
     // Client a again, inside the grace window: a resume, not a use (the
     // conditional UpdateItem fails and its ALL_OLD shows a's recent use).
@@ -278,12 +170,12 @@ fn two_uses_used_up_resume_and_revoke() {
     assert_eq!(ranged.status, 206, "client b resuming from byte 100: {}", ranged.body_text());
     assert_eq!(ranged.body, content(LEN)[100..], "the rest of the file");
     assert_denied(&get_as(shim.addr, "client-c", &url, &[("Range", "bytes=100-")]), 403, "resume_denied");
-    let rec = moto.record(&id);
+    let rec = record(&moto, &id);
     assert_eq!((rec.used, rec.revoked), (2, false), "resumes count nothing: {rec:?}");
     assert!(rec.last_use.is_some_and(|t| t >= support::now() - 60), "last use recorded: {rec:?}");
 
-    moto.revoke(&id);
-    assert!(moto.record(&id).revoked, "the record is revoked");
+    revoke(&moto, &id);
+    assert!(record(&moto, &id).revoked, "the record is revoked");
     assert_denied(&get_as(shim.addr, "client-a", &url, &[]), 410, "revoked");
     assert_denied(&get_as(shim.addr, "client-b", &url, &[("Range", "bytes=100-")]), 410, "revoked");
 
@@ -291,9 +183,9 @@ fn two_uses_used_up_resume_and_revoke() {
     let fresh = claims_n("/f.bin", 5);
     let fresh_id = fresh.id.clone();
     let fresh_url = format!("/f.bin?t={}", site.token(fresh));
-    moto.revoke(&fresh_id);
+    revoke(&moto, &fresh_id);
     assert_denied(&get_as(shim.addr, "client-a", &fresh_url, &[]), 410, "revoked");
-    let rec = moto.record(&fresh_id);
+    let rec = record(&moto, &fresh_id);
     assert_eq!((rec.used, rec.revoked), (0, true), "revoked before use: {rec:?}");
 }
 
@@ -317,7 +209,7 @@ fn hundred_parallel_clients_get_exactly_three_bodies() {
         shim.stderr.text()
     );
     assert_eq!((served, used_up), (3, CLIENTS - 3), "(200s, 410 used_up)");
-    let rec = moto.record(&id);
+    let rec = record(&moto, &id);
     assert_eq!((rec.used, rec.n, rec.revoked), (3, Some(3), false), "the record agrees: {rec:?}");
 }
 

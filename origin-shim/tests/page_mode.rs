@@ -127,7 +127,7 @@ fn press_download(addr: SocketAddr, target: &str, form: &str) -> Resp {
 
 /// The store record of `id`: (used, failures), zeros when there is none.
 fn record(site: &Site, id: &str) -> (u32, u32) {
-    let mut store = oncelink_store_sqlite::SqliteStore::open(&site.db).expect("open the store");
+    let mut store = oncelink_store::sqlite::SqliteStore::open(&site.db).expect("open the store");
     store.status(id).expect("status").map_or((0, 0), |r| (r.used, r.failures))
 }
 
@@ -336,9 +336,9 @@ fn a_wrong_password_counts_and_five_lock_the_link() {
 
 /// The whole store record of `id` and the bytes of the store's files
 /// (database and WAL): what a request that writes nothing leaves unchanged.
-fn store_state(site: &Site, id: &str) -> (Option<oncelink_store_sqlite::Record>, Vec<Vec<u8>>) {
+fn store_state(site: &Site, id: &str) -> (Option<oncelink_store::Record>, Vec<Vec<u8>>) {
     let record =
-        oncelink_store_sqlite::SqliteStore::open(&site.db).expect("open the store").status(id).expect("status");
+        oncelink_store::sqlite::SqliteStore::open(&site.db).expect("open the store").status(id).expect("status");
     let mut wal = site.db.clone().into_os_string();
     wal.push("-wal");
     let bytes = [site.db.clone(), wal.into()].iter().map(|p| std::fs::read(p).unwrap_or_default()).collect();
@@ -520,7 +520,7 @@ fn a_page_for_a_missing_file_is_not_found_and_touches_no_store() {
     assert_denied(&send(shim.addr, "GET", &target, BROWSER, JSON), 404, "not_found");
     assert_denied(&post(shim.addr, &target, BROWSER, JSON, ""), 404, "not_found");
     assert!(
-        oncelink_store_sqlite::SqliteStore::open(&site.db).expect("open").status(&id).expect("status").is_none(),
+        oncelink_store::sqlite::SqliteStore::open(&site.db).expect("open").status(&id).expect("status").is_none(),
         "no record for a file that does not exist"
     );
 }

@@ -108,7 +108,7 @@ fn replacing_the_store_file_with_another_store_gives_503() {
 
     // A fresh store (every count at zero) moved over the one in use.
     let other = site.dir.path().join("other.db");
-    oncelink_store_sqlite::SqliteStore::create(&other).expect("create another store");
+    oncelink_store::sqlite::SqliteStore::create(&other).expect("create another store");
     std::fs::rename(&other, &site.db).expect("replace the store file");
     assert_denied(&get_as(shim.addr, "second", &used, &[]), 503, "store_unavailable");
     assert_denied(&get_as(shim.addr, "third", &link(&site, 1), &[]), 503, "store_unavailable");

@@ -19,7 +19,7 @@ pub mod sigv4;
 mod wire;
 
 pub use sigv4::Credentials;
-pub use wire::{describe_failure, interpret, parse_record, Interpreted, Record};
+pub use wire::{boolean, describe_failure, interpret, number, Interpreted};
 
 use crate::claims::{is_valid_id, is_valid_region};
 use crate::store::{StoreOp, StoreOpKind};

@@ -31,25 +31,6 @@ impl Interpreted {
     }
 }
 
-/// A whole record, as `oncelink status` shows it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Record {
-    /// Whether the item exists.
-    pub exists: bool,
-    /// Uses counted.
-    pub used: u32,
-    /// Revoked or not.
-    pub revoked: bool,
-    /// The latest use by any fingerprint.
-    pub last_use: Option<i64>,
-    /// Wrong passwords counted (0 when the attribute is absent).
-    pub failures: u32,
-    /// Use limit recorded by the first consume.
-    pub n: Option<u32>,
-    /// TTL attribute.
-    pub expire_at: Option<i64>,
-}
-
 /// Reads the answer to [`super::request`] for `op`.
 pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
     if status >= 500 {
@@ -160,31 +141,6 @@ fn not_counted(item: &Map<String, Value>, fp_attr: &str, what: &str) -> Interpre
     }
 }
 
-/// Reads a whole item (`GetItem` answer body) for `oncelink status`, or the
-/// `ALL_OLD` attributes of a revoke (`key` = `"Attributes"`).
-pub fn parse_record(body: &str, key: &str) -> Result<Record, String> {
-    let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(body) else {
-        return Err("dynamodb answer is not a JSON object".into());
-    };
-    let Some(item) = doc.get(key) else { return Ok(Record::default()) };
-    let item = item.as_object().ok_or_else(|| format!("{key} is not an object"))?;
-    let bad = |what: &str| format!("attribute {what} is malformed");
-    let mut last_use: Option<i64> = None;
-    for name in item.keys().filter(|k| k.starts_with("f_")) {
-        let t = number::<i64>(item, name).map_err(|_| bad(name))?;
-        last_use = last_use.max(t);
-    }
-    Ok(Record {
-        exists: !item.is_empty(),
-        used: number::<u32>(item, "used").map_err(|_| bad("used"))?.unwrap_or(0),
-        revoked: boolean(item, "revoked").map_err(|_| bad("revoked"))?.unwrap_or(false),
-        last_use,
-        failures: number::<u32>(item, "failures").map_err(|_| bad("failures"))?.unwrap_or(0),
-        n: number::<u32>(item, "n").map_err(|_| bad("n"))?,
-        expire_at: number::<i64>(item, "expire_at").map_err(|_| bad("expire_at"))?,
-    })
-}
-
 /// A non-200 answer as one line (error type and status, never the message)
 /// and whether it is worth retrying, for drivers other than the validator
 /// (the CLI).
@@ -196,16 +152,20 @@ pub fn describe_failure(status: u16, body: &str) -> (String, bool) {
     (format!("dynamodb error {kind} (HTTP {status})"), status >= 500 || is_retryable_type(&kind))
 }
 
-/// `{"N":"<digits>"}` → `Some(n)`; absent → `None`; anything else → `Err`.
-fn number<T: core::str::FromStr>(item: &Map<String, Value>, name: &str) -> Result<Option<T>, ()> {
+/// `{"N":"<digits>"}` → `Some(n)`; absent → `None`; anything else → `Err`
+/// (the caller names the attribute in its own error).
+#[allow(clippy::result_unit_err)]
+pub fn number<T: core::str::FromStr>(item: &Map<String, Value>, name: &str) -> Result<Option<T>, ()> {
     match item.get(name) {
         None => Ok(None),
         Some(v) => v.get("N").and_then(Value::as_str).and_then(|s| s.parse().ok()).map(Some).ok_or(()),
     }
 }
 
-/// `{"BOOL":b}` → `Some(b)`; absent → `None`; anything else → `Err`.
-fn boolean(item: &Map<String, Value>, name: &str) -> Result<Option<bool>, ()> {
+/// `{"BOOL":b}` → `Some(b)`; absent → `None`; anything else → `Err`
+/// (the caller names the attribute in its own error).
+#[allow(clippy::result_unit_err)]
+pub fn boolean(item: &Map<String, Value>, name: &str) -> Result<Option<bool>, ()> {
     match item.get(name) {
         None => Ok(None),
         Some(v) => v.get("BOOL").and_then(Value::as_bool).map(Some).ok_or(()),
@@ -295,13 +255,5 @@ mod tests {
             assert_eq!(got.reply, StoreReply::Unavailable, "{body}");
             assert!(!got.retryable, "{body}");
         }
-    }
-
-    #[test]
-    fn status_records_show_failures() {
-        let r = parse_record(r#"{"Item":{"used":{"N":"1"},"failures":{"N":"3"}}}"#, "Item").unwrap();
-        assert_eq!((r.used, r.failures), (1, 3));
-        assert_eq!(parse_record(r#"{"Item":{"used":{"N":"1"}}}"#, "Item").unwrap().failures, 0);
-        assert!(parse_record(r#"{"Item":{"failures":{"S":"3"}}}"#, "Item").is_err());
     }
 }

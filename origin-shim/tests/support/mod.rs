@@ -302,7 +302,7 @@ impl Site {
         }
         let keys = write_keys(dir.path(), "keys.json", "k1", 7);
         let db = dir.path().join("uses.db");
-        oncelink_store_sqlite::SqliteStore::create(&db).expect("create the site's store");
+        oncelink_store::sqlite::SqliteStore::create(&db).expect("create the site's store");
         Site { dir, root, keys, db }
     }
 
@@ -390,13 +390,13 @@ pub fn assert_refused(resp: &Resp, status: u16, code: &str) {
 /// Revokes token `id` in the site's database through the store API, as
 /// `oncelink revoke --store sqlite:PATH ID` does.
 pub fn revoke(site: &Site, id: &str) {
-    let mut store = oncelink_store_sqlite::SqliteStore::open(&site.db).expect("open the site's store");
+    let mut store = oncelink_store::sqlite::SqliteStore::open(&site.db).expect("open the site's store");
     store.revoke(id).expect("revoke");
 }
 
 /// Uses counted for token `id` in the database at `db` (0 when no record).
 pub fn used_in_db(db: &Path, id: &str) -> u32 {
-    let mut store = oncelink_store_sqlite::SqliteStore::open(db).expect("open the store");
+    let mut store = oncelink_store::sqlite::SqliteStore::open(db).expect("open the store");
     store.status(id).expect("status").map_or(0, |r| r.used)
 }
 

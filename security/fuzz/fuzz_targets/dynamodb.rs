@@ -115,8 +115,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let _ = dynamodb::parse_record(&body, "Item");
-    let _ = dynamodb::parse_record(&body, "Attributes");
+    // The record reader of `oncelink status` now lives in the native engine
+    // (stores/dynamodb/item.rs), which this workspace does not build: it is
+    // covered by the conformance suite, not fuzzed here.
     let (line, _) = dynamodb::describe_failure(status, &body);
     check_error_line(&line, &body);
     // Signing an op whose id and fingerprint are fuzz text: refused or built, never a panic.

@@ -1,17 +1,14 @@
-//! oncelink's embedded use store: the core's [`StoreOp`] carried out in one
-//! SQLite transaction, plus the revoke/status/prune operations that the
-//! `oncelink` CLI and origin-shim need, and the `--store` spec both parse
-//! ([`StoreSpec`]).
+//! The SQLite file: the core's [`StoreOp`] carried out in one SQLite
+//! transaction, plus revoke, status and prune. Blocking; [`super::Worker`]
+//! runs it on its own thread for async hosts.
 //!
-//! The semantics are those of `oncelink_edge::store` (and of the DynamoDB
-//! path): one record per token id with `used`, `revoked`, `failures` (wrong
+//! One record per token id with `used`, `revoked`, `failures` (wrong
 //! passwords, docs/page-mode.md) and, per client fingerprint, the time of its
-//! last counted use. A consume is a single
-//! `BEGIN IMMEDIATE` transaction, so concurrent consumers (threads or other
-//! processes on the same file) are serialised by SQLite's write lock and a use
-//! is counted at most `n` times. The database runs in WAL mode with
-//! `synchronous=FULL`: when [`SqliteStore::apply`] returns `Counted`, the use
-//! is on disk.
+//! last counted use. A consume is a single `BEGIN IMMEDIATE` transaction, so
+//! concurrent consumers (threads or other processes on the same file) are
+//! serialised by SQLite's write lock and a use is counted at most `n` times.
+//! The database runs in WAL mode with `synchronous=FULL`: when
+//! [`SqliteStore::apply`] returns `Counted`, the use is on disk.
 //!
 //! A store file is created only when asked ([`IfMissing::Create`]): a missing
 //! file opened with [`SqliteStore::open`] is an error, since a fresh file would
@@ -21,16 +18,8 @@
 //! replaced makes every operation fail ([`StoreError::Missing`],
 //! [`StoreError::Replaced`]) instead of counting into a file nobody will read
 //! again. It never reopens or recreates the file by itself.
-//!
-//! This crate does blocking I/O; async hosts must call it from a blocking
-//! thread.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
-mod spec;
-
-pub use spec::{SpecError, StoreSpec};
-
+use crate::{Record, Revoked, StoreError};
 use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::fmt;
@@ -56,85 +45,19 @@ CREATE TABLE IF NOT EXISTS uses (
     PRIMARY KEY (id, fp)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_expire_at ON records (expire_at);
+CREATE INDEX IF NOT EXISTS uses_last_use ON uses (id, last_use);
 ";
 
 /// Files made before passwords have no `failures` column: [`migrate`] adds it.
 const ADD_FAILURES: &str = "ALTER TABLE records ADD COLUMN failures INTEGER NOT NULL DEFAULT 0";
 
-/// The one error type of this crate. Any of them means "the store could not
-/// answer": a host turns it into `StoreReply::Unavailable` (503).
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StoreError {
-    /// Another writer held the lock past the busy timeout.
-    Busy,
-    /// The file could not be opened, read, written or synced, or is not an
-    /// oncelink store.
-    Sqlite(String),
-    /// The record holds a value no oncelink store writes (e.g. a negative count).
-    Corrupt(String),
-    /// An operation the core never produces (a caller mistake).
-    BadOp(String),
-    /// No file at the store's path: never created there (an open that was
-    /// not asked to create one), or deleted or moved away since it was opened.
-    Missing(String),
-    /// The path names another file than the one the store opened (replaced
-    /// since; every operation fails until the original is back).
-    Replaced(String),
-}
-
-impl StoreError {
-    /// A stable short code for logs.
-    pub fn code(&self) -> &'static str {
-        match self {
-            StoreError::Busy => "busy",
-            StoreError::Sqlite(_) => "sqlite",
-            StoreError::Corrupt(_) => "corrupt",
-            StoreError::BadOp(_) => "bad_op",
-            StoreError::Missing(_) => "missing",
-            StoreError::Replaced(_) => "replaced",
-        }
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::Busy => f.write_str("sqlite store: database is locked (busy timeout passed)"),
-            StoreError::Sqlite(m) => write!(f, "sqlite store: {m}"),
-            StoreError::Corrupt(m) => write!(f, "sqlite store: unexpected record: {m}"),
-            StoreError::BadOp(m) => write!(f, "sqlite store: {m}"),
-            StoreError::Missing(m) | StoreError::Replaced(m) => write!(f, "sqlite store: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
-
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
-            _ => StoreError::Sqlite(e.to_string()),
+            _ => StoreError::Engine(format!("sqlite store: {e}")),
         }
     }
-}
-
-/// A token's record, as `oncelink status` shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Record {
-    /// Uses counted.
-    pub used: u32,
-    /// Whether the link was revoked.
-    pub revoked: bool,
-    /// Latest counted use by any client, Unix seconds.
-    pub last_use: Option<i64>,
-    /// Wrong passwords counted.
-    pub failures: u32,
-    /// When the record may be pruned, Unix seconds (`None`: kept; a revoke of
-    /// a link never used creates such a record, since the link's expiry is
-    /// not known then).
-    pub expire_at: Option<i64>,
 }
 
 /// What opening a path with no file at it does.
@@ -203,13 +126,13 @@ impl SqliteStore {
             Err(missing) if missing.kind() == std::io::ErrorKind::NotFound => {
                 StoreError::Missing(format!("no store file at {}", path.display()))
             }
-            _ => StoreError::Sqlite(format!("cannot open {}: {e}", path.display())),
+            _ => StoreError::Engine(format!("sqlite store: cannot open {}: {e}", path.display())),
         })?;
         conn.busy_timeout(busy)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Sqlite(format!(
-                "cannot switch {} to WAL (journal_mode is {mode})",
+            return Err(StoreError::Engine(format!(
+                "sqlite store: cannot switch {} to WAL (journal_mode is {mode})",
                 path.display()
             )));
         }
@@ -242,7 +165,7 @@ impl SqliteStore {
                 "{} is gone (deleted or moved since it was opened); refusing to count",
                 self.path.display()
             ))),
-            Err(e) => Err(StoreError::Sqlite(format!("cannot check {}: {e}", self.path.display()))),
+            Err(e) => Err(StoreError::Engine(format!("sqlite store: cannot check {}: {e}", self.path.display()))),
         }
     }
 
@@ -252,7 +175,7 @@ impl SqliteStore {
     fn migrate(&mut self) -> Result<(), StoreError> {
         // A file already on the current schema needs no write lock: opening
         // it (oncelink status, every worker) takes none.
-        if has_failures_column(&self.conn)? {
+        if has_failures_column(&self.conn)? && has_last_use_index(&self.conn)? {
             return Ok(());
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -331,7 +254,7 @@ impl SqliteStore {
 
     /// Marks `id` revoked (creating the record if the link was never used).
     /// Returns the record as it was before, and as it is now.
-    pub fn revoke(&mut self, id: &str) -> Result<(Option<Record>, Record), StoreError> {
+    pub fn revoke(&mut self, id: &str) -> Result<Revoked, StoreError> {
         self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let before = read_record(&tx, id)?;
@@ -343,12 +266,12 @@ impl SqliteStore {
         let after = read_record(&tx, id)?.ok_or_else(|| StoreError::Corrupt("record vanished during revoke".into()))?;
         tx.commit()?;
         self.check_file()?;
-        Ok((before, after))
+        Ok(Revoked { before, after })
     }
 
     /// Deletes records (and their uses) whose `expire_at` is before `now`.
     /// Returns how many records went.
-    pub fn prune(&mut self, now: i64) -> Result<usize, StoreError> {
+    pub fn prune(&mut self, now: i64) -> Result<u64, StoreError> {
         self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -357,7 +280,7 @@ impl SqliteStore {
         )?;
         let gone = tx.execute("DELETE FROM records WHERE expire_at IS NOT NULL AND expire_at < ?1", params![now])?;
         tx.commit()?;
-        Ok(gone)
+        Ok(gone as u64)
     }
 }
 
@@ -379,6 +302,10 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
         return Ok(StoreReply::NotCounted { used, revoked, last_use, failures });
     }
     tx.prepare_cached("UPDATE records SET used = used + 1 WHERE id = ?1")?.execute(params![op.id])?;
+    // Only uses that can still resume need keeping: the record stays bounded
+    // by the clients of one grace window, whatever n is (through the
+    // (id, last_use) index, each consume deletes only what went stale).
+    tx.prepare_cached("DELETE FROM uses WHERE id = ?1 AND last_use < ?2")?.execute(params![op.id, op.resume_after])?;
     tx.prepare_cached(
         "INSERT INTO uses (id, fp, last_use) VALUES (?1, ?2, ?3)
          ON CONFLICT (id, fp) DO UPDATE SET last_use = excluded.last_use",
@@ -454,6 +381,13 @@ fn read_record(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Record
         failures: to_u32(failures, "failures")?,
         expire_at,
     }))
+}
+
+/// Whether the index that keeps stale uses cheap to drop exists (files made
+/// before records were bounded lack it; `SCHEMA` creates it).
+fn has_last_use_index(conn: &rusqlite::Connection) -> Result<bool, StoreError> {
+    let sql = "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = 'uses_last_use'";
+    Ok(conn.query_row(sql, [], |r| r.get(0))?)
 }
 
 /// Whether the records table exists and has the `failures` column.
@@ -540,7 +474,7 @@ mod tests {
     #[test]
     fn revoked_links_count_nothing() {
         let (_dir, mut s) = store();
-        let (before, after) = s.revoke("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        let Revoked { before, after } = s.revoke("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
         assert_eq!(before, None);
         assert_eq!(after, Record { used: 0, revoked: true, last_use: None, failures: 0, expire_at: None });
         assert_eq!(
@@ -856,6 +790,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("junk.db");
         std::fs::write(&path, vec![0x42u8; 8192]).unwrap();
-        assert!(matches!(SqliteStore::open(&path), Err(StoreError::Sqlite(_))));
+        assert!(matches!(SqliteStore::open(&path), Err(StoreError::Engine(_))));
     }
 }

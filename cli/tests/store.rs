@@ -1,0 +1,129 @@
+//! `oncelink status|revoke --store ...` against every engine, as a person
+//! runs it: the real binary, a real SQLite file, a real moto server and a
+//! real PostgreSQL (from the one store harness, `oncelink-store-testing`).
+//! The store semantics themselves are the conformance suite's
+//! (stores/tests/conformance.rs); this checks the command line.
+
+use oncelink_store_testing::{Moto, Postgres, ACCESS_KEY, SECRET, TABLE};
+use std::process::{Command, Output};
+
+fn oncelink(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oncelink"));
+    cmd.args(args).env_remove("AWS_SESSION_TOKEN").env_remove("PGPASSWORD");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run oncelink")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "oncelink failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+/// status (nothing), revoke (creates), status (revoked), revoke again (existed).
+fn revoke_and_status(store: &[&str], env: &[(&str, &str)]) {
+    let id = "cliAAAAAAAAAAAAAAAAAAA";
+    let with = |cmd: &str| {
+        let mut args = vec![cmd];
+        args.extend_from_slice(store);
+        args.push(id);
+        json(&oncelink(&args, env))
+    };
+    let before = with("status");
+    assert_eq!((before["exists"].as_bool(), before["used"].as_u64()), (Some(false), Some(0)));
+    let revoked = with("revoke");
+    assert_eq!((revoked["exists"].as_bool(), revoked["revoked"].as_bool()), (Some(false), Some(true)));
+    let after = with("status");
+    assert_eq!((after["exists"].as_bool(), after["revoked"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(with("revoke")["exists"].as_bool(), Some(true));
+}
+
+#[test]
+fn revoke_and_status_work_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let spec = format!("sqlite:{}", path.display());
+    // The CLI never creates a store file (a typo would revoke nothing the
+    // server reads): a clear error, exit 2, and still no file.
+    for cmd in ["revoke", "status"] {
+        let out = oncelink(&[cmd, "--store", &spec, "AAAAAAAAAAAAAAAAAAAAAA"], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("no SQLite store at") && err.contains("--create-store"), "{cmd}: {err}");
+        assert!(!path.exists(), "{cmd} created a store file");
+    }
+    oncelink_store::sqlite::SqliteStore::create(&path).unwrap();
+    revoke_and_status(&["--store", &spec], &[]);
+}
+
+#[test]
+fn revoke_and_status_work_on_dynamodb() {
+    let moto = Moto::start();
+    let spec = moto.spec();
+    revoke_and_status(
+        &["--store", &spec, "--table", TABLE],
+        &[("AWS_ACCESS_KEY_ID", ACCESS_KEY), ("AWS_SECRET_ACCESS_KEY", SECRET)],
+    );
+    // A table that does not exist is DynamoDB's error type, exit 2.
+    let out = oncelink(
+        &["status", "--store", &spec, "--table", "no-such-table", "cliAAAAAAAAAAAAAAAAAAA"],
+        &[("AWS_ACCESS_KEY_ID", ACCESS_KEY), ("AWS_SECRET_ACCESS_KEY", SECRET)],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ResourceNotFoundException"));
+}
+
+#[test]
+fn revoke_and_status_work_on_postgres_with_the_password_from_each_place() {
+    let pg = Postgres::start();
+    revoke_and_status(&["--store", &pg.url()], &[]);
+    let bare = pg.url_without_password();
+    let out = oncelink(
+        &["status", "--store", &bare, "cliAAAAAAAAAAAAAAAAAAA"],
+        &[("PGPASSWORD", oncelink_store_testing::PASSWORD)],
+    );
+    assert_eq!(json(&out)["revoked"].as_bool(), Some(true), "PGPASSWORD");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, format!("{}\n", oncelink_store_testing::PASSWORD)).unwrap();
+    let out = oncelink(
+        &["status", "--store", &bare, "--store-password-file", &file.display().to_string(), "cliAAAAAAAAAAAAAAAAAAA"],
+        &[],
+    );
+    assert_eq!(json(&out)["revoked"].as_bool(), Some(true), "password file");
+}
+
+#[test]
+fn a_wrong_postgres_password_is_exit_2_and_never_echoed() {
+    let pg = Postgres::start();
+    let url = pg.url().replace(oncelink_store_testing::PASSWORD, "wrong-pass-XYZZY");
+    let out = oncelink(&["status", "--store", &url, "cliAAAAAAAAAAAAAAAAAAA"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("XYZZY"), "the password is not echoed: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn refuses_bad_specs_credentials_and_ids_with_exit_2() {
+    let id = "cli2AAAAAAAAAAAAAAAAAA";
+    let out = oncelink(&["status", "--store", "dynamodb:us-east-1@http://127.0.0.1:9", "--table", TABLE, id], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AWS_ACCESS_KEY_ID"));
+    let out = oncelink(&["revoke", "--store", "dynamodb:us-east-1", id], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--table"));
+    for spec in ["redis:x", "postgres://nouser", "postgres://u:secretpw@h:99999/db"] {
+        let out = oncelink(&["status", "--store", spec, id], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{spec}: {err}");
+        assert!(!err.contains("secretpw"), "{err}");
+    }
+    // The id rule is the core's: 16 to 64 characters, on every engine.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = format!("sqlite:{}", dir.path().join("s.db").display());
+    let out = oncelink(&["revoke", "--store", &spec, "abc"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("16 to 64"));
+}

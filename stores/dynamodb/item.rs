@@ -1,0 +1,56 @@
+//! Reading a whole DynamoDB item into the one [`Record`], for
+//! `oncelink status` (a `GetItem` answer) and `oncelink revoke` (the
+//! `ALL_OLD` attributes of its `UpdateItem`).
+
+use crate::Record;
+use oncelink_edge::dynamodb::{boolean, number};
+use serde_json::Value;
+
+/// The record under `key` (`Item` or `Attributes`) of an answer body;
+/// `None` when the answer has none (no such item).
+pub fn parse(body: &str, key: &str) -> Result<Option<Record>, String> {
+    let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(body) else {
+        return Err("dynamodb answer is not a JSON object".into());
+    };
+    let Some(item) = doc.get(key) else { return Ok(None) };
+    let item = item.as_object().ok_or_else(|| format!("{key} is not an object"))?;
+    if item.is_empty() {
+        return Ok(None);
+    }
+    let bad = |what: &str| format!("attribute {what} is malformed");
+    let mut last_use: Option<i64> = None;
+    for name in item.keys().filter(|k| k.starts_with("f_")) {
+        let t = number::<i64>(item, name).map_err(|_| bad(name))?;
+        last_use = last_use.max(t);
+    }
+    Ok(Some(Record {
+        used: number::<u32>(item, "used").map_err(|_| bad("used"))?.unwrap_or(0),
+        revoked: boolean(item, "revoked").map_err(|_| bad("revoked"))?.unwrap_or(false),
+        last_use,
+        failures: number::<u32>(item, "failures").map_err(|_| bad("failures"))?.unwrap_or(0),
+        expire_at: number::<i64>(item, "expire_at").map_err(|_| bad("expire_at"))?,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_and_revoke_answers_parse() {
+        let item = r#"{"Item":{"id":{"S":"x"},"used":{"N":"2"},"revoked":{"BOOL":true},"n":{"N":"3"},
+            "expire_at":{"N":"1700090000"},"f_a":{"N":"10"},"f_b":{"N":"30"},"f_c":{"N":"20"}}}"#;
+        assert_eq!(
+            parse(item, "Item").unwrap(),
+            Some(Record { used: 2, revoked: true, last_use: Some(30), failures: 0, expire_at: Some(1_700_090_000) })
+        );
+        let locked = parse(r#"{"Item":{"id":{"S":"x"},"failures":{"N":"5"}}}"#, "Item").unwrap().unwrap();
+        assert_eq!((locked.used, locked.failures), (0, 5));
+        assert_eq!(parse("{}", "Item").unwrap(), None);
+        assert!(parse(r#"{"Item":{"used":{"S":"2"}}}"#, "Item").is_err());
+        assert!(parse(r#"{"Item":{"failures":{"S":"3"}}}"#, "Item").is_err());
+        assert!(parse("nope", "Item").is_err());
+        let old = parse(r#"{"Attributes":{"used":{"N":"1"}}}"#, "Attributes").unwrap().unwrap();
+        assert_eq!((old.used, old.revoked), (1, false));
+    }
+}

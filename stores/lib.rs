@@ -1,0 +1,207 @@
+//! oncelink's use stores: one interface ([`Store`]) over three engines that
+//! carry out the core's [`StoreOp`] with the same semantics
+//! (`oncelink_edge::store` documents them):
+//!
+//! - [`sqlite`] — one file on one machine (`sqlite:PATH`);
+//! - [`postgres`] — one database shared by many origin-shim processes
+//!   (`postgres://USER[:PASS]@HOST[:PORT]/DB`);
+//! - [`dynamodb`] — the Lambda@Edge table (`dynamodb:REGION[@ENDPOINT]`).
+//!   The request encoding and SigV4 signing stay in the core
+//!   (`oncelink_edge::dynamodb`), because the wasm needs them too; this crate
+//!   only sends them.
+//!
+//! Both origin-shim and the `oncelink` CLI use only this crate. What lives
+//! here once: the [`Record`] type, the [`StoreSpec`] parser, the id rule
+//! ([`check_id`]), the [`RetryPolicy`], where AWS credentials are read
+//! ([`credentials`]), and the one error enum ([`StoreError`]). The core stays
+//! sans-IO: this crate is where the I/O is.
+//!
+//! Any error means "the store could not answer": a host turns it into
+//! `StoreReply::Unavailable` (503), never an allow.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod credentials;
+pub mod dynamodb;
+mod error;
+mod id;
+pub mod postgres;
+mod record;
+mod retry;
+mod spec;
+pub mod sqlite;
+
+pub use error::StoreError;
+pub use id::check_id;
+pub use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
+pub use record::{Record, Revoked};
+pub use retry::RetryPolicy;
+pub use spec::StoreSpec;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How often a long-running host should call [`Store::prune`].
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What [`Store::open`] needs besides the spec.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// DynamoDB table name (required with `dynamodb:`; refused otherwise).
+    pub table: Option<String>,
+    /// PostgreSQL only: a file holding the password (instead of the URL or
+    /// `PGPASSWORD`).
+    pub password_file: Option<std::path::PathBuf>,
+    /// SQLite only: create the file if there is none (`serve
+    /// --create-store`). Without it a missing file is
+    /// [`StoreError::Missing`]: a store that went away must not come back
+    /// empty, with every use count reset. Refused with the other engines
+    /// (PostgreSQL makes its schema by migration, a DynamoDB table is made
+    /// by its deployment).
+    pub create: bool,
+    /// SQLite only: told, from the store's thread, when the file is lost
+    /// (deleted, moved, replaced) and when it is back (the host logs it).
+    pub on_file_change: Option<sqlite::OnFileChange>,
+    /// Attempts and time limits of every call (DynamoDB and PostgreSQL; the
+    /// SQLite file waits on its busy timeout instead).
+    pub retry: RetryPolicy,
+}
+
+/// An open store. Cheap to clone (every engine is a handle).
+#[derive(Clone)]
+pub struct Store {
+    engine: Engine,
+}
+
+#[derive(Clone)]
+enum Engine {
+    Sqlite(sqlite::Worker),
+    Dynamodb(std::sync::Arc<dynamodb::Table>),
+    Postgres(postgres::Pool),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("engine", &self.engine_name()).finish()
+    }
+}
+
+impl Store {
+    /// Opens the store `spec` names, checking that it can answer: the
+    /// SQLite file is opened (created only with [`OpenOptions::create`];
+    /// schema created or migrated), the PostgreSQL
+    /// database is reached and migrated, the DynamoDB configuration and
+    /// credentials are checked (no request is sent). An error here means
+    /// "do not start serving".
+    pub async fn open(spec: &StoreSpec, options: &OpenOptions) -> Result<Store, StoreError> {
+        if options.table.is_some() && !matches!(spec, StoreSpec::Dynamodb { .. }) {
+            return Err(StoreError::Spec("--table only applies with --store dynamodb:...".into()));
+        }
+        if options.create && !matches!(spec, StoreSpec::Sqlite(_)) {
+            return Err(StoreError::Spec(
+                "--create-store applies to a sqlite: store (PostgreSQL makes its schema by migration; a DynamoDB \
+                 table is made by its deployment)"
+                    .into(),
+            ));
+        }
+        let engine = match spec {
+            StoreSpec::Sqlite(path) => {
+                let if_missing = if options.create { sqlite::IfMissing::Create } else { sqlite::IfMissing::Refuse };
+                Engine::Sqlite(sqlite::Worker::start(path, if_missing, options.on_file_change.clone())?)
+            }
+            StoreSpec::Dynamodb { region, endpoint } => {
+                let Some(table) = &options.table else {
+                    return Err(StoreError::Spec("--store dynamodb:... needs --table NAME".into()));
+                };
+                let creds = credentials::from_env()?;
+                Engine::Dynamodb(std::sync::Arc::new(dynamodb::Table::new(
+                    region,
+                    endpoint.clone(),
+                    table,
+                    creds,
+                    options.retry,
+                )?))
+            }
+            StoreSpec::Postgres(url) => Engine::Postgres(postgres::Pool::open(url, options).await?),
+        };
+        Ok(Store { engine })
+    }
+
+    /// `sqlite`, `dynamodb` or `postgres`, for logs.
+    pub fn engine_name(&self) -> &'static str {
+        match &self.engine {
+            Engine::Sqlite(_) => "sqlite",
+            Engine::Dynamodb(_) => "dynamodb",
+            Engine::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Carries out `op` atomically and says what happened.
+    pub async fn apply(&self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+        check_id(&op.id)?;
+        match &self.engine {
+            Engine::Sqlite(w) => w.apply(op.clone()).await,
+            Engine::Dynamodb(t) => t.apply(op).await,
+            Engine::Postgres(p) => p.apply(op).await,
+        }
+    }
+
+    /// The record of `id`, if the store has one (a strongly consistent read).
+    pub async fn status(&self, id: &str) -> Result<Option<Record>, StoreError> {
+        check_id(id)?;
+        match &self.engine {
+            Engine::Sqlite(w) => w.status(id).await,
+            Engine::Dynamodb(t) => t.status(id).await,
+            Engine::Postgres(p) => p.status(id).await,
+        }
+    }
+
+    /// Marks `id` revoked, creating the record if the link was never used
+    /// (a link revoked before its first use stays revoked).
+    pub async fn revoke(&self, id: &str) -> Result<Revoked, StoreError> {
+        check_id(id)?;
+        match &self.engine {
+            Engine::Sqlite(w) => w.revoke(id).await,
+            Engine::Dynamodb(t) => t.revoke(id).await,
+            Engine::Postgres(p) => p.revoke(id).await,
+        }
+    }
+
+    /// Deletes records whose `expire_at` is before `now`; returns how many
+    /// went. DynamoDB deletes them itself (the table's TTL): 0 there.
+    pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(w) => w.prune(now).await,
+            Engine::Dynamodb(_) => Ok(0),
+            Engine::Postgres(p) => p.prune(now).await,
+        }
+    }
+}
+
+/// Unix seconds now (the hosts' one clock read; the core takes it as a parameter).
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn create_applies_to_sqlite_only_and_without_it_a_missing_file_is_refused() {
+        let create = OpenOptions { create: true, ..Default::default() };
+        for spec in ["dynamodb:us-east-1", "postgres://u@127.0.0.1:1/db"] {
+            let options = OpenOptions { table: spec.starts_with("dynamodb").then(|| "t".into()), ..create.clone() };
+            let err = Store::open(&StoreSpec::parse(spec).unwrap(), &options).await.unwrap_err();
+            assert!(matches!(&err, StoreError::Spec(m) if m.contains("--create-store")), "{spec}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let spec = StoreSpec::Sqlite(path.clone());
+        let err = Store::open(&spec, &OpenOptions::default()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Missing(_)), "{err:?}");
+        assert!(!path.exists(), "a refused open created the file");
+        Store::open(&spec, &create).await.unwrap();
+        assert!(path.is_file());
+        Store::open(&spec, &OpenOptions::default()).await.unwrap();
+    }
+}

@@ -1,0 +1,311 @@
+//! The PostgreSQL engine (`postgres://USER[:PASS]@HOST[:PORT]/DB`): one
+//! database shared by any number of origin-shim processes.
+//!
+//! Each operation is one statement (a consume calls the `oncelink_consume`
+//! function, schema.rs) or one transaction, whose first write takes the
+//! record's row lock (`INSERT ... ON CONFLICT DO UPDATE`), so
+//! concurrent consumes of one link, from any process, run one after
+//! another and a use is counted at most `n` times; reads after the lock
+//! see everything committed before it (READ COMMITTED takes a new snapshot
+//! per statement). There is no read-then-write race: nothing is decided
+//! on a value read before the lock.
+//!
+//! Connections come from a pool (deadpool-postgres) that drops broken ones,
+//! so the engine recovers by itself when the database comes back; every
+//! call goes through the one [`RetryPolicy`]. The schema is created and
+//! migrated at open ([`schema`]).
+
+mod schema;
+
+pub use schema::{known_version, MIGRATIONS};
+
+use crate::spec::PgUrl;
+use crate::{OpenOptions, Record, RetryPolicy, Revoked, StoreError};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, RecyclingMethod, Runtime};
+use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
+use tokio_postgres::NoTls;
+
+/// Connections each process keeps at most. Consumes of one link queue on
+/// its row lock whatever the number; more connections only help many links.
+pub const POOL_SIZE: usize = 8;
+/// Connections made at open.
+const WARM: usize = 4;
+
+/// A pool of connections to one database, migrated.
+#[derive(Clone)]
+pub struct Pool {
+    pool: deadpool_postgres::Pool,
+    retry: RetryPolicy,
+}
+
+impl Pool {
+    /// Connects, checks the database can be reached and migrates it. The
+    /// password comes from the URL, else `options.password_file`, else
+    /// `PGPASSWORD`; it is never part of an error.
+    pub async fn open(url: &PgUrl, options: &OpenOptions) -> Result<Pool, StoreError> {
+        let password = password(url, options)?;
+        let mut config = tokio_postgres::Config::new();
+        config
+            .user(&url.user)
+            .host(&url.host)
+            .port(url.port)
+            .dbname(&url.dbname)
+            .application_name("oncelink")
+            .connect_timeout(options.retry.attempt_timeout);
+        if let Some(p) = &password {
+            config.password(p);
+        }
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            // The retry policy is the one clock: waiting for a connection,
+            // making one, and the query all count against one attempt.
+            .wait_timeout(Some(options.retry.attempt_timeout))
+            .create_timeout(Some(options.retry.attempt_timeout))
+            .recycle_timeout(Some(options.retry.attempt_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Engine(format!("postgres store: cannot build the pool: {e}")))?;
+        let mut client = pool.get().await.map_err(|e| pool_error(e, url))?;
+        schema::migrate(&mut client).await.map_err(|e| match e {
+            StoreError::Transient(m) | StoreError::Engine(m) => {
+                StoreError::Engine(format!("postgres store {url}: cannot create or migrate the schema: {m}"))
+            }
+            other => other,
+        })?;
+        // Make a few connections now, so a burst right after start does not
+        // wait on connection set-up (authentication costs CPU).
+        drop(client);
+        let warm: Vec<_> = futures_join(&pool, WARM).await;
+        drop(warm);
+        Ok(Pool { pool, retry: options.retry })
+    }
+
+    /// Carries out `op` (see the module docs).
+    pub async fn apply(&self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+        self.retry
+            .run(|| async {
+                let mut client = self.pool.get().await.map_err(|e| pool_error(e, "the pool"))?;
+                match op.kind {
+                    StoreOpKind::Consume => consume(&mut client, op).await,
+                    StoreOpKind::Attempt => attempt(&mut client, op).await,
+                    StoreOpKind::Resume | StoreOpKind::Read => read(&client, op).await,
+                }
+            })
+            .await
+    }
+
+    /// The record of `id`.
+    pub async fn status(&self, id: &str) -> Result<Option<Record>, StoreError> {
+        self.retry
+            .run(|| async {
+                let client = self.pool.get().await.map_err(|e| pool_error(e, "the pool"))?;
+                record(&client, id, "").await
+            })
+            .await
+    }
+
+    /// Marks `id` revoked (creating the record if absent).
+    pub async fn revoke(&self, id: &str) -> Result<Revoked, StoreError> {
+        self.retry
+            .run(|| async {
+                let mut client = self.pool.get().await.map_err(|e| pool_error(e, "the pool"))?;
+                let tx = client.transaction().await.map_err(error)?;
+                let before = record(&tx, id, " FOR UPDATE").await?;
+                tx.execute(
+                    "INSERT INTO oncelink_records (id, revoked) VALUES ($1, true)
+                     ON CONFLICT (id) DO UPDATE SET revoked = true",
+                    &[&id],
+                )
+                .await
+                .map_err(error)?;
+                let after = record(&tx, id, "").await?.ok_or_else(|| StoreError::Corrupt("record vanished".into()))?;
+                tx.commit().await.map_err(error)?;
+                Ok(Revoked { before, after })
+            })
+            .await
+    }
+
+    /// Deletes expired records and their uses; returns how many records went.
+    pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
+        self.retry
+            .run(|| async {
+                let client = self.pool.get().await.map_err(|e| pool_error(e, "the pool"))?;
+                let row = client
+                    .query_one(
+                        "WITH gone AS (
+                             DELETE FROM oncelink_records WHERE expire_at < $1 RETURNING id
+                         ), uses AS (
+                             DELETE FROM oncelink_uses u USING gone WHERE u.id = gone.id
+                         )
+                         SELECT count(*) FROM gone",
+                        &[&now],
+                    )
+                    .await
+                    .map_err(error)?;
+                Ok(row.get::<_, i64>(0) as u64)
+            })
+            .await
+    }
+}
+
+/// Holds `k` connections at once (so the pool makes them), then hands them back.
+async fn futures_join(pool: &deadpool_postgres::Pool, k: usize) -> Vec<deadpool_postgres::Client> {
+    let mut held = Vec::with_capacity(k);
+    for _ in 0..k {
+        match pool.get().await {
+            Ok(c) => held.push(c),
+            Err(_) => break,
+        }
+    }
+    held
+}
+
+/// The consume: one call of `oncelink_consume` (schema.rs), which locks
+/// (creating) the record, decides on what the lock shows and writes, in
+/// one statement: one round trip, the row lock held only inside the server.
+async fn consume(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    let statement = client
+        .prepare_cached("SELECT o_counted, o_used, o_revoked, o_failures, o_last_use FROM oncelink_consume($1, $2, $3, $4, $5, $6, $7)")
+        .await
+        .map_err(error)?;
+    let n = i32::try_from(op.n).map_err(|_| StoreError::Engine("n out of range".into()))?;
+    let max = op.max_failures.map(|m| i32::try_from(m).unwrap_or(i32::MAX));
+    let row = client
+        .query_one(&statement, &[&op.id, &op.fp, &n, &op.now, &op.resume_after, &op.expire_at, &max])
+        .await
+        .map_err(error)?;
+    let used = count(row.get(1), "used")?;
+    Ok(if row.get::<_, bool>(0) {
+        StoreReply::Counted { used }
+    } else {
+        StoreReply::NotCounted {
+            used,
+            revoked: row.get(2),
+            failures: count(row.get(3), "failures")?,
+            last_use: row.get(4),
+        }
+    })
+}
+
+/// A password guess (`attempt`): create the record if absent and, only if
+/// the link is live (not revoked, `used < n`, `failures < max_failures`),
+/// add `miss` (0 or 1) to `failures`; answer with the record after. A right
+/// and a wrong guess run the same statements with a bound 0 or 1, and on a
+/// spent or locked link neither changes a row.
+async fn attempt(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    let miss =
+        op.miss.filter(|m| *m <= 1).ok_or_else(|| StoreError::BadOp("attempt without a miss of 0 or 1".into()))?;
+    let (miss, n) = (miss as i32, i32::try_from(op.n).unwrap_or(i32::MAX));
+    let max = op.max_failures.map(|m| i32::try_from(m).unwrap_or(i32::MAX));
+    let tx = client.transaction().await.map_err(error)?;
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO oncelink_records AS r (id, failures, expire_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET failures = r.failures + EXCLUDED.failures, expire_at =
+                 greatest(coalesce(r.expire_at, EXCLUDED.expire_at), EXCLUDED.expire_at)
+             WHERE NOT r.revoked AND r.used < $4 AND ($5::integer IS NULL OR r.failures < $5)",
+        )
+        .await
+        .map_err(error)?;
+    // Locks the row whether or not it changes it; the read below then sees it.
+    tx.execute(&upsert, &[&op.id, &miss, &op.expire_at, &n, &max]).await.map_err(error)?;
+    let reply = read(&tx, op).await?;
+    tx.commit().await.map_err(error)?;
+    Ok(reply)
+}
+
+/// A resume or a page's read: one statement, changes nothing.
+async fn read(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT r.used, r.revoked, r.failures, u.last_use
+             FROM (SELECT $1::text AS id, $2::text AS fp) k
+             LEFT JOIN oncelink_records r ON r.id = k.id
+             LEFT JOIN oncelink_uses u ON u.id = k.id AND u.fp = k.fp",
+        )
+        .await
+        .map_err(error)?;
+    let row = client.query_one(&statement, &[&op.id, &op.fp]).await.map_err(error)?;
+    Ok(StoreReply::NotCounted {
+        used: count(row.get::<_, Option<i32>>(0).unwrap_or(0), "used")?,
+        revoked: row.get::<_, Option<bool>>(1).unwrap_or(false),
+        last_use: row.get(3),
+        failures: count(row.get::<_, Option<i32>>(2).unwrap_or(0), "failures")?,
+    })
+}
+
+/// The whole record of `id`; `lock` is `""` or `" FOR UPDATE"`.
+async fn record(client: &impl GenericClient, id: &str, lock: &str) -> Result<Option<Record>, StoreError> {
+    let sql = format!(
+        "SELECT used, revoked, failures, expire_at,
+                (SELECT max(last_use) FROM oncelink_uses WHERE id = $1)
+         FROM oncelink_records WHERE id = $1{lock}"
+    );
+    let Some(row) = client.query_opt(sql.as_str(), &[&id]).await.map_err(error)? else {
+        return Ok(None);
+    };
+    Ok(Some(Record {
+        used: count(row.get(0), "used")?,
+        revoked: row.get(1),
+        failures: count(row.get(2), "failures")?,
+        expire_at: row.get(3),
+        last_use: row.get(4),
+    }))
+}
+
+fn count(value: i32, column: &str) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{column} = {value}")))
+}
+
+/// The password from the URL, the file, or `PGPASSWORD`, in that order.
+fn password(url: &PgUrl, options: &OpenOptions) -> Result<Option<String>, StoreError> {
+    if let Some(path) = &options.password_file {
+        if url.password.is_some() {
+            return Err(StoreError::Spec(
+                "give the PostgreSQL password once: in the URL or in a file, not both".into(),
+            ));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            StoreError::Credentials(format!(
+                "cannot read the PostgreSQL password file {}: {}",
+                path.display(),
+                e.kind()
+            ))
+        })?;
+        let line = text.lines().next().unwrap_or("");
+        if line.is_empty() {
+            return Err(StoreError::Credentials(format!("the PostgreSQL password file {} is empty", path.display())));
+        }
+        return Ok(Some(line.to_owned()));
+    }
+    Ok(url.password.clone().or_else(|| std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty())))
+}
+
+/// A driver error: connection trouble and conflicts are worth retrying,
+/// anything the server refused for good is not. The text is the driver's
+/// (which never includes the password).
+fn error(e: tokio_postgres::Error) -> StoreError {
+    let transient_state = e.as_db_error().map(|db| {
+        let code = db.code().code();
+        // 08: connection exception; 40: serialization/deadlock; 53: out of
+        // resources; 57P0x: the server is shutting down or starting.
+        code.starts_with("08") || code.starts_with("40") || code.starts_with("53") || code.starts_with("57P")
+    });
+    let text = format!("postgres store: {e}");
+    match transient_state {
+        Some(false) => StoreError::Engine(text),
+        // No database error: the connection broke, or was never made.
+        Some(true) | None => StoreError::Transient(text),
+    }
+}
+
+fn pool_error(e: deadpool_postgres::PoolError, what: impl std::fmt::Display) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => match error(e) {
+            StoreError::Transient(m) => StoreError::Transient(format!("{m} (connecting to {what})")),
+            other => other,
+        },
+        other => StoreError::Transient(format!("postgres store: no connection from {what}: {other}")),
+    }
+}

@@ -1,0 +1,97 @@
+//! The PostgreSQL schema, as numbered migrations. Version `k` is
+//! `MIGRATIONS[k - 1]`; the versions applied are rows of `oncelink_schema`.
+//!
+//! [`migrate`] runs in one transaction that first takes a transaction-level
+//! advisory lock, so two instances starting at once apply each migration
+//! exactly once (the second waits, then finds it applied). A database whose
+//! version is higher than this binary knows is refused: an older binary
+//! must not write into a schema it does not understand.
+
+use crate::StoreError;
+use tokio_postgres::Client;
+
+/// `pg_advisory_xact_lock` key: "oncelink" in ASCII, so it collides with
+/// no other application's lock by accident.
+const LOCK_KEY: i64 = 0x6f6e_6365_6c69_6e6b;
+
+/// The migrations, oldest first. Never edit one that has shipped: add one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: records and the uses that can still resume.
+    "CREATE TABLE oncelink_records (
+         id        text PRIMARY KEY,
+         used      integer NOT NULL DEFAULT 0 CHECK (used >= 0),
+         revoked   boolean NOT NULL DEFAULT false,
+         failures  integer NOT NULL DEFAULT 0 CHECK (failures >= 0),
+         expire_at bigint
+     );
+     CREATE INDEX oncelink_records_expire_at ON oncelink_records (expire_at);
+     CREATE TABLE oncelink_uses (
+         id       text NOT NULL,
+         fp       text NOT NULL,
+         last_use bigint NOT NULL,
+         PRIMARY KEY (id, fp)
+     );
+     CREATE INDEX oncelink_uses_last_use ON oncelink_uses (id, last_use);
+     -- The consume in one statement. The INSERT ... ON CONFLICT takes the
+     -- record's row lock first; every later query of this VOLATILE function
+     -- takes a new snapshot (READ COMMITTED), so it sees all that committed
+     -- before the lock was granted. Only uses that can still resume are kept.
+     CREATE FUNCTION oncelink_consume(
+         p_id text, p_fp text, p_n integer, p_now bigint, p_ra bigint, p_exp bigint, p_maxf integer,
+         OUT o_counted boolean, OUT o_used integer, OUT o_revoked boolean, OUT o_failures integer,
+         OUT o_last_use bigint)
+     LANGUAGE plpgsql VOLATILE AS $fn$
+     BEGIN
+         INSERT INTO oncelink_records AS r (id, expire_at) VALUES (p_id, p_exp)
+         ON CONFLICT (id) DO UPDATE SET expire_at = greatest(coalesce(r.expire_at, EXCLUDED.expire_at), EXCLUDED.expire_at)
+         RETURNING r.used, r.revoked, r.failures INTO o_used, o_revoked, o_failures;
+         SELECT u.last_use INTO o_last_use FROM oncelink_uses u WHERE u.id = p_id AND u.fp = p_fp;
+         IF o_revoked OR o_last_use >= p_ra OR o_used >= p_n OR o_failures >= p_maxf THEN
+             -- NULL comparisons are NULL, which IF takes as false.
+             o_counted := false;
+             RETURN;
+         END IF;
+         UPDATE oncelink_records r SET used = r.used + 1 WHERE r.id = p_id RETURNING r.used INTO o_used;
+         DELETE FROM oncelink_uses u WHERE u.id = p_id AND u.last_use < p_ra AND u.fp <> p_fp;
+         INSERT INTO oncelink_uses AS u (id, fp, last_use) VALUES (p_id, p_fp, p_now)
+         ON CONFLICT (id, fp) DO UPDATE SET last_use = EXCLUDED.last_use;
+         o_counted := true;
+         o_last_use := p_now;
+     END
+     $fn$;",
+];
+
+/// The newest schema version this binary knows.
+pub fn known_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the database up to [`known_version`]; returns the version found.
+pub async fn migrate(client: &mut Client) -> Result<i64, StoreError> {
+    let tx = client.transaction().await.map_err(super::error)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY]).await.map_err(super::error)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS oncelink_schema (
+             version    integer PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+    )
+    .await
+    .map_err(super::error)?;
+    let found: i64 = tx
+        .query_one("SELECT coalesce(max(version), 0)::bigint FROM oncelink_schema", &[])
+        .await
+        .map_err(super::error)?
+        .get(0);
+    let known = known_version();
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = i as i32 + 1;
+        tx.batch_execute(sql).await.map_err(super::error)?;
+        tx.execute("INSERT INTO oncelink_schema (version) VALUES ($1)", &[&version]).await.map_err(super::error)?;
+    }
+    tx.commit().await.map_err(super::error)?;
+    Ok(found)
+}

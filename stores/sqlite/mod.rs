@@ -1,0 +1,9 @@
+//! The SQLite engine (`sqlite:PATH`): one file on one machine.
+//! [`SqliteStore`] is the file (blocking); [`Worker`] runs it on its own
+//! thread for async hosts, with group commit.
+
+mod file;
+mod worker;
+
+pub use file::{IfMissing, SqliteStore, DEFAULT_BUSY_TIMEOUT};
+pub use worker::{FileChange, OnFileChange, Worker, MAX_BATCH};

@@ -1,0 +1,294 @@
+//! The SQLite file for async hosts: one dedicated thread owns the
+//! connection and requests queue to it over a channel, so the async
+//! executor never blocks on disk.
+//!
+//! Group commit: the operations that queued while the previous commit was
+//! syncing (up to [`MAX_BATCH`]) run in order in one transaction with one
+//! fsync, and none is answered before that commit; an error fails the whole
+//! batch (every caller is told, nothing is counted).
+//!
+//! If the store file is deleted or replaced while the thread runs, every
+//! operation fails (`StoreError::Missing` or `Replaced`: 503) until the
+//! original file is back; the thread never reopens or recreates it. It
+//! tells the host's [`OnFileChange`] once when that starts and once when it
+//! ends, in the order the operations ran (the host logs it loudly; this
+//! crate does not log).
+
+use super::{IfMissing, SqliteStore};
+use crate::{Record, Revoked, StoreError};
+use oncelink_edge::{StoreOp, StoreReply};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc};
+use tokio::sync::oneshot;
+
+/// Most operations the SQLite thread puts in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// One request for the SQLite thread and where to send its answer.
+enum Job {
+    Apply(StoreOp, Reply<StoreReply>),
+    Status(String, Reply<Option<Record>>),
+    Revoke(String, Reply<Revoked>),
+    Prune(i64, Reply<u64>),
+}
+
+/// A change in whether the store's path still names the file it opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileChange {
+    /// The file was deleted, moved away or replaced: every operation now fails.
+    Lost {
+        /// The path the store was opened by.
+        path: PathBuf,
+        /// What the check found (`Missing` or `Replaced`).
+        cause: StoreError,
+    },
+    /// The original file is back at its path: counting again.
+    Back {
+        /// The path the store was opened by.
+        path: PathBuf,
+    },
+}
+
+/// What the SQLite thread calls on each [`FileChange`], from that thread.
+#[derive(Clone)]
+pub struct OnFileChange(pub Arc<dyn Fn(&FileChange) + Send + Sync>);
+
+impl std::fmt::Debug for OnFileChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnFileChange(..)")
+    }
+}
+
+/// Whether the store file is the one opened, as last seen; a change is told once.
+struct FileWatch {
+    lost: bool,
+    on_change: Option<OnFileChange>,
+}
+
+impl FileWatch {
+    /// Notes what an operation's result says about the file.
+    fn saw<T>(&mut self, result: &Result<T, StoreError>, store: &SqliteStore) {
+        let lost = matches!(result, Err(StoreError::Missing(_) | StoreError::Replaced(_)));
+        if lost == self.lost {
+            return;
+        }
+        self.lost = lost;
+        let path = store.path().to_owned();
+        let change = match result {
+            Err(cause) => FileChange::Lost { path, cause: cause.clone() },
+            Ok(_) => FileChange::Back { path },
+        };
+        if let Some(OnFileChange(f)) = &self.on_change {
+            f(&change);
+        }
+    }
+}
+
+/// The handle async code holds: the SQLite thread's queue. The thread ends
+/// when the last handle is dropped.
+#[derive(Clone)]
+pub struct Worker {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Worker {
+    /// Opens the file at `path` (see [`SqliteStore::open_with`]; created only
+    /// with [`IfMissing::Create`]) and starts its thread, which tells
+    /// `on_change` when the file goes and comes back.
+    pub fn start(path: &Path, if_missing: IfMissing, on_change: Option<OnFileChange>) -> Result<Worker, StoreError> {
+        let store = SqliteStore::open_with(path, super::DEFAULT_BUSY_TIMEOUT, if_missing)?;
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let watch = FileWatch { lost: false, on_change };
+        std::thread::Builder::new()
+            .name("sqlite-store".into())
+            .spawn(move || run(store, rx, watch))
+            .map_err(|e| StoreError::Engine(format!("sqlite store: cannot start its thread: {e}")))?;
+        Ok(Worker { jobs })
+    }
+
+    async fn ask<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        let gone = || StoreError::Engine("sqlite store: its thread is gone".into());
+        self.jobs.send(job(tx)).map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Carries out `op` (batched with whatever else is queued).
+    pub async fn apply(&self, op: StoreOp) -> Result<StoreReply, StoreError> {
+        self.ask(|tx| Job::Apply(op, tx)).await
+    }
+
+    /// See [`SqliteStore::status`].
+    pub async fn status(&self, id: &str) -> Result<Option<Record>, StoreError> {
+        self.ask(|tx| Job::Status(id.to_owned(), tx)).await
+    }
+
+    /// See [`SqliteStore::revoke`].
+    pub async fn revoke(&self, id: &str) -> Result<Revoked, StoreError> {
+        self.ask(|tx| Job::Revoke(id.to_owned(), tx)).await
+    }
+
+    /// See [`SqliteStore::prune`].
+    pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
+        self.ask(|tx| Job::Prune(now, tx)).await
+    }
+}
+
+fn run(mut store: SqliteStore, rx: mpsc::Receiver<Job>, mut watch: FileWatch) {
+    while let Ok(first) = rx.recv() {
+        let (mut ops, mut waiting) = (Vec::new(), Vec::new());
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Apply(op, reply) => {
+                    ops.push(op);
+                    waiting.push(reply);
+                }
+                // Anything else runs on its own, after the batch before it.
+                other => {
+                    commit(&mut store, &ops, std::mem::take(&mut waiting), &mut watch);
+                    ops.clear();
+                    single(&mut store, other, &mut watch);
+                }
+            }
+            if ops.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        commit(&mut store, &ops, waiting, &mut watch);
+    }
+}
+
+/// Applies the batch in one transaction, then answers each caller. The
+/// requester may have gone (timeout); a counted use stays counted.
+fn commit(store: &mut SqliteStore, ops: &[StoreOp], waiting: Vec<Reply<StoreReply>>, watch: &mut FileWatch) {
+    if ops.is_empty() {
+        return;
+    }
+    let result = store.apply_batch(ops);
+    watch.saw(&result, store);
+    match result {
+        Ok(replies) => {
+            for (reply, answer) in waiting.into_iter().zip(replies) {
+                let _ = reply.send(Ok(answer));
+            }
+        }
+        Err(e) => {
+            for reply in waiting {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+fn single(store: &mut SqliteStore, job: Job, watch: &mut FileWatch) {
+    fn answer<T>(reply: Reply<T>, result: Result<T, StoreError>, store: &SqliteStore, watch: &mut FileWatch) {
+        watch.saw(&result, store);
+        let _ = reply.send(result);
+    }
+    match job {
+        Job::Apply(op, reply) => {
+            let result = store.apply(&op);
+            answer(reply, result, store, watch);
+        }
+        Job::Status(id, reply) => {
+            let result = store.status(&id);
+            answer(reply, result, store, watch);
+        }
+        Job::Revoke(id, reply) => {
+            let result = store.revoke(&id);
+            answer(reply, result, store, watch);
+        }
+        Job::Prune(now, reply) => {
+            let result = store.prune(now);
+            answer(reply, result, store, watch);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oncelink_edge::StoreOpKind;
+
+    #[tokio::test]
+    async fn counts_reads_and_fails_through_the_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Worker::start(&dir.path().join("s.db"), IfMissing::Create, None).unwrap();
+        let op = StoreOp {
+            kind: StoreOpKind::Consume,
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            region: "us-east-1".into(),
+            n: 1,
+            fp: "fp".into(),
+            now: 100,
+            resume_after: 0,
+            expire_at: 3600,
+            max_failures: None,
+            miss: None,
+        };
+        assert_eq!(store.apply(op.clone()).await, Ok(StoreReply::Counted { used: 1 }));
+        let other = StoreOp { fp: "other".into(), ..op.clone() };
+        let not_counted = |failures| StoreReply::NotCounted { used: 1, revoked: false, last_use: None, failures };
+        assert_eq!(store.apply(other.clone()).await, Ok(not_counted(0)));
+        let fail = StoreOp { kind: StoreOpKind::Attempt, miss: Some(1), max_failures: Some(5), n: 2, ..other.clone() };
+        assert_eq!(store.apply(fail).await, Ok(not_counted(1)));
+        let read = StoreOp { kind: StoreOpKind::Read, ..other };
+        assert_eq!(store.apply(read).await, Ok(not_counted(1)));
+        assert_eq!(store.status(&op.id).await.unwrap().map(|r| r.used), Some(1));
+        assert!(store.revoke(&op.id).await.unwrap().after.revoked);
+        assert_eq!(store.prune(3601).await, Ok(1));
+        assert_eq!(store.status(&op.id).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn a_lost_file_is_told_once_when_it_goes_and_once_when_it_is_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let on_change = OnFileChange(Arc::new(move |c: &FileChange| sink.lock().unwrap().push(c.clone())));
+        let store = Worker::start(&path, IfMissing::Create, Some(on_change)).unwrap();
+        let id = "AAAAAAAAAAAAAAAAAAAAAA";
+        let op = StoreOp {
+            kind: StoreOpKind::Consume,
+            id: id.into(),
+            region: "us-east-1".into(),
+            n: 5,
+            fp: "fp".into(),
+            now: 100,
+            resume_after: 0,
+            expire_at: 3600,
+            max_failures: None,
+            miss: None,
+        };
+        assert_eq!(store.apply(op.clone()).await, Ok(StoreReply::Counted { used: 1 }));
+        let moved = dir.path().join("moved.db");
+        std::fs::rename(&path, &moved).unwrap();
+        for _ in 0..3 {
+            assert!(matches!(store.apply(op.clone()).await, Err(StoreError::Missing(_))));
+        }
+        assert!(matches!(store.status(id).await, Err(StoreError::Missing(_))));
+        assert!(matches!(store.prune(0).await, Err(StoreError::Missing(_))));
+        assert!(!path.exists(), "the thread never recreates its file");
+        std::fs::rename(&moved, &path).unwrap();
+        let another = StoreOp { fp: "another".into(), ..op };
+        assert_eq!(store.apply(another).await, Ok(StoreReply::Counted { used: 2 }), "counting goes on where it was");
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "one change when it went, one when it came back: {seen:?}");
+        assert!(matches!(&seen[0], FileChange::Lost { path: p, cause: StoreError::Missing(_) } if *p == path));
+        assert_eq!(seen[1], FileChange::Back { path });
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_refused_and_not_created_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        assert!(matches!(Worker::start(&path, IfMissing::Refuse, None), Err(StoreError::Missing(_))));
+        assert!(!path.exists(), "a refused open created the file");
+        Worker::start(&path, IfMissing::Create, None).unwrap();
+        assert!(path.is_file());
+    }
+}
