@@ -6,28 +6,18 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+// Where the cargo-built binaries are: one rule for every suite that runs them.
+export { binDir, root } from '../../browser-tests/support/servers.mjs';
+import { binDir } from '../../browser-tests/support/servers.mjs';
 
 const START_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 15_000;
-
-/** The directory holding the cargo-built binaries ($ONCELINK_BIN_DIR, else target/debug). */
-export function binDir() {
-  const dir = process.env.ONCELINK_BIN_DIR ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug');
-  for (const name of ['oncelink', 'origin-shim']) {
-    if (!existsSync(join(dir, name))) {
-      throw new Error(`${join(dir, name)} is missing: run 'cargo build -p origin-shim -p oncelink' (or set ONCELINK_BIN_DIR)`);
-    }
-  }
-  return dir;
-}
 
 /** A scratch directory, removed by the returned cleanup. */
 export function scratch(t) {
