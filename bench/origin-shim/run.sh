@@ -131,12 +131,59 @@ for _ in $(seq 1 200); do
 done
 [ -n "$shim_url" ] || die "origin-shim did not print its listening line; log: $(tail -n 20 "$work/shim.log")"
 
+# PostgreSQL (issue 12): one cluster started here, and two origin-shim
+# processes on it, as several instances behind a load balancer would run.
+# Skipped when PostgreSQL 15 is not installed (apt-get install -y postgresql).
+pg_bin=/usr/lib/postgresql/15/bin
+pg_urls=()
+started_url=""
+start_shim() { # STORE OUT LOG [EXTRA...]: start origin-shim; its URL in $started_url
+  local store=$1 out=$2 log=$3 url=""
+  shift 3
+  "$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "$store" "$@" \
+    --listen 127.0.0.1:0 >"$out" 2>"$log" &
+  pids+=($!)
+  for _ in $(seq 1 200); do
+    url=$(sed -n 's|^listening on \(http://[0-9.:]*\)$|\1|p' "$out" | head -n1)
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  [ -n "$url" ] || die "origin-shim ($store) did not start; log: $(tail -n 20 "$log")"
+  started_url=$url
+}
+if [ -x "$pg_bin/initdb" ] && [ "${BENCH_POSTGRES:-1}" = 1 ]; then
+  pg_dir=$(mktemp -d /tmp/oncelink-bench-pg.XXXXXX)
+  chmod 755 "$pg_dir"
+  chown postgres "$pg_dir"
+  pg_port=$(free_port)
+  echo "bench: starting PostgreSQL 15 on 127.0.0.1:$pg_port" >&2
+  runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >"$pg_dir/initdb.log" 2>&1
+  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
+    -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1" start >/dev/null
+  stop_pg() { runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$pg_dir"; }
+  trap 'stop_pg; cleanup' EXIT
+  runuser -u postgres -- "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" oncelink
+  pg_store="postgres://postgres@127.0.0.1:$pg_port/oncelink"
+  start_shim "$pg_store" "$work/pg1.out" "$work/pg1.log"
+  pg_urls+=("$started_url")
+  start_shim "$pg_store" "$work/pg2.out" "$work/pg2.log"
+  pg_urls+=("$started_url")
+fi
+
 # Request targets. nginx ignores the query; it gets the same targets so the
 # requests are the same size.
 echo "bench: minting $tokens single-use links" >&2
 "$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/single.txt"
 "$mint_bin" --keys "$work/keys.json" --path /small.bin --count 64 >"$work/timed.txt"
 "$mint_bin" --keys "$work/keys.json" --path /big.bin --count 8 >"$work/big.txt"
+if [ ${#pg_urls[@]} -gt 0 ]; then
+  # Links of their own: the one-instance run would otherwise spend the links
+  # of the two-instance run. The two instances get disjoint halves.
+  "$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/pg-single.txt"
+  "$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/pg-both.txt"
+  awk 'NR % 2 == 1' "$work/pg-both.txt" >"$work/pg-a.txt"
+  awk 'NR % 2 == 0' "$work/pg-both.txt" >"$work/pg-b.txt"
+fi
 
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
 results="$work/results.jsonl"
@@ -160,6 +207,26 @@ run_wrk small_single_use nginx "$nginx_url" "$work/single.txt" "$threads" "$conn
 run_wrk small_single_use origin-shim "$shim_url" "$work/single.txt" "$threads" "$conns" "$duration" --latency
 run_wrk small_time_only nginx "$nginx_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
 run_wrk small_time_only origin-shim "$shim_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
+if [ ${#pg_urls[@]} -gt 0 ]; then
+  wrk -t1 -c4 -d2s -s "$here/targets.lua" "${pg_urls[0]}" -- "$work/timed.txt" 1 >/dev/null
+  run_wrk small_single_use "origin-shim, PostgreSQL" "${pg_urls[0]}" "$work/pg-single.txt" "$threads" "$conns" "$duration" --latency
+  # Two instances at once, half the connections each: one wrk per instance,
+  # their results added (requests, bytes, failures) and the worse latency kept.
+  echo "bench: small_single_use on two origin-shim instances on one PostgreSQL" >&2
+  half=$(( conns / 2 > 0 ? conns / 2 : 1 ))
+  wrk -t"$threads" -c"$half" -d"$duration" --latency -s "$here/targets.lua" "${pg_urls[0]}" -- "$work/pg-a.txt" "$threads" | grep '^{' | tail -n1 >"$work/pg-a.json" &
+  wrk_a=$!
+  wrk -t"$threads" -c"$half" -d"$duration" --latency -s "$here/targets.lua" "${pg_urls[1]}" -- "$work/pg-b.txt" "$threads" | grep '^{' | tail -n1 >"$work/pg-b.json"
+  wait "$wrk_a"
+  python3 - "$work/pg-a.json" "$work/pg-b.json" >>"$results" <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+both = {k: a[k] + b[k] for k in a if k not in ("duration_us",) and not k.startswith("lat_")}
+both["duration_us"] = max(a["duration_us"], b["duration_us"])
+both.update({k: max(a[k], b[k]) for k in a if k.startswith("lat_")})
+print(json.dumps({"case": "small_single_use", "server": "2 × origin-shim, one PostgreSQL", "wrk": both}))
+EOF
+fi
 run_wrk big_1gib nginx "$nginx_url" "$work/big.txt" 1 1 "$big_duration" --timeout 60s
 run_wrk big_1gib origin-shim "$shim_url" "$work/big.txt" 1 1 "$big_duration" --timeout 60s
 
@@ -190,7 +257,9 @@ out("")
 out(f"Measured by `bash bench/origin-shim/run.sh` (`npm run bench`) on {when}, one run, both servers on the same machine at once")
 out(f"({machine}; the load generator shares the cores). nginx {nginx_version} serves the same directory statically")
 out("(sendfile on, access log off); origin-shim is the release build of `origin-shim serve` with its SQLite store")
-out("(WAL, synchronous=FULL: every counted use is on disk before the answer) and its default request logging to a file.")
+out("(WAL, synchronous=FULL: every counted use is on disk before the answer) and its default request logging to a file;")
+out("where PostgreSQL 15 is installed, also one and two origin-shim instances on one local cluster the script starts")
+out("(PostgreSQL's defaults: every commit synced).")
 out(f"wrk: {duration} per small-file case with {threads} thread(s) and {conns} connections; {big_duration} on one connection for the big file.")
 out(f"Small file: {small_bytes} bytes; big file: {big_mib} MiB. nginx receives the same request targets (it ignores the token).")
 out("")
@@ -203,7 +272,7 @@ labels = {
 }
 for case in ["small_single_use", "small_time_only", "big_1gib"]:
     base = by.get((case, "nginx"))
-    for server in ["nginx", "origin-shim"]:
+    for server in ["nginx", "origin-shim", "origin-shim, PostgreSQL", "2 × origin-shim, one PostgreSQL"]:
         w = by.get((case, server))
         if w is None:
             continue
