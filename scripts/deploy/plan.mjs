@@ -67,6 +67,15 @@ const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protectio
 
 /** Parses argv (without node and script) into raw options; throws a one-line error. */
 export function parseArgs(argv) {
+  return parseFlags(argv, VALUE_FLAGS, BOOL_FLAGS);
+}
+
+/**
+ * Parses argv (without node and script) into raw options, `--some-flag` as
+ * `someFlag`, with the value and boolean flags given; throws a one-line
+ * error. Shared by npm run deploy and npm run smoke:aws.
+ */
+export function parseFlags(argv, valueFlags, boolFlags) {
   const raw = {};
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
@@ -77,10 +86,10 @@ export function parseArgs(argv) {
       flag = flag.slice(0, eq);
     }
     const key = flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
-    if (BOOL_FLAGS.has(flag)) {
+    if (boolFlags.has(flag)) {
       if (value !== undefined) throw new Error(`${flag} takes no value`);
       raw[key] = true;
-    } else if (VALUE_FLAGS.has(flag)) {
+    } else if (valueFlags.has(flag)) {
       if (value === undefined) value = argv[++i];
       if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
       if (key in raw) throw new Error(`${flag} given twice`);

@@ -3,6 +3,8 @@
 // AWS, no network, no clock, so `--dry-run` and the tests see exactly what a
 // real run sends (scripts/smoke-aws.mjs performs it).
 
+import { parseFlags } from '../deploy/plan.mjs';
+
 export const EDGE_REGION = 'us-east-1';
 export const REASON_HEADER = 'x-oncelink-reason';
 /** Bytes of the test file uploaded to an S3 origin, and where a Range resume starts in it. */
@@ -44,29 +46,7 @@ const BOOL_FLAGS = new Set(['--dry-run', '--ttfb', '--help']);
 
 /** argv (without node and script) -> raw options; throws a one-line error. */
 export function parseArgs(argv) {
-  const raw = {};
-  for (let i = 0; i < argv.length; i++) {
-    let flag = argv[i];
-    let value;
-    const eq = flag.indexOf('=');
-    if (flag.startsWith('--') && eq > 0) {
-      value = flag.slice(eq + 1);
-      flag = flag.slice(0, eq);
-    }
-    const key = flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    if (BOOL_FLAGS.has(flag)) {
-      if (value !== undefined) throw new Error(`${flag} takes no value`);
-      raw[key] = true;
-    } else if (VALUE_FLAGS.has(flag)) {
-      if (value === undefined) value = argv[++i];
-      if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
-      if (key in raw) throw new Error(`${flag} given twice`);
-      raw[key] = value;
-    } else {
-      throw new Error(`unknown argument ${JSON.stringify(flag)} (see --help)`);
-    }
-  }
-  return raw;
+  return parseFlags(argv, VALUE_FLAGS, BOOL_FLAGS);
 }
 
 /** Checks raw options; throws a one-line error. */
