@@ -5,39 +5,7 @@
 mod support;
 
 use std::ffi::OsString;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use support::{claims, claims_n, get_as, shim_bin, Site};
-
-/// Runs origin-shim with `args`, expecting it to exit on its own within 20 s;
-/// returns (exit code, stdout, stderr).
-fn run_to_exit(args: &[OsString]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(shim_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn origin-shim");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("origin-shim {args:?} was still running after 20 s; it should have refused to start");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("collect output");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::{claims, claims_n, get_as, run_to_exit, Site};
 
 #[track_caller]
 fn assert_refuses(args: Vec<OsString>, mentions: &str) {

@@ -8,9 +8,7 @@
 mod support;
 
 use std::ffi::OsString;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use support::{assert_denied, claims_n, content, get_as, shim_bin, Shim, Site};
+use support::{assert_denied, claims_n, content, get_as, run_to_exit, Shim, Site};
 
 const LOST: &str = "STORE FILE LOST";
 
@@ -29,28 +27,6 @@ fn store_files(site: &Site) -> Vec<std::path::PathBuf> {
 /// A fresh n-use link to `/f.bin`.
 fn link(site: &Site, n: u32) -> String {
     format!("/f.bin?t={}", site.token(claims_n("/f.bin", n)))
-}
-
-/// Runs origin-shim to its exit (within 20 s): (exit code, stdout, stderr).
-fn run_to_exit(args: &[OsString]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(shim_bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn origin-shim");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("origin-shim {args:?} was still running after 20 s; it should have refused to start");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("collect output");
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 /// `serve` on `site` with a listen port of its own choosing.

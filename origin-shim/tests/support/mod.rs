@@ -19,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[allow(unused_imports)]
 pub use http::{get, get_as, request, Resp};
@@ -474,4 +474,34 @@ pub fn burst(addr: std::net::SocketAddr, url: &str, clients: usize, body: &[u8])
         }
     }
     out
+}
+
+/// Runs origin-shim with `args`, expecting it to exit on its own within 20 s;
+/// returns (exit code, stdout, stderr).
+pub fn run_to_exit(args: &[OsString]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(shim_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn origin-shim");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("origin-shim {args:?} was still running after 20 s; it should have refused to start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("collect output");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
