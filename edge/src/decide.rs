@@ -515,13 +515,18 @@ mod tests {
     use super::*;
     use crate::{mint_active, KeySet};
 
-    #[test]
-    fn a_pending_whose_op_and_continuation_disagree_is_a_503() {
+    /// One key, home region us-east-1, every other setting the default.
+    fn config() -> Config {
         let keys = KeySet::from_json(
             r#"{"active":"k1","keys":[{"kid":"k1","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]}"#,
         )
         .unwrap();
-        let config = Config::new(keys, "us-east-1").unwrap();
+        Config::new(keys, "us-east-1").unwrap()
+    }
+
+    #[test]
+    fn a_pending_whose_op_and_continuation_disagree_is_a_503() {
+        let config = config();
         let claims = Claims { n: Some(1), m: Some(Mode::Page), ..Claims::new("AAAAAAAAAAAAAAAAAAAAAA", "/f", 2000) };
         let token = mint_active(&config.keys, claims).unwrap();
         let request =
@@ -540,11 +545,7 @@ mod tests {
 
     #[test]
     fn a_guess_whose_miss_was_flipped_is_a_503() {
-        let keys = KeySet::from_json(
-            r#"{"active":"k1","keys":[{"kid":"k1","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]}"#,
-        )
-        .unwrap();
-        let config = Config::new(keys, "us-east-1").unwrap();
+        let config = config();
         let id = "AAAAAAAAAAAAAAAAAAAAAA";
         let pw = secret::password_hash(config.keys.active(), id, "right");
         let claims = Claims { n: Some(1), pw: Some(pw), ..Claims::new(id, "/f", 2000) };
