@@ -74,6 +74,31 @@ pub struct ListenArgs {
     /// larger ones get 431. At least 8192.
     #[arg(long, value_name = "N", default_value_t = 16_384)]
     pub max_header_bytes: usize,
+    /// Serve HTTPS: the certificate chain (PEM, leaf first). HTTP/2 and
+    /// HTTP/1.1 are offered by ALPN. Both files are read again on SIGHUP
+    /// (open connections keep going). Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Peers (load balancers, reverse proxies) whose word on the client's
+    /// address is taken: CIDR[,CIDR...] (a bare address is a /32 or /128).
+    /// For a connection from one of them the client address is the
+    /// rightmost X-Forwarded-For entry not itself in the set (or the PROXY
+    /// header's, with --proxy-protocol); from any other peer those headers
+    /// are ignored.
+    #[arg(long, value_name = "CIDR[,CIDR...]", value_parser = crate::client_addr::TrustedProxies::parse)]
+    pub trusted_proxies: Option<crate::client_addr::TrustedProxies>,
+    /// Connections from --trusted-proxies must start with a PROXY protocol
+    /// v2 header (AWS NLB, HAProxy `send-proxy-v2`); one that does not is
+    /// closed. Connections from other peers are plain HTTP(S).
+    #[arg(long, requires = "trusted_proxies")]
+    pub proxy_protocol: bool,
+    /// Serve GET /healthz, /readyz and Prometheus /metrics on this address
+    /// (plain HTTP; keep it private). Port 0 picks a free port (printed).
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// `origin-shim serve`.

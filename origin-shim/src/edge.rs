@@ -7,7 +7,7 @@
 //! a timeout, and always answered by the core: it is never served or proxied.
 
 use crate::http_io::{core_request, core_response, read_form, refuse, wants_html, BodyError, ClientAddr};
-use crate::log::Logger;
+use crate::metrics::Metrics;
 use crate::proxy::Proxy;
 use crate::serve_files::{self, plain, Root};
 use axum::body::Body;
@@ -24,6 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where allowed requests are answered from.
+// One per process, built at start and never moved after: the HTTP client
+// inside `Upstream` (HTTP/2-capable since the listener speaks HTTP/2) may be
+// large.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum Target {
     /// Files under a directory.
@@ -40,8 +44,8 @@ pub struct EdgeState {
     pub store: Store,
     /// Where allowed requests go.
     pub target: Target,
-    /// The log.
-    pub log: Logger,
+    /// The counters of `/metrics`.
+    pub metrics: Arc<Metrics>,
     /// How long a POST body may take to arrive.
     pub body_timeout: Duration,
 }
@@ -63,10 +67,10 @@ pub fn prune_periodically(state: &Arc<EdgeState>) {
             every.tick().await;
             match state.store.prune(unix_now()).await {
                 Ok(0) => {}
-                Ok(n) => state.log.event("info", "pruned expired records", &[("records", Value::from(n))]),
+                Ok(n) => tracing::info!(records = n, "pruned expired records"),
                 // Logged once, loudly, by the store's file watch.
                 Err(StoreError::Missing(_) | StoreError::Replaced(_)) => {}
-                Err(e) => state.log.event("warn", "prune failed", &[("detail", Value::from(e.to_string()))]),
+                Err(e) => tracing::warn!(detail = %e, "prune failed"),
             }
         }
     });
@@ -144,11 +148,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         Step::Forward(_) if !may_forward(&parts.method) => {
             // The core answers every POST itself; were it ever to allow one,
             // fail closed rather than serve a file or reach the upstream.
-            state.log.event(
-                "error",
-                "the core allowed a method the shim never forwards",
-                &[("method", Value::from(parts.method.as_str()))],
-            );
+            tracing::error!(method = %parts.method, "the core allowed a method the shim never forwards");
             fields.push(("problem", Value::from("forward of a method other than GET or HEAD refused")));
             plain(StatusCode::INTERNAL_SERVER_ERROR)
         }
@@ -175,20 +175,27 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
 /// Carries out `op`; any store error is logged and becomes `Unavailable`
 /// (the core then answers 503 store_unavailable: never an allow).
 async fn ask_store(state: &EdgeState, op: StoreOp) -> StoreReply {
-    match state.store.apply(&op).await {
+    let engine = state.store.engine_name();
+    let started = Instant::now();
+    let result = state.store.apply(&op).await;
+    state.metrics.store_call(engine, op_name(op.kind), started.elapsed());
+    match result {
         Ok(reply) => reply,
         Err(e) => {
-            state.log.event(
-                "warn",
-                "store unavailable",
-                &[
-                    ("engine", Value::from(state.store.engine_name())),
-                    ("cause", Value::from(e.code())),
-                    ("detail", Value::from(e.to_string())),
-                ],
-            );
+            state.metrics.store_error(engine, e.code());
+            tracing::warn!(engine, cause = e.code(), detail = %e, "store unavailable");
             StoreReply::Unavailable
         }
+    }
+}
+
+/// The `op` label of the store latency histogram.
+fn op_name(kind: StoreOpKind) -> &'static str {
+    match kind {
+        StoreOpKind::Consume => "consume",
+        StoreOpKind::Resume => "resume",
+        StoreOpKind::Read => "read",
+        StoreOpKind::Attempt => "attempt",
     }
 }
 
@@ -229,7 +236,10 @@ fn finish(
     fields.push(("status", Value::from(response.status().as_u16())));
     fields.push(("path", Value::from(parts.uri.path())));
     fields.push(("ms", Value::from(started.elapsed().as_millis() as u64)));
-    state.log.event("info", "request", &fields);
+    let reason = fields.iter().find(|(k, _)| *k == "reason").and_then(|(_, v)| v.as_str());
+    let allowed = fields.iter().any(|(k, _)| *k == "allow");
+    state.metrics.request(reason.unwrap_or(if allowed { "allowed" } else { "host" }), response.status().as_u16());
+    crate::log::request(&fields);
     response
 }
 

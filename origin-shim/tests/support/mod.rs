@@ -210,6 +210,7 @@ impl Shim {
         let addr = line
             .trim_end()
             .strip_prefix("listening on http://")
+            .or_else(|| line.trim_end().strip_prefix("listening on https://"))
             .and_then(|a| a.parse::<SocketAddr>().ok())
             .ok_or_else(|| {
                 fail(&mut child, &stderr, &format!("first stdout line is {line:?}, not `listening on http://IP:PORT`"))
