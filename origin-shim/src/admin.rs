@@ -12,6 +12,8 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use std::io::{Read, Write};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,4 +58,48 @@ async fn readyz(State(admin): State<Admin>) -> impl IntoResponse {
 
 async fn metrics_text(State(admin): State<Admin>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], admin.metrics.render())
+}
+
+/// `origin-shim probe URL`: one GET over plain HTTP/1.1 within
+/// [`PROBE_TIMEOUT`] (plus as long again to connect); 0 when the answer is
+/// 200, else 1 with one line saying why.
+pub fn probe(url: &str) -> ExitCode {
+    match probe_status(url) {
+        Ok(200) => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("origin-shim probe: {url} answered {status}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("origin-shim probe: {url}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn probe_status(url: &str) -> Result<u16, String> {
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs (the admin listener is plain HTTP)")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".to_owned()));
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
+        .map_err(|e| format!("bad address {host:?}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("no address for {host:?}"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, PROBE_TIMEOUT).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(PROBE_TIMEOUT)).map_err(|e| e.to_string())?;
+    stream.set_write_timeout(Some(PROBE_TIMEOUT)).map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut head = [0u8; 64];
+    let mut got = 0;
+    while got < 12 {
+        match stream.read(&mut head[got..]).map_err(|e| e.to_string())? {
+            0 => break,
+            k => got += k,
+        }
+    }
+    let line = String::from_utf8_lossy(&head[..got]).into_owned();
+    line.strip_prefix("HTTP/1.1 ")
+        .or_else(|| line.strip_prefix("HTTP/1.0 "))
+        .and_then(|r| r.get(..3))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {line:?}"))
 }

@@ -25,6 +25,18 @@ pub enum Command {
     /// A guarded origin: serve files from --root only to requests that carry
     /// a valid, unexpired x-oncelink-grant header from the edge.
     Origin(OriginArgs),
+    /// Health probe for containers: GET an admin URL (e.g.
+    /// http://127.0.0.1:9090/readyz); exit 0 on 200, 1 otherwise. For
+    /// images without curl (the Dockerfile's HEALTHCHECK).
+    Probe(ProbeArgs),
+}
+
+/// `origin-shim probe`.
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// http://HOST:PORT/PATH of the admin listener (plain HTTP only).
+    #[arg(value_name = "URL")]
+    pub url: String,
 }
 
 /// Log line format.

@@ -99,7 +99,7 @@ fn log_file_changes() -> OnFileChange {
     OnFileChange(Arc::new(move |change: &FileChange| match change {
         FileChange::Lost { path, cause } => tracing::error!(
             path = %path.display(),
-            cause = cause.code(),
+            cause = %cause.code(),
             detail = %cause,
             "STORE FILE LOST: every request that needs the store is refused with 503 until the original file \
              is back at its path; the server will not reopen or recreate it (restart with the right file)"

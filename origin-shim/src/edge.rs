@@ -183,7 +183,7 @@ async fn ask_store(state: &EdgeState, op: StoreOp) -> StoreReply {
         Ok(reply) => reply,
         Err(e) => {
             state.metrics.store_error(engine, e.code());
-            tracing::warn!(engine, cause = e.code(), detail = %e, "store unavailable");
+            tracing::warn!(engine = %engine, cause = %e.code(), detail = %e, "store unavailable");
             StoreReply::Unavailable
         }
     }

@@ -31,6 +31,9 @@ use std::sync::Arc;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    if let args::Command::Probe(p) = &cli.command {
+        return admin::probe(&p.url);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -68,5 +71,6 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
             let app = axum::Router::new().fallback(origin::handle).with_state(state);
             server::run(&a.listen, certs, app, admin, metrics).await
         }
+        args::Command::Probe(_) => unreachable!("answered before the runtime starts"),
     }
 }

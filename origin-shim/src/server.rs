@@ -155,11 +155,12 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: Shared, wat
             Ok(Ok(source)) => source,
             Ok(Err(e)) => {
                 // Closed: the client address is never guessed.
-                tracing::warn!(peer = %peer, cause = e.code(), "connection closed: no valid PROXY v2 header");
+                tracing::warn!(peer = %peer, cause = %e.code(), "connection closed: no valid PROXY v2 header");
                 return;
             }
             Err(_) => {
-                tracing::warn!(peer = %peer, cause = "proxy_header_timeout", "connection closed: no PROXY v2 header in time");
+                let cause = "proxy_header_timeout";
+                tracing::warn!(peer = %peer, cause = %cause, "connection closed: no PROXY v2 header in time");
                 return;
             }
         }

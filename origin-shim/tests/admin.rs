@@ -53,6 +53,11 @@ fn readyz_goes_503_when_the_store_file_is_gone() {
     let shim = site.serve(&["--admin-listen", "127.0.0.1:0"]);
     let admin = admin_addr(&shim);
     assert_eq!(get(admin, "/readyz").status, 200);
+    let ready = std::process::Command::new(support::shim_bin())
+        .args(["probe", &format!("http://{admin}/readyz")])
+        .status()
+        .expect("run origin-shim probe");
+    assert!(ready.success(), "probe of a ready server");
     std::fs::remove_file(&site.db).expect("remove the store file");
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut last = get(admin, "/readyz");
@@ -61,6 +66,17 @@ fn readyz_goes_503_when_the_store_file_is_gone() {
         last = get(admin, "/readyz");
     }
     assert_eq!(last.status, 503, "{}", last.body_text());
+    // The container probe says the same (exit 1 now, exit 0 for /healthz).
+    let probe = |path: &str| {
+        std::process::Command::new(support::shim_bin())
+            .args(["probe", &format!("http://{admin}{path}")])
+            .output()
+            .expect("run origin-shim probe")
+            .status
+            .code()
+    };
+    assert_eq!(probe("/readyz"), Some(1));
+    assert_eq!(probe("/healthz"), Some(0));
     assert!(last.body_text().contains("store unavailable"), "{}", last.body_text());
     assert_eq!(get(admin, "/healthz").status, 200, "the process is still up");
     // A request that needs the store is refused and counted as a store error.
