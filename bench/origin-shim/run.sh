@@ -325,6 +325,9 @@ out("  that case measures the disk's sync latency as much as HTTP. A time-only l
 out("  no per-request bookkeeping at all, so it is the ceiling, not a peer.")
 out("- For the big file nginx uses sendfile (no copy through user space); origin-shim reads the file in chunks and")
 out("  writes them to the socket, with flat memory (see origin-shim/tests/large_file.rs).")
+out("- TLS: wrk keeps its connections open, so a handshake is paid once per connection and the TLS rows measure")
+out("  record encryption on top of the same work; on a loaded 2-core machine they land within noise of plain HTTP.")
+out("  Clients that open one connection per download also pay one ECDSA handshake each.")
 out("- One run of each case on a shared machine: treat differences of a few tens of percent as noise.")
 out("")
 text = "\n".join(lines) + "\n"

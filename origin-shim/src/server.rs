@@ -39,6 +39,8 @@ pub fn certs(listen: &ListenArgs) -> anyhow::Result<Option<Arc<Certs>>> {
 
 /// Smallest read buffer hyper accepts; `--max-header-bytes` below it is raised.
 pub const MIN_HEADER_BYTES: usize = 8192;
+/// How often an idle HTTP/2 connection is pinged, and how long the answer may take.
+pub const H2_PING_EVERY: Duration = Duration::from_secs(20);
 /// How long in-flight requests may run on after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -98,7 +100,11 @@ pub async fn run(
     let mut h1 = http1::Builder::new();
     h1.timer(TokioTimer::new()).header_read_timeout(header_timeout).max_buf_size(head_bytes).keep_alive(true);
     let mut h2 = http2::Builder::new(TokioExecutor::new());
-    h2.timer(TokioTimer::new()).max_header_list_size(u32::try_from(head_bytes).unwrap_or(u32::MAX));
+    // Pings find dead HTTP/2 peers (HTTP/1.1 has the header timeout between requests).
+    h2.timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(head_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(H2_PING_EVERY)
+        .keep_alive_timeout(H2_PING_EVERY);
     let shared = Shared {
         app,
         tls,
