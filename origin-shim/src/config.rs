@@ -6,6 +6,7 @@ use crate::edge::{EdgeState, Target};
 use crate::log::Logger;
 use crate::origin::OriginState;
 use crate::proxy::Proxy;
+use crate::rate_limit::RefusalLimit;
 use crate::serve_files::Root;
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
@@ -73,7 +74,8 @@ pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         spec => Store::open(&spec, &options).await?,
     };
     let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
-    Ok(EdgeState { config, store, target, log, body_timeout })
+    let refusal_limit = RefusalLimit::new(args.refusal_rate, args.refusal_burst).map(std::sync::Arc::new);
+    Ok(EdgeState { config, store, target, log, body_timeout, refusal_limit })
 }
 
 /// Opens the SQLite store at `path`, made absolute once here (the working

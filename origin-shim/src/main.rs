@@ -17,6 +17,7 @@ mod http_io;
 mod log;
 mod origin;
 mod proxy;
+mod rate_limit;
 mod serve_files;
 mod server;
 
@@ -48,6 +49,9 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
             let log = log::Logger::new(a.listen.log_format);
             let state = Arc::new(config::serve_state(&a, log).await?);
             edge::prune_periodically(&state);
+            if let Some(limit) = &state.refusal_limit {
+                rate_limit::prune_periodically(Arc::clone(limit));
+            }
             let app = axum::Router::new().fallback(edge::handle).with_state(state);
             server::run(&a.listen, app, log).await
         }
