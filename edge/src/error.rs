@@ -92,11 +92,14 @@ pub enum Reason {
     /// ([`Reason::is_client_mistake`]); answered 429 with `Retry-After`
     /// before the token is read.
     RateLimited,
+    /// A CORS preflight answered by the edge (204) under `cors_origins`;
+    /// no token is read.
+    Preflight,
 }
 
 impl Reason {
     /// Every reason, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 31] = [
+    pub const ALL: [Reason; 32] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKid,
@@ -128,6 +131,7 @@ impl Reason {
         Reason::CrossSite,
         Reason::BadForm,
         Reason::RateLimited,
+        Reason::Preflight,
     ];
 
     /// The stable reason code.
@@ -164,6 +168,7 @@ impl Reason {
             Reason::CrossSite => "cross_site",
             Reason::BadForm => "bad_form",
             Reason::RateLimited => "rate_limited",
+            Reason::Preflight => "preflight",
         }
     }
 
@@ -171,6 +176,7 @@ impl Reason {
     pub const fn status(self) -> u16 {
         match self {
             Reason::Page | Reason::Preview => 200,
+            Reason::Preflight => 204,
             Reason::PassIssued => 303,
             Reason::BadForm => 400,
             Reason::MethodNotAllowed => 405,
@@ -217,12 +223,14 @@ impl Reason {
             Reason::CrossSite => "Open the link itself to download; another site cannot press Download for you.",
             Reason::BadForm => "The form could not be read.",
             Reason::RateLimited => "Too many refused requests from your network. Try again later.",
+            Reason::Preflight => "Cross-origin requests from this origin are answered.",
         }
     }
 
-    /// Whether this is a refusal (anything but a page, a preview or the 303).
+    /// Whether this is a refusal (anything but a page, a preview, the 303
+    /// or a preflight).
     pub const fn is_refusal(self) -> bool {
-        !matches!(self, Reason::Page | Reason::Preview | Reason::PassIssued)
+        !matches!(self, Reason::Page | Reason::Preview | Reason::PassIssued | Reason::Preflight)
     }
 
     /// Whether this refusal answers a mistake of the client (a link that is
@@ -266,7 +274,8 @@ impl Reason {
             | Reason::PassIssued
             | Reason::PassExpired
             | Reason::PasswordRequired
-            | Reason::RateLimited => false,
+            | Reason::RateLimited
+            | Reason::Preflight => false,
         }
     }
 

@@ -47,6 +47,7 @@ pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         default_mode: args.default_mode.map(Into::into),
         max_password_failures: args.max_password_failures,
         pass_param: args.pass_param.clone(),
+        cors_origins: (!args.cors_origins.is_empty()).then(|| args.cors_origins.clone()),
     };
     let config = Config::from_file(file).map_err(|e| anyhow!("{e}"))?;
     let target = match (&args.root, &args.upstream) {

@@ -13,6 +13,7 @@ use crate::rate_limit::{retry_after_secs, RefusalLimit};
 use crate::serve_files::{self, plain, Root};
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Method, Response, StatusCode};
 use oncelink_edge::decide::DISPOSITION_HEADER;
@@ -262,8 +263,25 @@ fn count_refusal(
     }
 }
 
-/// Counts the answer against the refusal limit, logs the request line and
-/// hands the response back.
+/// The CORS headers (`--cors-origin`) on an answer the core did not write:
+/// a served or proxied file, a host's own refusal, the 429. The core's own
+/// answers have them already (`Vary: Origin` tells).
+fn add_cors(state: &EdgeState, parts: &Parts, response: &mut Response<Body>) {
+    let origin = parts.headers.get("origin").and_then(|v| v.to_str().ok());
+    let cors = oncelink_edge::cors::headers(&state.config.cors_origins, origin);
+    let varies = |v: &axum::http::HeaderValue| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("origin"));
+    if cors.is_empty() || response.headers().get_all("vary").iter().any(varies) {
+        return;
+    }
+    for (name, value) in cors {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            response.headers_mut().append(name, value);
+        }
+    }
+}
+
+/// Counts the answer against the refusal limit, adds the CORS headers, logs
+/// the request line and hands the response back.
 fn finish(
     state: &EdgeState,
     mut fields: Vec<(&str, Value)>,
@@ -271,7 +289,8 @@ fn finish(
     response: Response<Body>,
     started: Instant,
 ) -> Response<Body> {
-    let response = count_refusal(state, &mut fields, parts, response);
+    let mut response = count_refusal(state, &mut fields, parts, response);
+    add_cors(state, parts, &mut response);
     fields.push(("status", Value::from(response.status().as_u16())));
     fields.push(("path", Value::from(parts.uri.path())));
     fields.push(("ms", Value::from(started.elapsed().as_millis() as u64)));
