@@ -57,6 +57,8 @@ pub struct Config {
     pub max_password_failures: u32,
     /// Query parameter that carries a page-mode pass (never forwarded).
     pub pass_param: String,
+    /// Origins whose scripts may read the answers (`crate::cors`); empty: CORS off.
+    pub cors_origins: Vec<String>,
 }
 
 /// The configuration as JSON (the bundle's baked config, origin-shim's flags).
@@ -91,6 +93,9 @@ pub struct ConfigFile {
     /// Pass query parameter (default `pass`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_param: Option<String>,
+    /// Origins allowed to read answers cross-origin (default none: CORS off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_origins: Option<Vec<String>>,
 }
 
 impl Config {
@@ -122,6 +127,15 @@ impl Config {
             }
             config.pass_param = param;
         }
+        if let Some(origins) = file.cors_origins {
+            if origins.len() > crate::cors::MAX_ORIGINS {
+                return Err(Error::Config(format!("cors_origins: at most {} origins", crate::cors::MAX_ORIGINS)));
+            }
+            for origin in &origins {
+                crate::cors::check_origin(origin)?;
+            }
+            config.cors_origins = origins;
+        }
         if config.pass_param == config.token_param {
             return Err(Error::Config("pass_param and token_param must differ".into()));
         }
@@ -144,6 +158,7 @@ impl Config {
             default_mode: Mode::Direct,
             max_password_failures: DEFAULT_MAX_PASSWORD_FAILURES,
             pass_param: DEFAULT_PASS_PARAM.to_owned(),
+            cors_origins: Vec::new(),
         })
     }
 

@@ -94,6 +94,7 @@ pub fn refusal_html(reason: Reason) -> String {
         400 => "Request not understood",
         404 => "File not found",
         410 => "Link no longer available",
+        429 => "Too many requests",
         502 | 503 => "Try again shortly",
         _ => "Link not valid",
     };

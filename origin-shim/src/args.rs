@@ -177,6 +177,21 @@ pub struct ServeArgs {
     /// read) has not fully arrived in this many milliseconds.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub body_timeout_ms: u64,
+    /// Let scripts on this origin read every answer cross-origin (CORS):
+    /// `https://app.example.com`, exactly as browsers send it; repeat for
+    /// more. Preflights are answered without a token check. Off by default.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+    /// Refusals for client mistakes (bad signature, wrong path or password,
+    /// spent link...) a client network (IPv4 /24, IPv6 /48) may get per
+    /// minute once its burst is spent; past it the network is answered 429
+    /// `rate_limited` before its token is read. 0 disables the limit.
+    #[arg(long, value_name = "PER_MINUTE", default_value_t = 60)]
+    pub refusal_rate: u32,
+    /// Refusals a client network may get at once before --refusal-rate
+    /// applies. 0 disables the limit.
+    #[arg(long, value_name = "N", default_value_t = 120)]
+    pub refusal_burst: u32,
     /// Listener and protection settings.
     #[command(flatten)]
     pub listen: ListenArgs,

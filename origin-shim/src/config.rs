@@ -6,6 +6,7 @@ use crate::edge::{EdgeState, Target};
 use crate::metrics::Metrics;
 use crate::origin::OriginState;
 use crate::proxy::Proxy;
+use crate::rate_limit::RefusalLimit;
 use crate::serve_files::Root;
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
@@ -44,6 +45,7 @@ pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<Edge
         default_mode: args.default_mode.map(Into::into),
         max_password_failures: args.max_password_failures,
         pass_param: args.pass_param.clone(),
+        cors_origins: (!args.cors_origins.is_empty()).then(|| args.cors_origins.clone()),
     };
     let config = Config::from_file(file).map_err(|e| anyhow!("{e}"))?;
     let target = match (&args.root, &args.upstream) {
@@ -71,7 +73,8 @@ pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<Edge
         spec => Store::open(&spec, &options).await?,
     };
     let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
-    Ok(EdgeState { config, store, target, metrics, body_timeout })
+    let refusal_limit = RefusalLimit::new(args.refusal_rate, args.refusal_burst).map(std::sync::Arc::new);
+    Ok(EdgeState { config, store, target, metrics, body_timeout, refusal_limit })
 }
 
 /// Opens the SQLite store at `path`, made absolute once here (the working

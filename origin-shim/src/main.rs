@@ -21,6 +21,7 @@ mod metrics;
 mod origin;
 mod proxy;
 mod proxy_protocol;
+mod rate_limit;
 mod serve_files;
 mod server;
 mod tls;
@@ -59,6 +60,9 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
             let state = Arc::new(config::serve_state(&a, Arc::clone(&metrics)).await?);
             edge::prune_periodically(&state);
             let admin = admin::router(Arc::clone(&metrics), admin::Readiness::Store(Arc::clone(&state)));
+            if let Some(limit) = &state.refusal_limit {
+                rate_limit::prune_periodically(Arc::clone(limit));
+            }
             let app = axum::Router::new().fallback(edge::handle).with_state(state);
             server::run(&a.listen, certs, app, admin, metrics).await
         }

@@ -2,7 +2,7 @@
 //! carrying a valid, unexpired `x-oncelink-grant` for that method and path,
 //! so nobody can bypass the edge by calling the origin directly.
 
-use crate::http_io::{refuse, wants_html, ClientAddr};
+use crate::http_io::{client_ip, refuse, wants_html};
 use crate::metrics::Metrics;
 use crate::serve_files::{self, Root};
 use axum::body::Body;
@@ -32,7 +32,7 @@ pub async fn handle(State(state): State<Arc<OriginState>>, req: Request) -> Resp
     let started = Instant::now();
     let (parts, _body) = req.into_parts();
     let html = wants_html(&parts);
-    let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip().to_string()).unwrap_or_default();
+    let ip = client_ip(&parts).map(|a| a.to_string()).unwrap_or_default();
     let mut fields: Vec<(&str, Value)> = vec![("method", Value::from(parts.method.as_str())), ("ip", Value::from(ip))];
     let response = 'answer: {
         let head = match parts.method {

@@ -120,7 +120,7 @@ fn serve(site: &Site, endpoint: &str) -> Shim {
 /// As [`serve`], with another table name.
 fn serve_table(site: &Site, endpoint: &str, table: &str) -> Shim {
     dummy_credentials_in_env();
-    let args: Vec<OsString> = vec![
+    let mut args: Vec<OsString> = vec![
         "serve".into(),
         "--keys".into(),
         site.keys.path.clone().into(),
@@ -131,6 +131,7 @@ fn serve_table(site: &Site, endpoint: &str, table: &str) -> Shim {
         "--table".into(),
         table.into(),
     ];
+    args.extend(support::NO_REFUSAL_LIMIT.iter().map(OsString::from));
     Shim::start(args)
 }
 

@@ -3,7 +3,7 @@
 //! bodies read by Content-Length, chunked encoding or to EOF.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// Read and write timeout on every test connection.
@@ -94,9 +94,37 @@ pub fn get_as(addr: SocketAddr, ua: &str, target: &str, headers: &[(&str, &str)]
     request(addr, "GET", target, &all)
 }
 
+/// Connects from the local address `from` (another loopback address such
+/// as 127.0.1.2: a client on another network), with the test timeouts set.
+pub fn connect_from(from: IpAddr, addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::new(from, 0).into())?;
+    socket.connect_timeout(&addr.into(), Duration::from_secs(10))?;
+    let stream = TcpStream::from(socket);
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// Sends one request from the local address `from` and reads the whole response.
+pub fn request_from(
+    from: IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> io::Result<Resp> {
+    let stream = connect_from(from, addr)?;
+    exchange(stream, &request_bytes(addr, method, target, headers), method == "HEAD")
+}
+
 /// Writes raw `bytes` and reads one response to completion.
 pub fn send_raw(addr: SocketAddr, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
-    let mut stream = connect(addr)?;
+    exchange(connect(addr)?, bytes, head_request)
+}
+
+/// Writes `bytes` on `stream` and reads one response to completion.
+fn exchange(mut stream: TcpStream, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
     stream.write_all(bytes)?;
     let mut reader = BufReader::new(stream);
     let head = read_head(&mut reader)?;
