@@ -302,10 +302,19 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
         return Ok(StoreReply::NotCounted { used, revoked, last_use, failures });
     }
     tx.prepare_cached("UPDATE records SET used = used + 1 WHERE id = ?1")?.execute(params![op.id])?;
-    // Only uses that can still resume need keeping: the record stays bounded
-    // by the clients of one grace window, whatever n is (through the
-    // (id, last_use) index, each consume deletes only what went stale).
+    // Only uses that can still resume need keeping (through the
+    // (id, last_use) index, each consume deletes only what went stale), and
+    // at most one per slot (oncelink_edge::store::slot): another fingerprint
+    // in this one's slot is forgotten, so the record holds at most 4,096
+    // uses whatever n is and however many clients share one grace window.
+    // The range on the (id, fp) key finds the slot's rows; substr (which
+    // counts characters, as the slot does) makes the match exact.
     tx.prepare_cached("DELETE FROM uses WHERE id = ?1 AND last_use < ?2")?.execute(params![op.id, op.resume_after])?;
+    let slot = oncelink_edge::store::slot(&op.fp);
+    tx.prepare_cached(
+        "DELETE FROM uses WHERE id = ?1 AND fp >= ?2 AND fp < ?2 || char(1114111) AND substr(fp, 1, ?3) = ?2 AND fp <> ?4",
+    )?
+    .execute(params![op.id, slot, oncelink_edge::store::SLOT_CHARS as i64, op.fp])?;
     tx.prepare_cached(
         "INSERT INTO uses (id, fp, last_use) VALUES (?1, ?2, ?3)
          ON CONFLICT (id, fp) DO UPDATE SET last_use = excluded.last_use",
