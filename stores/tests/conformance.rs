@@ -342,7 +342,7 @@ where
         other => panic!("{engine}: one more client after {WINDOW_CLIENTS}: {other:?}"),
     }
     // Client 1's slot: 1, 1 + slots, 1 + 2 * slots, ...; the last one holds it.
-    let last = (1..WINDOW_CLIENTS).step_by(slots as usize).last().unwrap();
+    let last = (1..WINDOW_CLIENTS).step_by(slots as usize).next_back().unwrap();
     assert!(last > 1);
     for (c, resumes) in [(1, false), (last, true)] {
         match store.apply(&op(c, StoreOpKind::Resume)).await {
