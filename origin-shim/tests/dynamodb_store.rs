@@ -54,7 +54,13 @@ fn record(moto: &Moto, id: &str) -> Rec {
     let num = |name: &str| item.get(name).and_then(|v| v["N"].as_str()).and_then(|n| n.parse::<i64>().ok());
     let last_use = item
         .as_object()
-        .map(|o| o.iter().filter(|(k, _)| k.starts_with("f_")).filter_map(|(_, v)| v["N"].as_str()?.parse().ok()).max())
+        .map(|o| {
+            // The slots' times (docs/dynamodb.md: `s_<slot>` = {"f": fp, "t": last_use}).
+            o.iter()
+                .filter(|(k, _)| k.starts_with("s_"))
+                .filter_map(|(_, v)| v["M"]["t"]["N"].as_str()?.parse().ok())
+                .max()
+        })
         .unwrap_or(None);
     Rec {
         exists: item.is_object(),
