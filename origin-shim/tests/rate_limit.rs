@@ -145,3 +145,41 @@ fn a_rate_of_zero_turns_the_limit_off() {
         assert_denied(&get_from(NET_A, shim.addr, "someone", &forged_url(&forger)), 403, "bad_signature");
     }
 }
+
+#[test]
+fn behind_a_trusted_proxy_the_limit_is_per_client_network_the_proxy_names() {
+    // One proxy at 127.0.1.2 carries two clients' requests; the limit follows
+    // the client X-Forwarded-For names (from a trusted peer only), not the proxy.
+    let site = Site::new(&[("a.txt", BODY)]);
+    let forger = write_keys(site.dir.path(), "forged.json", "k1", 99);
+    let shim =
+        site.serve(&["--refusal-rate", "1", "--refusal-burst", "2", "--trusted-proxies", "127.0.1.0/24"]);
+    let via_proxy = |client: &str, target: &str| {
+        request_from(
+            ip(NET_A),
+            shim.addr,
+            "GET",
+            target,
+            &[("User-Agent", "someone"), ("Accept", "application/json"), ("X-Forwarded-For", client)],
+        )
+        .unwrap_or_else(|e| panic!("GET {target} for {client}: {e}"))
+    };
+    for _ in 0..2 {
+        assert_denied(&via_proxy("198.51.100.7", &forged_url(&forger)), 403, "bad_signature");
+    }
+    assert_rate_limited(&via_proxy("198.51.100.8", &forged_url(&forger)));
+    // Another client network behind the same proxy has its own bucket.
+    assert_denied(&via_proxy("203.0.113.9", &forged_url(&forger)), 403, "bad_signature");
+    // The same header from an untrusted peer names nobody: that peer's own bucket.
+    let direct = request_from(
+        ip(NET_B),
+        shim.addr,
+        "GET",
+        &forged_url(&forger),
+        &[("User-Agent", "someone"), ("Accept", "application/json"), ("X-Forwarded-For", "203.0.113.10")],
+    )
+    .expect("GET from network B");
+    assert_denied(&direct, 403, "bad_signature");
+    assert_denied(&via_proxy("203.0.113.11", &forged_url(&forger)), 403, "bad_signature");
+    assert_rate_limited(&via_proxy("203.0.113.12", &forged_url(&forger)));
+}
