@@ -189,6 +189,8 @@ def test_dry_run_builds_the_real_bundle_with_the_config_baked_in(keys):
     assert baked["validator"]["home_region"] == "eu-central-1" and baked["validator"]["origin"] == "s3"
     assert baked["validator"]["keys"] == json.loads(keys_path.read_text())
     assert "grant_keys" not in baked["validator"]
+    assert "cors_origins" not in baked["validator"], "CORS is off unless asked for"
+    assert main_parameters(first.stdout)["CorsOrigins"] == ""
     second = run("--stack", "ci-dry-run", "--keys", keys_path, "--home-region", "eu-central-1", "--dry-run")
     assert second.returncode == 0, second.stderr
     assert main_parameters(second.stdout)["BundleCodeSha256"] == main_parameters(first.stdout)["BundleCodeSha256"], "the build is not deterministic"
@@ -217,6 +219,20 @@ def test_a_page_mode_default_is_baked_into_the_bundle(keys):
     assert plain.returncode == 0, plain.stderr
     baked = baked_config(ROOT / "dist" / "deploy" / "ci-page" / "lambda-edge" / "index.mjs")
     assert "default_mode" not in baked["validator"], "direct is the core's default: nothing to bake"
+
+
+def test_cors_origins_go_to_the_bundle_and_the_template_from_one_list(keys):
+    keys_path, _ = keys
+    require_wasm()
+    out = run("--stack", "ci-cors", "--keys", keys_path, "--cors-origin", "https://app.example.com",
+              "--cors-origin=http://localhost:8080", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    params = main_parameters(out.stdout)
+    assert params["CorsOrigins"] == "https://app.example.com,http://localhost:8080"
+    assert re.fullmatch(load_template("oncelink.yaml")["Parameters"]["CorsOrigins"]["AllowedPattern"], params["CorsOrigins"])
+    baked = baked_config(ROOT / "dist" / "deploy" / "ci-cors" / "lambda-edge" / "index.mjs")
+    assert baked["validator"]["cors_origins"] == ["https://app.example.com", "http://localhost:8080"]
+    assert params["CorsOrigins"].split(",") == baked["validator"]["cors_origins"]
 
 
 def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):
@@ -251,6 +267,13 @@ def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):
         (["--stack", "shop", "--keys", "{keys}", "--waf-rate-limit", "9", "--dry-run"], "lowest limit is 10"),
         (["--stack", "shop", "--keys", "{keys}", "--waf-rate-limit-window", "30", "--dry-run"], "60, 120, 300 or 600"),
         (["--stack", "shop", "--keys", "{keys}", "--waf-rate-limit", "500", "--web-acl-arn", "arn:aws:wafv2:us-east-1:1:global/webacl/x/y", "--dry-run"], "exclude each other"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "https://app.example.com/", "--dry-run"], "is not an origin"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "*", "--dry-run"], "is not an origin"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "https://App.example.com", "--dry-run"], "is not an origin"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "https://a.example", "--cors-origin", "https://a.example", "--dry-run"], "repeats an origin"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "--dry-run"], "--cors-origin needs a value"),
+        (["--stack", "shop", "--keys", "{keys}", "--edge-mode", "prefilter", "--cors-origin", "https://a.example", "--dry-run"], "needs --edge-mode lambda"),
+        (["--stack", "shop", "--keys", "{keys}", "--edge-mode", "function-only", "--cors-origin", "https://a.example", "--dry-run"], "needs --edge-mode lambda"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, keys, args, message):
