@@ -233,6 +233,38 @@ def test_cors_origins_go_to_the_bundle_and_the_template_from_one_list(keys):
     baked = baked_config(ROOT / "dist" / "deploy" / "ci-cors" / "lambda-edge" / "index.mjs")
     assert baked["validator"]["cors_origins"] == ["https://app.example.com", "http://localhost:8080"]
     assert params["CorsOrigins"].split(",") == baked["validator"]["cors_origins"]
+    # The bundle's own answers say what the distribution's CORS config says.
+    index = ROOT / "dist" / "deploy" / "ci-cors" / "lambda-edge" / "index.mjs"
+    preflight = bundle_answer(index, "OPTIONS", {"origin": "https://app.example.com", "access-control-request-method": "GET"})
+    refusal = bundle_answer(index, "GET", {"origin": "http://localhost:8080"})
+    stranger = bundle_answer(index, "GET", {"origin": "https://evil.example"})
+    policy = load_template("oncelink.yaml")["Resources"]["FilesResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    _, cors, _ = policy["CorsConfig"]["Fn::If"]
+    joined = lambda items: ", ".join(items).lower()  # noqa: E731
+    assert preflight["status"] == "204"
+    assert preflight["headers"]["access-control-allow-origin"] == "https://app.example.com"
+    assert preflight["headers"]["access-control-allow-methods"].lower() == joined(cors["AccessControlAllowMethods"]["Items"])
+    assert preflight["headers"]["access-control-allow-headers"].lower() == joined(cors["AccessControlAllowHeaders"]["Items"])
+    assert preflight["headers"]["access-control-max-age"] == str(cors["AccessControlMaxAgeSec"])
+    assert refusal["status"] == "403" and refusal["headers"]["access-control-allow-origin"] == "http://localhost:8080"
+    assert refusal["headers"]["access-control-expose-headers"].lower() == joined(cors["AccessControlExposeHeaders"]["Items"])
+    assert refusal["headers"]["vary"].lower() == "origin"
+    assert "access-control-allow-origin" not in stranger["headers"], "an origin not listed is not allowed"
+
+
+def bundle_answer(index_mjs, method, headers):
+    """The generated answer of a built bundle's handler to a viewer request for /example.pdf without a token."""
+    cf_headers = {k: [{"key": k, "value": v}] for k, v in headers.items()}
+    event = {"Records": [{"cf": {
+        "config": {"distributionDomainName": "d1.cloudfront.net", "distributionId": "E1", "eventType": "viewer-request", "requestId": "cors"},
+        "request": {"clientIp": "203.0.113.9", "headers": cf_headers, "method": method, "querystring": "", "uri": "/example.pdf"},
+    }}]}
+    script = (f"import({json.dumps(index_mjs.as_uri())}).then(async (m) => {{ const r = await m.handler({json.dumps(event)});"
+              " const h = Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, v[0].value]));"
+              " process.stdout.write(JSON.stringify({ status: String(r.status), headers: h })); })")
+    out = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):

@@ -668,5 +668,6 @@ def test_the_cors_origins_pattern_takes_origins_and_nothing_else(main_template):
     pattern = main_template["Parameters"]["CorsOrigins"]["AllowedPattern"]
     for ok in ("", "https://app.example.com", CORS_ORIGINS, "https://[::1]:8443"):
         assert re.fullmatch(pattern, ok), ok
-    for bad in ("*", "https://app.example.com/", "https://App.example.com", "app.example.com", "https://a.example,", "https://a.example, https://b.example"):
+    for bad in ("*", "https://app.example.com/", "https://App.example.com", "app.example.com", "https://a.example,", "https://a.example, https://b.example",
+                "https://:443", "https://a.example:"):
         assert not re.fullmatch(pattern, bad), bad
