@@ -26,6 +26,8 @@ locals {
   lambda    = var.edge_mode != "function-only" # the Lambda@Edge consume runs
   function  = var.edge_mode != "lambda"        # the CloudFront Function runs
   prefilter = var.edge_mode == "prefilter"
+  # CORS for the files (cors_origins; the bundle bakes the same list).
+  cors = length(var.cors_origins) > 0
   # The managed CachingDisabled cache policy.
   caching_disabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
   # kid -> secret from the KeyValueStore import file (kvs-import.mjs).
@@ -428,6 +430,32 @@ resource "aws_cloudfront_response_headers_policy" "files" {
     }
   }
 
+  # CORS (cors_origins), as the template's CorsConfig: the answer the edge
+  # writes itself (edge/src/cors.rs), for the files it does not write. Added
+  # after the cache to responses to CORS requests whose Origin is listed; the
+  # origin never sees Origin, so it stays out of the cache key. origin_override:
+  # this list is the one source of truth (infra/README.md, "CORS").
+  dynamic "cors_config" {
+    for_each = local.cors ? [1] : []
+    content {
+      access_control_allow_credentials = false
+      access_control_allow_origins {
+        items = var.cors_origins
+      }
+      access_control_allow_methods {
+        items = ["GET", "HEAD", "POST"]
+      }
+      access_control_allow_headers {
+        items = ["authorization", "range"]
+      }
+      access_control_expose_headers {
+        items = ["x-oncelink-reason", "content-disposition"]
+      }
+      access_control_max_age_sec = 600
+      origin_override            = true
+    }
+  }
+
   custom_headers_config {
     items {
       header   = "Cache-Control"
@@ -438,6 +466,22 @@ resource "aws_cloudfront_response_headers_policy" "files" {
       header   = "X-Robots-Tag"
       value    = "noindex, nofollow"
       override = true
+    }
+    # The answer depends on Origin; override false keeps an answer's own Vary.
+    dynamic "items" {
+      for_each = local.cors ? [1] : []
+      content {
+        header   = "Vary"
+        value    = "Origin"
+        override = false
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = !local.cors || var.edge_mode == "lambda"
+      error_message = "cors_origins needs edge_mode = lambda; the CloudFront Function writes no CORS headers and answers no preflight."
     }
   }
 }
@@ -554,8 +598,10 @@ resource "aws_cloudfront_distribution" "files" {
     # Off for counted downloads: CloudFront would compress text types of 1 KB
     # to 10 MB, a representation with its own Content-Length, so a Range
     # resume could refer to other bytes than the first request got.
-    compress                   = false
-    allowed_methods            = var.enable_page_mode ? ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"] : ["GET", "HEAD"]
+    compress = false
+    # OPTIONS with CORS on, for preflights the edge function answers; never
+    # cached (cached_methods stays GET and HEAD).
+    allowed_methods            = var.enable_page_mode ? ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"] : (local.cors ? ["GET", "HEAD", "OPTIONS"] : ["GET", "HEAD"])
     cached_methods             = ["GET", "HEAD"]
     cache_policy_id            = local.prefilter ? local.caching_disabled : aws_cloudfront_cache_policy.files.id
     origin_request_policy_id   = local.prefilter ? aws_cloudfront_origin_request_policy.prefilter[0].id : aws_cloudfront_origin_request_policy.files.id

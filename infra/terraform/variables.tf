@@ -129,6 +129,16 @@ variable "waf_rate_limit_window_sec" {
   }
 }
 
+variable "cors_origins" {
+  description = "Empty (default): no CORS. Otherwise origins (https://app.example.com: scheme://host[:port], lowercase) whose web apps may read answers with fetch(): the files get CORS headers from the response headers policy and the behavior allows OPTIONS for preflights, which the edge function answers. edge_mode = lambda only. Must be the bundle's validator.cors_origins (docs/lambda-edge.md)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = length(var.cors_origins) <= 32 && length(distinct(var.cors_origins)) == length(var.cors_origins) && alltrue([for o in var.cors_origins : can(regex("^https?://[a-z0-9.\\[\\]-]([a-z0-9.:\\[\\]-]*[a-z0-9.\\[\\]-])?$", o)) && length(o) <= 253])
+    error_message = "cors_origins: at most 32 distinct origins, each scheme://host[:port], lowercase, nothing after (https://app.example.com)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the function's us-east-1 log group."
   type        = number

@@ -189,6 +189,8 @@ def test_dry_run_builds_the_real_bundle_with_the_config_baked_in(keys):
     assert baked["validator"]["home_region"] == "eu-central-1" and baked["validator"]["origin"] == "s3"
     assert baked["validator"]["keys"] == json.loads(keys_path.read_text())
     assert "grant_keys" not in baked["validator"]
+    assert "cors_origins" not in baked["validator"], "CORS is off unless asked for"
+    assert main_parameters(first.stdout)["CorsOrigins"] == ""
     second = run("--stack", "ci-dry-run", "--keys", keys_path, "--home-region", "eu-central-1", "--dry-run")
     assert second.returncode == 0, second.stderr
     assert main_parameters(second.stdout)["BundleCodeSha256"] == main_parameters(first.stdout)["BundleCodeSha256"], "the build is not deterministic"
@@ -217,6 +219,52 @@ def test_a_page_mode_default_is_baked_into_the_bundle(keys):
     assert plain.returncode == 0, plain.stderr
     baked = baked_config(ROOT / "dist" / "deploy" / "ci-page" / "lambda-edge" / "index.mjs")
     assert "default_mode" not in baked["validator"], "direct is the core's default: nothing to bake"
+
+
+def test_cors_origins_go_to_the_bundle_and_the_template_from_one_list(keys):
+    keys_path, _ = keys
+    require_wasm()
+    out = run("--stack", "ci-cors", "--keys", keys_path, "--cors-origin", "https://app.example.com",
+              "--cors-origin=http://localhost:8080", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    params = main_parameters(out.stdout)
+    assert params["CorsOrigins"] == "https://app.example.com,http://localhost:8080"
+    assert re.fullmatch(load_template("oncelink.yaml")["Parameters"]["CorsOrigins"]["AllowedPattern"], params["CorsOrigins"])
+    baked = baked_config(ROOT / "dist" / "deploy" / "ci-cors" / "lambda-edge" / "index.mjs")
+    assert baked["validator"]["cors_origins"] == ["https://app.example.com", "http://localhost:8080"]
+    assert params["CorsOrigins"].split(",") == baked["validator"]["cors_origins"]
+    # The bundle's own answers say what the distribution's CORS config says.
+    index = ROOT / "dist" / "deploy" / "ci-cors" / "lambda-edge" / "index.mjs"
+    preflight = bundle_answer(index, "OPTIONS", {"origin": "https://app.example.com", "access-control-request-method": "GET"})
+    refusal = bundle_answer(index, "GET", {"origin": "http://localhost:8080"})
+    stranger = bundle_answer(index, "GET", {"origin": "https://evil.example"})
+    policy = load_template("oncelink.yaml")["Resources"]["FilesResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    _, cors, _ = policy["CorsConfig"]["Fn::If"]
+    joined = lambda items: ", ".join(items).lower()  # noqa: E731
+    assert preflight["status"] == "204"
+    assert preflight["headers"]["access-control-allow-origin"] == "https://app.example.com"
+    assert preflight["headers"]["access-control-allow-methods"].lower() == joined(cors["AccessControlAllowMethods"]["Items"])
+    assert preflight["headers"]["access-control-allow-headers"].lower() == joined(cors["AccessControlAllowHeaders"]["Items"])
+    assert preflight["headers"]["access-control-max-age"] == str(cors["AccessControlMaxAgeSec"])
+    assert refusal["status"] == "403" and refusal["headers"]["access-control-allow-origin"] == "http://localhost:8080"
+    assert refusal["headers"]["access-control-expose-headers"].lower() == joined(cors["AccessControlExposeHeaders"]["Items"])
+    assert refusal["headers"]["vary"].lower() == "origin"
+    assert "access-control-allow-origin" not in stranger["headers"], "an origin not listed is not allowed"
+
+
+def bundle_answer(index_mjs, method, headers):
+    """The generated answer of a built bundle's handler to a viewer request for /example.pdf without a token."""
+    cf_headers = {k: [{"key": k, "value": v}] for k, v in headers.items()}
+    event = {"Records": [{"cf": {
+        "config": {"distributionDomainName": "d1.cloudfront.net", "distributionId": "E1", "eventType": "viewer-request", "requestId": "cors"},
+        "request": {"clientIp": "203.0.113.9", "headers": cf_headers, "method": method, "querystring": "", "uri": "/example.pdf"},
+    }}]}
+    script = (f"import({json.dumps(index_mjs.as_uri())}).then(async (m) => {{ const r = await m.handler({json.dumps(event)});"
+              " const h = Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, v[0].value]));"
+              " process.stdout.write(JSON.stringify({ status: String(r.status), headers: h })); })")
+    out = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):
@@ -251,6 +299,13 @@ def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):
         (["--stack", "shop", "--keys", "{keys}", "--waf-rate-limit", "9", "--dry-run"], "lowest limit is 10"),
         (["--stack", "shop", "--keys", "{keys}", "--waf-rate-limit-window", "30", "--dry-run"], "60, 120, 300 or 600"),
         (["--stack", "shop", "--keys", "{keys}", "--waf-rate-limit", "500", "--web-acl-arn", "arn:aws:wafv2:us-east-1:1:global/webacl/x/y", "--dry-run"], "exclude each other"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "https://app.example.com/", "--dry-run"], "is not an origin"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "*", "--dry-run"], "is not an origin"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "https://App.example.com", "--dry-run"], "is not an origin"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "https://a.example", "--cors-origin", "https://a.example", "--dry-run"], "repeats an origin"),
+        (["--stack", "shop", "--keys", "{keys}", "--cors-origin", "--dry-run"], "--cors-origin needs a value"),
+        (["--stack", "shop", "--keys", "{keys}", "--edge-mode", "prefilter", "--cors-origin", "https://a.example", "--dry-run"], "needs --edge-mode lambda"),
+        (["--stack", "shop", "--keys", "{keys}", "--edge-mode", "function-only", "--cors-origin", "https://a.example", "--dry-run"], "needs --edge-mode lambda"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, keys, args, message):

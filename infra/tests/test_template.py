@@ -366,7 +366,8 @@ def test_page_mode_is_off_by_default_and_turns_on_post_with_body(main_template):
     assert main_template["Conditions"]["PageMode"] == {"Fn::Equals": [{"Ref": "EnablePageMode"}, "true"]}
     for _, behavior in behaviors(main_template):
         cond, on, off = behavior["AllowedMethods"]["Fn::If"]
-        assert cond == "PageMode" and set(on) == ALL_METHODS and set(off) == {"GET", "HEAD"}
+        # Without page mode: GET and HEAD, and OPTIONS only with CORS on (HasCors).
+        assert cond == "PageMode" and set(on) == ALL_METHODS and off == {"Fn::If": ["HasCors", ["GET", "HEAD", "OPTIONS"], ["GET", "HEAD"]]}
         assert set(behavior["CachedMethods"]) == {"GET", "HEAD"}
     for page in ("false", "true"):
         _, found = deployment(main_template, EdgeMode="lambda", EnablePageMode=page)
@@ -451,8 +452,9 @@ def test_responses_do_not_leak_the_link_or_linger_in_caches(main_template):
     cfg = policy["Properties"]["ResponseHeadersPolicyConfig"]
     assert cfg["SecurityHeadersConfig"]["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
     assert cfg["SecurityHeadersConfig"]["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
-    custom = {h["Header"].lower(): h for h in cfg["CustomHeadersConfig"]["Items"]}
-    assert "no-store" in custom["cache-control"]["Value"] and custom["cache-control"]["Override"] is True
+    for items in branches(cfg["CustomHeadersConfig"]["Items"]):
+        custom = {h["Header"].lower(): h for h in items}
+        assert "no-store" in custom["cache-control"]["Value"] and custom["cache-control"]["Override"] is True
     for _, behavior in behaviors(main_template):
         referenced(main_template, behavior["ResponseHeadersPolicyId"], "AWS::CloudFront::ResponseHeadersPolicy")
 
@@ -588,3 +590,84 @@ def test_outputs_give_the_domain_tables_and_a_mint_line(main_template):
         assert text.startswith("oncelink mint --keys ") and " --base-url https://" in text
         # function-only refuses use-limited tokens (needs_consume): its line mints a time-limited link.
         assert ("--uses 1" in text) is (mode != "function-only"), (mode, text)
+
+
+# ---------------------------------------------------------------- CORS (optional)
+
+CORS_ORIGINS = "https://app.example.com,http://localhost:8080"
+
+
+def core_cors_constants():
+    """The CORS answer the core writes itself (edge/src/cors.rs), read from the source."""
+    source = (ROOT / "edge" / "src" / "cors.rs").read_text()
+    found = dict(re.findall(r'pub const ([A-Z_]+): &str = "([^"]*)";', source))
+    max_age = re.search(r"pub const PREFLIGHT_MAX_AGE: u32 = ([0-9]+);", source)
+    assert {"EXPOSE_HEADERS", "ALLOW_METHODS", "ALLOW_HEADERS"} <= set(found) and max_age, "edge/src/cors.rs changed: update this test"
+    split = lambda s: [x.strip() for x in s.split(",")]  # noqa: E731
+    return {
+        "expose": split(found["EXPOSE_HEADERS"]), "methods": split(found["ALLOW_METHODS"]),
+        "headers": split(found["ALLOW_HEADERS"]), "max_age": int(max_age.group(1)),
+    }
+
+
+def files_policy(resources):
+    (policy,) = [r for r in resources.values() if r["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"]
+    return policy["Properties"]["ResponseHeadersPolicyConfig"]
+
+
+def test_cors_is_off_by_default_and_then_changes_nothing(main_template):
+    assert main_template["Parameters"]["CorsOrigins"]["Default"] == ""
+    for given in ALL_DEPLOYMENTS:
+        resources, found = deployment(main_template, **given)
+        cfg = files_policy(resources)
+        assert "CorsConfig" not in cfg, given
+        assert [h["Header"] for h in cfg["CustomHeadersConfig"]["Items"]] == ["Cache-Control", "X-Robots-Tag"], given
+        for _, behavior in found:
+            expected = sorted(ALL_METHODS) if given["EnablePageMode"] == "true" else ["GET", "HEAD"]
+            assert sorted(behavior["AllowedMethods"]) == expected, given
+
+
+def test_cors_origins_give_the_forwarded_files_the_answer_the_edge_writes(main_template):
+    core = core_cors_constants()
+    for given in ALL_DEPLOYMENTS:
+        if given["EdgeMode"] != "lambda":
+            continue
+        resources, found = deployment(main_template, **given, CorsOrigins=CORS_ORIGINS)
+        cors = files_policy(resources)["CorsConfig"]
+        assert cors["AccessControlAllowOrigins"]["Items"] == {"Fn::Split": [",", {"Ref": "CorsOrigins"}]}
+        assert [m.upper() for m in cors["AccessControlAllowMethods"]["Items"]] == core["methods"]
+        assert cors["AccessControlAllowHeaders"]["Items"] == core["headers"]
+        assert cors["AccessControlExposeHeaders"]["Items"] == core["expose"]
+        assert cors["AccessControlMaxAgeSec"] == core["max_age"]
+        assert cors["AccessControlAllowCredentials"] is False, "links are bearer tokens: no cookies, no credentials"
+        assert cors["OriginOverride"] is True, "the distribution's list is the one source of truth"
+        vary = [h for h in files_policy(resources)["CustomHeadersConfig"]["Items"] if h["Header"].lower() == "vary"]
+        assert vary == [{"Header": "Vary", "Value": "Origin", "Override": False}], given
+        for _, behavior in found:
+            assert "OPTIONS" in behavior["AllowedMethods"], "a preflight must reach the edge function"
+            assert behavior["CachedMethods"] == ["GET", "HEAD"], "a preflight answer must never be cached"
+            assert behavior["LambdaFunctionAssociations"][0]["EventType"] == "viewer-request", "preflights are answered before the cache"
+            # CloudFront adds the CORS headers after the cache: the origin never
+            # sees Origin, so no cached object carries another origin's headers.
+            cache = ref_to(resources, behavior["CachePolicyId"], "AWS::CloudFront::CachePolicy")
+            cache_headers = cache["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]
+            forwarded = ref_to(resources, behavior["OriginRequestPolicyId"], "AWS::CloudFront::OriginRequestPolicy")
+            origin_headers = forwarded["Properties"]["OriginRequestPolicyConfig"]["HeadersConfig"]
+            for headers in (cache_headers, origin_headers):
+                assert headers["HeaderBehavior"] in ("none", "whitelist"), given
+                assert "origin" not in [h.lower() for h in headers.get("Headers", [])], given
+
+
+def test_cors_origins_need_the_lambda_tier(main_template):
+    for mode in ("function-only", "prefilter"):
+        params = parameter_values(main_template, **SAMPLE_PARAMS, EdgeMode=mode, CorsOrigins=CORS_ORIGINS)
+        assert failed_rules(main_template, params) == ["CorsNeedsLambdaMode"], mode
+
+
+def test_the_cors_origins_pattern_takes_origins_and_nothing_else(main_template):
+    pattern = main_template["Parameters"]["CorsOrigins"]["AllowedPattern"]
+    for ok in ("", "https://app.example.com", CORS_ORIGINS, "https://[::1]:8443"):
+        assert re.fullmatch(pattern, ok), ok
+    for bad in ("*", "https://app.example.com/", "https://App.example.com", "app.example.com", "https://a.example,", "https://a.example, https://b.example",
+                "https://:443", "https://a.example:"):
+        assert not re.fullmatch(pattern, bad), bad

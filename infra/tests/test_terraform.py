@@ -208,6 +208,7 @@ def test_variables_and_outputs_mirror_the_template(root_module):
         "PriceClass": "price_class", "WebAclArn": "web_acl_arn", "LogRetentionDays": "log_retention_days",
         "EdgeMode": "edge_mode", "KeyStoreVersion": "kvs_import_file",
         "WafRateLimit": "waf_rate_limit", "WafRateLimitWindowSec": "waf_rate_limit_window_sec",
+        "CorsOrigins": "cors_origins",
     }
     assert params == set(mapping), f"template parameters changed: {params ^ set(mapping)}"
     for param, var in mapping.items():
@@ -280,3 +281,34 @@ def test_the_rate_limit_web_acl_mirrors_the_template(root_module, resources):
     assert 'var.web_acl_arn == ""' in conditions, "your own web ACL and the rate-limit one exclude each other"
     dist = one(resources, "aws_cloudfront_distribution")
     assert "aws_wafv2_web_acl.rate_limit[0].arn" in dist["web_acl_id"] and "var.web_acl_arn" in dist["web_acl_id"]
+
+
+def test_cors_mirrors_the_template(root_module, resources):
+    variables = {name: body for block in root_module["variable"] for name, body in block.items()}
+    assert variables["cors_origins"]["default"] == [], "off by default"
+    locals_ = {k: v for block in root_module["locals"] for k, v in block.items()}
+    assert locals_["cors"] == "${length(var.cors_origins) > 0}"
+    template = load_template("oncelink.yaml")
+    cfn = template["Resources"]["FilesResponseHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    _, cfn_cors, _ = cfn["CorsConfig"]["Fn::If"]
+    policy = resources[("aws_cloudfront_response_headers_policy", "files")]
+    dynamics = {name: body for d in policy["dynamic"] for name, body in d.items()}
+    cors = dynamics["cors_config"]
+    assert cors["for_each"] == "${local.cors ? [1] : []}"
+    body = cors["content"][0]
+    assert body["access_control_allow_origins"][0]["items"] == "${var.cors_origins}"
+    for tf_key, cfn_key in (("access_control_allow_methods", "AccessControlAllowMethods"),
+                            ("access_control_allow_headers", "AccessControlAllowHeaders"),
+                            ("access_control_expose_headers", "AccessControlExposeHeaders")):
+        assert body[tf_key][0]["items"] == cfn_cors[cfn_key]["Items"], tf_key
+    assert body["access_control_max_age_sec"] == cfn_cors["AccessControlMaxAgeSec"]
+    assert body["access_control_allow_credentials"] is cfn_cors["AccessControlAllowCredentials"] is False
+    assert body["origin_override"] is cfn_cors["OriginOverride"] is True
+    vary = {name: b for d in policy["custom_headers_config"][0]["dynamic"] for name, b in d.items()}["items"]
+    assert vary["for_each"] == "${local.cors ? [1] : []}"
+    assert vary["content"][0] == {"header": "Vary", "value": "Origin", "override": False}
+    conditions = " ".join(p["condition"] for p in policy["lifecycle"][0]["precondition"])
+    assert "local.cors" in conditions and 'var.edge_mode == "lambda"' in conditions
+    behavior = one(resources, "aws_cloudfront_distribution")["default_cache_behavior"][0]
+    assert '(local.cors ? ["GET", "HEAD", "OPTIONS"] : ["GET", "HEAD"])' in behavior["allowed_methods"]
+    assert behavior["cached_methods"] == ["GET", "HEAD"]

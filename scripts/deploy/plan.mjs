@@ -13,6 +13,10 @@ const STACK_RE = /^[a-zA-Z][a-zA-Z0-9-]{0,39}$/;
 const SHA256_HEX_RE = /^[0-9a-f]{64}$/;
 const CERT_RE = /^arn:aws[a-zA-Z-]*:acm:us-east-1:[0-9]{12}:certificate\/.+$/;
 const HOST_RE = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$/;
+// An origin as the core's cors::check_origin takes it (edge/src/cors.rs): scheme://host[:port], lowercase.
+const CORS_ORIGIN_RE = /^https?:\/\/(?!:)[a-z0-9.:[\]-]+(?<!:)$/;
+/** Most origins the core takes in cors_origins (edge/src/cors.rs MAX_ORIGINS). */
+export const MAX_CORS_ORIGINS = 32;
 
 /** Edge tiers (the template's EdgeMode), see docs/cloudfront-functions.md. */
 export const EDGE_MODES = ['lambda', 'function-only', 'prefilter'];
@@ -49,6 +53,10 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
   --default-mode MODE       direct (default) or page: how links without a mode open
                             (page needs --page-mode)
   --price-class CLASS       PriceClass_100 (default), PriceClass_200 or PriceClass_All
+  --cors-origin ORIGIN      let a web app on ORIGIN (https://app.example.com) read answers with
+                            fetch(); repeat for more (at most ${MAX_CORS_ORIGINS}). Baked into the bundle
+                            (validator.cors_origins) and set as the template's CorsOrigins
+                            (response headers policy, OPTIONS allowed); --edge-mode lambda only
   --web-acl-arn ARN         AWS WAF web ACL (CLOUDFRONT scope) of your own to attach
   --waf-rate-limit N        create and attach a web ACL that answers 429 to an IP sending
                             more than N requests per window (10 or more; billed by AWS WAF,
@@ -69,18 +77,21 @@ const VALUE_FLAGS = new Set([
   '--bundle', '--expect-sha256', '--edge-mode', '--default-mode', '--store-attempt-ms', '--store-budget-ms',
 ]);
 const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protection', '--help']);
+// Flags that may be given more than once: their values are collected in order.
+const REPEAT_FLAGS = new Set(['--cors-origin']);
 
 /** Parses argv (without node and script) into raw options; throws a one-line error. */
 export function parseArgs(argv) {
-  return parseFlags(argv, VALUE_FLAGS, BOOL_FLAGS);
+  return parseFlags(argv, VALUE_FLAGS, BOOL_FLAGS, REPEAT_FLAGS);
 }
 
 /**
  * Parses argv (without node and script) into raw options, `--some-flag` as
- * `someFlag`, with the value and boolean flags given; throws a one-line
- * error. Shared by npm run deploy and npm run smoke:aws.
+ * `someFlag`, with the value and boolean flags given; a repeatable flag's
+ * values are collected in an array. Throws a one-line error. Shared by npm
+ * run deploy and npm run smoke:aws.
  */
-export function parseFlags(argv, valueFlags, boolFlags) {
+export function parseFlags(argv, valueFlags, boolFlags, repeatFlags = new Set()) {
   const raw = {};
   for (let i = 0; i < argv.length; i++) {
     let flag = argv[i];
@@ -94,6 +105,10 @@ export function parseFlags(argv, valueFlags, boolFlags) {
     if (boolFlags.has(flag)) {
       if (value !== undefined) throw new Error(`${flag} takes no value`);
       raw[key] = true;
+    } else if (repeatFlags.has(flag)) {
+      if (value === undefined) value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
+      (raw[key] ??= []).push(value);
     } else if (valueFlags.has(flag)) {
       if (value === undefined) value = argv[++i];
       if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -178,6 +193,17 @@ export function checkOptions(raw) {
   if (defaultMode === 'page' && !raw.pageMode) {
     throw new Error('--default-mode page needs --page-mode (the download page posts to the edge)');
   }
+  const corsOrigins = raw.corsOrigin ?? [];
+  for (const o of corsOrigins) {
+    if (o.length > 253 || !CORS_ORIGIN_RE.test(o)) {
+      throw new Error(`--cors-origin ${JSON.stringify(o)} is not an origin: scheme://host[:port], lowercase, nothing after (https://app.example.com)`);
+    }
+  }
+  if (new Set(corsOrigins).size !== corsOrigins.length) throw new Error('--cors-origin repeats an origin');
+  if (corsOrigins.length > MAX_CORS_ORIGINS) throw new Error(`--cors-origin is given more than ${MAX_CORS_ORIGINS} times (the edge takes at most ${MAX_CORS_ORIGINS} origins)`);
+  if (corsOrigins.length > 0 && edgeMode !== 'lambda') {
+    throw new Error(`--cors-origin needs --edge-mode lambda (the CloudFront Function writes no CORS headers and answers no preflight)`);
+  }
   if (edgeMode === 'function-only') {
     if (origin === 'custom') {
       throw new Error('--edge-mode function-only cannot issue the origin grant a custom origin needs: use --origin s3, or --edge-mode prefilter');
@@ -207,6 +233,7 @@ export function checkOptions(raw) {
     expectSha256: raw.expectSha256 ?? null,
     edgeMode,
     storeTimes,
+    corsOrigins,
   };
 }
 
@@ -272,6 +299,9 @@ export function bundleConfig(opts, keys, grantKeys = null) {
   const validator = { keys, home_region: opts.homeRegion, origin: opts.origin === 's3' ? 's3' : 'header' };
   if (grantKeys) validator.grant_keys = grantKeys;
   if (opts.defaultMode === 'page') validator.default_mode = 'page';
+  // One list for both: the edge's own answers (baked here) and the files the
+  // distribution forwards (the template's CorsOrigins, mainParameters).
+  if (opts.corsOrigins?.length) validator.cors_origins = opts.corsOrigins;
   return { validator, store: { table: opts.table, ...(opts.storeTimes ?? {}) } };
 }
 
@@ -306,6 +336,7 @@ export function mainParameters(opts, { codeBucket, sha256Hex, sha256Base64, keyS
     WebAclArn: opts.webAclArn,
     WafRateLimit: opts.wafRateLimit,
     WafRateLimitWindowSec: opts.wafRateLimitWindow,
+    CorsOrigins: (opts.corsOrigins ?? []).join(','),
   };
 }
 
