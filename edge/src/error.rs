@@ -79,8 +79,13 @@ pub enum Reason {
     PasswordRequired,
     /// Page mode: the password is wrong (counted).
     WrongPassword,
-    /// Too many wrong passwords: the link is locked for good.
+    /// Too many wrong passwords: the link is locked for good (a deployment
+    /// that sets `max_password_failures`).
     Locked,
+    /// Too many wrong passwords from this client's network, or on this link
+    /// from everywhere: wait (429, `Retry-After`); the password was not
+    /// checked.
+    TooManyAttempts,
     /// Page mode: a POST a browser marked as sent from another site's page
     /// (`Sec-Fetch-Site: cross-site`).
     CrossSite,
@@ -91,7 +96,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 30] = [
+    pub const ALL: [Reason; 31] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKid,
@@ -120,6 +125,7 @@ impl Reason {
         Reason::PasswordRequired,
         Reason::WrongPassword,
         Reason::Locked,
+        Reason::TooManyAttempts,
         Reason::CrossSite,
         Reason::BadForm,
     ];
@@ -155,6 +161,7 @@ impl Reason {
             Reason::PasswordRequired => "password_required",
             Reason::WrongPassword => "wrong_password",
             Reason::Locked => "locked",
+            Reason::TooManyAttempts => "too_many_attempts",
             Reason::CrossSite => "cross_site",
             Reason::BadForm => "bad_form",
         }
@@ -168,6 +175,7 @@ impl Reason {
             Reason::BadForm => 400,
             Reason::MethodNotAllowed => 405,
             Reason::NotFound => 404,
+            Reason::TooManyAttempts => 429,
             Reason::Expired | Reason::UsedUp | Reason::Revoked | Reason::Locked => 410,
             Reason::UpstreamUnavailable => 502,
             Reason::StoreUnavailable => 503,
@@ -206,6 +214,7 @@ impl Reason {
             Reason::PasswordRequired => "Enter the password to download.",
             Reason::WrongPassword => "That password is not right.",
             Reason::Locked => "This link is locked after too many wrong passwords.",
+            Reason::TooManyAttempts => "Too many wrong passwords. Wait, then try again.",
             Reason::CrossSite => "Open the link itself to download; another site cannot press Download for you.",
             Reason::BadForm => "The form could not be read.",
         }

@@ -3,8 +3,10 @@
 //! core only produces a [`StoreOp`] and judges a [`StoreReply`].
 //!
 //! One record per token id holds: `used` (uses counted), `revoked`,
-//! `failures` (wrong passwords, docs/page-mode.md), and for each client
-//! fingerprint the time of its last counted use.
+//! `failures` (wrong passwords, docs/page-mode.md), the password throttle
+//! state with its version (an opaque string the core writes, see
+//! `crate::throttle`), and for each client fingerprint the time of its last
+//! counted use.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,16 +30,26 @@ pub struct StoreOp {
     pub resume_after: i64,
     /// When the record may be deleted (TTL), Unix seconds.
     pub expire_at: i64,
-    /// Password links only: a `consume` or an `attempt` also requires
-    /// `failures < max_failures` (a locked link counts nothing). Absent for
-    /// links without a password.
+    /// Password links of a deployment that locks them
+    /// (`max_password_failures`): a `consume` or an `attempt` also requires
+    /// `failures < max_failures` (a locked link counts nothing). Absent
+    /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_failures: Option<u32>,
     /// An `attempt` only: 1 for a wrong password, 0 for a right one. The two
-    /// guesses are the same operation on the store, differing in this value
-    /// alone, so neither the work done nor its time tells them apart.
+    /// guesses are the same operation on the store, differing in values
+    /// alone (this one and the throttle state's digits), so neither the work
+    /// done nor its time tells them apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub miss: Option<u32>,
+    /// An `attempt` only: the throttle version the core read (`guard`); the
+    /// attempt writes only if the record still has it (0: never written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// An `attempt` only: the throttle state to write (version becomes
+    /// `version + 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<String>,
 }
 
 /// The store operations.
@@ -55,12 +67,19 @@ pub enum StoreOpKind {
     /// The same read as `resume`, for a page-mode download page (uses left,
     /// lock state). Change nothing; reply `not_counted` with the record.
     Read,
-    /// A password guess, right or wrong (docs/page-mode.md). In one atomic
-    /// step: create the record if absent; then, only if the link is live (not
-    /// revoked, `used < n`, `failures < max_failures`), add `miss` to
-    /// `failures`. Reply `not_counted` with the record after the step. A
-    /// spent or locked link is left as it is for either guess; on a live link
-    /// both write.
+    /// Before a password guess is checked: the same strongly consistent
+    /// read as `read`, also giving the throttle state and its version.
+    /// Change nothing; reply `guarded`.
+    Guard,
+    /// A checked password guess, right or wrong (docs/page-mode.md): a
+    /// compare-and-set. In one atomic step: create the record if absent;
+    /// then, only if the link is live (not revoked, `used < n`, `failures <
+    /// max_failures` when given) and its throttle version is `version`,
+    /// add `miss` to `failures`, set the throttle state to `throttle` and
+    /// its version to `version + 1`; reply `counted` with `used`. Otherwise
+    /// change nothing and reply `not_counted` with the record (a spent link,
+    /// or a guess that lost the race to another). Both guesses make the same
+    /// write.
     Attempt,
 }
 
@@ -68,9 +87,11 @@ pub enum StoreOpKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StoreReply {
-    /// The use was counted; `used` is the count including it.
+    /// The write was made: for a `consume` a use was counted, `used` being
+    /// the count including it; for an `attempt` the guess was counted
+    /// (the throttle state written), `used` being the record's count.
     Counted {
-        /// Uses counted so far, this one included.
+        /// Uses counted so far (for a consume, this one included).
         used: u32,
     },
     /// Nothing was counted; the record as it was (an absent record is
@@ -85,6 +106,20 @@ pub enum StoreReply {
         /// Wrong passwords counted so far (omitted when 0).
         #[serde(default, skip_serializing_if = "is_zero")]
         failures: u32,
+    },
+    /// A `guard`: the record as it is (an absent record is all zero, not
+    /// revoked, throttle `""`).
+    Guarded {
+        /// Uses counted so far.
+        used: u32,
+        /// Whether the link was revoked.
+        revoked: bool,
+        /// Wrong passwords counted so far.
+        failures: u32,
+        /// The throttle state's version (0: never written).
+        version: u64,
+        /// The throttle state (`""`: never written).
+        throttle: String,
     },
     /// Unreachable, throttled, timed out, or an answer the driver could not
     /// read. The request is denied with 503.

@@ -8,6 +8,7 @@ use crate::origin::OriginState;
 use crate::proxy::Proxy;
 use crate::serve_files::Root;
 use anyhow::{anyhow, bail, Context, Result};
+use oncelink_edge::throttle::Limits;
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
 use oncelink_store::sqlite::{FileChange, OnFileChange};
 use oncelink_store::{OpenOptions, Store, StoreError, StoreSpec};
@@ -23,6 +24,29 @@ fn read_key_file(path: &Path, what: &str, log: &Logger) -> Result<KeyFile> {
         log.event("warn", &exposed.to_string(), &[("file", Value::from(path.display().to_string()))])
     })
     .map_err(|e| anyhow!("{what}: {e}"))
+}
+
+/// The throttle settings given on the command line over the core's
+/// defaults, or `None` when none was given.
+fn password_throttle(args: &ServeArgs) -> Option<Limits> {
+    let given = [
+        args.password_free_guesses,
+        args.password_backoff,
+        args.password_backoff_cap,
+        args.password_link_ceiling,
+        args.password_window,
+    ];
+    if given.iter().all(Option::is_none) {
+        return None;
+    }
+    let d = Limits::default();
+    Some(Limits {
+        free: args.password_free_guesses.unwrap_or(d.free),
+        backoff: args.password_backoff.unwrap_or(d.backoff),
+        backoff_cap: args.password_backoff_cap.unwrap_or(d.backoff_cap.max(args.password_backoff.unwrap_or(0))),
+        link_ceiling: args.password_link_ceiling.unwrap_or(d.link_ceiling),
+        window: args.password_window.unwrap_or(d.window),
+    })
 }
 
 /// The `serve` state.
@@ -45,6 +69,7 @@ pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         grant_keys,
         default_mode: args.default_mode.map(Into::into),
         max_password_failures: args.max_password_failures,
+        password_throttle: password_throttle(args),
         pass_param: args.pass_param.clone(),
     };
     let config = Config::from_file(file).map_err(|e| anyhow!("{e}"))?;

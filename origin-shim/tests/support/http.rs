@@ -96,7 +96,26 @@ pub fn get_as(addr: SocketAddr, ua: &str, target: &str, headers: &[(&str, &str)]
 
 /// Writes raw `bytes` and reads one response to completion.
 pub fn send_raw(addr: SocketAddr, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
-    let mut stream = connect(addr)?;
+    exchange(connect(addr)?, bytes, head_request)
+}
+
+/// Like [`send_raw`], from the loopback address `from` (say 127.0.1.2:
+/// another /24 than 127.0.0.1, so another client network to the server).
+pub fn send_raw_from(from: std::net::IpAddr, addr: SocketAddr, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(from, 0))?;
+        tokio::time::timeout(Duration::from_secs(10), socket.connect(addr)).await.map_err(io::Error::other)?
+    })?;
+    let stream = stream.into_std()?;
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    exchange(stream, bytes, head_request)
+}
+
+fn exchange(mut stream: TcpStream, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
     stream.write_all(bytes)?;
     let mut reader = BufReader::new(stream);
     let head = read_head(&mut reader)?;
