@@ -305,7 +305,7 @@ def throttle_after(state, limits: dict, net: str, now: int, wrong: bool):
     mine = next((n for n in nets if n[0] == net), None)
     if mine is None:
         if len(nets) == MAX_NETWORKS:
-            nets.remove(min(nets, key=lambda n: (n[3], n[2])))
+            nets.pop(0)
         mine = [net, 0, 0, 0]
         nets.append(mine)
     if now >= mine[2] + NETWORK_MEMORY:

@@ -85,7 +85,7 @@ pub enum StoreOpKind {
 
 /// What the store answered, as the driver understood it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "reply", rename_all = "snake_case", try_from = "FlatReply")]
 pub enum StoreReply {
     /// The write was made: for a `consume` a use was counted, `used` being
     /// the count including it; for an `attempt` the guess was counted
@@ -128,4 +128,89 @@ pub enum StoreReply {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+/// A reply as JSON, read flat and then checked against its kind: deriving
+/// `Deserialize` for the internally tagged [`StoreReply`] would make serde
+/// buffer every reply in its `Content` tree (about 16 KB of wasm).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatReply {
+    reply: ReplyKind,
+    used: Option<u32>,
+    revoked: Option<bool>,
+    last_use: Option<i64>,
+    failures: Option<u32>,
+    version: Option<u64>,
+    throttle: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReplyKind {
+    Counted,
+    NotCounted,
+    Guarded,
+    Unavailable,
+}
+
+impl TryFrom<FlatReply> for StoreReply {
+    type Error = &'static str;
+
+    fn try_from(f: FlatReply) -> Result<StoreReply, &'static str> {
+        let reply = match (f.reply, f.used, f.revoked) {
+            (ReplyKind::Counted, Some(used), None) if f.failures.is_none() && f.last_use.is_none() => {
+                StoreReply::Counted { used }
+            }
+            (ReplyKind::NotCounted, Some(used), Some(revoked)) => {
+                StoreReply::NotCounted { used, revoked, last_use: f.last_use, failures: f.failures.unwrap_or(0) }
+            }
+            (ReplyKind::Guarded, Some(used), Some(revoked)) if f.last_use.is_none() => {
+                let (Some(failures), Some(version), Some(throttle)) = (f.failures, f.version, f.throttle) else {
+                    return Err("a guarded reply needs used, revoked, failures, version and throttle");
+                };
+                return Ok(StoreReply::Guarded { used, revoked, failures, version, throttle });
+            }
+            (ReplyKind::Unavailable, None, None) if f.failures.is_none() && f.last_use.is_none() => {
+                StoreReply::Unavailable
+            }
+            _ => return Err("the reply's fields do not fit its kind"),
+        };
+        match (f.version, f.throttle) {
+            (None, None) => Ok(reply),
+            _ => Err("only a guarded reply has a version and a throttle state"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_read_as_they_are_written_and_fields_that_do_not_fit_are_refused() {
+        let replies = [
+            StoreReply::Counted { used: 2 },
+            StoreReply::NotCounted { used: 1, revoked: true, last_use: Some(9), failures: 3 },
+            StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 },
+            StoreReply::Guarded { used: 0, revoked: false, failures: 1, version: 7, throttle: "s".into() },
+            StoreReply::Unavailable,
+        ];
+        for reply in replies {
+            let json = serde_json::to_string(&reply).unwrap();
+            assert_eq!(serde_json::from_str::<StoreReply>(&json).unwrap(), reply, "{json}");
+        }
+        for bad in [
+            r#"{"reply":"counted"}"#,
+            r#"{"reply":"counted","used":1,"revoked":false}"#,
+            r#"{"reply":"not_counted","used":1}"#,
+            r#"{"reply":"not_counted","used":1,"revoked":false,"version":1}"#,
+            r#"{"reply":"guarded","used":0,"revoked":false,"failures":0,"version":0}"#,
+            r#"{"reply":"unavailable","used":0}"#,
+            r#"{"reply":"unavailable","extra":0}"#,
+            r#"{"reply":"maybe"}"#,
+        ] {
+            assert!(serde_json::from_str::<StoreReply>(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -145,12 +145,10 @@ impl State {
             Some(i) => i,
             None => {
                 if next.networks.len() == MAX_NETWORKS {
-                    // Full of networks that still matter: the one free
-                    // soonest goes. A guesser with more networks than this
-                    // is still held by the link's ceiling.
-                    let soonest =
-                        (0..next.networks.len()).min_by_key(|&i| (next.networks[i].until, next.networks[i].last));
-                    next.networks.remove(soonest.expect("full"));
+                    // Full of networks that still matter: the oldest entry
+                    // goes. A guesser with more networks than this is still
+                    // held by the link's ceiling.
+                    next.networks.remove(0);
                 }
                 next.networks.push(Network { id: network.to_owned(), fails: 0, last: 0, until: 0 });
                 next.networks.len() - 1
@@ -263,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_forgets_old_networks_first_then_the_one_free_soonest() {
+    fn a_full_table_forgets_old_networks_first_then_the_oldest_entry() {
         let mut state = State::default();
         for i in 0..MAX_NETWORKS {
             state = wrong(&state, &format!("net{i:05}"), 1000 + i as i64);
