@@ -379,6 +379,40 @@ def stateless_disagreements(case: dict) -> list:
     return problems
 
 
+# Cross-origin reads (docs/token-v1.md, "Cross-origin requests").
+CORS_EXPOSE = "x-oncelink-reason, content-disposition"
+
+
+def cors_disagreements(case: dict, config: dict) -> list:
+    """Holds a case to the CORS rules as this file reads them from the doc: with `cors_origins`, an
+    OPTIONS with Origin and Access-Control-Request-Method is a 204 `preflight` and every answer the edge
+    writes (whose headers the case lists) ends with Vary: Origin, then, for an allowed Origin only,
+    Access-Control-Allow-Origin (that origin) and Access-Control-Expose-Headers; without it no answer
+    carries a CORS header."""
+    allowed = config.get("cors_origins") or []
+    headers = {k.lower(): v for k, v in case["request"].get("headers", {}).items()}
+    origin = headers.get("origin")
+    problems = []
+    expects = [case.get("expect", {})] + [r.get("expect", {}) for r in case.get("replies", [])]
+    preflight = case["request"]["method"] == "OPTIONS" and origin is not None and "access-control-request-method" in headers
+    if allowed and preflight and (expects[0].get("reason"), expects[0].get("status")) != ("preflight", 204):
+        problems.append("a preflight under cors_origins is not answered 204 preflight")
+    for expect in expects:
+        if expect.get("step") != "respond" or "headers" not in expect:
+            continue
+        cors = [h for h in expect["headers"] if h[0] == "vary" or h[0].startswith("access-control-")]
+        cors = [h for h in cors if h[0] in ("vary", "access-control-allow-origin", "access-control-expose-headers")]
+        if not allowed:
+            want = []
+        elif origin in allowed:
+            want = [["vary", "origin"], ["access-control-allow-origin", origin], ["access-control-expose-headers", CORS_EXPOSE]]
+        else:
+            want = [["vary", "origin"]]
+        if cors != want or (want and expect["headers"][-len(want):] != want):
+            problems.append(f"{expect.get('reason')}: CORS headers {cors}, the rules say {want} (last)")
+    return problems
+
+
 def check_decide(path: pathlib.Path, write: bool) -> list:
     doc = json.loads(path.read_text("utf-8"))
     fix = Reconciler(path, write)
@@ -398,6 +432,7 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
             fix(case, "token", mint(case["mint"], secrets), f"{name}: token does not match its mint recipe")
         req = case["request"]
         fix.problems += [f"{path.name}: {name}: {p}" for p in stateless_disagreements(case)]
+        fix.problems += [f"{path.name}: {name}: {p}" for p in cors_disagreements(case, config)]
         if "pass_recipe" in case:
             recipe = case["pass_recipe"]
             kid = case["token"].split(".")[1]

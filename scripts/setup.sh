@@ -4,7 +4,8 @@
 #
 #   Rust:   wasm32 target, wasm-bindgen-cli (exactly the wasm-bindgen version in
 #           Cargo.lock), wasm-pack
-#   Debian: chromium + chromium-driver (the browser wasm-tests run in), a C++
+#   Debian: chromium + chromium-driver (the browser wasm-tests run in), curl
+#           (with HTTP/2: origin-shim's TLS tests), a C++
 #           compiler (libfuzzer-sys builds libFuzzer for security/fuzz),
 #           postgresql (15: the store tests start their own cluster with
 #           initdb/pg_ctl as the postgres user; the package's own cluster is
@@ -50,6 +51,13 @@ if ! command -v c++ >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq g++ >/dev/null
+fi
+
+if ! command -v curl >/dev/null || ! curl -V | grep -q nghttp2; then
+  say "installing curl from Debian (origin-shim's TLS tests are HTTP/1.1 and HTTP/2 clients through it)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq curl >/dev/null
 fi
 
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then

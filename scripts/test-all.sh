@@ -45,6 +45,9 @@ step sdk-vectors python3 sdk/vectors/generate.py
 step sdk-js npm run -s test:sdk-js
 step sdk-python npm run -s test:sdk-python
 step infra bash infra/tests/run.sh
+# origin-shim's packaging: hadolint on the Dockerfile, systemd-analyze verify
+# on the unit (the image itself is not built: no container engine here).
+step deploy-lint bash origin-shim/deploy/check.sh
 # Every fuzz target, bounded (security/README.md): 15 s each after the build
 # (its own target directory); a crash fails the step and leaves its input in
 # security/fuzz/artifacts/.

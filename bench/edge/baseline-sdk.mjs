@@ -23,7 +23,8 @@ export function createSdkConsumer({ endpoint, region, credentials }) {
             reply: 'not_counted',
             used: Number(item.used?.N ?? 0),
             revoked: item.revoked?.BOOL ?? false,
-            last_use: item[`f_${fp}`] ? Number(item[`f_${fp}`].N) : null,
+            // The fingerprint's slot (docs/stores.md) holds its use only if it holds it.
+            last_use: item[`s_${fp.slice(0, 2)}`]?.M?.f?.S === fp ? Number(item[`s_${fp.slice(0, 2)}`].M.t.N) : null,
           };
         }
         return { reply: 'unavailable' };

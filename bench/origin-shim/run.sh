@@ -8,9 +8,12 @@
 # and single-stream throughput for a 1 GiB file, against nginx (Debian's
 # nginx-light) serving the same directory statically with a config generated
 # here. Prints a markdown table of ratios against nginx and writes it to
-# docs/origin-shim-bench.md. Not part of the test suite.
+# docs/origin-shim-bench.md. Also origin-shim over TLS (HTTP/1.1: wrk
+# speaks no HTTP/2), a second instance with a certificate made here, against
+# the plain-HTTP instance in the same run. Not part of the test suite.
 #
-# Needs: cargo, wrk, nginx, python3, curl (apt-get install -y wrk nginx-light curl).
+# Needs: cargo, wrk, nginx, python3, curl, openssl
+# (apt-get install -y wrk nginx-light curl openssl).
 # Knobs (environment): BENCH_DURATION (default 10s), BENCH_BIG_DURATION (30s),
 # BENCH_CONNECTIONS (32),
 # BENCH_THREADS (1), BENCH_SMALL_BYTES (4096), BENCH_BIG_MIB (1024),
@@ -34,8 +37,8 @@ tokens="${BENCH_TOKENS:-300000}"
 out_md="${BENCH_OUT:-$repo/docs/origin-shim-bench.md}"
 
 die() { echo "bench: $*" >&2; exit 1; }
-for tool in cargo wrk nginx python3 curl; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install -y wrk nginx-light python3 curl)"
+for tool in cargo wrk nginx python3 curl openssl; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install -y wrk nginx-light python3 curl openssl)"
 done
 
 echo "bench: building origin-shim, oncelink and the minting helper (release)" >&2
@@ -131,6 +134,21 @@ for _ in $(seq 1 200); do
 done
 [ -n "$shim_url" ] || die "origin-shim did not print its listening line; log: $(tail -n 20 "$work/shim.log")"
 
+# The same server over TLS (issue 13): a self-signed ECDSA P-256 certificate
+# made here, its own SQLite store (one store file per process).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+  -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1 || die "openssl could not make a certificate"
+"$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "sqlite:$work/uses-tls.db" --create-store \
+  --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --listen 127.0.0.1:0 >"$work/tls.out" 2>"$work/tls.log" &
+pids+=($!)
+tls_url=""
+for _ in $(seq 1 200); do
+  tls_url=$(sed -n 's|^listening on \(https://[0-9.:]*\)$|\1|p' "$work/tls.out" | head -n1)
+  [ -n "$tls_url" ] && break
+  sleep 0.1
+done
+[ -n "$tls_url" ] || die "origin-shim (TLS) did not print its listening line; log: $(tail -n 20 "$work/tls.log")"
+
 # PostgreSQL (issue 12): one cluster started here, and two origin-shim
 # processes on it, as several instances behind a load balancer would run.
 # Skipped when PostgreSQL 15 is not installed (apt-get install -y postgresql).
@@ -176,6 +194,7 @@ echo "bench: minting $tokens single-use links" >&2
 "$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/single.txt"
 "$mint_bin" --keys "$work/keys.json" --path /small.bin --count 64 >"$work/timed.txt"
 "$mint_bin" --keys "$work/keys.json" --path /big.bin --count 8 >"$work/big.txt"
+"$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/tls-single.txt"
 if [ ${#pg_urls[@]} -gt 0 ]; then
   # Links of their own: the one-instance run would otherwise spend the links
   # of the two-instance run. The two instances get disjoint halves.
@@ -207,6 +226,9 @@ run_wrk small_single_use nginx "$nginx_url" "$work/single.txt" "$threads" "$conn
 run_wrk small_single_use origin-shim "$shim_url" "$work/single.txt" "$threads" "$conns" "$duration" --latency
 run_wrk small_time_only nginx "$nginx_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
 run_wrk small_time_only origin-shim "$shim_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
+wrk -t1 -c4 -d2s -s "$here/targets.lua" "$tls_url" -- "$work/timed.txt" 1 >/dev/null
+run_wrk small_single_use "origin-shim, TLS" "$tls_url" "$work/tls-single.txt" "$threads" "$conns" "$duration" --latency
+run_wrk small_time_only "origin-shim, TLS" "$tls_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
 if [ ${#pg_urls[@]} -gt 0 ]; then
   wrk -t1 -c4 -d2s -s "$here/targets.lua" "${pg_urls[0]}" -- "$work/timed.txt" 1 >/dev/null
   run_wrk small_single_use "origin-shim, PostgreSQL" "${pg_urls[0]}" "$work/pg-single.txt" "$threads" "$conns" "$duration" --latency
@@ -259,7 +281,8 @@ out(f"({machine}; the load generator shares the cores). nginx {nginx_version} se
 out("(sendfile on, access log off); origin-shim is the release build of `origin-shim serve` with its SQLite store")
 out("(WAL, synchronous=FULL: every counted use is on disk before the answer) and its default request logging to a file;")
 out("where PostgreSQL 15 is installed, also one and two origin-shim instances on one local cluster the script starts")
-out("(PostgreSQL's defaults: every commit synced).")
+out("(PostgreSQL's defaults: every commit synced). `origin-shim, TLS` is a second instance with its own SQLite store,")
+out("serving HTTPS (`--tls-cert`, ECDSA P-256, TLS 1.3, HTTP/1.1: wrk has no HTTP/2) on keep-alive connections.")
 out(f"wrk: {duration} per small-file case with {threads} thread(s) and {conns} connections; {big_duration} on one connection for the big file.")
 out(f"Small file: {small_bytes} bytes; big file: {big_mib} MiB. nginx receives the same request targets (it ignores the token).")
 out("")
@@ -272,7 +295,7 @@ labels = {
 }
 for case in ["small_single_use", "small_time_only", "big_1gib"]:
     base = by.get((case, "nginx"))
-    for server in ["nginx", "origin-shim", "origin-shim, PostgreSQL", "2 × origin-shim, one PostgreSQL"]:
+    for server in ["nginx", "origin-shim", "origin-shim, TLS", "origin-shim, PostgreSQL", "2 × origin-shim, one PostgreSQL"]:
         w = by.get((case, server))
         if w is None:
             continue
@@ -302,6 +325,9 @@ out("  that case measures the disk's sync latency as much as HTTP. A time-only l
 out("  no per-request bookkeeping at all, so it is the ceiling, not a peer.")
 out("- For the big file nginx uses sendfile (no copy through user space); origin-shim reads the file in chunks and")
 out("  writes them to the socket, with flat memory (see origin-shim/tests/large_file.rs).")
+out("- TLS: wrk keeps its connections open, so a handshake is paid once per connection and the TLS rows measure")
+out("  record encryption on top of the same work; on a loaded 2-core machine they land within noise of plain HTTP.")
+out("  Clients that open one connection per download also pay one ECDSA handshake each.")
 out("- One run of each case on a shared machine: treat differences of a few tens of percent as noise.")
 out("")
 text = "\n".join(lines) + "\n"

@@ -127,3 +127,24 @@ fn refuses_bad_specs_credentials_and_ids_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("16 to 64"));
 }
+
+#[test]
+fn status_refuses_a_store_of_a_newer_schema_with_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    oncelink_store::sqlite::SqliteStore::create(&path).unwrap();
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let pg = Postgres::start();
+    pg.psql(
+        "CREATE TABLE oncelink_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+         INSERT INTO oncelink_schema (version) VALUES (999)",
+    );
+    for (spec, found) in [(format!("sqlite:{}", path.display()), "99"), (pg.url(), "999")] {
+        let out = oncelink(&["status", "--store", &spec, "AAAAAAAAAAAAAAAAAAAAAA"], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{spec}: {err}");
+        assert!(out.stdout.is_empty(), "{spec}: printed a status");
+        assert_eq!(err.lines().count(), 1, "{spec}: one line: {err}");
+        assert!(err.contains("schema") && err.contains(found) && err.contains("upgrade oncelink"), "{spec}: {err}");
+    }
+}

@@ -71,6 +71,10 @@ export function functionSettings({ mode = 'only', kvs = KVS_PLACEHOLDER, config 
       ? 'default_mode page needs the Lambda@Edge tier; a CloudFront Function never decides page mode'
       : 'default_mode must be direct or page');
   }
+  if (Array.isArray(config.cors_origins) && config.cors_origins.length > 0) {
+    // The function's own refusals would carry no CORS headers, and it answers no preflight.
+    throw new Error('cors_origins needs the Lambda@Edge tier alone; a CloudFront Function writes no CORS headers');
+  }
   if (config.grant_keys != null && mode === 'only') {
     throw new Error('origin grants (grant_keys) need the Lambda@Edge tier; a function-only behavior cannot issue them');
   }

@@ -59,6 +59,8 @@ pub struct Config {
     pub password_throttle: Limits,
     /// Query parameter that carries a page-mode pass (never forwarded).
     pub pass_param: String,
+    /// Origins whose scripts may read the answers (`crate::cors`); empty: CORS off.
+    pub cors_origins: Vec<String>,
 }
 
 /// The configuration as JSON (the bundle's baked config, origin-shim's flags).
@@ -97,6 +99,9 @@ pub struct ConfigFile {
     /// Pass query parameter (default `pass`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_param: Option<String>,
+    /// Origins allowed to read answers cross-origin (default none: CORS off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_origins: Option<Vec<String>>,
 }
 
 impl Config {
@@ -132,6 +137,15 @@ impl Config {
             }
             config.pass_param = param;
         }
+        if let Some(origins) = file.cors_origins {
+            if origins.len() > crate::cors::MAX_ORIGINS {
+                return Err(Error::Config(format!("cors_origins: at most {} origins", crate::cors::MAX_ORIGINS)));
+            }
+            for origin in &origins {
+                crate::cors::check_origin(origin)?;
+            }
+            config.cors_origins = origins;
+        }
         if config.pass_param == config.token_param {
             return Err(Error::Config("pass_param and token_param must differ".into()));
         }
@@ -155,6 +169,7 @@ impl Config {
             max_password_failures: None,
             password_throttle: Limits::default(),
             pass_param: DEFAULT_PASS_PARAM.to_owned(),
+            cors_origins: Vec::new(),
         })
     }
 

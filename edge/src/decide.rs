@@ -21,7 +21,7 @@ use crate::response::Response;
 use crate::store::{StoreOp, StoreOpKind, StoreReply};
 use crate::throttle::{Limits, State, RACE_WAIT};
 use crate::token::UntrustedToken;
-use crate::{disposition, form, grant, secret, unfurl};
+use crate::{cors, disposition, form, grant, secret, unfurl};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -108,6 +108,9 @@ pub struct Pending {
     /// after which the link is locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_failures: Option<u32>,
+    /// The CORS headers of the final answer (`crate::cors`), if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    cors: Vec<(String, String)>,
 }
 
 /// A password guess waiting for its `guard` read: checked only if the
@@ -179,10 +182,35 @@ impl Step {
 
 /// Runs every stateless check on `request` at time `now` (Unix seconds).
 pub fn decide(config: &Config, request: &Request, now: i64) -> Step {
+    let cors = cors::headers(&config.cors_origins, request.header("origin"));
+    if let Some(answer) = cors::preflight(&config.cors_origins, request) {
+        return with_cors(Step::Respond(answer), cors);
+    }
     let html = request.wants_html();
-    match check(config, request, now, html) {
+    let step = match check(config, request, now, html) {
         Ok(step) => step,
         Err(reason) => Step::Respond(Response::deny(reason, html)),
+    };
+    with_cors(step, cors)
+}
+
+/// Adds the CORS headers to an answer the core writes, or keeps them for
+/// the one `resume` writes. A forward's answer comes from the origin: the
+/// host adds them there (`cors::headers`).
+fn with_cors(step: Step, cors: Vec<(String, String)>) -> Step {
+    if cors.is_empty() {
+        return step;
+    }
+    match step {
+        Step::Respond(mut response) => {
+            response.headers.extend(cors);
+            Step::Respond(response)
+        }
+        Step::NeedStore { op, mut pending } => {
+            pending.cors = cors;
+            Step::NeedStore { op, pending }
+        }
+        forward @ Step::Forward(_) => forward,
     }
 }
 
@@ -342,7 +370,7 @@ impl Checked<'_> {
             Then::Forward(forward) => forward.id_hash.clone(),
             _ => id_hash(&self.claims.raw.id),
         };
-        Pending { op, then, html: self.html, id_hash, max_failures: self.max_failures() }
+        Pending { op, then, html: self.html, id_hash, max_failures: self.max_failures(), cors: Vec::new() }
     }
 
     fn view(&self) -> PageView {
@@ -464,11 +492,13 @@ impl Pending {
 
     /// Finishes the decision with the store's reply. Anything the reply
     /// cannot justify is a 503: the edge never fails open.
-    pub fn resume(self, reply: &StoreReply) -> Step {
-        match self.judge(reply) {
+    pub fn resume(mut self, reply: &StoreReply) -> Step {
+        let cors = std::mem::take(&mut self.cors);
+        let step = match self.judge(reply) {
             Ok(step) => step,
             Err(reason) => Step::Respond(Response::deny(reason, self.html)),
-        }
+        };
+        with_cors(step, cors)
     }
 
     fn judge(&self, reply: &StoreReply) -> Result<Step, Reason> {
@@ -583,7 +613,14 @@ impl Pending {
             view.attempts_left = self.max_failures.map(|max| max.saturating_sub(failures + 1));
             Then::WrongPassword(view)
         };
-        let pending = Pending { op: attempt.clone(), then, html: self.html, id_hash: self.id_hash.clone(), ..*self };
+        let pending = Pending {
+            op: attempt.clone(),
+            then,
+            html: self.html,
+            id_hash: self.id_hash.clone(),
+            max_failures: self.max_failures,
+            cors: self.cors.clone(),
+        };
         Ok(Step::NeedStore { op: attempt, pending })
     }
 }

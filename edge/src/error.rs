@@ -92,11 +92,19 @@ pub enum Reason {
     /// Page mode: the POST body is not a form this edge reads (too long,
     /// badly escaped, not UTF-8, a password over 256 bytes).
     BadForm,
+    /// A host's rate limit: the client's network (IPv4 /24, IPv6 /48) had
+    /// too many requests refused for client mistakes
+    /// ([`Reason::is_client_mistake`]); answered 429 with `Retry-After`
+    /// before the token is read.
+    RateLimited,
+    /// A CORS preflight answered by the edge (204) under `cors_origins`;
+    /// no token is read.
+    Preflight,
 }
 
 impl Reason {
     /// Every reason, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 31] = [
+    pub const ALL: [Reason; 33] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKid,
@@ -128,6 +136,8 @@ impl Reason {
         Reason::TooManyAttempts,
         Reason::CrossSite,
         Reason::BadForm,
+        Reason::RateLimited,
+        Reason::Preflight,
     ];
 
     /// The stable reason code.
@@ -164,6 +174,8 @@ impl Reason {
             Reason::TooManyAttempts => "too_many_attempts",
             Reason::CrossSite => "cross_site",
             Reason::BadForm => "bad_form",
+            Reason::RateLimited => "rate_limited",
+            Reason::Preflight => "preflight",
         }
     }
 
@@ -171,12 +183,14 @@ impl Reason {
     pub const fn status(self) -> u16 {
         match self {
             Reason::Page | Reason::Preview => 200,
+            Reason::Preflight => 204,
             Reason::PassIssued => 303,
             Reason::BadForm => 400,
             Reason::MethodNotAllowed => 405,
             Reason::NotFound => 404,
             Reason::TooManyAttempts => 429,
             Reason::Expired | Reason::UsedUp | Reason::Revoked | Reason::Locked => 410,
+            Reason::RateLimited => 429,
             Reason::UpstreamUnavailable => 502,
             Reason::StoreUnavailable => 503,
             _ => 403,
@@ -217,12 +231,63 @@ impl Reason {
             Reason::TooManyAttempts => "Too many wrong passwords. Wait, then try again.",
             Reason::CrossSite => "Open the link itself to download; another site cannot press Download for you.",
             Reason::BadForm => "The form could not be read.",
+            Reason::RateLimited => "Too many refused requests from your network. Try again later.",
+            Reason::Preflight => "Cross-origin requests from this origin are answered.",
         }
     }
 
-    /// Whether this is a refusal (anything but a page, a preview or the 303).
+    /// Whether this is a refusal (anything but a page, a preview, the 303
+    /// or a preflight).
     pub const fn is_refusal(self) -> bool {
-        !matches!(self, Reason::Page | Reason::Preview | Reason::PassIssued)
+        !matches!(self, Reason::Page | Reason::Preview | Reason::PassIssued | Reason::Preflight)
+    }
+
+    /// Whether this refusal answers a mistake of the client (a link that is
+    /// damaged, forged, for another path, spent or expired, a wrong
+    /// password, a file that does not exist...), which a host may count
+    /// against the client's network to rate-limit probing and guessing.
+    /// Not: answers that are not refusals, the server's own trouble
+    /// (`store_unavailable`, `upstream_unavailable`: never held against a
+    /// client), steps of the normal page-mode flow (`password_required`, an
+    /// empty Download; `pass_expired`, a slow click), a browser's own
+    /// prefetch (`prefetch_refused`), and the waits of the limits themselves
+    /// (`rate_limited`; `too_many_attempts`, the password throttle's own).
+    pub const fn is_client_mistake(self) -> bool {
+        match self {
+            Reason::MissingToken
+            | Reason::Malformed
+            | Reason::UnknownKid
+            | Reason::BadSignature
+            | Reason::BadPath
+            | Reason::WrongPath
+            | Reason::IpMismatch
+            | Reason::NotYetValid
+            | Reason::MethodNotAllowed
+            | Reason::Expired
+            | Reason::UsedUp
+            | Reason::Revoked
+            | Reason::ResumeDenied
+            | Reason::GrantMissing
+            | Reason::GrantInvalid
+            | Reason::GrantExpired
+            | Reason::NotFound
+            | Reason::PassInvalid
+            | Reason::WrongPassword
+            | Reason::Locked
+            | Reason::CrossSite
+            | Reason::BadForm => true,
+            Reason::PrefetchRefused
+            | Reason::StoreUnavailable
+            | Reason::UpstreamUnavailable
+            | Reason::Page
+            | Reason::Preview
+            | Reason::PassIssued
+            | Reason::PassExpired
+            | Reason::PasswordRequired
+            | Reason::RateLimited
+            | Reason::TooManyAttempts
+            | Reason::Preflight => false,
+        }
     }
 
     /// Looks a reason up by its code.

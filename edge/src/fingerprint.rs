@@ -38,15 +38,38 @@ pub fn network(key: &Key, client_ip: &str) -> String {
     b64::encode(&digest[..6])
 }
 
-/// The client's network: IPv4 /24 (an IPv4-mapped IPv6 address counts as
-/// IPv4), IPv6 /48, else the text as given.
+/// The client's network as text ([`network_block`]), else the text as given.
 fn network_prefix(client_ip: &str) -> String {
     match client_ip.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => {
-            mask(IpAddr::V4(v6.to_ipv4_mapped().expect("checked")), 24).to_string()
-        }
-        Ok(ip @ IpAddr::V4(_)) => mask(ip, 24).to_string(),
-        Ok(ip @ IpAddr::V6(_)) => mask(ip, 48).to_string(),
+        Ok(ip) => network_block(ip).to_string(),
         Err(_) => client_ip.to_owned(),
+    }
+}
+
+/// The client's network, the unit every per-client rule works on: its IPv4
+/// /24 or IPv6 /48 (an IPv4-mapped IPv6 address counts as its IPv4 address),
+/// as the network address. Clients behind one NAT or in one household share
+/// it; one client cannot leave it by changing address within its block.
+pub fn network_block(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => mask(IpAddr::V4(v4), 24),
+            None => mask(ip, 48),
+        },
+        IpAddr::V4(_) => mask(ip, 24),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_block;
+    use std::net::IpAddr;
+
+    #[test]
+    fn the_network_is_the_v4_slash_24_or_the_v6_slash_48() {
+        let net = |s: &str| network_block(s.parse::<IpAddr>().unwrap()).to_string();
+        assert_eq!(net("203.0.113.77"), "203.0.113.0");
+        assert_eq!(net("::ffff:203.0.113.77"), "203.0.113.0");
+        assert_eq!(net("2001:db8:aa:bb::1"), "2001:db8:aa::");
     }
 }

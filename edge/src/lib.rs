@@ -14,6 +14,7 @@ mod b64;
 pub mod cidr;
 pub mod claims;
 pub mod config;
+pub mod cors;
 pub mod decide;
 pub mod disposition;
 pub mod dynamodb;

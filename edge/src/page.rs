@@ -99,7 +99,7 @@ pub fn refusal_html_saying(reason: Reason, message: &str) -> String {
         400 => "Request not understood",
         404 => "File not found",
         410 => "Link no longer available",
-        429 => "Too many attempts",
+        429 => "Too many requests",
         502 | 503 => "Try again shortly",
         _ => "Link not valid",
     };

@@ -57,6 +57,14 @@ impl Response {
         response
     }
 
+    /// The 429 of a host's rate limit: `rate_limited` with `Retry-After`
+    /// (seconds until the client's network may be refused again, at least 1).
+    pub fn rate_limited(retry_after_secs: u64, html: bool) -> Response {
+        let mut response = Response::deny(Reason::RateLimited, html);
+        response.headers.push(("retry-after".to_owned(), retry_after_secs.max(1).to_string()));
+        response
+    }
+
     /// The download page (`page`, or the page again with `reason`'s message
     /// after `password_required`, `wrong_password`, `pass_expired` or
     /// `pass_invalid`).
@@ -182,6 +190,8 @@ mod tests {
         assert!(html.body.contains("a.txt"));
         let see = Response::see_other("/a.txt?t=x&pass=1.y".into());
         assert_eq!((see.status, see.header("location")), (303, Some("/a.txt?t=x&pass=1.y")));
+        let limited = Response::rate_limited(0, false);
+        assert_eq!((limited.status, limited.header("retry-after")), (429, Some("1")));
         for r in Reason::ALL {
             let denial = Response::deny(r, true);
             assert!(denial.body.len() < 4096 && denial.header("cache-control") == Some("no-store"), "{r}");

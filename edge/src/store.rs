@@ -5,10 +5,32 @@
 //! One record per token id holds: `used` (uses counted), `revoked`,
 //! `failures` (wrong passwords, docs/page-mode.md), the password throttle
 //! state with its version (an opaque string the core writes, see
-//! `crate::throttle`), and for each client fingerprint the time of its last
-//! counted use.
+//! `crate::throttle`), and, per [`slot`], the last fingerprint that had a use
+//! counted in that slot with the time of that use.
+//!
+//! **Records stay bounded.** A record keeps at most one fingerprint per slot
+//! (the fingerprint's first [`SLOT_CHARS`] characters: 64² = 4,096 slots for
+//! the base64url fingerprints the core makes), whatever `n` is and however
+//! many clients use the link. A counted use by `fp` writes `fp` and `now`
+//! into `fp`'s slot, replacing whatever other fingerprint was there; a
+//! resume check for `fp` finds a prior use only if the slot holds `fp`
+//! itself. So a store may *forget* a use early (another client in the same
+//! slot used the link within the grace window: the forgotten client's resume
+//! costs it a use, or a Range request past byte 0 gets `resume_denied`), but
+//! never *invents* one: it fails closed. The arithmetic is in
+//! docs/stores.md ("Records stay bounded").
 
 use serde::{Deserialize, Serialize};
+
+/// How many leading characters of a fingerprint name its slot.
+pub const SLOT_CHARS: usize = 2;
+
+/// The slot of fingerprint `fp`: its first [`SLOT_CHARS`] characters (all
+/// of it when shorter). Every engine keeps at most one fingerprint per slot
+/// and link (module docs).
+pub fn slot(fp: &str) -> &str {
+    fp.char_indices().nth(SLOT_CHARS).map_or(fp, |(end, _)| &fp[..end])
+}
 
 /// What the store must do, atomically, for one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +82,13 @@ pub enum StoreOpKind {
     /// not revoked, `fp` has no use at or after `resume_after`, and `used < n`,
     /// add one to `used` and set `fp`'s last use to `now`. Reply `counted`
     /// if it did, else `not_counted` with the record as it was.
+    ///
+    /// `fp`'s use is kept in `fp`'s [`slot`], and only there: writing it
+    /// replaces any other fingerprint in that slot, and `fp` "has a use" only
+    /// while the slot holds `fp` itself. A store may so forget a use early
+    /// (another client of the same slot used the link since), never invent
+    /// one; the record holds at most 4,096 fingerprints, whatever `n` is.
+    /// Engines may also drop uses older than `resume_after`.
     Consume,
     /// Change nothing; reply `not_counted` with the record (a strongly
     /// consistent read).
@@ -101,7 +130,8 @@ pub enum StoreReply {
         used: u32,
         /// Whether the link was revoked.
         revoked: bool,
-        /// Last counted use by this request's fingerprint, Unix seconds.
+        /// Last counted use by this request's fingerprint, Unix seconds
+        /// (`None` when its slot holds another fingerprint or nothing).
         last_use: Option<i64>,
         /// Wrong passwords counted so far (omitted when 0).
         #[serde(default, skip_serializing_if = "is_zero")]
@@ -212,5 +242,14 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<StoreReply>(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_slot_is_the_first_two_characters() {
+        assert_eq!(slot("fpAAAAAAAAAAAAAAAAAAAA"), "fp");
+        assert_eq!(slot("_-x"), "_-");
+        assert_eq!(slot("a"), "a");
+        assert_eq!(slot(""), "");
+        assert_eq!(slot("é€x"), "é€", "never splits a character");
     }
 }

@@ -82,10 +82,11 @@ fn consume_and_resume_use_the_documented_operations() {
     let body: Value = serde_json::from_str(&call.body).unwrap();
     assert_eq!(body["ReturnValues"], "UPDATED_NEW");
     assert_eq!(body["ReturnValuesOnConditionCheckFailure"], "ALL_OLD");
-    assert_eq!(body["ExpressionAttributeNames"]["#f"], format!("f_{}", op.fp));
+    assert_eq!(body["ExpressionAttributeNames"]["#s"], format!("s_{}", &op.fp[..2]));
+    assert_eq!(body["ExpressionAttributeValues"][":fp"]["S"], op.fp);
     assert_eq!(body["ExpressionAttributeValues"][":n"]["N"], op.n.to_string());
     assert_eq!(body["ExpressionAttributeValues"][":ra"]["N"], op.resume_after.to_string());
-    assert_eq!(body["ExpressionAttributeValues"][":now"]["N"], op.now.to_string());
+    assert_eq!(body["ExpressionAttributeValues"][":slot"]["M"]["t"]["N"], op.now.to_string());
     assert_eq!(body["ExpressionAttributeValues"][":exp"]["N"], op.expire_at.to_string());
     assert!(header(&call, "x-amz-security-token").is_none());
 

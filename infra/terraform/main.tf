@@ -442,6 +442,65 @@ resource "aws_cloudfront_response_headers_policy" "files" {
   }
 }
 
+# ------------------------------------------------- rate limit (WAF, optional)
+# Counts every viewer request per client IP before the edge function runs: a
+# cheap backstop against floods from one address, not a per-link limit. The
+# default provider is us-east-1, where CLOUDFRONT-scope web ACLs live.
+resource "aws_wafv2_web_acl" "rate_limit" {
+  #checkov:skip=CKV2_AWS_31:WAF logging needs a Firehose stream, log group or bucket named aws-waf-logs-*; metrics and sampled requests are on, and every decision is logged by the edge function.
+  #checkov:skip=CKV_AWS_192:The Log4j managed rule group protects Java origins; the origin is S3 or origin-shim (Rust). Add it to a web ACL of your own (web_acl_arn) if you want it.
+  count       = var.waf_rate_limit > 0 ? 1 : 0
+  name        = "oncelink-${var.name}-rate-limit"
+  description = "Per-IP rate limit in front of the oncelink distribution."
+  scope       = "CLOUDFRONT"
+  tags        = local.tags
+
+  default_action {
+    allow {}
+  }
+
+  rule {
+    name     = "per-ip-rate-limit"
+    priority = 0
+    action {
+      block {
+        custom_response {
+          response_code = 429
+          response_header {
+            name  = "retry-after"
+            value = tostring(var.waf_rate_limit_window_sec)
+          }
+        }
+      }
+    }
+    statement {
+      rate_based_statement {
+        aggregate_key_type    = "IP"
+        limit                 = var.waf_rate_limit
+        evaluation_window_sec = var.waf_rate_limit_window_sec
+      }
+    }
+    visibility_config {
+      sampled_requests_enabled   = true
+      cloudwatch_metrics_enabled = true
+      metric_name                = "oncelink-per-ip-rate-limit"
+    }
+  }
+
+  visibility_config {
+    sampled_requests_enabled   = true
+    cloudwatch_metrics_enabled = true
+    metric_name                = "oncelink-web-acl"
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.web_acl_arn == ""
+      error_message = "Give web_acl_arn or waf_rate_limit, not both; to rate-limit with your own web ACL, add a rate-based rule to it."
+    }
+  }
+}
+
 resource "aws_cloudfront_distribution" "files" {
   #checkov:skip=CKV_AWS_174:TLSv1.2_2021 is set with domain_name; the default *.cloudfront.net certificate is fixed at TLSv1 by CloudFront.
   #checkov:skip=CKV_AWS_86:Standard logging needs a log bucket with ACLs; every decision is logged by the edge function.
@@ -454,7 +513,7 @@ resource "aws_cloudfront_distribution" "files" {
   http_version    = "http2and3"
   is_ipv6_enabled = true
   price_class     = var.price_class
-  web_acl_id      = var.web_acl_arn != "" ? var.web_acl_arn : null
+  web_acl_id      = var.web_acl_arn != "" ? var.web_acl_arn : (var.waf_rate_limit > 0 ? aws_wafv2_web_acl.rate_limit[0].arn : null)
   aliases         = local.custom_domain ? [var.domain_name] : []
   tags            = local.tags
 

@@ -52,3 +52,8 @@ output "function_name" {
   description = "The Lambda@Edge function's name (a new one each time it is created; kept on destroy, see docs/deploy.md Tear-down)."
   value       = local.lambda ? aws_lambda_function.edge[0].function_name : null
 }
+
+output "rate_limit_web_acl_arn" {
+  description = "The AWS WAF web ACL with the per-IP rate-based rule (waf_rate_limit), or null."
+  value       = var.waf_rate_limit > 0 ? aws_wafv2_web_acl.rate_limit[0].arn : null
+}

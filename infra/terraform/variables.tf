@@ -104,9 +104,29 @@ variable "price_class" {
 }
 
 variable "web_acl_arn" {
-  description = "Optional AWS WAF web ACL (scope CLOUDFRONT) ARN."
+  description = "Optional AWS WAF web ACL (scope CLOUDFRONT) ARN that you manage, attached as is. Give either this or waf_rate_limit, not both (a distribution has one web ACL)."
   type        = string
   default     = ""
+}
+
+variable "waf_rate_limit" {
+  description = "0 (default): no web ACL is created. Otherwise create an AWS WAF web ACL (scope CLOUDFRONT, with the default us-east-1 provider) with one rate-based rule that answers 429 to a client IP sending more than this many requests in waf_rate_limit_window_sec, and attach it. Billed per web ACL, rule and request (infra/README.md)."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.waf_rate_limit == 0 || (var.waf_rate_limit >= 10 && var.waf_rate_limit <= 2000000000)
+    error_message = "waf_rate_limit is 0 (off) or 10 to 2,000,000,000 requests per window (AWS WAF's lowest rate limit is 10)."
+  }
+}
+
+variable "waf_rate_limit_window_sec" {
+  description = "The window waf_rate_limit counts over, in seconds."
+  type        = number
+  default     = 300
+  validation {
+    condition     = contains([60, 120, 300, 600], var.waf_rate_limit_window_sec)
+    error_message = "waf_rate_limit_window_sec is 60, 120, 300 or 600."
+  }
 }
 
 variable "log_retention_days" {

@@ -102,6 +102,18 @@ def test_dry_run_prints_every_call_in_order_and_the_parameters(keys, bundle):
     assert "nothing changed" in out.stdout
 
 
+def test_the_rate_limit_web_acl_is_off_unless_asked_for(keys, bundle):
+    keys_path, _ = keys
+    zip_path, _, _ = bundle
+    params = main_parameters(run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--dry-run").stdout)
+    assert (params["WafRateLimit"], params["WafRateLimitWindowSec"], params["WebAclArn"]) == ("0", "300", "")
+    out = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--dry-run",
+              "--waf-rate-limit", "2000", "--waf-rate-limit-window", "60")
+    assert out.returncode == 0, out.stderr
+    params = main_parameters(out.stdout)
+    assert (params["WafRateLimit"], params["WafRateLimitWindowSec"]) == ("2000", "60")
+
+
 def test_dry_run_with_more_regions_custom_origin_and_page_mode(keys, bundle, tmp_path):
     keys_path, key_secret = keys
     zip_path, _, _ = bundle
@@ -236,6 +248,9 @@ def test_a_bundle_other_than_the_tested_one_is_refused(keys, bundle):
         (["--stack", "shop", "--keys", "{keys}", "--default-mode", "web", "--dry-run"], "direct or page"),
         (["--stack", "shop", "--keys", "{keys}", "--store-budget-ms", "4800", "--dry-run"], "viewer-request limit is 5 s"),
         (["--stack", "shop", "--keys", "{keys}", "--store-attempt-ms", "3000", "--store-budget-ms", "2000", "--dry-run"], "not be more than"),
+        (["--stack", "shop", "--keys", "{keys}", "--waf-rate-limit", "9", "--dry-run"], "lowest limit is 10"),
+        (["--stack", "shop", "--keys", "{keys}", "--waf-rate-limit-window", "30", "--dry-run"], "60, 120, 300 or 600"),
+        (["--stack", "shop", "--keys", "{keys}", "--waf-rate-limit", "500", "--web-acl-arn", "arn:aws:wafv2:us-east-1:1:global/webacl/x/y", "--dry-run"], "exclude each other"),
     ],
 )
 def test_bad_input_is_one_clear_line(tmp_path, keys, args, message):

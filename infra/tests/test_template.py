@@ -395,6 +395,10 @@ def test_origins_are_private_either_way(main_template):
 
 # The statuses the edge generates (edge/src/error.rs Reason::status; pages are 200 and 303).
 EDGE_ERROR_STATUSES = {400, 403, 404, 405, 410, 502, 503}
+# Statuses CloudFront never caches at all: not in its list of cached 4xx and 5xx
+# codes (400, 403, 404, 405, 414, 416, 500-504; "HTTP 4xx and 5xx status codes that
+# CloudFront caches"), so no ErrorCachingMinTTL is needed (nor accepted) for them.
+NEVER_CACHED = {429}
 # CloudFront never caches these with Cache-Control no-store, which every
 # generated answer carries; it caches the others for ErrorCachingMinTTL
 # whatever Cache-Control says ("Control how long CloudFront caches errors").
@@ -418,7 +422,7 @@ def test_the_core_still_generates_only_the_statuses_the_distribution_expects():
     body = text[text.index("pub const fn status"):]
     body = body[: body.index("\n    }\n")]
     statuses = {int(c) for c in re.findall(r"=> (\d{3})", body)}
-    assert {c for c in statuses if c >= 400} == EDGE_ERROR_STATUSES, "a new error status needs ErrorCachingMinTTL 0"
+    assert {c for c in statuses if c >= 400} - NEVER_CACHED == EDGE_ERROR_STATUSES, "a new error status needs ErrorCachingMinTTL 0"
 
 
 def test_counted_downloads_are_never_recompressed(main_template):
@@ -520,6 +524,55 @@ def test_the_table_name_is_the_one_the_role_grants(main_template, table_template
     _, table = only_resource(table_template, "AWS::DynamoDB::Table")
     assert is_ref(table["Properties"]["TableName"], "TableName")
     assert "TableName" in main_template["Parameters"]
+
+
+# ---------------------------------------------------------------- rate limit (WAF)
+
+
+def web_acls(resources):
+    return {name: r for name, r in resources.items() if r["Type"] == "AWS::WAFv2::WebACL"}
+
+
+def distribution_config(resources):
+    (dist,) = [r for r in resources.values() if r["Type"] == "AWS::CloudFront::Distribution"]
+    return dist["Properties"]["DistributionConfig"]
+
+
+def test_no_web_acl_is_created_or_attached_by_default(main_template):
+    for given in ALL_DEPLOYMENTS:
+        resources, _ = deployment(main_template, **given)
+        assert not web_acls(resources), given
+        assert "WebACLId" not in distribution_config(resources), given
+    assert main_template["Parameters"]["WafRateLimit"]["Default"] == 0
+
+
+def test_the_rate_limit_web_acl_blocks_one_ip_over_the_limit_with_429_and_is_attached(main_template):
+    for mode in EDGE_MODES:
+        resources, _ = deployment(main_template, EdgeMode=mode, WafRateLimit="500")
+        ((name, acl),) = web_acls(resources).items()
+        props = acl["Properties"]
+        assert props["Scope"] == "CLOUDFRONT", "a CloudFront web ACL (and this stack is held to us-east-1)"
+        assert props["DefaultAction"] == {"Allow": {}}
+        (rule,) = props["Rules"]
+        statement = rule["Statement"]["RateBasedStatement"]
+        assert statement["AggregateKeyType"] == "IP"
+        assert is_ref(statement["Limit"], "WafRateLimit") and is_ref(statement["EvaluationWindowSec"], "WafRateLimitWindowSec")
+        response = rule["Action"]["Block"]["CustomResponse"]
+        assert response["ResponseCode"] == 429
+        assert [h["Name"] for h in response["ResponseHeaders"]] == ["retry-after"]
+        assert rule["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
+        assert distribution_config(resources)["WebACLId"] == {"Fn::GetAtt": [name, "Arn"]}
+    assert main_template["Parameters"]["WafRateLimitWindowSec"]["AllowedValues"] == [60, 120, 300, 600]
+    assert main_template["Parameters"]["WafRateLimitWindowSec"]["Default"] == 300
+
+
+def test_a_web_acl_of_your_own_is_attached_as_is_and_excludes_the_rate_limit_acl(main_template):
+    arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/mine/abc"
+    resources, _ = deployment(main_template, WebAclArn=arn)
+    assert not web_acls(resources)
+    assert is_ref(distribution_config(resources)["WebACLId"], "WebAclArn")
+    refused = failed_rules(main_template, parameter_values(main_template, **SAMPLE_PARAMS, WebAclArn=arn, WafRateLimit="500"))
+    assert refused == ["OneWebAcl"]
 
 
 # ---------------------------------------------------------------- outputs

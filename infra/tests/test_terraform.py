@@ -37,6 +37,7 @@ CFN_TO_TF = {
     # CloudFormation imports the keys into the store; Terraform writes each key.
     "AWS::CloudFront::KeyValueStore": {"aws_cloudfront_key_value_store", "aws_cloudfrontkeyvaluestore_key"},
     "AWS::CloudFront::Function": {"aws_cloudfront_function"},
+    "AWS::WAFv2::WebACL": {"aws_wafv2_web_acl"},
 }
 # artifacts.yaml has no Terraform counterpart: Terraform uploads the zip directly.
 TEMPLATES = ("oncelink.yaml", "token-table.yaml")
@@ -206,6 +207,7 @@ def test_variables_and_outputs_mirror_the_template(root_module):
         "DomainName": "domain_name", "CertificateArn": "certificate_arn", "EnablePageMode": "enable_page_mode",
         "PriceClass": "price_class", "WebAclArn": "web_acl_arn", "LogRetentionDays": "log_retention_days",
         "EdgeMode": "edge_mode", "KeyStoreVersion": "kvs_import_file",
+        "WafRateLimit": "waf_rate_limit", "WafRateLimitWindowSec": "waf_rate_limit_window_sec",
     }
     assert params == set(mapping), f"template parameters changed: {params ^ set(mapping)}"
     for param, var in mapping.items():
@@ -254,3 +256,27 @@ def test_the_function_modes_mirror_the_template(root_module, resources):
     assert headers == cfn, "the prefilter policy forwards other headers than the template's"
     conditions = " ".join(p["condition"] for p in dist["lifecycle"][0]["precondition"])
     assert "var.enable_page_mode" in conditions and "function-only" in conditions
+
+
+def test_the_rate_limit_web_acl_mirrors_the_template(root_module, resources):
+    variables = {name: body for block in root_module["variable"] for name, body in block.items()}
+    assert variables["waf_rate_limit"]["default"] == 0, "off by default"
+    assert variables["waf_rate_limit_window_sec"]["default"] == 300
+    for window in (60, 120, 300, 600):
+        assert str(window) in variables["waf_rate_limit_window_sec"]["validation"][0]["condition"]
+    acl = one(resources, "aws_wafv2_web_acl")
+    assert acl["count"] == "${var.waf_rate_limit > 0 ? 1 : 0}"
+    assert acl["scope"] == "CLOUDFRONT"
+    assert acl["default_action"] == [{"allow": [{}]}]
+    (rule,) = acl["rule"]
+    statement = rule["statement"][0]["rate_based_statement"][0]
+    assert statement["aggregate_key_type"] == "IP"
+    assert statement["limit"] == "${var.waf_rate_limit}"
+    assert statement["evaluation_window_sec"] == "${var.waf_rate_limit_window_sec}"
+    response = rule["action"][0]["block"][0]["custom_response"][0]
+    assert response["response_code"] == 429
+    assert response["response_header"][0]["name"] == "retry-after"
+    conditions = " ".join(p["condition"] for p in acl["lifecycle"][0]["precondition"])
+    assert 'var.web_acl_arn == ""' in conditions, "your own web ACL and the rate-limit one exclude each other"
+    dist = one(resources, "aws_cloudfront_distribution")
+    assert "aws_wafv2_web_acl.rate_limit[0].arn" in dist["web_acl_id"] and "var.web_acl_arn" in dist["web_acl_id"]

@@ -25,6 +25,18 @@ pub enum Command {
     /// A guarded origin: serve files from --root only to requests that carry
     /// a valid, unexpired x-oncelink-grant header from the edge.
     Origin(OriginArgs),
+    /// Health probe for containers: GET an admin URL (e.g.
+    /// http://127.0.0.1:9090/readyz); exit 0 on 200, 1 otherwise. For
+    /// images without curl (the Dockerfile's HEALTHCHECK).
+    Probe(ProbeArgs),
+}
+
+/// `origin-shim probe`.
+#[derive(Args, Debug)]
+pub struct ProbeArgs {
+    /// http://HOST:PORT/PATH of the admin listener (plain HTTP only).
+    #[arg(value_name = "URL")]
+    pub url: String,
 }
 
 /// Log line format.
@@ -74,6 +86,31 @@ pub struct ListenArgs {
     /// larger ones get 431. At least 8192.
     #[arg(long, value_name = "N", default_value_t = 16_384)]
     pub max_header_bytes: usize,
+    /// Serve HTTPS: the certificate chain (PEM, leaf first). HTTP/2 and
+    /// HTTP/1.1 are offered by ALPN. Both files are read again on SIGHUP
+    /// (open connections keep going). Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Peers (load balancers, reverse proxies) whose word on the client's
+    /// address is taken: CIDR[,CIDR...] (a bare address is a /32 or /128).
+    /// For a connection from one of them the client address is the
+    /// rightmost X-Forwarded-For entry not itself in the set (or the PROXY
+    /// header's, with --proxy-protocol); from any other peer those headers
+    /// are ignored.
+    #[arg(long, value_name = "CIDR[,CIDR...]", value_parser = crate::client_addr::TrustedProxies::parse)]
+    pub trusted_proxies: Option<crate::client_addr::TrustedProxies>,
+    /// Connections from --trusted-proxies must start with a PROXY protocol
+    /// v2 header (AWS NLB, HAProxy `send-proxy-v2`); one that does not is
+    /// closed. Connections from other peers are plain HTTP(S).
+    #[arg(long, requires = "trusted_proxies")]
+    pub proxy_protocol: bool,
+    /// Serve GET /healthz, /readyz and Prometheus /metrics on this address
+    /// (plain HTTP; keep it private). Port 0 picks a free port (printed).
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// `origin-shim serve`.
@@ -160,6 +197,21 @@ pub struct ServeArgs {
     /// read) has not fully arrived in this many milliseconds.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub body_timeout_ms: u64,
+    /// Let scripts on this origin read every answer cross-origin (CORS):
+    /// `https://app.example.com`, exactly as browsers send it; repeat for
+    /// more. Preflights are answered without a token check. Off by default.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+    /// Refusals for client mistakes (bad signature, wrong path or password,
+    /// spent link...) a client network (IPv4 /24, IPv6 /48) may get per
+    /// minute once its burst is spent; past it the network is answered 429
+    /// `rate_limited` before its token is read. 0 disables the limit.
+    #[arg(long, value_name = "PER_MINUTE", default_value_t = 60)]
+    pub refusal_rate: u32,
+    /// Refusals a client network may get at once before --refusal-rate
+    /// applies. 0 disables the limit.
+    #[arg(long, value_name = "N", default_value_t = 120)]
+    pub refusal_burst: u32,
     /// Listener and protection settings.
     #[command(flatten)]
     pub listen: ListenArgs,

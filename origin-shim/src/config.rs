@@ -3,27 +3,26 @@
 
 use crate::args::{OriginArgs, ServeArgs};
 use crate::edge::{EdgeState, Target};
-use crate::log::Logger;
+use crate::metrics::Metrics;
 use crate::origin::OriginState;
 use crate::proxy::Proxy;
+use crate::rate_limit::RefusalLimit;
 use crate::serve_files::Root;
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::throttle::Limits;
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
 use oncelink_store::sqlite::{FileChange, OnFileChange};
 use oncelink_store::{OpenOptions, Store, StoreError, StoreSpec};
-use serde_json::Value;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Home region when neither --home-region nor a DynamoDB store names one.
 pub const DEFAULT_HOME_REGION: &str = "us-east-1";
 
 /// Reads and checks a key file; a warn line when group or others can read it.
-fn read_key_file(path: &Path, what: &str, log: &Logger) -> Result<KeyFile> {
-    oncelink_keyfile::read(path, |exposed| {
-        log.event("warn", &exposed.to_string(), &[("file", Value::from(path.display().to_string()))])
-    })
-    .map_err(|e| anyhow!("{what}: {e}"))
+fn read_key_file(path: &Path, what: &str) -> Result<KeyFile> {
+    oncelink_keyfile::read(path, |exposed| tracing::warn!(file = %path.display(), "{exposed}"))
+        .map_err(|e| anyhow!("{what}: {e}"))
 }
 
 /// The throttle settings given on the command line over the core's
@@ -50,13 +49,13 @@ fn password_throttle(args: &ServeArgs) -> Option<Limits> {
 }
 
 /// The `serve` state.
-pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
-    let keys = read_key_file(&args.keys, "--keys", &log)?;
+pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<EdgeState> {
+    let keys = read_key_file(&args.keys, "--keys")?;
     let grant_keys = match &args.grant_keys {
         Some(path) if args.upstream.is_none() => {
             bail!("--grant-keys {} only applies with --upstream (files from --root need no grant)", path.display())
         }
-        Some(path) => Some(read_key_file(path, "--grant-keys", &log)?),
+        Some(path) => Some(read_key_file(path, "--grant-keys")?),
         None => None,
     };
     let file = ConfigFile {
@@ -71,6 +70,7 @@ pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         max_password_failures: args.max_password_failures,
         password_throttle: password_throttle(args),
         pass_param: args.pass_param.clone(),
+        cors_origins: (!args.cors_origins.is_empty()).then(|| args.cors_origins.clone()),
     };
     let config = Config::from_file(file).map_err(|e| anyhow!("{e}"))?;
     let target = match (&args.root, &args.upstream) {
@@ -90,21 +90,22 @@ pub async fn serve_state(args: &ServeArgs, log: Logger) -> Result<EdgeState> {
         table: args.table.clone(),
         password_file: args.store_password_file.clone(),
         create: args.create_store,
-        on_file_change: Some(log_file_changes(log)),
+        on_file_change: Some(log_file_changes()),
         ..Default::default()
     };
     let store = match StoreSpec::parse(&args.store)? {
-        StoreSpec::Sqlite(path) => open_sqlite(&path, &options, log).await?,
+        StoreSpec::Sqlite(path) => open_sqlite(&path, &options).await?,
         spec => Store::open(&spec, &options).await?,
     };
     let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
-    Ok(EdgeState { config, store, target, log, body_timeout })
+    let refusal_limit = RefusalLimit::new(args.refusal_rate, args.refusal_burst).map(std::sync::Arc::new);
+    Ok(EdgeState { config, store, target, metrics, body_timeout, refusal_limit })
 }
 
 /// Opens the SQLite store at `path`, made absolute once here (the working
 /// directory never chooses the store later), creating the file only with
 /// `--create-store`, and logs which file it is.
-async fn open_sqlite(path: &Path, options: &OpenOptions, log: Logger) -> Result<Store> {
+async fn open_sqlite(path: &Path, options: &OpenOptions) -> Result<Store> {
     let path = std::path::absolute(path).with_context(|| format!("--store sqlite:{}", path.display()))?;
     let existed = path.exists();
     let store = Store::open(&StoreSpec::Sqlite(path.clone()), options).await.map_err(|e| match e {
@@ -116,29 +117,22 @@ async fn open_sqlite(path: &Path, options: &OpenOptions, log: Logger) -> Result<
         other => anyhow!("{other}"),
     })?;
     let opened = if existed { "opened" } else { "created" };
-    log.event("info", &format!("store {opened}"), &[("store", Value::from(format!("sqlite:{}", path.display())))]);
+    tracing::info!(store = %format!("sqlite:{}", path.display()), "store {opened}");
     Ok(store)
 }
 
 /// One loud error line when the SQLite store file is lost while serving,
 /// one warn line when it is back (the store's thread tells each change once).
-fn log_file_changes(log: Logger) -> OnFileChange {
-    OnFileChange(std::sync::Arc::new(move |change: &FileChange| match change {
-        FileChange::Lost { path, cause } => log.event(
-            "error",
+fn log_file_changes() -> OnFileChange {
+    OnFileChange(Arc::new(move |change: &FileChange| match change {
+        FileChange::Lost { path, cause } => tracing::error!(
+            path = %path.display(),
+            cause = %cause.code(),
+            detail = %cause,
             "STORE FILE LOST: every request that needs the store is refused with 503 until the original file \
-             is back at its path; the server will not reopen or recreate it (restart with the right file)",
-            &[
-                ("path", Value::from(path.display().to_string())),
-                ("cause", Value::from(cause.code())),
-                ("detail", Value::from(cause.to_string())),
-            ],
+             is back at its path; the server will not reopen or recreate it (restart with the right file)"
         ),
-        FileChange::Back { path } => log.event(
-            "warn",
-            "store file is back: counting again",
-            &[("path", Value::from(path.display().to_string()))],
-        ),
+        FileChange::Back { path } => tracing::warn!(path = %path.display(), "store file is back: counting again"),
     }))
 }
 
@@ -154,9 +148,9 @@ fn home_region(args: &ServeArgs) -> Result<String> {
 }
 
 /// The `origin` state.
-pub fn origin_state(args: &OriginArgs, log: Logger) -> Result<OriginState> {
+pub fn origin_state(args: &OriginArgs, metrics: Arc<Metrics>) -> Result<OriginState> {
     let grant_keys =
-        KeySet::from_file(&read_key_file(&args.grant_keys, "--grant-keys", &log)?).map_err(|e| anyhow!("{e}"))?;
+        KeySet::from_file(&read_key_file(&args.grant_keys, "--grant-keys")?).map_err(|e| anyhow!("{e}"))?;
     let root = Root::new(&args.root).with_context(|| format!("--root {}", args.root.display()))?;
-    Ok(OriginState { root, grant_keys, log })
+    Ok(OriginState { root, grant_keys, metrics })
 }

@@ -6,12 +6,14 @@
 //! A POST (the download page's form) is read here, at most 4 KiB and within
 //! a timeout, and always answered by the core: it is never served or proxied.
 
-use crate::http_io::{core_request, core_response, read_form, refuse, wants_html, BodyError, ClientAddr};
-use crate::log::Logger;
+use crate::http_io::{client_ip, core_request, core_response, read_form, refuse, wants_html, BodyError};
+use crate::metrics::Metrics;
 use crate::proxy::Proxy;
+use crate::rate_limit::{retry_after_secs, RefusalLimit};
 use crate::serve_files::{self, plain, Root};
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Method, Response, StatusCode};
 use oncelink_edge::decide::DISPOSITION_HEADER;
@@ -24,6 +26,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where allowed requests are answered from.
+// One per process, built at start and never moved after: the HTTP client
+// inside `Upstream` (HTTP/2-capable since the listener speaks HTTP/2) may be
+// large.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum Target {
     /// Files under a directory.
@@ -40,10 +46,12 @@ pub struct EdgeState {
     pub store: Store,
     /// Where allowed requests go.
     pub target: Target,
-    /// The log.
-    pub log: Logger,
+    /// The counters of `/metrics`.
+    pub metrics: Arc<Metrics>,
     /// How long a POST body may take to arrive.
     pub body_timeout: Duration,
+    /// The per-network limit on refusals (`None`: off).
+    pub refusal_limit: Option<Arc<RefusalLimit>>,
 }
 
 /// Store calls one request may make: a password guess makes two (guard,
@@ -67,10 +75,10 @@ pub fn prune_periodically(state: &Arc<EdgeState>) {
             every.tick().await;
             match state.store.prune(unix_now()).await {
                 Ok(0) => {}
-                Ok(n) => state.log.event("info", "pruned expired records", &[("records", Value::from(n))]),
+                Ok(n) => tracing::info!(records = n, "pruned expired records"),
                 // Logged once, loudly, by the store's file watch.
                 Err(StoreError::Missing(_) | StoreError::Replaced(_)) => {}
-                Err(e) => state.log.event("warn", "prune failed", &[("detail", Value::from(e.to_string()))]),
+                Err(e) => tracing::warn!(detail = %e, "prune failed"),
             }
         }
     });
@@ -80,10 +88,18 @@ pub fn prune_periodically(state: &Arc<EdgeState>) {
 pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Response<Body> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip().to_string()).unwrap_or_default();
-    let mut request = core_request(&parts, &ip);
+    let ip = client_ip(&parts).map(|a| a.to_string()).unwrap_or_default();
     let mut fields: Vec<(&str, Value)> =
         vec![("method", Value::from(parts.method.as_str())), ("ip", Value::from(ip.as_str()))];
+    // A network refused too often gets nothing else: no token check, no store call.
+    if let (Some(limit), Some(network)) = (&state.refusal_limit, client_network(&parts)) {
+        if let Err(wait) = limit.admit(network) {
+            let response = rate_limited(wait, &parts);
+            fields.push(("reason", Value::from(Reason::RateLimited.code())));
+            return finish(&state, fields, &parts, response, started);
+        }
+    }
+    let mut request = core_request(&parts, &ip);
     let now = unix_now();
     let mut step = decide(&state.config, &request, now);
     // A POST is the download page's form, and the core answers every POST
@@ -151,11 +167,7 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         Step::Forward(_) if !may_forward(&parts.method) => {
             // The core answers every POST itself; were it ever to allow one,
             // fail closed rather than serve a file or reach the upstream.
-            state.log.event(
-                "error",
-                "the core allowed a method the shim never forwards",
-                &[("method", Value::from(parts.method.as_str()))],
-            );
+            tracing::error!(method = %parts.method, "the core allowed a method the shim never forwards");
             fields.push(("problem", Value::from("forward of a method other than GET or HEAD refused")));
             plain(StatusCode::INTERNAL_SERVER_ERROR)
         }
@@ -183,20 +195,28 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
 /// Carries out `op`; any store error is logged and becomes `Unavailable`
 /// (the core then answers 503 store_unavailable: never an allow).
 async fn ask_store(state: &EdgeState, op: StoreOp) -> StoreReply {
-    match state.store.apply(&op).await {
+    let engine = state.store.engine_name();
+    let started = Instant::now();
+    let result = state.store.apply(&op).await;
+    state.metrics.store_call(engine, op_name(op.kind), started.elapsed());
+    match result {
         Ok(reply) => reply,
         Err(e) => {
-            state.log.event(
-                "warn",
-                "store unavailable",
-                &[
-                    ("engine", Value::from(state.store.engine_name())),
-                    ("cause", Value::from(e.code())),
-                    ("detail", Value::from(e.to_string())),
-                ],
-            );
+            state.metrics.store_error(engine, e.code());
+            tracing::warn!(engine = %engine, cause = %e.code(), detail = %e, "store unavailable");
             StoreReply::Unavailable
         }
+    }
+}
+
+/// The `op` label of the store latency histogram.
+fn op_name(kind: StoreOpKind) -> &'static str {
+    match kind {
+        StoreOpKind::Consume => "consume",
+        StoreOpKind::Resume => "resume",
+        StoreOpKind::Read => "read",
+        StoreOpKind::Guard => "guard",
+        StoreOpKind::Attempt => "attempt",
     }
 }
 
@@ -235,7 +255,58 @@ async fn missing_file(state: &EdgeState, step: Step, html: bool) -> Step {
     }
 }
 
-/// Logs the request line and hands the response back.
+/// The client's network (/24, /48) for the refusal limit.
+fn client_network(parts: &Parts) -> Option<std::net::IpAddr> {
+    client_ip(parts).map(oncelink_edge::fingerprint::network_block)
+}
+
+/// The 429 of the refusal limit.
+fn rate_limited(wait: Duration, parts: &Parts) -> Response<Body> {
+    core_response(&oncelink_edge::Response::rate_limited(retry_after_secs(wait), wants_html(parts)))
+}
+
+/// Counts a refusal for a client mistake against the client's network (the
+/// reason rides on responses the core built); one past the network's
+/// bucket is answered 429 instead, so requests that raced past the limit
+/// together learn no more outcomes than the bucket holds.
+fn count_refusal(
+    state: &EdgeState,
+    fields: &mut Vec<(&str, Value)>,
+    parts: &Parts,
+    response: Response<Body>,
+) -> Response<Body> {
+    let (Some(limit), Some(network)) = (&state.refusal_limit, client_network(parts)) else { return response };
+    if !response.extensions().get::<Reason>().is_some_and(|r| r.is_client_mistake()) {
+        return response;
+    }
+    match limit.count(network) {
+        Ok(()) => response,
+        Err(wait) => {
+            fields.push(("over_limit", Value::from(Reason::RateLimited.code())));
+            rate_limited(wait, parts)
+        }
+    }
+}
+
+/// The CORS headers (`--cors-origin`) on an answer the core did not write:
+/// a served or proxied file, a host's own refusal, the 429. The core's own
+/// answers have them already (`Vary: Origin` tells).
+fn add_cors(state: &EdgeState, parts: &Parts, response: &mut Response<Body>) {
+    let origin = parts.headers.get("origin").and_then(|v| v.to_str().ok());
+    let cors = oncelink_edge::cors::headers(&state.config.cors_origins, origin);
+    let varies = |v: &axum::http::HeaderValue| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("origin"));
+    if cors.is_empty() || response.headers().get_all("vary").iter().any(varies) {
+        return;
+    }
+    for (name, value) in cors {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            response.headers_mut().append(name, value);
+        }
+    }
+}
+
+/// Counts the answer against the refusal limit, adds the CORS headers, logs
+/// the request line and hands the response back.
 fn finish(
     state: &EdgeState,
     mut fields: Vec<(&str, Value)>,
@@ -243,10 +314,15 @@ fn finish(
     response: Response<Body>,
     started: Instant,
 ) -> Response<Body> {
+    let mut response = count_refusal(state, &mut fields, parts, response);
+    add_cors(state, parts, &mut response);
     fields.push(("status", Value::from(response.status().as_u16())));
     fields.push(("path", Value::from(parts.uri.path())));
     fields.push(("ms", Value::from(started.elapsed().as_millis() as u64)));
-    state.log.event("info", "request", &fields);
+    let reason = fields.iter().find(|(k, _)| *k == "reason").and_then(|(_, v)| v.as_str());
+    let allowed = fields.iter().any(|(k, _)| *k == "allow");
+    state.metrics.request(reason.unwrap_or(if allowed { "allowed" } else { "host" }), response.status().as_u16());
+    crate::log::request(&fields);
     response
 }
 

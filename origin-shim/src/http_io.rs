@@ -6,12 +6,18 @@ use axum::http::request::Parts;
 use axum::http::{Response, StatusCode};
 use http_body_util::BodyExt;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// The client's address, attached to each request by the server.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub SocketAddr);
+
+/// The client's IP address: the one place a handler learns it (the `ip`
+/// claim, the fingerprint and the refusal limit all read this).
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ClientAddr>().map(|a| a.0.ip())
+}
 
 /// The viewer request as the core sees it. Header values that are not
 /// UTF-8 are read lossily (the core only compares them to ASCII); a header
@@ -82,9 +88,12 @@ pub async fn read_form(body: Body, keep: usize, timeout: Duration) -> Result<Str
     tokio::time::timeout(timeout, read).await.map_err(|_| BodyError::Timeout)?
 }
 
-/// The core's own response (a denial), exactly: status, headers, body.
+/// The core's own response (a denial), exactly: status, headers, body; its
+/// [`oncelink_edge::Reason`] rides along as a response extension (never
+/// sent) for the refusal limit.
 pub fn core_response(r: &oncelink_edge::Response) -> Response<Body> {
     let mut out = Response::new(Body::from(r.body.clone()));
+    out.extensions_mut().insert(r.reason);
     *out.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in &r.headers {
         if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {

@@ -1,76 +1,48 @@
-//! Log lines on stderr: readable `key=value` text by default, one JSON
-//! object per line with `--log-format json`. Callers pass only what is safe
-//! to log: never a token, a grant or a key (token ids appear as `id_hash`).
+//! Logs through `tracing`: readable text lines by default, one JSON object
+//! per line with `--log-format json`, on stderr. Events carry only what is
+//! safe to log: never a token, a grant, a key or a fingerprint (token ids
+//! appear as `id_hash`).
 
 use crate::args::LogFormat;
-use serde_json::{Map, Value};
-use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use serde_json::Value;
 
-/// Where log lines go and in which format.
-#[derive(Clone, Copy, Debug)]
-pub struct Logger {
-    format: LogFormat,
+/// Installs the process's subscriber (once, at start).
+pub fn init(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .with_max_level(tracing::Level::INFO);
+    // A second init (never in the binary) is ignored rather than fatal.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+    };
 }
 
-impl Logger {
-    /// A logger writing `format` lines to stderr.
-    pub fn new(format: LogFormat) -> Logger {
-        Logger { format }
-    }
-
-    /// Writes one event: a level (`info`, `warn`, `error`), a short message
-    /// and fields.
-    pub fn event(&self, level: &str, msg: &str, fields: &[(&str, Value)]) {
-        let line = self.render(level, msg, fields, unix_millis());
-        // A closed stderr must not take the server down.
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
-    }
-
-    fn render(&self, level: &str, msg: &str, fields: &[(&str, Value)], millis: u128) -> String {
-        match self.format {
-            LogFormat::Json => {
-                let mut obj = Map::new();
-                obj.insert("ts_ms".into(), Value::from(millis as u64));
-                obj.insert("level".into(), Value::from(level));
-                obj.insert("msg".into(), Value::from(msg));
-                for (k, v) in fields {
-                    obj.insert((*k).to_owned(), v.clone());
-                }
-                Value::Object(obj).to_string()
-            }
-            LogFormat::Text => {
-                let mut line = format!("{level:<5} {msg}");
-                for (k, v) in fields {
-                    let shown = match v {
-                        Value::String(s) if !s.is_empty() && !s.contains([' ', '"', '=']) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    line.push_str(&format!(" {k}={shown}"));
-                }
-                line
-            }
-        }
-    }
-}
-
-fn unix_millis() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders_text_and_json() {
-        let fields = [("status", Value::from(410)), ("reason", Value::from("used_up")), ("path", Value::from("/a b"))];
-        let text = Logger::new(LogFormat::Text).render("info", "request", &fields, 5);
-        assert_eq!(text, "info  request status=410 reason=used_up path=\"/a b\"");
-        let json: Value =
-            serde_json::from_str(&Logger::new(LogFormat::Json).render("info", "request", &fields, 5)).unwrap();
-        assert_eq!(json["status"], 410);
-        assert_eq!(json["reason"], "used_up");
-        assert_eq!(json["ts_ms"], 5);
-    }
+/// The one event of a request, from the fields its handler gathered:
+/// `method`, `ip`, `reason` or `allow` and `id_hash`, `used`, `problem`,
+/// `status`, `path`, `ms` (the same fields the log line always had).
+pub fn request(fields: &[(&str, Value)]) {
+    let get = |name: &str| fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v);
+    let text = |name: &str| {
+        get(name).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    let number = |name: &str| get(name).and_then(Value::as_u64);
+    tracing::info!(
+        method = text("method").as_deref().map(tracing::field::display),
+        ip = text("ip").as_deref().map(tracing::field::display),
+        reason = text("reason").as_deref().map(tracing::field::display),
+        allow = text("allow").as_deref().map(tracing::field::display),
+        id_hash = text("id_hash").as_deref().map(tracing::field::display),
+        used = number("used"),
+        problem = text("problem").as_deref().map(tracing::field::display),
+        status = number("status"),
+        path = text("path").as_deref().map(tracing::field::display),
+        ms = number("ms"),
+        "request"
+    );
 }

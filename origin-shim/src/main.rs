@@ -10,15 +10,21 @@
 //! See docs/origin-shim.md.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod args;
+mod client_addr;
 mod config;
 mod edge;
 mod http_io;
 mod log;
+mod metrics;
 mod origin;
 mod proxy;
+mod proxy_protocol;
+mod rate_limit;
 mod serve_files;
 mod server;
+mod tls;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -26,6 +32,9 @@ use std::sync::Arc;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    if let args::Command::Probe(p) = &cli.command {
+        return admin::probe(&p.url);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -45,17 +54,27 @@ fn main() -> ExitCode {
 async fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Serve(a) => {
-            let log = log::Logger::new(a.listen.log_format);
-            let state = Arc::new(config::serve_state(&a, log).await?);
+            log::init(a.listen.log_format);
+            let certs = server::certs(&a.listen)?;
+            let metrics = Arc::new(metrics::Metrics::default());
+            let state = Arc::new(config::serve_state(&a, Arc::clone(&metrics)).await?);
             edge::prune_periodically(&state);
+            let admin = admin::router(Arc::clone(&metrics), admin::Readiness::Store(Arc::clone(&state)));
+            if let Some(limit) = &state.refusal_limit {
+                rate_limit::prune_periodically(Arc::clone(limit));
+            }
             let app = axum::Router::new().fallback(edge::handle).with_state(state);
-            server::run(&a.listen, app, log).await
+            server::run(&a.listen, certs, app, admin, metrics).await
         }
         args::Command::Origin(a) => {
-            let log = log::Logger::new(a.listen.log_format);
-            let state = Arc::new(config::origin_state(&a, log)?);
+            log::init(a.listen.log_format);
+            let certs = server::certs(&a.listen)?;
+            let metrics = Arc::new(metrics::Metrics::default());
+            let state = Arc::new(config::origin_state(&a, Arc::clone(&metrics))?);
+            let admin = admin::router(Arc::clone(&metrics), admin::Readiness::Always);
             let app = axum::Router::new().fallback(origin::handle).with_state(state);
-            server::run(&a.listen, app, log).await
+            server::run(&a.listen, certs, app, admin, metrics).await
         }
+        args::Command::Probe(_) => unreachable!("answered before the runtime starts"),
     }
 }

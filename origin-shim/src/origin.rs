@@ -2,8 +2,8 @@
 //! carrying a valid, unexpired `x-oncelink-grant` for that method and path,
 //! so nobody can bypass the edge by calling the origin directly.
 
-use crate::http_io::{refuse, wants_html, ClientAddr};
-use crate::log::Logger;
+use crate::http_io::{client_ip, refuse, wants_html};
+use crate::metrics::Metrics;
 use crate::serve_files::{self, Root};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -23,8 +23,8 @@ pub struct OriginState {
     pub root: Root,
     /// Accepted grant keys.
     pub grant_keys: KeySet,
-    /// The log.
-    pub log: Logger,
+    /// The counters of `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The one handler of `origin` mode.
@@ -32,7 +32,7 @@ pub async fn handle(State(state): State<Arc<OriginState>>, req: Request) -> Resp
     let started = Instant::now();
     let (parts, _body) = req.into_parts();
     let html = wants_html(&parts);
-    let ip = parts.extensions.get::<ClientAddr>().map(|a| a.0.ip().to_string()).unwrap_or_default();
+    let ip = client_ip(&parts).map(|a| a.to_string()).unwrap_or_default();
     let mut fields: Vec<(&str, Value)> = vec![("method", Value::from(parts.method.as_str())), ("ip", Value::from(ip))];
     let response = 'answer: {
         let head = match parts.method {
@@ -62,6 +62,8 @@ pub async fn handle(State(state): State<Arc<OriginState>>, req: Request) -> Resp
     fields.push(("status", Value::from(response.status().as_u16())));
     fields.push(("path", Value::from(parts.uri.path())));
     fields.push(("ms", Value::from(started.elapsed().as_millis() as u64)));
-    state.log.event("info", "request", &fields);
+    let reason = fields.iter().find(|(k, _)| *k == "reason").and_then(|(_, v)| v.as_str()).unwrap_or("allowed");
+    state.metrics.request(reason, response.status().as_u16());
+    crate::log::request(&fields);
     response
 }

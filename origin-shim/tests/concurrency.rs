@@ -10,7 +10,7 @@ const LEN: usize = 64 * 1024;
 
 fn burst(n: u32) {
     let site = Site::new(&[("f.bin", &content(LEN))]);
-    let shim = site.serve(&[]);
+    let shim = site.serve(&support::NO_REFUSAL_LIMIT);
     let c = claims_n("/f.bin", n);
     let id = c.id.clone();
     let url = format!("/f.bin?t={}", site.token(c));

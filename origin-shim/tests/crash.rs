@@ -45,7 +45,7 @@ fn no_token_serves_more_than_n_across_a_kill_and_restart() {
     // Run 1: a burst whose clients start over half a second, so that uses
     // are being counted in many store transactions; kill -9 soon after the
     // first 200 is out, while the rest are in flight or still to come.
-    let mut shim = site.serve(&[]);
+    let mut shim = site.serve(&support::NO_REFUSAL_LIMIT);
     let addr = shim.addr;
     let seen_200 = Arc::new(AtomicUsize::new(0));
     let clients = TOKENS * CLIENTS_PER_TOKEN;
@@ -88,7 +88,7 @@ fn no_token_serves_more_than_n_across_a_kill_and_restart() {
 
     // Run 2: same database, fresh clients, every token tried more often
     // than it has uses.
-    let shim = site.serve(&[]);
+    let shim = site.serve(&support::NO_REFUSAL_LIMIT);
     let mut run2: HashMap<usize, u32> = HashMap::new();
     for (i, (_, url, n)) in tokens.iter().enumerate() {
         for k in 0..(*n as usize + 3) {

@@ -54,7 +54,13 @@ fn record(moto: &Moto, id: &str) -> Rec {
     let num = |name: &str| item.get(name).and_then(|v| v["N"].as_str()).and_then(|n| n.parse::<i64>().ok());
     let last_use = item
         .as_object()
-        .map(|o| o.iter().filter(|(k, _)| k.starts_with("f_")).filter_map(|(_, v)| v["N"].as_str()?.parse().ok()).max())
+        .map(|o| {
+            // The slots' times (docs/dynamodb.md: `s_<slot>` = {"f": fp, "t": last_use}).
+            o.iter()
+                .filter(|(k, _)| k.starts_with("s_"))
+                .filter_map(|(_, v)| v["M"]["t"]["N"].as_str()?.parse().ok())
+                .max()
+        })
         .unwrap_or(None);
     Rec {
         exists: item.is_object(),
@@ -120,7 +126,7 @@ fn serve(site: &Site, endpoint: &str) -> Shim {
 /// As [`serve`], with another table name.
 fn serve_table(site: &Site, endpoint: &str, table: &str) -> Shim {
     dummy_credentials_in_env();
-    let args: Vec<OsString> = vec![
+    let mut args: Vec<OsString> = vec![
         "serve".into(),
         "--keys".into(),
         site.keys.path.clone().into(),
@@ -131,6 +137,7 @@ fn serve_table(site: &Site, endpoint: &str, table: &str) -> Shim {
         "--table".into(),
         table.into(),
     ];
+    args.extend(support::NO_REFUSAL_LIMIT.iter().map(OsString::from));
     Shim::start(args)
 }
 

@@ -5,6 +5,7 @@
 mod support;
 
 use oncelink_store_testing::Postgres;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
 use support::http::{request_bytes, send_raw_from, try_request};
@@ -17,6 +18,7 @@ fn serve_on(site: &Site, pg: &Postgres) -> Shim {
     let mut args = site.serve_args();
     let at = args.iter().position(|a| a == "--store").expect("--store") + 1;
     args[at] = pg.url().into();
+    args.extend(support::NO_REFUSAL_LIMIT.iter().map(OsString::from));
     Shim::start(args)
 }
 

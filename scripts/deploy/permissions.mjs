@@ -102,6 +102,12 @@ export const RESOURCE_ACTIONS = {
     'cloudfront:CreateKeyValueStore', 'cloudfront:DescribeKeyValueStore', 'cloudfront:UpdateKeyValueStore',
     'cloudfront:DeleteKeyValueStore', 's3:GetObject', 's3:GetBucketLocation', 'kms:Decrypt',
   ],
+  // The optional rate-limit web ACL (WafRateLimit); wafv2:GetWebACL is also
+  // what CloudFront checks when a distribution is given a web ACL (WebAclArn).
+  'AWS::WAFv2::WebACL': [
+    'wafv2:CreateWebACL', 'wafv2:GetWebACL', 'wafv2:UpdateWebACL', 'wafv2:DeleteWebACL', 'wafv2:ListWebACLs',
+    'wafv2:TagResource', 'wafv2:UntagResource', 'wafv2:ListTagsForResource',
+  ],
   'AWS::DynamoDB::Table': [
     'dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:UpdateTable', 'dynamodb:DeleteTable',
     'dynamodb:UpdateTimeToLive', 'dynamodb:DescribeTimeToLive', 'dynamodb:UpdateContinuousBackups',

@@ -49,7 +49,11 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
   --default-mode MODE       direct (default) or page: how links without a mode open
                             (page needs --page-mode)
   --price-class CLASS       PriceClass_100 (default), PriceClass_200 or PriceClass_All
-  --web-acl-arn ARN         AWS WAF web ACL (CLOUDFRONT scope) to attach
+  --web-acl-arn ARN         AWS WAF web ACL (CLOUDFRONT scope) of your own to attach
+  --waf-rate-limit N        create and attach a web ACL that answers 429 to an IP sending
+                            more than N requests per window (10 or more; billed by AWS WAF,
+                            infra/README.md); not with --web-acl-arn
+  --waf-rate-limit-window S the window N counts over: 60, 120, 300 (default) or 600 seconds
   --no-deletion-protection  create token tables without DynamoDB deletion protection
   --store-attempt-ms MS     DynamoDB time per attempt baked into the bundle (default 1800:
                             a cold call at the longest inter-region round trips; edge/js/store.mjs)
@@ -61,6 +65,7 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
 const VALUE_FLAGS = new Set([
   '--stack', '--keys', '--home-region', '--extra-regions', '--table', '--origin', '--origin-domain',
   '--grant-keys', '--domain', '--certificate-arn', '--price-class', '--web-acl-arn',
+  '--waf-rate-limit', '--waf-rate-limit-window',
   '--bundle', '--expect-sha256', '--edge-mode', '--default-mode', '--store-attempt-ms', '--store-budget-ms',
 ]);
 const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protection', '--help']);
@@ -157,6 +162,17 @@ export function checkOptions(raw) {
   if ((storeTimes.attempt_timeout_ms !== undefined || storeTimes.budget_ms !== undefined) && edgeMode === 'function-only') {
     throw new Error('--store-attempt-ms and --store-budget-ms need a Lambda@Edge bundle (not --edge-mode function-only)');
   }
+  const wafRateLimit = raw.wafRateLimit ?? '0';
+  if (!/^(0|[1-9][0-9]{1,9})$/.test(wafRateLimit) || Number(wafRateLimit) > 2_000_000_000) {
+    throw new Error('--waf-rate-limit must be a number of requests from 10 to 2000000000 (AWS WAF\'s lowest limit is 10)');
+  }
+  const wafRateLimitWindow = raw.wafRateLimitWindow ?? '300';
+  if (!['60', '120', '300', '600'].includes(wafRateLimitWindow)) {
+    throw new Error('--waf-rate-limit-window must be 60, 120, 300 or 600 seconds');
+  }
+  if (wafRateLimit !== '0' && raw.webAclArn) {
+    throw new Error('--waf-rate-limit and --web-acl-arn exclude each other (a distribution has one web ACL): add a rate-based rule to your own web ACL instead');
+  }
   const defaultMode = raw.defaultMode ?? 'direct';
   if (defaultMode !== 'direct' && defaultMode !== 'page') throw new Error('--default-mode must be direct or page');
   if (defaultMode === 'page' && !raw.pageMode) {
@@ -184,6 +200,8 @@ export function checkOptions(raw) {
     defaultMode,
     priceClass,
     webAclArn: raw.webAclArn ?? '',
+    wafRateLimit,
+    wafRateLimitWindow,
     deletionProtection: !raw.noDeletionProtection,
     bundle: raw.bundle ?? null,
     expectSha256: raw.expectSha256 ?? null,
@@ -286,6 +304,8 @@ export function mainParameters(opts, { codeBucket, sha256Hex, sha256Base64, keyS
     EnablePageMode: String(opts.pageMode),
     PriceClass: opts.priceClass,
     WebAclArn: opts.webAclArn,
+    WafRateLimit: opts.wafRateLimit,
+    WafRateLimitWindowSec: opts.wafRateLimitWindow,
   };
 }
 

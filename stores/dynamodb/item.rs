@@ -18,9 +18,19 @@ pub fn parse(body: &str, key: &str) -> Result<Option<Record>, String> {
         return Ok(None);
     }
     let bad = |what: &str| format!("attribute {what} is malformed");
+    // The latest use of any client: the slots' times (`s_<slot>`, a map
+    // `{"f": fp, "t": last_use}`), and those of items written before slots
+    // (`f_<fp>`, a number), which the consume no longer reads.
     let mut last_use: Option<i64> = None;
-    for name in item.keys().filter(|k| k.starts_with("f_")) {
-        let t = number::<i64>(item, name).map_err(|_| bad(name))?;
+    for name in item.keys() {
+        let t = if name.starts_with("s_") {
+            let map = item[name].get("M").and_then(Value::as_object).ok_or_else(|| bad(name))?;
+            number::<i64>(map, "t").map_err(|_| bad(name))?
+        } else if name.starts_with("f_") {
+            number::<i64>(item, name).map_err(|_| bad(name))?
+        } else {
+            continue;
+        };
         last_use = last_use.max(t);
     }
     Ok(Some(Record {
@@ -39,7 +49,8 @@ mod tests {
     #[test]
     fn status_and_revoke_answers_parse() {
         let item = r#"{"Item":{"id":{"S":"x"},"used":{"N":"2"},"revoked":{"BOOL":true},"n":{"N":"3"},
-            "expire_at":{"N":"1700090000"},"f_a":{"N":"10"},"f_b":{"N":"30"},"f_c":{"N":"20"}}}"#;
+            "expire_at":{"N":"1700090000"},"s_a1":{"M":{"f":{"S":"a1x"},"t":{"N":"10"}}},"f_b":{"N":"30"},
+            "s_c1":{"M":{"f":{"S":"c1x"},"t":{"N":"20"}}}}}"#;
         assert_eq!(
             parse(item, "Item").unwrap(),
             Some(Record { used: 2, revoked: true, last_use: Some(30), failures: 0, expire_at: Some(1_700_090_000) })
@@ -50,6 +61,7 @@ mod tests {
         assert!(parse(r#"{"Item":{"used":{"S":"2"}}}"#, "Item").is_err());
         assert!(parse(r#"{"Item":{"failures":{"S":"3"}}}"#, "Item").is_err());
         assert!(parse("nope", "Item").is_err());
+        assert!(parse(r#"{"Item":{"s_ab":{"N":"3"}}}"#, "Item").is_err());
         let old = parse(r#"{"Attributes":{"used":{"N":"1"}}}"#, "Attributes").unwrap().unwrap();
         assert_eq!((old.used, old.revoked), (1, false));
     }

@@ -59,7 +59,36 @@ pub const MIGRATIONS: &[&str] = &[
          o_last_use := p_now;
      END
      $fn$;",
-    // 2: password throttling (docs/page-mode.md): the core's state and the
+    // 2: records stay bounded. A consume also forgets any other fingerprint
+    // in its own slot (oncelink_edge::store::slot: the first two
+    // characters), so a record keeps at most 4,096 uses whatever n is and
+    // however many clients share one grace window; the index finds the slot.
+    "CREATE INDEX oncelink_uses_slot ON oncelink_uses (id, left(fp, 2));
+     CREATE OR REPLACE FUNCTION oncelink_consume(
+         p_id text, p_fp text, p_n integer, p_now bigint, p_ra bigint, p_exp bigint, p_maxf integer,
+         OUT o_counted boolean, OUT o_used integer, OUT o_revoked boolean, OUT o_failures integer,
+         OUT o_last_use bigint)
+     LANGUAGE plpgsql VOLATILE AS $fn$
+     BEGIN
+         INSERT INTO oncelink_records AS r (id, expire_at) VALUES (p_id, p_exp)
+         ON CONFLICT (id) DO UPDATE SET expire_at = greatest(coalesce(r.expire_at, EXCLUDED.expire_at), EXCLUDED.expire_at)
+         RETURNING r.used, r.revoked, r.failures INTO o_used, o_revoked, o_failures;
+         SELECT u.last_use INTO o_last_use FROM oncelink_uses u WHERE u.id = p_id AND u.fp = p_fp;
+         IF o_revoked OR o_last_use >= p_ra OR o_used >= p_n OR o_failures >= p_maxf THEN
+             -- NULL comparisons are NULL, which IF takes as false.
+             o_counted := false;
+             RETURN;
+         END IF;
+         UPDATE oncelink_records r SET used = r.used + 1 WHERE r.id = p_id RETURNING r.used INTO o_used;
+         DELETE FROM oncelink_uses u WHERE u.id = p_id AND u.last_use < p_ra AND u.fp <> p_fp;
+         DELETE FROM oncelink_uses u WHERE u.id = p_id AND left(u.fp, 2) = left(p_fp, 2) AND u.fp <> p_fp;
+         INSERT INTO oncelink_uses AS u (id, fp, last_use) VALUES (p_id, p_fp, p_now)
+         ON CONFLICT (id, fp) DO UPDATE SET last_use = EXCLUDED.last_use;
+         o_counted := true;
+         o_last_use := p_now;
+     END
+     $fn$;",
+    // 3: password throttling (docs/page-mode.md): the core's state and the
     // version a guess's compare-and-set checks.
     "ALTER TABLE oncelink_records
          ADD COLUMN throttle text NOT NULL DEFAULT '',

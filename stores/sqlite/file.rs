@@ -58,6 +58,15 @@ const ADD_FAILURES: &str = "ALTER TABLE records ADD COLUMN failures INTEGER NOT 
 const ADD_THROTTLE: &str = "ALTER TABLE records ADD COLUMN throttle TEXT NOT NULL DEFAULT '';
 ALTER TABLE records ADD COLUMN throttle_version INTEGER NOT NULL DEFAULT 0;";
 
+/// The schema version this binary writes, kept in the file's
+/// `PRAGMA user_version`. 0 is a file made before versions were recorded
+/// (brought up to date when opened); a higher version than this is a file
+/// made by a newer oncelink, which is refused ([`StoreError::SchemaTooNew`]):
+/// 1 added the version itself, 2 the password throttle columns.
+/// an older binary must not write into a schema it does not understand.
+/// Raise it with every schema change.
+pub const SCHEMA_VERSION: i64 = 2;
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         match e.sqlite_error_code() {
@@ -176,25 +185,27 @@ impl SqliteStore {
         }
     }
 
-    /// Creates the schema, and adds what older versions lacked, in one write
+    /// Refuses a file of a newer schema; creates the schema, adds what older
+    /// versions lacked and records [`SCHEMA_VERSION`], in one write
     /// transaction (so two processes opening one old file at once cannot
     /// both add a column).
     fn migrate(&mut self) -> Result<(), StoreError> {
         // A file already on the current schema needs no write lock: opening
         // it (oncelink status, every worker) takes none.
-        let current = |conn: &Connection| -> Result<bool, StoreError> {
-            Ok(has_column(conn, "failures")? && has_column(conn, "throttle_version")? && has_last_use_index(conn)?)
-        };
-        if current(&self.conn)? {
+        if schema_version(&self.conn)? == SCHEMA_VERSION {
             return Ok(());
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(SCHEMA)?;
-        if !has_column(&tx, "failures")? {
-            tx.execute_batch(ADD_FAILURES)?;
-        }
-        if !has_column(&tx, "throttle_version")? {
-            tx.execute_batch(ADD_THROTTLE)?;
+        // Read again under the lock: another process may have migrated it.
+        if schema_version(&tx)? < SCHEMA_VERSION {
+            tx.execute_batch(SCHEMA)?;
+            if !has_column(&tx, "failures")? {
+                tx.execute_batch(ADD_FAILURES)?;
+            }
+            if !has_column(&tx, "throttle_version")? {
+                tx.execute_batch(ADD_THROTTLE)?;
+            }
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         tx.commit()?;
         Ok(())
@@ -321,10 +332,19 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
         return Ok(StoreReply::NotCounted { used, revoked, last_use, failures });
     }
     tx.prepare_cached("UPDATE records SET used = used + 1 WHERE id = ?1")?.execute(params![op.id])?;
-    // Only uses that can still resume need keeping: the record stays bounded
-    // by the clients of one grace window, whatever n is (through the
-    // (id, last_use) index, each consume deletes only what went stale).
+    // Only uses that can still resume need keeping (through the
+    // (id, last_use) index, each consume deletes only what went stale), and
+    // at most one per slot (oncelink_edge::store::slot): another fingerprint
+    // in this one's slot is forgotten, so the record holds at most 4,096
+    // uses whatever n is and however many clients share one grace window.
+    // The range on the (id, fp) key finds the slot's rows; substr (which
+    // counts characters, as the slot does) makes the match exact.
     tx.prepare_cached("DELETE FROM uses WHERE id = ?1 AND last_use < ?2")?.execute(params![op.id, op.resume_after])?;
+    let slot = oncelink_edge::store::slot(&op.fp);
+    tx.prepare_cached(
+        "DELETE FROM uses WHERE id = ?1 AND fp >= ?2 AND fp < ?2 || char(1114111) AND substr(fp, 1, ?3) = ?2 AND fp <> ?4",
+    )?
+    .execute(params![op.id, slot, oncelink_edge::store::SLOT_CHARS as i64, op.fp])?;
     tx.prepare_cached(
         "INSERT INTO uses (id, fp, last_use) VALUES (?1, ?2, ?3)
          ON CONFLICT (id, fp) DO UPDATE SET last_use = excluded.last_use",
@@ -427,11 +447,13 @@ fn read_record(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Record
     }))
 }
 
-/// Whether the index that keeps stale uses cheap to drop exists (files made
-/// before records were bounded lack it; `SCHEMA` creates it).
-fn has_last_use_index(conn: &rusqlite::Connection) -> Result<bool, StoreError> {
-    let sql = "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = 'uses_last_use'";
-    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+/// The file's schema version; one newer than [`SCHEMA_VERSION`] is refused.
+fn schema_version(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { found, known: SCHEMA_VERSION });
+    }
+    Ok(found)
 }
 
 /// Whether the records table exists and has `column`.
@@ -831,6 +853,25 @@ mod tests {
         let mut s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.status(ID).unwrap().unwrap().failures, 1);
         assert_eq!(s.apply(&locked_consume(3, "b", 1000, 1)).unwrap(), not_counted(1, false, None, 1));
+    }
+
+    #[test]
+    fn a_file_of_a_newer_schema_is_refused_and_left_alone_an_old_one_gets_the_version() {
+        let (dir, s) = store();
+        let path = dir.path().join("s.db");
+        drop(s);
+        let version = |p: &Path| -> i64 {
+            Connection::open(p).unwrap().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap()
+        };
+        assert_eq!(version(&path), SCHEMA_VERSION, "a new file records its version");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert_eq!(err, StoreError::SchemaTooNew { found: SCHEMA_VERSION + 1, known: SCHEMA_VERSION });
+        assert_eq!(version(&path), SCHEMA_VERSION + 1, "the newer file is left as it was");
+        // A file from before versions were recorded (0) opens and gets one.
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 0).unwrap();
+        SqliteStore::open(&path).unwrap();
+        assert_eq!(version(&path), SCHEMA_VERSION);
     }
 
     #[test]

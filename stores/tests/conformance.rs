@@ -56,7 +56,8 @@ fn op_of(step: &Value, id: &str) -> StoreOp {
         id: id.to_owned(),
         region: "us-east-1".into(),
         n: step["n"].as_u64().expect("n") as u32,
-        fp: format!("fp{}", step["fp"].as_str().expect("fp")),
+        // The case's name first: it names the slot (the first two characters).
+        fp: format!("{}fp", step["fp"].as_str().expect("fp")),
         now: at,
         resume_after: at - step["grace"].as_i64().unwrap_or(600),
         expire_at: at + step["ttl"].as_i64().unwrap_or(3600),
@@ -281,6 +282,95 @@ async fn many_clients_one_link(engine: &str, store: &Store, clients: u32) {
     assert_eq!(record.used, clients, "{engine}: every distinct client counted");
 }
 
+/// Clients that [`one_grace_window_of_clients`] runs: more than a DynamoDB
+/// item could hold when it kept one attribute per fingerprint (about 13,000
+/// filled its 400 KB).
+const WINDOW_CLIENTS: u32 = 14_000;
+/// Slots a record has (base64url, two characters).
+const SLOTS: u32 = 64 * 64;
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Client `c`'s fingerprint, 22 base64url characters like the core's, in
+/// slot `c % slots` (`slots` divides 4,096): its first character is
+/// `B64[c % 64]`, its second `B64[(c / 64) % (slots / 64)]` (always `A` for
+/// fewer than 64 slots).
+fn spread_fp(c: u32, slots: u32) -> String {
+    let first = B64[(c % slots.min(64)) as usize];
+    let second = B64[((c / 64) % (slots / 64).max(1)) as usize];
+    format!("{}{}{c:020}", first as char, second as char)
+}
+
+/// [`WINDOW_CLIENTS`] distinct clients, spread over `slots` slots, consume
+/// one n=1,000,000 link, all inside one grace window (so dropping stale uses
+/// frees nothing), 16 at a time: every use counts, one more client still
+/// counts (before slots, a DynamoDB item was full by then and answered 503),
+/// and of the clients of one slot only the last one counted can still resume.
+/// `kept` says how many uses the engine holds for the link afterwards: one
+/// per slot used.
+async fn one_grace_window_of_clients<F, Fut>(engine: &str, store: &Store, slots: u32, kept: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
+    // A divisor of `slots`: client c's worker is c % 16, so the clients of
+    // one slot run one after another on one worker, the highest last.
+    const PARALLEL: u32 = 16;
+    let id = case_id("window", slots as usize);
+    let op = |c: u32, kind| StoreOp {
+        kind,
+        id: id.clone(),
+        region: "us-east-1".into(),
+        n: 1_000_000,
+        fp: spread_fp(c, slots),
+        now: BASE + i64::from(c) / 100,
+        resume_after: BASE - 600,
+        expire_at: BASE + 3600,
+        max_failures: None,
+        miss: None,
+        version: None,
+        throttle: None,
+    };
+    let workers: Vec<_> = (0..PARALLEL)
+        .map(|w| {
+            let store = store.clone();
+            let ops: Vec<_> =
+                (w..WINDOW_CLIENTS).step_by(PARALLEL as usize).map(|c| op(c, StoreOpKind::Consume)).collect();
+            tokio::spawn(async move {
+                let mut used = Vec::with_capacity(ops.len());
+                for op in ops {
+                    match store.apply(&op).await {
+                        Ok(StoreReply::Counted { used: u }) => used.push(u),
+                        other => return Err(format!("client {}: {other:?}", op.fp)),
+                    }
+                }
+                Ok(used)
+            })
+        })
+        .collect();
+    let mut used = Vec::new();
+    for w in workers {
+        used.extend(w.await.expect("task").unwrap_or_else(|e| panic!("{engine}: {e}")));
+    }
+    used.sort_unstable();
+    assert!(used.iter().copied().eq(1..=WINDOW_CLIENTS), "{engine}: each use counted once");
+    match store.apply(&op(WINDOW_CLIENTS, StoreOpKind::Consume)).await {
+        Ok(StoreReply::Counted { used }) => assert_eq!(used, WINDOW_CLIENTS + 1, "{engine}"),
+        other => panic!("{engine}: one more client after {WINDOW_CLIENTS}: {other:?}"),
+    }
+    // Client 1's slot: 1, 1 + slots, 1 + 2 * slots, ...; the last one holds it.
+    let last = (1..WINDOW_CLIENTS).step_by(slots as usize).next_back().unwrap();
+    assert!(last > 1);
+    for (c, resumes) in [(1, false), (last, true)] {
+        match store.apply(&op(c, StoreOpKind::Resume)).await {
+            Ok(StoreReply::NotCounted { last_use, .. }) => {
+                assert_eq!(last_use.is_some(), resumes, "{engine}: resume of client {c} of slot 1")
+            }
+            other => panic!("{engine}: resume of client {c}: {other:?}"),
+        }
+    }
+    assert_eq!(kept(id).await, slots as usize, "{engine}: one use kept per slot used");
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("runtime")
 }
@@ -406,4 +496,54 @@ fn two_instances_migrating_at_once_both_start() {
     });
     let known = oncelink_store::postgres::known_version().to_string();
     assert_eq!(pg.psql("SELECT count(*) FROM oncelink_schema"), known, "each migration ran once");
+}
+
+#[test]
+fn a_grace_window_of_fourteen_thousand_clients_keeps_one_use_per_slot_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let spec = format!("sqlite:{}", path.display());
+    runtime().block_on(async {
+        let store = open(&spec, None).await;
+        one_grace_window_of_clients("sqlite", &store, SLOTS, |id| async move {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let kept: i64 = conn.query_row("SELECT count(*) FROM uses WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+            kept as usize
+        })
+        .await;
+    });
+}
+
+#[test]
+fn a_grace_window_of_fourteen_thousand_clients_keeps_one_use_per_slot_on_postgres() {
+    let pg = Postgres::start();
+    runtime().block_on(async {
+        let store = open(&pg.url(), None).await;
+        one_grace_window_of_clients("postgres", &store, SLOTS, |id| async move {
+            pg.psql(&format!("SELECT count(*) FROM oncelink_uses WHERE id = '{id}'")).parse().unwrap()
+        })
+        .await;
+    });
+}
+
+/// moto answers one request at a time, and slowly for a large item (a
+/// `PutItem` of a full 4,096-slot item took over 30 s), so its 14,000
+/// clients share 16 slots: the item keeps 16, where one attribute per
+/// fingerprint would have passed 400 KB. The size of a full item is
+/// arithmetic (docs/stores.md: 4,096 × about 40 B).
+#[test]
+fn fourteen_thousand_clients_in_a_grace_window_keep_one_use_per_slot_on_moto() {
+    let moto = Moto::start();
+    Moto::credentials_in_env();
+    runtime().block_on(async {
+        let store = open(&moto.spec(), Some(TABLE)).await;
+        one_grace_window_of_clients("dynamodb", &store, 16, |id| {
+            let raw = moto.raw_item(&id);
+            let doc: Value = serde_json::from_str(&raw).expect("GetItem answer is JSON");
+            let kept = doc["Item"].as_object().expect("an item").keys().filter(|k| k.starts_with("s_")).count();
+            eprintln!("the item after {} clients: {} bytes of JSON", WINDOW_CLIENTS + 1, raw.len());
+            async move { kept }
+        })
+        .await;
+    });
 }

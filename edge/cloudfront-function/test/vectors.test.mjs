@@ -65,6 +65,12 @@ for (const variant of ['minified', 'source']) {
             checked += 1;
             return;
           }
+          if (config.cors_origins?.length) {
+            // CORS is the Lambda's: no function is built with an allow-list.
+            assert.throws(() => functionSettings({ mode, config }), /cors_origins needs the Lambda/);
+            checked += 1;
+            return;
+          }
           if (config.default_mode === 'page') {
             // Page mode is the Lambda's: no function is built with page as the default.
             assert.throws(() => functionSettings({ mode, config }), /default_mode page/);

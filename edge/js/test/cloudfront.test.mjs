@@ -185,3 +185,57 @@ describe('bundled handler on the documented sample event', () => {
     assert.ok(TEST_ENV.AWS_ACCESS_KEY_ID);
   });
 });
+
+describe('bundle with a baked CORS allow-list (validator.cors_origins)', () => {
+  const app = 'https://app.example.com';
+  let bundle;
+  before(async () => {
+    // The store endpoint answers nothing: a store call would be a 503.
+    bundle = await buildAndImport('cors', testConfig({ endpoint: 'http://127.0.0.1:9' }, { cors_origins: [app] }));
+  });
+
+  const run = async (request) => {
+    const logs = captureLogs(bundle.mod);
+    const event = sampleEvent();
+    Object.assign(event.Records[0].cf.request, request);
+    const response = await bundle.mod.handler(event);
+    logs.restore();
+    return { response, line: logs.parsed()[0] };
+  };
+  const header = (response, name) => response.headers[name]?.[0]?.value;
+  const originHeader = (value) => ({ origin: [{ key: 'Origin', value }] });
+
+  it('answers a preflight with 204 and no token check or store call', async () => {
+    const token = mint(bundle.mod, bundle.config, { p: '/*', exp: Math.floor(Date.now() / 1000) + 600, n: 1 });
+    const { response, line } = await run({
+      method: 'OPTIONS',
+      querystring: `t=${token}`,
+      headers: { ...originHeader(app), 'access-control-request-method': [{ key: 'Access-Control-Request-Method', value: 'GET' }] },
+    });
+    assertResponseShape(response);
+    assert.equal(response.status, '204');
+    assert.equal(header(response, 'x-oncelink-reason'), 'preflight');
+    assert.equal(header(response, 'access-control-allow-origin'), app);
+    assert.equal(header(response, 'access-control-allow-methods'), 'GET, HEAD, POST');
+    assert.equal(line.attempts, 0, 'a preflight never reaches the store');
+  });
+
+  it('lets an allowed origin read a refusal, and only that origin', async () => {
+    const { response } = await run({ headers: originHeader(app) });
+    assert.equal(response.status, '403');
+    assert.equal(header(response, 'access-control-allow-origin'), app);
+    assert.equal(header(response, 'access-control-expose-headers'), 'x-oncelink-reason, content-disposition');
+    assert.equal(header(response, 'vary'), 'origin');
+    const other = (await run({ headers: originHeader('https://evil.example') })).response;
+    assert.equal(other.status, '403');
+    assert.equal(header(other, 'access-control-allow-origin'), undefined);
+    assert.equal(header(other, 'vary'), 'origin');
+  });
+
+  it('refuses to build with an origin that is not one', async () => {
+    await assert.rejects(
+      buildAndImport('cors-bad', testConfig({ endpoint: 'http://127.0.0.1:9' }, { cors_origins: ['https://app.example.com/'] })),
+      /cors_origins/,
+    );
+  });
+});

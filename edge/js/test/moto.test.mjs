@@ -56,8 +56,8 @@ function get(token, client, headers = {}, method = 'GET') {
   });
 }
 
-/** Fingerprint attributes of a record (one per client that used it). */
-const fpAttributes = (record) => Object.keys(record ?? {}).filter((k) => k.startsWith('f_'));
+/** Slot attributes of a record (one per slot a counted client's fingerprint fell in). */
+const fpAttributes = (record) => Object.keys(record ?? {}).filter((k) => k.startsWith('s_'));
 
 describe('concurrent consumes against moto', () => {
   for (const n of [1, 5]) {
@@ -71,7 +71,9 @@ describe('concurrent consumes against moto', () => {
         assert.deepEqual([...new Set(statuses)], ['410 used_up'], `round ${round}: every other answer is 410 used_up`);
         const record = await readRecord(moto.client, TABLE, id);
         assert.equal(record.used.N, String(n), 'the record counts exactly n uses');
-        assert.equal(fpAttributes(record).length, n, 'one fingerprint per counted use');
+        // One slot per counted use; fewer when two winners' fingerprints share a slot (docs/stores.md).
+        const slots = fpAttributes(record).length;
+        assert.ok(slots >= 1 && slots <= n, `one slot per counted use at most: ${slots}`);
         assert.equal(record.n.N, String(n));
         assert.ok(Number(record.expire_at.N) > nowS() + 3600, 'TTL past exp');
       }
@@ -156,7 +158,7 @@ describe('resume and use semantics against moto', () => {
     assert.equal(lines.length, 2);
     const record = await readRecord(moto.client, TABLE, id);
     const secrets = [token, token.split('.')[3], token.split('.')[2], id, bundle.config.validator.keys.keys[0].secret];
-    for (const attr of fpAttributes(record)) secrets.push(attr.slice(2));
+    for (const attr of fpAttributes(record)) secrets.push(record[attr].M.f.S);
     for (const line of logs.lines) for (const s of secrets) assert.ok(!line.includes(s), 'a log line holds a secret');
     const [first, second] = lines.map((l) => JSON.parse(l));
     assert.equal(first.outcome, 'allow');

@@ -42,6 +42,11 @@ const OPERATION = { consume: 'UpdateItem', attempt: 'UpdateItem', resume: 'GetIt
  * `counted` answer to a read, a `guarded` one to anything but a guard, or
  * anything else to a guard).
  */
+/** The attribute of `fp`'s slot (its first two characters; docs/stores.md). */
+const slotOf = (fp) => `s_${fp.slice(0, 2)}`;
+/** A slot holding `fp`'s use at `t`. */
+const slotValue = (fp, t) => ({ M: { f: { S: fp }, t: { N: String(t) } } });
+
 function encodeReply(op, id, reply) {
   const { kind, fp } = op;
   assert.ok(kind in OPERATION, `unknown store kind ${kind}`);
@@ -62,14 +67,14 @@ function encodeReply(op, id, reply) {
       return [200, { Attributes: { id: { S: id }, used: { N: String(reply.used) }, tv: { N: String(op.version + 1) }, th: { S: op.throttle } } }];
     }
     if (kind !== 'consume') return null;
-    return [200, { Attributes: { used: { N: String(reply.used) }, [`f_${fp}`]: { N: '1' } } }];
+    return [200, { Attributes: { used: { N: String(reply.used) }, [slotOf(fp)]: slotValue(fp, 1) } }];
   }
   const failures = reply.failures ?? 0;
   const lastUse = reply.last_use ?? null;
   const absent = reply.used === 0 && !reply.revoked && lastUse === null && failures === 0;
   const item = { id: { S: id }, used: { N: String(reply.used) } };
   if (reply.revoked) item.revoked = { BOOL: true };
-  if (lastUse !== null) item[`f_${fp}`] = { N: String(lastUse) };
+  if (lastUse !== null) item[slotOf(fp)] = slotValue(fp, lastUse);
   if (failures > 0) item.failures = { N: String(failures) };
   if (kind === 'consume') {
     return [400, { __type: `${DDB}ConditionalCheckFailedException`, message: 'The conditional request failed', Item: item }];
@@ -183,8 +188,12 @@ function assertStoreRequest(c, where, expected = c.expect.op, index = 0, count =
   assert.equal(doc.TableName, TABLE);
   assert.deepEqual(doc.Key, { id: { S: op.id } }, `${where}: key`);
   const names = Object.values(doc.ExpressionAttributeNames ?? {});
-  const values = Object.values(doc.ExpressionAttributeValues ?? {}).map((v) => v.N);
-  if (!['attempt', 'guard'].includes(op.kind)) assert.ok(names.includes(`f_${op.fp}`), `${where}: fingerprint attribute`);
+  // A number, or the time in a consume's slot map.
+  const values = Object.values(doc.ExpressionAttributeValues ?? {}).map((v) => v.N ?? v.M?.t?.N);
+  if (!['attempt', 'guard'].includes(op.kind)) assert.ok(names.includes(slotOf(op.fp)), `${where}: slot attribute`);
+  if (op.kind === 'consume') {
+    assert.deepEqual(doc.ExpressionAttributeValues[':slot'], slotValue(op.fp, op.now), `${where}: slot value`);
+  }
   if (op.kind === 'consume') {
     for (const n of [op.n, op.now, op.resume_after, op.expire_at].filter((v) => v !== undefined)) {
       assert.ok(values.includes(String(n)), `${where}: value ${n}`);

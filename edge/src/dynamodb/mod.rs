@@ -12,8 +12,11 @@
 //! - `failures` (N): wrong passwords counted (docs/page-mode.md);
 //! - `th` (S), `tv` (N): the password throttle state and its version
 //!   (written by attempts, compare-and-set on `tv`);
-//! - `f_<fp>` (N): last counted use by fingerprint `fp` (one top-level
-//!   attribute per fingerprint, so the first use needs no map to exist);
+//! - `s_<slot>` (M): the fingerprint's *slot* ([`crate::store::slot`], its
+//!   first two characters), a map `{"f": fp, "t": last_use}` holding the last
+//!   fingerprint that had a use counted in that slot and the time of that use
+//!   (one top-level attribute per slot, so the first use needs no map to
+//!   exist; at most 4,096 of them, so the item stays far below 400 KB);
 //! - `n` (N): the use limit, for operators;
 //! - `expire_at` (N): the table's TTL attribute.
 
@@ -98,9 +101,10 @@ impl core::fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
-/// The attribute holding `fp`'s last use.
-pub fn fp_attribute(fp: &str) -> String {
-    format!("f_{fp}")
+/// The attribute holding `fp`'s slot (which holds `fp`'s last use only if
+/// its `f` is `fp`).
+pub fn slot_attribute(fp: &str) -> String {
+    format!("s_{}", crate::store::slot(fp))
 }
 
 /// Builds the signed request for a store operation at `now` (Unix seconds;
@@ -144,17 +148,19 @@ fn consume_body(table: &str, op: &StoreOp) -> String {
     format!(
         concat!(
             r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"##,
-            r##""UpdateExpression":"SET #u = if_not_exists(#u, :zero) + :one, #f = :now, #n = :n, #e = :exp","##,
+            r##""UpdateExpression":"SET #u = if_not_exists(#u, :zero) + :one, #s = :slot, #n = :n, #e = :exp","##,
             r##""ConditionExpression":"(attribute_not_exists(#u) OR #u < :n)"##,
             r##" AND (attribute_not_exists(#r) OR #r = :false)"##,
-            r##" AND (attribute_not_exists(#f) OR #f < :ra){lock_condition}","##,
-            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#f":"f_{fp}","#n":"n","#e":"expire_at"{lock_name}}},"##,
+            r##" AND (attribute_not_exists(#s) OR #s.f <> :fp OR #s.t < :ra){lock_condition}","##,
+            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#s":"{slot}","#n":"n","#e":"expire_at"{lock_name}}},"##,
             r##""ExpressionAttributeValues":{{":zero":{{"N":"0"}},":one":{{"N":"1"}},":n":{{"N":"{n}"}},"##,
-            r##"":now":{{"N":"{now}"}},":ra":{{"N":"{ra}"}},":exp":{{"N":"{exp}"}},":false":{{"BOOL":false}}{lock_value}}},"##,
+            r##"":slot":{{"M":{{"f":{{"S":"{fp}"}},"t":{{"N":"{now}"}}}}}},":fp":{{"S":"{fp}"}},"##,
+            r##"":ra":{{"N":"{ra}"}},":exp":{{"N":"{exp}"}},":false":{{"BOOL":false}}{lock_value}}},"##,
             r##""ReturnValues":"UPDATED_NEW","ReturnValuesOnConditionCheckFailure":"ALL_OLD"}}"##
         ),
         table = table,
         id = op.id,
+        slot = slot_attribute(&op.fp),
         fp = op.fp,
         n = op.n,
         now = op.now,
@@ -172,12 +178,12 @@ fn read_body(table: &str, op: &StoreOp) -> String {
     format!(
         concat!(
             r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"ConsistentRead":true,"##,
-            r##""ProjectionExpression":"#u, #r, #f, #fl","##,
-            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#f":"f_{fp}","#fl":"failures"}}}}"##
+            r##""ProjectionExpression":"#u, #r, #s, #fl","##,
+            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#s":"{slot}","#fl":"failures"}}}}"##
         ),
         table = table,
         id = op.id,
-        fp = op.fp,
+        slot = slot_attribute(&op.fp),
     )
 }
 
@@ -401,7 +407,10 @@ mod tests {
         let (target, body) = call(&op(StoreOpKind::Consume, None));
         assert_eq!(target, "DynamoDB_20120810.UpdateItem");
         assert!(!body["ConditionExpression"].as_str().unwrap().contains("failures"));
-        assert!(body["ConditionExpression"].as_str().unwrap().ends_with("(attribute_not_exists(#f) OR #f < :ra)"));
+        assert!(body["ConditionExpression"]
+            .as_str()
+            .unwrap()
+            .ends_with("(attribute_not_exists(#s) OR #s.f <> :fp OR #s.t < :ra)"));
         assert!(body["ExpressionAttributeNames"].get("#fl").is_none());
         assert!(body["ExpressionAttributeValues"].get(":maxf").is_none());
     }
@@ -431,9 +440,25 @@ mod tests {
         );
         assert_eq!(read, resume);
         assert_eq!(read["ConsistentRead"], true);
-        assert_eq!(read["ProjectionExpression"], "#u, #r, #f, #fl");
+        assert_eq!(read["ProjectionExpression"], "#u, #r, #s, #fl");
         assert_eq!(read["ExpressionAttributeNames"]["#fl"], "failures");
-        assert_eq!(read["ExpressionAttributeNames"]["#f"], "f_fpAAAA");
+        assert_eq!(read["ExpressionAttributeNames"]["#s"], "s_fp");
+    }
+
+    #[test]
+    fn a_consume_writes_the_fingerprint_and_the_time_into_its_slot() {
+        let (_, body) = call(&op(StoreOpKind::Consume, None));
+        assert_eq!(
+            body["UpdateExpression"],
+            "SET #u = if_not_exists(#u, :zero) + :one, #s = :slot, #n = :n, #e = :exp"
+        );
+        assert_eq!(body["ExpressionAttributeNames"]["#s"], "s_fp");
+        assert_eq!(
+            body["ExpressionAttributeValues"][":slot"],
+            serde_json::json!({"M": {"f": {"S": "fpAAAA"}, "t": {"N": "1700000000"}}})
+        );
+        assert_eq!(body["ExpressionAttributeValues"][":fp"], serde_json::json!({"S": "fpAAAA"}));
+        assert!(body["ExpressionAttributeValues"].get(":now").is_none(), "every value given is used");
     }
 
     #[test]

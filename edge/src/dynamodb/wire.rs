@@ -2,7 +2,7 @@
 //! [`StoreReply`] out. Anything unexpected is `unavailable` (never allow),
 //! with a short reason that quotes no part of the body but the error type.
 
-use super::fp_attribute;
+use super::slot_attribute;
 use crate::store::{StoreOp, StoreOpKind, StoreReply};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -48,7 +48,6 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
     if status != 200 {
         return error_reply(op, status, &doc);
     }
-    let fp = fp_attribute(&op.fp);
     match op.kind {
         StoreOpKind::Consume => match doc.get("Attributes").and_then(Value::as_object) {
             Some(attrs) => match number::<u32>(attrs, "used") {
@@ -59,7 +58,7 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
         },
         StoreOpKind::Resume | StoreOpKind::Read => match doc.get("Item") {
             None => Interpreted::ok(StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 }),
-            Some(Value::Object(item)) => not_counted(item, &fp, "GetItem"),
+            Some(Value::Object(item)) => not_counted(item, op, "GetItem"),
             Some(_) => Interpreted::unavailable(false, "GetItem answer has an Item that is not an object".into()),
         },
         StoreOpKind::Guard => match doc.get("Item") {
@@ -97,7 +96,7 @@ fn error_reply(op: &StoreOp, status: u16, doc: &Map<String, Value>) -> Interpret
             .get("Item")
             .and_then(Value::as_object)
         {
-            Some(item) => not_counted(item, &fp_attribute(&op.fp), "ConditionalCheckFailedException"),
+            Some(item) => not_counted(item, op, "ConditionalCheckFailedException"),
             None => Interpreted::unavailable(
                 false,
                 "ConditionalCheckFailedException without Item (the store ignores ReturnValuesOnConditionCheckFailure)"
@@ -133,10 +132,10 @@ fn error_type(doc: &Map<String, Value>) -> String {
     }
 }
 
-fn not_counted(item: &Map<String, Value>, fp_attr: &str, what: &str) -> Interpreted {
+fn not_counted(item: &Map<String, Value>, op: &StoreOp, what: &str) -> Interpreted {
     let used = number::<u32>(item, "used");
     let revoked = boolean(item, "revoked");
-    let last_use = number::<i64>(item, fp_attr);
+    let last_use = slot_use(item, op);
     let failures = number::<u32>(item, "failures");
     match (used, revoked, last_use, failures) {
         (Ok(used), Ok(revoked), Ok(last_use), Ok(failures)) => Interpreted::ok(StoreReply::NotCounted {
@@ -177,6 +176,19 @@ fn guarded(item: &Map<String, Value>) -> Interpreted {
             "GetItem item has a malformed used, revoked, failures, th or tv attribute".into(),
         ),
     }
+}
+
+/// The last use of `op.fp`: its slot's `t` when the slot's `f` is `op.fp`;
+/// `None` when the slot is absent or holds another fingerprint (a use
+/// forgotten, never invented: crate::store::slot); `Err` when malformed.
+/// Attributes of the older `f_<fp>` layout are not read: such a use is
+/// forgotten, which fails closed.
+fn slot_use(item: &Map<String, Value>, op: &StoreOp) -> Result<Option<i64>, ()> {
+    let Some(slot) = item.get(&slot_attribute(&op.fp)) else { return Ok(None) };
+    let map = slot.get("M").and_then(Value::as_object).ok_or(())?;
+    let holder = map.get("f").and_then(|f| f.get("S")).and_then(Value::as_str).ok_or(())?;
+    let last_use = number::<i64>(map, "t")?.ok_or(())?;
+    Ok((holder == op.fp).then_some(last_use))
 }
 
 /// A non-200 answer as one line (error type and status, never the message)
@@ -240,7 +252,7 @@ mod tests {
     #[test]
     fn a_locked_consume_reads_failures_from_the_old_item() {
         let body = format!(
-            r#"{{"__type":"{CCF}","Item":{{"used":{{"N":"1"}},"failures":{{"N":"5"}},"f_fpA":{{"N":"900"}}}}}}"#
+            r#"{{"__type":"{CCF}","Item":{{"used":{{"N":"1"}},"failures":{{"N":"5"}},"s_fp":{{"M":{{"f":{{"S":"fpA"}},"t":{{"N":"900"}}}}}}}}}}"#
         );
         assert_eq!(interpret(&op(StoreOpKind::Consume), 400, &body).reply, not_counted(1, false, Some(900), 5));
         let body = format!(r#"{{"__type":"{CCF}","Item":{{"used":{{"N":"1"}}}}}}"#);
@@ -249,7 +261,7 @@ mod tests {
 
     #[test]
     fn read_and_resume_read_failures() {
-        let body = r#"{"Item":{"used":{"N":"2"},"revoked":{"BOOL":false},"failures":{"N":"4"},"f_fpA":{"N":"950"}}}"#;
+        let body = r#"{"Item":{"used":{"N":"2"},"revoked":{"BOOL":false},"failures":{"N":"4"},"s_fp":{"M":{"f":{"S":"fpA"},"t":{"N":"950"}}}}}"#;
         for kind in [StoreOpKind::Read, StoreOpKind::Resume] {
             let got = interpret(&op(kind), 200, body);
             assert_eq!(got.reply, not_counted(2, false, Some(950), 4), "{kind:?}");
@@ -259,6 +271,31 @@ mod tests {
         let got = interpret(&op(StoreOpKind::Read), 200, bad);
         assert_eq!(got.reply, StoreReply::Unavailable);
         assert!(got.error.unwrap().contains("failures"));
+    }
+
+    #[test]
+    fn a_slot_gives_a_last_use_only_to_the_fingerprint_it_holds() {
+        let slot = |holder: &str| {
+            format!(r#"{{"Item":{{"used":{{"N":"2"}},"s_fp":{{"M":{{"f":{{"S":"{holder}"}},"t":{{"N":"950"}}}}}}}}}}"#)
+        };
+        let resume = op(StoreOpKind::Resume);
+        assert_eq!(interpret(&resume, 200, &slot("fpA")).reply, not_counted(2, false, Some(950), 0));
+        // Another client of the same slot used it since: the use is forgotten.
+        assert_eq!(interpret(&resume, 200, &slot("fpB")).reply, not_counted(2, false, None, 0));
+        // The older one-attribute-per-fingerprint layout is not read (fails closed).
+        let old = r#"{"Item":{"used":{"N":"2"},"f_fpA":{"N":"950"}}}"#;
+        assert_eq!(interpret(&resume, 200, old).reply, not_counted(2, false, None, 0));
+        for bad in [
+            r#"{"Item":{"s_fp":{"N":"950"}}}"#,
+            r#"{"Item":{"s_fp":{"M":{"f":{"S":"fpA"}}}}}"#,
+            r#"{"Item":{"s_fp":{"M":{"t":{"N":"950"}}}}}"#,
+            r#"{"Item":{"s_fp":{"M":{"f":{"N":"1"},"t":{"N":"950"}}}}}"#,
+            r#"{"Item":{"s_fp":{"M":{"f":{"S":"fpB"},"t":{"S":"950"}}}}}"#,
+        ] {
+            let got = interpret(&resume, 200, bad);
+            assert_eq!(got.reply, StoreReply::Unavailable, "{bad}");
+            assert!(got.error.unwrap().contains("last-use"), "{bad}");
+        }
     }
 
     fn attempt(miss: u32) -> StoreOp {
@@ -288,7 +325,7 @@ mod tests {
     #[test]
     fn an_attempt_refused_by_its_condition_answers_with_the_record_unchanged() {
         let body = format!(
-            r#"{{"__type":"{CCF}","Item":{{"used":{{"N":"1"}},"failures":{{"N":"5"}},"f_fpA":{{"N":"900"}}}}}}"#
+            r#"{{"__type":"{CCF}","Item":{{"used":{{"N":"1"}},"failures":{{"N":"5"}},"s_fp":{{"M":{{"f":{{"S":"fpA"}},"t":{{"N":"900"}}}}}}}}}}"#
         );
         for miss in [0, 1] {
             assert_eq!(interpret(&attempt(miss), 400, &body).reply, not_counted(1, false, Some(900), 5), "{miss}");

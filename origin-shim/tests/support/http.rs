@@ -3,7 +3,7 @@
 //! bodies read by Content-Length, chunked encoding or to EOF.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// Read and write timeout on every test connection.
@@ -94,6 +94,30 @@ pub fn get_as(addr: SocketAddr, ua: &str, target: &str, headers: &[(&str, &str)]
     request(addr, "GET", target, &all)
 }
 
+/// Connects from the local address `from` (another loopback address such
+/// as 127.0.1.2: a client on another network), with the test timeouts set.
+pub fn connect_from(from: IpAddr, addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::new(from, 0).into())?;
+    socket.connect_timeout(&addr.into(), Duration::from_secs(10))?;
+    let stream = TcpStream::from(socket);
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// Sends one request from the local address `from` and reads the whole response.
+pub fn request_from(
+    from: IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> io::Result<Resp> {
+    let stream = connect_from(from, addr)?;
+    exchange(stream, &request_bytes(addr, method, target, headers), method == "HEAD")
+}
+
 /// Writes raw `bytes` and reads one response to completion.
 pub fn send_raw(addr: SocketAddr, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
     exchange(connect(addr)?, bytes, head_request)
@@ -102,19 +126,10 @@ pub fn send_raw(addr: SocketAddr, bytes: &[u8], head_request: bool) -> io::Resul
 /// Like [`send_raw`], from the loopback address `from` (say 127.0.1.2:
 /// another /24 than 127.0.0.1, so another client network to the server).
 pub fn send_raw_from(from: std::net::IpAddr, addr: SocketAddr, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
-    let stream = runtime.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        socket.bind(SocketAddr::new(from, 0))?;
-        tokio::time::timeout(Duration::from_secs(10), socket.connect(addr)).await.map_err(io::Error::other)?
-    })?;
-    let stream = stream.into_std()?;
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(IO_TIMEOUT))?;
-    stream.set_write_timeout(Some(IO_TIMEOUT))?;
-    exchange(stream, bytes, head_request)
+    exchange(connect_from(from, addr)?, bytes, head_request)
 }
 
+/// Writes `bytes` on `stream` and reads one response to completion.
 fn exchange(mut stream: TcpStream, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
     stream.write_all(bytes)?;
     let mut reader = BufReader::new(stream);

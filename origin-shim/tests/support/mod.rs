@@ -24,6 +24,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[allow(unused_imports)]
 pub use http::{get, get_as, request, Resp};
 
+/// `serve` flags for a burst of many clients that all connect from
+/// 127.0.0.1, one client network: the refusal limit (tests/rate_limit.rs)
+/// would answer most of their `used_up` with 429 `rate_limited`. In the
+/// field such clients come from many networks.
+pub const NO_REFUSAL_LIMIT: [&str; 2] = ["--refusal-rate", "0"];
+
 /// How long the server may take to print its `listening on` line.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -210,6 +216,7 @@ impl Shim {
         let addr = line
             .trim_end()
             .strip_prefix("listening on http://")
+            .or_else(|| line.trim_end().strip_prefix("listening on https://"))
             .and_then(|a| a.parse::<SocketAddr>().ok())
             .ok_or_else(|| {
                 fail(&mut child, &stderr, &format!("first stdout line is {line:?}, not `listening on http://IP:PORT`"))

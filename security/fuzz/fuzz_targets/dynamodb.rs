@@ -97,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
                 Ok(2) => 503,
                 _ => 200,
             };
-            let Ok(body) = body(&mut u, &dynamodb::fp_attribute(&op.fp)) else { return };
+            let Ok(body) = body(&mut u, &dynamodb::slot_attribute(&op.fp)) else { return };
             (status, body)
         }
     };
