@@ -81,8 +81,8 @@ def mint(recipe: dict, secrets: dict) -> str:
     return token
 
 
-def fingerprint(secret: bytes, client_ip: str, path: str, user_agent: str) -> str:
-    """docs/token-v1.md, section "Uses, resumes and the store": prefix, decoded path, User-Agent."""
+def network_prefix(client_ip: str) -> str:
+    """The client's network: IPv4 /24 (IPv4-mapped IPv6 counts as IPv4), IPv6 /48, else the text."""
     try:
         if "%" in client_ip:
             raise ValueError("a zone id is not an address to Rust's parser")
@@ -93,8 +93,13 @@ def fingerprint(secret: bytes, client_ip: str, path: str, user_agent: str) -> st
         prefix = str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
     except ValueError:
         prefix = client_ip
+    return prefix
+
+
+def fingerprint(secret: bytes, client_ip: str, path: str, user_agent: str) -> str:
+    """docs/token-v1.md, section "Uses, resumes and the store": prefix, decoded path, User-Agent."""
     msg = b"oncelink/v1/fingerprint"
-    for part in [prefix.encode(), path.encode(), user_agent.encode()]:
+    for part in [network_prefix(client_ip).encode(), path.encode(), user_agent.encode()]:
         msg += b"\0" + part
     return b64(hmac.new(secret, msg, hashlib.sha256).digest()[:16])
 
@@ -253,6 +258,68 @@ def page_pass(secret: bytes, token_id: str, fp: str, issued: int) -> str:
     return f"{exp}.{b64(hmac.new(secret, msg, hashlib.sha256).digest()[:16])}"
 
 
+def network(secret: bytes, client_ip: str) -> str:
+    """docs/page-mode.md, "Throttling": the keyed hash of the network prefix alone, 8 characters."""
+    msg = b"oncelink/v1/network\0" + network_prefix(client_ip).encode()
+    return b64(hmac.new(secret, msg, hashlib.sha256).digest()[:6])
+
+
+THROTTLE_DEFAULTS = {"free": 5, "backoff": 60, "backoff_cap": 3600, "link_ceiling": 20, "window": 3600}
+MAX_NETWORKS, NETWORK_MEMORY, MAX_COUNT = 16, 86400, 99999
+
+
+def throttle_parse(text: str):
+    """The store's throttle string as (start, count, [[id, fails, last, until], ...]); "" is fresh."""
+    if text == "":
+        return [0, 0, []]
+    head, *entries = text.split("/")
+    start, count = head.split(".")
+    nets = []
+    for entry in entries:
+        net, fails, last, until = entry.split(".")
+        nets.append([net, int(fails), int(last), int(until)])
+    return [int(start), int(count), nets]
+
+
+def throttle_encode(state) -> str:
+    start, count, nets = state
+    return f"{start:011}.{count:05}" + "".join(f"/{n}.{f:05}.{l:011}.{u:011}" for n, f, l, u in nets)
+
+
+def throttle_wait(state, limits: dict, net: str, now: int):
+    """Seconds `net` waits at `now`, or None: the longer of its own wait and the link's."""
+    start, count, nets = state
+    own = max([u - now for n, _, _, u in nets if n == net] or [0])
+    end = start + limits["window"]
+    link = end - now if now < end and count >= limits["link_ceiling"] else 0
+    wait = max(own, link)
+    return wait if wait > 0 else None
+
+
+def throttle_after(state, limits: dict, net: str, now: int, wrong: bool):
+    """docs/page-mode.md, "Throttling": the state a checked guess writes."""
+    start, count, nets = state[0], state[1], [list(n) for n in state[2]]
+    if count == 0 or now >= start + limits["window"]:
+        start, count = now, 0
+    nets = [n for n in nets if n[0] == net or n[3] > now or now < n[2] + NETWORK_MEMORY]
+    mine = next((n for n in nets if n[0] == net), None)
+    if mine is None:
+        if len(nets) == MAX_NETWORKS:
+            nets.pop(0)
+        mine = [net, 0, 0, 0]
+        nets.append(mine)
+    if now >= mine[2] + NETWORK_MEMORY:
+        mine[1] = 0
+    if wrong:
+        count = min(count + 1, MAX_COUNT)
+        mine[1] = min(mine[1] + 1, MAX_COUNT)
+        mine[2] = now
+        if mine[1] >= limits["free"]:
+            wait = min(limits["backoff"] << min(mine[1] - limits["free"], 20), limits["backoff_cap"])
+            mine[3] = now + wait
+    return [start, count, nets]
+
+
 def secrets_of(config: dict) -> dict:
     return {k["kid"]: b64d(k["secret"]) for k in config["keys"]["keys"]}
 
@@ -384,7 +451,9 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
             kid = case["token"].split(".")[1]
             want = fingerprint(secrets[kid], req.get("ip", ""), decode_path(req["path"]), headers.get("user-agent", ""))
             fix(op, "fp", want, f"{name}: expected fingerprint is not the keyed hash of the request")
-        expects = [case.get("expect", {})] + [r.get("expect", {}) for r in case.get("replies", [])]
+        expects = [case.get("expect", {})] + [e for r in case.get("replies", []) for e in reply_expects(r)]
+        if op is not None and op.get("kind") == "guard":
+            fix.problems += [f"{path.name}: {name}: {p}" for p in check_guesses(case, config, secrets, fix)]
         for expect in expects:
             if expect.get("reason") == "pass_issued" and "headers" in expect:
                 headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
@@ -406,6 +475,51 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
                     want = grant(secret, kid, req["method"], req["path"], case["mint"]["claims"]["id"], case["now"])
                     fix(header, 1, want, f"{name}: expected grant is not the edge's grant for this request")
     return fix.save(doc)
+
+
+def reply_expects(reply: dict) -> list:
+    """A reply's expected step and those of the replies chained after it (`then`)."""
+    return [reply.get("expect", {})] + [e for r in reply.get("then", []) for e in reply_expects(r)]
+
+
+def check_guesses(case: dict, config: dict, secrets: dict, fix) -> list:
+    """A password POST: after each `guarded` reply, the 429 and its Retry-After while this network or the
+    link waits, else the attempt with the throttle state the guess writes (docs/page-mode.md)."""
+    req = case["request"]
+    kid = case["token"].split(".")[1]
+    net = network(secrets[kid], req.get("ip", ""))
+    limits = dict(THROTTLE_DEFAULTS, **config.get("password_throttle", {}))
+    now = case["now"]
+    problems = []
+    for reply in case.get("replies", []):
+        got, expect = reply["reply"], reply.get("expect", {})
+        lock = config.get("max_password_failures")
+        if got.get("reply") != "guarded" or got.get("revoked") or got.get("used", 0) >= case["mint"]["claims"]["n"]:
+            continue
+        if lock is not None and got.get("failures", 0) >= lock:
+            continue
+        try:
+            state = throttle_parse(got["throttle"])
+        except ValueError:
+            if expect.get("reason") != "store_unavailable":
+                problems.append(f"an unreadable throttle state must be store_unavailable, not {expect}")
+            continue
+        wait = throttle_wait(state, limits, net, now)
+        if wait is not None:
+            if expect.get("reason") != "too_many_attempts":
+                problems.append(f"the network waits {wait} s but the case expects {expect}")
+            for header in expect.get("headers", []):
+                if header[0] == "retry-after":
+                    fix(header, 1, str(wait), f"{case['name']}: Retry-After is not the wait")
+            continue
+        op = expect.get("op", {})
+        if op.get("kind") != "attempt":
+            problems.append(f"an unthrottled guess must make an attempt, the case expects {expect}")
+            continue
+        fix(op, "version", got["version"], f"{case['name']}: the attempt's version is not the one read")
+        after = throttle_encode(throttle_after(state, limits, net, now, op.get("miss") == 1))
+        fix(op, "throttle", after, f"{case['name']}: the attempt's throttle state is not the one the guess writes")
+    return problems
 
 
 def check_format(path: pathlib.Path, write: bool) -> list:

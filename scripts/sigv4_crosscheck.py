@@ -54,10 +54,12 @@ TIMES = [1440938160, 1709164799, 1735689599, 4102444799]  # 2015-08-30, 2024-02-
 
 
 def op(kind, region, now):
-    """A store op; `consume-locked` is a consume with `max_failures` (a password link);
-    `attempt-right` and `attempt-wrong` are password attempts with `miss` 0 and 1."""
+    """A store op; `consume-locked` is a consume with `max_failures` (a password link
+    of a deployment that locks); `attempt-right` and `attempt-wrong` are checked
+    password guesses with `miss` 0 and 1 (a compare-and-set of the throttle state),
+    `attempt-locked` a wrong one with `max_failures`; `guard` reads the throttle state."""
     out = {
-        "kind": {"consume-locked": "consume", "attempt-right": "attempt", "attempt-wrong": "attempt"}.get(kind, kind),
+        "kind": {"consume-locked": "consume", "attempt-locked": "attempt"}.get(kind, kind.split("-")[0]),
         "id": "q3AAAAAAAAAAAAAAAAAAAA",
         "region": region,
         "n": 5,
@@ -66,10 +68,13 @@ def op(kind, region, now):
         "resume_after": now - 600,
         "expire_at": now + 90000,
     }
-    if kind in ("consume-locked", "attempt-right", "attempt-wrong"):
+    if kind in ("consume-locked", "attempt-locked"):
         out["max_failures"] = 5
     if kind.startswith("attempt-"):
-        out["miss"] = 1 if kind == "attempt-wrong" else 0
+        wrong = kind != "attempt-right"
+        out["miss"] = 1 if wrong else 0
+        out["version"] = 0 if kind == "attempt-locked" else 41
+        out["throttle"] = f"{now:011}.{1 if wrong else 0:05}/netAAAAA.{1 if wrong else 0:05}.{now if wrong else 0:011}.00000000000"
     return out
 
 
@@ -77,7 +82,7 @@ def cases():
     for i, (region, store) in enumerate(STORES):
         for j, creds in enumerate(CREDS):
             now = TIMES[(i + j) % len(TIMES)]
-            for kind in ("consume", "resume", "read", "attempt-right", "attempt-wrong", "consume-locked"):
+            for kind in ("consume", "resume", "read", "guard", "attempt-right", "attempt-wrong", "attempt-locked", "consume-locked"):
                 yield f"{kind} {region} {store.get('endpoint', 'aws')} creds{j}", {
                     "sign": {"op": op(kind, region, now), "store": store, "creds": creds, "now": now}
                 }

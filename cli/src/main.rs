@@ -128,7 +128,8 @@ struct MintArgs {
     mode: Option<ModeArg>,
     /// Protect the link with a password read from the first line of stdin
     /// (needs --uses; the link opens as a page that asks for it). Wrong
-    /// passwords are counted and lock the link.
+    /// passwords are throttled per client network and per link (and lock
+    /// the link only on a deployment that sets max_password_failures).
     #[arg(long, conflicts_with = "password_env")]
     password_stdin: bool,
     /// Protect the link with the password in this environment variable.

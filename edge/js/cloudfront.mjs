@@ -19,6 +19,7 @@ const STATUS_TEXT = {
   403: 'Forbidden',
   405: 'Method Not Allowed',
   410: 'Gone',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
 

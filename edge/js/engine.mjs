@@ -30,6 +30,8 @@ import { keepAliveFetch } from './transport.mjs';
  * `forward` for anything else, the handler answers 503 instead (fail closed).
  */
 const FORWARDABLE_METHODS = Object.freeze(['GET', 'HEAD']);
+/** Store calls one decision may make: a password guess makes two (guard, attempt). */
+const MAX_STORE_CALLS = 2;
 
 /**
  * Builds `handler(event)`.
@@ -87,13 +89,18 @@ export function createHandler(options) {
           step = recalled;
           fromMemory = true;
         } else {
-          store = await performStore(step.op, {
-            wasm,
-            settings,
-            creds: credentialsFrom(env),
-            ...io,
-          });
-          step = JSON.parse(validator.resume(JSON.stringify(pending), JSON.stringify(store.reply)));
+          // The core may ask again after a reply (a password guess: the
+          // guard read, then the attempt); the host only loops, within one
+          // store budget for the whole decision.
+          const deadlineMs = io.nowMs() + settings.budgetMs;
+          const creds = credentialsFrom(env);
+          store = { latencyMs: 0, attempts: 0, error: null };
+          for (let calls = 0; step.step === 'need_store'; calls += 1) {
+            if (calls === MAX_STORE_CALLS) throw new Error('core asked the store more often than a decision needs');
+            const call = await performStore(step.op, { wasm, settings, creds, ...io, deadlineMs });
+            store = { latencyMs: store.latencyMs + call.latencyMs, attempts: store.attempts + call.attempts, error: call.error ?? store.error };
+            step = JSON.parse(validator.resume(JSON.stringify(step.pending), JSON.stringify(call.reply)));
+          }
           remembered.remember(pending, step, io.nowMs());
         }
       }

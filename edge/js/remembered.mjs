@@ -13,8 +13,10 @@
 //   remembered per token id and answer format (html);
 // - used up is refused unless the request is this client's resume inside the
 //   grace window, so it is remembered per id, client fingerprint, operation
-//   kind and format, and only for links without a password (wrong passwords
-//   keep counting on a used-up record and turn used_up into locked).
+//   kind and format, and only for links without a lock limit (on a
+//   deployment that locks password links, a locked used-up record answers
+//   locked, not used_up, to a later request). A used-up record counts no
+//   guess (docs/page-mode.md), so a throttled password link stays used up.
 // The core still decides every first answer; this only replays it. Entries
 // expire after `ttlMs` and the map holds at most `maxEntries` (oldest out).
 

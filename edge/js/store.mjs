@@ -99,7 +99,10 @@ export function credentialsFrom(env) {
  * Runs `op` against the store.
  *
  * deps: { wasm: {dynamodb_request, dynamodb_interpret}, settings (storeSettings),
- *         creds, fetch, nowMs(), random(), sleep(ms), after?(ms, fn) -> cancel() }
+ *         creds, fetch, nowMs(), random(), sleep(ms), after?(ms, fn) -> cancel(),
+ *         deadlineMs? }
+ * `deadlineMs` ends the budget (default: now + settings.budgetMs); a decision
+ * that asks the store twice (a password guess) passes one deadline to both.
  * `after` arms an attempt's timeout (default: setTimeout), replaceable so a
  * simulated clock can run the timeouts too.
  * Returns { reply, attempts, latencyMs, error } where `reply` is StoreReply JSON
@@ -110,7 +113,7 @@ export async function performStore(op, deps) {
   const fetchImpl = deps.fetch;
   const after = deps.after ?? realTimer;
   const started = nowMs();
-  const deadline = started + settings.budgetMs;
+  const deadline = deps.deadlineMs ?? started + settings.budgetMs;
   const opJson = JSON.stringify(op);
   const done = (reply, attempts, error) => ({ reply, attempts, latencyMs: nowMs() - started, error });
   if (!creds) return done(UNAVAILABLE, 0, 'no AWS credentials in the environment');

@@ -4,6 +4,7 @@ use crate::claims::{is_valid_region, Mode, MAX_GRACE};
 use crate::error::Error;
 use crate::key_file::KeyFile;
 use crate::keys::KeySet;
+use crate::throttle::Limits;
 use serde::{Deserialize, Serialize};
 
 /// Default clock-skew allowance, seconds, for `exp` and `nbf`.
@@ -14,8 +15,6 @@ pub const DEFAULT_GRACE: u32 = 600;
 pub const DEFAULT_TOKEN_PARAM: &str = "t";
 /// Largest skew a deployment may configure.
 pub const MAX_SKEW: u32 = 3600;
-/// Default number of wrong passwords after which a link locks.
-pub const DEFAULT_MAX_PASSWORD_FAILURES: u32 = 5;
 /// Largest `max_password_failures` a deployment may configure.
 pub const MAX_MAX_PASSWORD_FAILURES: u32 = 100;
 /// Default query parameter that carries a page-mode pass.
@@ -53,8 +52,11 @@ pub struct Config {
     pub grant_keys: Option<KeySet>,
     /// Mode of links without an `m` claim (docs/page-mode.md).
     pub default_mode: Mode,
-    /// Wrong passwords after which a link locks.
-    pub max_password_failures: u32,
+    /// Wrong passwords after which a password link locks for good; `None`
+    /// (the default): links are throttled, never locked (docs/page-mode.md).
+    pub max_password_failures: Option<u32>,
+    /// Password throttling (docs/page-mode.md).
+    pub password_throttle: Limits,
     /// Query parameter that carries a page-mode pass (never forwarded).
     pub pass_param: String,
     /// Origins whose scripts may read the answers (`crate::cors`); empty: CORS off.
@@ -87,9 +89,13 @@ pub struct ConfigFile {
     /// Mode of links without `m`: `direct` (default) or `page`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_mode: Option<Mode>,
-    /// Wrong passwords after which a link locks (default 5, 1 to 100).
+    /// Wrong passwords after which a password link locks for good (1 to
+    /// 100); absent (the default): throttled, never locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_password_failures: Option<u32>,
+    /// Password throttling; fields left out take their defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_throttle: Option<Limits>,
     /// Pass query parameter (default `pass`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass_param: Option<String>,
@@ -119,7 +125,11 @@ impl Config {
             if !(1..=MAX_MAX_PASSWORD_FAILURES).contains(&max) {
                 return Err(Error::Config(format!("max_password_failures must be 1 to {MAX_MAX_PASSWORD_FAILURES}")));
             }
-            config.max_password_failures = max;
+            config.max_password_failures = Some(max);
+        }
+        if let Some(limits) = file.password_throttle {
+            limits.check().map_err(Error::Config)?;
+            config.password_throttle = limits;
         }
         if let Some(param) = file.pass_param {
             if !is_param_name(&param) {
@@ -156,7 +166,8 @@ impl Config {
             origin: OriginKind::S3,
             grant_keys: None,
             default_mode: Mode::Direct,
-            max_password_failures: DEFAULT_MAX_PASSWORD_FAILURES,
+            max_password_failures: None,
+            password_throttle: Limits::default(),
             pass_param: DEFAULT_PASS_PARAM.to_owned(),
             cors_origins: Vec::new(),
         })

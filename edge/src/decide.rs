@@ -12,13 +12,14 @@
 use crate::claims::{CheckedClaims, Claims, Mode};
 use crate::config::{Config, OriginKind};
 use crate::error::Reason;
-use crate::fingerprint::fingerprint;
+use crate::fingerprint::{fingerprint, network};
 use crate::keys::Key;
 use crate::page::{self, PageView};
 use crate::path::DecodedPath;
 use crate::request::{RangeStart, Request, TokenSource};
 use crate::response::Response;
 use crate::store::{StoreOp, StoreOpKind, StoreReply};
+use crate::throttle::{Limits, State, RACE_WAIT};
 use crate::token::UntrustedToken;
 use crate::{cors, disposition, form, grant, secret, unfurl};
 use serde::{Deserialize, Serialize};
@@ -103,12 +104,32 @@ pub struct Pending {
     html: bool,
     /// Hash of the token id, for the host's log line whatever the outcome.
     pub id_hash: String,
-    /// Password links only: wrong passwords after which the link is locked.
+    /// Password links of a deployment that locks them: wrong passwords
+    /// after which the link is locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_failures: Option<u32>,
     /// The CORS headers of the final answer (`crate::cors`), if any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     cors: Vec<(String, String)>,
+}
+
+/// A password guess waiting for its `guard` read: checked only if the
+/// throttle state lets this network guess now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Guess {
+    /// The client's network (`crate::fingerprint::network`).
+    network: String,
+    /// The keyed hash of the submitted password (`secret::guess_hash`).
+    hash: String,
+    /// The token's `pw` claim.
+    pw: String,
+    /// The throttle settings.
+    limits: Limits,
+    /// Where the 303 goes if the guess is right (the link with a pass).
+    location: String,
+    /// The page shown again if it is wrong.
+    view: PageView,
 }
 
 /// What a pending decision does with a reply the store could justify.
@@ -122,6 +143,9 @@ enum Then {
     Forward(Forward),
     /// A page-mode GET: the download page with what the record says.
     Page(PageView),
+    /// A password guess, after its `guard` read: 429 while throttled, else
+    /// the guess is checked and the `attempt` follows.
+    Guess(Guess),
     /// A wrong password, after its attempt (`miss` 1): the page again with
     /// attempts left unless the record says no.
     WrongPassword(PageView),
@@ -137,6 +161,7 @@ impl Then {
         match self {
             Then::Forward(_) => matches!(op.kind, StoreOpKind::Consume | StoreOpKind::Resume),
             Then::Page(_) => op.kind == StoreOpKind::Read,
+            Then::Guess(_) => op.kind == StoreOpKind::Guard,
             Then::PassIssued(_) => op.kind == StoreOpKind::Attempt && op.miss == Some(0),
             Then::WrongPassword(_) => op.kind == StoreOpKind::Attempt && op.miss == Some(1),
         }
@@ -285,7 +310,7 @@ impl Checked<'_> {
     }
 
     fn max_failures(&self) -> Option<u32> {
-        self.claims.raw.pw.as_ref().map(|_| self.config.max_password_failures)
+        self.claims.raw.pw.as_ref().and(self.config.max_password_failures)
     }
 
     /// A store operation on this token's record.
@@ -304,9 +329,11 @@ impl Checked<'_> {
             expire_at: raw.exp.saturating_add(skew + grace + RECORD_TTL_MARGIN),
             max_failures: match kind {
                 StoreOpKind::Consume | StoreOpKind::Attempt => self.max_failures(),
-                StoreOpKind::Resume | StoreOpKind::Read => None,
+                StoreOpKind::Resume | StoreOpKind::Read | StoreOpKind::Guard => None,
             },
             miss: None,
+            version: None,
+            throttle: None,
         }
     }
 
@@ -390,16 +417,18 @@ impl Checked<'_> {
             let Some(password) = password else {
                 return Ok(self.page_again(Reason::PasswordRequired));
             };
-            // Right and wrong guesses make the same store operation, differing
-            // only in `miss`: a locked, used-up or revoked link must tell them
-            // apart neither in its answer nor in the work (and time) it takes.
-            let (miss, then) = if secret::password_matches(self.key, &raw.id, &password, pw) {
-                (0, Then::PassIssued(self.location()))
-            } else {
-                (1, Then::WrongPassword(self.view()))
+            // The guess is compared only after the store's throttle state
+            // says this network may guess now (Pending::guard).
+            let guess = Guess {
+                network: network(self.key, &self.request.ip),
+                hash: secret::guess_hash(self.key, &raw.id, &password),
+                pw: pw.clone(),
+                limits: self.config.password_throttle,
+                location: self.location(),
+                view: self.view(),
             };
-            let op = StoreOp { miss: Some(miss), ..self.op(StoreOpKind::Attempt, n) };
-            return Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, then) });
+            let op = self.op(StoreOpKind::Guard, n);
+            return Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, Then::Guess(guess)) });
         }
         Ok(Step::Respond(Response::see_other(self.location())))
     }
@@ -477,10 +506,19 @@ impl Pending {
         let (used, failures, last_use) = match *reply {
             StoreReply::Unavailable => return Err(Reason::StoreUnavailable),
             StoreReply::Counted { used } => (used, 0, None),
-            StoreReply::NotCounted { revoked: true, .. } => return Err(Reason::Revoked),
+            StoreReply::NotCounted { revoked: true, .. } | StoreReply::Guarded { revoked: true, .. } => {
+                return Err(Reason::Revoked)
+            }
             StoreReply::NotCounted { used, failures, last_use, .. } => (used, failures, last_use),
+            StoreReply::Guarded { used, failures, .. } => (used, failures, None),
         };
         if !self.then.expects(op) {
+            return Err(Reason::StoreUnavailable);
+        }
+        if let (Then::Guess(guess), StoreReply::Guarded { version, throttle, .. }) = (&self.then, reply) {
+            return self.guard(guess, used, failures, *version, throttle);
+        }
+        if matches!(reply, StoreReply::Guarded { .. }) || matches!(self.then, Then::Guess(_)) {
             return Err(Reason::StoreUnavailable);
         }
         let counted = matches!(reply, StoreReply::Counted { .. });
@@ -513,10 +551,17 @@ impl Pending {
                     _ => Err(Reason::StoreUnavailable),
                 }
             }
-            // A read and a password attempt never count a use.
-            _ if counted => Err(Reason::StoreUnavailable),
             // A spent link answers the same to the page and to either guess.
-            _ if used >= op.n => Err(Reason::UsedUp),
+            _ if used >= op.n => Err(if counted { Reason::StoreUnavailable } else { Reason::UsedUp }),
+            // A live link whose attempt wrote nothing: another guess changed
+            // the throttle state between this one's guard and its attempt.
+            // It was not counted, so it is not answered either.
+            Then::PassIssued(_) | Then::WrongPassword(_) if !counted => {
+                Ok(Step::Respond(Response::too_many_attempts(RACE_WAIT, op.now, self.html)))
+            }
+            // A read never counts.
+            Then::Page(_) | Then::Guess(_) if counted => Err(Reason::StoreUnavailable),
+            Then::Guess(_) => Err(Reason::StoreUnavailable),
             Then::Page(view) => {
                 let mut view = view.clone();
                 view.uses_left = Some(op.n - used);
@@ -524,19 +569,59 @@ impl Pending {
                 Ok(Step::Respond(Response::download_page(Reason::Page, &view, self.html)))
             }
             Then::PassIssued(location) => Ok(Step::Respond(Response::see_other(location.clone()))),
+            // The wrong guess that reached a locking deployment's limit.
+            Then::WrongPassword(view) if view.attempts_left == Some(0) => Err(Reason::Locked),
             Then::WrongPassword(view) => {
-                // A wrong password happens only on a password link, whose
-                // pending always carries the limit.
-                let (Some(max_failures), true) = (self.max_failures, failures > 0) else {
-                    // The link is live, yet the store did not count the miss.
-                    return Err(Reason::StoreUnavailable);
-                };
                 let mut view = view.clone();
                 view.uses_left = Some(op.n - used);
-                view.attempts_left = Some(max_failures - failures);
                 Ok(Step::Respond(Response::download_page(Reason::WrongPassword, &view, self.html)))
             }
         }
+    }
+
+    /// A guess after its `guard` read of a live, unlocked link: 429 while
+    /// this network or the link waits (the password is not compared), else
+    /// the compare and the `attempt` that writes the new throttle state if
+    /// no other guess wrote first. Right and wrong guesses make the same
+    /// attempt, differing only in values.
+    fn guard(&self, guess: &Guess, used: u32, failures: u32, version: u64, throttle: &str) -> Result<Step, Reason> {
+        let op = &self.op;
+        if self.max_failures.is_some_and(|max| failures >= max) {
+            return Err(Reason::Locked);
+        }
+        if used >= op.n {
+            return Err(Reason::UsedUp);
+        }
+        let state = State::parse(throttle).ok_or(Reason::StoreUnavailable)?;
+        if let Some(wait) = state.wait(&guess.limits, &guess.network, op.now) {
+            return Ok(Step::Respond(Response::too_many_attempts(wait, op.now, self.html)));
+        }
+        let right = secret::guess_matches(&guess.hash, &guess.pw);
+        let next = state.after_guess(&guess.limits, &guess.network, op.now, !right);
+        let attempt = StoreOp {
+            kind: StoreOpKind::Attempt,
+            max_failures: self.max_failures,
+            miss: Some(u32::from(!right)),
+            version: Some(version),
+            throttle: Some(next.encode()),
+            ..op.clone()
+        };
+        let then = if right {
+            Then::PassIssued(guess.location.clone())
+        } else {
+            let mut view = guess.view.clone();
+            view.attempts_left = self.max_failures.map(|max| max.saturating_sub(failures + 1));
+            Then::WrongPassword(view)
+        };
+        let pending = Pending {
+            op: attempt.clone(),
+            then,
+            html: self.html,
+            id_hash: self.id_hash.clone(),
+            max_failures: self.max_failures,
+            cors: self.cors.clone(),
+        };
+        Ok(Step::NeedStore { op: attempt, pending })
     }
 }
 
@@ -564,7 +649,7 @@ mod tests {
         let Step::NeedStore { pending, .. } = decide(&config, &request, 1000) else { panic!("a page read") };
         let fresh = StoreReply::NotCounted { used: 0, revoked: false, last_use: Some(1000), failures: 0 };
         assert_eq!(pending.clone().resume(&fresh).status(), Some(200));
-        for kind in ["consume", "resume", "attempt"] {
+        for kind in ["consume", "resume", "attempt", "guard"] {
             let mut json: serde_json::Value = serde_json::to_value(&pending).unwrap();
             json["op"]["kind"] = kind.into();
             let forged: Pending = serde_json::from_value(json).unwrap();
@@ -573,29 +658,160 @@ mod tests {
         }
     }
 
+    fn post(token: &str, password: &str, ip: &str) -> Request {
+        Request {
+            method: "POST".into(),
+            path: "/f".into(),
+            query: format!("t={token}"),
+            body: Some(format!("password={password}")),
+            ip: ip.into(),
+            ..Request::default()
+        }
+    }
+
+    /// A password link on one-use `/f` whose password is `right`.
+    fn password_link(config: &Config) -> String {
+        let id = "AAAAAAAAAAAAAAAAAAAAAA";
+        let pw = secret::password_hash(config.keys.active(), id, "right");
+        let claims = Claims { n: Some(1), pw: Some(pw), ..Claims::new(id, "/f", 1_000_000) };
+        mint_active(&config.keys, claims).unwrap()
+    }
+
+    /// One record, kept as docs/page-mode.md says every store keeps it; only
+    /// what a guess touches (no uses are counted here).
+    #[derive(Default)]
+    struct Record {
+        failures: u32,
+        version: u64,
+        throttle: String,
+    }
+
+    impl Record {
+        fn apply(&mut self, op: &StoreOp) -> StoreReply {
+            match op.kind {
+                StoreOpKind::Guard => StoreReply::Guarded {
+                    used: 0,
+                    revoked: false,
+                    failures: self.failures,
+                    version: self.version,
+                    throttle: self.throttle.clone(),
+                },
+                StoreOpKind::Attempt if op.version == Some(self.version) => {
+                    self.failures += op.miss.unwrap();
+                    self.version += 1;
+                    self.throttle = op.throttle.clone().unwrap();
+                    StoreReply::Counted { used: 0 }
+                }
+                StoreOpKind::Attempt => {
+                    StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: self.failures }
+                }
+                _ => StoreReply::Unavailable,
+            }
+        }
+
+        /// Drives one request to its answer.
+        fn answer(&mut self, config: &Config, request: &Request, now: i64) -> Response {
+            let mut step = decide(config, request, now);
+            for _ in 0..2 {
+                if let Step::NeedStore { op, pending } = step {
+                    step = pending.resume(&self.apply(&op));
+                }
+            }
+            match step {
+                Step::Respond(r) => r,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fifty_wrong_guesses_from_one_network_leave_the_right_password_working_from_another() {
+        let config = config();
+        let token = password_link(&config);
+        let mut record = Record::default();
+        let mut statuses = Vec::new();
+        for i in 0..50 {
+            statuses.push(record.answer(&config, &post(&token, &format!("guess{i}"), "198.51.100.7"), 1000).status);
+        }
+        assert_eq!(statuses[..5], [403; 5], "five free guesses");
+        assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+        assert_eq!(record.failures, 5, "waiting guesses are neither checked nor counted");
+        // The right password from the waiting network: the same 429.
+        let same = record.answer(&config, &post(&token, "right", "198.51.100.9"), 1000);
+        assert_eq!((same.status, same.header("retry-after")), (429, Some("60")));
+        let other = record.answer(&config, &post(&token, "right", "203.0.113.5"), 1000);
+        assert_eq!(other.status, 303, "another network is served at once");
+    }
+
+    #[test]
+    fn guesses_spread_over_many_networks_make_everyone_wait_until_the_window_ends() {
+        let config = config();
+        let token = password_link(&config);
+        let mut record = Record::default();
+        for i in 0..20 {
+            let wrong = record.answer(&config, &post(&token, "wrong", &format!("10.0.{i}.1")), 1000);
+            assert_eq!(wrong.status, 403, "guess {i}");
+        }
+        for (password, ip) in [("wrong", "10.9.9.9"), ("right", "10.8.8.8")] {
+            let r = record.answer(&config, &post(&token, password, ip), 1000);
+            assert_eq!((r.status, r.header("retry-after")), (429, Some("3600")), "{password}");
+        }
+        let later = record.answer(&config, &post(&token, "right", "10.8.8.8"), 1000 + 3600);
+        assert_eq!(later.status, 303, "after the window the right password works");
+    }
+
+    #[test]
+    fn a_guess_that_loses_the_race_to_another_is_a_429_not_a_guess() {
+        let config = config();
+        let token = password_link(&config);
+        let mut record = Record::default();
+        let guards: Vec<Step> = (0..2).map(|_| decide(&config, &post(&token, "wrong", "192.0.2.1"), 1000)).collect();
+        let attempts: Vec<(StoreOp, Pending)> = guards
+            .into_iter()
+            .map(|step| {
+                let Step::NeedStore { op, pending } = step else { panic!("a guard") };
+                let Step::NeedStore { op, pending } = pending.resume(&record.apply(&op)) else { panic!("an attempt") };
+                (op, pending)
+            })
+            .collect();
+        let statuses: Vec<Option<u16>> =
+            attempts.into_iter().map(|(op, pending)| pending.resume(&record.apply(&op)).status()).collect();
+        assert_eq!(statuses, [Some(403), Some(429)]);
+        assert_eq!(record.failures, 1);
+    }
+
+    #[test]
+    fn a_deployment_that_locks_still_locks_and_a_lock_answers_both_guesses_alike() {
+        let mut config = config();
+        config.max_password_failures = Some(2);
+        let token = password_link(&config);
+        let mut record = Record::default();
+        assert_eq!(record.answer(&config, &post(&token, "wrong", "192.0.2.1"), 1000).status, 403);
+        let second = record.answer(&config, &post(&token, "wrong", "192.0.2.1"), 1000);
+        assert_eq!(second.reason, Reason::Locked, "the guess that reaches the limit locks");
+        for password in ["wrong", "right"] {
+            let r = record.answer(&config, &post(&token, password, "203.0.113.1"), 1000);
+            assert_eq!(r.reason, Reason::Locked, "{password}");
+        }
+    }
+
     #[test]
     fn a_guess_whose_miss_was_flipped_is_a_503() {
         let config = config();
-        let id = "AAAAAAAAAAAAAAAAAAAAAA";
-        let pw = secret::password_hash(config.keys.active(), id, "right");
-        let claims = Claims { n: Some(1), pw: Some(pw), ..Claims::new(id, "/f", 2000) };
-        let token = mint_active(&config.keys, claims).unwrap();
-        let fresh = StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 1 };
+        let token = password_link(&config);
+        let fresh = StoreReply::Guarded { used: 0, revoked: false, failures: 0, version: 0, throttle: String::new() };
         for (password, status) in [("right", 303), ("wrong", 403)] {
-            let request = Request {
-                method: "POST".into(),
-                path: "/f".into(),
-                query: format!("t={token}"),
-                body: Some(format!("password={password}")),
-                ..Request::default()
+            let Step::NeedStore { pending, .. } = decide(&config, &post(&token, password, ""), 1000) else {
+                panic!("a guard")
             };
-            let Step::NeedStore { pending, .. } = decide(&config, &request, 1000) else { panic!("an attempt") };
-            assert_eq!(pending.clone().resume(&fresh).status(), Some(status), "{password}");
+            let Step::NeedStore { pending, .. } = pending.resume(&fresh) else { panic!("an attempt") };
+            let counted = StoreReply::Counted { used: 0 };
+            assert_eq!(pending.clone().resume(&counted).status(), Some(status), "{password}");
             let mut json: serde_json::Value = serde_json::to_value(&pending).unwrap();
             let miss = json["op"]["miss"].as_u64().unwrap();
             json["op"]["miss"] = (1 - miss).into();
             let forged: Pending = serde_json::from_value(json).unwrap();
-            assert_eq!(forged.resume(&fresh).status(), Some(503), "{password}");
+            assert_eq!(forged.resume(&counted).status(), Some(503), "{password}");
         }
     }
 }

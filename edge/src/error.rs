@@ -79,8 +79,13 @@ pub enum Reason {
     PasswordRequired,
     /// Page mode: the password is wrong (counted).
     WrongPassword,
-    /// Too many wrong passwords: the link is locked for good.
+    /// Too many wrong passwords: the link is locked for good (a deployment
+    /// that sets `max_password_failures`).
     Locked,
+    /// Too many wrong passwords from this client's network, or on this link
+    /// from everywhere: wait (429, `Retry-After`); the password was not
+    /// checked.
+    TooManyAttempts,
     /// Page mode: a POST a browser marked as sent from another site's page
     /// (`Sec-Fetch-Site: cross-site`).
     CrossSite,
@@ -99,7 +104,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 32] = [
+    pub const ALL: [Reason; 33] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKid,
@@ -128,6 +133,7 @@ impl Reason {
         Reason::PasswordRequired,
         Reason::WrongPassword,
         Reason::Locked,
+        Reason::TooManyAttempts,
         Reason::CrossSite,
         Reason::BadForm,
         Reason::RateLimited,
@@ -165,6 +171,7 @@ impl Reason {
             Reason::PasswordRequired => "password_required",
             Reason::WrongPassword => "wrong_password",
             Reason::Locked => "locked",
+            Reason::TooManyAttempts => "too_many_attempts",
             Reason::CrossSite => "cross_site",
             Reason::BadForm => "bad_form",
             Reason::RateLimited => "rate_limited",
@@ -181,6 +188,7 @@ impl Reason {
             Reason::BadForm => 400,
             Reason::MethodNotAllowed => 405,
             Reason::NotFound => 404,
+            Reason::TooManyAttempts => 429,
             Reason::Expired | Reason::UsedUp | Reason::Revoked | Reason::Locked => 410,
             Reason::RateLimited => 429,
             Reason::UpstreamUnavailable => 502,
@@ -220,6 +228,7 @@ impl Reason {
             Reason::PasswordRequired => "Enter the password to download.",
             Reason::WrongPassword => "That password is not right.",
             Reason::Locked => "This link is locked after too many wrong passwords.",
+            Reason::TooManyAttempts => "Too many wrong passwords. Wait, then try again.",
             Reason::CrossSite => "Open the link itself to download; another site cannot press Download for you.",
             Reason::BadForm => "The form could not be read.",
             Reason::RateLimited => "Too many refused requests from your network. Try again later.",
@@ -241,7 +250,8 @@ impl Reason {
     /// (`store_unavailable`, `upstream_unavailable`: never held against a
     /// client), steps of the normal page-mode flow (`password_required`, an
     /// empty Download; `pass_expired`, a slow click), a browser's own
-    /// prefetch (`prefetch_refused`), and `rate_limited` itself.
+    /// prefetch (`prefetch_refused`), and the waits of the limits themselves
+    /// (`rate_limited`; `too_many_attempts`, the password throttle's own).
     pub const fn is_client_mistake(self) -> bool {
         match self {
             Reason::MissingToken
@@ -275,6 +285,7 @@ impl Reason {
             | Reason::PassExpired
             | Reason::PasswordRequired
             | Reason::RateLimited
+            | Reason::TooManyAttempts
             | Reason::Preflight => false,
         }
     }

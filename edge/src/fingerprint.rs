@@ -16,23 +16,41 @@ use crate::path::DecodedPath;
 use std::net::IpAddr;
 
 const LABEL: &str = "oncelink/v1/fingerprint";
+const NETWORK_LABEL: &str = "oncelink/v1/network";
+/// Characters of a [`network`] hash.
+pub const NETWORK_CHARS: usize = 8;
 
 /// 22 characters of base64url (128 bits) identifying a client's download of
 /// one path, for resumes and passes.
 pub fn fingerprint(key: &Key, client_ip: &str, path: &DecodedPath, user_agent: &str) -> String {
-    let prefix = match client_ip.parse::<IpAddr>() {
-        Ok(ip) => network(ip).to_string(),
-        Err(_) => client_ip.to_owned(),
-    };
+    let prefix = network_prefix(client_ip);
     let digest = key.derive(LABEL, &[prefix.as_bytes(), path.as_str().as_bytes(), user_agent.as_bytes()]);
     b64::encode(&digest[..16])
+}
+
+/// 8 characters of base64url (48 bits) naming the client's network alone
+/// (the same /24 or /48 as [`fingerprint`], without path or User-Agent,
+/// which a guesser changes at will): the key of password throttling
+/// (docs/page-mode.md). Keyed like the fingerprint, so the store holds no
+/// address.
+pub fn network(key: &Key, client_ip: &str) -> String {
+    let digest = key.derive(NETWORK_LABEL, &[network_prefix(client_ip).as_bytes()]);
+    b64::encode(&digest[..6])
+}
+
+/// The client's network as text ([`network_block`]), else the text as given.
+fn network_prefix(client_ip: &str) -> String {
+    match client_ip.parse::<IpAddr>() {
+        Ok(ip) => network_block(ip).to_string(),
+        Err(_) => client_ip.to_owned(),
+    }
 }
 
 /// The client's network, the unit every per-client rule works on: its IPv4
 /// /24 or IPv6 /48 (an IPv4-mapped IPv6 address counts as its IPv4 address),
 /// as the network address. Clients behind one NAT or in one household share
 /// it; one client cannot leave it by changing address within its block.
-pub fn network(ip: IpAddr) -> IpAddr {
+pub fn network_block(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => mask(IpAddr::V4(v4), 24),
@@ -44,12 +62,12 @@ pub fn network(ip: IpAddr) -> IpAddr {
 
 #[cfg(test)]
 mod tests {
-    use super::network;
+    use super::network_block;
     use std::net::IpAddr;
 
     #[test]
     fn the_network_is_the_v4_slash_24_or_the_v6_slash_48() {
-        let net = |s: &str| network(s.parse::<IpAddr>().unwrap()).to_string();
+        let net = |s: &str| network_block(s.parse::<IpAddr>().unwrap()).to_string();
         assert_eq!(net("203.0.113.77"), "203.0.113.0");
         assert_eq!(net("::ffff:203.0.113.77"), "203.0.113.0");
         assert_eq!(net("2001:db8:aa:bb::1"), "2001:db8:aa::");

@@ -31,6 +31,7 @@ pub mod request;
 pub mod response;
 pub mod secret;
 pub mod store;
+pub mod throttle;
 pub mod token;
 pub mod unfurl;
 #[cfg(feature = "vectors")]

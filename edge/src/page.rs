@@ -89,7 +89,12 @@ pub fn preview_html() -> String {
 
 /// A refusal page.
 pub fn refusal_html(reason: Reason) -> String {
-    let (status, code, message) = (reason.status(), reason.code(), reason.message());
+    refusal_html_saying(reason, reason.message())
+}
+
+/// A refusal page with its own message (`too_many_attempts` says when).
+pub fn refusal_html_saying(reason: Reason, message: &str) -> String {
+    let (status, code) = (reason.status(), reason.code());
     let title = match status {
         400 => "Request not understood",
         404 => "File not found",

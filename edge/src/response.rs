@@ -38,6 +38,25 @@ impl Response {
         Response::build(reason, content_type, body, DENY_CSP)
     }
 
+    /// `too_many_attempts`: wait `wait` seconds (at least 1) from `now`;
+    /// the page and the `Retry-After` header say when.
+    pub fn too_many_attempts(wait: i64, now: i64, html: bool) -> Response {
+        let wait = wait.max(1);
+        let reason = Reason::TooManyAttempts;
+        let message = format!(
+            "Too many wrong passwords. Try again in {wait} s, after {}.",
+            page::utc(now.saturating_add(wait).saturating_add(59))
+        );
+        let (content_type, body) = if html {
+            (HTML, page::refusal_html_saying(reason, &message))
+        } else {
+            (JSON, serde_json::json!({ "error": reason.code(), "message": message, "retry_after": wait }).to_string())
+        };
+        let mut response = Response::build(reason, content_type, body, DENY_CSP);
+        response.headers.push(("retry-after".to_owned(), wait.to_string()));
+        response
+    }
+
     /// The 429 of a host's rate limit: `rate_limited` with `Retry-After`
     /// (seconds until the client's network may be refused again, at least 1).
     pub fn rate_limited(retry_after_secs: u64, html: bool) -> Response {

@@ -44,6 +44,20 @@ pub fn password_matches(key: &Key, id: &str, password: &str, pw_claim: &str) -> 
     }
 }
 
+/// The keyed hash of a submitted password, to be compared with the `pw`
+/// claim only once the store said the guess may be checked (a throttled
+/// guess is never compared): base64url, like the claim.
+pub fn guess_hash(key: &Key, id: &str, password: &str) -> String {
+    password_hash(key, id, password)
+}
+
+/// Whether a [`guess_hash`] is the `pw` claim (both canonical base64url,
+/// so equal text is equal bytes), compared in constant time.
+pub fn guess_matches(guess: &str, pw_claim: &str) -> bool {
+    let (a, b) = (guess.as_bytes(), pw_claim.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A pass for client `fp` on token `id`, issued at `now`: `<exp>.<mac>`.
 pub fn issue_pass(key: &Key, id: &str, fp: &str, now: i64) -> String {
     let exp = now.saturating_add(PASS_TTL);
@@ -94,6 +108,12 @@ mod tests {
         assert!(!password_matches(&k, "BAAAAAAAAAAAAAAAAAAAAA", "correct horse", &pw));
         assert!(!password_matches(&key("k1", 2), "AAAAAAAAAAAAAAAAAAAAAA", "correct horse", &pw));
         assert!(!password_matches(&k, "AAAAAAAAAAAAAAAAAAAAAA", "correct horse", "not base64!"));
+        let guess = |p| guess_hash(&k, "AAAAAAAAAAAAAAAAAAAAAA", p);
+        assert!(guess_matches(&guess("correct horse"), &pw));
+        assert!(!guess_matches(&guess("correct hors"), &pw));
+        assert!(!guess_matches(&guess("correct horse"), "not base64!"));
+        assert!(!guess_matches("", &pw));
+        assert!(!guess_matches(&guess("correct horse")[..40], &pw));
     }
 
     #[test]

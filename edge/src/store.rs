@@ -3,9 +3,10 @@
 //! core only produces a [`StoreOp`] and judges a [`StoreReply`].
 //!
 //! One record per token id holds: `used` (uses counted), `revoked`,
-//! `failures` (wrong passwords, docs/page-mode.md), and, per [`slot`], the
-//! last fingerprint that had a use counted in that slot with the time of
-//! that use.
+//! `failures` (wrong passwords, docs/page-mode.md), the password throttle
+//! state with its version (an opaque string the core writes, see
+//! `crate::throttle`), and, per [`slot`], the last fingerprint that had a use
+//! counted in that slot with the time of that use.
 //!
 //! **Records stay bounded.** A record keeps at most one fingerprint per slot
 //! (the fingerprint's first [`SLOT_CHARS`] characters: 64² = 4,096 slots for
@@ -51,16 +52,26 @@ pub struct StoreOp {
     pub resume_after: i64,
     /// When the record may be deleted (TTL), Unix seconds.
     pub expire_at: i64,
-    /// Password links only: a `consume` or an `attempt` also requires
-    /// `failures < max_failures` (a locked link counts nothing). Absent for
-    /// links without a password.
+    /// Password links of a deployment that locks them
+    /// (`max_password_failures`): a `consume` or an `attempt` also requires
+    /// `failures < max_failures` (a locked link counts nothing). Absent
+    /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_failures: Option<u32>,
     /// An `attempt` only: 1 for a wrong password, 0 for a right one. The two
-    /// guesses are the same operation on the store, differing in this value
-    /// alone, so neither the work done nor its time tells them apart.
+    /// guesses are the same operation on the store, differing in values
+    /// alone (this one and the throttle state's digits), so neither the work
+    /// done nor its time tells them apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub miss: Option<u32>,
+    /// An `attempt` only: the throttle version the core read (`guard`); the
+    /// attempt writes only if the record still has it (0: never written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// An `attempt` only: the throttle state to write (version becomes
+    /// `version + 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<String>,
 }
 
 /// The store operations.
@@ -85,22 +96,31 @@ pub enum StoreOpKind {
     /// The same read as `resume`, for a page-mode download page (uses left,
     /// lock state). Change nothing; reply `not_counted` with the record.
     Read,
-    /// A password guess, right or wrong (docs/page-mode.md). In one atomic
-    /// step: create the record if absent; then, only if the link is live (not
-    /// revoked, `used < n`, `failures < max_failures`), add `miss` to
-    /// `failures`. Reply `not_counted` with the record after the step. A
-    /// spent or locked link is left as it is for either guess; on a live link
-    /// both write.
+    /// Before a password guess is checked: the same strongly consistent
+    /// read as `read`, also giving the throttle state and its version.
+    /// Change nothing; reply `guarded`.
+    Guard,
+    /// A checked password guess, right or wrong (docs/page-mode.md): a
+    /// compare-and-set. In one atomic step: create the record if absent;
+    /// then, only if the link is live (not revoked, `used < n`, `failures <
+    /// max_failures` when given) and its throttle version is `version`,
+    /// add `miss` to `failures`, set the throttle state to `throttle` and
+    /// its version to `version + 1`; reply `counted` with `used`. Otherwise
+    /// change nothing and reply `not_counted` with the record (a spent link,
+    /// or a guess that lost the race to another). Both guesses make the same
+    /// write.
     Attempt,
 }
 
 /// What the store answered, as the driver understood it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "reply", rename_all = "snake_case", try_from = "FlatReply")]
 pub enum StoreReply {
-    /// The use was counted; `used` is the count including it.
+    /// The write was made: for a `consume` a use was counted, `used` being
+    /// the count including it; for an `attempt` the guess was counted
+    /// (the throttle state written), `used` being the record's count.
     Counted {
-        /// Uses counted so far, this one included.
+        /// Uses counted so far (for a consume, this one included).
         used: u32,
     },
     /// Nothing was counted; the record as it was (an absent record is
@@ -117,6 +137,20 @@ pub enum StoreReply {
         #[serde(default, skip_serializing_if = "is_zero")]
         failures: u32,
     },
+    /// A `guard`: the record as it is (an absent record is all zero, not
+    /// revoked, throttle `""`).
+    Guarded {
+        /// Uses counted so far.
+        used: u32,
+        /// Whether the link was revoked.
+        revoked: bool,
+        /// Wrong passwords counted so far.
+        failures: u32,
+        /// The throttle state's version (0: never written).
+        version: u64,
+        /// The throttle state (`""`: never written).
+        throttle: String,
+    },
     /// Unreachable, throttled, timed out, or an answer the driver could not
     /// read. The request is denied with 503.
     Unavailable,
@@ -126,9 +160,89 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// A reply as JSON, read flat and then checked against its kind: deriving
+/// `Deserialize` for the internally tagged [`StoreReply`] would make serde
+/// buffer every reply in its `Content` tree (about 16 KB of wasm).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatReply {
+    reply: ReplyKind,
+    used: Option<u32>,
+    revoked: Option<bool>,
+    last_use: Option<i64>,
+    failures: Option<u32>,
+    version: Option<u64>,
+    throttle: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReplyKind {
+    Counted,
+    NotCounted,
+    Guarded,
+    Unavailable,
+}
+
+impl TryFrom<FlatReply> for StoreReply {
+    type Error = &'static str;
+
+    fn try_from(f: FlatReply) -> Result<StoreReply, &'static str> {
+        let reply = match (f.reply, f.used, f.revoked) {
+            (ReplyKind::Counted, Some(used), None) if f.failures.is_none() && f.last_use.is_none() => {
+                StoreReply::Counted { used }
+            }
+            (ReplyKind::NotCounted, Some(used), Some(revoked)) => {
+                StoreReply::NotCounted { used, revoked, last_use: f.last_use, failures: f.failures.unwrap_or(0) }
+            }
+            (ReplyKind::Guarded, Some(used), Some(revoked)) if f.last_use.is_none() => {
+                let (Some(failures), Some(version), Some(throttle)) = (f.failures, f.version, f.throttle) else {
+                    return Err("a guarded reply needs used, revoked, failures, version and throttle");
+                };
+                return Ok(StoreReply::Guarded { used, revoked, failures, version, throttle });
+            }
+            (ReplyKind::Unavailable, None, None) if f.failures.is_none() && f.last_use.is_none() => {
+                StoreReply::Unavailable
+            }
+            _ => return Err("the reply's fields do not fit its kind"),
+        };
+        match (f.version, f.throttle) {
+            (None, None) => Ok(reply),
+            _ => Err("only a guarded reply has a version and a throttle state"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replies_read_as_they_are_written_and_fields_that_do_not_fit_are_refused() {
+        let replies = [
+            StoreReply::Counted { used: 2 },
+            StoreReply::NotCounted { used: 1, revoked: true, last_use: Some(9), failures: 3 },
+            StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 },
+            StoreReply::Guarded { used: 0, revoked: false, failures: 1, version: 7, throttle: "s".into() },
+            StoreReply::Unavailable,
+        ];
+        for reply in replies {
+            let json = serde_json::to_string(&reply).unwrap();
+            assert_eq!(serde_json::from_str::<StoreReply>(&json).unwrap(), reply, "{json}");
+        }
+        for bad in [
+            r#"{"reply":"counted"}"#,
+            r#"{"reply":"counted","used":1,"revoked":false}"#,
+            r#"{"reply":"not_counted","used":1}"#,
+            r#"{"reply":"not_counted","used":1,"revoked":false,"version":1}"#,
+            r#"{"reply":"guarded","used":0,"revoked":false,"failures":0,"version":0}"#,
+            r#"{"reply":"unavailable","used":0}"#,
+            r#"{"reply":"unavailable","extra":0}"#,
+            r#"{"reply":"maybe"}"#,
+        ] {
+            assert!(serde_json::from_str::<StoreReply>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_slot_is_the_first_two_characters() {

@@ -93,17 +93,28 @@ fn run_case(driver: &mut dyn Driver, base: &Value, case: &Value) -> Result<usize
     let now = case["now"].as_i64().ok_or("now is not an integer")?;
     let step: Value = parse(&driver.decide(&request.to_string(), now)?)?;
     expect_subset(&case["expect"], &step, "step")?;
-    let mut checks = 1;
-    let replies = case.get("replies").and_then(Value::as_array).cloned().unwrap_or_default();
-    if step["step"] == "need_store" {
-        let pending = step["pending"].to_string();
-        for (i, reply) in replies.iter().enumerate() {
-            let last: Value = parse(&driver.resume(&pending, &reply["reply"].to_string())?)?;
-            expect_subset(&reply["expect"], &last, &format!("replies[{i}]"))?;
-            checks += 1;
-        }
-    } else if !replies.is_empty() {
-        return Err("replies given but the step is not need_store".into());
+    Ok(1 + run_replies(driver, &step, case, "replies")?)
+}
+
+/// Resumes `step` (when it waits for the store) with each of `holder`'s
+/// `replies` (or `then`: the replies to a step a reply led to, such as a
+/// password guess's attempt after its guard read), checking each result.
+fn run_replies(driver: &mut dyn Driver, step: &Value, holder: &Value, at: &str) -> Result<usize, String> {
+    let key = if at == "replies" { "replies" } else { "then" };
+    let replies = holder.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+    if step["step"] != "need_store" {
+        return match replies.is_empty() {
+            true => Ok(0),
+            false => Err(format!("{at}: replies given but the step is not need_store")),
+        };
+    }
+    let pending = step["pending"].to_string();
+    let mut checks = 0;
+    for (i, reply) in replies.iter().enumerate() {
+        let next: Value = parse(&driver.resume(&pending, &reply["reply"].to_string())?)?;
+        let here = format!("{at}[{i}]");
+        expect_subset(&reply["expect"], &next, &here)?;
+        checks += 1 + run_replies(driver, &next, reply, &format!("{here}.then"))?;
     }
     Ok(checks)
 }

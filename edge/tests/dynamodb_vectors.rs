@@ -103,9 +103,18 @@ fn consume_and_resume_use_the_documented_operations() {
     let read: Value = serde_json::from_str(&call.body).unwrap();
     assert_eq!(read, body, "a read is the resume's GetItem");
 
+    op.kind = StoreOpKind::Guard;
+    let call = dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap();
+    assert_eq!(header(&call, "x-amz-target"), Some("DynamoDB_20120810.GetItem"));
+    let body: Value = serde_json::from_str(&call.body).unwrap();
+    assert_eq!(body["ConsistentRead"], true);
+    assert_eq!(body["ExpressionAttributeNames"]["#th"], "th");
+    assert_eq!(body["ExpressionAttributeNames"]["#tv"], "tv");
+
     op.kind = StoreOpKind::Attempt;
-    op.max_failures = Some(5);
     op.miss = Some(1);
+    op.version = Some(3);
+    op.throttle = Some("01700000000.00001/netAAAAA.00001.01700000000.00000000000".into());
     let call = dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap();
     assert_eq!(header(&call, "x-amz-target"), Some("DynamoDB_20120810.UpdateItem"));
     let body: Value = serde_json::from_str(&call.body).unwrap();
@@ -118,8 +127,10 @@ fn consume_and_resume_use_the_documented_operations() {
         serde_json::from_str(&dynamodb::request(&op, &store, &creds, 1_700_000_000).unwrap().body).unwrap();
     let mut expected = body.clone();
     expected["ExpressionAttributeValues"][":miss"]["N"] = "0".into();
-    assert_eq!(right, expected, "a right guess is the wrong guess's request with :miss 0");
-    op.miss = None;
+    assert_eq!(right, expected, "a right guess is the wrong guess's request with :miss 0 (here with the same state)");
+    assert_eq!(body["ExpressionAttributeValues"][":tv"]["N"], "3");
+    assert_eq!(body["ExpressionAttributeValues"][":next"]["N"], "4");
+    (op.miss, op.version, op.throttle) = (None, None, None);
 
     op.kind = StoreOpKind::Consume;
     op.max_failures = Some(5);
@@ -146,10 +157,12 @@ fn vectors_cover_every_kind() {
         assert_eq!(condition.contains("failures") || condition.contains("#fl"), locked, "{}", v["name"]);
     }
     let want = [
-        "attempt+max_failures+miss0",
         "attempt+max_failures+miss1",
+        "attempt+miss0",
+        "attempt+miss1",
         "consume",
         "consume+max_failures",
+        "guard",
         "read",
         "resume",
     ];
@@ -157,13 +170,14 @@ fn vectors_cover_every_kind() {
 }
 
 /// The op of an interpret vector: the file's `op` with the vector's kind
-/// (and, for an attempt, its `miss` and a limit of 5).
+/// (and, for an attempt, its `miss`, version 3 and a throttle state).
 fn op_of(base: &Value, v: &Value) -> StoreOp {
     let mut op = base.clone();
     op["kind"] = v["kind"].clone();
     if v["kind"] == "attempt" {
         op["miss"] = v["miss"].clone();
-        op["max_failures"] = 5.into();
+        op["version"] = 3.into();
+        op["throttle"] = "01700000000.00001".into();
     }
     serde_json::from_value(op).unwrap()
 }

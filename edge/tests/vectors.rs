@@ -24,20 +24,24 @@ fn mint_verify_round_trip() {
     run_round_trip(&mut random).assert_clean("round trip", 5);
 }
 
-/// Finding 3 of issue 11: a right and a wrong password guess must be the same
-/// store operation but for `miss`, and on a locked, used-up or revoked link
-/// get the same whole answer, so neither the store's work nor the reply tells
-/// them apart.
+/// Finding 3 of issue 11, with throttling: a right and a wrong password
+/// guess make the same guard read; on a locked, used-up or revoked link (or
+/// a waiting network) they get the same whole answer with nothing compared;
+/// on a live link their attempts differ only in values (`miss` and the
+/// digits of the throttle state, of the same length), so neither the store's
+/// work nor the reply tells them apart.
 #[test]
-fn right_and_wrong_guesses_make_the_same_op_but_miss_and_get_the_same_answers_on_a_spent_link() {
+fn right_and_wrong_guesses_make_the_same_ops_but_values_and_get_the_same_answers_on_a_spent_link() {
     use oncelink_edge::vectors::DECIDE_JSON;
     use oncelink_edge::Validator;
     use serde_json::Value;
 
     let doc: Value = serde_json::from_str(DECIDE_JSON).unwrap();
-    let validator = Validator::from_json(&doc["config"].to_string()).unwrap();
     let case = |name: &str| doc["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone();
     let (right, wrong) = (case("pw_guess_spent_right"), case("pw_guess_spent_wrong"));
+    let mut config = doc["config"].clone();
+    config.as_object_mut().unwrap().extend(right["config"].as_object().unwrap().clone());
+    let validator = Validator::from_json(&config.to_string()).unwrap();
     let step = |c: &Value| -> Value {
         let mut request = c["request"].clone();
         let query = request["query"].as_str().unwrap().replace("{token}", c["token"].as_str().unwrap());
@@ -45,14 +49,25 @@ fn right_and_wrong_guesses_make_the_same_op_but_miss_and_get_the_same_answers_on
         serde_json::from_str(&validator.decide_json(&request.to_string(), c["now"].as_i64().unwrap()).unwrap()).unwrap()
     };
     let (right_step, wrong_step) = (step(&right), step(&wrong));
-    let (mut right_op, mut wrong_op) = (right_step["op"].clone(), wrong_step["op"].clone());
-    assert_eq!((&right_op["miss"], &wrong_op["miss"]), (&Value::from(0), &Value::from(1)));
-    right_op.as_object_mut().unwrap().remove("miss");
-    wrong_op.as_object_mut().unwrap().remove("miss");
-    assert_eq!(right_op, wrong_op, "the ops differ in more than miss");
+    assert_eq!(right_step["op"]["kind"], "guard");
+    assert_eq!(right_step["op"], wrong_step["op"], "the guard reads differ");
     assert_eq!(right["replies"], wrong["replies"], "the pair's replies and answers are one list");
+    let answer = |s: &Value, reply: &Value| -> Value {
+        serde_json::from_str(&validator.resume_json(&s["pending"].to_string(), &reply.to_string()).unwrap()).unwrap()
+    };
     for reply in right["replies"].as_array().unwrap() {
-        let answer = |s: &Value| validator.resume_json(&s["pending"].to_string(), &reply["reply"].to_string()).unwrap();
-        assert_eq!(answer(&right_step), answer(&wrong_step), "{}", reply["reply"]);
+        assert_eq!(answer(&right_step, &reply["reply"]), answer(&wrong_step, &reply["reply"]), "{}", reply["reply"]);
     }
+    let live = serde_json::json!({"reply": "guarded", "used": 0, "revoked": false, "failures": 2, "version": 2,
+        "throttle": "01767225000.00002/otherNET.00002.01767225000.00000000000"});
+    let (right_attempt, wrong_attempt) = (answer(&right_step, &live), answer(&wrong_step, &live));
+    let (mut right_op, mut wrong_op) = (right_attempt["op"].clone(), wrong_attempt["op"].clone());
+    assert_eq!((&right_op["miss"], &wrong_op["miss"]), (&Value::from(0), &Value::from(1)));
+    let (right_state, wrong_state) = (right_op["throttle"].as_str().unwrap(), wrong_op["throttle"].as_str().unwrap());
+    assert_eq!(right_state.len(), wrong_state.len(), "{right_state} {wrong_state}");
+    for op in [&mut right_op, &mut wrong_op] {
+        op.as_object_mut().unwrap().remove("miss");
+        op.as_object_mut().unwrap().remove("throttle");
+    }
+    assert_eq!(right_op, wrong_op, "the attempts differ in more than values");
 }

@@ -167,9 +167,29 @@ pub struct ServeArgs {
     /// (one GET downloads) or `page` (a GET shows a download page).
     #[arg(long, value_enum, value_name = "MODE")]
     pub default_mode: Option<LinkMode>,
-    /// Wrong passwords after which a password link locks (core default 5, 1 to 100).
+    /// Wrong passwords after which every password link locks for good (1
+    /// to 100); default: never locked, throttled (docs/page-mode.md).
     #[arg(long, value_name = "N")]
     pub max_password_failures: Option<u32>,
+    /// Password throttling: wrong guesses a client network makes before it
+    /// waits (core default 5).
+    #[arg(long, value_name = "N")]
+    pub password_free_guesses: Option<u32>,
+    /// Password throttling: first wait, seconds; it doubles with each
+    /// further wrong guess (core default 60).
+    #[arg(long, value_name = "S")]
+    pub password_backoff: Option<u32>,
+    /// Password throttling: longest wait, seconds (core default 3600).
+    #[arg(long, value_name = "S")]
+    pub password_backoff_cap: Option<u32>,
+    /// Password throttling: wrong guesses per link per window from all
+    /// networks, after which everyone waits for the window's end (core
+    /// default 20).
+    #[arg(long, value_name = "N")]
+    pub password_link_ceiling: Option<u32>,
+    /// Password throttling: the link's window, seconds (core default 3600).
+    #[arg(long, value_name = "S")]
+    pub password_window: Option<u32>,
     /// Query parameter that carries a page-mode pass (default pass).
     #[arg(long, value_name = "NAME")]
     pub pass_param: Option<String>,

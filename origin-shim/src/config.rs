@@ -9,6 +9,7 @@ use crate::proxy::Proxy;
 use crate::rate_limit::RefusalLimit;
 use crate::serve_files::Root;
 use anyhow::{anyhow, bail, Context, Result};
+use oncelink_edge::throttle::Limits;
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
 use oncelink_store::sqlite::{FileChange, OnFileChange};
 use oncelink_store::{OpenOptions, Store, StoreError, StoreSpec};
@@ -22,6 +23,29 @@ pub const DEFAULT_HOME_REGION: &str = "us-east-1";
 fn read_key_file(path: &Path, what: &str) -> Result<KeyFile> {
     oncelink_keyfile::read(path, |exposed| tracing::warn!(file = %path.display(), "{exposed}"))
         .map_err(|e| anyhow!("{what}: {e}"))
+}
+
+/// The throttle settings given on the command line over the core's
+/// defaults, or `None` when none was given.
+fn password_throttle(args: &ServeArgs) -> Option<Limits> {
+    let given = [
+        args.password_free_guesses,
+        args.password_backoff,
+        args.password_backoff_cap,
+        args.password_link_ceiling,
+        args.password_window,
+    ];
+    if given.iter().all(Option::is_none) {
+        return None;
+    }
+    let d = Limits::default();
+    Some(Limits {
+        free: args.password_free_guesses.unwrap_or(d.free),
+        backoff: args.password_backoff.unwrap_or(d.backoff),
+        backoff_cap: args.password_backoff_cap.unwrap_or(d.backoff_cap.max(args.password_backoff.unwrap_or(0))),
+        link_ceiling: args.password_link_ceiling.unwrap_or(d.link_ceiling),
+        window: args.password_window.unwrap_or(d.window),
+    })
 }
 
 /// The `serve` state.
@@ -44,6 +68,7 @@ pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<Edge
         grant_keys,
         default_mode: args.default_mode.map(Into::into),
         max_password_failures: args.max_password_failures,
+        password_throttle: password_throttle(args),
         pass_param: args.pass_param.clone(),
         cors_origins: (!args.cors_origins.is_empty()).then(|| args.cors_origins.clone()),
     };

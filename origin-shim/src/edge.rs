@@ -54,6 +54,10 @@ pub struct EdgeState {
     pub refusal_limit: Option<Arc<RefusalLimit>>,
 }
 
+/// Store calls one request may make: a password guess makes two (guard,
+/// attempt); anything asking for more is refused.
+const MAX_STORE_CALLS: usize = 2;
+
 /// Whether the core's answer to a POST without its body is one its body
 /// could change: the 303 of a page link (a body may be `bad_form`) or a
 /// password link's `password_required` (the body holds the password).
@@ -148,7 +152,10 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
             step = missing_file(&state, step, wants_html(&parts)).await;
         }
     }
-    if let Step::NeedStore { op, pending } = step {
+    // The core may ask again after a reply (a password guess: the guard
+    // read, then the attempt); the host only loops, a bounded number of times.
+    for _ in 0..MAX_STORE_CALLS {
+        let Step::NeedStore { op, pending } = step else { break };
         let reply = ask_store(&state, op).await;
         step = pending.resume(&reply);
     }
@@ -177,7 +184,8 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
             response
         }
         Step::NeedStore { .. } => {
-            // resume() never asks for the store twice; refuse rather than guess.
+            // The core asked more often than any decision needs; refuse
+            // rather than guess.
             refuse(Reason::StoreUnavailable, wants_html(&parts))
         }
     };
@@ -207,6 +215,7 @@ fn op_name(kind: StoreOpKind) -> &'static str {
         StoreOpKind::Consume => "consume",
         StoreOpKind::Resume => "resume",
         StoreOpKind::Read => "read",
+        StoreOpKind::Guard => "guard",
         StoreOpKind::Attempt => "attempt",
     }
 }
@@ -220,26 +229,35 @@ fn op_name(kind: StoreOpKind) -> &'static str {
 async fn missing_file(state: &EdgeState, step: Step, html: bool) -> Step {
     let not_found = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, html));
     let Step::NeedStore { op, pending } = step else { return not_found };
-    let reply = ask_store(state, StoreOp { kind: StoreOpKind::Read, ..op }).await;
+    // A guess's guard is a read already; anything else is read instead.
+    let op = match op.kind {
+        StoreOpKind::Guard => op,
+        _ => StoreOp { kind: StoreOpKind::Read, ..op },
+    };
+    let reply = ask_store(state, op).await;
     if reply == StoreReply::Unavailable {
         return pending.resume(&reply);
     }
     match pending.resume(&reply) {
         // What the record alone refuses, whatever the file.
         Step::Respond(r)
-            if matches!(r.reason, Reason::UsedUp | Reason::Revoked | Reason::Locked | Reason::ResumeDenied) =>
+            if matches!(
+                r.reason,
+                Reason::UsedUp | Reason::Revoked | Reason::Locked | Reason::ResumeDenied | Reason::TooManyAttempts
+            ) =>
         {
             Step::Respond(r)
         }
-        // A live link: a forward, the page, the 303, or the core's 503 for a
-        // read that did not count what it would have counted.
+        // A live link: a forward, the page, the 303, a guess's attempt, or
+        // the core's 503 for a read that did not count what it would have
+        // counted.
         _ => not_found,
     }
 }
 
 /// The client's network (/24, /48) for the refusal limit.
 fn client_network(parts: &Parts) -> Option<std::net::IpAddr> {
-    client_ip(parts).map(oncelink_edge::fingerprint::network)
+    client_ip(parts).map(oncelink_edge::fingerprint::network_block)
 }
 
 /// The 429 of the refusal limit.
@@ -332,10 +350,10 @@ fn file_need(step: &Step) -> FileNeed {
         Step::Forward(_) => FileNeed::Open,
         Step::NeedStore { op, .. } => match op.kind {
             StoreOpKind::Consume | StoreOpKind::Resume => FileNeed::Open,
-            // An attempt's answer may be the page (a wrong password), so it
+            // A guess's answer may be the page (a wrong password), so it
             // needs the size; a right one does the same work, so that the
             // file step takes the same time for either guess.
-            StoreOpKind::Read | StoreOpKind::Attempt => FileNeed::Size,
+            StoreOpKind::Read | StoreOpKind::Guard | StoreOpKind::Attempt => FileNeed::Size,
         },
         Step::Respond(r) => match r.reason {
             Reason::PassIssued => FileNeed::Exists,

@@ -5,7 +5,7 @@
 //! ([`Reason::is_client_mistake`](oncelink_edge::Reason::is_client_mistake):
 //! a bad signature, a wrong path or password, a spent link...) takes one
 //! cell from its network's token bucket (the network is the IPv4 /24 or
-//! IPv6 /48 of [`oncelink_edge::fingerprint::network`], the unit of every
+//! IPv6 /48 of [`oncelink_edge::fingerprint::network_block`], the unit of every
 //! per-client rule). A network whose bucket is empty is answered 429
 //! `rate_limited` before anything else: no token check, no store call,
 //! valid links included, until a cell comes back. Requests that are not

@@ -1,8 +1,10 @@
 //! Page mode, unfurler previews and passwords through the real server
 //! (docs/page-mode.md): a GET shows the download page and consumes nothing,
 //! the form's POST is answered by the core with a 303 carrying a pass, and
-//! only the GET with that pass consumes and downloads. Passwords are counted
-//! in the SQLite store and lock the link.
+//! only the GET with that pass consumes and downloads. Wrong passwords are
+//! throttled per client network and per link in the SQLite store (clients of
+//! other networks bind to 127.0.1.2, 127.0.2.2, ...), and lock the link only
+//! where the deployment asks for it.
 
 mod support;
 
@@ -12,7 +14,8 @@ use oncelink_edge::path::DecodedPath;
 use oncelink_edge::secret::{issue_pass, password_hash};
 use oncelink_edge::{Claims, Mode};
 use std::net::SocketAddr;
-use support::http::{request_bytes, send_raw};
+use std::time::Duration;
+use support::http::{request_bytes, send_raw, send_raw_from};
 use support::{assert_denied, content, reason, request, used_in_db, Resp, Site};
 
 /// A browser's User-Agent; every step of one flow uses it (the pass is
@@ -52,6 +55,17 @@ fn send(addr: SocketAddr, method: &str, target: &str, ua: &str, accept: &str) ->
 
 /// A form POST of `body` from client `ua`.
 fn post(addr: SocketAddr, target: &str, ua: &str, accept: &str, body: &str) -> Resp {
+    send_raw(addr, &post_bytes(addr, target, ua, accept, body), false).unwrap_or_else(|e| panic!("POST {target}: {e}"))
+}
+
+/// A form POST from the client network `127.0.NET.0/24` (address 127.0.NET.2).
+fn post_from(net: u8, addr: SocketAddr, target: &str, body: &str) -> Resp {
+    let from = std::net::IpAddr::from([127, 0, net, 2]);
+    send_raw_from(from, addr, &post_bytes(addr, target, BROWSER, JSON, body), false)
+        .unwrap_or_else(|e| panic!("POST {target} from {from}: {e}"))
+}
+
+fn post_bytes(addr: SocketAddr, target: &str, ua: &str, accept: &str, body: &str) -> Vec<u8> {
     let len = body.len().to_string();
     let mut bytes = request_bytes(
         addr,
@@ -65,7 +79,7 @@ fn post(addr: SocketAddr, target: &str, ua: &str, accept: &str, body: &str) -> R
         ],
     );
     bytes.extend_from_slice(body.as_bytes());
-    send_raw(addr, &bytes, false).unwrap_or_else(|e| panic!("POST {target}: {e}"))
+    bytes
 }
 
 /// The form body for `password`, encoded as a browser does.
@@ -297,9 +311,9 @@ fn unfurlers_get_a_preview_and_the_link_stays_usable() {
 }
 
 #[test]
-fn a_wrong_password_counts_and_five_lock_the_link() {
+fn a_deployment_that_locks_still_locks_after_five_wrong_passwords() {
     let site = site();
-    let shim = site.serve(&[]);
+    let shim = site.serve(&["--max-password-failures", "5"]);
     let claims = password_claims(&site, 3, "right one");
     let id = claims.id.clone();
     let target = link(&site, claims);
@@ -354,7 +368,7 @@ fn whole(resp: &Resp) -> (u16, Vec<(String, String)>, Vec<u8>) {
 #[test]
 fn on_a_locked_used_up_or_revoked_link_a_right_guess_writes_nothing_and_is_answered_like_a_wrong_one() {
     let site = site();
-    let shim = site.serve(&[]);
+    let shim = site.serve(&["--max-password-failures", "5"]);
     let links: Vec<(&str, String, String)> = ["locked", "used_up", "revoked"]
         .into_iter()
         .map(|what| {
@@ -401,8 +415,76 @@ fn the_right_password_downloads() {
     assert_denied(&send(shim.addr, "GET", &target, BROWSER, JSON), 410, "used_up");
 }
 
+/// The JSON answer's `(status, reason)`.
+fn outcome(resp: &Resp) -> (u16, String) {
+    (resp.status, reason(resp))
+}
+
 #[test]
-fn fifty_parallel_wrong_passwords_lock_with_every_failure_until_the_lock_counted() {
+fn fifty_wrong_guesses_from_one_network_leave_the_right_password_working_from_another() {
+    let site = site();
+    let shim = site.serve(&[]);
+    let claims = password_claims(&site, 1, "right one");
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    let answers: Vec<(u16, String)> =
+        (0..50).map(|i| outcome(&post_from(1, shim.addr, &target, &password_form(&format!("guess {i}"))))).collect();
+    assert!(answers[..5].iter().all(|a| *a == (403, "wrong_password".into())), "{answers:?}");
+    assert!(answers[5..].iter().all(|a| *a == (429, "too_many_attempts".into())), "{answers:?}");
+    assert_eq!(record(&site, &id), (0, 5), "waiting guesses are neither checked nor counted");
+    // The right password from the waiting network: the same 429, with when.
+    let same = post_from(1, shim.addr, &target, &password_form("right one"));
+    assert_eq!(outcome(&same), (429, "too_many_attempts".into()));
+    let wait: i64 = same.header("retry-after").expect("Retry-After").parse().expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(json(&same)["retry_after"], wait);
+    // From another network: served at once, and the link downloads.
+    let pass = assert_pass_issued(&post_from(2, shim.addr, &target, &password_form("right one")), &target);
+    let got = send_from(2, shim.addr, &pass);
+    assert_eq!((got.status, got.body == content(FILE_LEN)), (200, true), "{}", got.body_text());
+    assert_eq!(record(&site, &id), (1, 5));
+}
+
+/// A GET from the client network `127.0.NET.0/24`.
+fn send_from(net: u8, addr: SocketAddr, target: &str) -> Resp {
+    let bytes = request_bytes(addr, "GET", target, &[("User-Agent", BROWSER), ("Accept", JSON)]);
+    send_raw_from(std::net::IpAddr::from([127, 0, net, 2]), addr, &bytes, false).expect("GET")
+}
+
+#[test]
+fn guesses_spread_over_many_networks_reach_the_ceiling_then_the_right_password_works_after_the_window() {
+    let site = site();
+    // A short window, so the test can wait it out; a ceiling of 6.
+    let window = 3;
+    let shim = site.serve(&["--password-window", &window.to_string(), "--password-link-ceiling", "6"]);
+    let claims = password_claims(&site, 1, "right one");
+    let id = claims.id.clone();
+    let target = link(&site, claims);
+    // Two wrong guesses from each of three networks: none of them waits.
+    let start = std::time::Instant::now();
+    for net in 1..=3 {
+        for _ in 0..2 {
+            assert_eq!(outcome(&post_from(net, shim.addr, &target, &password_form("wrong"))).0, 403);
+        }
+    }
+    // The ceiling: every network waits, the right password too, unchecked.
+    for (net, password) in [(4, "right one"), (5, "wrong"), (1, "right one")] {
+        let resp = post_from(net, shim.addr, &target, &password_form(password));
+        assert_eq!(outcome(&resp), (429, "too_many_attempts".into()), "{net} {password}");
+    }
+    let record_at_ceiling = record(&site, &id);
+    assert_eq!(record_at_ceiling, (0, 6), "never locked, never used up by guesses");
+    // After the window the right password works (sleeping is the test's
+    // clock here, not a timed assertion: it only waits the window out).
+    std::thread::sleep(Duration::from_secs(window + 1).saturating_sub(start.elapsed()));
+    let pass = assert_pass_issued(&post_from(4, shim.addr, &target, &password_form("right one")), &target);
+    let got = send_from(4, shim.addr, &pass);
+    assert_eq!(got.status, 200, "{}", got.body_text());
+    assert_eq!(record(&site, &id), (1, 6));
+}
+
+#[test]
+fn fifty_parallel_wrong_guesses_from_one_network_never_slip_past_its_free_guesses() {
     let site = site();
     let shim = site.serve(&[]);
     let claims = password_claims(&site, 1, "secret");
@@ -415,24 +497,32 @@ fn fifty_parallel_wrong_passwords_lock_with_every_failure_until_the_lock_counted
             let (barrier, target, addr) = (barrier.clone(), target.clone(), shim.addr);
             std::thread::spawn(move || {
                 barrier.wait();
+                // One network, many User-Agents: the throttle ignores them.
                 let ua = format!("guesser-{i}");
                 post(addr, &target, &ua, JSON, &password_form(&format!("guess {i}")))
             })
         })
         .collect();
-    let (mut wrong, mut locked, mut other) = (0, 0, Vec::new());
+    let (mut wrong, mut waited, mut other) = (0u32, 0, Vec::new());
     for t in threads {
         let resp = t.join().expect("client thread");
-        match (resp.status, reason(&resp).as_str()) {
-            (403, "wrong_password") => wrong += 1,
-            (410, "locked") => locked += 1,
+        match outcome(&resp) {
+            (403, code) if code == "wrong_password" => wrong += 1,
+            (429, code) if code == "too_many_attempts" => waited += 1,
             (status, code) => other.push(format!("{status} {code}")),
         }
     }
     assert!(other.is_empty(), "unexpected answers: {other:?}");
-    assert_eq!((wrong, locked), (4, 46), "four attempts left room, every later one found the link locked");
-    assert_eq!(record(&site, &id), (0, 5), "each wrong password counted once until the lock, none after it");
-    assert_denied(&post(shim.addr, &target, BROWSER, JSON, &password_form("secret")), 410, "locked");
+    assert!((1..=5).contains(&wrong), "{wrong} wrong guesses were checked, {waited} waited");
+    assert_eq!(record(&site, &id), (0, wrong), "every checked guess counted once, no other");
+    // Whatever the race left, the network gets no more than its five.
+    let mut more = 0;
+    while outcome(&post(shim.addr, &target, BROWSER, JSON, &password_form("again"))).0 == 403 {
+        more += 1;
+        assert!(wrong + more <= 5, "a sixth wrong guess was checked");
+    }
+    assert_eq!(wrong + more, 5, "the free guesses, then the wait");
+    assert_eq!(record(&site, &id), (0, 5));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use oncelink_store_testing::Postgres;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::sync::{Arc, Barrier};
-use support::http::try_request;
+use support::http::{request_bytes, send_raw_from, try_request};
 use support::{assert_denied, claims_n, content, get_as, reason, Shim, Site};
 
 const CLIENTS: usize = 200;
@@ -47,6 +47,55 @@ fn burst_over(who: &str, addrs: &[SocketAddr], url: &str, body: &[u8]) -> (usize
         }
     }
     (served, used_up, other)
+}
+
+/// A password POST from the client network 127.0.NET.0/24: `(status, reason)`.
+fn guess_from(net: u8, addr: SocketAddr, url: &str, password: &str) -> (u16, String) {
+    let body = format!("password={password}");
+    let len = body.len().to_string();
+    let mut bytes = request_bytes(
+        addr,
+        "POST",
+        url,
+        &[
+            ("User-Agent", "pg-guesser"),
+            ("Accept", "application/json"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Content-Length", &len),
+        ],
+    );
+    bytes.extend_from_slice(body.as_bytes());
+    let r = send_raw_from(std::net::IpAddr::from([127, 0, net, 2]), addr, &bytes, false).expect("POST");
+    (r.status, reason(&r))
+}
+
+#[test]
+fn fifty_parallel_wrong_guesses_over_two_shims_on_one_postgres_never_slip_past_the_free_guesses() {
+    let pg = Postgres::start();
+    let site = Site::new(&[("f.bin", &content(LEN))]);
+    let (a, b) = (serve_on(&site, &pg), serve_on(&site, &pg));
+    let mut c = claims_n("/f.bin", 1);
+    c.pw = Some(oncelink_edge::secret::password_hash(site.keys.set.active(), &c.id, "right"));
+    let id = c.id.clone();
+    let url = format!("/f.bin?t={}", site.token(c));
+    let barrier = Arc::new(Barrier::new(50));
+    let threads: Vec<_> = (0..50)
+        .map(|i| {
+            let (barrier, url, addr) = (Arc::clone(&barrier), url.clone(), [a.addr, b.addr][i % 2]);
+            std::thread::spawn(move || {
+                barrier.wait();
+                guess_from(1, addr, &url, &format!("wrong{i}"))
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, String)> = threads.into_iter().map(|t| t.join().expect("client")).collect();
+    let wrong = answers.iter().filter(|a| a.0 == 403).count();
+    let waited = answers.iter().filter(|a| **a == (429, "too_many_attempts".to_owned())).count();
+    assert_eq!(wrong + waited, 50, "{answers:?}\nA:\n{}\nB:\n{}", a.stderr.text(), b.stderr.text());
+    assert!((1..=5).contains(&wrong), "{wrong} guesses were checked");
+    let failures = pg.psql(&format!("SELECT failures FROM oncelink_records WHERE id = '{id}'"));
+    assert_eq!(failures, wrong.to_string(), "each checked guess counted once, no other");
+    assert_eq!(guess_from(2, b.addr, &url, "right").0, 303, "another network is served at once");
 }
 
 #[test]

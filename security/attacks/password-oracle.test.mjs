@@ -6,6 +6,11 @@
 // The check here is the cause, not the clock: on a spent link neither guess
 // may change the store file, so both take the same path. The medians are
 // printed for the record, never asserted.
+//
+// Issue 14 adds throttling: a network that guessed wrong too often waits, and
+// while it waits its guesses are not compared at all. The right password from
+// it gets the same 429 as a wrong one and neither writes; and a stranger's
+// guesses, however many, do not destroy the link for its recipient.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,14 +29,18 @@ async function mintPasswordLink(keys, path, uses) {
   return JSON.parse(out.stdout).token;
 }
 
-const guess = (shim, path, token, password) =>
+const guess = (shim, path, token, password, localAddress) =>
   send(shim.base, `${path}?t=${token}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: `password=${encodeURIComponent(password)}`,
+    localAddress,
   });
 
-async function assertNoOracle(t, shim, db, path, token, expectedReason) {
+/** A 429's text names the seconds left, which tick between two guesses. */
+const sameText = (text) => text.replace(/[0-9]+/g, '#');
+
+async function assertNoOracle(t, shim, db, path, token, expectedReason, status = 410) {
   const before = storeBytes(db);
   const times = { right: [], wrong: [] };
   let right;
@@ -45,10 +54,10 @@ async function assertNoOracle(t, shim, db, path, token, expectedReason) {
       else wrong = res;
     }
   }
-  assert.equal(right.status, 410, right.text);
+  assert.equal(right.status, status, right.text);
   assert.equal(right.reason, expectedReason);
   assert.equal(wrong.status, right.status);
-  assert.equal(wrong.text, right.text, 'right and wrong guesses must read the same');
+  assert.equal(sameText(wrong.text), sameText(right.text), 'right and wrong guesses must read the same');
   assert.equal(storeBytes(db), before, 'a guess on a spent link changed the store file');
   t.diagnostic(`${expectedReason}: median right ${median(times.right).toFixed(3)} ms, wrong ${median(times.wrong).toFixed(3)} ms`);
 }
@@ -79,4 +88,24 @@ test('guesses on a revoked password link neither write nor differ', async (t) =>
   const revoke = await cli(['revoke', '--store', `sqlite:${db}`, id]);
   assert.equal(revoke.code, 0, revoke.stderr);
   await assertNoOracle(t, shim, db, '/f.txt', token, 'revoked');
+});
+
+test('guesses from a network that has to wait are not compared: the right password gets the same 429 and nothing is written', async (t) => {
+  const { keys, shim, db } = await shimWithFiles(t, { 'f.txt': 'x' });
+  const token = await mintPasswordLink(keys, '/f.txt', 1);
+  for (let i = 0; i < 5; i++) assert.equal((await guess(shim, '/f.txt', token, `wrong ${i}`)).reason, 'wrong_password');
+  await assertNoOracle(t, shim, db, '/f.txt', token, 'too_many_attempts', 429);
+});
+
+test('a stranger with the link cannot destroy it: a hundred wrong guesses, then the recipient downloads from another network', async (t) => {
+  const { keys, shim } = await shimWithFiles(t, { 'f.txt': 'the file' });
+  const token = await mintPasswordLink(keys, '/f.txt', 1);
+  const reasons = new Set();
+  for (let i = 0; i < 100; i++) reasons.add((await guess(shim, '/f.txt', token, `guess ${i}`, '127.0.7.2')).reason);
+  assert.deepEqual([...reasons].sort(), ['too_many_attempts', 'wrong_password']);
+  const pass = await guess(shim, '/f.txt', token, PASSWORD, '127.0.8.2');
+  assert.equal(pass.status, 303, pass.text);
+  const download = await send(shim.base, pass.headers.location, { localAddress: '127.0.8.2' });
+  assert.equal(download.status, 200, download.text);
+  assert.equal(download.text, 'the file');
 });

@@ -90,6 +90,7 @@ impl Pool {
                     StoreOpKind::Consume => consume(&mut client, op).await,
                     StoreOpKind::Attempt => attempt(&mut client, op).await,
                     StoreOpKind::Resume | StoreOpKind::Read => read(&client, op).await,
+                    StoreOpKind::Guard => guard(&client, op).await,
                 }
             })
             .await
@@ -188,31 +189,79 @@ async fn consume(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result
     })
 }
 
-/// A password guess (`attempt`): create the record if absent and, only if
-/// the link is live (not revoked, `used < n`, `failures < max_failures`),
-/// add `miss` (0 or 1) to `failures`; answer with the record after. A right
-/// and a wrong guess run the same statements with a bound 0 or 1, and on a
-/// spent or locked link neither changes a row.
+/// A checked password guess (`attempt`), a compare-and-set in one
+/// transaction: `FOR UPDATE` takes the record's row lock; then, only if the
+/// link is live (not revoked, `used < n`, `failures < max_failures` when
+/// given; an absent record is, at version 0) and its throttle version is
+/// the one the guard read, the record is updated or created with the new
+/// state, the next version and `miss` added (`counted`). Otherwise nothing
+/// changes (`not_counted`).
+/// A right and a wrong guess run the same statements with other values.
 async fn attempt(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result<StoreReply, StoreError> {
-    let miss =
-        op.miss.filter(|m| *m <= 1).ok_or_else(|| StoreError::BadOp("attempt without a miss of 0 or 1".into()))?;
-    let (miss, n) = (miss as i32, i32::try_from(op.n).unwrap_or(i32::MAX));
-    let max = op.max_failures.map(|m| i32::try_from(m).unwrap_or(i32::MAX));
+    let (Some(miss @ 0..=1), Some(version), Some(throttle)) = (op.miss, op.version, op.throttle.as_deref()) else {
+        return Err(StoreError::BadOp("attempt without a miss of 0 or 1, a version and a throttle state".into()));
+    };
+    let miss = miss as i32;
+    let version = i64::try_from(version).map_err(|_| StoreError::BadOp("version out of range".into()))?;
     let tx = client.transaction().await.map_err(error)?;
-    let upsert = tx
+    let lock = tx
         .prepare_cached(
-            "INSERT INTO oncelink_records AS r (id, failures, expire_at) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET failures = r.failures + EXCLUDED.failures, expire_at =
-                 greatest(coalesce(r.expire_at, EXCLUDED.expire_at), EXCLUDED.expire_at)
-             WHERE NOT r.revoked AND r.used < $4 AND ($5::integer IS NULL OR r.failures < $5)",
+            "SELECT used, revoked, failures, throttle_version FROM oncelink_records WHERE id = $1 FOR UPDATE",
         )
         .await
         .map_err(error)?;
-    // Locks the row whether or not it changes it; the read below then sees it.
-    tx.execute(&upsert, &[&op.id, &miss, &op.expire_at, &n, &max]).await.map_err(error)?;
-    let reply = read(&tx, op).await?;
+    let found = tx.query_opt(&lock, &[&op.id]).await.map_err(error)?;
+    let (used, revoked, failures, at) = match &found {
+        Some(row) => (count(row.get(0), "used")?, row.get::<_, bool>(1), count(row.get(2), "failures")?, row.get(3)),
+        None => (0, false, 0, 0i64),
+    };
+    let live = !revoked && used < op.n && op.max_failures.is_none_or(|max| failures < max);
+    let written = if !live || at != version {
+        false
+    } else if found.is_some() {
+        let update = tx
+            .prepare_cached(
+                "UPDATE oncelink_records SET failures = failures + $2, throttle = $3,
+                     throttle_version = throttle_version + 1 WHERE id = $1",
+            )
+            .await
+            .map_err(error)?;
+        tx.execute(&update, &[&op.id, &miss, &throttle]).await.map_err(error)? == 1
+    } else {
+        // Absent: a concurrent first guess may insert first; then this one
+        // lost the race and writes nothing.
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO oncelink_records (id, failures, expire_at, throttle, throttle_version)
+                 VALUES ($1, $2, $3, $4, 1) ON CONFLICT (id) DO NOTHING",
+            )
+            .await
+            .map_err(error)?;
+        tx.execute(&insert, &[&op.id, &miss, &op.expire_at, &throttle]).await.map_err(error)? == 1
+    };
+    let reply = if written { StoreReply::Counted { used } } else { read(&tx, op).await? };
     tx.commit().await.map_err(error)?;
     Ok(reply)
+}
+
+/// The read before a password guess: the record and its throttle state.
+async fn guard(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT r.used, r.revoked, r.failures, r.throttle_version, r.throttle
+             FROM (SELECT $1::text AS id) k LEFT JOIN oncelink_records r ON r.id = k.id",
+        )
+        .await
+        .map_err(error)?;
+    let row = client.query_one(&statement, &[&op.id]).await.map_err(error)?;
+    let version = row.get::<_, Option<i64>>(3).unwrap_or(0);
+    Ok(StoreReply::Guarded {
+        used: count(row.get::<_, Option<i32>>(0).unwrap_or(0), "used")?,
+        revoked: row.get::<_, Option<bool>>(1).unwrap_or(false),
+        failures: count(row.get::<_, Option<i32>>(2).unwrap_or(0), "failures")?,
+        version: u64::try_from(version).map_err(|_| StoreError::Corrupt(format!("throttle_version = {version}")))?,
+        throttle: row.get::<_, Option<String>>(4).unwrap_or_default(),
+    })
 }
 
 /// A resume or a page's read: one statement, changes nothing.

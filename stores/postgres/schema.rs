@@ -88,6 +88,11 @@ pub const MIGRATIONS: &[&str] = &[
          o_last_use := p_now;
      END
      $fn$;",
+    // 3: password throttling (docs/page-mode.md): the core's state and the
+    // version a guess's compare-and-set checks.
+    "ALTER TABLE oncelink_records
+         ADD COLUMN throttle text NOT NULL DEFAULT '',
+         ADD COLUMN throttle_version bigint NOT NULL DEFAULT 0 CHECK (throttle_version >= 0);",
 ];
 
 /// The newest schema version this binary knows.

@@ -3,8 +3,9 @@
 //! runs it on its own thread for async hosts.
 //!
 //! One record per token id with `used`, `revoked`, `failures` (wrong
-//! passwords, docs/page-mode.md) and, per client fingerprint, the time of its
-//! last counted use. A consume is a single `BEGIN IMMEDIATE` transaction, so
+//! passwords, docs/page-mode.md), the password throttle state with its
+//! version (`throttle`, `throttle_version`) and, per client fingerprint, the
+//! time of its last counted use. A consume is a single `BEGIN IMMEDIATE` transaction, so
 //! concurrent consumers (threads or other processes on the same file) are
 //! serialised by SQLite's write lock and a use is counted at most `n` times.
 //! The database runs in WAL mode with `synchronous=FULL`: when
@@ -36,7 +37,9 @@ CREATE TABLE IF NOT EXISTS records (
     used      INTEGER NOT NULL DEFAULT 0,
     revoked   INTEGER NOT NULL DEFAULT 0,
     expire_at INTEGER,
-    failures  INTEGER NOT NULL DEFAULT 0
+    failures  INTEGER NOT NULL DEFAULT 0,
+    throttle  TEXT NOT NULL DEFAULT '',
+    throttle_version INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uses (
     id       TEXT NOT NULL,
@@ -50,14 +53,19 @@ CREATE INDEX IF NOT EXISTS uses_last_use ON uses (id, last_use);
 
 /// Files made before passwords have no `failures` column: [`migrate`] adds it.
 const ADD_FAILURES: &str = "ALTER TABLE records ADD COLUMN failures INTEGER NOT NULL DEFAULT 0";
+/// Files made before password throttling have no throttle columns:
+/// [`migrate`] adds them.
+const ADD_THROTTLE: &str = "ALTER TABLE records ADD COLUMN throttle TEXT NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN throttle_version INTEGER NOT NULL DEFAULT 0;";
 
 /// The schema version this binary writes, kept in the file's
 /// `PRAGMA user_version`. 0 is a file made before versions were recorded
 /// (brought up to date when opened); a higher version than this is a file
 /// made by a newer oncelink, which is refused ([`StoreError::SchemaTooNew`]):
+/// 1 added the version itself, 2 the password throttle columns.
 /// an older binary must not write into a schema it does not understand.
 /// Raise it with every schema change.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
@@ -191,8 +199,11 @@ impl SqliteStore {
         // Read again under the lock: another process may have migrated it.
         if schema_version(&tx)? < SCHEMA_VERSION {
             tx.execute_batch(SCHEMA)?;
-            if !has_failures_column(&tx)? {
+            if !has_column(&tx, "failures")? {
                 tx.execute_batch(ADD_FAILURES)?;
+            }
+            if !has_column(&tx, "throttle_version")? {
+                tx.execute_batch(ADD_THROTTLE)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
@@ -207,7 +218,8 @@ impl SqliteStore {
         let reply = match op.kind {
             StoreOpKind::Consume => self.write(op, consume_in),
             StoreOpKind::Attempt => self.write(op, attempt_in),
-            StoreOpKind::Resume | StoreOpKind::Read => self.read_for(op),
+            StoreOpKind::Resume | StoreOpKind::Read => self.read_for(op, read_in),
+            StoreOpKind::Guard => self.read_for(op, guard_in),
         }?;
         // Gone while it ran: what it counted went into a file nobody reads.
         self.check_file()?;
@@ -228,6 +240,7 @@ impl SqliteStore {
                 StoreOpKind::Consume => consume_in(&tx, op),
                 StoreOpKind::Attempt => attempt_in(&tx, op),
                 StoreOpKind::Resume | StoreOpKind::Read => read_in(&tx, op),
+                StoreOpKind::Guard => guard_in(&tx, op),
             })
             .collect::<Result<Vec<_>, _>>()?;
         tx.commit()?;
@@ -248,10 +261,14 @@ impl SqliteStore {
         Ok(reply)
     }
 
-    fn read_for(&mut self, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    fn read_for(
+        &mut self,
+        op: &StoreOp,
+        read: fn(&rusqlite::Transaction<'_>, &StoreOp) -> Result<StoreReply, StoreError>,
+    ) -> Result<StoreReply, StoreError> {
         // One read transaction so the record and the fingerprint's use agree.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let reply = read_in(&tx, op)?;
+        let reply = read(&tx, op)?;
         tx.finish()?;
         Ok(reply)
     }
@@ -336,31 +353,56 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
     Ok(StoreReply::Counted { used: used + 1 })
 }
 
-/// A password attempt for `op` inside an open write transaction: creates the
-/// record if absent and, if the link is live (not revoked, `used < n`,
-/// `failures < max_failures`), adds `miss` to `failures`; answers with the
-/// record after. A right and a wrong guess run these same statements with a
-/// bound 0 or 1; on a spent or locked link neither changes a row, so neither
-/// writes a page.
+/// A checked password guess for `op` inside an open write transaction, a
+/// compare-and-set: if the link is live (an absent record is, at version 0)
+/// (not revoked, `used < n`, `failures < max_failures` when given) and its
+/// throttle version is `op.version`, creates or updates the record: the new
+/// throttle state, the next version, `miss` added to `failures`
+/// (`counted`); otherwise writes nothing and answers the record
+/// (`not_counted`). A right and a wrong guess
+/// run these same statements with other bound values.
 fn attempt_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
-    let miss =
-        op.miss.filter(|m| *m <= 1).ok_or_else(|| StoreError::BadOp("attempt without a miss of 0 or 1".into()))?;
+    let (Some(miss @ 0..=1), Some(version), Some(throttle)) = (op.miss, op.version, op.throttle.as_deref()) else {
+        return Err(StoreError::BadOp("attempt without a miss of 0 or 1, a version and a throttle state".into()));
+    };
+    // BEGIN IMMEDIATE holds the write lock: what this reads stays true.
+    let found: Option<(i64, bool, i64, i64)> = tx
+        .prepare_cached("SELECT used, revoked, failures, throttle_version FROM records WHERE id = ?1")?
+        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let (used, revoked, failures, at) = found.unwrap_or((0, false, 0, 0));
+    let (used, failures) = (to_u32(used, "used")?, to_u32(failures, "failures")?);
+    let live = !revoked && used < op.n && op.max_failures.is_none_or(|max| failures < max);
+    if !live || u64::try_from(at).ok() != Some(version) {
+        let last_use = last_use_of(tx, op)?;
+        return Ok(StoreReply::NotCounted { used, revoked, last_use, failures });
+    }
     tx.prepare_cached(
-        "INSERT INTO records (id, used, revoked, expire_at, failures) VALUES (?1, 0, 0, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET failures = failures + excluded.failures,
-             expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)
-         WHERE revoked = 0 AND used < ?4 AND (?5 IS NULL OR failures < ?5)",
+        "INSERT INTO records (id, used, revoked, expire_at, failures, throttle, throttle_version)
+             VALUES (?1, 0, 0, ?2, ?3, ?4, 1)
+         ON CONFLICT (id) DO UPDATE SET failures = failures + excluded.failures, throttle = excluded.throttle,
+             throttle_version = throttle_version + 1,
+             expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)",
     )?
-    .execute(params![op.id, op.expire_at, miss, op.n, op.max_failures])?;
-    let (used, revoked, failures): (i64, bool, i64) = tx
-        .prepare_cached("SELECT used, revoked, failures FROM records WHERE id = ?1")?
-        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let last_use = last_use_of(tx, op)?;
-    Ok(StoreReply::NotCounted {
+    .execute(params![op.id, op.expire_at, miss, throttle])?;
+    Ok(StoreReply::Counted { used })
+}
+
+/// The read before a password guess: the record and its throttle state.
+fn guard_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    let record: Option<(i64, bool, i64, i64, String)> = tx
+        .prepare_cached("SELECT used, revoked, failures, throttle_version, throttle FROM records WHERE id = ?1")?
+        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .optional()?;
+    let Some((used, revoked, failures, version, throttle)) = record else {
+        return Ok(StoreReply::Guarded { used: 0, revoked: false, failures: 0, version: 0, throttle: String::new() });
+    };
+    Ok(StoreReply::Guarded {
         used: to_u32(used, "used")?,
         revoked,
-        last_use,
         failures: to_u32(failures, "failures")?,
+        version: u64::try_from(version).map_err(|_| StoreError::Corrupt(format!("throttle_version = {version}")))?,
+        throttle,
     })
 }
 
@@ -414,10 +456,10 @@ fn schema_version(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
     Ok(found)
 }
 
-/// Whether the records table exists and has the `failures` column.
-fn has_failures_column(conn: &rusqlite::Connection) -> Result<bool, StoreError> {
-    let sql = "SELECT count(*) > 0 FROM pragma_table_info('records') WHERE name = 'failures'";
-    Ok(conn.query_row(sql, [], |r| r.get(0))?)
+/// Whether the records table exists and has `column`.
+fn has_column(conn: &rusqlite::Connection, column: &str) -> Result<bool, StoreError> {
+    let sql = "SELECT count(*) > 0 FROM pragma_table_info('records') WHERE name = ?1";
+    Ok(conn.query_row(sql, [column], |r| r.get(0))?)
 }
 
 /// A stored counter as a u32; anything else means the file was tampered with.
@@ -441,12 +483,29 @@ mod tests {
             expire_at: now + 7200,
             max_failures: None,
             miss: None,
+            version: None,
+            throttle: None,
         }
     }
 
-    /// A password guess (`miss` 1: wrong) on a link that locks at 50 failures.
-    fn guess(miss: u32, n: u32, fp: &str, now: i64) -> StoreOp {
-        StoreOp { miss: Some(miss), max_failures: Some(50), ..op(StoreOpKind::Attempt, n, fp, now) }
+    /// A password guess (`miss` 1: wrong) on a link that locks at 50
+    /// failures, as the core makes it: a guard read, then an attempt over
+    /// the version read.
+    fn guess(s: &mut SqliteStore, miss: u32, n: u32, fp: &str, now: i64) -> StoreReply {
+        let StoreReply::Guarded { version, .. } = s.apply(&op(StoreOpKind::Guard, n, fp, now)).unwrap() else {
+            panic!("a guard answers guarded")
+        };
+        s.apply(&attempt(miss, n, fp, now, version)).unwrap()
+    }
+
+    fn attempt(miss: u32, n: u32, fp: &str, now: i64, version: u64) -> StoreOp {
+        StoreOp {
+            miss: Some(miss),
+            max_failures: Some(50),
+            version: Some(version),
+            throttle: Some(format!("state{miss}")),
+            ..op(StoreOpKind::Attempt, n, fp, now)
+        }
     }
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -594,23 +653,38 @@ mod tests {
     #[test]
     fn a_wrong_guess_creates_the_record_and_counts() {
         let (_dir, mut s) = store();
-        assert_eq!(s.apply(&guess(1, 3, "a", 1000)).unwrap(), not_counted(0, false, None, 1));
+        assert_eq!(guess(&mut s, 1, 3, "a", 1000), StoreReply::Counted { used: 0 });
         let created = s.status(ID).unwrap().expect("an attempt creates the record");
         assert_eq!(created, Record { used: 0, revoked: false, last_use: None, failures: 1, expire_at: Some(8200) });
-        assert_eq!(s.apply(&guess(1, 3, "b", 1001)).unwrap(), not_counted(0, false, None, 2));
-        // The reply carries the guessing client's own last use.
+        assert_eq!(guess(&mut s, 1, 3, "b", 1001), StoreReply::Counted { used: 0 });
         s.apply(&op(StoreOpKind::Consume, 3, "c", 1002)).unwrap();
-        assert_eq!(s.apply(&guess(1, 3, "c", 1003)).unwrap(), not_counted(1, false, Some(1002), 3));
-        assert_eq!(s.status(ID).unwrap().unwrap().failures, 3);
+        assert_eq!(guess(&mut s, 1, 3, "c", 1003), StoreReply::Counted { used: 1 });
+        let guard = s.apply(&op(StoreOpKind::Guard, 3, "c", 1004)).unwrap();
+        let want = StoreReply::Guarded { used: 1, revoked: false, failures: 3, version: 3, throttle: "state1".into() };
+        assert_eq!(guard, want);
     }
 
     #[test]
     fn a_right_guess_on_a_live_link_adds_nothing_and_says_so() {
         let (_dir, mut s) = store();
-        assert_eq!(s.apply(&guess(0, 3, "a", 1000)).unwrap(), not_counted(0, false, None, 0));
+        assert_eq!(guess(&mut s, 0, 3, "a", 1000), StoreReply::Counted { used: 0 });
         assert_eq!(s.status(ID).unwrap().unwrap().expire_at, Some(8200), "it creates the record, as a miss does");
-        s.apply(&guess(1, 3, "a", 1001)).unwrap();
-        assert_eq!(s.apply(&guess(0, 3, "a", 1002)).unwrap(), not_counted(0, false, None, 1));
+        guess(&mut s, 1, 3, "a", 1001);
+        assert_eq!(guess(&mut s, 0, 3, "a", 1002), StoreReply::Counted { used: 0 });
+        assert_eq!(s.status(ID).unwrap().unwrap().failures, 1);
+    }
+
+    #[test]
+    fn an_attempt_over_a_version_another_guess_moved_on_writes_nothing() {
+        let (dir, mut s) = store();
+        assert_eq!(s.apply(&attempt(1, 3, "a", 1000, 0)).unwrap(), StoreReply::Counted { used: 0 });
+        let bytes = file_bytes(&dir);
+        for (miss, version) in [(1, 0), (0, 0), (1, 2)] {
+            let stale = s.apply(&attempt(miss, 3, "b", 1001, version)).unwrap();
+            assert_eq!(stale, not_counted(0, false, None, 1), "{miss} {version}");
+        }
+        assert!(file_bytes(&dir) == bytes, "a refused attempt wrote");
+        assert_eq!(s.apply(&attempt(0, 3, "b", 1001, 1)).unwrap(), StoreReply::Counted { used: 0 });
     }
 
     /// The store file's bytes (database and WAL), to see that nothing was written.
@@ -630,7 +704,7 @@ mod tests {
             }),
             ("locked", |s| {
                 for i in 0..50 {
-                    s.apply(&guess(1, 1, "l", 900 + i)).unwrap();
+                    guess(s, 1, 1, "l", 900 + i);
                 }
             }),
         ];
@@ -638,10 +712,14 @@ mod tests {
             let (dir, mut s) = store();
             make(&mut s);
             let record = s.status(ID).unwrap();
+            let StoreReply::Guarded { version, .. } = s.apply(&op(StoreOpKind::Guard, 1, "a", 1000)).unwrap() else {
+                panic!()
+            };
             let bytes = file_bytes(&dir);
-            let right = s.apply(&guess(0, 1, "a", 1000)).unwrap();
-            let wrong = s.apply(&guess(1, 1, "a", 1000)).unwrap();
+            let right = s.apply(&attempt(0, 1, "a", 1000, version)).unwrap();
+            let wrong = s.apply(&attempt(1, 1, "a", 1000, version)).unwrap();
             assert_eq!(right, wrong, "{what}");
+            assert!(matches!(right, StoreReply::NotCounted { .. }), "{what}");
             assert_eq!(s.status(ID).unwrap(), record, "{what}: the record is unchanged");
             assert!(file_bytes(&dir) == bytes, "{what}: a byte of the store files changed");
         }
@@ -651,7 +729,7 @@ mod tests {
     fn consume_below_the_limit_counts() {
         let (_dir, mut s) = store();
         for i in 0..2 {
-            s.apply(&guess(1, 3, "a", 1000 + i)).unwrap();
+            guess(&mut s, 1, 3, "a", 1000 + i);
         }
         assert_eq!(s.apply(&locked_consume(3, "a", 1010, 3)).unwrap(), StoreReply::Counted { used: 1 });
     }
@@ -660,7 +738,7 @@ mod tests {
     fn consume_of_a_locked_link_counts_nothing() {
         let (_dir, mut s) = store();
         for i in 0..3 {
-            s.apply(&guess(1, 3, "a", 1000 + i)).unwrap();
+            guess(&mut s, 1, 3, "a", 1000 + i);
         }
         assert_eq!(s.apply(&locked_consume(3, "b", 1010, 3)).unwrap(), not_counted(0, false, None, 3));
         assert_eq!(s.apply(&locked_consume(3, "b", 1011, 2)).unwrap(), not_counted(0, false, None, 3));
@@ -676,9 +754,12 @@ mod tests {
         let (_dir, mut s) = store();
         assert_eq!(s.apply(&op(StoreOpKind::Read, 3, "a", 1000)).unwrap(), not_counted(0, false, None, 0));
         assert_eq!(s.status(ID).unwrap(), None, "a read creates nothing");
+        let fresh = StoreReply::Guarded { used: 0, revoked: false, failures: 0, version: 0, throttle: String::new() };
+        assert_eq!(s.apply(&op(StoreOpKind::Guard, 3, "a", 1000)).unwrap(), fresh);
+        assert_eq!(s.status(ID).unwrap(), None, "a guard creates nothing");
         s.apply(&op(StoreOpKind::Consume, 3, "a", 1000)).unwrap();
-        s.apply(&guess(1, 3, "b", 1001)).unwrap();
-        s.apply(&guess(1, 3, "b", 1002)).unwrap();
+        guess(&mut s, 1, 3, "b", 1001);
+        guess(&mut s, 1, 3, "b", 1002);
         for kind in [StoreOpKind::Read, StoreOpKind::Resume] {
             assert_eq!(s.apply(&op(kind, 3, "a", 1003)).unwrap(), not_counted(1, false, Some(1000), 2), "{kind:?}");
             assert_eq!(s.apply(&op(kind, 3, "b", 1003)).unwrap(), not_counted(1, false, None, 2), "{kind:?}");
@@ -688,29 +769,33 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_mixes_fails_and_consumes_in_order() {
+    fn a_batch_mixes_guesses_and_consumes_in_order() {
         let (_dir, mut s) = store();
         let ops = [
-            guess(1, 2, "a", 1000),
+            attempt(1, 2, "a", 1000, 0),
             locked_consume(2, "a", 1000, 2),
-            guess(1, 2, "b", 1000),
+            attempt(1, 2, "b", 1000, 1),
+            attempt(1, 2, "c", 1000, 1),
             locked_consume(2, "b", 1000, 2),
             op(StoreOpKind::Read, 2, "a", 1000),
+            op(StoreOpKind::Guard, 2, "a", 1000),
         ];
         assert_eq!(
             s.apply_batch(&ops).unwrap(),
             vec![
-                not_counted(0, false, None, 1),
+                StoreReply::Counted { used: 0 },
+                StoreReply::Counted { used: 1 },
                 StoreReply::Counted { used: 1 },
                 not_counted(1, false, None, 2),
                 not_counted(1, false, None, 2),
                 not_counted(1, false, Some(1000), 2),
+                StoreReply::Guarded { used: 1, revoked: false, failures: 2, version: 2, throttle: "state1".into() },
             ]
         );
     }
 
     #[test]
-    fn parallel_fails_are_all_counted_and_lock() {
+    fn parallel_guesses_over_one_version_write_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         SqliteStore::create(&path).unwrap();
@@ -719,18 +804,19 @@ mod tests {
                 let path = path.clone();
                 std::thread::spawn(move || {
                     let mut s = SqliteStore::open_with_timeout(&path, Duration::from_secs(20)).unwrap();
-                    for i in 0..10 {
-                        s.apply(&guess(1, 1, &format!("{t}-{i}"), 1000)).unwrap();
-                    }
+                    (0..10)
+                        .filter(|i| {
+                            let reply = s.apply(&attempt(1, 1, &format!("{t}-{i}"), 1000, 0)).unwrap();
+                            matches!(reply, StoreReply::Counted { .. })
+                        })
+                        .count()
                 })
             })
             .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
+        let written: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(written, 1);
         let mut s = SqliteStore::open(&path).unwrap();
-        assert_eq!(s.status(ID).unwrap().unwrap().failures, 50);
-        assert_eq!(s.apply(&locked_consume(1, "z", 1000, 50)).unwrap(), not_counted(0, false, None, 50));
+        assert_eq!(s.status(ID).unwrap().unwrap().failures, 1);
     }
 
     #[test]
@@ -761,7 +847,7 @@ mod tests {
         }
         let mut s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.apply(&op(StoreOpKind::Read, 3, "a", 1000)).unwrap(), not_counted(1, false, Some(900), 0));
-        assert_eq!(s.apply(&guess(1, 3, "a", 1000)).unwrap(), not_counted(1, false, Some(900), 1));
+        assert_eq!(guess(&mut s, 1, 3, "a", 1000), StoreReply::Counted { used: 1 });
         drop(s);
         // Opening again finds the column and leaves the data alone.
         let mut s = SqliteStore::open(&path).unwrap();

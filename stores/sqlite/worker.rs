@@ -228,13 +228,22 @@ mod tests {
             expire_at: 3600,
             max_failures: None,
             miss: None,
+            version: None,
+            throttle: None,
         };
         assert_eq!(store.apply(op.clone()).await, Ok(StoreReply::Counted { used: 1 }));
         let other = StoreOp { fp: "other".into(), ..op.clone() };
         let not_counted = |failures| StoreReply::NotCounted { used: 1, revoked: false, last_use: None, failures };
         assert_eq!(store.apply(other.clone()).await, Ok(not_counted(0)));
-        let fail = StoreOp { kind: StoreOpKind::Attempt, miss: Some(1), max_failures: Some(5), n: 2, ..other.clone() };
-        assert_eq!(store.apply(fail).await, Ok(not_counted(1)));
+        let fail = StoreOp {
+            kind: StoreOpKind::Attempt,
+            miss: Some(1),
+            version: Some(0),
+            throttle: Some("s".into()),
+            n: 2,
+            ..other.clone()
+        };
+        assert_eq!(store.apply(fail).await, Ok(StoreReply::Counted { used: 1 }));
         let read = StoreOp { kind: StoreOpKind::Read, ..other };
         assert_eq!(store.apply(read).await, Ok(not_counted(1)));
         assert_eq!(store.status(&op.id).await.unwrap().map(|r| r.used), Some(1));
@@ -263,6 +272,8 @@ mod tests {
             expire_at: 3600,
             max_failures: None,
             miss: None,
+            version: None,
+            throttle: None,
         };
         assert_eq!(store.apply(op.clone()).await, Ok(StoreReply::Counted { used: 1 }));
         let moved = dir.path().join("moved.db");

@@ -47,6 +47,7 @@ fn op_of(step: &Value, id: &str) -> StoreOp {
         "resume" => StoreOpKind::Resume,
         "read" => StoreOpKind::Read,
         "attempt" => StoreOpKind::Attempt,
+        "guard" => StoreOpKind::Guard,
         other => panic!("not a store op: {other}"),
     };
     let at = BASE + step["at"].as_i64().expect("at");
@@ -62,6 +63,8 @@ fn op_of(step: &Value, id: &str) -> StoreOp {
         expire_at: at + step["ttl"].as_i64().unwrap_or(3600),
         max_failures: step["max_failures"].as_u64().map(|m| m as u32),
         miss: step["miss"].as_u64().map(|m| m as u32),
+        version: step["version"].as_u64(),
+        throttle: step["throttle"].as_str().map(str::to_owned),
     }
 }
 
@@ -173,6 +176,8 @@ async fn parallel_consumes(engine: &str, stores: &[Store]) {
                     expire_at: now + 3600,
                     max_failures: None,
                     miss: None,
+                    version: None,
+                    throttle: None,
                 };
                 tokio::spawn(async move { store.apply(&op).await })
             })
@@ -201,13 +206,15 @@ async fn parallel_consumes(engine: &str, stores: &[Store]) {
     }
 }
 
-/// 50 wrong passwords at once on a link that locks at 51: each is counted
-/// exactly once (the counts answered are 1..=50, once each); a consume
-/// with a limit of 50 is then locked.
+/// 50 wrong passwords at once, all decided on the same throttle state
+/// (version 0): the compare-and-set lets exactly one write, the other 49
+/// are answered with the record and count nothing, so no guess slips past
+/// the state the core judged. Then a lock: a consume with a limit of 1 is
+/// refused.
 async fn parallel_fails(engine: &str, store: &Store) {
     let id = case_id("fail", 0);
     let now = oncelink_store::unix_now();
-    let op = |kind, fp: String, max_failures, miss| StoreOp {
+    let op = |kind, fp: String, max_failures, miss, version: Option<u64>| StoreOp {
         kind,
         id: id.clone(),
         region: "us-east-1".into(),
@@ -218,24 +225,29 @@ async fn parallel_fails(engine: &str, store: &Store) {
         expire_at: now + 3600,
         max_failures,
         miss,
+        version,
+        throttle: version.map(|_| "s".to_owned()),
     };
     let tasks: Vec<_> = (0..50)
         .map(|i| {
-            let (store, op) = (store.clone(), op(StoreOpKind::Attempt, format!("f{i}"), Some(51), Some(1)));
+            let (store, op) = (store.clone(), op(StoreOpKind::Attempt, format!("f{i}"), None, Some(1), Some(0)));
             tokio::spawn(async move { store.apply(&op).await })
         })
         .collect();
-    let mut seen = Vec::new();
+    let (mut counted, mut refused) = (0, 0);
     for t in tasks {
         match t.await.expect("task") {
-            Ok(StoreReply::NotCounted { failures, used: 0, .. }) => seen.push(failures),
+            Ok(StoreReply::Counted { used: 0 }) => counted += 1,
+            Ok(StoreReply::NotCounted { failures: 1, used: 0, revoked: false, .. }) => refused += 1,
             other => panic!("{engine}: a wrong password got {other:?}"),
         }
     }
-    seen.sort_unstable();
-    assert_eq!(seen, (1..=50).collect::<Vec<u32>>(), "{engine}: each failure counted once");
-    let locked = store.apply(&op(StoreOpKind::Consume, "z".into(), Some(50), None)).await;
-    assert!(matches!(locked, Ok(StoreReply::NotCounted { failures: 50, used: 0, .. })), "{engine}: locked: {locked:?}");
+    assert_eq!((counted, refused), (1, 49), "{engine}: exactly one guess written");
+    let guard = store.apply(&op(StoreOpKind::Guard, "z".into(), None, None, None)).await;
+    let want = StoreReply::Guarded { used: 0, revoked: false, failures: 1, version: 1, throttle: "s".into() };
+    assert_eq!(guard.ok(), Some(want), "{engine}");
+    let locked = store.apply(&op(StoreOpKind::Consume, "z".into(), Some(1), None, None)).await;
+    assert!(matches!(locked, Ok(StoreReply::NotCounted { failures: 1, used: 0, .. })), "{engine}: locked: {locked:?}");
 }
 
 /// More distinct clients on one link than a DynamoDB item could once hold
@@ -258,6 +270,8 @@ async fn many_clients_one_link(engine: &str, store: &Store, clients: u32) {
             expire_at: at + 3600,
             max_failures: None,
             miss: None,
+            version: None,
+            throttle: None,
         };
         match store.apply(&op).await {
             Ok(StoreReply::Counted { used }) if used == c + 1 => {}
@@ -313,6 +327,8 @@ where
         expire_at: BASE + 3600,
         max_failures: None,
         miss: None,
+        version: None,
+        throttle: None,
     };
     let workers: Vec<_> = (0..PARALLEL)
         .map(|w| {
@@ -478,11 +494,8 @@ fn two_instances_migrating_at_once_both_start() {
             o.await.expect("task").expect("every instance starts");
         }
     });
-    assert_eq!(
-        pg.psql("SELECT count(*) FROM oncelink_schema"),
-        oncelink_store::postgres::known_version().to_string(),
-        "each migration ran once"
-    );
+    let known = oncelink_store::postgres::known_version().to_string();
+    assert_eq!(pg.psql("SELECT count(*) FROM oncelink_schema"), known, "each migration ran once");
 }
 
 #[test]

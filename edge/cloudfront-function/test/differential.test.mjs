@@ -283,7 +283,7 @@ for (const mode of ['only', 'prefilter']) {
       mode === 'only' ? 'forward' : 'pass', 'POST refused in direct mode',
       // What the core decides for the links the function hands on: page mode, previews, prefetches, the store.
       'core page', 'core preview', 'core prefetch_refused', 'core pass_issued', 'core pass_invalid', 'core bad_form',
-      'core password_required', 'core cross_site', 'core need_store consume', 'core need_store read', 'core need_store attempt',
+      'core password_required', 'core cross_site', 'core need_store consume', 'core need_store read', 'core need_store guard',
       'core forward head'];
     if (process.env.ONCELINK_DIFF_CASES) console.log(mode, JSON.stringify(Object.fromEntries(seen)));
     for (const outcome of needed) {

@@ -2,7 +2,9 @@
 // DynamoDB-compatible store (moto, started here on 127.0.0.1): the download
 // page, the POST that CloudFront's "include body" option hands over as
 // base64, the 303 with a pass, the GET with the pass that consumes exactly
-// once, passwords counted to the lock, and a body CloudFront truncated.
+// once, wrong passwords throttled per client network and per link (and
+// counted to a lock where the deployment asks for one), and a body
+// CloudFront truncated.
 // Every generated answer is checked against the 40 KB viewer-request limit.
 
 import assert from 'node:assert/strict';
@@ -22,6 +24,8 @@ const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, l
 let moto;
 let bundle;
 let handler;
+/** A deployment that locks password links after 5 wrong passwords. */
+let locking;
 let logs;
 /** Every generated response of this file, for the size check at the end. */
 const generated = [];
@@ -30,7 +34,8 @@ before(async () => {
   moto = await startMoto();
   await createTable(moto.client, TABLE);
   bundle = await buildAndImport('page', testConfig({ table: TABLE, endpoint: moto.endpoint }));
-  handler = bundle.mod.createHandler({ env: TEST_ENV, store: { attempt_timeout_ms: 30000, budget_ms: 30000 } });
+  handler = bundle.mod.createHandler({ env: TEST_ENV, store: SLOW_STORE });
+  locking = bundle.mod.createHandler({ env: TEST_ENV, store: SLOW_STORE, validator: { max_password_failures: 5 } });
   logs = captureLogs(bundle.mod);
 });
 
@@ -39,6 +44,7 @@ after(async () => {
   await moto?.stop();
 });
 
+const SLOW_STORE = { attempt_timeout_ms: 30000, budget_ms: 30000 };
 const nowS = () => Math.floor(Date.now() / 1000);
 
 /** A fresh link: { id, token }; `claims` may carry `password` (the wasm mint turns it into `pw`). */
@@ -47,12 +53,12 @@ function link(claims) {
   return { id, token: mint(bundle.mod, bundle.config, { id, p: PATH, exp: nowS() + 3600, ...claims }) };
 }
 
-/** One browser: its address and User-Agent make its fingerprint. */
-function client(n) {
+/** One browser on its own network (198.51.n.0/24): its address and User-Agent make its fingerprint. */
+function client(n, through = handler) {
   const ip = `198.51.${n}.20`;
   const send = async (method, query, extra = {}) => {
     const { body, headers } = extra;
-    const result = await handler(
+    const result = await through(
       viewerEvent({ method, path: PATH, query, headers: { 'user-agent': `${BROWSER_UA} client/${n}`, accept: HTML, ...headers }, ip, body }),
     );
     if (!isForward(result)) generated.push(result);
@@ -129,10 +135,10 @@ describe('page mode through the bundled handler against moto', () => {
     assert.equal(goneLine.id_hash, pageLine.id_hash, 'the 410 after the read names the same link');
   });
 
-  it('a password link: five wrong passwords lock it, and then even the right one gets 410 locked', async () => {
+  it('a deployment that locks: five wrong passwords lock a link, and then even the right one gets 410 locked', async () => {
     const password = 'sésame ouvre-toi';
     const { id, token } = link({ n: 1, fn: 'plan.bin', password });
-    const mallory = client(3);
+    const mallory = client(3, locking);
 
     const page = await mallory.get(`t=${token}`);
     assert.equal(page.status, '200');
@@ -168,7 +174,7 @@ describe('page mode through the bundled handler against moto', () => {
     const refused = await mallory.get(query);
     assert.equal(refused.status, '410', 'a locked link counts no use, even with a pass issued before the lock');
     assert.equal(reasonOf(refused), 'locked');
-    const lockedPage = await client(4).get(`t=${token}`);
+    const lockedPage = await client(4, locking).get(`t=${token}`);
     assert.equal(lockedPage.status, '410');
     assert.equal(reasonOf(lockedPage), 'locked');
     const record = await readRecord(moto.client, TABLE, id);
@@ -181,7 +187,7 @@ describe('page mode through the bundled handler against moto', () => {
   it('on a locked, used-up or revoked link a right guess writes nothing and is answered exactly like a wrong one', async () => {
     const password = 'right-one';
     const links = { locked: link({ n: 1, password }), used_up: link({ n: 1, password }), revoked: link({ n: 1, password }) };
-    const frank = client(9);
+    const frank = client(9, locking);
     for (let i = 0; i < 5; i++) await frank.post(`t=${links.locked.token}`, 'password=wrong');
     const right = await client(10).post(`t=${links.used_up.token}`, `password=${password}`);
     assert.ok(isForward(await client(10).get(passQuery(right, links.used_up.token))), 'the one use downloads');
@@ -204,6 +210,67 @@ describe('page mode through the bundled handler against moto', () => {
       assert.equal(reasonOf(rightGuess), what);
       assert.equal(whole(rightGuess), whole(wrongGuess), `${what}: the answers differ`);
     }
+  });
+
+  it('fifty wrong passwords from one network: it waits, the link lives, and the right password from another network downloads', async () => {
+    const password = 'right-one';
+    const { id, token } = link({ n: 1, password });
+    const mallory = client(20);
+    const answers = [];
+    for (let i = 0; i < 50; i++) answers.push(reasonOf(await mallory.post(`t=${token}`, `password=guess${i}`)));
+    assert.deepEqual(answers.slice(0, 5), Array(5).fill('wrong_password'), 'five free guesses');
+    assert.deepEqual(answers.slice(5), Array(45).fill('too_many_attempts'), 'then the network waits');
+    const waiting = await mallory.post(`t=${token}`, `password=${password}`);
+    assert.equal(waiting.status, '429', 'the right password from the waiting network is not even compared');
+    assert.match(header(waiting, 'retry-after'), /^[1-9][0-9]*$/);
+    assert.match(waiting.body, /Try again in [0-9]+ s, after [0-9-]+ [0-9:]+ UTC/, 'the page says when');
+    const record = await readRecord(moto.client, TABLE, id);
+    assert.equal(record.failures.N, '5', 'only the checked guesses are counted');
+    assert.equal(record.tv.N, '5', 'one compare-and-set per checked guess');
+    const alice = client(21);
+    const download = await alice.get(passQuery(await alice.post(`t=${token}`, `password=${password}`), token));
+    assert.ok(isForward(download), `forwarded (got ${download.status} ${reasonOf(download)})`);
+  });
+
+  it('fifty parallel wrong passwords from one network never get past its five free guesses', async () => {
+    const { id, token } = link({ n: 1, password: 'secret' });
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => client(22).post(`t=${token}`, `password=guess${i}`, { 'user-agent': `guesser/${i}` })),
+    );
+    const wrong = answers.filter((a) => reasonOf(a) === 'wrong_password').length;
+    const waited = answers.filter((a) => reasonOf(a) === 'too_many_attempts').length;
+    assert.equal(wrong + waited, 50, answers.map((a) => `${a.status} ${reasonOf(a)}`).join(', '));
+    assert.ok(wrong >= 1 && wrong <= 5, `${wrong} guesses were checked`);
+    assert.equal((await readRecord(moto.client, TABLE, id)).failures.N, String(wrong), 'each checked guess counted once');
+    let more = 0;
+    while (reasonOf(await client(22).post(`t=${token}`, 'password=again')) === 'wrong_password') more += 1;
+    assert.equal(wrong + more, 5, 'the free guesses, then the wait, whatever the race');
+  });
+
+  it('guesses from many networks reach the link ceiling: everyone waits, and after the window the right password works', async () => {
+    let clockMs = Date.now();
+    const short = bundle.mod.createHandler({
+      env: TEST_ENV,
+      store: SLOW_STORE,
+      nowMs: () => clockMs,
+      validator: { password_throttle: { link_ceiling: 6, window: 60 } },
+    });
+    const password = 'right-one';
+    const { id, token } = link({ n: 1, password });
+    for (let net = 30; net < 33; net++) {
+      for (let i = 0; i < 2; i++) assert.equal(reasonOf(await client(net, short).post(`t=${token}`, 'password=wrong')), 'wrong_password');
+    }
+    for (const [net, guess] of [[40, password], [41, 'wrong'], [30, password]]) {
+      const r = await client(net, short).post(`t=${token}`, `password=${guess}`);
+      assert.equal(reasonOf(r), 'too_many_attempts', `network ${net}, ${guess}`);
+    }
+    const record = await readRecord(moto.client, TABLE, id);
+    assert.equal(record.failures.N, '6');
+    assert.equal(record.used?.N ?? '0', '0', 'guesses never use up or lock the link');
+    clockMs += 61_000;
+    const carol = client(40, short);
+    const download = await carol.get(passQuery(await carol.post(`t=${token}`, `password=${password}`), token));
+    assert.ok(isForward(download), `after the window: forwarded (got ${download.status} ${reasonOf(download)})`);
   });
 
   it('the right password (form-encoded UTF-8, sent base64) issues a pass that downloads', async () => {
@@ -267,7 +334,7 @@ describe('page mode through the bundled handler against moto', () => {
     const redirect = await erin.post(`t=${token}&${'x'.repeat(512)}=1`, '');
     assert.equal(reasonOf(redirect), 'pass_issued');
     const locked = link({ n: 1, password: 'x', fn: name });
-    for (let i = 0; i < 5; i++) await erin.post(`t=${locked.token}`, 'password=y');
+    for (let i = 0; i < 5; i++) await client(8, locking).post(`t=${locked.token}`, 'password=y');
     assert.equal(reasonOf(generated.at(-1)), 'locked');
     const preview = await handler(viewerEvent({ path: PATH, query: `t=${link({ n: 1 }).token}`, headers: { 'user-agent': 'Slackbot-LinkExpanding 1.0', accept: HTML } }));
     assert.equal(reasonOf(preview), 'preview');
@@ -276,7 +343,7 @@ describe('page mode through the bundled handler against moto', () => {
 
   it('every generated answer above is in the documented shape and under the 40 KB limit', (t) => {
     const reasons = new Set(generated.map(reasonOf));
-    for (const code of ['page', 'pass_issued', 'pass_invalid', 'used_up', 'password_required', 'wrong_password', 'locked', 'bad_form', 'preview']) {
+    for (const code of ['page', 'pass_issued', 'pass_invalid', 'used_up', 'password_required', 'wrong_password', 'locked', 'too_many_attempts', 'bad_form', 'preview']) {
       assert.ok(reasons.has(code), `a ${code} answer was produced and measured`);
     }
     let largest = 0;

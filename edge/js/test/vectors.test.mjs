@@ -5,8 +5,11 @@
 // "include body" option does (base64). For need_store cases, a tiny local HTTP stand-in
 // for DynamoDB checks the request the handler sent (operation, key,
 // fingerprint attribute, region in the signature scope) and answers with the
-// DynamoDB encoding of each vector reply. (The store's semantics are tested
-// against moto in moto.test.mjs; this stand-in only replays vector replies.)
+// DynamoDB encoding of each vector reply; a reply that leads to another store
+// step (a password guess's guard, then its attempt) is followed by each of
+// its `then` replies, the stand-in answering the two requests in turn. (The
+// store's semantics are tested against moto in moto.test.mjs and
+// page-mode.test.mjs; this stand-in only replays vector replies.)
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -31,12 +34,13 @@ function assertSubset(actual, expected, where) {
 }
 
 /** The DynamoDB operation each store kind is (docs/dynamodb.md, docs/page-mode.md). */
-const OPERATION = { consume: 'UpdateItem', attempt: 'UpdateItem', resume: 'GetItem', read: 'GetItem' };
+const OPERATION = { consume: 'UpdateItem', attempt: 'UpdateItem', resume: 'GetItem', read: 'GetItem', guard: 'GetItem' };
 
 /**
  * The DynamoDB answer (status, JSON body) that means `reply` for `op` (its
  * kind, fingerprint, limits), or null when DynamoDB cannot express it (a
- * `counted` answer to anything but a consume).
+ * `counted` answer to a read, a `guarded` one to anything but a guard, or
+ * anything else to a guard).
  */
 /** The attribute of `fp`'s slot (its first two characters; docs/stores.md). */
 const slotOf = (fp) => `s_${fp.slice(0, 2)}`;
@@ -49,7 +53,19 @@ function encodeReply(op, id, reply) {
   if (reply.reply === 'unavailable') {
     return [400, { __type: `${DDB}ValidationException`, message: 'stand-in: unavailable' }];
   }
+  // A guard is a GetItem: whatever it finds is read as `guarded`.
+  if ((reply.reply === 'guarded') !== (kind === 'guard')) return null;
+  if (reply.reply === 'guarded') {
+    const item = { id: { S: id }, used: { N: String(reply.used) }, failures: { N: String(reply.failures) } };
+    if (reply.revoked) item.revoked = { BOOL: true };
+    if (reply.version > 0) item.tv = { N: String(reply.version) };
+    if (reply.throttle !== '') item.th = { S: reply.throttle };
+    return [200, { Item: item }];
+  }
   if (reply.reply === 'counted') {
+    if (kind === 'attempt') {
+      return [200, { Attributes: { id: { S: id }, used: { N: String(reply.used) }, tv: { N: String(op.version + 1) }, th: { S: op.throttle } } }];
+    }
     if (kind !== 'consume') return null;
     return [200, { Attributes: { used: { N: String(reply.used) }, [slotOf(fp)]: slotValue(fp, 1) } }];
   }
@@ -64,11 +80,9 @@ function encodeReply(op, id, reply) {
     return [400, { __type: `${DDB}ConditionalCheckFailedException`, message: 'The conditional request failed', Item: item }];
   }
   if (kind === 'attempt') {
-    // A live link: the update ran (ALL_NEW always has the failures ADD made);
-    // a spent or locked one: the condition refused it (ALL_OLD, unchanged).
-    const spent = reply.revoked || reply.used >= op.n || failures >= op.max_failures;
-    if (spent) return [400, { __type: `${DDB}ConditionalCheckFailedException`, message: 'The conditional request failed', Item: item }];
-    return [200, { Attributes: { ...item, failures: { N: String(failures) } } }];
+    // Not counted: the condition refused it (a spent link, or a version
+    // another guess moved on), ALL_OLD unchanged.
+    return [400, { __type: `${DDB}ConditionalCheckFailedException`, message: 'The conditional request failed', Item: item }];
   }
   return [200, absent ? {} : { Item: item }];
 }
@@ -78,12 +92,12 @@ let bundle;
 let logs;
 
 before(async () => {
-  const state = { answer: null, received: [] };
+  const state = { answers: [], received: [] };
   const server = createServer(async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
     state.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-    const [status, body] = state.answer ?? [400, { __type: `${DDB}ValidationException` }];
+    const [status, body] = state.answers.shift() ?? [400, { __type: `${DDB}ValidationException` }];
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
     res.end(JSON.stringify(body));
   });
@@ -107,9 +121,9 @@ function eventFor(c) {
   return viewerEvent({ method: c.request.method, path: c.request.path, query: fill(c.request.query ?? ''), headers, ip: c.request.ip ?? '', body });
 }
 
-/** Runs a case once; returns the handler's result, its log line and the event's original request. */
-async function run(c, answer) {
-  standIn.state.answer = answer;
+/** Runs a case once, the stand-in giving `answers` in turn; returns the handler's result, its log line and the event's original request. */
+async function run(c, answers) {
+  standIn.state.answers = [...answers];
   standIn.state.received = [];
   const handler = bundle.mod.createHandler({
     validator: { ...vectors.config, ...(c.config ?? {}) },
@@ -160,14 +174,14 @@ function assertFinal(expect, { result, log, original }, where) {
  * may leave the op's `id` and `region` out (page-mode cases do): they are the
  * minted token's id and its region (`r`, else the home region).
  */
-function assertStoreRequest(c, where) {
+function assertStoreRequest(c, where, expected = c.expect.op, index = 0, count = 1) {
   const claims = c.mint?.claims ?? {};
   const config = { ...vectors.config, ...(c.config ?? {}) };
-  const op = { id: claims.id, region: claims.r ?? config.home_region, ...c.expect.op };
+  const op = { id: claims.id, region: claims.r ?? config.home_region, ...expected };
   assert.equal(typeof op.id, 'string', `${where}: the case names no token id`);
   const received = standIn.state.received;
-  assert.equal(received.length, 1, `${where}: exactly one store request`);
-  const [{ headers, body }] = received;
+  assert.equal(received.length, count, `${where}: exactly ${count} store request(s)`);
+  const { headers, body } = received[index];
   assert.equal(headers['x-amz-target'], `DynamoDB_20120810.${OPERATION[op.kind]}`, `${where}: operation`);
   assert.match(headers.authorization, new RegExp(`/${op.region}/dynamodb/aws4_request`), `${where}: region scope`);
   const doc = JSON.parse(body);
@@ -176,7 +190,7 @@ function assertStoreRequest(c, where) {
   const names = Object.values(doc.ExpressionAttributeNames ?? {});
   // A number, or the time in a consume's slot map.
   const values = Object.values(doc.ExpressionAttributeValues ?? {}).map((v) => v.N ?? v.M?.t?.N);
-  if (op.kind !== 'attempt') assert.ok(names.includes(slotOf(op.fp)), `${where}: slot attribute`);
+  if (!['attempt', 'guard'].includes(op.kind)) assert.ok(names.includes(slotOf(op.fp)), `${where}: slot attribute`);
   if (op.kind === 'consume') {
     assert.deepEqual(doc.ExpressionAttributeValues[':slot'], slotValue(op.fp, op.now), `${where}: slot value`);
   }
@@ -186,8 +200,10 @@ function assertStoreRequest(c, where) {
     }
     assert.equal(doc.ReturnValuesOnConditionCheckFailure, 'ALL_OLD');
   } else if (op.kind === 'attempt') {
-    assert.ok(names.includes('failures'), `${where}: failures attribute`);
+    assert.ok(names.includes('failures') && names.includes('th') && names.includes('tv'), `${where}: failures and throttle attributes`);
     assert.deepEqual(doc.ExpressionAttributeValues[':miss'], { N: String(op.miss) }, `${where}: miss`);
+    assert.deepEqual(doc.ExpressionAttributeValues[':th'], { S: op.throttle }, `${where}: the throttle state written`);
+    assert.deepEqual(doc.ExpressionAttributeValues[':next'], { N: String(op.version + 1) }, `${where}: the next version`);
     assert.equal(doc.ReturnValuesOnConditionCheckFailure, 'ALL_OLD');
   } else {
     assert.equal(doc.ConsistentRead, true);
@@ -204,7 +220,7 @@ describe('shared decision vectors through the bundled handler', () => {
   for (const c of vectors.cases) {
     it(c.name, async () => {
       if (c.expect.step !== 'need_store') {
-        const outcome = await run(c, null);
+        const outcome = await run(c, []);
         assertFinal(c.expect, outcome, c.name);
         assert.equal(standIn.state.received.length, 0, 'no store request');
         assert.equal(outcome.log.attempts, 0);
@@ -214,22 +230,40 @@ describe('shared decision vectors through the bundled handler', () => {
       const replies = c.replies ?? [];
       if (replies.length === 0) {
         // No reply given: check the request, and that a store failure is a 503.
-        const outcome = await run(c, null);
+        const outcome = await run(c, []);
         assertStoreRequest(c, c.name);
         assert.equal(outcome.result.status, '503');
         return;
       }
+      const id = op.id ?? c.mint?.claims?.id;
       for (const [i, r] of replies.entries()) {
         const where = `${c.name} reply ${i} ${JSON.stringify(r.reply)}`;
-        const answer = encodeReply(op, op.id ?? c.mint?.claims?.id, r.reply);
+        const answer = encodeReply(op, id, r.reply);
         if (answer === null) {
           skipped += 1;
           continue;
         }
-        replayed += 1;
-        const outcome = await run(c, answer);
-        assertStoreRequest(c, where);
-        assertFinal(r.expect, outcome, where);
+        if (r.expect.step !== 'need_store') {
+          replayed += 1;
+          const outcome = await run(c, [answer]);
+          assertStoreRequest(c, where);
+          assertFinal(r.expect, outcome, where);
+          continue;
+        }
+        // The reply leads to a second store step: follow each of its `then`.
+        const next = { id, ...r.expect.op };
+        for (const [k, t] of (r.then ?? []).entries()) {
+          const second = encodeReply(next, id, t.reply);
+          if (second === null) {
+            skipped += 1;
+            continue;
+          }
+          replayed += 1;
+          const outcome = await run(c, [answer, second]);
+          assertStoreRequest(c, `${where} then ${k}`, op, 0, 2);
+          assertStoreRequest(c, `${where} then ${k}`, next, 1, 2);
+          assertFinal(t.expect, outcome, `${where} then ${k} ${JSON.stringify(t.reply)}`);
+        }
       }
     });
   }

@@ -10,6 +10,8 @@
 //! - `used` (N): uses counted;
 //! - `revoked` (BOOL): set by `oncelink revoke`;
 //! - `failures` (N): wrong passwords counted (docs/page-mode.md);
+//! - `th` (S), `tv` (N): the password throttle state and its version
+//!   (written by attempts, compare-and-set on `tv`);
 //! - `s_<slot>` (M): the fingerprint's *slot* ([`crate::store::slot`], its
 //!   first two characters), a map `{"f": fp, "t": last_use}` holding the last
 //!   fingerprint that had a use counted in that slot and the time of that use
@@ -78,7 +80,8 @@ pub enum RequestError {
     BadFingerprint,
     /// The access key id or secret is empty or has characters a header cannot carry.
     BadCredentials,
-    /// An `attempt` without `max_failures` or with a `miss` other than 0 or 1.
+    /// An `attempt` without a version and a throttle state of the core's
+    /// alphabet, or with a `miss` other than 0 or 1.
     BadAttempt,
 }
 
@@ -91,7 +94,7 @@ impl core::fmt::Display for RequestError {
             RequestError::BadId => "token id must be 16 to 64 of [A-Za-z0-9_-]",
             RequestError::BadFingerprint => "fingerprint must be 1 to 64 of [A-Za-z0-9_-]",
             RequestError::BadCredentials => "credentials must be non-empty printable ASCII",
-            RequestError::BadAttempt => "a password attempt needs max_failures and a miss of 0 or 1",
+            RequestError::BadAttempt => "a password attempt needs a version, a throttle state and a miss of 0 or 1",
         })
     }
 }
@@ -119,6 +122,7 @@ pub fn request(
     let (target, body) = match op.kind {
         StoreOpKind::Consume => ("UpdateItem", consume_body(&store.table, op)),
         StoreOpKind::Resume | StoreOpKind::Read => ("GetItem", read_body(&store.table, op)),
+        StoreOpKind::Guard => ("GetItem", guard_body(&store.table, op)),
         StoreOpKind::Attempt => ("UpdateItem", attempt_body(&store.table, op)?),
     };
     signed_call(target, body, &op.region, store, credentials, now)
@@ -183,28 +187,55 @@ fn read_body(table: &str, op: &StoreOp) -> String {
     )
 }
 
-/// `UpdateItem` for a password attempt: on a live link (not revoked,
-/// `used < n`, `failures < max_failures`; an absent item is live) adds
-/// `:miss` to `failures`, creating the item if absent with `n` and
-/// `expire_at` as a consume would set them (never overwriting them), and
-/// returns the whole item after the change (`ALL_NEW`); on a spent or locked
-/// link the condition fails and nothing is written (`ALL_OLD` of the
-/// refusal). A right and a wrong guess are this same request, differing only
-/// in the one digit of `:miss`.
+/// `GetItem` (strongly consistent) before a password guess: the record's
+/// state and its throttle state with version.
+fn guard_body(table: &str, op: &StoreOp) -> String {
+    format!(
+        concat!(
+            r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"ConsistentRead":true,"##,
+            r##""ProjectionExpression":"#u, #r, #fl, #th, #tv","##,
+            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#fl":"failures","#th":"th","#tv":"tv"}}}}"##
+        ),
+        table = table,
+        id = op.id,
+    )
+}
+
+/// `UpdateItem` for a checked password guess, a compare-and-set: on a live
+/// link (not revoked, `used < n`, and `failures < max_failures` when given;
+/// an absent item is live) whose throttle version `tv` is still the one the
+/// guard read (absent for 0), writes the new throttle state `th`, sets `tv`
+/// to the next version and adds `:miss` to `failures`, creating the item if
+/// absent with `n` and `expire_at` as a consume would set them (never
+/// overwriting them); answers the item after the change (`ALL_NEW`).
+/// Otherwise nothing is written (`ALL_OLD` of the refusal). A right and a
+/// wrong guess are this same request, differing only in the digit of
+/// `:miss` and the digits of `:th` (same length).
 fn attempt_body(table: &str, op: &StoreOp) -> Result<String, RequestError> {
-    let (Some(miss @ 0..=1), Some(max)) = (op.miss, op.max_failures) else {
+    let (Some(miss @ 0..=1), Some(version), Some(throttle)) = (op.miss, op.version, op.throttle.as_deref()) else {
         return Err(RequestError::BadAttempt);
+    };
+    let state_alphabet = |b: u8| is_b64url(b) || b == b'.' || b == b'/';
+    if throttle.len() > 1024 || !throttle.bytes().all(state_alphabet) {
+        return Err(RequestError::BadAttempt);
+    }
+    let (lock_condition, lock_value) = match op.max_failures {
+        Some(max) => (r##" AND (attribute_not_exists(#fl) OR #fl < :maxf)"##, format!(r##",":maxf":{{"N":"{max}"}}"##)),
+        None => ("", String::new()),
+    };
+    let (version_condition, version_value) = match version {
+        0 => ("attribute_not_exists(#tv)", String::new()),
+        v => ("#tv = :tv", format!(r##",":tv":{{"N":"{v}"}}"##)),
     };
     Ok(format!(
         concat!(
             r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"##,
-            r##""UpdateExpression":"SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp) ADD #fl :miss","##,
+            r##""UpdateExpression":"SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp), #th = :th, #tv = :next ADD #fl :miss","##,
             r##""ConditionExpression":"(attribute_not_exists(#u) OR #u < :n)"##,
-            r##" AND (attribute_not_exists(#r) OR #r = :false)"##,
-            r##" AND (attribute_not_exists(#fl) OR #fl < :maxf)","##,
-            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#n":"n","#e":"expire_at","#fl":"failures"}},"##,
+            r##" AND (attribute_not_exists(#r) OR #r = :false){lock_condition} AND {version_condition}","##,
+            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#n":"n","#e":"expire_at","#fl":"failures","#th":"th","#tv":"tv"}},"##,
             r##""ExpressionAttributeValues":{{":miss":{{"N":"{miss}"}},":n":{{"N":"{n}"}},":exp":{{"N":"{exp}"}},"##,
-            r##"":maxf":{{"N":"{max}"}},":false":{{"BOOL":false}}}},"##,
+            r##"":th":{{"S":"{throttle}"}},":next":{{"N":"{next}"}},":false":{{"BOOL":false}}{lock_value}{version_value}}},"##,
             r##""ReturnValues":"ALL_NEW","ReturnValuesOnConditionCheckFailure":"ALL_OLD"}}"##
         ),
         table = table,
@@ -212,7 +243,12 @@ fn attempt_body(table: &str, op: &StoreOp) -> Result<String, RequestError> {
         n = op.n,
         exp = op.expire_at,
         miss = miss,
-        max = max,
+        throttle = throttle,
+        next = version + 1,
+        lock_condition = lock_condition,
+        lock_value = lock_value,
+        version_condition = version_condition,
+        version_value = version_value,
     ))
 }
 
@@ -340,11 +376,21 @@ mod tests {
             expire_at: 1_700_090_000,
             max_failures,
             miss: None,
+            version: None,
+            throttle: None,
         }
     }
 
+    /// A checked guess at version 7; the right and the wrong one write
+    /// throttle states of the same length, as the core's do.
     fn attempt(miss: u32) -> StoreOp {
-        StoreOp { miss: Some(miss), ..op(StoreOpKind::Attempt, Some(5)) }
+        let throttle = if miss == 1 { "01700000000.00003/netAAAAA.00002" } else { "01700000000.00002/netAAAAA.00001" };
+        StoreOp {
+            miss: Some(miss),
+            version: Some(7),
+            throttle: Some(throttle.into()),
+            ..op(StoreOpKind::Attempt, None)
+        }
     }
 
     /// The target operation and the parsed body of `op`'s request.
@@ -416,20 +462,38 @@ mod tests {
     }
 
     #[test]
-    fn an_attempt_adds_miss_to_the_failures_of_a_live_link_only() {
+    fn a_guard_is_a_consistent_get_of_the_throttle_state() {
+        let (target, body) = call(&op(StoreOpKind::Guard, None));
+        assert_eq!(target, "DynamoDB_20120810.GetItem");
+        assert_eq!(body["ConsistentRead"], true);
+        assert_eq!(body["ProjectionExpression"], "#u, #r, #fl, #th, #tv");
+        assert_eq!(body["ExpressionAttributeNames"]["#tv"], "tv");
+    }
+
+    #[test]
+    fn an_attempt_writes_the_throttle_state_only_over_the_version_it_read() {
         let (target, body) = call(&attempt(1));
         assert_eq!(target, "DynamoDB_20120810.UpdateItem");
         assert_eq!(
             body["UpdateExpression"],
-            "SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp) ADD #fl :miss"
+            "SET #n = if_not_exists(#n, :n), #e = if_not_exists(#e, :exp), #th = :th, #tv = :next ADD #fl :miss"
         );
         assert_eq!(
             body["ConditionExpression"],
-            "(attribute_not_exists(#u) OR #u < :n) AND (attribute_not_exists(#r) OR #r = :false) \
-             AND (attribute_not_exists(#fl) OR #fl < :maxf)"
+            "(attribute_not_exists(#u) OR #u < :n) AND (attribute_not_exists(#r) OR #r = :false) AND #tv = :tv"
         );
+        assert_eq!(body["ExpressionAttributeValues"][":tv"], serde_json::json!({"N": "7"}));
+        assert_eq!(body["ExpressionAttributeValues"][":next"], serde_json::json!({"N": "8"}));
         assert_eq!(body["ExpressionAttributeValues"][":miss"], serde_json::json!({"N": "1"}));
-        assert_eq!(body["ExpressionAttributeValues"][":maxf"], serde_json::json!({"N": "5"}));
+        let (_, first) = call(&StoreOp { version: Some(0), ..attempt(1) });
+        assert!(first["ConditionExpression"].as_str().unwrap().ends_with(" AND attribute_not_exists(#tv)"));
+        assert!(first["ExpressionAttributeValues"].get(":tv").is_none());
+        let (_, locking) = call(&StoreOp { max_failures: Some(5), ..attempt(1) });
+        assert!(locking["ConditionExpression"]
+            .as_str()
+            .unwrap()
+            .contains(" AND (attribute_not_exists(#fl) OR #fl < :maxf) AND "));
+        assert_eq!(locking["ExpressionAttributeValues"][":maxf"], serde_json::json!({"N": "5"}));
         assert_eq!(body["ExpressionAttributeValues"][":n"], serde_json::json!({"N": "3"}));
         assert_eq!(body["ExpressionAttributeValues"][":exp"], serde_json::json!({"N": "1700090000"}));
         assert_eq!(
@@ -453,20 +517,24 @@ mod tests {
             .filter(|(_, (a, b))| a != b)
             .map(|(i, _)| i)
             .collect();
-        assert_eq!(differ.len(), 1, "{}\n{}", right.body, wrong.body);
+        // The digit of :miss, then digits inside :th and nothing else.
+        let th = right.body.find(r#"":th":{"S":""#).unwrap() + 11;
         assert!(right.body[..differ[0]].ends_with(r#"":miss":{"N":""#), "{}", right.body);
+        assert!(differ[1..].iter().all(|&i| i > th && i < th + 33), "{differ:?}");
         let names = |c: &HttpCall| c.headers.iter().map(|(k, v)| (k.clone(), v.len())).collect::<Vec<_>>();
         assert_eq!(names(&right), names(&wrong), "same headers, same lengths");
     }
 
     #[test]
-    fn an_attempt_needs_a_limit_and_a_miss_of_zero_or_one() {
+    fn an_attempt_needs_a_version_a_state_and_a_miss_of_zero_or_one() {
         let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: None };
         let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
         for bad in [
             StoreOp { miss: None, ..attempt(1) },
             StoreOp { miss: Some(2), ..attempt(1) },
-            StoreOp { max_failures: None, ..attempt(1) },
+            StoreOp { version: None, ..attempt(1) },
+            StoreOp { throttle: None, ..attempt(1) },
+            StoreOp { throttle: Some("a\"b".into()), ..attempt(1) },
         ] {
             assert_eq!(request(&bad, &store, &creds, 0), Err(RequestError::BadAttempt), "{bad:?}");
         }

@@ -61,14 +61,25 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
             Some(Value::Object(item)) => not_counted(item, op, "GetItem"),
             Some(_) => Interpreted::unavailable(false, "GetItem answer has an Item that is not an object".into()),
         },
+        StoreOpKind::Guard => match doc.get("Item") {
+            None => Interpreted::ok(StoreReply::Guarded {
+                used: 0,
+                revoked: false,
+                failures: 0,
+                version: 0,
+                throttle: String::new(),
+            }),
+            Some(Value::Object(item)) => guarded(item),
+            Some(_) => Interpreted::unavailable(false, "GetItem answer has an Item that is not an object".into()),
+        },
+        // ALL_NEW after the compare-and-set: the guess was counted. An
+        // answer whose version is not the one written did not apply it.
         StoreOpKind::Attempt => match doc.get("Attributes").and_then(Value::as_object) {
-            Some(attrs) => match not_counted(attrs, op, "UpdateItem") {
-                // ALL_NEW after `ADD failures :miss` on a live link: a miss
-                // with a count of 0 means the store did not apply the change.
-                Interpreted { reply: StoreReply::NotCounted { failures: 0, .. }, .. } if op.miss != Some(0) => {
-                    Interpreted::unavailable(false, "UpdateItem answer has no valid failures count".into())
+            Some(attrs) => match (number::<u32>(attrs, "used"), number::<u64>(attrs, "tv")) {
+                (Ok(used), Ok(Some(tv))) if Some(tv) == op.version.map(|v| v + 1) => {
+                    Interpreted::ok(StoreReply::Counted { used: used.unwrap_or(0) })
                 }
-                other => other,
+                _ => Interpreted::unavailable(false, "UpdateItem answer has no valid used count or version".into()),
             },
             None => Interpreted::unavailable(false, "UpdateItem answer has no Attributes".into()),
         },
@@ -140,6 +151,33 @@ fn not_counted(item: &Map<String, Value>, op: &StoreOp, what: &str) -> Interpret
     }
 }
 
+fn guarded(item: &Map<String, Value>) -> Interpreted {
+    let throttle = match item.get("th") {
+        None => Ok(String::new()),
+        Some(value) => value.get("S").and_then(Value::as_str).map(str::to_owned).ok_or(()),
+    };
+    let fields = (
+        number::<u32>(item, "used"),
+        boolean(item, "revoked"),
+        number::<u32>(item, "failures"),
+        number::<u64>(item, "tv"),
+        throttle,
+    );
+    match fields {
+        (Ok(used), Ok(revoked), Ok(failures), Ok(version), Ok(throttle)) => Interpreted::ok(StoreReply::Guarded {
+            used: used.unwrap_or(0),
+            revoked: revoked.unwrap_or(false),
+            failures: failures.unwrap_or(0),
+            version: version.unwrap_or(0),
+            throttle,
+        }),
+        _ => Interpreted::unavailable(
+            false,
+            "GetItem item has a malformed used, revoked, failures, th or tv attribute".into(),
+        ),
+    }
+}
+
 /// The last use of `op.fp`: its slot's `t` when the slot's `f` is `op.fp`;
 /// `None` when the slot is absent or holds another fingerprint (a use
 /// forgotten, never invented: crate::store::slot); `Err` when malformed.
@@ -200,6 +238,8 @@ mod tests {
             expire_at: 9000,
             max_failures: Some(5),
             miss: None,
+            version: None,
+            throttle: None,
         }
     }
 
@@ -259,18 +299,27 @@ mod tests {
     }
 
     fn attempt(miss: u32) -> StoreOp {
-        StoreOp { miss: Some(miss), ..op(StoreOpKind::Attempt) }
+        StoreOp { miss: Some(miss), version: Some(0), throttle: Some(String::new()), ..op(StoreOpKind::Attempt) }
     }
 
     #[test]
-    fn an_attempt_answers_with_the_item_after_the_change() {
-        let body = r#"{"Attributes":{"id":{"S":"x"},"used":{"N":"1"},"failures":{"N":"2"},"s_fp":{"M":{"f":{"S":"fpA"},"t":{"N":"800"}}},"s_ot":{"M":{"f":{"S":"other"},"t":{"N":"999"}}}}}"#;
-        assert_eq!(interpret(&attempt(1), 200, body).reply, not_counted(1, false, Some(800), 2));
-        let first = r#"{"Attributes":{"id":{"S":"x"},"failures":{"N":"1"},"n":{"N":"3"},"expire_at":{"N":"9000"}}}"#;
-        assert_eq!(interpret(&attempt(1), 200, first).reply, not_counted(0, false, None, 1));
-        // A right guess on a fresh link adds 0: no failures is its normal answer.
-        let fresh = r#"{"Attributes":{"id":{"S":"x"},"failures":{"N":"0"},"n":{"N":"3"},"expire_at":{"N":"9000"}}}"#;
-        assert_eq!(interpret(&attempt(0), 200, fresh).reply, not_counted(0, false, None, 0));
+    fn an_attempt_that_wrote_its_version_is_counted() {
+        let body =
+            r#"{"Attributes":{"id":{"S":"x"},"used":{"N":"1"},"failures":{"N":"2"},"tv":{"N":"1"},"th":{"S":"s"}}}"#;
+        assert_eq!(interpret(&attempt(1), 200, body).reply, StoreReply::Counted { used: 1 });
+        let first = r#"{"Attributes":{"id":{"S":"x"},"failures":{"N":"0"},"tv":{"N":"1"},"n":{"N":"3"}}}"#;
+        assert_eq!(interpret(&attempt(0), 200, first).reply, StoreReply::Counted { used: 0 });
+    }
+
+    #[test]
+    fn a_guard_reads_the_throttle_state_and_its_version() {
+        let body = r#"{"Item":{"used":{"N":"1"},"failures":{"N":"3"},"tv":{"N":"9"},"th":{"S":"abc"}}}"#;
+        let want = StoreReply::Guarded { used: 1, revoked: false, failures: 3, version: 9, throttle: "abc".into() };
+        assert_eq!(interpret(&op(StoreOpKind::Guard), 200, body).reply, want);
+        let fresh = StoreReply::Guarded { used: 0, revoked: false, failures: 0, version: 0, throttle: String::new() };
+        assert_eq!(interpret(&op(StoreOpKind::Guard), 200, "{}").reply, fresh);
+        let bad = r#"{"Item":{"th":{"N":"1"}}}"#;
+        assert_eq!(interpret(&op(StoreOpKind::Guard), 200, bad).reply, StoreReply::Unavailable);
     }
 
     #[test]
@@ -287,7 +336,7 @@ mod tests {
 
     #[test]
     fn a_miss_answer_without_a_count_is_unavailable() {
-        for body in [r#"{}"#, r#"{"Attributes":{"used":{"N":"1"}}}"#, r#"{"Attributes":{"failures":{"N":"0"}}}"#] {
+        for body in [r#"{}"#, r#"{"Attributes":{"used":{"N":"1"}}}"#, r#"{"Attributes":{"tv":{"N":"2"}}}"#] {
             let got = interpret(&attempt(1), 200, body);
             assert_eq!(got.reply, StoreReply::Unavailable, "{body}");
             assert!(!got.retryable, "{body}");

@@ -123,6 +123,12 @@ pub fn send_raw(addr: SocketAddr, bytes: &[u8], head_request: bool) -> io::Resul
     exchange(connect(addr)?, bytes, head_request)
 }
 
+/// Like [`send_raw`], from the loopback address `from` (say 127.0.1.2:
+/// another /24 than 127.0.0.1, so another client network to the server).
+pub fn send_raw_from(from: std::net::IpAddr, addr: SocketAddr, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
+    exchange(connect_from(from, addr)?, bytes, head_request)
+}
+
 /// Writes `bytes` on `stream` and reads one response to completion.
 fn exchange(mut stream: TcpStream, bytes: &[u8], head_request: bool) -> io::Result<Resp> {
     stream.write_all(bytes)?;

@@ -314,9 +314,22 @@ fn issued_pass(config: &Config, request: &Request, at: i64) -> Option<String> {
 /// Store replies built from fuzz bytes, with `last_use` near the times
 /// the op names so resumes inside and outside grace both occur.
 pub fn reply(u: &mut Unstructured, now: i64, resume_after: i64) -> arbitrary::Result<StoreReply> {
-    Ok(match u.int_in_range(0u8..=3)? {
+    Ok(match u.int_in_range(0u8..=4)? {
         0 => StoreReply::Unavailable,
         1 => StoreReply::Counted { used: small(u)? },
+        // A guard's answer: a throttle state that is fresh, arbitrary text, or
+        // the core's own encoding with a network waiting.
+        2 => StoreReply::Guarded {
+            used: small(u)?,
+            revoked: u.ratio(1, 5)?,
+            failures: small(u)?,
+            version: u64::from(small(u)?),
+            throttle: match u.int_in_range(0u8..=2)? {
+                0 => String::new(),
+                1 => String::arbitrary(u)?,
+                _ => format!("{:011}.{:05}/AAAAAAAA.00005.{:011}.{:011}", now - 10, small(u)? % 100, now - 1, now + 60),
+            },
+        },
         _ => StoreReply::NotCounted {
             used: small(u)?,
             revoked: u.ratio(1, 5)?,
@@ -464,7 +477,13 @@ pub fn check_step(
                 }
                 match step {
                     Step::Respond(r) => check_response(&r),
-                    Step::NeedStore { .. } => panic!("resume asked the store again"),
+                    // Only a guess asks again: its guard read, then its attempt.
+                    Step::NeedStore { op: next, .. } => {
+                        assert_eq!(op.kind, StoreOpKind::Guard, "resume asked the store again after {:?}", op.kind);
+                        assert!(matches!(reply, StoreReply::Guarded { revoked: false, .. }));
+                        assert_eq!((next.kind, next.id.as_str()), (StoreOpKind::Attempt, op.id.as_str()));
+                        assert!(matches!(next.miss, Some(0 | 1)) && next.version.is_some() && next.throttle.is_some());
+                    }
                     Step::Forward(f) => {
                         check_forward(config, request, &token, &f);
                         match f.allow {
