@@ -35,7 +35,10 @@ if ! cargo build --quiet --locked --release --target "$triple" --bins; then
   exit 2
 fi
 
-python3 seeds.py corpus
+if ! python3 seeds.py corpus; then
+  echo "fuzz: seeds.py failed (a vector it cannot read): fix it, the corpus would be partial" >&2
+  exit 2
+fi
 mkdir -p artifacts
 failed=()
 total=0

@@ -54,7 +54,7 @@ for case in decide["cases"]:
     if claims:
         seed("claims", json.dumps(claims, separators=(",", ":"), ensure_ascii=False))
         seed("path", claims["p"] + "\n" + req["path"])
-        if "ip" in claims:
+        if isinstance(claims.get("ip"), str):  # a null or mistyped claim is a vector of its own
             seed("cidr", ip_bytes(req.get("ip", "")) + claims["ip"].encode())
     seed("range", "\n".join([headers.get("range", ""), req["query"], headers.get("authorization", "")]))
     if "body" in req:
@@ -64,7 +64,8 @@ for case in decide["cases"]:
     seed("decide", b"\x00" + json.dumps(doc, ensure_ascii=False).encode())
 
 seed("form", "\x01s\u00e9same ouvre")
-kinds = ["consume", "resume", "read", "fail"]
+# The target's kind order (fuzz_targets/dynamodb.rs, KINDS).
+kinds = ["consume", "resume", "read", "attempt", "guard"]
 for v in dyn["vectors"]:
     # The raw layout: 0x80 | kind, the status (two bytes, little-endian), the body.
     status = v["status"].to_bytes(2, "little")

@@ -1,9 +1,9 @@
 //! The DynamoDB reply interpreter: any status and body, for every op kind.
 //! Never a panic; 5xx is retryable `unavailable`; a counted reply only for a
-//! consume answered 200 with `used >= 1`; a counted failure only with
-//! `failures >= 1`; an error line is short, printable and never quotes the
+//! consume answered 200 with `used >= 1` or an attempt answered 200; a
+//! guarded reply only for a guard; an error line is short, printable and never quotes the
 //! body beyond the error type. Input: byte 0 with bit 7 set is the raw layout
-//! the seeds use (kind = bits 0-1, then the status as two bytes little-endian,
+//! the seeds use (kind = bits 0-2 modulo 5, then the status as two bytes little-endian,
 //! then the body as text); otherwise the op kind, status and a body built from
 //! DynamoDB-shaped parts come from the bytes through `arbitrary`.
 #![no_main]
@@ -80,11 +80,12 @@ fn check_error_line(error: &str, body: &str) {
 fuzz_target!(|data: &[u8]| {
     static OP: OnceLock<oncelink_edge::StoreOp> = OnceLock::new();
     let mut op = OP.get_or_init(store_op).clone();
-    const KINDS: [StoreOpKind; 4] = [StoreOpKind::Consume, StoreOpKind::Resume, StoreOpKind::Read, StoreOpKind::Attempt];
+    const KINDS: [StoreOpKind; 5] =
+        [StoreOpKind::Consume, StoreOpKind::Resume, StoreOpKind::Read, StoreOpKind::Attempt, StoreOpKind::Guard];
     let mut u = Unstructured::new(data);
     let (status, body) = match data {
         [first, lo, hi, rest @ ..] if first & 0x80 != 0 => {
-            op.kind = KINDS[usize::from(first & 3)];
+            op.kind = KINDS[usize::from(first & 7) % KINDS.len()];
             u = Unstructured::new(&[]);
             (u16::from_le_bytes([*lo, *hi]), String::from_utf8_lossy(rest).into_owned())
         }
@@ -101,6 +102,12 @@ fuzz_target!(|data: &[u8]| {
             (status, body)
         }
     };
+    if op.kind == StoreOpKind::Attempt {
+        // An attempt writes the core's throttle state over the version it read.
+        op.version = Some(u.int_in_range(0u64..=3).unwrap_or(0));
+        op.throttle = Some(String::new());
+        op.miss = Some(u.int_in_range(0u32..=1).unwrap_or(1));
+    }
     let got = dynamodb::interpret(&op, status, &body);
     if status >= 500 {
         assert!(got.retryable && got.reply == StoreReply::Unavailable);
@@ -110,7 +117,11 @@ fuzz_target!(|data: &[u8]| {
         reply => {
             assert!(got.error.is_none() && !got.retryable && status < 500);
             match reply {
-                StoreReply::Counted { used } => assert!(op.kind == StoreOpKind::Consume && status == 200 && *used >= 1),
+                StoreReply::Counted { used } => assert!(
+                    status == 200
+                        && (op.kind == StoreOpKind::Attempt || (op.kind == StoreOpKind::Consume && *used >= 1))
+                ),
+                StoreReply::Guarded { .. } => assert!(op.kind == StoreOpKind::Guard && status == 200),
                 _ => {}
             }
         }
