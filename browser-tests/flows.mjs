@@ -146,7 +146,9 @@ export function defineFlows(label, start) {
         const message = await status.innerText();
         assert.match(message, /password/i, 'the error message is shown');
         assert.match(message, /not right|wrong|incorrect/i, 'the message says the password is wrong');
-        assert.match(message, /\b4\b/, 'the message says how many attempts are left (5 - 1)');
+        // Guesses are throttled per network, not counted toward a lock (docs/page-mode.md,
+        // "Throttling"): the default deployment threatens no lock.
+        assert.doesNotMatch(message, /attempts? left|lock/i, 'no lock is counted down');
         await screenshot(page, join(outDir, `${target.name}-wrong-password.png`));
 
         await page.getByLabel('Password').fill(password);
