@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Writes seed corpora for the fuzz targets from the shared vectors
 (edge/vectors/*.json, edge/fixtures/dynamodb/interpret.json), in the input
-layout each target documents at its top. Usage: seeds.py OUT_DIR.
+layout each target documents at its top. Usage: seeds.py OUT_DIR (seeds.py --help prints this).
 Seeds are generated, never committed; the fuzzer adds what it finds."""
 import hashlib
 import ipaddress
 import json
 import pathlib
-import sys
+import argparse
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-out = pathlib.Path(sys.argv[1])
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("out_dir", type=pathlib.Path, help="where one folder per fuzz target is written")
+out = parser.parse_args().out_dir
 decide = json.loads((ROOT / "edge/vectors/decide.json").read_text())
 fmt = json.loads((ROOT / "edge/vectors/format.json").read_text())
 dyn = json.loads((ROOT / "edge/fixtures/dynamodb/interpret.json").read_text())
