@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh || { echo "test-all: setup failed" >&2; exit 1; }
 
+# What git sees before any test runs: a test that writes into the tree (a
+# stray output folder, a regenerated file) shows up as a difference at the end.
+tree_before=$(git status --porcelain --untracked-files=all 2>/dev/null)
+
 passed=0
 failed=()
 step() {
@@ -54,6 +58,18 @@ step deploy-lint bash origin-shim/deploy/check.sh
 step fuzz bash security/fuzz/run.sh 15
 # The README's "run the product" command, run as a user would (release build).
 step demo bash scripts/test-demo.sh
+# Tests write only into ignored folders (target/, /tmp): anything new or
+# changed in the tree is a test writing where it should not (seeds.py once
+# wrote 229 files into ./--help/, which were committed).
+tree_clean() {
+  local after
+  after=$(git status --porcelain --untracked-files=all 2>/dev/null)
+  [ "$after" = "$tree_before" ] && return 0
+  echo "test-all: the tests changed the working tree:" >&2
+  diff <(printf '%s\n' "$tree_before") <(printf '%s\n' "$after") >&2
+  return 1
+}
+step tree-clean tree_clean
 
 printf '\n'
 if [ ${#failed[@]} -gt 0 ]; then
