@@ -1,0 +1,86 @@
+//! PDF: through `lopdf`, which loads the whole document.
+//!
+//! Removed: the trailer's `/Info` dictionary (Author, Title, Subject,
+//! Keywords, Creator, Producer, dates), the catalog's and every page's
+//! `/Metadata` stream (XMP) and `/PieceInfo`. The document is then written
+//! anew with only the objects still reachable from its trailer, so earlier
+//! revisions (incremental updates, which keep old Info dictionaries) and
+//! orphaned objects are gone too.
+//!
+//! Not removed: metadata inside embedded images and fonts, annotations
+//! (comments name their author), form field values, embedded files,
+//! object-level `/Metadata` on images, JavaScript, the document `/ID`.
+//!
+//! Copied unchanged: files over [`Limits::max_pdf_bytes`], files `lopdf`
+//! cannot parse (or panics on), and encrypted files (lopdf would decrypt
+//! them with the empty user password and write them out decrypted).
+
+use super::stream::Fault;
+use super::{note, Limits, Removed, Unchanged};
+use lopdf::{Dictionary, Document};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+pub(crate) fn strip(
+    input: &Path,
+    source: &File,
+    target: &File,
+    limits: &Limits,
+) -> Result<Result<Vec<Removed>, Unchanged>, Fault> {
+    let size = source.metadata().map_err(Fault::Read)?.len();
+    if size > limits.max_pdf_bytes {
+        return Ok(Err(Unchanged::TooLarge));
+    }
+    // lopdf reads the file itself; a parser panic on hostile input is a
+    // corrupt file, not a crashed server thread.
+    let loaded = catch_unwind(|| Document::load(input));
+    let mut doc = match loaded {
+        Ok(Ok(doc)) => doc,
+        Ok(Err(lopdf::Error::IO(e))) => return Err(Fault::Read(e)),
+        Ok(Err(_)) | Err(_) => return Ok(Err(Unchanged::Corrupt)),
+    };
+    if doc.was_encrypted() || doc.is_encrypted() {
+        return Ok(Err(Unchanged::Encrypted));
+    }
+    let removed = match catch_unwind(AssertUnwindSafe(|| clean(&mut doc))) {
+        Ok(Ok(removed)) => removed,
+        Ok(Err(())) | Err(_) => return Ok(Err(Unchanged::Corrupt)),
+    };
+    let mut writer = BufWriter::with_capacity(64 << 10, target);
+    match catch_unwind(AssertUnwindSafe(|| doc.save_to(&mut writer))) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(Fault::Write(e)),
+        Err(_) => return Ok(Err(Unchanged::Corrupt)),
+    }
+    writer.flush().map_err(Fault::Write)?;
+    Ok(Ok(removed))
+}
+
+fn clean(doc: &mut Document) -> Result<Vec<Removed>, ()> {
+    let mut removed = Vec::new();
+    if doc.trailer.remove(b"Info").is_some() {
+        note(&mut removed, Removed::DocumentInfo);
+    }
+    let catalog = doc.catalog_mut().map_err(|_| ())?;
+    strip_dictionary(catalog, &mut removed);
+    let pages: Vec<_> = doc.get_pages().into_values().collect();
+    for page in pages {
+        if let Ok(dict) = doc.get_dictionary_mut(page) {
+            strip_dictionary(dict, &mut removed);
+        }
+    }
+    doc.prune_objects();
+    Ok(removed)
+}
+
+fn strip_dictionary(dict: &mut Dictionary, removed: &mut Vec<Removed>) {
+    if dict.remove(b"Metadata").is_some() {
+        note(removed, Removed::Xmp);
+    }
+    if dict.remove(b"PieceInfo").is_some() {
+        note(removed, Removed::PieceInfo);
+    }
+}
+
