@@ -347,3 +347,43 @@ fn the_output_is_private_to_its_owner() {
     let (run, _) = strip_file("photo.jpg", &jpeg(None, false), &Limits::default());
     assert_eq!(std::fs::metadata(&run.output).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+#[test]
+fn a_turned_webp_keeps_only_its_orientation_and_says_so_in_its_flags() {
+    let mut input = Vec::new();
+    let mut encoder = image_webp::WebPEncoder::new(&mut input);
+    encoder.set_exif_metadata(exif_with_gps(Some(8)));
+    encoder.encode(&pixels(), u32::from(W), u32::from(H), image_webp::ColorType::Rgb8).unwrap();
+    let (pixels_in, _, _) = decode_webp(&input);
+    let (run, result) = strip_file("picture.webp", &input, &Limits::default());
+    assert!(result.stripped && result.removed.contains(&Removed::Gps));
+    let out = read(&run);
+    assert_eq!(out[20] & 0x08, 0x08, "the VP8X EXIF flag");
+    let (pixels_out, exif_out, _) = decode_webp(&out);
+    assert_eq!(pixels_out, pixels_in);
+    let exif = exif::Reader::new().read_raw(exif_out.expect("an EXIF chunk")).unwrap();
+    assert_eq!(exif.fields().map(|f| (f.tag, f.value.get_uint(0))).collect::<Vec<_>>(), [(Tag::Orientation, Some(8))]);
+    assert!(!contains(&out, CAMERA.as_bytes()));
+}
+
+#[test]
+fn a_jfif_thumbnail_is_removed_and_the_jfif_header_kept() {
+    let input = jpeg(None, false);
+    // jpeg-encoder writes a JFIF APP0 without a thumbnail: give it a 1x1 one.
+    assert_eq!(&input[2..4], [0xFF, 0xE0]);
+    let len = usize::from(u16::from_be_bytes([input[4], input[5]]));
+    let mut app0 = input[6..4 + len].to_vec();
+    app0[12] = 1;
+    app0[13] = 1;
+    app0.extend_from_slice(b"\xAA\xBB\xCC");
+    let with_thumbnail =
+        [&input[..4], &((app0.len() + 2) as u16).to_be_bytes()[..], &app0, &input[4 + len..]].concat();
+    let (run, result) = strip_file("photo.jpg", &with_thumbnail, &Limits::default());
+    assert!(result.stripped && result.removed.contains(&Removed::Thumbnail));
+    let out = read(&run);
+    assert_eq!(&out[2..6], [0xFF, 0xE0, 0, 16]);
+    assert_eq!(&out[6..11], b"JFIF\0");
+    assert_eq!(&out[18..20], [0, 0], "the thumbnail's width and height");
+    assert!(!contains(&out, b"\xAA\xBB\xCC"));
+    assert_eq!(decode_jpeg(&out), decode_jpeg(&input));
+}
