@@ -387,3 +387,33 @@ fn a_jfif_thumbnail_is_removed_and_the_jfif_header_kept() {
     assert!(!contains(&out, b"\xAA\xBB\xCC"));
     assert_eq!(decode_jpeg(&out), decode_jpeg(&input));
 }
+
+#[test]
+fn every_truncation_and_flipped_byte_of_each_sample_is_cleaned_or_copied_unchanged_never_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    let mut outcomes = [0usize; 2];
+    for sample in [jpeg(Some(6), true), png_with_metadata(), webp_with_metadata(), pdf_with_metadata()] {
+        let step = (sample.len() / 100).max(1);
+        for at in (0..sample.len()).step_by(step) {
+            let mut flipped = sample.clone();
+            flipped[at] ^= 0xA5;
+            for bytes in [&sample[..at], &flipped[..]] {
+                std::fs::write(&input, bytes).unwrap();
+                let output = dir.path().join(format!("out-{at}"));
+                let result = strip(&input, &output, &Limits::default()).expect("only I/O fails");
+                let out = std::fs::read(&output).unwrap();
+                if result.stripped {
+                    outcomes[0] += 1;
+                } else {
+                    assert_eq!(out, bytes, "an unchanged copy that changed ({:?})", result.unchanged);
+                    outcomes[1] += 1;
+                }
+                std::fs::remove_file(&output).unwrap();
+            }
+        }
+    }
+    // Both outcomes happen: the walkers neither accept everything nor refuse everything.
+    eprintln!("cleaned, unchanged: {outcomes:?}");
+    assert!(outcomes[0] > 100 && outcomes[1] > 100, "{outcomes:?}");
+}

@@ -192,7 +192,7 @@ pub fn strip(input: &Path, output: &Path, limits: &Limits) -> Result<Stripped, E
     let kind = Kind::sniff(&head[..head_len]);
 
     let target = create_new(output).map_err(|e| Error::WriteOutput(output.to_owned(), e))?;
-    let result = write_stripped(kind, input, source, target, limits);
+    let result = write_stripped(kind, source, target, limits);
     if result.is_err() {
         let _ = std::fs::remove_file(output);
     }
@@ -204,12 +204,12 @@ pub fn strip(input: &Path, output: &Path, limits: &Limits) -> Result<Stripped, E
     })
 }
 
-fn write_stripped(kind: Kind, input: &Path, source: File, target: File, limits: &Limits) -> Result<Stripped, Fault> {
+fn write_stripped(kind: Kind, source: File, target: File, limits: &Limits) -> Result<Stripped, Fault> {
     let cleaned = match kind {
         Kind::Jpeg => stream_walk(&source, &target, jpeg::strip),
         Kind::Png => stream_walk(&source, &target, png::strip),
         Kind::Webp => stream_walk(&source, &target, webp::strip),
-        Kind::Pdf => pdf::strip(input, &source, &target, limits),
+        Kind::Pdf => pdf::strip(&source, &target, limits),
         Kind::Unknown => Ok(Err(Unchanged::UnknownType)),
     };
     let outcome = match cleaned {

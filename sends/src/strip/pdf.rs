@@ -20,12 +20,10 @@ use super::{note, Limits, Removed, Unchanged};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 
 pub(crate) fn strip(
-    input: &Path,
     source: &File,
     target: &File,
     limits: &Limits,
@@ -34,14 +32,23 @@ pub(crate) fn strip(
     if size > limits.max_pdf_bytes {
         return Ok(Err(Unchanged::TooLarge));
     }
-    // lopdf reads the file itself; a parser panic on hostile input is a
-    // corrupt file, not a crashed server thread.
-    let loaded = catch_unwind(|| Document::load(input));
-    let mut doc = match loaded {
+    // Read here, so that a failing disk is an error and everything lopdf
+    // reports is about the content (a truncated file is an I/O
+    // UnexpectedEof inside lopdf).
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let mut reader = source;
+    reader.rewind().map_err(Fault::Read)?;
+    reader.take(limits.max_pdf_bytes.saturating_add(1)).read_to_end(&mut bytes).map_err(Fault::Read)?;
+    if bytes.len() as u64 > limits.max_pdf_bytes {
+        return Ok(Err(Unchanged::TooLarge));
+    }
+    // A parser panic on hostile input is a corrupt file, not a crashed
+    // server thread.
+    let mut doc = match catch_unwind(|| Document::load_mem(&bytes)) {
         Ok(Ok(doc)) => doc,
-        Ok(Err(lopdf::Error::IO(e))) => return Err(Fault::Read(e)),
         Ok(Err(_)) | Err(_) => return Ok(Err(Unchanged::Corrupt)),
     };
+    drop(bytes);
     if doc.was_encrypted() || doc.is_encrypted() {
         return Ok(Err(Unchanged::Encrypted));
     }
