@@ -186,11 +186,8 @@ impl ApiKeys {
 
     /// Removes the key named `name`.
     pub fn revoke(&mut self, name: &str) -> Result<(), Error> {
-        let at = self
-            .lines
-            .iter()
-            .position(|l| matches!(l, Line::Key(e) if e.name == name))
-            .ok_or(Error::UnknownName)?;
+        let at =
+            self.lines.iter().position(|l| matches!(l, Line::Key(e) if e.name == name)).ok_or(Error::UnknownName)?;
         self.lines.remove(at);
         Ok(())
     }

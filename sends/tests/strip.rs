@@ -14,9 +14,7 @@ const CAMERA: &str = "SecretCam 9000";
 const XMP: &str = "<x:xmpmeta xmlns:x='adobe:ns:meta/'><dc:creator>Alice Author</dc:creator></x:xmpmeta>";
 
 fn pixels() -> Vec<u8> {
-    (0..usize::from(W) * usize::from(H))
-        .flat_map(|i| [(i * 7) as u8, (i * 3) as u8, 255 - (i % 256) as u8])
-        .collect()
+    (0..usize::from(W) * usize::from(H)).flat_map(|i| [(i * 7) as u8, (i * 3) as u8, 255 - (i % 256) as u8]).collect()
 }
 
 /// EXIF (TIFF bytes) with a camera name, an orientation and a GPS position.
@@ -25,9 +23,17 @@ fn exif_with_gps(orientation: Option<u16>) -> Vec<u8> {
     let mut fields = vec![
         Field { tag: Tag::Make, ifd_num: In::PRIMARY, value: Value::Ascii(vec![CAMERA.as_bytes().to_vec()]) },
         Field { tag: Tag::GPSLatitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"N".to_vec()]) },
-        Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: Value::Rational(vec![r(52, 1), r(31, 1), r(1234, 100)]) },
+        Field {
+            tag: Tag::GPSLatitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(vec![r(52, 1), r(31, 1), r(1234, 100)]),
+        },
         Field { tag: Tag::GPSLongitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"E".to_vec()]) },
-        Field { tag: Tag::GPSLongitude, ifd_num: In::PRIMARY, value: Value::Rational(vec![r(13, 1), r(24, 1), r(5678, 100)]) },
+        Field {
+            tag: Tag::GPSLongitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(vec![r(13, 1), r(24, 1), r(5678, 100)]),
+        },
     ];
     if let Some(o) = orientation {
         fields.push(Field { tag: Tag::Orientation, ifd_num: In::PRIMARY, value: Value::Short(vec![o]) });
@@ -245,8 +251,12 @@ fn pdf_with_metadata() -> Vec<u8> {
         "Contents" => content_id,
         "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
     });
-    doc.objects.insert(pages_id, Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 }));
-    let xmp_id = doc.add_object(Stream::new(dictionary! { "Type" => "Metadata", "Subtype" => "XML" }, XMP.as_bytes().to_vec()));
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 }),
+    );
+    let xmp_id =
+        doc.add_object(Stream::new(dictionary! { "Type" => "Metadata", "Subtype" => "XML" }, XMP.as_bytes().to_vec()));
     let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id, "Metadata" => xmp_id });
     doc.trailer.set("Root", catalog_id);
     let info_id = doc.add_object(dictionary! {
@@ -376,8 +386,7 @@ fn a_jfif_thumbnail_is_removed_and_the_jfif_header_kept() {
     app0[12] = 1;
     app0[13] = 1;
     app0.extend_from_slice(b"\xAA\xBB\xCC");
-    let with_thumbnail =
-        [&input[..4], &((app0.len() + 2) as u16).to_be_bytes()[..], &app0, &input[4 + len..]].concat();
+    let with_thumbnail = [&input[..4], &((app0.len() + 2) as u16).to_be_bytes()[..], &app0, &input[4 + len..]].concat();
     let (run, result) = strip_file("photo.jpg", &with_thumbnail, &Limits::default());
     assert!(result.stripped && result.removed.contains(&Removed::Thumbnail));
     let out = read(&run);

@@ -143,12 +143,8 @@ fn keep(marker: u8, payload: &[u8], removed: &mut Vec<Removed>) -> Keep {
 /// `APPn` and the segment's identifier (its leading printable bytes), e.g.
 /// `APP2 MPF`.
 fn app_name(marker: u8, payload: &[u8]) -> String {
-    let id: String = payload
-        .iter()
-        .take(16)
-        .take_while(|b| b.is_ascii_graphic() || **b == b' ')
-        .map(|&b| b as char)
-        .collect();
+    let id: String =
+        payload.iter().take(16).take_while(|b| b.is_ascii_graphic() || **b == b' ').map(|&b| b as char).collect();
     let n = marker - 0xE0;
     if id.is_empty() {
         format!("APP{n}")

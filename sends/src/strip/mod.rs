@@ -228,13 +228,17 @@ fn write_stripped(kind: Kind, source: File, target: File, limits: &Limits) -> Re
     Ok(stripped)
 }
 
+/// What a cleaner did: the list of what it removed, or why the file must
+/// be copied unchanged.
+type Cleaned = Result<Vec<Removed>, Unchanged>;
+
 /// Runs a streaming container walker from the start of `source` into
 /// `target`. Its `Ok` is the list of what it removed.
 fn stream_walk<'f>(
     mut source: &'f File,
     target: &'f File,
     walk: fn(&mut BufReader<&'f File>, &mut BufWriter<&'f File>) -> Result<Vec<Removed>, Fault>,
-) -> Result<Result<Vec<Removed>, Unchanged>, Fault> {
+) -> Result<Cleaned, Fault> {
     source.rewind().map_err(Fault::Read)?;
     let mut reader = BufReader::with_capacity(64 << 10, source);
     let mut writer = BufWriter::with_capacity(64 << 10, target);

@@ -16,18 +16,14 @@
 //! them with the empty user password and write them out decrypted).
 
 use super::stream::Fault;
-use super::{note, Limits, Removed, Unchanged};
+use super::{note, Cleaned, Limits, Removed, Unchanged};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub(crate) fn strip(
-    source: &File,
-    target: &File,
-    limits: &Limits,
-) -> Result<Result<Vec<Removed>, Unchanged>, Fault> {
+pub(crate) fn strip(source: &File, target: &File, limits: &Limits) -> Result<Cleaned, Fault> {
     let size = source.metadata().map_err(Fault::Read)?.len();
     if size > limits.max_pdf_bytes {
         return Ok(Err(Unchanged::TooLarge));
@@ -127,4 +123,3 @@ fn strip_dictionary(dict: &mut Dictionary, removed: &mut Vec<Removed>) {
         note(removed, Removed::PieceInfo);
     }
 }
-
