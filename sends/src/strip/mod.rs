@@ -232,13 +232,13 @@ fn write_stripped(kind: Kind, source: File, target: File, limits: &Limits) -> Re
 /// be copied unchanged.
 type Cleaned = Result<Vec<Removed>, Unchanged>;
 
+/// A streaming walker (jpeg, png, webp): cleans from its reader into its
+/// writer and lists what it removed.
+type Walker<'f> = fn(&mut BufReader<&'f File>, &mut BufWriter<&'f File>) -> Result<Vec<Removed>, Fault>;
+
 /// Runs a streaming container walker from the start of `source` into
 /// `target`. Its `Ok` is the list of what it removed.
-fn stream_walk<'f>(
-    mut source: &'f File,
-    target: &'f File,
-    walk: fn(&mut BufReader<&'f File>, &mut BufWriter<&'f File>) -> Result<Vec<Removed>, Fault>,
-) -> Result<Cleaned, Fault> {
+fn stream_walk<'f>(mut source: &'f File, target: &'f File, walk: Walker<'f>) -> Result<Cleaned, Fault> {
     source.rewind().map_err(Fault::Read)?;
     let mut reader = BufReader::with_capacity(64 << 10, source);
     let mut writer = BufWriter::with_capacity(64 << 10, target);
