@@ -290,6 +290,34 @@ fn a_pdf_comes_back_without_its_info_author_and_title_or_xmp_and_still_parses() 
     assert_eq!(doc.get_page_content(page).unwrap(), b"BT /F1 12 Tf 72 712 Td (Hello) Tj ET\n");
 }
 
+fn encrypted_pdf(user_password: &str) -> Vec<u8> {
+    let mut doc = Document::load_mem(&pdf_with_metadata()).unwrap();
+    doc.trailer.set("ID", vec![Object::string_literal("0123456789abcdef"), Object::string_literal("0123456789abcdef")]);
+    let state = lopdf::EncryptionState::try_from(lopdf::EncryptionVersion::V2 {
+        document: &doc,
+        owner_password: "owner",
+        user_password,
+        key_length: 128,
+        permissions: lopdf::Permissions::default(),
+    })
+    .unwrap();
+    doc.encrypt(&state).unwrap();
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    assert!(contains(&out, b"/Encrypt") && !contains(&out, b"Secret Plans"));
+    out
+}
+
+#[test]
+fn an_encrypted_pdf_is_copied_unchanged_not_written_out_decrypted() {
+    for user_password in ["", "user"] {
+        let input = encrypted_pdf(user_password);
+        let (run, result) = strip_file("report.pdf", &input, &Limits::default());
+        assert_eq!((result.stripped, result.unchanged), (false, Some(Unchanged::Encrypted)), "{user_password:?}");
+        assert_eq!(read(&run), input);
+    }
+}
+
 #[test]
 fn a_corrupt_pdf_is_copied_unchanged_and_says_so() {
     let mut input = pdf_with_metadata();

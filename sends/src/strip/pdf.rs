@@ -42,6 +42,9 @@ pub(crate) fn strip(source: &File, target: &File, limits: &Limits) -> Result<Cle
     // server thread.
     let mut doc = match catch_unwind(|| Document::load_mem(&bytes)) {
         Ok(Ok(doc)) => doc,
+        // lopdf fails on a file that needs a user password: say why when
+        // the file names an encryption dictionary.
+        Ok(Err(_)) | Err(_) if bytes.windows(8).any(|w| w == b"/Encrypt") => return Ok(Err(Unchanged::Encrypted)),
         Ok(Err(_)) | Err(_) => return Ok(Err(Unchanged::Corrupt)),
     };
     drop(bytes);
