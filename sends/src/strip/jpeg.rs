@@ -185,7 +185,9 @@ fn copy_scan(r: &mut impl BufRead, w: &mut impl Write) -> Result<u8, Fault> {
         if buf.is_empty() {
             return Err(Fault::Corrupt);
         }
-        let Some(ff) = buf.iter().position(|&b| b == 0xFF) else {
+        // Whole runs of scan data are written at once: only an FF that may
+        // start a marker (or ends the buffer) stops the run.
+        let Some(ff) = next_marker_candidate(buf) else {
             let n = buf.len();
             write(w, buf)?;
             r.consume(n);
@@ -200,6 +202,49 @@ fn copy_scan(r: &mut impl BufRead, w: &mut impl Write) -> Result<u8, Fault> {
         match b {
             0x00 | 0xD0..=0xD7 => write(w, &[0xFF, b])?,
             marker => return Ok(marker),
+        }
+    }
+}
+
+/// The position of the first FF in `buf` that is not followed (in `buf`)
+/// by a stuffing 00 or a restart marker.
+fn next_marker_candidate(buf: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(p) = buf[from..].iter().position(|&b| b == 0xFF) {
+        let at = from + p;
+        match buf.get(at + 1) {
+            Some(0x00 | 0xD0..=0xD7) => from = at + 2,
+            _ => return Some(at),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::BufReader;
+
+    #[test]
+    fn scan_data_is_copied_the_same_whatever_the_buffer_boundaries() {
+        let scan = [1, 2, 0xFF, 0x00, 3, 0xFF, 0xD3, 4, 0xFF, 0x00, 0xFF, 0xFF, 0xC4, 9, 9];
+        let copied = &scan[..10];
+        for capacity in 1..=scan.len() + 1 {
+            let mut r = BufReader::with_capacity(capacity, &scan[..]);
+            let mut w = Vec::new();
+            assert_eq!(copy_scan(&mut r, &mut w).unwrap(), 0xC4, "capacity {capacity}");
+            assert_eq!(w, copied, "capacity {capacity}");
+            let mut rest = Vec::new();
+            std::io::Read::read_to_end(&mut r, &mut rest).unwrap();
+            assert_eq!(rest, [9, 9], "capacity {capacity}");
+        }
+    }
+
+    #[test]
+    fn scan_data_that_ends_without_a_marker_is_corrupt() {
+        for scan in [&[1, 2, 3][..], &[1, 0xFF], &[0xFF, 0x00, 0xFF, 0xFF]] {
+            let mut r = BufReader::with_capacity(2, scan);
+            assert!(matches!(copy_scan(&mut r, &mut Vec::new()), Err(Fault::Corrupt)));
         }
     }
 }
