@@ -210,7 +210,7 @@ fn copy_scan(r: &mut impl BufRead, w: &mut impl Write) -> Result<u8, Fault> {
 /// by a stuffing 00 or a restart marker.
 fn next_marker_candidate(buf: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(p) = buf[from..].iter().position(|&b| b == 0xFF) {
+    while let Some(p) = memchr::memchr(0xFF, &buf[from..]) {
         let at = from + p;
         match buf.get(at + 1) {
             Some(0x00 | 0xD0..=0xD7) => from = at + 2,
