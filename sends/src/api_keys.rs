@@ -249,8 +249,13 @@ pub fn revoke_key(path: &Path, name: &str) -> Result<(), Error> {
 
 /// Writes `keys` to `path`: temporary file (mode 0600), sync, rename.
 pub fn write(path: &Path, keys: &ApiKeys) -> Result<(), Error> {
-    oncelink_keyfile::write_private(path, &keys.to_text(), oncelink_keyfile::Replace::Always)
-        .map_err(|e| Error::WriteApiKeys(path.to_owned(), e.to_string()))
+    oncelink_keyfile::write_private(path, &keys.to_text(), oncelink_keyfile::Replace::Always).map_err(|e| {
+        let cause = match e {
+            oncelink_keyfile::Error::Write(_, io) => io,
+            other => std::io::Error::other(other.to_string()),
+        };
+        Error::WriteApiKeys(path.to_owned(), cause)
+    })
 }
 
 fn valid_name(name: &str) -> bool {

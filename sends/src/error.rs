@@ -21,7 +21,7 @@ pub enum Error {
     ReadApiKeys(PathBuf, io::Error),
     /// The API key file could not be written (`api_keys_unwritable`); the
     /// old file is left as it was.
-    WriteApiKeys(PathBuf, String),
+    WriteApiKeys(PathBuf, io::Error),
     /// The API key file does not start with the format line this crate
     /// writes (`api_keys_version`).
     ApiKeysVersion,
@@ -88,7 +88,10 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::ReadInput(_, e) | Error::WriteOutput(_, e) | Error::ReadApiKeys(_, e) => Some(e),
+            Error::ReadInput(_, e)
+            | Error::WriteOutput(_, e)
+            | Error::ReadApiKeys(_, e)
+            | Error::WriteApiKeys(_, e) => Some(e),
             _ => None,
         }
     }

@@ -148,6 +148,16 @@ fn a_missing_file_is_an_error_when_read_and_is_created_by_a_new_key() {
 }
 
 #[test]
+fn a_file_in_a_missing_folder_cannot_be_written_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-folder").join("api-keys");
+    let err = api_keys::create_key(&path, "k", NOW).unwrap_err();
+    assert_eq!(err.code(), "api_keys_unwritable");
+    let message = err.to_string();
+    assert_eq!(message.matches(&*path.to_string_lossy()).count(), 1, "{message}");
+}
+
+#[test]
 fn a_world_readable_file_is_replaced_by_a_private_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("api-keys");
