@@ -3,16 +3,8 @@
 use oncelink_sends::api_keys::{self, ApiKeys, FORMAT_LINE, KEY_LEN, KEY_PREFIX};
 use oncelink_sends::Error;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
 const NOW: u64 = 1_796_000_000;
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    names.sort();
-    names
-}
 
 #[test]
 fn a_new_key_verifies_and_the_file_holds_only_its_hash_privately() {
@@ -25,7 +17,8 @@ fn a_new_key_verifies_and_the_file_holds_only_its_hash_privately() {
     assert!(!text.contains(&key[KEY_PREFIX.len()..]), "the plaintext is in the file");
     assert!(text.starts_with(&format!("{FORMAT_LINE}\nalice ")) && text.ends_with(&format!(" {NOW}\n")), "{text}");
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(entries(dir.path()), ["api-keys"], "a temporary file was left behind");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["api-keys"], "a temporary file was left behind");
 
     let keys = api_keys::read(&path).unwrap();
     assert_eq!(keys.verify(&key), Some("alice"));
