@@ -319,6 +319,42 @@ fn an_encrypted_pdf_is_copied_unchanged_not_written_out_decrypted() {
 }
 
 #[test]
+fn an_incremental_update_leaves_neither_the_old_nor_the_new_info_behind() {
+    let original = pdf_with_metadata();
+    let doc = Document::load_mem(&original).unwrap();
+    let next_id = doc.max_id + 1;
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    let prev = original.windows(9).rposition(|w| w == b"startxref").unwrap();
+    let prev_xref: usize =
+        String::from_utf8_lossy(&original[prev + 9..]).split_whitespace().next().unwrap().parse().unwrap();
+    // An update section as an editor appends it: a new Info object, an
+    // xref for it, a trailer pointing back to the first revision.
+    let mut updated = original.clone();
+    let object_at = updated.len();
+    updated.extend_from_slice(format!("{next_id} 0 obj\n<< /Author (Bob Editor) >>\nendobj\n").as_bytes());
+    let xref_at = updated.len();
+    updated.extend_from_slice(
+        format!(
+            "xref\n{next_id} 1\n{object_at:010} 00000 n \ntrailer\n<< /Size {} /Root {} {} R /Info {next_id} 0 R /Prev {prev_xref} >>\nstartxref\n{xref_at}\n%%EOF\n",
+            next_id + 1,
+            root.0,
+            root.1
+        )
+        .as_bytes(),
+    );
+    let check = Document::load_mem(&updated).expect("the updated PDF parses");
+    assert_eq!(check.trailer.get(b"Info").unwrap().as_reference().unwrap(), (next_id, 0));
+
+    let (run, result) = strip_file("report.pdf", &updated, &Limits::default());
+    assert_eq!((result.stripped, result.removed.contains(&Removed::DocumentInfo)), (true, true));
+    let out = read(&run);
+    for secret in [&b"Alice Author"[..], b"Secret Plans", b"Bob Editor"] {
+        assert!(!contains(&out, secret), "{} is still there", String::from_utf8_lossy(secret));
+    }
+    assert_eq!(Document::load_mem(&out).expect("the PDF parses").get_pages().len(), 1);
+}
+
+#[test]
 fn a_corrupt_pdf_is_copied_unchanged_and_says_so() {
     let mut input = pdf_with_metadata();
     let keep = input.len() / 3;
