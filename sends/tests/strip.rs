@@ -245,11 +245,17 @@ fn pdf_with_metadata() -> Vec<u8> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let content_id = doc.add_object(Stream::new(dictionary! {}, b"BT /F1 12 Tf 72 712 Td (Hello) Tj ET".to_vec()));
+    let page_xmp_id = doc.add_object(Stream::new(
+        dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
+        b"<page>PageXMP</page>".to_vec(),
+    ));
     let page_id = doc.add_object(dictionary! {
         "Type" => "Page",
         "Parent" => pages_id,
         "Contents" => content_id,
         "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Metadata" => page_xmp_id,
+        "PieceInfo" => dictionary! { "Editor" => dictionary! { "Private" => Object::string_literal("Alice Author's notes") } },
     });
     doc.objects.insert(
         pages_id,
@@ -276,9 +282,9 @@ fn a_pdf_comes_back_without_its_info_author_and_title_or_xmp_and_still_parses() 
     let input = pdf_with_metadata();
     let (run, result) = strip_file("report.pdf", &input, &Limits::default());
     assert_eq!((result.kind, result.stripped), (Kind::Pdf, true));
-    assert_eq!(result.removed, [Removed::DocumentInfo, Removed::Xmp]);
+    assert_eq!(result.removed, [Removed::DocumentInfo, Removed::Xmp, Removed::PieceInfo]);
     let out = read(&run);
-    for secret in [&b"Alice Author"[..], b"Secret Plans", b"xmpmeta"] {
+    for secret in [&b"Alice Author"[..], b"Secret Plans", b"xmpmeta", b"PageXMP", b"PieceInfo"] {
         assert!(!contains(&out, secret), "{} is still there", String::from_utf8_lossy(secret));
     }
     let doc = Document::load_mem(&out).expect("the PDF parses");
