@@ -426,7 +426,9 @@ fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, S
         .optional()?;
     let last_use = last_use_of(tx, op)?;
     let (used, revoked, failures, bound) = match record {
-        Some((used, revoked, failures, bound)) => (to_u32(used, "used")?, revoked, to_u32(failures, "failures")?, bound),
+        Some((used, revoked, failures, bound)) => {
+            (to_u32(used, "used")?, revoked, to_u32(failures, "failures")?, bound)
+        }
         None => (0, false, 0, None),
     };
     // The binding is answered to the ops of a bound link only.
