@@ -104,6 +104,14 @@ def fingerprint(secret: bytes, client_ip: str, path: str, user_agent: str) -> st
     return b64(hmac.new(secret, msg, hashlib.sha256).digest()[:16])
 
 
+def binding(secret: bytes, client_ip: str, user_agent: str) -> str:
+    """docs/token-v1.md, "Bound to the first downloader": prefix and User-Agent, no path."""
+    msg = b"oncelink/v1/binding"
+    for part in [network_prefix(client_ip).encode(), user_agent.encode()]:
+        msg += b"\0" + part
+    return b64(hmac.new(secret, msg, hashlib.sha256).digest()[:16])
+
+
 def is_control(ch: str) -> bool:
     """Unicode general category Cc (Rust's char::is_control)."""
     return unicodedata.category(ch) == "Cc"
@@ -147,7 +155,7 @@ def decode_path(raw: str):
 
 MAX_TIME = 253_402_300_799
 CLAIM_TYPES = {"id": str, "p": str, "exp": int, "nbf": int, "n": int, "r": str, "ip": str, "fn": str, "g": int,
-               "m": str, "pw": str}
+               "m": str, "pw": str, "b": bool}
 
 
 def is_cidr(text: str) -> bool:
@@ -189,7 +197,7 @@ def claims_fault(raw: bytes):
             return f"unknown member {name}"
         if value is None:
             return f"{name} is null (null is not absent)"
-        if not isinstance(value, CLAIM_TYPES[name]) or isinstance(value, bool):
+        if not isinstance(value, CLAIM_TYPES[name]) or (isinstance(value, bool) != (CLAIM_TYPES[name] is bool)):
             return f"{name} has the wrong type"
     c = claims
     if not all(k in c for k in ("id", "p", "exp")):
@@ -218,6 +226,8 @@ def claims_fault(raw: bytes):
         canonical = len(pw) == 43 and all(ch in B64_ALPHABET for ch in pw) and B64_ALPHABET.index(pw[-1]) & 3 == 0
         if not canonical or "n" not in c or c.get("m") == "direct":
             return "pw"
+    if "b" in c and (c["b"] is not True or "n" not in c):
+        return "b"
     return None
 
 
@@ -451,6 +461,12 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
             kid = case["token"].split(".")[1]
             want = fingerprint(secrets[kid], req.get("ip", ""), decode_path(req["path"]), headers.get("user-agent", ""))
             fix(op, "fp", want, f"{name}: expected fingerprint is not the keyed hash of the request")
+            claims = json.loads(b64d(case["token"].split(".")[2]))
+            if claims.get("b") is True and op.get("kind") in ("consume", "resume", "read"):
+                want = binding(secrets[kid], req.get("ip", ""), headers.get("user-agent", ""))
+                fix(op, "bind", want, f"{name}: expected binding is not the keyed hash of the request's client")
+            elif "bind" in op:
+                fix.problems.append(f"{path.name}: {name}: an op binds only a consume, resume or read of a b link")
         expects = [case.get("expect", {})] + [e for r in case.get("replies", []) for e in reply_expects(r)]
         if op is not None and op.get("kind") == "guard":
             fix.problems += [f"{path.name}: {name}: {p}" for p in check_guesses(case, config, secrets, fix)]

@@ -126,6 +126,13 @@ struct MintArgs {
     /// downloads on GET. Default: the deployment's default_mode.
     #[arg(long, value_enum, value_name = "MODE")]
     mode: Option<ModeArg>,
+    /// Bind the link to its first downloader (needs --uses): the first
+    /// counted use records the client's network (/24 or /48) and
+    /// User-Agent; every other client gets 403 bound_elsewhere, also for
+    /// the uses left. A client that changes network (a phone leaving Wi-Fi)
+    /// or browser is refused too.
+    #[arg(long)]
+    bind: bool,
     /// Protect the link with a password read from the first line of stdin
     /// (needs --uses; the link opens as a page that asks for it). Wrong
     /// passwords are throttled per client network and per link (and lock
@@ -300,6 +307,9 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
     if password.is_some() && args.uses.is_none() {
         bail!("a password needs --uses: wrong passwords are counted in the store, which only use-limited links have");
     }
+    if args.bind && args.uses.is_none() {
+        bail!("--bind needs --uses: the first downloader is recorded in the store, which only use-limited links have");
+    }
     if password.is_some() && matches!(args.mode, Some(ModeArg::Direct)) {
         bail!("a password link always opens as a page: drop --mode direct");
     }
@@ -320,6 +330,7 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
             ModeArg::Direct => Mode::Direct,
         }),
         pw,
+        b: args.bind.then_some(true),
     };
     let token = mint(keys.active(), claims.clone())?;
     let url = args.base_url.as_deref().map(|base| link::url(base, &claims.p, &args.param, &token)).transpose()?;

@@ -205,3 +205,21 @@ fn mints_page_mode_and_password_links() {
     assert_eq!(unset.status.code(), Some(2));
     assert!(stderr(&unset).contains("OL_UNSET_VAR"), "{}", stderr(&unset));
 }
+
+#[test]
+fn mints_links_bound_to_their_first_downloader_and_refuses_bind_without_uses() {
+    let dir = TempDir::new("bind");
+    let keys = keygen(&dir);
+    let bound = oncelink(&["mint", "--keys", &keys, "--path", "/a.txt", "--uses", "3", "--bind", "--json"]);
+    assert!(bound.status.success(), "{}", stderr(&bound));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&bound)).unwrap();
+    assert_eq!(json["claims"]["b"], true);
+    let verified = oncelink(&["verify", "--keys", &keys, json["token"].as_str().unwrap()]);
+    assert!(verified.status.success(), "a bound link is valid: {}", stderr(&verified));
+    let unbound = oncelink(&["mint", "--keys", &keys, "--path", "/a.txt", "--uses", "3", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&unbound)).unwrap();
+    assert!(json["claims"].get("b").is_none(), "no --bind, no claim: {json}");
+    let unlimited = oncelink(&["mint", "--keys", &keys, "--path", "/a.txt", "--bind"]);
+    assert_eq!(unlimited.status.code(), Some(2));
+    assert!(stderr(&unlimited).contains("--bind needs --uses"), "{}", stderr(&unlimited));
+}

@@ -59,9 +59,12 @@ const oncelink = (() => {
   };
   const STATUS_TEXT = { 403: 'Forbidden', 405: 'Method Not Allowed', 410: 'Gone' };
 
-  // Claim name -> value kind: s = string, i = non-negative integer. No claim
-  // may be null: a signed "n":null is malformed, not an unlimited link.
-  const CLAIM_KINDS = { id: 's', p: 's', exp: 'i', nbf: 'i', n: 'i', r: 's', ip: 's', fn: 's', g: 'i', m: 's', pw: 's' };
+  // Claim name -> value kind: s = string, i = non-negative integer, t = the
+  // literal true (b: false is refused by the claim rules, so never read). No
+  // claim may be null: a signed "n":null is malformed, not an unlimited link.
+  const CLAIM_KINDS = {
+    id: 's', p: 's', exp: 'i', nbf: 'i', n: 'i', r: 's', ip: 's', fn: 's', g: 'i', m: 's', pw: 's', b: 't'
+  };
   const JSON_SPACE = /[ \t\n\r]*/y;
   const JSON_STRING = /"((?:[^"\\\u0000-\u001f]|\\(?:["\\\/bfnrt]|u[0-9a-fA-F]{4}))*)"/y;
   const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})|(.))/g;
@@ -337,6 +340,12 @@ const oncelink = (() => {
         }
         claims[key.value] = value.value;
         at = value.end;
+      } else if (kind === 't') {
+        if (!text.startsWith('true', at)) {
+          return null;
+        }
+        claims[key.value] = 'true';
+        at += 4;
       } else {
         JSON_UINT.lastIndex = at;
         const digits = JSON_UINT.exec(text);
@@ -429,6 +438,10 @@ const oncelink = (() => {
     }
     // pw: an HMAC-SHA256 in canonical base64url; only with n, never in direct mode.
     if ('pw' in c && (!/^[A-Za-z0-9_-]{43}$/.test(c.pw) || !isCanonical(c.pw) || !('n' in c) || c.m === 'direct')) {
+      return null;
+    }
+    // b: bound to the first downloader; only with n (so never this tier's).
+    if ('b' in c && !('n' in c)) {
       return null;
     }
     return { prefix: prefix, path: path, cidr: cidr };

@@ -59,6 +59,11 @@ pub struct Claims {
     /// page mode.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub pw: Option<String>,
+    /// Bound to the first downloader: `true`, or absent. The first counted
+    /// use records the client's binding (`crate::fingerprint::binding`);
+    /// every other client is refused (`bound_elsewhere`). Requires `n`.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub b: Option<bool>,
 }
 
 /// Reads an optional claim that is present. `null` is refused rather than
@@ -95,6 +100,7 @@ impl Claims {
             g: None,
             m: None,
             pw: None,
+            b: None,
         }
     }
 }
@@ -187,6 +193,12 @@ impl Claims {
             if self.m == Some(Mode::Direct) {
                 return fail("pw needs page mode: m cannot be direct");
             }
+        }
+        if self.b == Some(false) {
+            return fail("b must be true (leave it out for a link bound to no one)");
+        }
+        if self.b.is_some() && self.n.is_none() {
+            return fail("b only applies to a token with n (the binding is kept in the store)");
         }
         Ok(CheckedClaims { raw: self, grant, cidr })
     }

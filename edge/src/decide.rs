@@ -12,7 +12,7 @@
 use crate::claims::{CheckedClaims, Claims, Mode};
 use crate::config::{Config, OriginKind};
 use crate::error::Reason;
-use crate::fingerprint::{fingerprint, network};
+use crate::fingerprint::{binding, fingerprint, network};
 use crate::keys::Key;
 use crate::page::{self, PageView};
 use crate::path::DecodedPath;
@@ -334,6 +334,12 @@ impl Checked<'_> {
             miss: None,
             version: None,
             throttle: None,
+            bind: match kind {
+                StoreOpKind::Consume | StoreOpKind::Resume | StoreOpKind::Read if raw.b == Some(true) => {
+                    Some(binding(self.key, &self.request.ip, self.request.header("user-agent").unwrap_or("")))
+                }
+                _ => None,
+            },
         }
     }
 
@@ -515,6 +521,13 @@ impl Pending {
         if !self.then.expects(op) {
             return Err(Reason::StoreUnavailable);
         }
+        // A link bound to another client: refused whatever else the record
+        // says (uses left, a resume), so it tells that client nothing more.
+        if let (Some(bind), StoreReply::NotCounted { bound: Some(bound), .. }) = (&op.bind, reply) {
+            if bound != bind {
+                return Err(Reason::BoundElsewhere);
+            }
+        }
         if let (Then::Guess(guess), StoreReply::Guarded { version, throttle, .. }) = (&self.then, reply) {
             return self.guard(guess, used, failures, *version, throttle);
         }
@@ -647,7 +660,7 @@ mod tests {
         let request =
             Request { method: "GET".into(), path: "/f".into(), query: format!("t={token}"), ..Request::default() };
         let Step::NeedStore { pending, .. } = decide(&config, &request, 1000) else { panic!("a page read") };
-        let fresh = StoreReply::NotCounted { used: 0, revoked: false, last_use: Some(1000), failures: 0 };
+        let fresh = StoreReply::NotCounted { used: 0, revoked: false, last_use: Some(1000), failures: 0, bound: None };
         assert_eq!(pending.clone().resume(&fresh).status(), Some(200));
         for kind in ["consume", "resume", "attempt", "guard"] {
             let mut json: serde_json::Value = serde_json::to_value(&pending).unwrap();
@@ -702,9 +715,13 @@ mod tests {
                     self.throttle = op.throttle.clone().unwrap();
                     StoreReply::Counted { used: 0 }
                 }
-                StoreOpKind::Attempt => {
-                    StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: self.failures }
-                }
+                StoreOpKind::Attempt => StoreReply::NotCounted {
+                    used: 0,
+                    revoked: false,
+                    last_use: None,
+                    failures: self.failures,
+                    bound: None,
+                },
                 _ => StoreReply::Unavailable,
             }
         }

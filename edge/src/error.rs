@@ -42,6 +42,9 @@ pub enum Reason {
     UsedUp,
     /// The link was revoked.
     Revoked,
+    /// A link bound to its first downloader (the `b` claim), asked for by
+    /// another client (another network or User-Agent).
+    BoundElsewhere,
     /// A ranged GET that does not start at byte 0 without a prior use by the
     /// same client inside the grace window.
     ResumeDenied,
@@ -104,7 +107,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for documentation and exhaustive tests.
-    pub const ALL: [Reason; 33] = [
+    pub const ALL: [Reason; 34] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKid,
@@ -118,6 +121,7 @@ impl Reason {
         Reason::UsedUp,
         Reason::Revoked,
         Reason::ResumeDenied,
+        Reason::BoundElsewhere,
         Reason::PrefetchRefused,
         Reason::StoreUnavailable,
         Reason::GrantMissing,
@@ -156,6 +160,7 @@ impl Reason {
             Reason::UsedUp => "used_up",
             Reason::Revoked => "revoked",
             Reason::ResumeDenied => "resume_denied",
+            Reason::BoundElsewhere => "bound_elsewhere",
             Reason::PrefetchRefused => "prefetch_refused",
             Reason::StoreUnavailable => "store_unavailable",
             Reason::GrantMissing => "grant_missing",
@@ -213,6 +218,7 @@ impl Reason {
             Reason::UsedUp => "This link has already been used.",
             Reason::Revoked => "This link has been revoked.",
             Reason::ResumeDenied => "Start the download from the beginning.",
+            Reason::BoundElsewhere => "This link is bound to the device and network that first used it.",
             Reason::PrefetchRefused => "Prefetches and previews are not served.",
             Reason::StoreUnavailable => "The service is temporarily unavailable. Try again shortly.",
             Reason::GrantMissing => "This origin only serves requests that come through the edge.",
@@ -267,6 +273,7 @@ impl Reason {
             | Reason::UsedUp
             | Reason::Revoked
             | Reason::ResumeDenied
+            | Reason::BoundElsewhere
             | Reason::GrantMissing
             | Reason::GrantInvalid
             | Reason::GrantExpired

@@ -17,6 +17,7 @@ use std::net::IpAddr;
 
 const LABEL: &str = "oncelink/v1/fingerprint";
 const NETWORK_LABEL: &str = "oncelink/v1/network";
+const BINDING_LABEL: &str = "oncelink/v1/binding";
 /// Characters of a [`network`] hash.
 pub const NETWORK_CHARS: usize = 8;
 
@@ -36,6 +37,18 @@ pub fn fingerprint(key: &Key, client_ip: &str, path: &DecodedPath, user_agent: &
 pub fn network(key: &Key, client_ip: &str) -> String {
     let digest = key.derive(NETWORK_LABEL, &[network_prefix(client_ip).as_bytes()]);
     b64::encode(&digest[..6])
+}
+
+/// 22 characters of base64url (128 bits) naming a client across every
+/// path of a link: its network (the /24 or /48 of [`fingerprint`]) and its
+/// User-Agent, without the path (a folder link is bound to a downloader, not
+/// to one file). What a link bound to its first downloader (the `b` claim)
+/// records at its first counted use and compares at every later one; the
+/// choice of network plus User-Agent is argued in docs/token-v1.md ("Bound
+/// to the first downloader").
+pub fn binding(key: &Key, client_ip: &str, user_agent: &str) -> String {
+    let digest = key.derive(BINDING_LABEL, &[network_prefix(client_ip).as_bytes(), user_agent.as_bytes()]);
+    b64::encode(&digest[..16])
 }
 
 /// The client's network as text ([`network_block`]), else the text as given.

@@ -72,6 +72,13 @@ pub struct StoreOp {
     /// `version + 1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<String>,
+    /// A link bound to its first downloader (the `b` claim): this client's
+    /// binding (`crate::fingerprint::binding`). A `consume` also requires
+    /// the record to be bound to nothing or to this value, and binds it
+    /// when it counts; reads ignore it (they answer the record's binding).
+    /// Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
 }
 
 /// The store operations.
@@ -79,9 +86,11 @@ pub struct StoreOp {
 #[serde(rename_all = "snake_case")]
 pub enum StoreOpKind {
     /// In one atomic step: create the record if absent; then, only if it is
-    /// not revoked, `fp` has no use at or after `resume_after`, and `used < n`,
-    /// add one to `used` and set `fp`'s last use to `now`. Reply `counted`
-    /// if it did, else `not_counted` with the record as it was.
+    /// not revoked, `fp` has no use at or after `resume_after`, `used < n`,
+    /// and (with `bind`) the record is bound to nothing or to `bind`, add
+    /// one to `used`, set `fp`'s last use to `now` and (with `bind`) bind
+    /// the record to `bind`. Reply `counted` if it did, else `not_counted`
+    /// with the record as it was.
     ///
     /// `fp`'s use is kept in `fp`'s [`slot`], and only there: writing it
     /// replaces any other fingerprint in that slot, and `fp` "has a use" only
@@ -136,6 +145,10 @@ pub enum StoreReply {
         /// Wrong passwords counted so far (omitted when 0).
         #[serde(default, skip_serializing_if = "is_zero")]
         failures: u32,
+        /// The binding recorded by the first counted use of a link bound to
+        /// its first downloader (omitted when none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bound: Option<String>,
     },
     /// A `guard`: the record as it is (an absent record is all zero, not
     /// revoked, throttle `""`).
@@ -173,6 +186,7 @@ struct FlatReply {
     failures: Option<u32>,
     version: Option<u64>,
     throttle: Option<String>,
+    bound: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -188,13 +202,20 @@ impl TryFrom<FlatReply> for StoreReply {
     type Error = &'static str;
 
     fn try_from(f: FlatReply) -> Result<StoreReply, &'static str> {
+        if f.bound.is_some() && !matches!(f.reply, ReplyKind::NotCounted) {
+            return Err("only a not_counted reply has a binding");
+        }
         let reply = match (f.reply, f.used, f.revoked) {
             (ReplyKind::Counted, Some(used), None) if f.failures.is_none() && f.last_use.is_none() => {
                 StoreReply::Counted { used }
             }
-            (ReplyKind::NotCounted, Some(used), Some(revoked)) => {
-                StoreReply::NotCounted { used, revoked, last_use: f.last_use, failures: f.failures.unwrap_or(0) }
-            }
+            (ReplyKind::NotCounted, Some(used), Some(revoked)) => StoreReply::NotCounted {
+                used,
+                revoked,
+                last_use: f.last_use,
+                failures: f.failures.unwrap_or(0),
+                bound: f.bound,
+            },
             (ReplyKind::Guarded, Some(used), Some(revoked)) if f.last_use.is_none() => {
                 let (Some(failures), Some(version), Some(throttle)) = (f.failures, f.version, f.throttle) else {
                     return Err("a guarded reply needs used, revoked, failures, version and throttle");
@@ -221,8 +242,9 @@ mod tests {
     fn replies_read_as_they_are_written_and_fields_that_do_not_fit_are_refused() {
         let replies = [
             StoreReply::Counted { used: 2 },
-            StoreReply::NotCounted { used: 1, revoked: true, last_use: Some(9), failures: 3 },
-            StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 },
+            StoreReply::NotCounted { used: 1, revoked: true, last_use: Some(9), failures: 3, bound: None },
+            StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0, bound: None },
+            StoreReply::NotCounted { used: 1, revoked: false, last_use: None, failures: 0, bound: Some("b".into()) },
             StoreReply::Guarded { used: 0, revoked: false, failures: 1, version: 7, throttle: "s".into() },
             StoreReply::Unavailable,
         ];
@@ -237,6 +259,7 @@ mod tests {
             r#"{"reply":"not_counted","used":1,"revoked":false,"version":1}"#,
             r#"{"reply":"guarded","used":0,"revoked":false,"failures":0,"version":0}"#,
             r#"{"reply":"unavailable","used":0}"#,
+            r#"{"reply":"counted","used":1,"bound":"b"}"#,
             r#"{"reply":"unavailable","extra":0}"#,
             r#"{"reply":"maybe"}"#,
         ] {

@@ -223,7 +223,7 @@ fn op_name(kind: StoreOpKind) -> &'static str {
 /// The answer for a request whose file is missing. A decision that waits
 /// for the store gets a read instead of its own op (a missing file never
 /// counts a use, nor a wrong password), and the link's state decides: a
-/// used-up, revoked or locked link (or a refused resume) answers exactly as
+/// used-up, revoked, locked or elsewhere-bound link (or a refused resume) answers exactly as
 /// it would for a file that exists, so a spent link does not tell which
 /// files exist; a live link answers 404; a store that cannot answer, 503.
 async fn missing_file(state: &EdgeState, step: Step, html: bool) -> Step {
@@ -243,7 +243,12 @@ async fn missing_file(state: &EdgeState, step: Step, html: bool) -> Step {
         Step::Respond(r)
             if matches!(
                 r.reason,
-                Reason::UsedUp | Reason::Revoked | Reason::Locked | Reason::ResumeDenied | Reason::TooManyAttempts
+                Reason::UsedUp
+                    | Reason::Revoked
+                    | Reason::Locked
+                    | Reason::ResumeDenied
+                    | Reason::TooManyAttempts
+                    | Reason::BoundElsewhere
             ) =>
         {
             Step::Respond(r)

@@ -152,8 +152,7 @@ fn behind_a_trusted_proxy_the_limit_is_per_client_network_the_proxy_names() {
     // the client X-Forwarded-For names (from a trusted peer only), not the proxy.
     let site = Site::new(&[("a.txt", BODY)]);
     let forger = write_keys(site.dir.path(), "forged.json", "k1", 99);
-    let shim =
-        site.serve(&["--refusal-rate", "1", "--refusal-burst", "2", "--trusted-proxies", "127.0.1.0/24"]);
+    let shim = site.serve(&["--refusal-rate", "1", "--refusal-burst", "2", "--trusted-proxies", "127.0.1.0/24"]);
     let via_proxy = |client: &str, target: &str| {
         request_from(
             ip(NET_A),

@@ -33,6 +33,8 @@ export interface MintOptions {
   mode?: 'page' | 'direct';
   /** Protect the link with this password (needs `uses`; opens as a page). */
   password?: string;
+  /** Bind the link to its first downloader (needs `uses`): every other client (network /24 or /48, or User-Agent) gets 403 `bound_elsewhere`. */
+  bind?: boolean;
   /** Token id, 16 to 64 of `[A-Za-z0-9_-]` (default: 128 random bits). Tokens sharing an id share one use counter and one revocation. */
   id?: string;
   /** The time to mint at, Unix seconds (default: now). */

@@ -36,7 +36,7 @@ OPTIONAL = [
     ("g", "grace", 120, 120),
 ]
 PASSWORD = "correct horse battery"
-CLAIM_ORDER = ["id", "p", "exp", "nbf", "n", "r", "ip", "fn", "g", "m", "pw"]
+CLAIM_ORDER = ["id", "p", "exp", "nbf", "n", "r", "ip", "fn", "g", "m", "pw", "b"]
 
 
 def cases():
@@ -69,6 +69,33 @@ def cases():
         elif "g" in claims and not uses:
             case["error"] = {"reason": "bad_option", "option": "grace"}
         else:
+            ordered = {k: claims[k] for k in CLAIM_ORDER if k in claims}
+            case["claims"] = ordered
+            case["token"] = fmt.mint({"kid": "sdk", "claims": ordered}, {"sdk": fmt.b64d(SECRET)})
+        out.append(case)
+    return out + bind_cases()
+
+
+def bind_cases():
+    """`bind` (the claim `b`, issue 14), beside the product above rather than in it: true with uses
+    (alone and with a page-mode password), false (the same as leaving it out), and without uses."""
+    out = []
+    for index, (name, extra, claims_extra, error) in enumerate([
+        ("uses+bind", {"uses": 3, "bind": True}, {"n": 3, "b": True}, None),
+        ("uses+mode=page+password+bind", {"uses": 1, "mode": "page", "password": PASSWORD, "bind": True},
+         {"n": 1, "m": "page", "pw": None, "b": True}, None),
+        ("uses+bind=false", {"uses": 2, "bind": False}, {"n": 2}, None),
+        ("bind", {"bind": True}, {}, "bind"),
+    ]):
+        token_id = f"sdk-vector-bind-{index:06d}"
+        options = {"path": PATH, "id": token_id, "now": NOW, "exp": NOW + 86400, **extra}
+        case = {"name": name, "options": options}
+        if error:
+            case["error"] = {"reason": "bad_option", "option": error}
+        else:
+            claims = {"id": token_id, "p": PATH, "exp": NOW + 86400, **claims_extra}
+            if "pw" in claims:
+                claims["pw"] = fmt.password_hash(fmt.b64d(SECRET), token_id, PASSWORD)
             ordered = {k: claims[k] for k in CLAIM_ORDER if k in claims}
             case["claims"] = ordered
             case["token"] = fmt.mint({"kid": "sdk", "claims": ordered}, {"sdk": fmt.b64d(SECRET)})

@@ -167,13 +167,16 @@ async fn futures_join(pool: &deadpool_postgres::Pool, k: usize) -> Vec<deadpool_
 /// one statement: one round trip, the row lock held only inside the server.
 async fn consume(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result<StoreReply, StoreError> {
     let statement = client
-        .prepare_cached("SELECT o_counted, o_used, o_revoked, o_failures, o_last_use FROM oncelink_consume($1, $2, $3, $4, $5, $6, $7)")
+        .prepare_cached(
+            "SELECT o_counted, o_used, o_revoked, o_failures, o_last_use, o_bound
+             FROM oncelink_consume($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
         .await
         .map_err(error)?;
     let n = i32::try_from(op.n).map_err(|_| StoreError::Engine("n out of range".into()))?;
     let max = op.max_failures.map(|m| i32::try_from(m).unwrap_or(i32::MAX));
     let row = client
-        .query_one(&statement, &[&op.id, &op.fp, &n, &op.now, &op.resume_after, &op.expire_at, &max])
+        .query_one(&statement, &[&op.id, &op.fp, &n, &op.now, &op.resume_after, &op.expire_at, &max, &op.bind])
         .await
         .map_err(error)?;
     let used = count(row.get(1), "used")?;
@@ -185,6 +188,7 @@ async fn consume(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result
             revoked: row.get(2),
             failures: count(row.get(3), "failures")?,
             last_use: row.get(4),
+            bound: row.get(5),
         }
     })
 }
@@ -268,7 +272,7 @@ async fn guard(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply, 
 async fn read(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply, StoreError> {
     let statement = client
         .prepare_cached(
-            "SELECT r.used, r.revoked, r.failures, u.last_use
+            "SELECT r.used, r.revoked, r.failures, u.last_use, r.bound
              FROM (SELECT $1::text AS id, $2::text AS fp) k
              LEFT JOIN oncelink_records r ON r.id = k.id
              LEFT JOIN oncelink_uses u ON u.id = k.id AND u.fp = k.fp",
@@ -281,6 +285,8 @@ async fn read(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply, S
         revoked: row.get::<_, Option<bool>>(1).unwrap_or(false),
         last_use: row.get(3),
         failures: count(row.get::<_, Option<i32>>(2).unwrap_or(0), "failures")?,
+        // The binding is answered to the ops of a bound link only.
+        bound: row.get::<_, Option<String>>(4).filter(|_| op.bind.is_some()),
     })
 }
 

@@ -93,6 +93,41 @@ pub const MIGRATIONS: &[&str] = &[
     "ALTER TABLE oncelink_records
          ADD COLUMN throttle text NOT NULL DEFAULT '',
          ADD COLUMN throttle_version bigint NOT NULL DEFAULT 0 CHECK (throttle_version >= 0);",
+    // 4: links bound to their first downloader (docs/token-v1.md): the
+    // binding the first counted use records, and the consume that checks
+    // and writes it, restated with a p_bind argument (NULL: an unbound
+    // link, which never reads or writes the binding). It is a new
+    // overload: the 7-argument function of migration 2 stays as it was for
+    // binaries of schema 3 still running during an upgrade.
+    "ALTER TABLE oncelink_records ADD COLUMN bound text;
+     CREATE FUNCTION oncelink_consume(
+         p_id text, p_fp text, p_n integer, p_now bigint, p_ra bigint, p_exp bigint, p_maxf integer, p_bind text,
+         OUT o_counted boolean, OUT o_used integer, OUT o_revoked boolean, OUT o_failures integer,
+         OUT o_last_use bigint, OUT o_bound text)
+     LANGUAGE plpgsql VOLATILE AS $fn$
+     BEGIN
+         INSERT INTO oncelink_records AS r (id, expire_at) VALUES (p_id, p_exp)
+         ON CONFLICT (id) DO UPDATE SET expire_at = greatest(coalesce(r.expire_at, EXCLUDED.expire_at), EXCLUDED.expire_at)
+         RETURNING r.used, r.revoked, r.failures, r.bound INTO o_used, o_revoked, o_failures, o_bound;
+         SELECT u.last_use INTO o_last_use FROM oncelink_uses u WHERE u.id = p_id AND u.fp = p_fp;
+         IF p_bind IS NULL THEN
+             o_bound := NULL;
+         END IF;
+         IF o_revoked OR o_last_use >= p_ra OR o_used >= p_n OR o_failures >= p_maxf OR o_bound <> p_bind THEN
+             -- NULL comparisons are NULL, which IF takes as false.
+             o_counted := false;
+             RETURN;
+         END IF;
+         UPDATE oncelink_records r SET used = r.used + 1, bound = coalesce(r.bound, p_bind) WHERE r.id = p_id
+         RETURNING r.used INTO o_used;
+         DELETE FROM oncelink_uses u WHERE u.id = p_id AND u.last_use < p_ra AND u.fp <> p_fp;
+         DELETE FROM oncelink_uses u WHERE u.id = p_id AND left(u.fp, 2) = left(p_fp, 2) AND u.fp <> p_fp;
+         INSERT INTO oncelink_uses AS u (id, fp, last_use) VALUES (p_id, p_fp, p_now)
+         ON CONFLICT (id, fp) DO UPDATE SET last_use = EXCLUDED.last_use;
+         o_counted := true;
+         o_last_use := p_now;
+     END
+     $fn$;",
 ];
 
 /// The newest schema version this binary knows.

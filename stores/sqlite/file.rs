@@ -4,7 +4,8 @@
 //!
 //! One record per token id with `used`, `revoked`, `failures` (wrong
 //! passwords, docs/page-mode.md), the password throttle state with its
-//! version (`throttle`, `throttle_version`) and, per client fingerprint, the
+//! version (`throttle`, `throttle_version`), the binding of a link bound to
+//! its first downloader (`bound`) and, per client fingerprint, the
 //! time of its last counted use. A consume is a single `BEGIN IMMEDIATE` transaction, so
 //! concurrent consumers (threads or other processes on the same file) are
 //! serialised by SQLite's write lock and a use is counted at most `n` times.
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS records (
     expire_at INTEGER,
     failures  INTEGER NOT NULL DEFAULT 0,
     throttle  TEXT NOT NULL DEFAULT '',
-    throttle_version INTEGER NOT NULL DEFAULT 0
+    throttle_version INTEGER NOT NULL DEFAULT 0,
+    bound     TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uses (
     id       TEXT NOT NULL,
@@ -57,15 +59,19 @@ const ADD_FAILURES: &str = "ALTER TABLE records ADD COLUMN failures INTEGER NOT 
 /// [`migrate`] adds them.
 const ADD_THROTTLE: &str = "ALTER TABLE records ADD COLUMN throttle TEXT NOT NULL DEFAULT '';
 ALTER TABLE records ADD COLUMN throttle_version INTEGER NOT NULL DEFAULT 0;";
+/// Files made before links could be bound to their first downloader have
+/// no `bound` column: [`migrate`] adds it (NULL: bound to no one).
+const ADD_BOUND: &str = "ALTER TABLE records ADD COLUMN bound TEXT";
 
 /// The schema version this binary writes, kept in the file's
 /// `PRAGMA user_version`. 0 is a file made before versions were recorded
 /// (brought up to date when opened); a higher version than this is a file
 /// made by a newer oncelink, which is refused ([`StoreError::SchemaTooNew`]):
-/// 1 added the version itself, 2 the password throttle columns.
+/// 1 added the version itself, 2 the password throttle columns, 3 the
+/// `bound` column (links bound to their first downloader).
 /// an older binary must not write into a schema it does not understand.
 /// Raise it with every schema change.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
@@ -205,6 +211,9 @@ impl SqliteStore {
             if !has_column(&tx, "throttle_version")? {
                 tx.execute_batch(ADD_THROTTLE)?;
             }
+            if !has_column(&tx, "bound")? {
+                tx.execute_batch(ADD_BOUND)?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         tx.commit()?;
@@ -317,21 +326,25 @@ impl SqliteStore {
 /// The consume of `op` inside an open write transaction.
 fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
     // Create the record if absent (or extend its expiry) and read it, in one statement.
-    let (used, revoked, failures): (i64, bool, i64) = tx
+    let (used, revoked, failures, bound): (i64, bool, i64, Option<String>) = tx
         .prepare_cached(
             "INSERT INTO records (id, used, revoked, expire_at, failures) VALUES (?1, 0, 0, ?2, 0)
              ON CONFLICT (id) DO UPDATE SET expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)
-             RETURNING used, revoked, failures",
+             RETURNING used, revoked, failures, bound",
         )?
-        .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     let (used, failures) = (to_u32(used, "used")?, to_u32(failures, "failures")?);
     let last_use = last_use_of(tx, op)?;
     let resuming = last_use.is_some_and(|t| t >= op.resume_after);
     let locked = op.max_failures.is_some_and(|max| failures >= max);
-    if revoked || resuming || used >= op.n || locked {
-        return Ok(StoreReply::NotCounted { used, revoked, last_use, failures });
+    // A bound link counts only for the client it is bound to (or binds now).
+    let elsewhere = op.bind.is_some() && bound.is_some() && bound != op.bind;
+    if revoked || resuming || used >= op.n || locked || elsewhere {
+        let bound = bound.filter(|_| op.bind.is_some());
+        return Ok(StoreReply::NotCounted { used, revoked, last_use, failures, bound });
     }
-    tx.prepare_cached("UPDATE records SET used = used + 1 WHERE id = ?1")?.execute(params![op.id])?;
+    tx.prepare_cached("UPDATE records SET used = used + 1, bound = coalesce(bound, ?2) WHERE id = ?1")?
+        .execute(params![op.id, op.bind])?;
     // Only uses that can still resume need keeping (through the
     // (id, last_use) index, each consume deletes only what went stale), and
     // at most one per slot (oncelink_edge::store::slot): another fingerprint
@@ -374,8 +387,7 @@ fn attempt_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
     let (used, failures) = (to_u32(used, "used")?, to_u32(failures, "failures")?);
     let live = !revoked && used < op.n && op.max_failures.is_none_or(|max| failures < max);
     if !live || u64::try_from(at).ok() != Some(version) {
-        let last_use = last_use_of(tx, op)?;
-        return Ok(StoreReply::NotCounted { used, revoked, last_use, failures });
+        return read_in(tx, op);
     }
     tx.prepare_cached(
         "INSERT INTO records (id, used, revoked, expire_at, failures, throttle, throttle_version)
@@ -408,16 +420,20 @@ fn guard_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, 
 
 /// The read of `op` for a resume or a page (changes nothing).
 fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
-    let record: Option<(i64, bool, i64)> = tx
-        .prepare_cached("SELECT used, revoked, failures FROM records WHERE id = ?1")?
-        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let record: Option<(i64, bool, i64, Option<String>)> = tx
+        .prepare_cached("SELECT used, revoked, failures, bound FROM records WHERE id = ?1")?
+        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     let last_use = last_use_of(tx, op)?;
-    let (used, revoked, failures) = match record {
-        Some((used, revoked, failures)) => (to_u32(used, "used")?, revoked, to_u32(failures, "failures")?),
-        None => (0, false, 0),
+    let (used, revoked, failures, bound) = match record {
+        Some((used, revoked, failures, bound)) => {
+            (to_u32(used, "used")?, revoked, to_u32(failures, "failures")?, bound)
+        }
+        None => (0, false, 0, None),
     };
-    Ok(StoreReply::NotCounted { used, revoked, last_use, failures })
+    // The binding is answered to the ops of a bound link only.
+    let bound = bound.filter(|_| op.bind.is_some());
+    Ok(StoreReply::NotCounted { used, revoked, last_use, failures, bound })
 }
 
 fn last_use_of(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<i64>, StoreError> {
@@ -485,6 +501,7 @@ mod tests {
             miss: None,
             version: None,
             throttle: None,
+            bind: None,
         }
     }
 
@@ -521,7 +538,7 @@ mod tests {
         assert_eq!(s.apply(&op(StoreOpKind::Consume, 2, "b", 1001)).unwrap(), StoreReply::Counted { used: 2 });
         assert_eq!(
             s.apply(&op(StoreOpKind::Consume, 2, "c", 1002)).unwrap(),
-            StoreReply::NotCounted { used: 2, revoked: false, last_use: None, failures: 0 }
+            StoreReply::NotCounted { used: 2, revoked: false, last_use: None, failures: 0, bound: None }
         );
     }
 
@@ -531,7 +548,7 @@ mod tests {
         assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "a", 1000)).unwrap(), StoreReply::Counted { used: 1 });
         assert_eq!(
             s.apply(&op(StoreOpKind::Consume, 3, "a", 1100)).unwrap(),
-            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0 }
+            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0, bound: None }
         );
         // Past the grace window (resume_after = now - 600) the same client counts again.
         assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "a", 1601)).unwrap(), StoreReply::Counted { used: 2 });
@@ -543,13 +560,13 @@ mod tests {
         let (_dir, mut s) = store();
         assert_eq!(
             s.apply(&op(StoreOpKind::Resume, 1, "a", 1000)).unwrap(),
-            StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 }
+            StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0, bound: None }
         );
         assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap(), None, "a resume creates nothing");
         s.apply(&op(StoreOpKind::Consume, 1, "a", 1000)).unwrap();
         assert_eq!(
             s.apply(&op(StoreOpKind::Resume, 1, "a", 1010)).unwrap(),
-            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0 }
+            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0, bound: None }
         );
         assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().used, 1);
     }
@@ -562,7 +579,7 @@ mod tests {
         assert_eq!(after, Record { used: 0, revoked: true, last_use: None, failures: 0, expire_at: None });
         assert_eq!(
             s.apply(&op(StoreOpKind::Consume, 5, "a", 1000)).unwrap(),
-            StoreReply::NotCounted { used: 0, revoked: true, last_use: None, failures: 0 }
+            StoreReply::NotCounted { used: 0, revoked: true, last_use: None, failures: 0, bound: None }
         );
         // The first consume gives the revoke-created record an expiry.
         assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().expire_at, Some(1000 + 7200));
@@ -598,10 +615,10 @@ mod tests {
             s.apply_batch(&ops).unwrap(),
             vec![
                 StoreReply::Counted { used: 1 },
-                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0 },
-                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0 },
+                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0, bound: None },
+                StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0, bound: None },
                 StoreReply::Counted { used: 2 },
-                StoreReply::NotCounted { used: 2, revoked: false, last_use: None, failures: 0 },
+                StoreReply::NotCounted { used: 2, revoked: false, last_use: None, failures: 0, bound: None },
             ]
         );
         assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().used, 2);
@@ -643,7 +660,7 @@ mod tests {
     const ID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
 
     fn not_counted(used: u32, revoked: bool, last_use: Option<i64>, failures: u32) -> StoreReply {
-        StoreReply::NotCounted { used, revoked, last_use, failures }
+        StoreReply::NotCounted { used, revoked, last_use, failures, bound: None }
     }
 
     fn locked_consume(n: u32, fp: &str, now: i64, max: u32) -> StoreOp {

@@ -230,10 +230,12 @@ mod tests {
             miss: None,
             version: None,
             throttle: None,
+            bind: None,
         };
         assert_eq!(store.apply(op.clone()).await, Ok(StoreReply::Counted { used: 1 }));
         let other = StoreOp { fp: "other".into(), ..op.clone() };
-        let not_counted = |failures| StoreReply::NotCounted { used: 1, revoked: false, last_use: None, failures };
+        let not_counted =
+            |failures| StoreReply::NotCounted { used: 1, revoked: false, last_use: None, failures, bound: None };
         assert_eq!(store.apply(other.clone()).await, Ok(not_counted(0)));
         let fail = StoreOp {
             kind: StoreOpKind::Attempt,
@@ -274,6 +276,7 @@ mod tests {
             miss: None,
             version: None,
             throttle: None,
+            bind: None,
         };
         assert_eq!(store.apply(op.clone()).await, Ok(StoreReply::Counted { used: 1 }));
         let moved = dir.path().join("moved.db");

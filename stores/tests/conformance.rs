@@ -65,6 +65,8 @@ fn op_of(step: &Value, id: &str) -> StoreOp {
         miss: step["miss"].as_u64().map(|m| m as u32),
         version: step["version"].as_u64(),
         throttle: step["throttle"].as_str().map(str::to_owned),
+        // A bound link's op: the case's binding name, as the fingerprint is.
+        bind: step["bind"].as_str().map(|b| format!("{b}bd")),
     }
 }
 
@@ -178,6 +180,7 @@ async fn parallel_consumes(engine: &str, stores: &[Store]) {
                     miss: None,
                     version: None,
                     throttle: None,
+                    bind: None,
                 };
                 tokio::spawn(async move { store.apply(&op).await })
             })
@@ -227,6 +230,7 @@ async fn parallel_fails(engine: &str, store: &Store) {
         miss,
         version,
         throttle: version.map(|_| "s".to_owned()),
+        bind: None,
     };
     let tasks: Vec<_> = (0..50)
         .map(|i| {
@@ -272,6 +276,7 @@ async fn many_clients_one_link(engine: &str, store: &Store, clients: u32) {
             miss: None,
             version: None,
             throttle: None,
+            bind: None,
         };
         match store.apply(&op).await {
             Ok(StoreReply::Counted { used }) if used == c + 1 => {}
@@ -329,6 +334,7 @@ where
         miss: None,
         version: None,
         throttle: None,
+        bind: None,
     };
     let workers: Vec<_> = (0..PARALLEL)
         .map(|w| {

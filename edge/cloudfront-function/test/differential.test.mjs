@@ -72,6 +72,7 @@ function generator(r) {
     if (chance(0.6)) fields.push(['m', pick(['"page"', '"page"', '"direct"'])]);
     if (n && chance(0.4)) fields.push(['pw', str(createHmac('sha256', 'pw').update(String(r())).digest('base64url'))]);
     if (chance(0.3)) fields.push(['fn', str(pick(NAMES.slice(0, 7)))]);
+    if (n && chance(0.2)) fields.push(['b', 'true']);
     const text = `{${fields.map(([k, v]) => `${str(k)}:${v}`).join(',')}}`;
     return { bytes: Buffer.from(text, 'utf8'), p, cidr: undefined, n, parsed: JSON.parse(text) };
   }
@@ -126,6 +127,10 @@ function generator(r) {
       fields.push(['pw', bad(0.3) ? pick([str(pw.slice(0, 42)), str(`${pw}A`), str(`${pw.slice(0, 42)}${pick(['B', 'R', 'f', '_'])}`),
         str(`${pw}=`), str(`+${pw.slice(1)}`), 'null', '7', str(pw.toUpperCase()), '""'])
         : str(pw)]);
+    }
+    // b (bound to the first downloader): the literal true, only with n.
+    if (chance(0.15)) {
+      fields.push(['b', bad(0.4) ? pick(['false', '1', '"true"', 'null', 'True', 'tru', '[true]', 'true1']) : 'true']);
     }
     if (bad(0.04)) fields.push([pick(['id', 'exp', 'p', 'n', 'fn']), pick(['1', '"x"', 'null'])]);
     if (bad(0.04)) fields.splice(Math.floor(r() * fields.length), 1);

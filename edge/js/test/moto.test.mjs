@@ -170,3 +170,33 @@ describe('resume and use semantics against moto', () => {
     assert.equal(second.id_hash, first.id_hash);
   });
 });
+
+describe('links bound to their first downloader against moto', () => {
+  /** A GET of `path` by client number `client` (its own /24 and User-Agent). */
+  const getPath = (token, client, path, headers = {}) =>
+    viewerEvent({
+      path,
+      query: `t=${token}`,
+      headers: { 'user-agent': `client-${client}`, ...headers },
+      ip: `10.${(client >> 8) & 255}.${client & 255}.7`,
+    });
+
+  it('a bound 3-use link: client 1 uses it, client 2 on another network is bound_elsewhere, client 1 uses it twice more, the fourth use is 410', async () => {
+    const { id, token } = tokenFor({ n: 3, b: true });
+    assert.ok(isForward(await handler(getPath(token, 1, '/files/a.pdf'))), 'the first use binds the link');
+    const bound = (await readRecord(moto.client, TABLE, id)).bound?.S;
+    assert.match(bound ?? '', /^[A-Za-z0-9_-]{22}$/, 'the record holds a keyed binding, no address');
+    for (const [path, headers] of [['/files/a.pdf', {}], ['/files/b.pdf', {}], ['/files/a.pdf', { range: 'bytes=10-' }]]) {
+      const other = await handler(getPath(token, 2, path, headers));
+      assert.equal(`${other.status} ${reasonOf(other)}`, '403 bound_elsewhere', `${path} ${JSON.stringify(headers)}`);
+    }
+    for (const path of ['/files/b.pdf', '/files/c.pdf']) {
+      assert.ok(isForward(await handler(getPath(token, 1, path))), `client 1: ${path}`);
+    }
+    const fourth = await handler(getPath(token, 1, '/files/d.pdf'));
+    assert.equal(`${fourth.status} ${reasonOf(fourth)}`, '410 used_up');
+    const record = await readRecord(moto.client, TABLE, id);
+    assert.equal(record.used.N, '3', 'exactly the bound client\'s three uses');
+    assert.equal(record.bound.S, bound, 'the binding never changes');
+  });
+});

@@ -71,11 +71,12 @@ function encodeReply(op, id, reply) {
   }
   const failures = reply.failures ?? 0;
   const lastUse = reply.last_use ?? null;
-  const absent = reply.used === 0 && !reply.revoked && lastUse === null && failures === 0;
+  const absent = reply.used === 0 && !reply.revoked && lastUse === null && failures === 0 && reply.bound === undefined;
   const item = { id: { S: id }, used: { N: String(reply.used) } };
   if (reply.revoked) item.revoked = { BOOL: true };
   if (lastUse !== null) item[slotOf(fp)] = slotValue(fp, lastUse);
   if (failures > 0) item.failures = { N: String(failures) };
+  if (reply.bound !== undefined) item.bound = { S: reply.bound };
   if (kind === 'consume') {
     return [400, { __type: `${DDB}ConditionalCheckFailedException`, message: 'The conditional request failed', Item: item }];
   }
@@ -207,6 +208,16 @@ function assertStoreRequest(c, where, expected = c.expect.op, index = 0, count =
     assert.equal(doc.ReturnValuesOnConditionCheckFailure, 'ALL_OLD');
   } else {
     assert.equal(doc.ConsistentRead, true);
+  }
+  if (op.bind !== undefined && op.bind !== null) {
+    // A bound link: the binding is read, and a consume writes it under its condition.
+    assert.ok(names.includes('bound'), `${where}: bound attribute`);
+    if (op.kind === 'consume') {
+      assert.deepEqual(doc.ExpressionAttributeValues[':b'], { S: op.bind }, `${where}: the binding`);
+      assert.match(doc.ConditionExpression, /attribute_not_exists\(#b\) OR #b = :b/, `${where}: binding condition`);
+    }
+  } else {
+    assert.ok(!names.includes('bound'), `${where}: an unbound link's request names no binding`);
   }
   if (op.max_failures !== undefined && op.max_failures !== null) {
     assert.ok(['consume', 'attempt'].includes(op.kind), `${where}: max_failures only on a consume or an attempt`);

@@ -17,6 +17,8 @@
 //!   fingerprint that had a use counted in that slot and the time of that use
 //!   (one top-level attribute per slot, so the first use needs no map to
 //!   exist; at most 4,096 of them, so the item stays far below 400 KB);
+//! - `bound` (S): a link bound to its first downloader (the `b` claim):
+//!   the binding its first counted use recorded;
 //! - `n` (N): the use limit, for operators;
 //! - `expire_at` (N): the table's TTL attribute.
 
@@ -116,7 +118,8 @@ pub fn request(
     now: i64,
 ) -> Result<HttpCall, RequestError> {
     check_id(&op.id)?;
-    if op.fp.is_empty() || op.fp.len() > 64 || !op.fp.bytes().all(is_b64url) {
+    let fingerprint_ok = |fp: &str| !fp.is_empty() && fp.len() <= 64 && fp.bytes().all(is_b64url);
+    if !fingerprint_ok(&op.fp) || op.bind.as_deref().is_some_and(|b| !fingerprint_ok(b)) {
         return Err(RequestError::BadFingerprint);
     }
     let (target, body) = match op.kind {
@@ -136,19 +139,29 @@ pub fn request(
 /// `UpdateItem` for a consume: see docs/dynamodb.md. With `max_failures`
 /// (password links) the condition also requires `failures < max_failures`;
 /// without it the request is byte for byte what it was before passwords.
+/// With `bind` (a bound link) the condition also requires the item to be
+/// bound to nothing or to `bind`, and the update binds it; without it the
+/// request is byte for byte what it was before binding.
 fn consume_body(table: &str, op: &StoreOp) -> String {
-    let (lock_condition, lock_name, lock_value) = match op.max_failures {
+    let (mut lock_condition, mut lock_name, mut lock_value) = match op.max_failures {
         Some(max) => (
-            r##" AND (attribute_not_exists(#fl) OR #fl < :maxf)"##,
-            r##","#fl":"failures""##,
+            r##" AND (attribute_not_exists(#fl) OR #fl < :maxf)"##.to_owned(),
+            r##","#fl":"failures""##.to_owned(),
             format!(r##",":maxf":{{"N":"{max}"}}"##),
         ),
-        None => ("", "", String::new()),
+        None => (String::new(), String::new(), String::new()),
     };
+    let mut bind_update = "";
+    if let Some(bind) = &op.bind {
+        bind_update = ", #b = :b";
+        lock_condition.push_str(r##" AND (attribute_not_exists(#b) OR #b = :b)"##);
+        lock_name.push_str(r##","#b":"bound""##);
+        lock_value.push_str(&format!(r##",":b":{{"S":"{bind}"}}"##));
+    }
     format!(
         concat!(
             r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"##,
-            r##""UpdateExpression":"SET #u = if_not_exists(#u, :zero) + :one, #s = :slot, #n = :n, #e = :exp","##,
+            r##""UpdateExpression":"SET #u = if_not_exists(#u, :zero) + :one, #s = :slot, #n = :n, #e = :exp{bind_update}","##,
             r##""ConditionExpression":"(attribute_not_exists(#u) OR #u < :n)"##,
             r##" AND (attribute_not_exists(#r) OR #r = :false)"##,
             r##" AND (attribute_not_exists(#s) OR #s.f <> :fp OR #s.t < :ra){lock_condition}","##,
@@ -169,21 +182,29 @@ fn consume_body(table: &str, op: &StoreOp) -> String {
         lock_condition = lock_condition,
         lock_name = lock_name,
         lock_value = lock_value,
+        bind_update = bind_update,
     )
 }
 
 /// `GetItem` (strongly consistent) for a resume or a read: only what the
-/// reply needs.
+/// reply needs (the binding only for a bound link, so other reads are byte
+/// for byte what they were before binding).
 fn read_body(table: &str, op: &StoreOp) -> String {
+    let (bind_projection, bind_name) = match op.bind {
+        Some(_) => (", #b", r##","#b":"bound""##),
+        None => ("", ""),
+    };
     format!(
         concat!(
             r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"ConsistentRead":true,"##,
-            r##""ProjectionExpression":"#u, #r, #s, #fl","##,
-            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#s":"{slot}","#fl":"failures"}}}}"##
+            r##""ProjectionExpression":"#u, #r, #s, #fl{bind_projection}","##,
+            r##""ExpressionAttributeNames":{{"#u":"used","#r":"revoked","#s":"{slot}","#fl":"failures"{bind_name}}}}}"##
         ),
         table = table,
         id = op.id,
         slot = slot_attribute(&op.fp),
+        bind_projection = bind_projection,
+        bind_name = bind_name,
     )
 }
 
@@ -378,6 +399,7 @@ mod tests {
             miss: None,
             version: None,
             throttle: None,
+            bind: None,
         }
     }
 

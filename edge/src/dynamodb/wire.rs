@@ -57,7 +57,13 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
             None => Interpreted::unavailable(false, "UpdateItem answer has no Attributes".into()),
         },
         StoreOpKind::Resume | StoreOpKind::Read => match doc.get("Item") {
-            None => Interpreted::ok(StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 }),
+            None => Interpreted::ok(StoreReply::NotCounted {
+                used: 0,
+                revoked: false,
+                last_use: None,
+                failures: 0,
+                bound: None,
+            }),
             Some(Value::Object(item)) => not_counted(item, op, "GetItem"),
             Some(_) => Interpreted::unavailable(false, "GetItem answer has an Item that is not an object".into()),
         },
@@ -137,16 +143,22 @@ fn not_counted(item: &Map<String, Value>, op: &StoreOp, what: &str) -> Interpret
     let revoked = boolean(item, "revoked");
     let last_use = slot_use(item, op);
     let failures = number::<u32>(item, "failures");
-    match (used, revoked, last_use, failures) {
-        (Ok(used), Ok(revoked), Ok(last_use), Ok(failures)) => Interpreted::ok(StoreReply::NotCounted {
+    // The binding is answered to the ops of a bound link only.
+    let bound = match item.get("bound").filter(|_| op.bind.is_some()) {
+        None => Ok(None),
+        Some(value) => value.get("S").and_then(Value::as_str).map(|b| Some(b.to_owned())).ok_or(()),
+    };
+    match (used, revoked, last_use, failures, bound) {
+        (Ok(used), Ok(revoked), Ok(last_use), Ok(failures), Ok(bound)) => Interpreted::ok(StoreReply::NotCounted {
             used: used.unwrap_or(0),
             revoked: revoked.unwrap_or(false),
             last_use,
             failures: failures.unwrap_or(0),
+            bound,
         }),
         _ => Interpreted::unavailable(
             false,
-            format!("{what} item has a malformed used, revoked, last-use or failures attribute"),
+            format!("{what} item has a malformed used, revoked, last-use, failures or bound attribute"),
         ),
     }
 }
@@ -240,11 +252,12 @@ mod tests {
             miss: None,
             version: None,
             throttle: None,
+            bind: None,
         }
     }
 
     fn not_counted(used: u32, revoked: bool, last_use: Option<i64>, failures: u32) -> StoreReply {
-        StoreReply::NotCounted { used, revoked, last_use, failures }
+        StoreReply::NotCounted { used, revoked, last_use, failures, bound: None }
     }
 
     const CCF: &str = "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException";

@@ -9,10 +9,10 @@ use crate::Error;
 use oncelink_edge::claims::{MAX_GRACE, MAX_TIME, MAX_USES};
 use oncelink_edge::{mint as sign, new_id, secret, Claims, KeySet, Mode};
 
-/// Every option `mint` accepts. `ref` and `bind` (issue 17) wait for the
-/// claims that issues 14 and 15 add to the core.
-pub const MINT_OPTIONS: [&str; 13] =
-    ["path", "uses", "ttl", "exp", "nbf", "ip", "filename", "region", "grace", "mode", "password", "id", "now"];
+/// Every option `mint` accepts. `ref` (issue 17) waits for the claim that
+/// issue 15 adds to the core.
+pub const MINT_OPTIONS: [&str; 14] =
+    ["path", "uses", "ttl", "exp", "nbf", "ip", "filename", "region", "grace", "mode", "password", "bind", "id", "now"];
 
 /// Lifetime of a link minted with neither `ttl` nor `exp`, as the CLI's.
 pub const DEFAULT_TTL: i64 = 24 * 3600;
@@ -61,6 +61,14 @@ pub fn mint(keys: &KeySet, options_json: &str, now: f64, random: [u8; 16]) -> Re
             "option password: a password link always opens as a page, so mode cannot be direct".into(),
         ));
     }
+    // `bind: false` is the same as leaving it out (the claim is only ever true).
+    let bind = o.boolean("bind")?.filter(|b| *b);
+    if bind.is_some() && uses.is_none() {
+        return Err(Error::BadOption(
+            "option bind needs uses: the first downloader is recorded in the store, which only use-limited links have"
+                .into(),
+        ));
+    }
     let id = o.string("id")?.unwrap_or_else(|| new_id(random));
     let keys_active = keys.active();
     let pw = match password {
@@ -76,6 +84,7 @@ pub fn mint(keys: &KeySet, options_json: &str, now: f64, random: [u8; 16]) -> Re
         g: o.integer("grace", 0, i64::from(MAX_GRACE))?.map(|g| g as u32),
         m: mode,
         pw,
+        b: bind,
         ..Claims::new(id, path, exp)
     };
     sign(keys_active, claims).map_err(|e| in_option(&e, None))
@@ -115,6 +124,7 @@ fn in_option(e: &oncelink_edge::Error, known: Option<&str>) -> Error {
         "fn" => Some("filename"),
         "g" => Some("grace"),
         "pw" => Some("password"),
+        "b" => Some("bind"),
         _ => None,
     });
     match option {

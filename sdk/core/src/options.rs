@@ -56,6 +56,15 @@ impl Options {
         }
     }
 
+    /// A true/false option.
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, Error> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(Error::BadOption(format!("option {name} must be true or false"))),
+        }
+    }
+
     /// A whole-number option inside `min..=max`.
     pub fn integer(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, Error> {
         match self.get(name) {

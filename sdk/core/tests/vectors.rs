@@ -75,9 +75,10 @@ fn unknown_options_and_broken_rules_are_named_and_never_minted() {
     let refused = |options: Value| json::mint(&keys, &options.to_string(), 1767225600.0, &[1; 16]).unwrap_err();
     let e = refused(json!({"path": "/a", "usses": 1}));
     assert_eq!((e.reason(), e.message().contains("\"usses\"")), ("unknown_option", true));
-    // Issue 17's `ref` and `bind` wait for the claims issues 14 and 15 add.
+    // Issue 17's `ref` waits for the claim issue 15 adds; `bind` is a boolean.
     assert_eq!(refused(json!({"path": "/a", "ref": "x"})).reason(), "unknown_option");
-    assert_eq!(refused(json!({"path": "/a", "bind": "ip"})).reason(), "unknown_option");
+    let e = refused(json!({"path": "/a", "uses": 1, "bind": "ip"}));
+    assert_eq!((e.reason(), e.message().as_str()), ("bad_option", "option bind must be true or false"));
     for (options, named) in [
         (json!({"path": "/a", "uses": 0}), "option uses"),
         (json!({"path": "/a", "uses": 1.5}), "option uses"),

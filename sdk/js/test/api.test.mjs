@@ -66,7 +66,6 @@ test('inspect reads a token or link without the keys', () => {
 test('unknown options are refused by name, including those of later issues', () => {
   refusal(() => mint(keys, { path: '/a', usses: 1 }), 'unknown_option', /"usses"/);
   refusal(() => mint(keys, { path: '/a', ref: 'order-1' }), 'unknown_option', /"ref"/);
-  refusal(() => mint(keys, { path: '/a', bind: 'ip' }), 'unknown_option', /"bind"/);
   refusal(() => verify(keys, 'x', { pth: '/a' }), 'unknown_option', /"pth"/);
   refusal(() => link('https://d.example', '/a', 'T', { parm: 'x' }), 'unknown_option');
   refusal(() => keygen({ kidd: 'x' }), 'unknown_option');
@@ -83,6 +82,8 @@ test('a claim out of range or a bad path is an error naming the option, never a 
   refusal(() => mint(keys, { path: '/a', uses: 1, password: 'pw', mode: 'direct' }), 'bad_option', /option password/);
   refusal(() => mint(keys, { path: '/a', ip: '10.0.0.1/8' }), 'bad_option', /option ip/);
   refusal(() => mint(keys, { path: '/a', mode: 'fast' }), 'bad_option', /option mode/);
+  refusal(() => mint(keys, { path: '/a', bind: true }), 'bad_option', /option bind/);
+  refusal(() => mint(keys, { path: '/a', uses: 1, bind: 'ip' }), 'bad_option', /option bind/);
   refusal(() => mint(keys, 'not options'), 'bad_option');
 });
 

@@ -185,6 +185,9 @@ impl<'a> Arbitrary<'a> for Case {
         if claims.n.is_some() && u.ratio(1, 3)? {
             claims.pw = secret::password_claim(signer, &claims.id, &password).ok();
         }
+        if claims.n.is_some() && u.ratio(1, 4)? {
+            claims.b = Some(true);
+        }
         let choice = match mint(signer, claims) {
             Ok(token) if !trusted => TokenChoice::Bad(token),
             Ok(token) if u.ratio(1, 6)? => {
@@ -300,7 +303,7 @@ fn issued_pass(config: &Config, request: &Request, at: i64) -> Option<String> {
     let post = Request { method: "POST".into(), ..request.clone() };
     let step = match decide(config, &post, at) {
         Step::NeedStore { pending, .. } => {
-            pending.resume(&StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0 })
+            pending.resume(&StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0, bound: None })
         }
         step => step,
     };
@@ -341,6 +344,14 @@ pub fn reply(u: &mut Unstructured, now: i64, resume_after: i64) -> arbitrary::Re
                 _ => Some(i64::arbitrary(u)?),
             },
             failures: small(u)?,
+            // A bound link's record: bound to no one, to some other client,
+            // or to text of any kind (the request's own binding is the
+            // decide target's to find).
+            bound: match u.int_in_range(0u8..=2)? {
+                0 => None,
+                1 => Some("AAAAAAAAAAAAAAAAAAAAAA".into()),
+                _ => Some(String::arbitrary(u)?),
+            },
         },
     })
 }
@@ -505,6 +516,9 @@ pub fn check_step(
                                     panic!("resumed forward without a recent use: {reply:?}")
                                 };
                                 assert!(*t >= op.resume_after, "resume outside grace");
+                                if let (Some(bind), StoreReply::NotCounted { bound: Some(bound), .. }) = (&op.bind, reply) {
+                                    assert_eq!(bound, bind, "a resume by a client the link is not bound to");
+                                }
                                 assert!(matches!(op.kind, StoreOpKind::Consume | StoreOpKind::Resume));
                             }
                             other => panic!("{other:?} forward after a store call"),

@@ -24,6 +24,7 @@ class Claims(TypedDict, total=False):
     g: int
     m: Literal["page", "direct"]
     pw: str
+    b: bool
 
 def mint(
     keys: Keys,
@@ -39,6 +40,7 @@ def mint(
     grace: Optional[int] = None,
     mode: Optional[Literal["page", "direct"]] = None,
     password: Optional[str] = None,
+    bind: Optional[bool] = None,
     id: Optional[str] = None,
     now: Optional[float] = None,
 ) -> str: ...
