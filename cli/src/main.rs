@@ -4,6 +4,7 @@
 //! writes nothing anywhere. Errors are one line on stderr with a non-zero
 //! exit code, never a backtrace.
 
+mod apikey;
 mod store;
 
 use anyhow::{bail, Context, Result};
@@ -42,6 +43,9 @@ enum Command {
     Revoke(StoreArgs),
     /// Show a link's record in the store (uses counted, revoked, wrong passwords, last use, TTL) as JSON.
     Status(StoreArgs),
+    /// Manage origin-shim's API keys (--api-keys FILE): new, revoke, list.
+    #[command(subcommand)]
+    Apikey(apikey::ApiKeyCommand),
 }
 
 #[derive(Args)]
@@ -210,7 +214,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 // Not an error (revoking an unused link is how to stop it before
                 // its first use), but a revoke in the wrong store looks the same.
                 eprintln!(
-                    "oncelink: note: {} had no record in this store; if the link was never used that is expected,                      otherwise check the store (a token with claim r keeps its record in region r)",
+                    "oncelink: note: {} had no record in this store; if the link was never used that is expected, \
+                     otherwise check the store (a token with claim r keeps its record in region r)",
                     args.id
                 );
             }
@@ -221,6 +226,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&status)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Apikey(command) => apikey::run(command, now_unix().max(0) as u64),
     }
 }
 

@@ -12,7 +12,9 @@
 
 pub mod api_keys;
 mod error;
+#[cfg(feature = "strip")]
 pub mod strip;
 
 pub use error::Error;
+#[cfg(feature = "strip")]
 pub use strip::{strip, Kind, Limits, Removed, Stripped, Unchanged};
