@@ -7,6 +7,8 @@ import hashlib
 import ipaddress
 import json
 import pathlib
+import struct
+import zlib
 import argparse
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -72,5 +74,46 @@ for v in dyn["vectors"]:
     # The raw layout: 0x80 | kind, the status (two bytes, little-endian), the body.
     status = v["status"].to_bytes(2, "little")
     seed("dynamodb", bytes([0x80 | kinds.index(v["kind"])]) + status + v["body"].encode())
+
+
+# The strip target: small files of each kind the walkers clean, built here
+# (structure only: the walkers never decode pixels), each carrying the
+# metadata they remove.
+def tiff_orientation(value):
+    """A little-endian TIFF block with one IFD entry: Orientation."""
+    return b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + struct.pack("<HHII", 0x0112, 3, 1, value) + b"\x00" * 4
+
+
+def jpeg_segment(marker, payload):
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def riff_chunk(kind, data):
+    return kind + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
+
+
+for orientation in (1, 6):
+    seed("strip", b"\xff\xd8" + jpeg_segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+         + jpeg_segment(0xE1, b"Exif\x00\x00" + tiff_orientation(orientation))
+         + jpeg_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta/>")
+         + jpeg_segment(0xED, b"Photoshop 3.0\x00") + jpeg_segment(0xFE, b"a comment")
+         + jpeg_segment(0xDB, b"\x00" + bytes(range(1, 65)))
+         + jpeg_segment(0xC0, b"\x08\x00\x01\x00\x01\x01\x01\x11\x00")
+         + jpeg_segment(0xC4, b"\x00" + b"\x00" * 15 + b"\x00" * 0 + b"\x01" + b"\x00")
+         + jpeg_segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+         + b"\x12\x34\xff\x00\x56\xff\xd0\x78\xff\xff\xd9" + b"trailing data")
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    seed("strip", b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"tEXt", b"Author\x00someone")
+         + png_chunk(b"eXIf", tiff_orientation(orientation)) + png_chunk(b"tIME", b"\x07\xea\x0c\x02\x00\x00\x00")
+         + png_chunk(b"IDAT", zlib.compress(b"\x00\x80")) + png_chunk(b"IEND", b""))
+    body = (riff_chunk(b"VP8X", bytes([0x0C, 0, 0, 0]) + b"\x00\x00\x00" + b"\x00\x00\x00")
+            + riff_chunk(b"VP8L", b"\x2f\x00\x00\x00\x00\x07\x10\x11\x11\x88\x88\xfe\x07\x00")
+            + riff_chunk(b"EXIF", tiff_orientation(orientation)) + riff_chunk(b"XMP ", b"<x:xmpmeta/>"))
+    seed("strip", b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body)
+seed("strip", b"PK\x03\x04 not an image")
 
 print("seeds:", ", ".join(f"{t} {n}" for t, n in sorted(counts.items())))
