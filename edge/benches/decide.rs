@@ -46,7 +46,6 @@ fn main() {
         query: format!("t={token}"),
         headers: [("user-agent".to_owned(), "Mozilla/5.0".to_owned())].into_iter().collect(),
         ip: "203.0.113.7".into(),
-        ..Request::default()
     };
     let signed = unlimited.rsplit_once('.').unwrap().0.to_owned();
     let secret: Vec<u8> = (0..32).collect();

@@ -529,7 +529,15 @@ impl Checked<'_> {
             Then::Forward(forward) => forward.id_hash.clone(),
             _ => id_hash(&self.claims.raw.id),
         };
-        Pending { op, then, html: self.html, id_hash, max_failures: self.max_failures(), missing: None, cors: Vec::new() }
+        Pending {
+            op,
+            then,
+            html: self.html,
+            id_hash,
+            max_failures: self.max_failures(),
+            missing: None,
+            cors: Vec::new(),
+        }
     }
 
     fn view(&self) -> PageView {
@@ -856,8 +864,13 @@ mod tests {
     struct Post(Request, String);
 
     fn post(token: &str, password: &str, ip: &str) -> Post {
-        let request =
-            Request { method: "POST".into(), path: "/f".into(), query: format!("t={token}"), ip: ip.into(), ..Request::default() };
+        let request = Request {
+            method: "POST".into(),
+            path: "/f".into(),
+            query: format!("t={token}"),
+            ip: ip.into(),
+            ..Request::default()
+        };
         Post(request, format!("password={password}"))
     }
 
@@ -964,7 +977,8 @@ mod tests {
         let config = config();
         let token = password_link(&config);
         let mut record = Record::default();
-        let guards: Vec<Step> = (0..2).map(|_| decide_post(&config, &post(&token, "wrong", "192.0.2.1"), 1000)).collect();
+        let guards: Vec<Step> =
+            (0..2).map(|_| decide_post(&config, &post(&token, "wrong", "192.0.2.1"), 1000)).collect();
         let attempts: Vec<(StoreOp, Pending)> = guards
             .into_iter()
             .map(|step| {

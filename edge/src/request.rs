@@ -187,7 +187,6 @@ mod tests {
             query: query.into(),
             headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ip: "192.0.2.1".into(),
-            ..Request::default()
         }
     }
 

@@ -124,7 +124,8 @@ fn run_replies(driver: &mut dyn Driver, step: &Value, holder: &Value, at: &str) 
     let pending = step["pending"].to_string();
     let mut checks = 0;
     for (i, reply) in replies.iter().enumerate() {
-        let given = reply.get(answer).ok_or_else(|| format!("{at}[{i}]: the step asks for {answer}, the reply has none"))?;
+        let given =
+            reply.get(answer).ok_or_else(|| format!("{at}[{i}]: the step asks for {answer}, the reply has none"))?;
         let next = match answer {
             "reply" => driver.resume(&pending, &given.to_string())?,
             "body" => driver.give_body(&pending, &given.to_string())?,

@@ -5,10 +5,10 @@ use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Response, StatusCode};
 use http_body_util::BodyExt;
-use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
 use oncelink_edge::request::MAX_FORM_BYTES;
 use oncelink_edge::Unreadable;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 /// The client's address, attached to each request by the server.

@@ -15,8 +15,8 @@ use hmac::{Hmac, Mac};
 use oncelink_edge::decide::OWN_HEADER_PREFIX;
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::{
-    decide, mint, secret, Allow, Body, Claims, Config, Forward, Key, Mode, Reason, Request, Response, Step, StoreOpKind,
-    StoreReply, Unreadable, UntrustedToken, VerifiedToken,
+    decide, mint, secret, Allow, Body, Claims, Config, Forward, Key, Mode, Reason, Request, Response, Step,
+    StoreOpKind, StoreReply, Unreadable, UntrustedToken, VerifiedToken,
 };
 use sha2::Sha256;
 use std::collections::BTreeMap;
@@ -260,9 +260,12 @@ impl<'a> Arbitrary<'a> for Case {
         }
         let ip = pick_or_any(u, IPS)?;
         let body = match u.int_in_range(0u8..=5)? {
-            0 => Body::Unreadable(
-                *u.choose(&[Unreadable::TooLarge, Unreadable::Truncated, Unreadable::NotUtf8, Unreadable::BadEncoding])?,
-            ),
+            0 => Body::Unreadable(*u.choose(&[
+                Unreadable::TooLarge,
+                Unreadable::Truncated,
+                Unreadable::NotUtf8,
+                Unreadable::BadEncoding,
+            ])?),
             1 => Body::Read(String::new()),
             2 => Body::Read(format!("password={}", form_escape(&password))),
             3 => Body::Read(format!("password={}", form_escape(&String::arbitrary(u)?))),
@@ -495,7 +498,9 @@ pub fn check_step(
                     Step::Respond(r) => seen(format_args!("  then respond {}", r.reason.code())),
                     Step::Forward(f) => seen(format_args!("  then forward {:?}", f.allow)),
                     Step::NeedStore { .. } => seen(format_args!("  then store")),
-                    Step::NeedBody { .. } | Step::NeedFileSize { .. } => panic!("a store reply led to an input ask: {step:?}"),
+                    Step::NeedBody { .. } | Step::NeedFileSize { .. } => {
+                        panic!("a store reply led to an input ask: {step:?}")
+                    }
                 }
                 match step {
                     Step::Respond(r) => check_response(&r),
