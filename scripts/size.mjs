@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const BUDGET = {
-  "oncelink_edge_wasm_bg.wasm": { raw: 328_000, gzip: 144_000 }, // history: docs/performance.md
+  "oncelink_edge_wasm_bg.wasm": { raw: 340_000, gzip: 148_000 }, // history: docs/performance.md
   "oncelink_edge_wasm.js": { raw: 24_000, gzip: 8_000 },
 };
 
