@@ -1010,6 +1010,43 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_to_a_question_not_asked_is_a_503() {
+        let config = config();
+        let token = password_link(&config);
+        let Step::NeedBody { pending } = decide(&config, &post(&token, "right", "192.0.2.1").0, 1000) else {
+            panic!("a body ask")
+        };
+        assert_eq!(pending.give_file_size(&config, Some(1)).status(), Some(503));
+    }
+
+    #[test]
+    fn a_host_that_serves_files_is_asked_the_body_then_the_size_then_the_guard_whatever_the_guess() {
+        let mut config = config();
+        config.ask_file_size = true;
+        let token = password_link(&config);
+        for password in ["right", "wrong"] {
+            let Step::NeedFileSize { path, pending } = decide_post(&config, &post(&token, password, "192.0.2.1"), 1000)
+            else {
+                panic!("{password}: the size after the body")
+            };
+            assert_eq!(path, "/f");
+            let Step::NeedStore { pending: found } = pending.clone().give_file_size(&config, Some(7)) else {
+                panic!("{password}: the guard")
+            };
+            assert_eq!(found.op().kind, StoreOpKind::Guard);
+            // No such file: the guard still only reads, and a live link is not_found.
+            let Step::NeedStore { pending: missing } = pending.give_file_size(&config, None) else {
+                panic!("{password}: the guard of a missing file")
+            };
+            assert_eq!(missing.op(), found.op(), "{password}: the same read");
+            let fresh =
+                StoreReply::Guarded { used: 0, revoked: false, failures: 0, version: 0, throttle: String::new() };
+            let answer = missing.resume(&fresh);
+            assert!(matches!(&answer, Step::Respond(r) if r.reason == Reason::NotFound), "{password}: {answer:?}");
+        }
+    }
+
+    #[test]
     fn a_guess_whose_miss_was_flipped_is_a_503() {
         let config = config();
         let token = password_link(&config);
