@@ -403,7 +403,7 @@ def cors_disagreements(case: dict, config: dict) -> list:
     headers = {k.lower(): v for k, v in case["request"].get("headers", {}).items()}
     origin = headers.get("origin")
     problems = []
-    expects = [case.get("expect", {})] + [r.get("expect", {}) for r in case.get("replies", [])]
+    expects = [case.get("expect", {})] + [e for r in case.get("replies", []) for e in reply_expects(r)]
     preflight = case["request"]["method"] == "OPTIONS" and origin is not None and "access-control-request-method" in headers
     if allowed and preflight and (expects[0].get("reason"), expects[0].get("status")) != ("preflight", 204):
         problems.append("a preflight under cors_origins is not answered 204 preflight")
@@ -420,6 +420,35 @@ def cors_disagreements(case: dict, config: dict) -> list:
             want = [["vary", "origin"]]
         if cors != want or (want and expect["headers"][-len(want):] != want):
             problems.append(f"{expect.get('reason')}: CORS headers {cors}, the rules say {want} (last)")
+    return problems
+
+
+def ask_disagreements(case: dict, config: dict) -> list:
+    """Holds a case to the host contract as this file reads it from the doc (docs/token-v1.md, "The host
+    contract"): a request carries no body and no file size (the core asks for them); only a POST is asked
+    for its body; only a deployment with ask_file_size is asked a file's size, for the request's path;
+    no answer is asked for twice on one path."""
+    problems = [f"the request carries {k!r}: the core asks for it" for k in ("body", "file_size") if k in case["request"]]
+
+    def walk(expect: dict, replies: list, asked: list):
+        step = expect.get("step")
+        if step == "need_body" and case["request"]["method"] != "POST":
+            problems.append("a need_body for a request that is not a POST")
+        if step == "need_file_size":
+            if not config.get("ask_file_size"):
+                problems.append("a need_file_size without ask_file_size")
+            if expect.get("path", case["request"]["path"]) != case["request"]["path"]:
+                problems.append("a need_file_size for another path than the request's")
+        if step in asked:
+            problems.append(f"{step} asked twice")
+        answer = {"need_body": "body", "need_file_size": "file_size", "need_store": "reply"}.get(step)
+        for reply in replies:
+            if answer is None or answer not in reply:
+                problems.append(f"a reply without {answer!r} to a {step}")
+                continue
+            walk(reply.get("expect", {}), reply.get("then", []), asked + ([step] if step != "need_store" else []))
+
+    walk(case.get("expect", {}), case.get("replies", []), [])
     return problems
 
 
@@ -443,6 +472,7 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
         req = case["request"]
         fix.problems += [f"{path.name}: {name}: {p}" for p in stateless_disagreements(case)]
         fix.problems += [f"{path.name}: {name}: {p}" for p in cors_disagreements(case, config)]
+        fix.problems += [f"{path.name}: {name}: {p}" for p in ask_disagreements(case, config)]
         if "pass_recipe" in case:
             recipe = case["pass_recipe"]
             kid = case["token"].split(".")[1]
@@ -455,7 +485,8 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
             )
             token_id = recipe.get("id", case["mint"]["claims"]["id"])
             fix(case, "pass", page_pass(secrets[kid], token_id, fp, recipe["issued"]), f"{name}: pass is not the edge's pass")
-        op = case.get("expect", {}).get("op")
+        store_expect, store_replies = store_step(case)
+        op = store_expect.get("pending", {}).get("op")
         if op is not None and "fp" in op:
             headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
             kid = case["token"].split(".")[1]
@@ -469,7 +500,7 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
                 fix.problems.append(f"{path.name}: {name}: an op binds only a consume, resume or read of a b link")
         expects = [case.get("expect", {})] + [e for r in case.get("replies", []) for e in reply_expects(r)]
         if op is not None and op.get("kind") == "guard":
-            fix.problems += [f"{path.name}: {name}: {p}" for p in check_guesses(case, config, secrets, fix)]
+            fix.problems += [f"{path.name}: {name}: {p}" for p in check_guesses(case, store_replies, config, secrets, fix)]
         for expect in expects:
             if expect.get("reason") == "pass_issued" and "headers" in expect:
                 headers = {k.lower(): v for k, v in req.get("headers", {}).items()}
@@ -493,12 +524,21 @@ def check_decide(path: pathlib.Path, write: bool) -> list:
     return fix.save(doc)
 
 
+def store_step(case: dict) -> tuple:
+    """The first store step a case reaches and the replies given to it: past the steps that ask the host
+    for the body or the file's size (each answered by the case's first reply to it)."""
+    expect, replies = case.get("expect", {}), case.get("replies", [])
+    while expect.get("step") in ("need_body", "need_file_size") and replies:
+        expect, replies = replies[0].get("expect", {}), replies[0].get("then", [])
+    return expect, replies
+
+
 def reply_expects(reply: dict) -> list:
     """A reply's expected step and those of the replies chained after it (`then`)."""
     return [reply.get("expect", {})] + [e for r in reply.get("then", []) for e in reply_expects(r)]
 
 
-def check_guesses(case: dict, config: dict, secrets: dict, fix) -> list:
+def check_guesses(case: dict, replies: list, config: dict, secrets: dict, fix) -> list:
     """A password POST: after each `guarded` reply, the 429 and its Retry-After while this network or the
     link waits, else the attempt with the throttle state the guess writes (docs/page-mode.md)."""
     req = case["request"]
@@ -507,7 +547,7 @@ def check_guesses(case: dict, config: dict, secrets: dict, fix) -> list:
     limits = dict(THROTTLE_DEFAULTS, **config.get("password_throttle", {}))
     now = case["now"]
     problems = []
-    for reply in case.get("replies", []):
+    for reply in replies:
         got, expect = reply["reply"], reply.get("expect", {})
         lock = config.get("max_password_failures")
         if got.get("reply") != "guarded" or got.get("revoked") or got.get("used", 0) >= case["mint"]["claims"]["n"]:
@@ -528,7 +568,7 @@ def check_guesses(case: dict, config: dict, secrets: dict, fix) -> list:
                 if header[0] == "retry-after":
                     fix(header, 1, str(wait), f"{case['name']}: Retry-After is not the wait")
             continue
-        op = expect.get("op", {})
+        op = expect.get("pending", {}).get("op", {})
         if op.get("kind") != "attempt":
             problems.append(f"an unthrottled guess must make an attempt, the case expects {expect}")
             continue

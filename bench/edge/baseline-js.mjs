@@ -79,6 +79,6 @@ export function createBaseline(config) {
     const fp = createHmac('sha256', key).update('oncelink/v1/fingerprint').update('\0').update(prefix).update('\0').update(path).update('\0').update(ua).digest().subarray(0, 16).toString('base64url');
     const g = claims.g ?? grace;
     const op = { kind: 'consume', id: claims.id, region: claims.r ?? config.home_region, n: claims.n, fp, now, resume_after: now - g, expire_at: claims.exp + skew + g + 3600 };
-    return { step: 'need_store', op, pending: { op, forward } };
+    return { step: 'need_store', pending: { op, forward } };
   };
 }

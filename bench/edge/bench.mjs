@@ -98,7 +98,7 @@ async function main() {
       const a = oursDecide(request(token));
       const b = baseline(request(token), now);
       if (a.step !== step || b.step !== step || a.reason !== reason || b.reason !== reason) throw new Error(`implementations disagree on ${step}`);
-      if (step === 'need_store' && JSON.stringify(a.op) !== JSON.stringify(b.op)) throw new Error(`ops differ: ${JSON.stringify(a.op)} vs ${JSON.stringify(b.op)}`);
+      if (step === 'need_store' && JSON.stringify(a.pending.op) !== JSON.stringify(b.pending.op)) throw new Error(`ops differ: ${JSON.stringify(a.pending.op)} vs ${JSON.stringify(b.pending.op)}`);
     }
     const decideRows = [];
     for (const [label, token] of [['valid (n=1)', valid], ['forged', forged]]) {
@@ -129,7 +129,7 @@ async function main() {
     const creds = { access_key_id: LOCAL_ENV.AWS_ACCESS_KEY_ID, secret_access_key: LOCAL_ENV.AWS_SECRET_ACCESS_KEY };
     const sdkInput = (token) => {
       const step = oursDecide(request(token));
-      return [JSON.parse(JSON.parse(wasm.dynamodb_request(JSON.stringify(step.op), JSON.stringify(store), JSON.stringify(creds), now)).body), step.op.fp];
+      return [JSON.parse(JSON.parse(wasm.dynamodb_request(JSON.stringify(step.pending.op), JSON.stringify(store), JSON.stringify(creds), now)).body), step.pending.op.fp];
     };
     for (let i = 0; i < 5; i++) {
       await warm(event(tokens.pop()));
@@ -180,8 +180,8 @@ async function main() {
       const sdk = createSdkConsumer({ endpoint: ${JSON.stringify(moto.endpoint)}, region: 'us-east-1', credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY } });
       const req = JSON.parse(process.env.BENCH_REQUEST);
       const step = JSON.parse(v.decide(JSON.stringify(req), Math.floor(Date.now() / 1000)));
-      const call = JSON.parse(w.dynamodb_request(JSON.stringify(step.op), ${JSON.stringify(JSON.stringify(store))}, ${JSON.stringify(JSON.stringify(creds))}, Date.now() / 1000));
-      const reply = await sdk.consume(JSON.parse(call.body), step.op.fp);
+      const call = JSON.parse(w.dynamodb_request(JSON.stringify(step.pending.op), ${JSON.stringify(JSON.stringify(store))}, ${JSON.stringify(JSON.stringify(creds))}, Date.now() / 1000));
+      const reply = await sdk.consume(JSON.parse(call.body), step.pending.op.fp);
       const fin = JSON.parse(v.resume(JSON.stringify(step.pending), JSON.stringify(reply)));
       sdk.client.destroy();
       console.log(JSON.stringify({ ms: performance.now() - t0, ok: fin.step === 'forward' }));`, COLD_RUNS, () => ({ BENCH_REQUEST: JSON.stringify(request(mint({ n: 1 }))) }));

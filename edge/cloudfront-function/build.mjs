@@ -78,6 +78,10 @@ export function functionSettings({ mode = 'only', kvs = KVS_PLACEHOLDER, config 
   if (config.grant_keys != null && mode === 'only') {
     throw new Error('origin grants (grant_keys) need the Lambda@Edge tier; a function-only behavior cannot issue them');
   }
+  if (config.ask_file_size === true) {
+    // The core then asks the host for the file (need_file_size): only a host that serves files answers.
+    throw new Error('ask_file_size is for hosts that serve files (origin-shim); CloudFront serves none');
+  }
   return { kvs, mode, skew, param, pass, origin };
 }
 

@@ -38,43 +38,52 @@ export function viewerRecord(event) {
 /** Largest form body the core reads (request.rs `MAX_FORM_BYTES`), bytes. */
 export const MAX_FORM_BYTES = 4096;
 
-/**
- * What the core gets for a body it must not read (truncated by CloudFront, or
- * not UTF-8): any string longer than MAX_FORM_BYTES, which the core answers
- * 400 `bad_form`. Never a shortened or repaired body: a cut or patched
- * password must not be checked as if it were the one sent.
- */
-const UNREADABLE_BODY = 'x'.repeat(MAX_FORM_BYTES + 1);
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A body the core is told it cannot read (edge/src/decide.rs `Unreadable`): it answers 400 `bad_form`. */
+const unreadable = (why) => ({ unreadable: why });
+
 /**
- * The form text of a CloudFront request body (the trigger's "include body"
- * option): `{ inputTruncated, action, encoding: 'base64'|'text', data }`.
- * An absent body (the option is off, or the viewer sent none) is the empty
- * form; a truncated, undecodable or non-UTF-8 one is UNREADABLE_BODY.
+ * The core's Body for a CloudFront request body (the trigger's "include body"
+ * option): `{ inputTruncated, action, encoding: 'base64'|'text', data }`,
+ * given when the core asks (`need_body`). An absent body (the option is off,
+ * or the viewer sent none) is the empty form `{ read: '' }`; a truncated,
+ * undecodable, non-UTF-8 or too long one is `{ unreadable: why }`, never a
+ * shortened or repaired text: a cut or patched password must not be checked
+ * as if it were the one sent.
  */
 export function coreBody(cfBody) {
-  if (cfBody === undefined || cfBody === null) return '';
-  if (typeof cfBody !== 'object' || cfBody.inputTruncated === true) return UNREADABLE_BODY;
+  if (cfBody === undefined || cfBody === null) return { read: '' };
+  if (typeof cfBody !== 'object') return unreadable('bad_encoding');
+  if (cfBody.inputTruncated === true) return unreadable('truncated');
   const data = cfBody.data ?? '';
-  if (typeof data !== 'string') return UNREADABLE_BODY;
-  if (cfBody.encoding === 'text') return data;
-  if (cfBody.encoding !== 'base64' && cfBody.encoding !== undefined) return UNREADABLE_BODY;
-  // CloudFront's default encoding is base64. Buffer.from skips characters
-  // outside the alphabet, so check the text is canonical base64 first.
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) return UNREADABLE_BODY;
-  try {
-    return utf8.decode(Buffer.from(data, 'base64'));
-  } catch {
-    return UNREADABLE_BODY;
+  if (typeof data !== 'string') return unreadable('bad_encoding');
+  let text;
+  if (cfBody.encoding === 'text') {
+    text = data;
+  } else if (cfBody.encoding !== 'base64' && cfBody.encoding !== undefined) {
+    return unreadable('bad_encoding');
+  } else {
+    // CloudFront's default encoding is base64. Buffer.from skips characters
+    // outside the alphabet, so check the text is canonical base64 first.
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) return unreadable('bad_encoding');
+    const bytes = Buffer.from(data, 'base64');
+    if (bytes.length > MAX_FORM_BYTES) return unreadable('too_large');
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      return unreadable('not_utf8');
+    }
   }
+  if (Buffer.byteLength(text, 'utf8') > MAX_FORM_BYTES) return unreadable('too_large');
+  return { read: text };
 }
 
 /**
  * The core's Request JSON for a CloudFront request: the raw uri as path, the
  * querystring as received, headers flattened to lowercase name -> values
- * joined with ", ", the client address, and for a POST the form body as text.
+ * joined with ", ", the client address. A POST's body is given only when the
+ * core asks for it (`coreBody`).
  */
 export function toCoreRequest(cfRequest) {
   const headers = {};
@@ -84,16 +93,13 @@ export function toCoreRequest(cfRequest) {
     const lower = name.toLowerCase();
     headers[lower] = lower in headers ? `${headers[lower]}, ${values.join(', ')}` : values.join(', ');
   }
-  const method = String(cfRequest.method ?? '');
-  const request = {
-    method,
+  return {
+    method: String(cfRequest.method ?? ''),
     path: String(cfRequest.uri ?? ''),
     query: String(cfRequest.querystring ?? ''),
     headers,
     ip: String(cfRequest.clientIp ?? ''),
   };
-  if (method === 'POST') request.body = coreBody(cfRequest.body);
-  return request;
 }
 
 /** `content-type` -> `Content-Type`: the `key` CloudFront sends on the wire. */

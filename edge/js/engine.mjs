@@ -5,13 +5,15 @@
 // which is returned untouched), and a generated response has the same shape;
 // the 40 KB viewer-request limit on it is kept for both (origin-request allows more).
 //
-// CloudFront event -> core request -> decide -> [store call -> resume] ->
-// the forwarded request or the generated response. All policy is in the core;
+// CloudFront event -> core request -> decide -> [answer what the core asks:
+// the body (from the event), the store (DynamoDB)] -> the forwarded request or
+// the generated response. All policy is in the core;
 // this file maps shapes, performs I/O and logs. Any exception becomes a 503
 // `store_unavailable`: the edge never fails open.
 
 import {
   applyForward,
+  coreBody,
   fallbackUnavailable,
   generatedResponseBytes,
   MAX_GENERATED_RESPONSE_BYTES,
@@ -30,8 +32,12 @@ import { keepAliveFetch } from './transport.mjs';
  * `forward` for anything else, the handler answers 503 instead (fail closed).
  */
 const FORWARDABLE_METHODS = Object.freeze(['GET', 'HEAD']);
-/** Store calls one decision may make: a password guess makes two (guard, attempt). */
-const MAX_STORE_CALLS = 2;
+/**
+ * Asks one decision may make (edge/src/decide.rs `MAX_STEPS`): the body, the
+ * file's size, a password guess's guard and attempt. A core asking more is
+ * answered 503.
+ */
+const MAX_STEPS = 4;
 
 /**
  * Builds `handler(event)`.
@@ -81,29 +87,44 @@ export function createHandler(options) {
       const nowSeconds = Math.floor(io.nowMs() / 1000);
       let step = JSON.parse(validator.decide(JSON.stringify(request), nowSeconds));
       let fromMemory = false;
-      if (step.step === 'need_store') {
+      let first = null;
+      let deadlineMs = 0;
+      let creds = null;
+      // The host only answers what the core asks, a bounded number of times.
+      for (let asks = 0; step.step.startsWith('need_'); asks += 1) {
+        if (asks === MAX_STEPS) throw new Error('core asked more often than a decision needs');
         const { pending } = step;
-        idHash = pending?.id_hash ?? null;
-        const recalled = remembered.recall(pending, io.nowMs());
-        if (recalled) {
-          step = recalled;
-          fromMemory = true;
-        } else {
-          // The core may ask again after a reply (a password guess: the
-          // guard read, then the attempt); the host only loops, within one
-          // store budget for the whole decision.
-          const deadlineMs = io.nowMs() + settings.budgetMs;
-          const creds = credentialsFrom(env);
-          store = { latencyMs: 0, attempts: 0, error: null };
-          for (let calls = 0; step.step === 'need_store'; calls += 1) {
-            if (calls === MAX_STORE_CALLS) throw new Error('core asked the store more often than a decision needs');
-            const call = await performStore(step.op, { wasm, settings, creds, ...io, deadlineMs });
-            store = { latencyMs: store.latencyMs + call.latencyMs, attempts: store.attempts + call.attempts, error: call.error ?? store.error };
-            step = JSON.parse(validator.resume(JSON.stringify(step.pending), JSON.stringify(call.reply)));
+        if (step.step === 'need_body') {
+          // The body CloudFront included ("include body" on the trigger), or none.
+          const body = coreBody(record.request.body);
+          step = JSON.parse(validator.give_body(JSON.stringify(pending), JSON.stringify(body)));
+        } else if (step.step === 'need_file_size') {
+          // Asked only under ask_file_size, a setting for hosts that serve
+          // files (origin-shim); the origin here is S3 or an HTTP server.
+          throw new Error('core asked for a file size; ask_file_size is not for Lambda@Edge');
+        } else if (step.step === 'need_store') {
+          idHash = pending?.id_hash ?? null;
+          if (first === null) {
+            const recalled = remembered.recall(pending, io.nowMs());
+            if (recalled) {
+              step = recalled;
+              fromMemory = true;
+              break;
+            }
+            // One store budget for the whole decision (a guess: guard, then attempt).
+            first = pending;
+            deadlineMs = io.nowMs() + settings.budgetMs;
+            creds = credentialsFrom(env);
+            store = { latencyMs: 0, attempts: 0, error: null };
           }
-          remembered.remember(pending, step, io.nowMs());
+          const call = await performStore(pending.op, { wasm, settings, creds, ...io, deadlineMs });
+          store = { latencyMs: store.latencyMs + call.latencyMs, attempts: store.attempts + call.attempts, error: call.error ?? store.error };
+          step = JSON.parse(validator.resume(JSON.stringify(pending), JSON.stringify(call.reply)));
+        } else {
+          throw new Error(`core returned an unknown step ${JSON.stringify(step.step).slice(0, 40)}`);
         }
       }
+      if (first !== null) remembered.remember(first, step, io.nowMs());
       const common = {
         requestId,
         storeMs: store?.latencyMs,

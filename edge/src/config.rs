@@ -61,6 +61,10 @@ pub struct Config {
     pub pass_param: String,
     /// Origins whose scripts may read the answers (`crate::cors`); empty: CORS off.
     pub cors_origins: Vec<String>,
+    /// The host serves files itself and can tell their size: the core asks
+    /// for it ([`crate::Step::NeedFileSize`]) before any answer that depends
+    /// on the file, and a file the host cannot find is `not_found`.
+    pub ask_file_size: bool,
 }
 
 /// The configuration as JSON (the bundle's baked config, origin-shim's flags).
@@ -102,6 +106,9 @@ pub struct ConfigFile {
     /// Origins allowed to read answers cross-origin (default none: CORS off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors_origins: Option<Vec<String>>,
+    /// The host serves files and answers `need_file_size` (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ask_file_size: Option<bool>,
 }
 
 impl Config {
@@ -146,6 +153,7 @@ impl Config {
             }
             config.cors_origins = origins;
         }
+        config.ask_file_size = file.ask_file_size.unwrap_or(false);
         if config.pass_param == config.token_param {
             return Err(Error::Config("pass_param and token_param must differ".into()));
         }
@@ -170,6 +178,7 @@ impl Config {
             password_throttle: Limits::default(),
             pass_param: DEFAULT_PASS_PARAM.to_owned(),
             cors_origins: Vec::new(),
+            ask_file_size: false,
         })
     }
 

@@ -6,8 +6,11 @@
 //! passwords and previews for link unfurlers. A use-limited
 //! token that passes them all yields [`Step::NeedStore`]: the host performs the
 //! [`StoreOp`] and hands the [`StoreReply`] to [`Pending::resume`], which gives
-//! the final step. Time is a parameter; nothing here reads a clock, a socket
-//! or a file.
+//! the next step. The core asks for the other inputs the same way: a page-mode
+//! POST's body ([`Step::NeedBody`]) and, on a host that serves files, the
+//! file's size ([`Step::NeedFileSize`]); the host answers [`Awaiting`]. Hosts
+//! only loop, at most [`MAX_STEPS`] times. Time is a parameter; nothing here
+//! reads a clock, a socket or a file.
 
 use crate::claims::{CheckedClaims, Claims, Mode};
 use crate::config::{Config, OriginKind};
@@ -32,6 +35,9 @@ pub const DISPOSITION_HEADER: &str = "x-oncelink-disposition";
 pub const OWN_HEADER_PREFIX: &str = "x-oncelink-";
 /// Seconds a store record outlives `exp + skew + grace` before its TTL.
 pub const RECORD_TTL_MARGIN: i64 = 3600;
+/// Most asks one decision makes (body, file size, guard, attempt): a host
+/// asked more often refuses (503) rather than loop.
+pub const MAX_STEPS: usize = 4;
 
 /// What the host does next.
 // A step lives for one request and is matched at once; boxing the large
@@ -45,13 +51,111 @@ pub enum Step {
     Respond(Response),
     /// Send this request on to the origin.
     Forward(Forward),
-    /// Perform `op` against the store, then call `pending.resume(reply)`.
+    /// Perform `pending.op()` against the store, then call
+    /// `pending.resume(reply)`.
     NeedStore {
-        /// The store operation.
-        op: StoreOp,
-        /// What the decision needs to finish.
+        /// The store operation and what the decision needs to finish.
         pending: Pending,
     },
+    /// Read the request body (at most [`crate::request::MAX_FORM_BYTES`] + 1
+    /// bytes), then call `pending.give_body(config, body)`.
+    NeedBody {
+        /// The decision, waiting for the body.
+        pending: Awaiting,
+    },
+    /// Find the size of the file at `path` (the request's path as received,
+    /// percent-encoded), then call `pending.give_file_size(config, size)`
+    /// (`None`: no such file). Asked only when `config.ask_file_size`.
+    NeedFileSize {
+        /// The request's path.
+        path: String,
+        /// The decision, waiting for the size.
+        pending: Awaiting,
+    },
+}
+
+/// A body the host could not read for the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unreadable {
+    /// Longer than [`crate::request::MAX_FORM_BYTES`].
+    TooLarge,
+    /// Cut short by the host's platform (CloudFront's `inputTruncated`).
+    Truncated,
+    /// Not UTF-8 text.
+    NotUtf8,
+    /// Not in an encoding the host can decode.
+    BadEncoding,
+}
+
+/// The request body as the host read it: never a shortened or repaired body
+/// (a cut or patched password must not be checked as the one sent).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Body {
+    /// The body's text (empty when the viewer sent none).
+    Read(String),
+    /// Why it could not be read: answered `bad_form`.
+    Unreadable(Unreadable),
+}
+
+/// What an [`Awaiting`] decision asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Ask {
+    Body,
+    FileSize,
+}
+
+/// A decision waiting for an input from the host (the body, the file's
+/// size). It holds the request and the inputs given so far; giving the one
+/// asked for runs the decision again with it (the token is checked again:
+/// a few microseconds). Trusted host state, like [`Pending`]: it holds the
+/// request, the body included, and must never leave the host process.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Awaiting {
+    ask: Ask,
+    request: Request,
+    now: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<Body>,
+    /// `Some(None)`: the host has no such file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    file_size: Option<Option<u64>>,
+}
+
+/// The inputs a decision was given so far.
+#[derive(Clone, Debug, Default)]
+struct Given {
+    body: Option<Body>,
+    file_size: Option<Option<u64>>,
+}
+
+impl Awaiting {
+    /// Gives the body a [`Step::NeedBody`] asked for; the next step.
+    pub fn give_body(self, config: &Config, body: Body) -> Step {
+        if self.ask != Ask::Body {
+            return self.mismatch();
+        }
+        let given = Given { body: Some(body), file_size: self.file_size };
+        run(config, &self.request, self.now, given)
+    }
+
+    /// Gives the file size a [`Step::NeedFileSize`] asked for (`None`: the
+    /// host has no such file); the next step.
+    pub fn give_file_size(self, config: &Config, size: Option<u64>) -> Step {
+        if self.ask != Ask::FileSize {
+            return self.mismatch();
+        }
+        let given = Given { body: self.body, file_size: Some(size) };
+        run(config, &self.request, self.now, given)
+    }
+
+    /// An answer to a question that was not asked: a host bug, never an allow.
+    fn mismatch(&self) -> Step {
+        Step::Respond(Response::deny(Reason::StoreUnavailable, self.request.wants_html()))
+    }
 }
 
 /// The request to send on to the origin.
@@ -108,6 +212,12 @@ pub struct Pending {
     /// after which the link is locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_failures: Option<u32>,
+    /// The host has no such file: the op the decision would have made
+    /// (`op` is then only a read), by whose rules the reply is judged;
+    /// only what the record alone refuses is answered, anything else is
+    /// `not_found`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    missing: Option<StoreOpKind>,
     /// The CORS headers of the final answer (`crate::cors`), if any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     cors: Vec<(String, String)>,
@@ -175,23 +285,70 @@ impl Step {
         match self {
             Step::Respond(r) => Some(r.status),
             Step::Forward(_) => Some(200),
-            Step::NeedStore { .. } => None,
+            Step::NeedStore { .. } | Step::NeedBody { .. } | Step::NeedFileSize { .. } => None,
         }
     }
 }
 
 /// Runs every stateless check on `request` at time `now` (Unix seconds).
 pub fn decide(config: &Config, request: &Request, now: i64) -> Step {
+    run(config, request, now, Given::default())
+}
+
+fn run(config: &Config, request: &Request, now: i64, given: Given) -> Step {
     let cors = cors::headers(&config.cors_origins, request.header("origin"));
     if let Some(answer) = cors::preflight(&config.cors_origins, request) {
         return with_cors(Step::Respond(answer), cors);
     }
     let html = request.wants_html();
-    let step = match check(config, request, now, html) {
+    let step = match check(config, request, now, html, &given) {
         Ok(step) => step,
         Err(reason) => Step::Respond(Response::deny(reason, html)),
     };
+    let step = match (config.ask_file_size && needs_file(&step), given.file_size) {
+        (false, _) | (true, Some(Some(_))) => step,
+        (true, None) => Step::NeedFileSize {
+            path: request.path.clone(),
+            pending: Awaiting { ask: Ask::FileSize, request: request.clone(), now, body: given.body, file_size: None },
+        },
+        (true, Some(None)) => file_missing(step, html),
+    };
     with_cors(step, cors)
+}
+
+/// Whether an answer depends on the file, on a host that serves files: a
+/// download (the file is found before a use is counted), the download page
+/// (it shows the size), a guess (whose answer may be the page; a right one
+/// asks the same, so either takes the same time) and the 303 (no pass for
+/// a file that is not there). Refusals and previews say nothing about it.
+fn needs_file(step: &Step) -> bool {
+    match step {
+        Step::Forward(_) | Step::NeedStore { .. } => true,
+        Step::Respond(r) => matches!(
+            r.reason,
+            Reason::PassIssued | Reason::Page | Reason::PasswordRequired | Reason::PassExpired | Reason::PassInvalid
+        ),
+        Step::NeedBody { .. } | Step::NeedFileSize { .. } => false,
+    }
+}
+
+/// The step for a request whose file the host does not have. A decision
+/// that waits for the store only reads the record instead (a missing file
+/// never counts a use, nor a guess): a spent, revoked or locked link (or a
+/// refused resume) answers as it would for a file that exists, so it does
+/// not tell which files exist; anything else is `not_found`.
+fn file_missing(step: Step, html: bool) -> Step {
+    match step {
+        Step::NeedStore { mut pending } => {
+            let kind = pending.op.kind;
+            pending.missing = Some(kind);
+            if kind != StoreOpKind::Guard {
+                pending.op.kind = StoreOpKind::Read;
+            }
+            Step::NeedStore { pending }
+        }
+        _ => Step::Respond(Response::deny(Reason::NotFound, html)),
+    }
 }
 
 /// Adds the CORS headers to an answer the core writes, or keeps them for
@@ -206,11 +363,12 @@ fn with_cors(step: Step, cors: Vec<(String, String)>) -> Step {
             response.headers.extend(cors);
             Step::Respond(response)
         }
-        Step::NeedStore { op, mut pending } => {
+        Step::NeedStore { mut pending } => {
             pending.cors = cors;
-            Step::NeedStore { op, pending }
+            Step::NeedStore { pending }
         }
-        forward @ Step::Forward(_) => forward,
+        // The decision runs again once given what it asked for.
+        step @ (Step::Forward(_) | Step::NeedBody { .. } | Step::NeedFileSize { .. }) => step,
     }
 }
 
@@ -232,9 +390,10 @@ struct Checked<'a> {
     key: &'a Key,
     source: TokenSource,
     path: DecodedPath,
+    given: &'a Given,
 }
 
-fn check(config: &Config, request: &Request, now: i64, html: bool) -> Result<Step, Reason> {
+fn check(config: &Config, request: &Request, now: i64, html: bool, given: &Given) -> Result<Step, Reason> {
     let method = match request.method.as_str() {
         "GET" => Method::Get,
         "HEAD" => Method::Head,
@@ -264,7 +423,7 @@ fn check(config: &Config, request: &Request, now: i64, html: bool) -> Result<Ste
     }
     let key = config.keys.get(&verified.kid).expect("verify found this key");
     let mode = claims.mode(config.default_mode);
-    let checked = Checked { config, request, now, html, claims, key, source, path };
+    let checked = Checked { config, request, now, html, claims, key, source, path, given };
     let unfurler = || unfurl::is_unfurler(request.header("user-agent").unwrap_or(""));
     match (mode, method) {
         // HEAD never consumes; on a password link it gets the page rather
@@ -368,7 +527,7 @@ impl Checked<'_> {
         };
         let op = self.op(kind, n);
         let then = Then::Forward(forward);
-        Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, then) })
+        Ok(Step::NeedStore { pending: self.pending(op, then) })
     }
 
     fn pending(&self, op: StoreOp, then: Then) -> Pending {
@@ -376,7 +535,15 @@ impl Checked<'_> {
             Then::Forward(forward) => forward.id_hash.clone(),
             _ => id_hash(&self.claims.raw.id),
         };
-        Pending { op, then, html: self.html, id_hash, max_failures: self.max_failures(), cors: Vec::new() }
+        Pending {
+            op,
+            then,
+            html: self.html,
+            id_hash,
+            max_failures: self.max_failures(),
+            missing: None,
+            cors: Vec::new(),
+        }
     }
 
     fn view(&self) -> PageView {
@@ -387,7 +554,7 @@ impl Checked<'_> {
         }));
         PageView {
             name,
-            size: self.request.file_size,
+            size: self.given.file_size.flatten(),
             exp: raw.exp,
             uses_left: None,
             password: raw.pw.is_some(),
@@ -404,7 +571,7 @@ impl Checked<'_> {
             Some(n) => {
                 let op = self.op(StoreOpKind::Read, n);
                 let then = Then::Page(view);
-                Step::NeedStore { op: op.clone(), pending: self.pending(op, then) }
+                Step::NeedStore { pending: self.pending(op, then) }
             }
         }
     }
@@ -417,7 +584,16 @@ impl Checked<'_> {
     /// The Download button: check the password if there is one, then 303 to
     /// the same link with a pass.
     fn post(&self) -> Result<Step, Reason> {
-        let password = form::password(self.request.body.as_deref())?;
+        let body = match &self.given.body {
+            None => {
+                let request = self.request.clone();
+                let asked = Awaiting { ask: Ask::Body, request, now: self.now, body: None, file_size: None };
+                return Ok(Step::NeedBody { pending: asked });
+            }
+            Some(Body::Unreadable(_)) => return Err(Reason::BadForm),
+            Some(Body::Read(text)) => text,
+        };
+        let password = form::password(Some(body))?;
         let raw = &self.claims.raw;
         if let (Some(pw), Some(n)) = (&raw.pw, raw.n) {
             let Some(password) = password else {
@@ -434,7 +610,7 @@ impl Checked<'_> {
                 view: self.view(),
             };
             let op = self.op(StoreOpKind::Guard, n);
-            return Ok(Step::NeedStore { op: op.clone(), pending: self.pending(op, Then::Guess(guess)) });
+            return Ok(Step::NeedStore { pending: self.pending(op, Then::Guess(guess)) });
         }
         Ok(Step::Respond(Response::see_other(self.location())))
     }
@@ -504,11 +680,41 @@ impl Pending {
             Ok(step) => step,
             Err(reason) => Step::Respond(Response::deny(reason, self.html)),
         };
+        let step = match (self.missing, step) {
+            (None, step) => step,
+            (Some(_), step) if *reply == StoreReply::Unavailable => step,
+            // What the record alone refuses, whatever the file.
+            (Some(_), Step::Respond(r))
+                if matches!(
+                    r.reason,
+                    Reason::UsedUp
+                        | Reason::Revoked
+                        | Reason::Locked
+                        | Reason::ResumeDenied
+                        | Reason::TooManyAttempts
+                        | Reason::BoundElsewhere
+                ) =>
+            {
+                Step::Respond(r)
+            }
+            // A live link: a forward, the page, the 303, a guess's attempt,
+            // or the 503 for a read that did not count what it would have.
+            (Some(_), _) => Step::Respond(Response::deny(Reason::NotFound, self.html)),
+        };
         with_cors(step, cors)
     }
 
+    /// The op the reply is judged by: the one the decision made, even when
+    /// the store was only asked to read (a missing file).
+    fn judged_op(&self) -> StoreOp {
+        match self.missing {
+            Some(kind) => StoreOp { kind, ..self.op.clone() },
+            None => self.op.clone(),
+        }
+    }
+
     fn judge(&self, reply: &StoreReply) -> Result<Step, Reason> {
-        let op = &self.op;
+        let op = &self.judged_op();
         let (used, failures, last_use) = match *reply {
             StoreReply::Unavailable => return Err(Reason::StoreUnavailable),
             StoreReply::Counted { used } => (used, 0, None),
@@ -598,7 +804,7 @@ impl Pending {
     /// no other guess wrote first. Right and wrong guesses make the same
     /// attempt, differing only in values.
     fn guard(&self, guess: &Guess, used: u32, failures: u32, version: u64, throttle: &str) -> Result<Step, Reason> {
-        let op = &self.op;
+        let op = &self.judged_op();
         if self.max_failures.is_some_and(|max| failures >= max) {
             return Err(Reason::Locked);
         }
@@ -627,14 +833,15 @@ impl Pending {
             Then::WrongPassword(view)
         };
         let pending = Pending {
-            op: attempt.clone(),
+            op: attempt,
             then,
             html: self.html,
             id_hash: self.id_hash.clone(),
             max_failures: self.max_failures,
+            missing: None,
             cors: self.cors.clone(),
         };
-        Ok(Step::NeedStore { op: attempt, pending })
+        Ok(Step::NeedStore { pending })
     }
 }
 
@@ -671,15 +878,24 @@ mod tests {
         }
     }
 
-    fn post(token: &str, password: &str, ip: &str) -> Request {
-        Request {
+    /// A password POST: the request and its body.
+    struct Post(Request, String);
+
+    fn post(token: &str, password: &str, ip: &str) -> Post {
+        let request = Request {
             method: "POST".into(),
             path: "/f".into(),
             query: format!("t={token}"),
-            body: Some(format!("password={password}")),
             ip: ip.into(),
             ..Request::default()
-        }
+        };
+        Post(request, format!("password={password}"))
+    }
+
+    /// Decides a POST: the core asks for its body, which it is given.
+    fn decide_post(config: &Config, post: &Post, now: i64) -> Step {
+        let Step::NeedBody { pending } = decide(config, &post.0, now) else { panic!("the core asks for the body") };
+        pending.give_body(config, Body::Read(post.1.clone()))
     }
 
     /// A password link on one-use `/f` whose password is `right`.
@@ -727,11 +943,12 @@ mod tests {
         }
 
         /// Drives one request to its answer.
-        fn answer(&mut self, config: &Config, request: &Request, now: i64) -> Response {
-            let mut step = decide(config, request, now);
+        fn answer(&mut self, config: &Config, post: &Post, now: i64) -> Response {
+            let mut step = decide_post(config, post, now);
             for _ in 0..2 {
-                if let Step::NeedStore { op, pending } = step {
-                    step = pending.resume(&self.apply(&op));
+                if let Step::NeedStore { pending } = step {
+                    let reply = self.apply(pending.op());
+                    step = pending.resume(&reply);
                 }
             }
             match step {
@@ -782,13 +999,15 @@ mod tests {
         let config = config();
         let token = password_link(&config);
         let mut record = Record::default();
-        let guards: Vec<Step> = (0..2).map(|_| decide(&config, &post(&token, "wrong", "192.0.2.1"), 1000)).collect();
+        let guards: Vec<Step> =
+            (0..2).map(|_| decide_post(&config, &post(&token, "wrong", "192.0.2.1"), 1000)).collect();
         let attempts: Vec<(StoreOp, Pending)> = guards
             .into_iter()
             .map(|step| {
-                let Step::NeedStore { op, pending } = step else { panic!("a guard") };
-                let Step::NeedStore { op, pending } = pending.resume(&record.apply(&op)) else { panic!("an attempt") };
-                (op, pending)
+                let Step::NeedStore { pending } = step else { panic!("a guard") };
+                let reply = record.apply(pending.op());
+                let Step::NeedStore { pending } = pending.resume(&reply) else { panic!("an attempt") };
+                (pending.op().clone(), pending)
             })
             .collect();
         let statuses: Vec<Option<u16>> =
@@ -813,12 +1032,49 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_to_a_question_not_asked_is_a_503() {
+        let config = config();
+        let token = password_link(&config);
+        let Step::NeedBody { pending } = decide(&config, &post(&token, "right", "192.0.2.1").0, 1000) else {
+            panic!("a body ask")
+        };
+        assert_eq!(pending.give_file_size(&config, Some(1)).status(), Some(503));
+    }
+
+    #[test]
+    fn a_host_that_serves_files_is_asked_the_body_then_the_size_then_the_guard_whatever_the_guess() {
+        let mut config = config();
+        config.ask_file_size = true;
+        let token = password_link(&config);
+        for password in ["right", "wrong"] {
+            let Step::NeedFileSize { path, pending } = decide_post(&config, &post(&token, password, "192.0.2.1"), 1000)
+            else {
+                panic!("{password}: the size after the body")
+            };
+            assert_eq!(path, "/f");
+            let Step::NeedStore { pending: found } = pending.clone().give_file_size(&config, Some(7)) else {
+                panic!("{password}: the guard")
+            };
+            assert_eq!(found.op().kind, StoreOpKind::Guard);
+            // No such file: the guard still only reads, and a live link is not_found.
+            let Step::NeedStore { pending: missing } = pending.give_file_size(&config, None) else {
+                panic!("{password}: the guard of a missing file")
+            };
+            assert_eq!(missing.op(), found.op(), "{password}: the same read");
+            let fresh =
+                StoreReply::Guarded { used: 0, revoked: false, failures: 0, version: 0, throttle: String::new() };
+            let answer = missing.resume(&fresh);
+            assert!(matches!(&answer, Step::Respond(r) if r.reason == Reason::NotFound), "{password}: {answer:?}");
+        }
+    }
+
+    #[test]
     fn a_guess_whose_miss_was_flipped_is_a_503() {
         let config = config();
         let token = password_link(&config);
         let fresh = StoreReply::Guarded { used: 0, revoked: false, failures: 0, version: 0, throttle: String::new() };
         for (password, status) in [("right", 303), ("wrong", 403)] {
-            let Step::NeedStore { pending, .. } = decide(&config, &post(&token, password, ""), 1000) else {
+            let Step::NeedStore { pending, .. } = decide_post(&config, &post(&token, password, ""), 1000) else {
                 panic!("a guard")
             };
             let Step::NeedStore { pending, .. } = pending.resume(&fresh) else { panic!("an attempt") };

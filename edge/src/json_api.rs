@@ -4,7 +4,7 @@
 //! hosts must turn into a 503, never an allow.
 
 use crate::config::Config;
-use crate::decide::{decide, Pending, Step};
+use crate::decide::{decide, Awaiting, Body, Pending, Step};
 use crate::error::Error;
 use crate::request::Request;
 use crate::store::StoreReply;
@@ -44,6 +44,23 @@ impl Validator {
         let reply: StoreReply =
             serde_json::from_str(reply_json).map_err(|e| format!("store reply is not valid: {e}"))?;
         Ok(to_json(&pending.resume(&reply)))
+    }
+
+    /// [`Awaiting::give_body`] on JSON (`{"read":"<text>"}` or
+    /// `{"unreadable":"too_large"|"truncated"|"not_utf8"|"bad_encoding"}`);
+    /// returns the next [`Step`] as JSON.
+    pub fn give_body_json(&self, pending_json: &str, body_json: &str) -> Result<String, String> {
+        let pending: Awaiting = serde_json::from_str(pending_json).map_err(|e| format!("pending is not valid: {e}"))?;
+        let body: Body = serde_json::from_str(body_json).map_err(|e| format!("body is not valid: {e}"))?;
+        Ok(to_json(&pending.give_body(&self.config, body)))
+    }
+
+    /// [`Awaiting::give_file_size`] on JSON (a number of bytes, or `null`:
+    /// no such file); returns the next [`Step`] as JSON.
+    pub fn give_file_size_json(&self, pending_json: &str, size_json: &str) -> Result<String, String> {
+        let pending: Awaiting = serde_json::from_str(pending_json).map_err(|e| format!("pending is not valid: {e}"))?;
+        let size: Option<u64> = serde_json::from_str(size_json).map_err(|e| format!("file size is not valid: {e}"))?;
+        Ok(to_json(&pending.give_file_size(&self.config, size)))
     }
 }
 

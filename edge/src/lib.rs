@@ -39,7 +39,7 @@ pub mod vectors;
 
 pub use claims::{CheckedClaims, Claims, Mode};
 pub use config::{Config, ConfigFile, OriginKind};
-pub use decide::{decide, Allow, Forward, Pending, Step};
+pub use decide::{decide, Allow, Awaiting, Body, Forward, Pending, Step, Unreadable, MAX_STEPS};
 pub use error::{Error, Reason};
 pub use json_api::Validator;
 pub use key_file::{KeyFile, KeyFileEntry};

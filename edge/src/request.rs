@@ -26,19 +26,10 @@ pub struct Request {
     /// The client address as the host saw it.
     #[serde(default)]
     pub ip: String,
-    /// A POST's body as text (`application/x-www-form-urlencoded`), when the
-    /// method is POST. A host that received more than
-    /// [`MAX_FORM_BYTES`] passes it anyway (or any longer string): the core
-    /// answers `bad_form`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    /// The file's size in bytes, when the host knows it before deciding
-    /// (origin-shim serving files); shown on the download page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub file_size: Option<u64>,
 }
 
-/// Largest POST body the core reads (a download page form), bytes.
+/// Largest POST body the core reads (a download page form), bytes: a host
+/// need read no more than one byte past it (a longer body is `bad_form`).
 pub const MAX_FORM_BYTES: usize = 4096;
 
 /// Where the token was found.
@@ -196,7 +187,6 @@ mod tests {
             query: query.into(),
             headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ip: "192.0.2.1".into(),
-            ..Request::default()
         }
     }
 

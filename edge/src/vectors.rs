@@ -22,6 +22,10 @@ pub trait Driver {
     fn decide(&self, request_json: &str, now: i64) -> Result<String, String>;
     /// Runs `resume` on a pending JSON with a reply JSON.
     fn resume(&self, pending_json: &str, reply_json: &str) -> Result<String, String>;
+    /// Gives a `need_body` step's pending JSON the body JSON.
+    fn give_body(&self, pending_json: &str, body_json: &str) -> Result<String, String>;
+    /// Gives a `need_file_size` step's pending JSON the size JSON (a number or null).
+    fn give_file_size(&self, pending_json: &str, size_json: &str) -> Result<String, String>;
 }
 
 /// The core itself, natively.
@@ -38,6 +42,12 @@ impl Driver for NativeDriver {
     }
     fn resume(&self, pending_json: &str, reply_json: &str) -> Result<String, String> {
         self.0.as_ref().ok_or("not configured")?.resume_json(pending_json, reply_json)
+    }
+    fn give_body(&self, pending_json: &str, body_json: &str) -> Result<String, String> {
+        self.0.as_ref().ok_or("not configured")?.give_body_json(pending_json, body_json)
+    }
+    fn give_file_size(&self, pending_json: &str, size_json: &str) -> Result<String, String> {
+        self.0.as_ref().ok_or("not configured")?.give_file_size_json(pending_json, size_json)
     }
 }
 
@@ -96,22 +106,32 @@ fn run_case(driver: &mut dyn Driver, base: &Value, case: &Value) -> Result<usize
     Ok(1 + run_replies(driver, &step, case, "replies")?)
 }
 
-/// Resumes `step` (when it waits for the store) with each of `holder`'s
-/// `replies` (or `then`: the replies to a step a reply led to, such as a
-/// password guess's attempt after its guard read), checking each result.
+/// Resumes `step` (when it asks the host for something) with each of
+/// `holder`'s `replies` (or `then`: the replies to a step a reply led to,
+/// such as a password guess's attempt after its guard read), checking each
+/// result. A reply answers what the step asks: `reply` (a store reply) a
+/// `need_store`, `body` a `need_body`, `file_size` a `need_file_size`.
 fn run_replies(driver: &mut dyn Driver, step: &Value, holder: &Value, at: &str) -> Result<usize, String> {
     let key = if at == "replies" { "replies" } else { "then" };
     let replies = holder.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
-    if step["step"] != "need_store" {
-        return match replies.is_empty() {
-            true => Ok(0),
-            false => Err(format!("{at}: replies given but the step is not need_store")),
-        };
-    }
+    let answer = match step["step"].as_str() {
+        Some("need_store") => "reply",
+        Some("need_body") => "body",
+        Some("need_file_size") => "file_size",
+        _ if replies.is_empty() => return Ok(0),
+        _ => return Err(format!("{at}: replies given but the step asks for nothing")),
+    };
     let pending = step["pending"].to_string();
     let mut checks = 0;
     for (i, reply) in replies.iter().enumerate() {
-        let next: Value = parse(&driver.resume(&pending, &reply["reply"].to_string())?)?;
+        let given =
+            reply.get(answer).ok_or_else(|| format!("{at}[{i}]: the step asks for {answer}, the reply has none"))?;
+        let next = match answer {
+            "reply" => driver.resume(&pending, &given.to_string())?,
+            "body" => driver.give_body(&pending, &given.to_string())?,
+            _ => driver.give_file_size(&pending, &given.to_string())?,
+        };
+        let next: Value = parse(&next)?;
         let here = format!("{at}[{i}]");
         expect_subset(&reply["expect"], &next, &here)?;
         checks += 1 + run_replies(driver, &next, reply, &format!("{here}.then"))?;

@@ -201,7 +201,7 @@ fn forwarded(config: &Config, p: &str, n: Option<u32>, raw_path: &str) -> Option
     match step {
         Step::Forward(f) => Some(f.path),
         Step::Respond(_) => None,
-        Step::NeedStore { .. } => panic!("a counted use asked the store again"),
+        other => panic!("a counted use asked again: {other:?}"),
     }
 }
 

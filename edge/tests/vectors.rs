@@ -46,22 +46,29 @@ fn right_and_wrong_guesses_make_the_same_ops_but_values_and_get_the_same_answers
         let mut request = c["request"].clone();
         let query = request["query"].as_str().unwrap().replace("{token}", c["token"].as_str().unwrap());
         request["query"] = query.into();
-        serde_json::from_str(&validator.decide_json(&request.to_string(), c["now"].as_i64().unwrap()).unwrap()).unwrap()
+        let asked: Value =
+            serde_json::from_str(&validator.decide_json(&request.to_string(), c["now"].as_i64().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(asked["step"], "need_body");
+        let body = c["replies"][0]["body"].to_string();
+        serde_json::from_str(&validator.give_body_json(&asked["pending"].to_string(), &body).unwrap()).unwrap()
     };
     let (right_step, wrong_step) = (step(&right), step(&wrong));
-    assert_eq!(right_step["op"]["kind"], "guard");
-    assert_eq!(right_step["op"], wrong_step["op"], "the guard reads differ");
-    assert_eq!(right["replies"], wrong["replies"], "the pair's replies and answers are one list");
+    let op = |s: &Value| s["pending"]["op"].clone();
+    assert_eq!(op(&right_step)["kind"], "guard");
+    assert_eq!(op(&right_step), op(&wrong_step), "the guard reads differ");
+    let (right_replies, wrong_replies) = (&right["replies"][0]["then"], &wrong["replies"][0]["then"]);
+    assert_eq!(right_replies, wrong_replies, "the pair's replies and answers are one list");
     let answer = |s: &Value, reply: &Value| -> Value {
         serde_json::from_str(&validator.resume_json(&s["pending"].to_string(), &reply.to_string()).unwrap()).unwrap()
     };
-    for reply in right["replies"].as_array().unwrap() {
+    for reply in right_replies.as_array().unwrap() {
         assert_eq!(answer(&right_step, &reply["reply"]), answer(&wrong_step, &reply["reply"]), "{}", reply["reply"]);
     }
     let live = serde_json::json!({"reply": "guarded", "used": 0, "revoked": false, "failures": 2, "version": 2,
         "throttle": "01767225000.00002/otherNET.00002.01767225000.00000000000"});
     let (right_attempt, wrong_attempt) = (answer(&right_step, &live), answer(&wrong_step, &live));
-    let (mut right_op, mut wrong_op) = (right_attempt["op"].clone(), wrong_attempt["op"].clone());
+    let (mut right_op, mut wrong_op) = (op(&right_attempt), op(&wrong_attempt));
     assert_eq!((&right_op["miss"], &wrong_op["miss"]), (&Value::from(0), &Value::from(1)));
     let (right_state, wrong_state) = (right_op["throttle"].as_str().unwrap(), wrong_op["throttle"].as_str().unwrap());
     assert_eq!(right_state.len(), wrong_state.len(), "{right_state} {wrong_state}");

@@ -71,6 +71,8 @@ pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<Edge
         password_throttle: password_throttle(args),
         pass_param: args.pass_param.clone(),
         cors_origins: (!args.cors_origins.is_empty()).then(|| args.cors_origins.clone()),
+        // Serving files itself, the shim answers the core's need_file_size.
+        ask_file_size: Some(args.root.is_some()),
     };
     let config = Config::from_file(file).map_err(|e| anyhow!("{e}"))?;
     let target = match (&args.root, &args.upstream) {

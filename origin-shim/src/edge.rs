@@ -1,10 +1,11 @@
 //! `serve` mode: every request goes through the same core decision as the
-//! Lambda@Edge path (`oncelink_edge::decide`), the store answers its
-//! `NeedStore` step, and an allowed request is served from the root or
-//! proxied upstream. Anything the core answers itself (a refusal, page
-//! mode's download page, preview and 303) is exactly the core's response.
-//! A POST (the download page's form) is read here, at most 4 KiB and within
-//! a timeout, and always answered by the core: it is never served or proxied.
+//! Lambda@Edge path (`oncelink_edge::decide`); the shim only answers what
+//! the core asks (the POST body, the file's size, the store) and serves an
+//! allowed request from the root or proxies it upstream. Anything the core
+//! answers itself (a refusal, page mode's download page, preview and 303) is
+//! exactly the core's response. A POST's body is read only when the core
+//! asks (at most 4 KiB and within a timeout); a POST is never served or
+//! proxied.
 
 use crate::http_io::{client_ip, core_request, core_response, read_form, refuse, wants_html, BodyError};
 use crate::metrics::Metrics;
@@ -18,8 +19,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, Response, StatusCode};
 use oncelink_edge::decide::DISPOSITION_HEADER;
 use oncelink_edge::path::DecodedPath;
-use oncelink_edge::request::MAX_FORM_BYTES;
-use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOp, StoreOpKind};
+use oncelink_edge::{decide, Config, Forward, Reason, Step, StoreOp, StoreOpKind, MAX_STEPS};
 use oncelink_store::{unix_now, Store, StoreError, StoreReply};
 use serde_json::Value;
 use std::sync::Arc;
@@ -52,17 +52,6 @@ pub struct EdgeState {
     pub body_timeout: Duration,
     /// The per-network limit on refusals (`None`: off).
     pub refusal_limit: Option<Arc<RefusalLimit>>,
-}
-
-/// Store calls one request may make: a password guess makes two (guard,
-/// attempt); anything asking for more is refused.
-const MAX_STORE_CALLS: usize = 2;
-
-/// Whether the core's answer to a POST without its body is one its body
-/// could change: the 303 of a page link (a body may be `bad_form`) or a
-/// password link's `password_required` (the body holds the password).
-fn needs_form(step: &Step) -> bool {
-    matches!(step, Step::Respond(r) if matches!(r.reason, Reason::PassIssued | Reason::PasswordRequired))
 }
 
 /// Deletes expired records every [`oncelink_store::PRUNE_EVERY`], for as
@@ -99,65 +88,46 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
             return finish(&state, fields, &parts, response, started);
         }
     }
-    let mut request = core_request(&parts, &ip);
-    let now = unix_now();
-    let mut step = decide(&state.config, &request, now);
-    // A POST is the download page's form, and the core answers every POST
-    // itself. Its body can only matter once the core has accepted the token
-    // and the link's mode (the first decision, without a body, is then the
-    // 303 or `password_required`); any other POST is answered at once, its
-    // body never read. Other methods' bodies are never read.
-    if parts.method == Method::POST && needs_form(&step) {
-        match read_form(body, MAX_FORM_BYTES + 1, state.body_timeout).await {
-            Ok(text) => request.body = Some(text),
-            Err(e) => {
-                let response = match e {
-                    BodyError::Timeout => plain(StatusCode::REQUEST_TIMEOUT),
-                    BodyError::Broken => refuse(Reason::BadForm, wants_html(&parts)),
-                };
-                fields.push(("problem", Value::from(format!("POST body: {e:?}"))));
-                return finish(&state, fields, &parts, response, started);
-            }
-        }
-        step = decide(&state.config, &request, now);
-    }
-    // Serving files itself, the shim opens the file before it asks the store,
-    // so a use is never spent on a path that names no file (a missing file
-    // only reads the record: `missing_file`). Only an allowed (or
-    // store-pending) request, or one that is shown the download page, gets
-    // this far: a denied one learns nothing about which files exist.
+    let request = core_request(&parts, &ip);
+    let mut step = decide(&state.config, &request, unix_now());
+    let mut body = Some(body);
+    // The file the core asked about, opened then and served if allowed: a
+    // use is never spent on a path that names no file.
     let mut file = None;
-    if let Target::Root(root) = &state.target {
-        let need = file_need(&step);
-        let path = DecodedPath::parse(parts.uri.path());
-        let found = match (need, &path) {
-            (FileNeed::Nothing, _) => true,
-            (_, None) => false,
-            (FileNeed::Open, Some(path)) => {
-                file = root.resolve(path).await;
-                file.is_some()
-            }
-            (FileNeed::Size, Some(path)) => match root.file_size(path).await {
-                Some(size) => {
-                    // The same decision again, now with the size the page shows.
-                    request.file_size = Some(size);
-                    step = decide(&state.config, &request, now);
-                    true
-                }
-                None => false,
-            },
-            (FileNeed::Exists, Some(path)) => root.file_size(path).await.is_some(),
-        };
-        if !found {
-            step = missing_file(&state, step, wants_html(&parts)).await;
+    // The host only answers what the core asks, a bounded number of times.
+    for _ in 0..MAX_STEPS {
+        if body.is_none() && matches!(step, Step::NeedBody { .. }) {
+            break;
         }
-    }
-    // The core may ask again after a reply (a password guess: the guard
-    // read, then the attempt); the host only loops, a bounded number of times.
-    for _ in 0..MAX_STORE_CALLS {
-        let Step::NeedStore { op, pending } = step else { break };
-        let reply = ask_store(&state, op).await;
-        step = pending.resume(&reply);
+        step = match step {
+            Step::NeedBody { pending } => {
+                let body = body.take().unwrap_or_default();
+                match read_form(body, state.body_timeout).await {
+                    Ok(body) => {
+                        if let oncelink_edge::Body::Unreadable(why) = &body {
+                            fields.push(("problem", Value::from(format!("POST body: {why:?}"))));
+                        }
+                        pending.give_body(&state.config, body)
+                    }
+                    Err(BodyError::Timeout) => {
+                        fields.push(("problem", Value::from("POST body: Timeout")));
+                        return finish(&state, fields, &parts, plain(StatusCode::REQUEST_TIMEOUT), started);
+                    }
+                }
+            }
+            Step::NeedFileSize { path, pending } => {
+                file = match (&state.target, DecodedPath::parse(&path)) {
+                    (Target::Root(root), Some(path)) => root.resolve(&path).await,
+                    _ => None,
+                };
+                pending.give_file_size(&state.config, file.as_ref().map(|f| f.meta.len()))
+            }
+            Step::NeedStore { pending } => {
+                let reply = ask_store(&state, pending.op().clone()).await;
+                pending.resume(&reply)
+            }
+            done @ (Step::Respond(_) | Step::Forward(_)) => done,
+        };
     }
     let response = match step {
         Step::Respond(answer) => {
@@ -183,9 +153,10 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
             }
             response
         }
-        Step::NeedStore { .. } => {
-            // The core asked more often than any decision needs; refuse
-            // rather than guess.
+        Step::NeedStore { .. } | Step::NeedBody { .. } | Step::NeedFileSize { .. } => {
+            // The core asked more often than any decision needs (or for a
+            // body twice); refuse rather than guess.
+            fields.push(("problem", Value::from("the core asked more than a decision needs")));
             refuse(Reason::StoreUnavailable, wants_html(&parts))
         }
     };
@@ -217,46 +188,6 @@ fn op_name(kind: StoreOpKind) -> &'static str {
         StoreOpKind::Read => "read",
         StoreOpKind::Guard => "guard",
         StoreOpKind::Attempt => "attempt",
-    }
-}
-
-/// The answer for a request whose file is missing. A decision that waits
-/// for the store gets a read instead of its own op (a missing file never
-/// counts a use, nor a wrong password), and the link's state decides: a
-/// used-up, revoked, locked or elsewhere-bound link (or a refused resume) answers exactly as
-/// it would for a file that exists, so a spent link does not tell which
-/// files exist; a live link answers 404; a store that cannot answer, 503.
-async fn missing_file(state: &EdgeState, step: Step, html: bool) -> Step {
-    let not_found = Step::Respond(oncelink_edge::Response::deny(Reason::NotFound, html));
-    let Step::NeedStore { op, pending } = step else { return not_found };
-    // A guess's guard is a read already; anything else is read instead.
-    let op = match op.kind {
-        StoreOpKind::Guard => op,
-        _ => StoreOp { kind: StoreOpKind::Read, ..op },
-    };
-    let reply = ask_store(state, op).await;
-    if reply == StoreReply::Unavailable {
-        return pending.resume(&reply);
-    }
-    match pending.resume(&reply) {
-        // What the record alone refuses, whatever the file.
-        Step::Respond(r)
-            if matches!(
-                r.reason,
-                Reason::UsedUp
-                    | Reason::Revoked
-                    | Reason::Locked
-                    | Reason::ResumeDenied
-                    | Reason::TooManyAttempts
-                    | Reason::BoundElsewhere
-            ) =>
-        {
-            Step::Respond(r)
-        }
-        // A live link: a forward, the page, the 303, a guess's attempt, or
-        // the core's 503 for a read that did not count what it would have
-        // counted.
-        _ => not_found,
     }
 }
 
@@ -336,38 +267,6 @@ fn may_forward(method: &Method) -> bool {
     method == Method::GET || method == Method::HEAD
 }
 
-/// What the shim needs from the root before the decision goes on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FileNeed {
-    /// Nothing: a refusal or a preview (which says nothing about the file).
-    Nothing,
-    /// The file opened: the request downloads (or may, once the store answers).
-    Open,
-    /// Its size: the answer is the download page, which shows it.
-    Size,
-    /// Only that it exists: the answer is the 303 of a link without a
-    /// password, which shows no size, so the decision is not made again.
-    Exists,
-}
-
-fn file_need(step: &Step) -> FileNeed {
-    match step {
-        Step::Forward(_) => FileNeed::Open,
-        Step::NeedStore { op, .. } => match op.kind {
-            StoreOpKind::Consume | StoreOpKind::Resume => FileNeed::Open,
-            // A guess's answer may be the page (a wrong password), so it
-            // needs the size; a right one does the same work, so that the
-            // file step takes the same time for either guess.
-            StoreOpKind::Read | StoreOpKind::Guard | StoreOpKind::Attempt => FileNeed::Size,
-        },
-        Step::Respond(r) => match r.reason {
-            Reason::PassIssued => FileNeed::Exists,
-            Reason::Page | Reason::PasswordRequired | Reason::PassExpired | Reason::PassInvalid => FileNeed::Size,
-            _ => FileNeed::Nothing,
-        },
-    }
-}
-
 async fn answer(
     state: &EdgeState,
     parts: &Parts,
@@ -445,6 +344,16 @@ mod tests {
         }
         fn resume(&self, pending_json: &str, reply_json: &str) -> Result<String, String> {
             let step = self.core.resume(pending_json, reply_json)?;
+            self.check(&step);
+            Ok(step)
+        }
+        fn give_body(&self, pending_json: &str, body_json: &str) -> Result<String, String> {
+            let step = self.core.give_body(pending_json, body_json)?;
+            self.check(&step);
+            Ok(step)
+        }
+        fn give_file_size(&self, pending_json: &str, size_json: &str) -> Result<String, String> {
+            let step = self.core.give_file_size(pending_json, size_json)?;
             self.check(&step);
             Ok(step)
         }

@@ -5,6 +5,8 @@ use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::{Response, StatusCode};
 use http_body_util::BodyExt;
+use oncelink_edge::request::MAX_FORM_BYTES;
+use oncelink_edge::Unreadable;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -40,8 +42,6 @@ pub fn core_request(parts: &Parts, ip: &str) -> oncelink_edge::Request {
         query: parts.uri.query().unwrap_or("").to_owned(),
         headers,
         ip: ip.to_owned(),
-        body: None,
-        file_size: None,
     }
 }
 
@@ -50,30 +50,29 @@ pub fn core_request(parts: &Parts, ip: &str) -> oncelink_edge::Request {
 /// connection reset; a larger body is cut off and its connection closed.
 pub const FORM_DRAIN_BYTES: usize = 64 * 1024;
 
-/// Why a POST body could not be read.
+/// Why a POST body could not be given to the core at all.
 #[derive(Debug, PartialEq, Eq)]
 pub enum BodyError {
-    /// It had not fully arrived within the body timeout.
+    /// It had not fully arrived within the body timeout (the host's own
+    /// 408, like a store error is the host's: no decision was made).
     Timeout,
-    /// The connection broke or the framing was invalid.
-    Broken,
 }
 
-/// Reads a POST body as text for the core: at most `keep` bytes are kept
-/// (a caller passes `MAX_FORM_BYTES + 1`, so a longer body reaches the core
-/// as a string over the limit and is refused there as `bad_form`), up to
-/// [`FORM_DRAIN_BYTES`] more are read and dropped, and the whole read must
-/// finish within `timeout`. A body that is not UTF-8 becomes a string over
-/// the core's form limit, so the core answers `bad_form` for it exactly as
-/// the Lambda@Edge host does (never a lossy reading that could count a
-/// wrong password).
-pub async fn read_form(body: Body, keep: usize, timeout: Duration) -> Result<String, BodyError> {
+/// Reads a POST body for the core's `need_body`: at most
+/// [`MAX_FORM_BYTES`] + 1 bytes are kept (a longer body is
+/// [`Unreadable::TooLarge`]), up to [`FORM_DRAIN_BYTES`] more are read and
+/// dropped, and the whole read must finish within `timeout`. A body that is
+/// not UTF-8 is [`Unreadable::NotUtf8`], never a lossy reading that could
+/// count a wrong password; a connection that broke is
+/// [`Unreadable::Truncated`]. The core answers all three `bad_form`.
+pub async fn read_form(body: Body, timeout: Duration) -> Result<oncelink_edge::Body, BodyError> {
+    let keep = MAX_FORM_BYTES + 1;
     let read = async move {
         let mut body = body;
         let mut kept: Vec<u8> = Vec::new();
         let mut seen = 0usize;
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| BodyError::Broken)?;
+            let Ok(frame) = frame else { return oncelink_edge::Body::Unreadable(Unreadable::Truncated) };
             if let Ok(data) = frame.into_data() {
                 let room = keep.saturating_sub(kept.len());
                 kept.extend_from_slice(&data[..data.len().min(room)]);
@@ -83,9 +82,15 @@ pub async fn read_form(body: Body, keep: usize, timeout: Duration) -> Result<Str
                 }
             }
         }
-        Ok(String::from_utf8(kept).unwrap_or_else(|_| "\u{0}".repeat(oncelink_edge::request::MAX_FORM_BYTES + 1)))
+        if kept.len() > MAX_FORM_BYTES {
+            return oncelink_edge::Body::Unreadable(Unreadable::TooLarge);
+        }
+        match String::from_utf8(kept) {
+            Ok(text) => oncelink_edge::Body::Read(text),
+            Err(_) => oncelink_edge::Body::Unreadable(Unreadable::NotUtf8),
+        }
     };
-    tokio::time::timeout(timeout, read).await.map_err(|_| BodyError::Timeout)?
+    tokio::time::timeout(timeout, read).await.map_err(|_| BodyError::Timeout)
 }
 
 /// The core's own response (a denial), exactly: status, headers, body; its
@@ -145,16 +150,14 @@ mod tests {
 
     #[tokio::test]
     async fn reads_forms_up_to_the_limit() {
-        let read = |bytes: Vec<u8>| read_form(Body::from(bytes), 8, Duration::from_secs(5));
-        assert_eq!(read(b"password=a".to_vec()).await, Ok("password".to_owned()));
-        assert_eq!(read(b"a=1".to_vec()).await, Ok("a=1".to_owned()));
-        assert_eq!(read(Vec::new()).await, Ok(String::new()));
-        let not_utf8 = read(b"a=\xff".to_vec()).await.unwrap();
-        assert!(
-            not_utf8.len() > oncelink_edge::request::MAX_FORM_BYTES,
-            "not UTF-8 must reach the core as over the limit"
-        );
-        assert_eq!(read(vec![b'x'; 1 << 20]).await, Ok("x".repeat(8)), "a huge body is cut, not buffered");
+        use oncelink_edge::Body::{Read, Unreadable as Not};
+        let read = |bytes: Vec<u8>| read_form(Body::from(bytes), Duration::from_secs(5));
+        assert_eq!(read(b"password=a".to_vec()).await, Ok(Read("password=a".to_owned())));
+        assert_eq!(read(Vec::new()).await, Ok(Read(String::new())));
+        assert_eq!(read(vec![b'x'; MAX_FORM_BYTES]).await, Ok(Read("x".repeat(MAX_FORM_BYTES))));
+        assert_eq!(read(b"a=\xff".to_vec()).await, Ok(Not(Unreadable::NotUtf8)), "never a lossy reading");
+        assert_eq!(read(vec![b'x'; MAX_FORM_BYTES + 1]).await, Ok(Not(Unreadable::TooLarge)));
+        assert_eq!(read(vec![b'x'; 1 << 20]).await, Ok(Not(Unreadable::TooLarge)), "a huge body is cut, not buffered");
     }
 
     #[tokio::test]
@@ -162,7 +165,7 @@ mod tests {
         // The writer stays open and silent: the body never ends.
         let (_writer, reader) = tokio::io::duplex(64);
         let body = Body::from_stream(tokio_util::io::ReaderStream::new(reader));
-        assert_eq!(read_form(body, 8, Duration::from_millis(50)).await, Err(BodyError::Timeout));
+        assert_eq!(read_form(body, Duration::from_millis(50)).await, Err(BodyError::Timeout));
     }
 
     #[test]

@@ -42,6 +42,17 @@ def ip_bytes(ip):
     return (b"\x00" + a.packed + bytes(12)) if a.version == 4 else (b"\x01" + a.packed)
 
 
+def ask_paths(expect, replies, given):
+    """(the body and file size given, the replies to the first store step) for each way through a case's
+    need_body and need_file_size steps."""
+    key = {"need_body": "body", "need_file_size": "file_size"}.get(expect.get("step"))
+    if key is None:
+        yield given, replies if expect.get("step") == "need_store" else []
+        return
+    for reply in replies:
+        yield from ask_paths(reply.get("expect", {}), reply.get("then", []), dict(given, **{key: reply[key]}))
+
+
 for m in fmt["mint"]:
     seed("token", b"\x00" + m["token"].encode())
     seed("claims", json.dumps(m["claims"], separators=(",", ":"), ensure_ascii=False))
@@ -61,11 +72,14 @@ for case in decide["cases"]:
         if isinstance(claims.get("ip"), str):  # a null or mistyped claim is a vector of its own
             seed("cidr", ip_bytes(req.get("ip", "")) + claims["ip"].encode())
     seed("range", "\n".join([headers.get("range", ""), req["query"], headers.get("authorization", "")]))
-    if "body" in req:
-        seed("form", req["body"])
-    replies = [r["reply"] for r in case.get("replies", [])]
-    doc = {"config": case.get("config", {}), "now": case["now"], "request": req, "replies": replies}
-    seed("decide", b"\x00" + json.dumps(doc, ensure_ascii=False).encode())
+    # Every path through the case's asks (body, file size) to its first store step, whose replies
+    # are given together (the decide target's JSON layout, security/fuzz/src/lib.rs JsonCase).
+    for given, replies in ask_paths(case.get("expect", {}), case.get("replies", []), {}):
+        if "body" in given and "read" in given["body"]:
+            seed("form", given["body"]["read"])
+        doc = {"config": case.get("config", {}), "now": case["now"], "request": req, **given,
+               "replies": [r["reply"] for r in replies]}
+        seed("decide", b"\x00" + json.dumps(doc, ensure_ascii=False).encode())
 
 seed("form", "\x01s\u00e9same ouvre")
 # The target's kind order (fuzz_targets/dynamodb.rs, KINDS).

@@ -26,6 +26,12 @@ impl Driver for WasmDriver {
     fn resume(&self, pending_json: &str, reply_json: &str) -> Result<String, String> {
         self.0.as_ref().ok_or("not configured")?.resume(pending_json, reply_json).map_err(js)
     }
+    fn give_body(&self, pending_json: &str, body_json: &str) -> Result<String, String> {
+        self.0.as_ref().ok_or("not configured")?.give_body(pending_json, body_json).map_err(js)
+    }
+    fn give_file_size(&self, pending_json: &str, size_json: &str) -> Result<String, String> {
+        self.0.as_ref().ok_or("not configured")?.give_file_size(pending_json, size_json).map_err(js)
+    }
 }
 
 /// Every decision vector through the wasm exports.

@@ -71,6 +71,12 @@ for (const variant of ['minified', 'source']) {
             checked += 1;
             return;
           }
+          if (config.ask_file_size === true) {
+            // Only a host that serves files is asked for their size.
+            assert.throws(() => functionSettings({ mode, config }), /ask_file_size/);
+            checked += 1;
+            return;
+          }
           if (config.default_mode === 'page') {
             // Page mode is the Lambda's: no function is built with page as the default.
             assert.throws(() => functionSettings({ mode, config }), /default_mode page/);

@@ -48,6 +48,28 @@ describe('fail closed', () => {
     assert.match(logs.parsed()[0].error, /^setup: .*home_region/);
   });
 
+  it('a core that keeps asking is a 503 after the bound, and asking for a file size here is a 503 at once', async () => {
+    let asked = 0;
+    class Validator {
+      decide() {
+        return JSON.stringify({ step: 'need_body', pending: {} });
+      }
+      give_body() {
+        asked += 1;
+        return JSON.stringify({ step: 'need_body', pending: {} });
+      }
+    }
+    const handler = createHandler({ wasm: { Validator }, config: { validator: {}, store: { table: 'tokens' } }, env: TEST_ENV });
+    const event = viewerEvent({ method: 'POST', path: '/f', query: 't=x', body: 'password=secret' });
+    const { result, lines } = await logged(() => handler(event));
+    assert.equal(result.status, '503');
+    assert.equal(asked, 4, 'the handler answered the core four times (MAX_STEPS), then refused');
+    assert.match(lines[0].error, /asked more often/);
+    const size = await logged(() => withStep({ step: 'need_file_size', path: '/f', pending: {} })(viewerEvent({ path: '/f' })));
+    assert.equal(size.result.status, '503');
+    assert.match(size.lines[0].error, /file size/);
+  });
+
   it('an unknown step from the core is a 503, not a forward', async () => {
     const { result, lines } = await logged(() => withStep({ step: 'allow_everything' })(viewerEvent({ path: '/f' })));
     assert.equal(result.status, '503');

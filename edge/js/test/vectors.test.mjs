@@ -1,8 +1,11 @@
 // The shared decision vectors (edge/vectors/decide.json) end to end through
 // the bundled handler: each case becomes a CloudFront event; respond steps are
 // checked on the generated response, forward steps on the returned request
-// and the decision log line. A POST case's form body is sent as CloudFront's
-// "include body" option does (base64). For need_store cases, a tiny local HTTP stand-in
+// and the decision log line. A case is walked as the vectors nest it: each
+// body a need_body step is given is sent in the event as CloudFront's "include
+// body" option does (base64, or cut: `inputTruncated`), the handler giving it
+// when the core asks; cases of hosts that serve files (ask_file_size) must be
+// refused 503 here. For need_store steps, a tiny local HTTP stand-in
 // for DynamoDB checks the request the handler sent (operation, key,
 // fingerprint attribute, region in the signature scope) and answers with the
 // DynamoDB encoding of each vector reply; a reply that leads to another store
@@ -114,16 +117,48 @@ after(async () => {
   await new Promise((r) => standIn?.server.close(r) ?? r());
 });
 
-function eventFor(c) {
+/** The CloudFront event body that the handler reads as the core Body `body` (edge/js/cloudfront.mjs coreBody). */
+function cloudFrontBody(body) {
+  if (body === undefined) return undefined;
+  const b64 = (bytes) => ({ inputTruncated: false, action: 'read-only', encoding: 'base64', data: Buffer.from(bytes).toString('base64') });
+  if ('read' in body) return b64(Buffer.from(body.read, 'utf8'));
+  return {
+    too_large: b64(Buffer.from('x'.repeat(4097))),
+    truncated: { ...b64(Buffer.from('password=abc')), inputTruncated: true },
+    not_utf8: b64(Buffer.from([0x70, 0x3d, 0xff, 0xfe])),
+    bad_encoding: { inputTruncated: false, action: 'read-only', encoding: 'gzip', data: 'x' },
+  }[body.unreadable];
+}
+
+function eventFor(c, body) {
   const fill = (s) => s.replaceAll('{token}', c.token ?? '{token}').replaceAll('{pass}', c.pass ?? '{pass}');
   const headers = Object.fromEntries(Object.entries(c.request.headers ?? {}).map(([k, v]) => [k, fill(v)]));
-  // A POST's form body travels as CloudFront's "include body" sends it: base64.
-  const body = typeof c.request.body === 'string' ? fill(c.request.body) : undefined;
-  return viewerEvent({ method: c.request.method, path: c.request.path, query: fill(c.request.query ?? ''), headers, ip: c.request.ip ?? '', body });
+  return viewerEvent({ method: c.request.method, path: c.request.path, query: fill(c.request.query ?? ''), headers, ip: c.request.ip ?? '', body: cloudFrontBody(body) });
+}
+
+/**
+ * The paths through a case, as the vectors nest them: the body given (if
+ * asked), the store ops with the reply each got, and the final step expected
+ * (null: a store step given no reply, which the handler must answer 503).
+ */
+function paths(c) {
+  const out = [];
+  const walk = (expect, replies, acc) => {
+    if (expect.step === 'need_body') {
+      for (const r of replies) walk(r.expect, r.then ?? [], { ...acc, body: r.body });
+    } else if (expect.step === 'need_store') {
+      if (replies.length === 0) out.push({ ...acc, stores: [...acc.stores, { op: expect.pending.op }], expect: null });
+      for (const r of replies) walk(r.expect, r.then ?? [], { ...acc, stores: [...acc.stores, { op: expect.pending.op, reply: r.reply }] });
+    } else {
+      out.push({ ...acc, expect });
+    }
+  };
+  walk(c.expect, c.replies ?? [], { body: undefined, stores: [] });
+  return out;
 }
 
 /** Runs a case once, the stand-in giving `answers` in turn; returns the handler's result, its log line and the event's original request. */
-async function run(c, answers) {
+async function run(c, answers, body) {
   standIn.state.answers = [...answers];
   standIn.state.received = [];
   const handler = bundle.mod.createHandler({
@@ -132,7 +167,7 @@ async function run(c, answers) {
     nowMs: () => c.now * 1000,
     random: () => 0,
   });
-  const event = eventFor(c);
+  const event = eventFor(c, body);
   const original = structuredClone(event.Records[0].cf.request);
   const before = logs.lines.length;
   const result = await handler(event);
@@ -175,7 +210,7 @@ function assertFinal(expect, { result, log, original }, where) {
  * may leave the op's `id` and `region` out (page-mode cases do): they are the
  * minted token's id and its region (`r`, else the home region).
  */
-function assertStoreRequest(c, where, expected = c.expect.op, index = 0, count = 1) {
+function assertStoreRequest(c, where, expected, index = 0, count = 1) {
   const claims = c.mint?.claims ?? {};
   const config = { ...vectors.config, ...(c.config ?? {}) };
   const op = { id: claims.id, region: claims.r ?? config.home_region, ...expected };
@@ -230,51 +265,34 @@ describe('shared decision vectors through the bundled handler', () => {
   let replayed = 0;
   for (const c of vectors.cases) {
     it(c.name, async () => {
-      if (c.expect.step !== 'need_store') {
-        const outcome = await run(c, []);
-        assertFinal(c.expect, outcome, c.name);
-        assert.equal(standIn.state.received.length, 0, 'no store request');
-        assert.equal(outcome.log.attempts, 0);
-        return;
-      }
-      const op = c.expect.op;
-      const replies = c.replies ?? [];
-      if (replies.length === 0) {
-        // No reply given: check the request, and that a store failure is a 503.
-        const outcome = await run(c, []);
-        assertStoreRequest(c, c.name);
+      if (c.config?.ask_file_size) {
+        // A host that serves files answers need_file_size; this one serves none.
+        const outcome = await run(c, [], paths(c)[0]?.body);
         assert.equal(outcome.result.status, '503');
+        assert.match(outcome.log.error ?? '', /file size/);
         return;
       }
-      const id = op.id ?? c.mint?.claims?.id;
-      for (const [i, r] of replies.entries()) {
-        const where = `${c.name} reply ${i} ${JSON.stringify(r.reply)}`;
-        const answer = encodeReply(op, id, r.reply);
-        if (answer === null) {
+      const id = c.mint?.claims?.id;
+      for (const [i, path] of paths(c).entries()) {
+        const where = `${c.name} path ${i} ${JSON.stringify({ body: path.body, replies: path.stores.map((s) => s.reply) })}`.slice(0, 400);
+        const answers = path.stores.filter((s) => s.reply !== undefined).map((s) => encodeReply(s.op, s.op.id ?? id, s.reply));
+        if (answers.includes(null)) {
           skipped += 1;
           continue;
         }
-        if (r.expect.step !== 'need_store') {
-          replayed += 1;
-          const outcome = await run(c, [answer]);
-          assertStoreRequest(c, where);
-          assertFinal(r.expect, outcome, where);
+        const outcome = await run(c, answers, path.body);
+        for (const [k, s] of path.stores.entries()) assertStoreRequest(c, where, s.op, k, path.stores.length);
+        if (path.expect === null) {
+          // No reply given: a store failure is a 503.
+          assert.equal(outcome.result.status, '503');
           continue;
         }
-        // The reply leads to a second store step: follow each of its `then`.
-        const next = { id, ...r.expect.op };
-        for (const [k, t] of (r.then ?? []).entries()) {
-          const second = encodeReply(next, id, t.reply);
-          if (second === null) {
-            skipped += 1;
-            continue;
-          }
+        if (path.stores.length > 0) {
           replayed += 1;
-          const outcome = await run(c, [answer, second]);
-          assertStoreRequest(c, `${where} then ${k}`, op, 0, 2);
-          assertStoreRequest(c, `${where} then ${k}`, next, 1, 2);
-          assertFinal(t.expect, outcome, `${where} then ${k} ${JSON.stringify(t.reply)}`);
+        } else {
+          assert.equal(outcome.log.attempts, 0);
         }
+        assertFinal(path.expect, outcome, where);
       }
     });
   }

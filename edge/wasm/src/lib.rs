@@ -21,14 +21,27 @@ impl Validator {
     }
 
     /// Runs the stateless checks on a request (JSON) at `now` (Unix seconds).
-    /// Returns a step as JSON: `respond`, `forward` or `need_store`.
+    /// Returns a step as JSON: `respond`, `forward`, or one asking the host
+    /// for something: `need_store`, `need_body`, `need_file_size`.
     pub fn decide(&self, request_json: &str, now: f64) -> Result<String, JsError> {
         self.0.decide_json(request_json, seconds(now)?).map_err(|e| JsError::new(&e))
     }
 
-    /// Finishes a `need_store` step with the store's reply (JSON).
+    /// Goes on from a `need_store` step with the store's reply (JSON).
     pub fn resume(&self, pending_json: &str, reply_json: &str) -> Result<String, JsError> {
         self.0.resume_json(pending_json, reply_json).map_err(|e| JsError::new(&e))
+    }
+
+    /// Goes on from a `need_body` step with the body (JSON: `{"read":"<text>"}`
+    /// or `{"unreadable":"too_large"|"truncated"|"not_utf8"|"bad_encoding"}`).
+    pub fn give_body(&self, pending_json: &str, body_json: &str) -> Result<String, JsError> {
+        self.0.give_body_json(pending_json, body_json).map_err(|e| JsError::new(&e))
+    }
+
+    /// Goes on from a `need_file_size` step with the size (JSON: bytes, or
+    /// `null`: no such file).
+    pub fn give_file_size(&self, pending_json: &str, size_json: &str) -> Result<String, JsError> {
+        self.0.give_file_size_json(pending_json, size_json).map_err(|e| JsError::new(&e))
     }
 }
 
@@ -75,7 +88,7 @@ fn seconds(now: f64) -> Result<i64, JsError> {
     }
 }
 
-/// Builds the signed DynamoDB request for a `need_store` step's `op` (JSON),
+/// Builds the signed DynamoDB request for a `need_store` step's `pending.op` (JSON),
 /// the baked store settings `{"table":..,"endpoint":..}` and the Lambda
 /// credentials `{"access_key_id":..,"secret_access_key":..,"session_token":..}`,
 /// signed at `now` (Unix seconds). Returns

@@ -72,8 +72,14 @@ pub fn verify(keys: KeySet, input: &str, check: Check, now: i64) -> Result<Verif
     let request = Request { method: "GET".into(), path, query: format!("t={token}"), ip, ..Request::default() };
     match decide(&config, &request, now) {
         Step::Respond(r) if r.reason.is_refusal() => Err(Error::Refused(r.reason)),
-        // A page-mode link answers a GET with its download page: valid.
-        Step::Respond(_) | Step::Forward(_) | Step::NeedStore { .. } => {
+        // A page-mode link answers a GET with its download page: valid. The
+        // core asks for anything (the store, a body, a file size) only of a
+        // token that passed every stateless check.
+        Step::Respond(_)
+        | Step::Forward(_)
+        | Step::NeedStore { .. }
+        | Step::NeedBody { .. }
+        | Step::NeedFileSize { .. } => {
             let verified =
                 UntrustedToken::parse(&token).and_then(|t| t.verify(&config.keys)).map_err(Error::Refused)?;
             Ok(Verified { kid: verified.kid, claims: verified.claims.raw })

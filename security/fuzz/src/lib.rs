@@ -15,8 +15,8 @@ use hmac::{Hmac, Mac};
 use oncelink_edge::decide::OWN_HEADER_PREFIX;
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::{
-    decide, mint, secret, Allow, Claims, Config, Forward, Key, Mode, Reason, Request, Response, Step, StoreOpKind,
-    StoreReply, UntrustedToken, VerifiedToken,
+    decide, mint, secret, Allow, Body, Claims, Config, Forward, Key, Mode, Reason, Request, Response, Step,
+    StoreOpKind, StoreReply, Unreadable, UntrustedToken, VerifiedToken,
 };
 use sha2::Sha256;
 use std::collections::BTreeMap;
@@ -36,9 +36,9 @@ fn foreign_keys() -> &'static [Key; 2] {
     })
 }
 
-/// Four deployments: the vectors' (S3, direct), a guarded header origin in
+/// Five deployments: the vectors' (S3, direct), a guarded header origin in
 /// page mode, renamed parameters with no skew or grace and a one-failure lock,
-/// and the widest skew and grace.
+/// the widest skew and grace, and a host that serves files (`ask_file_size`).
 pub fn configs() -> &'static [Config] {
     static CONFIGS: OnceLock<Vec<Config>> = OnceLock::new();
     CONFIGS.get_or_init(|| {
@@ -47,6 +47,7 @@ pub fn configs() -> &'static [Config] {
             r#""home_region":"eu-west-1","origin":"header","default_mode":"page","grant_keys":{"active":"g1","keys":[{"kid":"g1","secret":"Z3JhbnQga2V5IGZvciB0aGUgZnV6emVyIDAxMjM0NTY"}]}"#,
             r#""home_region":"us-east-1","token_param":"link","pass_param":"ok","skew":0,"grace":0,"max_password_failures":1"#,
             r#""home_region":"us-east-1","default_mode":"page","skew":3600,"grace":86400,"origin":"header""#,
+            r#""home_region":"us-east-1","origin":"header","ask_file_size":true"#,
         ]
         .iter()
         .map(|rest| Config::from_json(&format!(r#"{{"keys":{KEYS},{rest}}}"#)).expect("fuzz config"))
@@ -163,6 +164,10 @@ pub struct Case {
     pub config: usize,
     /// The request.
     pub request: Request,
+    /// The body given if the core asks for it.
+    pub body: Body,
+    /// The file size given if the core asks for it (`None`: no such file).
+    pub file_size: Option<u64>,
     /// Unix seconds.
     pub now: i64,
 }
@@ -257,21 +262,26 @@ impl<'a> Arbitrary<'a> for Case {
             headers.insert(k.to_owned(), v.to_owned());
         }
         let ip = pick_or_any(u, IPS)?;
-        let body = match u.int_in_range(0u8..=4)? {
-            0 => None,
-            1 => Some(String::new()),
-            2 => Some(format!("password={}", form_escape(&password))),
-            3 => Some(format!("password={}", form_escape(&String::arbitrary(u)?))),
-            _ => Some(String::arbitrary(u)?),
+        let body = match u.int_in_range(0u8..=5)? {
+            0 => Body::Unreadable(*u.choose(&[
+                Unreadable::TooLarge,
+                Unreadable::Truncated,
+                Unreadable::NotUtf8,
+                Unreadable::BadEncoding,
+            ])?),
+            1 => Body::Read(String::new()),
+            2 => Body::Read(format!("password={}", form_escape(&password))),
+            3 => Body::Read(format!("password={}", form_escape(&String::arbitrary(u)?))),
+            _ => Body::Read(String::arbitrary(u)?),
         };
         let file_size = Option::<u64>::arbitrary(u)?;
-        let mut request = Request { method, path, query: query.join("&"), headers, ip, body, file_size };
+        let mut request = Request { method, path, query: query.join("&"), headers, ip };
 
         // A pass: one the core issued to this client (from a POST's 303),
         // a forged one, or none.
         if !in_header && request.method == "GET" && u.ratio(1, 2)? {
             let pass = match u.int_in_range(0u8..=2)? {
-                0 => issued_pass(config, &request, now - i64::from(u.int_in_range(0i32..=120)?)),
+                0 => issued_pass(config, &request, &body, now - i64::from(u.int_in_range(0i32..=120)?)),
                 1 => Some(format!("{}.{}", now + 60, "AAAAAAAAAAAAAAAAAAAAAA")),
                 _ => Some(String::arbitrary(u)?),
             };
@@ -279,7 +289,7 @@ impl<'a> Arbitrary<'a> for Case {
                 request.query.push_str(&format!("&{pp}={pass}"));
             }
         }
-        Ok(Case { config: config_index, request, now })
+        Ok(Case { config: config_index, request, body, file_size, now })
     }
 }
 
@@ -297,16 +307,21 @@ pub fn form_escape(s: &str) -> String {
 }
 
 /// The pass the core hands this client: decide a POST of the page form (with
-/// the request's body), answer a read with a fresh record, and take the pass
-/// from the 303's location.
-fn issued_pass(config: &Config, request: &Request, at: i64) -> Option<String> {
+/// the case's body, the file found), answer a read with a fresh record, and
+/// take the pass from the 303's location.
+fn issued_pass(config: &Config, request: &Request, body: &Body, at: i64) -> Option<String> {
     let post = Request { method: "POST".into(), ..request.clone() };
-    let step = match decide(config, &post, at) {
-        Step::NeedStore { pending, .. } => {
-            pending.resume(&StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0, bound: None })
-        }
-        step => step,
-    };
+    let mut step = decide(config, &post, at);
+    for _ in 0..oncelink_edge::MAX_STEPS {
+        step = match step {
+            Step::NeedBody { pending } => pending.give_body(config, body.clone()),
+            Step::NeedFileSize { pending, .. } => pending.give_file_size(config, Some(1)),
+            Step::NeedStore { pending } => {
+                pending.resume(&StoreReply::NotCounted { used: 0, revoked: false, last_use: None, failures: 0, bound: None })
+            }
+            done => done,
+        };
+    }
     let Step::Respond(r) = step else { return None };
     let location = r.header("location")?;
     let query = location.split_once('?')?.1;
@@ -475,13 +490,16 @@ pub fn check_step(
             assert!(matches!(f.allow, Allow::Unlimited | Allow::Head), "{:?} without a store call", f.allow);
             check_forward(config, request, &token, &f);
         }
-        Step::NeedStore { op, pending } => {
+        Step::NeedBody { .. } | Step::NeedFileSize { .. } => {
+            panic!("check_step is given a step after the inputs: {step:?}")
+        }
+        Step::NeedStore { pending } => {
+            let op = pending.op().clone();
             seen(format_args!("store {:?}", op.kind));
             let token = check_allowed(config, keys, request, now, "store call");
             let claims = &token.claims.raw;
             assert_eq!(op.id, claims.id, "store call for another id");
             assert_eq!(Some(op.n), claims.n, "store call with another n");
-            assert_eq!(&op, pending.op());
             let json = serde_json::to_string(&pending).expect("pending serializes");
             let back: oncelink_edge::Pending = serde_json::from_str(&json).expect("pending deserializes");
             assert_eq!(back, pending, "pending JSON round trip");
@@ -491,11 +509,16 @@ pub fn check_step(
                     Step::Respond(r) => seen(format_args!("  then respond {}", r.reason.code())),
                     Step::Forward(f) => seen(format_args!("  then forward {:?}", f.allow)),
                     Step::NeedStore { .. } => seen(format_args!("  then store")),
+                    Step::NeedBody { .. } | Step::NeedFileSize { .. } => {
+                        panic!("a store reply led to an input ask: {step:?}")
+                    }
                 }
                 match step {
                     Step::Respond(r) => check_response(&r),
                     // Only a guess asks again: its guard read, then its attempt.
-                    Step::NeedStore { op: next, .. } => {
+                    Step::NeedBody { .. } | Step::NeedFileSize { .. } => unreachable!("checked above"),
+                    Step::NeedStore { pending: next } => {
+                        let next = next.op();
                         assert_eq!(op.kind, StoreOpKind::Guard, "resume asked the store again after {:?}", op.kind);
                         assert!(matches!(reply, StoreReply::Guarded { revoked: false, .. }));
                         assert_eq!((next.kind, next.id.as_str()), (StoreOpKind::Attempt, op.id.as_str()));
@@ -545,12 +568,14 @@ pub fn store_op() -> oncelink_edge::StoreOp {
         ..Request::default()
     };
     match decide(config, &request, NOW) {
-        Step::NeedStore { op, .. } => op,
+        Step::NeedStore { pending } => pending.op().clone(),
         other => panic!("expected a store call, got {other:?}"),
     }
 }
 
-/// A JSON case in the vectors' shape (the decide target's seeds).
+/// A JSON case in the vectors' shape (the decide target's seeds): the
+/// body and file size given if the core asks, the replies to its first
+/// store step.
 #[derive(serde::Deserialize)]
 struct JsonCase {
     #[serde(default)]
@@ -558,7 +583,51 @@ struct JsonCase {
     now: i64,
     request: Request,
     #[serde(default)]
+    body: Option<Body>,
+    #[serde(default)]
+    file_size: Option<u64>,
+    #[serde(default)]
     replies: Vec<StoreReply>,
+}
+
+/// Answers the core's asks for the body and the file's size (each at most
+/// once, and only as the contract allows), checking each ask; the step
+/// after them.
+fn give_inputs(config: &Config, keys: &str, request: &Request, now: i64, body: &Body, file_size: Option<u64>) -> Step {
+    let mut step = decide(config, request, now);
+    let (mut asked_body, mut asked_size) = (false, false);
+    loop {
+        step = match step {
+            Step::NeedBody { pending } => {
+                assert!(!asked_body && !asked_size, "the body is asked first, and once");
+                assert_eq!(request.method, "POST", "a body asked for a {}", request.method);
+                check_allowed(config, keys, request, now, "body ask");
+                asked_body = true;
+                pending.give_body(config, body.clone())
+            }
+            Step::NeedFileSize { path, pending } => {
+                assert!(!asked_size, "the file size is asked once");
+                assert!(config.ask_file_size, "a file size asked of a host that serves none");
+                assert_eq!(path, request.path, "the size of another path");
+                check_allowed(config, keys, request, now, "file size ask");
+                asked_size = true;
+                let next = pending.give_file_size(config, file_size);
+                if file_size.is_none() {
+                    match &next {
+                        Step::NeedStore { pending } => assert!(
+                            matches!(pending.op().kind, StoreOpKind::Read | StoreOpKind::Guard),
+                            "a missing file must only read: {:?}",
+                            pending.op().kind
+                        ),
+                        Step::Respond(r) => assert_eq!(r.reason, Reason::NotFound, "a missing file answered {r:?}"),
+                        other => panic!("a missing file led to {other:?}"),
+                    }
+                }
+                next
+            }
+            done => return done,
+        };
+    }
 }
 
 /// The decide target's whole body: byte 0 first means a JSON case (what
@@ -572,16 +641,18 @@ pub fn decide_input(data: &[u8], seen: &mut dyn FnMut(std::fmt::Arguments)) {
             file[k] = v;
         }
         let Ok(config) = Config::from_json(&file.to_string()) else { return };
-        let step = decide(&config, &case.request, case.now);
+        let body = case.body.unwrap_or(Body::Read(String::new()));
         let keys = file["keys"].to_string();
+        let step = give_inputs(&config, &keys, &case.request, case.now, &body, case.file_size);
         return check_step(&config, &keys, &case.request, case.now, step, &case.replies, seen);
     }
     let mut u = Unstructured::new(data);
     let Ok(case) = Case::arbitrary(&mut u) else { return };
     let config = &configs()[case.config];
-    let step = decide(config, &case.request, case.now);
+    let step = give_inputs(config, KEYS, &case.request, case.now, &case.body, case.file_size);
     let mut replies = Vec::new();
-    if let Step::NeedStore { op, .. } = &step {
+    if let Step::NeedStore { pending } = &step {
+        let op = pending.op();
         while let (Ok(r), true) = (reply(&mut u, op.now, op.resume_after), replies.len() < 4) {
             replies.push(r);
         }
