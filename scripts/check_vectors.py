@@ -147,7 +147,7 @@ def decode_path(raw: str):
 
 MAX_TIME = 253_402_300_799
 CLAIM_TYPES = {"id": str, "p": str, "exp": int, "nbf": int, "n": int, "r": str, "ip": str, "fn": str, "g": int,
-               "m": str, "pw": str}
+               "m": str, "pw": str, "ref": str}
 
 
 def is_cidr(text: str) -> bool:
@@ -218,6 +218,8 @@ def claims_fault(raw: bytes):
         canonical = len(pw) == 43 and all(ch in B64_ALPHABET for ch in pw) and B64_ALPHABET.index(pw[-1]) & 3 == 0
         if not canonical or "n" not in c or c.get("m") == "direct":
             return "pw"
+    if "ref" in c and not (1 <= len(c["ref"]) <= 64 and not any(is_control(ch) for ch in c["ref"])):
+        return "ref"
     return None
 
 

@@ -135,6 +135,11 @@ struct MintArgs {
     /// Protect the link with the password in this environment variable.
     #[arg(long, value_name = "VAR")]
     password_env: Option<String>,
+    /// Your own reference for the link (a recipient, a ticket: 1 to 64
+    /// characters), signed into it and carried into its events
+    /// (docs/events.md). Readable by anyone holding the link: no secrets.
+    #[arg(long = "ref", value_name = "TEXT")]
+    reference: Option<String>,
     /// Print a full link on this base, e.g. https://d111.cloudfront.net.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
@@ -320,6 +325,7 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
             ModeArg::Direct => Mode::Direct,
         }),
         pw,
+        reference: args.reference,
     };
     let token = mint(keys.active(), claims.clone())?;
     let url = args.base_url.as_deref().map(|base| link::url(base, &claims.p, &args.param, &token)).transpose()?;

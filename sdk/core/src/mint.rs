@@ -9,10 +9,11 @@ use crate::Error;
 use oncelink_edge::claims::{MAX_GRACE, MAX_TIME, MAX_USES};
 use oncelink_edge::{mint as sign, new_id, secret, Claims, KeySet, Mode};
 
-/// Every option `mint` accepts. `ref` and `bind` (issue 17) wait for the
-/// claims that issues 14 and 15 add to the core.
-pub const MINT_OPTIONS: [&str; 13] =
-    ["path", "uses", "ttl", "exp", "nbf", "ip", "filename", "region", "grace", "mode", "password", "id", "now"];
+/// Every option `mint` accepts. `bind` (issue 17) waits for the claim that
+/// issue 14 adds to the core.
+pub const MINT_OPTIONS: [&str; 14] = [
+    "path", "uses", "ttl", "exp", "nbf", "ip", "filename", "region", "grace", "mode", "password", "ref", "id", "now",
+];
 
 /// Lifetime of a link minted with neither `ttl` nor `exp`, as the CLI's.
 pub const DEFAULT_TTL: i64 = 24 * 3600;
@@ -76,6 +77,7 @@ pub fn mint(keys: &KeySet, options_json: &str, now: f64, random: [u8; 16]) -> Re
         g: o.integer("grace", 0, i64::from(MAX_GRACE))?.map(|g| g as u32),
         m: mode,
         pw,
+        reference: o.string("ref")?,
         ..Claims::new(id, path, exp)
     };
     sign(keys_active, claims).map_err(|e| in_option(&e, None))
@@ -115,6 +117,7 @@ fn in_option(e: &oncelink_edge::Error, known: Option<&str>) -> Error {
         "fn" => Some("filename"),
         "g" => Some("grace"),
         "pw" => Some("password"),
+        "ref" => Some("ref"),
         _ => None,
     });
     match option {
