@@ -62,3 +62,17 @@ pub struct Retry {
     /// Attempts made so far.
     pub attempts: u32,
 }
+
+/// A link's audit trail as JSON, as `oncelink audit --json` prints it and
+/// origin-shim's admin endpoint serves it: `{"id", "events": [{"seq",
+/// "webhook_id", "event"}]}`, oldest first.
+pub fn audit_json(id: &str, events: &[StoredEvent]) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            let event: serde_json::Value = serde_json::from_str(&e.body).unwrap_or(serde_json::Value::Null);
+            serde_json::json!({ "seq": e.seq, "webhook_id": e.message_id(), "event": event })
+        })
+        .collect();
+    serde_json::json!({ "id": id, "events": list })
+}

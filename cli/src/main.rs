@@ -8,7 +8,7 @@ mod store;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use oncelink_edge::{base64url, mint, new_id, secret, Claims, KeyFile, KeyFileEntry, KeySet, Mode};
+use oncelink_edge::{base64url, mint, new_id, secret, webhook, Claims, KeyFile, KeyFileEntry, KeySet, Mode};
 use oncelink_keyfile::{write_private, Replace};
 use oncelink_sdk::{duration, link, verify::Check};
 use std::io::Write;
@@ -42,6 +42,53 @@ enum Command {
     Revoke(StoreArgs),
     /// Show a link's record in the store (uses counted, revoked, wrong passwords, last use, TTL) as JSON.
     Status(StoreArgs),
+    /// Show a link's audit trail: every event the store keeps for it
+    /// (docs/events.md), oldest first, as a table (or --json).
+    Audit(AuditArgs),
+    /// Standard Webhooks helpers for receivers of link events.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Print JSON: {"id", "events": [{"seq", "webhook_id", "event"}]}.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Check a delivery's signature as a receiver must: exit 0 and print
+    /// `valid`, else exit 1 and say why.
+    Verify(WebhookVerifyArgs),
+    /// Make a new signing secret (`whsec_` and 32 random bytes) for
+    /// origin-shim's --webhook-secret-file.
+    Secret,
+}
+
+#[derive(Args)]
+struct WebhookVerifyArgs {
+    /// File whose first line is the secret (`whsec_...`).
+    #[arg(long, value_name = "FILE")]
+    secret_file: PathBuf,
+    /// The `webhook-id` header.
+    #[arg(long, value_name = "ID")]
+    id: String,
+    /// The `webhook-timestamp` header (Unix seconds).
+    #[arg(long, value_name = "UNIX")]
+    timestamp: i64,
+    /// The `webhook-signature` header (`v1,<base64>`, space-separated if several).
+    #[arg(long, value_name = "SIG")]
+    signature: String,
+    /// The raw body, from this file (default: stdin).
+    #[arg(long, value_name = "FILE")]
+    body_file: Option<PathBuf>,
+    /// Check the timestamp against this time instead of now (Unix seconds).
+    #[arg(long, value_name = "UNIX")]
+    now: Option<i64>,
 }
 
 #[derive(Args)]
@@ -218,6 +265,43 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let status = store::status(&args.target(), &args.id)?;
             println!("{}", serde_json::to_string_pretty(&status)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(args) => {
+            let trail = store::audit(&args.store.target(), &args.store.id)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&trail)?);
+            } else {
+                print!("{}", store::audit_table(&trail));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Webhook(WebhookCommand::Secret) => {
+            println!("{}", webhook::Secret::from_bytes(&random::<32>()?).map_err(anyhow::Error::msg)?.expose());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Webhook(WebhookCommand::Verify(args)) => webhook_verify(args),
+    }
+}
+
+/// `oncelink webhook verify`: the receiver's check, with the core's code.
+fn webhook_verify(args: WebhookVerifyArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.secret_file)
+        .with_context(|| format!("--secret-file {}", args.secret_file.display()))?;
+    let secret = webhook::Secret::parse(text.lines().next().unwrap_or(""))
+        .map_err(|e| anyhow::anyhow!("--secret-file {}: {e}", args.secret_file.display()))?;
+    let body = match &args.body_file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("--body-file {}", path.display()))?,
+        None => std::io::read_to_string(std::io::stdin()).context("cannot read the body from stdin")?,
+    };
+    let now = args.now.unwrap_or_else(now_unix);
+    match secret.verify(&args.id, args.timestamp, &body, &args.signature, now) {
+        Ok(()) => {
+            println!("valid");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            println!("invalid: {why}");
+            Ok(ExitCode::from(1))
         }
     }
 }

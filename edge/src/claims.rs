@@ -197,7 +197,10 @@ impl Claims {
             }
         }
         if let Some(reference) = &self.reference {
-            if reference.is_empty() || reference.chars().count() > MAX_REF_CHARS || reference.chars().any(char::is_control) {
+            if reference.is_empty()
+                || reference.chars().count() > MAX_REF_CHARS
+                || reference.chars().any(char::is_control)
+            {
                 return fail("ref must be 1 to 64 characters with no control character");
             }
         }

@@ -9,6 +9,7 @@
 //! its hash), a raw client address or a raw fingerprint; the client is
 //! described coarsely ([`Client`]).
 
+use crate::b64;
 use crate::claims::CheckedClaims;
 use crate::config::Config;
 use crate::decide::{Allow, Step};
@@ -18,7 +19,6 @@ use crate::keys::Key;
 use crate::request::Request;
 use crate::time::rfc3339;
 use crate::token::UntrustedToken;
-use crate::b64;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -280,7 +280,6 @@ pub fn message_id(seq: i64, body: &str) -> String {
     h.update(body.as_bytes());
     format!("msg_{}", b64::encode(&h.finalize()[..16]))
 }
-
 
 #[cfg(test)]
 mod tests {

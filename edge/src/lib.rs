@@ -36,9 +36,9 @@ pub mod throttle;
 pub mod time;
 pub mod token;
 pub mod unfurl;
-pub mod webhook;
 #[cfg(feature = "vectors")]
 pub mod vectors;
+pub mod webhook;
 
 pub use claims::{CheckedClaims, Claims, Mode};
 pub use config::{Config, ConfigFile, OriginKind};

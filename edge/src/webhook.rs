@@ -78,9 +78,10 @@ impl Secret {
         if (now - timestamp).abs() > TOLERANCE {
             return Err(format!("webhook-timestamp is more than {TOLERANCE} s from now"));
         }
-        let matches = signatures.split(' ').filter_map(|s| s.strip_prefix("v1,")).any(|sig| {
-            STANDARD.decode(sig).is_ok_and(|sig| self.mac(id, timestamp, body).verify_slice(&sig).is_ok())
-        });
+        let matches = signatures
+            .split(' ')
+            .filter_map(|s| s.strip_prefix("v1,"))
+            .any(|sig| STANDARD.decode(sig).is_ok_and(|sig| self.mac(id, timestamp, body).verify_slice(&sig).is_ok()));
         if matches {
             Ok(())
         } else {

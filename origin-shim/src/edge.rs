@@ -52,6 +52,10 @@ pub struct EdgeState {
     pub body_timeout: Duration,
     /// The per-network limit on refusals (`None`: off).
     pub refusal_limit: Option<Arc<RefusalLimit>>,
+    /// Link events (`None`: the store keeps none).
+    pub events: Option<crate::webhooks::Events>,
+    /// The bearer token of the admin listener's audit endpoint (`None`: off).
+    pub admin_token: Option<String>,
 }
 
 /// Store calls one request may make: a password guess makes two (guard,
@@ -156,8 +160,16 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
     // read, then the attempt); the host only loops, a bounded number of times.
     for _ in 0..MAX_STORE_CALLS {
         let Step::NeedStore { op, pending } = step else { break };
-        let reply = ask_store(&state, op).await;
+        // A consume keeps its link.used in its own transaction.
+        let draft = match (&state.events, op.kind) {
+            (Some(events), StoreOpKind::Consume) => events.draft(&state, &request, now),
+            _ => None,
+        };
+        let reply = ask_store(&state, op, draft).await;
         step = pending.resume(&reply);
+    }
+    if let Some(events) = &state.events {
+        events.after(&state, &request, &step, now);
     }
     let response = match step {
         Step::Respond(answer) => {
@@ -194,10 +206,10 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
 
 /// Carries out `op`; any store error is logged and becomes `Unavailable`
 /// (the core then answers 503 store_unavailable: never an allow).
-async fn ask_store(state: &EdgeState, op: StoreOp) -> StoreReply {
+async fn ask_store(state: &EdgeState, op: StoreOp, draft: Option<oncelink_store::EventRecord>) -> StoreReply {
     let engine = state.store.engine_name();
     let started = Instant::now();
-    let result = state.store.apply(&op).await;
+    let result = state.store.apply_noting(&op, draft).await;
     state.metrics.store_call(engine, op_name(op.kind), started.elapsed());
     match result {
         Ok(reply) => reply,
@@ -234,7 +246,7 @@ async fn missing_file(state: &EdgeState, step: Step, html: bool) -> Step {
         StoreOpKind::Guard => op,
         _ => StoreOp { kind: StoreOpKind::Read, ..op },
     };
-    let reply = ask_store(state, op).await;
+    let reply = ask_store(state, op, None).await;
     if reply == StoreReply::Unavailable {
         return pending.resume(&reply);
     }

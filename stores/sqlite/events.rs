@@ -88,10 +88,8 @@ pub(super) fn advance(conn: &Connection, target: &str, to: i64, failed: &[(i64, 
 /// `target`'s retries due at `now_ms`, soonest first (those whose event
 /// was pruned are dropped).
 pub(super) fn due(conn: &Connection, target: &str, now_ms: i64, limit: u32) -> Result<Vec<Retry>, StoreError> {
-    conn.prepare_cached(
-        "DELETE FROM webhook_retries WHERE target = ?1 AND seq NOT IN (SELECT seq FROM events)",
-    )?
-    .execute(params![target])?;
+    conn.prepare_cached("DELETE FROM webhook_retries WHERE target = ?1 AND seq NOT IN (SELECT seq FROM events)")?
+        .execute(params![target])?;
     let mut stmt = conn.prepare_cached(
         "SELECT r.seq, e.at, e.body, r.attempts FROM webhook_retries r JOIN events e ON e.seq = r.seq
          WHERE r.target = ?1 AND r.due_ms <= ?2 ORDER BY r.due_ms LIMIT ?3",

@@ -11,9 +11,8 @@ use oncelink_edge::{mint as sign, new_id, secret, Claims, KeySet, Mode};
 
 /// Every option `mint` accepts. `bind` (issue 17) waits for the claim that
 /// issue 14 adds to the core.
-pub const MINT_OPTIONS: [&str; 14] = [
-    "path", "uses", "ttl", "exp", "nbf", "ip", "filename", "region", "grace", "mode", "password", "ref", "id", "now",
-];
+pub const MINT_OPTIONS: [&str; 14] =
+    ["path", "uses", "ttl", "exp", "nbf", "ip", "filename", "region", "grace", "mode", "password", "ref", "id", "now"];
 
 /// Lifetime of a link minted with neither `ttl` nor `exp`, as the CLI's.
 pub const DEFAULT_TTL: i64 = 24 * 3600;
