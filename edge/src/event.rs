@@ -14,7 +14,7 @@ use crate::claims::CheckedClaims;
 use crate::config::Config;
 use crate::decide::{Allow, Step};
 use crate::error::Reason;
-use crate::fingerprint::network_block;
+use crate::fingerprint::network_prefix;
 use crate::keys::Key;
 use crate::request::Request;
 use crate::time::rfc3339;
@@ -161,14 +161,37 @@ impl Event {
 /// A `link.used` is returned too; a host whose store writes it inside the
 /// use's own transaction ([`draft_use`]) skips it here.
 pub fn for_answer(config: &Config, request: &Request, step: &Step, now: i64) -> Option<(Event, i64)> {
-    let (kind, used, reason) = match step {
-        Step::Forward(f) => match f.allow {
-            Allow::Counted => (EventType::Used, f.used, None),
-            Allow::Resumed => (EventType::Resumed, None, None),
-            Allow::Unlimited | Allow::Head => return None,
+    let outcome = match step {
+        Step::Forward(f) => match (f.allow, f.used) {
+            (Allow::Counted, Some(used)) => Outcome::Counted(used),
+            (Allow::Resumed, _) => Outcome::Resumed,
+            _ => return None,
         },
-        Step::Respond(r) if REFUSALS.contains(&r.reason) => (EventType::Refused, None, Some(r.reason.code())),
-        Step::Respond(_) | Step::NeedStore { .. } => return None,
+        Step::Respond(r) => Outcome::Refused(r.reason),
+        Step::NeedStore { .. } => return None,
+    };
+    for_outcome(config, request, outcome, now)
+}
+
+/// How a request about a link ended, as far as events care (what
+/// `edge/vectors/events.json` gives).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A counted use, the `n`-th.
+    Counted(u32),
+    /// A resume.
+    Resumed,
+    /// An answer with this reason (an event only if it is in [`REFUSALS`]).
+    Refused(Reason),
+}
+
+/// [`for_answer`] from an [`Outcome`].
+pub fn for_outcome(config: &Config, request: &Request, outcome: Outcome, now: i64) -> Option<(Event, i64)> {
+    let (kind, used, reason) = match outcome {
+        Outcome::Counted(used) => (EventType::Used, Some(used), None),
+        Outcome::Resumed => (EventType::Resumed, None, None),
+        Outcome::Refused(r) if REFUSALS.contains(&r) => (EventType::Refused, None, Some(r.code())),
+        Outcome::Refused(_) => return None,
     };
     let (claims, key) = genuine(config, request)?;
     let event = build(kind, &claims, key, request, now, reason);
@@ -223,10 +246,7 @@ fn build(
 
 /// The per-link network label ([`Client::network`]).
 pub fn network_label(key: &Key, id: &str, client_ip: &str) -> String {
-    let network = match client_ip.parse() {
-        Ok(ip) => network_block(ip).to_string(),
-        Err(_) => String::new(),
-    };
+    let network = network_prefix(client_ip);
     b64::encode(&key.derive(NETWORK_LABEL, &[id.as_bytes(), network.as_bytes()])[..6])
 }
 

@@ -62,7 +62,7 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
             let state = Arc::new(state);
             edge::prune_periodically(&state);
             if let (Some(delivery), Some(wake)) = (delivery, state.events.as_ref().and_then(|e| e.wake.clone())) {
-                webhooks::spawn(state.store.clone(), delivery, wake);
+                webhooks::spawn(state.store.clone(), delivery, wake).await?;
             }
             let admin = admin::router(Arc::clone(&metrics), admin::Readiness::Store(Arc::clone(&state)));
             if let Some(limit) = &state.refusal_limit {

@@ -94,7 +94,12 @@ impl Delivery {
 }
 
 /// Starts the delivery task; `wake` is what [`Events::after`] notifies.
-pub fn spawn(store: Store, delivery: Delivery, wake: Arc<Notify>) {
+/// Every target's cursor exists before this returns (so before the first
+/// request): a target gets every event recorded from its first start on.
+pub async fn spawn(store: Store, delivery: Delivery, wake: Arc<Notify>) -> Result<(), oncelink_store::StoreError> {
+    for target in &delivery.targets {
+        store.webhook_next(target, 0).await?;
+    }
     let mut http = HttpConnector::new();
     http.set_connect_timeout(Some(delivery.timeout));
     http.set_nodelay(true);
@@ -119,6 +124,7 @@ pub fn spawn(store: Store, delivery: Delivery, wake: Arc<Notify>) {
             }
         }
     });
+    Ok(())
 }
 
 /// New events, then due retries, for one target.
