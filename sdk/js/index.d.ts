@@ -33,6 +33,8 @@ export interface MintOptions {
   mode?: 'page' | 'direct';
   /** Protect the link with this password (needs `uses`; opens as a page). */
   password?: string;
+  /** Your own reference for the link (a recipient, a ticket), 1 to 64 characters; carried into its events (docs/events.md). Readable by anyone holding the link. */
+  ref?: string;
   /** Token id, 16 to 64 of `[A-Za-z0-9_-]` (default: 128 random bits). Tokens sharing an id share one use counter and one revocation. */
   id?: string;
   /** The time to mint at, Unix seconds (default: now). */

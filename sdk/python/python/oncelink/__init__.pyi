@@ -39,6 +39,7 @@ def mint(
     grace: Optional[int] = None,
     mode: Optional[Literal["page", "direct"]] = None,
     password: Optional[str] = None,
+    ref: Optional[str] = None,
     id: Optional[str] = None,
     now: Optional[float] = None,
 ) -> str: ...
