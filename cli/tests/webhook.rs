@@ -66,7 +66,8 @@ fn the_documented_snippets_and_webhook_verify_accept_what_origin_shim_signs_and_
     let secret_file = dir.path().join("secret");
     std::fs::write(&secret_file, format!("{secret_text}\n")).unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let body = r#"{"type":"link.used","timestamp":"2026-01-01T00:00:00Z","data":{"id":"AAAAAAAAAAAAAAAAAAAAAA","ref":"Zoë"}}"#;
+    let body =
+        r#"{"type":"link.used","timestamp":"2026-01-01T00:00:00Z","data":{"id":"AAAAAAAAAAAAAAAAAAAAAA","ref":"Zoë"}}"#;
     let id = oncelink_edge::event::message_id(7, body);
     // What origin-shim's delivery sends (webhooks.rs signs with this call).
     let signature = secret.sign(&id, now, body);

@@ -115,7 +115,7 @@ pub async fn spawn(store: Store, delivery: Delivery, wake: Arc<Notify>) -> Resul
         loop {
             for target in &delivery.targets {
                 if let Err(e) = round(&store, &client, &delivery, target).await {
-                    tracing::warn!(target = %target, cause = %e.code(), detail = %e, "webhook delivery paused");
+                    tracing::warn!(receiver = %shown(target), cause = %e.code(), detail = %e, "webhook delivery paused");
                 }
             }
             tokio::select! {
@@ -154,7 +154,7 @@ async fn round(
         let next = if ok {
             None
         } else if unix_now() - at > delivery.give_up_after {
-            tracing::warn!(target = %target, seq, attempts = tried + 1, "webhook given up: the event is too old");
+            tracing::warn!(receiver = %shown(target), seq, attempts = tried + 1, "webhook given up: the event is too old");
             None
         } else {
             Some(now_ms() + delivery.backoff(tried + 1).as_millis() as i64)
@@ -188,6 +188,19 @@ async fn send_all(
     results
 }
 
+/// A receiver as logs show it: scheme, host and port only (a webhook URL's
+/// path, query or user info is often its own secret, e.g. a chat service's
+/// incoming hook).
+fn shown(target: &str) -> String {
+    match target.parse::<hyper::Uri>() {
+        Ok(uri) => {
+            let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://{}{port}", uri.scheme_str().unwrap_or("?"), uri.host().unwrap_or("?"))
+        }
+        Err(_) => "?".into(),
+    }
+}
+
 /// One signed POST; delivered when the receiver answers 2xx within the timeout.
 async fn send(client: &HttpClient, delivery: &Delivery, target: &str, event: &StoredEvent) -> bool {
     let id = event.message_id();
@@ -211,16 +224,42 @@ async fn send(client: &HttpClient, delivery: &Delivery, target: &str, event: &St
     match tokio::time::timeout(delivery.timeout, exchange).await {
         Ok(Ok(status)) if status.is_success() => true,
         Ok(Ok(status)) => {
-            tracing::info!(target = %target, webhook_id = %id, status = status.as_u16(), "webhook refused; will retry");
+            tracing::info!(receiver = %shown(target), webhook_id = %id, status = status.as_u16(), "webhook refused; will retry");
             false
         }
         Ok(Err(e)) => {
-            tracing::info!(target = %target, webhook_id = %id, detail = %e, "webhook not delivered; will retry");
+            tracing::info!(receiver = %shown(target), webhook_id = %id, detail = %e, "webhook not delivered; will retry");
             false
         }
         Err(_) => {
-            tracing::info!(target = %target, webhook_id = %id, "webhook timed out; will retry");
+            tracing::info!(receiver = %shown(target), webhook_id = %id, "webhook timed out; will retry");
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_name_a_receiver_by_scheme_host_and_port_only() {
+        assert_eq!(shown("https://hooks.example.com/services/T0/B0/SECRETPATH?token=x"), "https://hooks.example.com");
+        assert_eq!(shown("http://user:pass@127.0.0.1:8080/hook"), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_the_cap() {
+        let delivery = Delivery {
+            targets: vec![],
+            secret: Secret::from_bytes(&[1; 32]).unwrap(),
+            timeout: Duration::from_secs(1),
+            retry_first: Duration::from_secs(5),
+            retry_max: Duration::from_secs(3600),
+            give_up_after: 86_400,
+        };
+        let waits: Vec<u64> = (1..=12).map(|a| delivery.backoff(a).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
+        assert_eq!(delivery.backoff(200).as_secs(), 3600, "no overflow");
     }
 }

@@ -303,3 +303,25 @@ fn cli_bin() -> Option<OsString> {
     let cli = shim.with_file_name("oncelink");
     cli.exists().then(|| cli.into_os_string())
 }
+
+#[test]
+fn webhook_flags_are_checked_at_start_and_a_bad_secret_is_never_printed() {
+    let setup = Setup::new();
+    let base = setup.site.serve_args();
+    let with = |extra: &[&str]| {
+        let mut args = base.clone();
+        args.extend(extra.iter().map(OsString::from));
+        args.extend(["--listen", "127.0.0.1:0"].map(OsString::from));
+        support::run_to_exit(&args)
+    };
+    let (code, _, err) = with(&["--webhook", "http://127.0.0.1:9/hook"]);
+    assert_eq!(code, Some(2), "--webhook needs a secret: {err}");
+    let bad = setup.site.dir.path().join("bad.secret");
+    std::fs::write(&bad, "whsec_c2VjcmV0LXZhbHVlLXRoYXQtbXVzdC1ub3Qtc2hvdw==x\n").unwrap();
+    let (code, _, err) = with(&["--webhook", "http://127.0.0.1:9/hook", "--webhook-secret-file", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("whsec_") && !err.contains("c2VjcmV0"), "names the format, never the value: {err}");
+    let secret = setup.secret_file.to_str().unwrap();
+    let (code, _, err) = with(&["--webhook", "ftp://example.com/", "--webhook-secret-file", secret]);
+    assert_eq!(code, Some(2), "{err}");
+}
