@@ -318,7 +318,8 @@ fn webhook_flags_are_checked_at_start_and_a_bad_secret_is_never_printed() {
     assert_eq!(code, Some(2), "--webhook needs a secret: {err}");
     let bad = setup.site.dir.path().join("bad.secret");
     std::fs::write(&bad, "whsec_c2VjcmV0LXZhbHVlLXRoYXQtbXVzdC1ub3Qtc2hvdw==x\n").unwrap();
-    let (code, _, err) = with(&["--webhook", "http://127.0.0.1:9/hook", "--webhook-secret-file", bad.to_str().unwrap()]);
+    let (code, _, err) =
+        with(&["--webhook", "http://127.0.0.1:9/hook", "--webhook-secret-file", bad.to_str().unwrap()]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("whsec_") && !err.contains("c2VjcmV0"), "names the format, never the value: {err}");
     let secret = setup.secret_file.to_str().unwrap();
