@@ -155,7 +155,7 @@ def decode_path(raw: str):
 
 MAX_TIME = 253_402_300_799
 CLAIM_TYPES = {"id": str, "p": str, "exp": int, "nbf": int, "n": int, "r": str, "ip": str, "fn": str, "g": int,
-               "m": str, "pw": str, "b": bool}
+               "m": str, "pw": str, "b": bool, "ref": str}
 
 
 def is_cidr(text: str) -> bool:
@@ -228,6 +228,8 @@ def claims_fault(raw: bytes):
             return "pw"
     if "b" in c and (c["b"] is not True or "n" not in c):
         return "b"
+    if "ref" in c and not (1 <= len(c["ref"]) <= 64 and not any(is_control(ch) for ch in c["ref"])):
+        return "ref"
     return None
 
 
@@ -591,17 +593,84 @@ def check_format(path: pathlib.Path, write: bool) -> list:
     return fix.save(doc)
 
 
+# docs/events.md: the refusals that are events, and the client's families (first match wins).
+EVENT_REFUSALS = ["expired", "not_yet_valid", "wrong_path", "ip_mismatch", "used_up", "revoked", "resume_denied",
+                  "wrong_password", "too_many_attempts", "locked", "bound_elsewhere"]
+AGENTS = [("Edg", "edge"), ("OPR/", "opera"), ("Firefox/", "firefox"), ("FxiOS", "firefox"), ("CriOS", "chrome"),
+          ("Chrome/", "chrome"), ("Safari/", "safari"), ("curl/", "curl"), ("Wget/", "wget"), ("python", "python"),
+          ("Go-http-client", "go"), ("okhttp", "java"), ("Java/", "java")]
+SYSTEMS = [("Windows", "windows"), ("Android", "android"), ("iPhone", "ios"), ("iPad", "ios"), ("CrOS", "chromeos"),
+           ("Mac OS X", "macos"), ("Macintosh", "macos"), ("Linux", "linux")]
+
+
+def rfc3339(secs: int) -> str:
+    import datetime
+    return datetime.datetime.fromtimestamp(secs, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def expected_event(case: dict, secrets: dict):
+    """docs/events.md: the payload a host must build for the case's outcome, or None (no event)."""
+    token = case["token"]
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != "ol1" or parts[1] not in secrets:
+        return None
+    signed = ".".join(parts[:3]).encode()
+    if b64(hmac.new(secrets[parts[1]], signed, hashlib.sha256).digest()) != parts[3]:
+        return None
+    raw = b64d(parts[2])
+    if claims_fault(raw) is not None:
+        return None
+    claims = json.loads(raw)
+    outcome = case["outcome"]
+    data = {"id": claims["id"], "ref": claims.get("ref")}
+    if isinstance(outcome, dict) and "counted" in outcome:
+        kind = "link.used"
+        data.update(used=outcome["counted"], limit=claims["n"], remaining=claims["n"] - outcome["counted"])
+    elif outcome == "resumed":
+        kind = "link.resumed"
+        if "n" in claims:
+            data["limit"] = claims["n"]
+    elif outcome["refused"] in EVENT_REFUSALS:
+        kind = "link.refused"
+        if "n" in claims:
+            data["limit"] = claims["n"]
+        data["reason"] = outcome["refused"]
+    else:
+        return None
+    req = case["request"]
+    ua = next((v for k, v in req.get("headers", {}).items() if k.lower() == "user-agent"), "")
+    agent = "none" if not ua.strip() else next((f for n, f in AGENTS if n in ua), "other")
+    system = next((f for n, f in SYSTEMS if n in ua), "other")
+    msg = b"oncelink/v1/event-network\0" + claims["id"].encode() + b"\0" + network_prefix(req.get("ip", "")).encode()
+    label = b64(hmac.new(secrets[parts[1]], msg, hashlib.sha256).digest()[:6])
+    data["client"] = {"agent": agent, "os": system, "network": label}
+    return {"type": kind, "timestamp": rfc3339(case["now"]), "data": data}
+
+
+def check_events(path: pathlib.Path, write: bool) -> list:
+    doc = json.loads(path.read_text("utf-8"))
+    secrets = secrets_of(doc["config"])
+    fix = Reconciler(path, write)
+    for case in doc["cases"]:
+        if "mint" in case:
+            fix(case, "token", mint(case["mint"], secrets), f"{case['name']}: token does not match its mint recipe")
+        fix(case, "expect", expected_event(case, secrets), f"{case['name']}: the event differs from docs/events.md")
+    return fix.save(doc)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="refresh literal tokens and fingerprints")
     args = parser.parse_args()
     problems = check_format(VECTORS / "format.json", args.write)
     problems += check_decide(VECTORS / "decide.json", args.write)
+    problems += check_events(VECTORS / "events.json", args.write)
     for p in problems:
         print(f"check_vectors: {p}", file=sys.stderr)
     cases = len(json.loads((VECTORS / "decide.json").read_text("utf-8"))["cases"])
     fmt = json.loads((VECTORS / "format.json").read_text("utf-8"))
     total = cases + len(fmt["mint"]) + len(fmt["verify"])
+    total += len(json.loads((VECTORS / "events.json").read_text("utf-8"))["cases"])
     print(f"check_vectors: {total - len(problems)} passed, {len(problems)} failed")
     return 1 if problems else 0
 

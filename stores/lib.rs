@@ -24,6 +24,7 @@
 pub mod credentials;
 pub mod dynamodb;
 mod error;
+pub mod events;
 mod id;
 pub mod postgres;
 mod record;
@@ -32,6 +33,7 @@ mod spec;
 pub mod sqlite;
 
 pub use error::StoreError;
+pub use events::{EventRecord, Retry, StoredEvent};
 pub use id::check_id;
 pub use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
 pub use record::{Record, Revoked};
@@ -174,6 +176,90 @@ impl Store {
             Engine::Dynamodb(_) => Ok(0),
             Engine::Postgres(p) => p.prune(now).await,
         }
+    }
+}
+
+/// Link events (`events`, docs/events.md). SQLite keeps them; the other
+/// engines do not yet (PostgreSQL: migration 5, to come; DynamoDB: the AWS
+/// events Lambda reads the table's stream), and answer
+/// [`StoreError::Spec`] for every call here.
+impl Store {
+    /// Whether this store keeps link events (the audit trail, webhooks).
+    pub fn keeps_events(&self) -> bool {
+        matches!(self.engine, Engine::Sqlite(_))
+    }
+
+    fn no_events(&self) -> StoreError {
+        StoreError::Spec(format!(
+            "the {} store keeps no link events yet (docs/events.md: SQLite does)",
+            self.engine_name()
+        ))
+    }
+
+    fn sqlite(&self) -> Result<&sqlite::Worker, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(w) => Ok(w),
+            _ => Err(self.no_events()),
+        }
+    }
+
+    /// As [`Store::apply`]; where the engine keeps events, a consume that
+    /// counts keeps `draft` (its `link.used` event, `Event::counted`) in the
+    /// same transaction. Elsewhere the draft is dropped.
+    pub async fn apply_noting(&self, op: &StoreOp, draft: Option<EventRecord>) -> Result<StoreReply, StoreError> {
+        check_id(&op.id)?;
+        match (&self.engine, draft) {
+            (Engine::Sqlite(w), draft @ Some(_)) => w.apply_noting(op.clone(), draft).await,
+            _ => self.apply(op).await,
+        }
+    }
+
+    /// Keeps `record` soon, without waiting (a request never waits for a
+    /// resume's or a refusal's event; a crash before the next commit loses it).
+    pub fn record_soon(&self, record: EventRecord) -> Result<(), StoreError> {
+        self.sqlite()?.record_soon(record)
+    }
+
+    /// Keeps `record` and waits until it is durable.
+    pub async fn record(&self, record: EventRecord) -> Result<(), StoreError> {
+        self.sqlite()?.call(move |s| s.record(&[record])).await
+    }
+
+    /// Every event kept for link `id`, oldest first (the audit trail).
+    pub async fn link_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        check_id(id)?;
+        let id = id.to_owned();
+        self.sqlite()?.call(move |s| s.link_events(&id)).await
+    }
+
+    /// Up to `limit` events past webhook `target`'s cursor.
+    pub async fn webhook_next(&self, target: &str, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let target = target.to_owned();
+        self.sqlite()?.call(move |s| s.webhook_next(&target, limit)).await
+    }
+
+    /// Moves `target`'s cursor to `to` and lists `failed` (seq, due Unix ms) for retries.
+    pub async fn webhook_advance(&self, target: &str, to: i64, failed: Vec<(i64, i64)>) -> Result<(), StoreError> {
+        let target = target.to_owned();
+        self.sqlite()?.call(move |s| s.webhook_advance(&target, to, &failed)).await
+    }
+
+    /// `target`'s retries due at `now_ms`.
+    pub async fn webhook_due(&self, target: &str, now_ms: i64, limit: u32) -> Result<Vec<Retry>, StoreError> {
+        let target = target.to_owned();
+        self.sqlite()?.call(move |s| s.webhook_due(&target, now_ms, limit)).await
+    }
+
+    /// After a retry of `seq`: `None` drops it, `Some(ms)` tries again then.
+    pub async fn webhook_retried(&self, target: &str, seq: i64, next_ms: Option<i64>) -> Result<(), StoreError> {
+        let target = target.to_owned();
+        self.sqlite()?.call(move |s| s.webhook_retried(&target, seq, next_ms)).await
+    }
+
+    /// How many retries wait for `target`.
+    pub async fn webhook_waiting(&self, target: &str) -> Result<u64, StoreError> {
+        let target = target.to_owned();
+        self.sqlite()?.call(move |s| s.webhook_waiting(&target)).await
     }
 }
 

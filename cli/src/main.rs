@@ -9,7 +9,7 @@ mod store;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use oncelink_edge::{base64url, mint, new_id, secret, Claims, KeyFile, KeyFileEntry, KeySet, Mode};
+use oncelink_edge::{base64url, mint, new_id, secret, webhook, Claims, KeyFile, KeyFileEntry, KeySet, Mode};
 use oncelink_keyfile::{write_private, Replace};
 use oncelink_sdk::{duration, link, verify::Check};
 use std::io::Write;
@@ -46,6 +46,53 @@ enum Command {
     /// Manage origin-shim's API keys (--api-keys FILE): new, revoke, list.
     #[command(subcommand)]
     Apikey(apikey::ApiKeyCommand),
+    /// Show a link's audit trail: every event the store keeps for it
+    /// (docs/events.md), oldest first, as a table (or --json).
+    Audit(AuditArgs),
+    /// Standard Webhooks helpers for receivers of link events.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Print JSON: {"id", "events": [{"seq", "webhook_id", "event"}]}.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Check a delivery's signature as a receiver must: exit 0 and print
+    /// `valid`, else exit 1 and say why.
+    Verify(WebhookVerifyArgs),
+    /// Make a new signing secret (`whsec_` and 32 random bytes) for
+    /// origin-shim's --webhook-secret-file.
+    Secret,
+}
+
+#[derive(Args)]
+struct WebhookVerifyArgs {
+    /// File whose first line is the secret (`whsec_...`).
+    #[arg(long, value_name = "FILE")]
+    secret_file: PathBuf,
+    /// The `webhook-id` header.
+    #[arg(long, value_name = "ID")]
+    id: String,
+    /// The `webhook-timestamp` header (Unix seconds).
+    #[arg(long, value_name = "UNIX")]
+    timestamp: i64,
+    /// The `webhook-signature` header (`v1,<base64>`, space-separated if several).
+    #[arg(long, value_name = "SIG")]
+    signature: String,
+    /// The raw body, from this file (default: stdin).
+    #[arg(long, value_name = "FILE")]
+    body_file: Option<PathBuf>,
+    /// Check the timestamp against this time instead of now (Unix seconds).
+    #[arg(long, value_name = "UNIX")]
+    now: Option<i64>,
 }
 
 #[derive(Args)]
@@ -146,6 +193,11 @@ struct MintArgs {
     /// Protect the link with the password in this environment variable.
     #[arg(long, value_name = "VAR")]
     password_env: Option<String>,
+    /// Your own reference for the link (a recipient, a ticket: 1 to 64
+    /// characters), signed into it and carried into its events
+    /// (docs/events.md). Readable by anyone holding the link: no secrets.
+    #[arg(long = "ref", value_name = "TEXT")]
+    reference: Option<String>,
     /// Print a full link on this base, e.g. https://d111.cloudfront.net.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
@@ -227,6 +279,43 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Apikey(command) => apikey::run(command, now_unix().max(0) as u64),
+        Command::Audit(args) => {
+            let trail = store::audit(&args.store.target(), &args.store.id)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&trail)?);
+            } else {
+                print!("{}", store::audit_table(&trail));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Webhook(WebhookCommand::Secret) => {
+            println!("{}", webhook::Secret::from_bytes(&random::<32>()?).map_err(anyhow::Error::msg)?.expose());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Webhook(WebhookCommand::Verify(args)) => webhook_verify(args),
+    }
+}
+
+/// `oncelink webhook verify`: the receiver's check, with the core's code.
+fn webhook_verify(args: WebhookVerifyArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.secret_file)
+        .with_context(|| format!("--secret-file {}", args.secret_file.display()))?;
+    let secret = webhook::Secret::parse(text.lines().next().unwrap_or(""))
+        .map_err(|e| anyhow::anyhow!("--secret-file {}: {e}", args.secret_file.display()))?;
+    let body = match &args.body_file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("--body-file {}", path.display()))?,
+        None => std::io::read_to_string(std::io::stdin()).context("cannot read the body from stdin")?,
+    };
+    let now = args.now.unwrap_or_else(now_unix);
+    match secret.verify(&args.id, args.timestamp, &body, &args.signature, now) {
+        Ok(()) => {
+            println!("valid");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            println!("invalid: {why}");
+            Ok(ExitCode::from(1))
+        }
     }
 }
 
@@ -337,6 +426,7 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
         }),
         pw,
         b: args.bind.then_some(true),
+        reference: args.reference,
     };
     let token = mint(keys.active(), claims.clone())?;
     let url = args.base_url.as_deref().map(|base| link::url(base, &claims.p, &args.param, &token)).transpose()?;

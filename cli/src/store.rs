@@ -94,6 +94,45 @@ pub fn status(target: &Target<'_>, id: &str) -> Result<RecordStatus> {
     })
 }
 
+/// `id`'s audit trail (docs/events.md) as JSON.
+pub fn audit(target: &Target<'_>, id: &str) -> Result<serde_json::Value> {
+    oncelink_store::check_id(id)?;
+    let store = target.open()?;
+    let events = block_on(store.link_events(id))?;
+    Ok(oncelink_store::events::audit_json(id, &events))
+}
+
+/// The trail as a table: one line per event.
+pub fn audit_table(trail: &serde_json::Value) -> String {
+    let mut out = format!("{:<20}  {:<13}  {:<9}  {:<18}  CLIENT\n", "TIME (UTC)", "TYPE", "USED", "REASON");
+    for entry in trail["events"].as_array().into_iter().flatten() {
+        let (e, d) = (&entry["event"], &entry["event"]["data"]);
+        let used = match (d["used"].as_u64(), d["limit"].as_u64()) {
+            (Some(u), Some(n)) => format!("{u}/{n}"),
+            (Some(u), None) => u.to_string(),
+            (None, Some(n)) => format!("-/{n}"),
+            (None, None) => "-".into(),
+        };
+        let client = match d["client"].as_object() {
+            Some(c) => format!(
+                "{} {} net:{}",
+                c["agent"].as_str().unwrap_or("?"),
+                c["os"].as_str().unwrap_or("?"),
+                c["network"].as_str().unwrap_or("?")
+            ),
+            None => "-".into(),
+        };
+        out.push_str(&format!(
+            "{:<20}  {:<13}  {:<9}  {:<18}  {client}\n",
+            e["timestamp"].as_str().unwrap_or("?"),
+            e["type"].as_str().unwrap_or("?"),
+            used,
+            d["reason"].as_str().unwrap_or("-"),
+        ));
+    }
+    out
+}
+
 /// The CLI is synchronous; the store layer is async. One small runtime per call.
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()

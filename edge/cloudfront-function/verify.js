@@ -63,7 +63,7 @@ const oncelink = (() => {
   // literal true (b: false is refused by the claim rules, so never read). No
   // claim may be null: a signed "n":null is malformed, not an unlimited link.
   const CLAIM_KINDS = {
-    id: 's', p: 's', exp: 'i', nbf: 'i', n: 'i', r: 's', ip: 's', fn: 's', g: 'i', m: 's', pw: 's', b: 't'
+    id: 's', p: 's', exp: 'i', nbf: 'i', n: 'i', r: 's', ip: 's', fn: 's', g: 'i', m: 's', pw: 's', b: 't', ref: 's'
   };
   const JSON_SPACE = /[ \t\n\r]*/y;
   const JSON_STRING = /"((?:[^"\\\u0000-\u001f]|\\(?:["\\\/bfnrt]|u[0-9a-fA-F]{4}))*)"/y;
@@ -427,7 +427,7 @@ const oncelink = (() => {
     if ('ip' in c && cidr === null) {
       return null;
     }
-    if ('fn' in c && !isFileName(c.fn)) {
+    if ('fn' in c && !(isText(c.fn, 255) && !/[\/\\]/.test(c.fn))) {
       return null;
     }
     if ('g' in c && (c.g.length > 5 || Number(c.g) > 86400 || !('n' in c))) {
@@ -444,20 +444,24 @@ const oncelink = (() => {
     if ('b' in c && !('n' in c)) {
       return null;
     }
+    if ('ref' in c && !isText(c.ref, 64)) {
+      return null;
+    }
     return { prefix: prefix, path: path, cidr: cidr };
   }
 
-  // Counted in code points (Rust chars), from the UTF-8 bytes so that the
-  // count does not depend on how the engine stores strings.
-  function isFileName(name) {
-    const bytes = Buffer.from(name, 'utf8');
+  // 1 to `max` code points (Rust chars, counted from the UTF-8 bytes so that
+  // the count does not depend on how the engine stores strings), no control
+  // character: the rule of `fn` (which also refuses slashes) and `ref`.
+  function isText(text, max) {
+    const bytes = Buffer.from(text, 'utf8');
     let chars = 0;
     for (let i = 0; i < bytes.length; i++) {
       if ((bytes[i] & 0xc0) !== 0x80) {
         chars += 1;
       }
     }
-    return chars > 0 && chars <= 255 && !CONTROL.test(name) && !/[\/\\]/.test(name);
+    return chars > 0 && chars <= max && !CONTROL.test(text);
   }
 
   // Digit strings without leading zeros compare by length, then text.

@@ -21,6 +21,8 @@ pub const MAX_GRACE: u32 = 86_400;
 pub const MAX_TIME: i64 = 253_402_300_799;
 /// Longest `fn` claim, in characters.
 pub const MAX_FILENAME_CHARS: usize = 255;
+/// Longest `ref` claim, in characters.
+pub const MAX_REF_CHARS: usize = 64;
 
 /// The claims object, exactly as it is encoded in a token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +66,11 @@ pub struct Claims {
     /// every other client is refused (`bound_elsewhere`). Requires `n`.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub b: Option<bool>,
+    /// The minter's own reference for the link (a recipient, a ticket):
+    /// opaque text, 1 to 64 characters, no control character. The edge only
+    /// carries it into the link's events (docs/events.md).
+    #[serde(default, rename = "ref", deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// Reads an optional claim that is present. `null` is refused rather than
@@ -101,6 +108,7 @@ impl Claims {
             m: None,
             pw: None,
             b: None,
+            reference: None,
         }
     }
 }
@@ -199,6 +207,14 @@ impl Claims {
         }
         if self.b.is_some() && self.n.is_none() {
             return fail("b only applies to a token with n (the binding is kept in the store)");
+        }
+        if let Some(reference) = &self.reference {
+            if reference.is_empty()
+                || reference.chars().count() > MAX_REF_CHARS
+                || reference.chars().any(char::is_control)
+            {
+                return fail("ref must be 1 to 64 characters with no control character");
+            }
         }
         Ok(CheckedClaims { raw: self, grant, cidr })
     }

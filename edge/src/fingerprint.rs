@@ -52,7 +52,7 @@ pub fn binding(key: &Key, client_ip: &str, user_agent: &str) -> String {
 }
 
 /// The client's network as text ([`network_block`]), else the text as given.
-fn network_prefix(client_ip: &str) -> String {
+pub(crate) fn network_prefix(client_ip: &str) -> String {
     match client_ip.parse::<IpAddr>() {
         Ok(ip) => network_block(ip).to_string(),
         Err(_) => client_ip.to_owned(),

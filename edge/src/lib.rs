@@ -19,6 +19,7 @@ pub mod decide;
 pub mod disposition;
 pub mod dynamodb;
 pub mod error;
+pub mod event;
 pub mod fingerprint;
 pub mod form;
 pub mod grant;
@@ -32,10 +33,12 @@ pub mod response;
 pub mod secret;
 pub mod store;
 pub mod throttle;
+pub mod time;
 pub mod token;
 pub mod unfurl;
 #[cfg(feature = "vectors")]
 pub mod vectors;
+pub mod webhook;
 
 pub use claims::{CheckedClaims, Claims, Mode};
 pub use config::{Config, ConfigFile, OriginKind};

@@ -93,9 +93,10 @@ prop_compose! {
         filename in proptest::option::of("[^/\\\\\\p{Cc}]{1,40}"),
         m in prop_oneof![Just(None), Just(Some(Mode::Direct)), Just(Some(Mode::Page))],
         password in proptest::option::of("[^\\p{Cc}]{1,20}"),
+        reference in proptest::option::of("[^\\p{Cc}]{1,64}"),
     ) -> Claims {
         let p = if prefix { format!("{}/*", path.trim_end_matches('/')) } else { path };
-        let mut c = Claims { n, r, ip, filename, m, ..Claims::new(id, p, exp) };
+        let mut c = Claims { n, r, ip, filename, m, reference, ..Claims::new(id, p, exp) };
         c.nbf = nbf_back.map(|back| (exp - back).max(0)).filter(|&nbf| nbf < exp);
         c.g = n.and(Some(g)).filter(|_| with_g);
         if let (Some(pw), Some(_), false) = (password, n, m == Some(Mode::Direct)) {

@@ -3,7 +3,10 @@
 //! - `GET /healthz`: 200 while the process serves (liveness);
 //! - `GET /readyz`: 200 when the store answers a cheap read (one record
 //!   looked up by a fixed id), else 503: take the instance out of rotation;
-//! - `GET /metrics`: the Prometheus text exposition ([`crate::metrics`]).
+//! - `GET /metrics`: the Prometheus text exposition ([`crate::metrics`]);
+//! - `GET /links/ID/events`: link ID's audit trail (docs/events.md), JSON,
+//!   only with `--admin-token-file` and `Authorization: Bearer <token>`
+//!   (401 otherwise; 404 when the flag is not given).
 
 use crate::edge::EdgeState;
 use crate::metrics::Metrics;
@@ -44,6 +47,7 @@ pub fn router(metrics: Arc<Metrics>, readiness: Readiness) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .route("/links/{id}/events", get(link_events))
         .with_state(Admin { metrics, readiness })
 }
 
@@ -54,6 +58,34 @@ async fn readyz(State(admin): State<Admin>) -> impl IntoResponse {
         Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {}\n", e.code())),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable: timeout\n".to_owned()),
     }
+}
+
+/// A link's audit trail, to a caller with the admin token.
+async fn link_events(
+    State(admin): State<Admin>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let Readiness::Store(state) = &admin.readiness else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(token) = &state.admin_token else { return StatusCode::NOT_FOUND.into_response() };
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if !given.is_some_and(|g| same(g.trim().as_bytes(), token.as_bytes())) {
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "unauthorized\n").into_response();
+    }
+    match state.store.link_events(&id).await {
+        Ok(events) => {
+            let body = oncelink_store::events::audit_json(&id, &events).to_string();
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Err(oncelink_store::StoreError::BadId(m)) => (StatusCode::BAD_REQUEST, format!("{m}\n")).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {}\n", e.code())).into_response(),
+    }
+}
+
+/// Equal bytes, in time that depends on the lengths only.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn metrics_text(State(admin): State<Admin>) -> impl IntoResponse {

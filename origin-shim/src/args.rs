@@ -212,6 +212,38 @@ pub struct ServeArgs {
     /// applies. 0 disables the limit.
     #[arg(long, value_name = "N", default_value_t = 120)]
     pub refusal_burst: u32,
+    /// POST every link event (docs/events.md) to this URL as a Standard
+    /// Webhook (signed with --webhook-secret-file); repeat for more. Needs a
+    /// store that keeps events (sqlite:).
+    #[arg(long = "webhook", value_name = "URL", requires = "webhook_secret_file")]
+    pub webhooks: Vec<String>,
+    /// The webhook signing secret: a file whose first line is
+    /// `whsec_<base64 of 24 to 64 bytes>`.
+    #[arg(long, value_name = "FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Give up one webhook POST after this many milliseconds (it is retried).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+    /// First wait before a failed webhook is sent again, milliseconds; it
+    /// doubles with each failure up to --webhook-retry-max-ms.
+    #[arg(long, value_name = "N", default_value_t = 5_000)]
+    pub webhook_retry_first_ms: u64,
+    /// Longest wait between two tries of one webhook, milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 3_600_000)]
+    pub webhook_retry_max_ms: u64,
+    /// Stop retrying an event this many seconds after it happened.
+    #[arg(long, value_name = "S", default_value_t = 86_400)]
+    pub webhook_give_up_after: i64,
+    /// Keep each link's events (the audit trail) this many days past the
+    /// link's expiry. 0 keeps them only until the next prune.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub event_retention_days: i64,
+    /// Serve GET /links/ID/events (a link's audit trail, JSON) on the
+    /// --admin-listen address to requests with `Authorization: Bearer
+    /// <token>`, the token being this file's first line (at least 32
+    /// characters). Without it the endpoint is off.
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
     /// Listener and protection settings.
     #[command(flatten)]
     pub listen: ListenArgs,

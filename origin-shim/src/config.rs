@@ -8,13 +8,16 @@ use crate::origin::OriginState;
 use crate::proxy::Proxy;
 use crate::rate_limit::RefusalLimit;
 use crate::serve_files::Root;
+use crate::webhooks::{Delivery, Events};
 use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::throttle::Limits;
+use oncelink_edge::webhook::Secret;
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
 use oncelink_store::sqlite::{FileChange, OnFileChange};
 use oncelink_store::{OpenOptions, Store, StoreError, StoreSpec};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Home region when neither --home-region nor a DynamoDB store names one.
 pub const DEFAULT_HOME_REGION: &str = "us-east-1";
@@ -49,7 +52,7 @@ fn password_throttle(args: &ServeArgs) -> Option<Limits> {
 }
 
 /// The `serve` state.
-pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<EdgeState> {
+pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<(EdgeState, Option<Delivery>)> {
     let keys = read_key_file(&args.keys, "--keys")?;
     let grant_keys = match &args.grant_keys {
         Some(path) if args.upstream.is_none() => {
@@ -101,7 +104,66 @@ pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<Edge
     };
     let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
     let refusal_limit = RefusalLimit::new(args.refusal_rate, args.refusal_burst).map(std::sync::Arc::new);
-    Ok(EdgeState { config, store, target, metrics, body_timeout, refusal_limit })
+    let delivery = webhook_delivery(args)?;
+    if delivery.is_some() && !store.keeps_events() {
+        bail!(
+            "--webhook needs a store that keeps link events: sqlite: (docs/events.md); {} does not yet",
+            store.engine_name()
+        );
+    }
+    if !(0..=36_500).contains(&args.event_retention_days) {
+        bail!("--event-retention-days must be 0 to 36500");
+    }
+    let events = store.keeps_events().then(|| Events {
+        retention: args.event_retention_days * 86_400,
+        wake: delivery.as_ref().map(|_| Arc::new(tokio::sync::Notify::new())),
+    });
+    let admin_token = match &args.admin_token_file {
+        Some(path) => Some(read_admin_token(path)?),
+        None => None,
+    };
+    Ok((EdgeState { config, store, target, metrics, body_timeout, refusal_limit, events, admin_token }, delivery))
+}
+
+/// `--webhook`, `--webhook-secret-file` and the delivery settings, checked.
+fn webhook_delivery(args: &ServeArgs) -> Result<Option<Delivery>> {
+    if args.webhooks.is_empty() {
+        if args.webhook_secret_file.is_some() {
+            bail!("--webhook-secret-file needs at least one --webhook URL");
+        }
+        return Ok(None);
+    }
+    for url in &args.webhooks {
+        let uri: axum::http::Uri = url.parse().map_err(|e| anyhow!("--webhook {url:?} is not a URL: {e}"))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+            bail!("--webhook must be an http:// or https:// URL, got {url:?}");
+        }
+    }
+    let path = args.webhook_secret_file.as_ref().ok_or_else(|| anyhow!("--webhook needs --webhook-secret-file"))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("--webhook-secret-file {}", path.display()))?;
+    let secret = Secret::parse(text.lines().next().unwrap_or(""))
+        .map_err(|e| anyhow!("--webhook-secret-file {}: {e}", path.display()))?;
+    if args.webhook_timeout_ms == 0 || args.webhook_retry_first_ms == 0 {
+        bail!("--webhook-timeout-ms and --webhook-retry-first-ms must be at least 1");
+    }
+    Ok(Some(Delivery {
+        targets: args.webhooks.clone(),
+        secret,
+        timeout: Duration::from_millis(args.webhook_timeout_ms),
+        retry_first: Duration::from_millis(args.webhook_retry_first_ms),
+        retry_max: Duration::from_millis(args.webhook_retry_max_ms.max(args.webhook_retry_first_ms)),
+        give_up_after: args.webhook_give_up_after,
+    }))
+}
+
+/// The admin token: the file's first line, at least 32 characters.
+fn read_admin_token(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("--admin-token-file {}", path.display()))?;
+    let token = text.lines().next().unwrap_or("").trim().to_owned();
+    if token.len() < 32 {
+        bail!("--admin-token-file {}: the token (first line) must be at least 32 characters", path.display());
+    }
+    Ok(token)
 }
 
 /// Opens the SQLite store at `path`, made absolute once here (the working

@@ -52,6 +52,10 @@ pub struct EdgeState {
     pub body_timeout: Duration,
     /// The per-network limit on refusals (`None`: off).
     pub refusal_limit: Option<Arc<RefusalLimit>>,
+    /// Link events (`None`: the store keeps none).
+    pub events: Option<crate::webhooks::Events>,
+    /// The bearer token of the admin listener's audit endpoint (`None`: off).
+    pub admin_token: Option<String>,
 }
 
 /// Deletes expired records every [`oncelink_store::PRUNE_EVERY`], for as
@@ -89,7 +93,8 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
         }
     }
     let request = core_request(&parts, &ip);
-    let mut step = decide(&state.config, &request, unix_now());
+    let now = unix_now();
+    let mut step = decide(&state.config, &request, now);
     let mut body = Some(body);
     // The file the core asked about, opened then and served if allowed: a
     // use is never spent on a path that names no file.
@@ -123,11 +128,20 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
                 pending.give_file_size(&state.config, file.as_ref().map(|f| f.meta.len()))
             }
             Step::NeedStore { pending } => {
-                let reply = ask_store(&state, pending.op().clone()).await;
+                let op = pending.op().clone();
+                // A consume keeps its link.used in its own transaction.
+                let draft = match (&state.events, op.kind) {
+                    (Some(events), StoreOpKind::Consume) => events.draft(&state, &request, now),
+                    _ => None,
+                };
+                let reply = ask_store(&state, op, draft).await;
                 pending.resume(&reply)
             }
             done @ (Step::Respond(_) | Step::Forward(_)) => done,
         };
+    }
+    if let Some(events) = &state.events {
+        events.after(&state, &request, &step, now);
     }
     let response = match step {
         Step::Respond(answer) => {
@@ -165,10 +179,10 @@ pub async fn handle(State(state): State<Arc<EdgeState>>, req: Request) -> Respon
 
 /// Carries out `op`; any store error is logged and becomes `Unavailable`
 /// (the core then answers 503 store_unavailable: never an allow).
-async fn ask_store(state: &EdgeState, op: StoreOp) -> StoreReply {
+async fn ask_store(state: &EdgeState, op: StoreOp, draft: Option<oncelink_store::EventRecord>) -> StoreReply {
     let engine = state.store.engine_name();
     let started = Instant::now();
-    let result = state.store.apply(&op).await;
+    let result = state.store.apply_noting(&op, draft).await;
     state.metrics.store_call(engine, op_name(op.kind), started.elapsed());
     match result {
         Ok(reply) => reply,

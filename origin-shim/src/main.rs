@@ -25,6 +25,7 @@ mod rate_limit;
 mod serve_files;
 mod server;
 mod tls;
+mod webhooks;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -57,8 +58,12 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
             log::init(a.listen.log_format);
             let certs = server::certs(&a.listen)?;
             let metrics = Arc::new(metrics::Metrics::default());
-            let state = Arc::new(config::serve_state(&a, Arc::clone(&metrics)).await?);
+            let (state, delivery) = config::serve_state(&a, Arc::clone(&metrics)).await?;
+            let state = Arc::new(state);
             edge::prune_periodically(&state);
+            if let (Some(delivery), Some(wake)) = (delivery, state.events.as_ref().and_then(|e| e.wake.clone())) {
+                webhooks::spawn(state.store.clone(), delivery, wake).await?;
+            }
             let admin = admin::router(Arc::clone(&metrics), admin::Readiness::Store(Arc::clone(&state)));
             if let Some(limit) = &state.refusal_limit {
                 rate_limit::prune_periodically(Arc::clone(limit));

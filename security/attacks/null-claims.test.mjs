@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { cli, newId, now, send, shimWithFiles, signRaw, withToken } from './support.mjs';
 
-const NULLABLE = ['n', 'nbf', 'r', 'ip', 'fn', 'g', 'm', 'pw'];
+const NULLABLE = ['n', 'nbf', 'r', 'ip', 'fn', 'g', 'm', 'pw', 'ref'];
 
 test('a signed null claim is malformed on origin-shim and in oncelink verify', async (t) => {
   const { keys, shim } = await shimWithFiles(t, { 'f.txt': 'secret file' });

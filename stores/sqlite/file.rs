@@ -21,6 +21,8 @@
 //! [`StoreError::Replaced`]) instead of counting into a file nobody will read
 //! again. It never reopens or recreates the file by itself.
 
+use super::events;
+use crate::events::{EventRecord, Retry, StoredEvent, DEFAULT_RETENTION};
 use crate::{Record, Revoked, StoreError};
 use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -68,10 +70,11 @@ const ADD_BOUND: &str = "ALTER TABLE records ADD COLUMN bound TEXT";
 /// (brought up to date when opened); a higher version than this is a file
 /// made by a newer oncelink, which is refused ([`StoreError::SchemaTooNew`]):
 /// 1 added the version itself, 2 the password throttle columns, 3 the
-/// `bound` column (links bound to their first downloader).
+/// `bound` column (issue 14), 4 the event tables (`super::events`, after 3:
+/// every step only adds what is missing, so either order of landing works):
 /// an older binary must not write into a schema it does not understand.
-/// Raise it with every schema change.
-pub const SCHEMA_VERSION: i64 = 3;
+/// Raise it with every schema change; an applied step is never edited.
+pub const SCHEMA_VERSION: i64 = 4;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
@@ -214,6 +217,7 @@ impl SqliteStore {
             if !has_column(&tx, "bound")? {
                 tx.execute_batch(ADD_BOUND)?;
             }
+            tx.execute_batch(super::events::SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         tx.commit()?;
@@ -241,17 +245,42 @@ impl SqliteStore {
     /// all are. On any error nothing is applied and every caller must be
     /// told `Unavailable`.
     pub fn apply_batch(&mut self, ops: &[StoreOp]) -> Result<Vec<StoreReply>, StoreError> {
+        let ops: Vec<(StoreOp, Option<EventRecord>)> = ops.iter().map(|op| (op.clone(), None)).collect();
+        self.apply_batch_noting(&ops, &[])
+    }
+
+    /// As [`SqliteStore::apply_batch`], where an op may carry the draft of
+    /// the `link.used` event its consume makes: a consume that counts keeps
+    /// it (`Event::counted`) in the same transaction, so a counted use and
+    /// its event are durable together or not at all. `records` (events
+    /// that follow no write of their own: resumes, refusals) are kept in
+    /// the same commit.
+    pub fn apply_batch_noting(
+        &mut self,
+        ops: &[(StoreOp, Option<EventRecord>)],
+        records: &[EventRecord],
+    ) -> Result<Vec<StoreReply>, StoreError> {
         self.check_file()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let replies = ops
             .iter()
-            .map(|op| match op.kind {
-                StoreOpKind::Consume => consume_in(&tx, op),
-                StoreOpKind::Attempt => attempt_in(&tx, op),
-                StoreOpKind::Resume | StoreOpKind::Read => read_in(&tx, op),
-                StoreOpKind::Guard => guard_in(&tx, op),
+            .map(|(op, draft)| {
+                let reply = match op.kind {
+                    StoreOpKind::Consume => consume_in(&tx, op),
+                    StoreOpKind::Attempt => attempt_in(&tx, op),
+                    StoreOpKind::Resume | StoreOpKind::Read => read_in(&tx, op),
+                    StoreOpKind::Guard => guard_in(&tx, op),
+                }?;
+                if let (StoreOpKind::Consume, StoreReply::Counted { used }, Some(draft)) = (op.kind, &reply, draft) {
+                    let event = draft.event.clone().counted(*used);
+                    events::insert(&tx, &EventRecord { event, ..draft.clone() })?;
+                }
+                Ok(reply)
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for record in records {
+            events::insert(&tx, record)?;
+        }
         tx.commit()?;
         // Gone while it ran: what it counted went into a file nobody reads.
         self.check_file()?;
@@ -303,6 +332,12 @@ impl SqliteStore {
             params![id],
         )?;
         let after = read_record(&tx, id)?.ok_or_else(|| StoreError::Corrupt("record vanished during revoke".into()))?;
+        if before.as_ref().is_none_or(|b| !b.revoked) {
+            let now = crate::unix_now();
+            let event = oncelink_edge::event::Event::revoked(id, before.as_ref().map(|b| b.used), now);
+            let link_exp = after.expire_at.unwrap_or(now);
+            events::insert(&tx, &EventRecord::new(event, now, link_exp, DEFAULT_RETENTION))?;
+        }
         tx.commit()?;
         self.check_file()?;
         Ok(Revoked { before, after })
@@ -318,8 +353,62 @@ impl SqliteStore {
             params![now],
         )?;
         let gone = tx.execute("DELETE FROM records WHERE expire_at IS NOT NULL AND expire_at < ?1", params![now])?;
+        events::prune(&tx, now)?;
         tx.commit()?;
         Ok(gone as u64)
+    }
+}
+
+impl SqliteStore {
+    /// Keeps `records` in one transaction (`crate::events`).
+    pub fn record(&mut self, records: &[EventRecord]) -> Result<(), StoreError> {
+        self.apply_batch_noting(&[], records).map(|_| ())
+    }
+
+    /// Every event kept for link `id`, oldest first.
+    pub fn link_events(&mut self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        self.check_file()?;
+        events::of_link(&self.conn, id)
+    }
+
+    /// Up to `limit` events past webhook `target`'s cursor.
+    pub fn webhook_next(&mut self, target: &str, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        self.check_file()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let next = events::next_for(&tx, target, limit)?;
+        tx.commit()?;
+        Ok(next)
+    }
+
+    /// Moves `target`'s cursor to `to`, listing `failed` (seq, due in Unix
+    /// ms) for retries, in one transaction.
+    pub fn webhook_advance(&mut self, target: &str, to: i64, failed: &[(i64, i64)]) -> Result<(), StoreError> {
+        self.check_file()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        events::advance(&tx, target, to, failed)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// `target`'s retries due at `now_ms`.
+    pub fn webhook_due(&mut self, target: &str, now_ms: i64, limit: u32) -> Result<Vec<Retry>, StoreError> {
+        self.check_file()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let due = events::due(&tx, target, now_ms, limit)?;
+        tx.commit()?;
+        Ok(due)
+    }
+
+    /// After a retry of `seq` to `target`: `None` drops it, `Some(ms)` tries again then.
+    pub fn webhook_retried(&mut self, target: &str, seq: i64, next_ms: Option<i64>) -> Result<(), StoreError> {
+        self.check_file()?;
+        events::retried(&self.conn, target, seq, next_ms)
+    }
+
+    /// How many retries wait for `target`.
+    pub fn webhook_waiting(&mut self, target: &str) -> Result<u64, StoreError> {
+        self.check_file()?;
+        events::waiting(&self.conn, target)
     }
 }
 
@@ -929,6 +1018,90 @@ mod tests {
         std::fs::rename(&other, &path).unwrap();
         let replaced = s.apply(&op(StoreOpKind::Consume, 5, "c", 1000)).unwrap_err();
         assert!(matches!(replaced, StoreError::Replaced(_)), "{replaced:?}");
+    }
+
+    fn draft(n: u32, at: i64) -> EventRecord {
+        use oncelink_edge::event::{Event, EventData, EventType};
+        let event = Event {
+            kind: EventType::Used,
+            timestamp: oncelink_edge::time::rfc3339(at),
+            data: EventData {
+                id: ID.into(),
+                reference: Some("ticket 7".into()),
+                used: None,
+                limit: Some(n),
+                remaining: None,
+                reason: None,
+                client: None,
+            },
+        };
+        EventRecord::new(event, at, at + 3600, DEFAULT_RETENTION)
+    }
+
+    #[test]
+    fn a_consume_that_counts_keeps_its_event_in_the_same_commit_and_one_that_does_not_keeps_none() {
+        let (_dir, mut s) = store();
+        let ops = [
+            (op(StoreOpKind::Consume, 2, "a", 1000), Some(draft(2, 1000))),
+            (op(StoreOpKind::Consume, 2, "a", 1001), Some(draft(2, 1001))),
+            (op(StoreOpKind::Consume, 2, "b", 1002), Some(draft(2, 1002))),
+            (op(StoreOpKind::Consume, 2, "c", 1003), Some(draft(2, 1003))),
+        ];
+        let replies = s.apply_batch_noting(&ops, &[]).unwrap();
+        assert_eq!(replies[0], StoreReply::Counted { used: 1 });
+        assert_eq!(replies[2], StoreReply::Counted { used: 2 });
+        let kept = s.link_events(ID).unwrap();
+        let bodies: Vec<serde_json::Value> = kept.iter().map(|e| serde_json::from_str(&e.body).unwrap()).collect();
+        assert_eq!(bodies.len(), 2, "one event per counted use: {bodies:?}");
+        assert_eq!((bodies[0]["data"]["used"].as_u64(), bodies[0]["data"]["remaining"].as_u64()), (Some(1), Some(1)));
+        assert_eq!((bodies[1]["data"]["used"].as_u64(), bodies[1]["data"]["remaining"].as_u64()), (Some(2), Some(0)));
+        assert_eq!(bodies[1]["type"], "link.used");
+        assert_eq!(bodies[1]["data"]["ref"], "ticket 7");
+    }
+
+    #[test]
+    fn a_webhook_target_starts_at_the_newest_event_and_retries_what_failed() {
+        let (_dir, mut s) = store();
+        s.record(&[draft(1, 900)]).unwrap();
+        assert_eq!(s.webhook_next("http://a", 10).unwrap(), vec![], "a new target starts after what exists");
+        s.record(&[draft(1, 1000), draft(1, 1001), draft(1, 1002)]).unwrap();
+        let next = s.webhook_next("http://a", 10).unwrap();
+        assert_eq!(next.iter().map(|e| e.at).collect::<Vec<_>>(), [1000, 1001, 1002]);
+        s.webhook_advance("http://a", next[2].seq, &[(next[1].seq, 5_000)]).unwrap();
+        assert_eq!(s.webhook_next("http://a", 10).unwrap(), vec![]);
+        assert_eq!(s.webhook_due("http://a", 4_999, 10).unwrap(), vec![]);
+        let due = s.webhook_due("http://a", 5_000, 10).unwrap();
+        assert_eq!((due.len(), due[0].attempts, due[0].event.seq), (1, 1, next[1].seq));
+        assert_eq!(due[0].event.message_id(), next[1].message_id(), "the same webhook-id on a retry");
+        s.webhook_retried("http://a", next[1].seq, Some(9_000)).unwrap();
+        assert_eq!(s.webhook_due("http://a", 9_000, 10).unwrap()[0].attempts, 2);
+        s.webhook_retried("http://a", next[1].seq, None).unwrap();
+        assert_eq!(s.webhook_waiting("http://a").unwrap(), 0);
+        assert_eq!(s.webhook_next("http://b", 10).unwrap(), vec![], "each target has its own cursor");
+    }
+
+    #[test]
+    fn events_are_kept_until_their_retention_and_at_most_a_thousand_per_link() {
+        let (_dir, mut s) = store();
+        let records: Vec<EventRecord> = (0..1005).map(|i| draft(1, 1000 + i)).collect();
+        s.record(&records).unwrap();
+        let kept = s.link_events(ID).unwrap();
+        assert_eq!(kept.len(), 1000);
+        assert_eq!(kept[0].at, 1005, "the oldest went first");
+        s.prune(1000 + 1004 + 3600 + DEFAULT_RETENTION).unwrap();
+        assert_eq!(s.link_events(ID).unwrap().len(), 1, "pruned past each event's keep_until");
+    }
+
+    #[test]
+    fn a_revoke_keeps_a_revoked_event_once() {
+        let (_dir, mut s) = store();
+        s.apply(&op(StoreOpKind::Consume, 3, "a", 1000)).unwrap();
+        s.revoke(ID).unwrap();
+        s.revoke(ID).unwrap();
+        let kept = s.link_events(ID).unwrap();
+        assert_eq!(kept.len(), 1);
+        let body: serde_json::Value = serde_json::from_str(&kept[0].body).unwrap();
+        assert_eq!((body["type"].as_str(), body["data"]["used"].as_u64()), (Some("link.revoked"), Some(1)));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! [`SqliteStore`] is the file (blocking); [`Worker`] runs it on its own
 //! thread for async hosts, with group commit.
 
+mod events;
 mod file;
 mod worker;
 

@@ -15,6 +15,7 @@
 //! crate does not log).
 
 use super::{IfMissing, SqliteStore};
+use crate::events::EventRecord;
 use crate::{Record, Revoked, StoreError};
 use oncelink_edge::{StoreOp, StoreReply};
 use std::path::{Path, PathBuf};
@@ -28,7 +29,11 @@ type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// One request for the SQLite thread and where to send its answer.
 enum Job {
-    Apply(StoreOp, Reply<StoreReply>),
+    Apply(StoreOp, Option<EventRecord>, Reply<StoreReply>),
+    /// An event to keep in the next commit; nobody waits for it.
+    Record(EventRecord),
+    /// Anything else, run on the thread between batches.
+    Call(Box<dyn FnOnce(&mut SqliteStore) + Send>),
     Status(String, Reply<Option<Record>>),
     Revoke(String, Reply<Revoked>),
     Prune(i64, Reply<u64>),
@@ -117,7 +122,34 @@ impl Worker {
 
     /// Carries out `op` (batched with whatever else is queued).
     pub async fn apply(&self, op: StoreOp) -> Result<StoreReply, StoreError> {
-        self.ask(|tx| Job::Apply(op, tx)).await
+        self.ask(|tx| Job::Apply(op, None, tx)).await
+    }
+
+    /// Carries out `op`; a consume that counts also keeps `draft` (the
+    /// `link.used` event) in the same transaction
+    /// ([`SqliteStore::apply_batch_noting`]).
+    pub async fn apply_noting(&self, op: StoreOp, draft: Option<EventRecord>) -> Result<StoreReply, StoreError> {
+        self.ask(|tx| Job::Apply(op, draft, tx)).await
+    }
+
+    /// Queues `record` for the next commit and returns at once: the
+    /// caller (a request) never waits for it. Lost if the process dies
+    /// before that commit.
+    pub fn record_soon(&self, record: EventRecord) -> Result<(), StoreError> {
+        self.jobs.send(Job::Record(record)).map_err(|_| StoreError::Engine("sqlite store: its thread is gone".into()))
+    }
+
+    /// Runs `f` on the store's thread, between batches.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut SqliteStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.ask(|tx: Reply<T>| {
+            Job::Call(Box::new(move |store: &mut SqliteStore| {
+                let _ = tx.send(f(store));
+            }))
+        })
+        .await
     }
 
     /// See [`SqliteStore::status`].
@@ -138,36 +170,44 @@ impl Worker {
 
 fn run(mut store: SqliteStore, rx: mpsc::Receiver<Job>, mut watch: FileWatch) {
     while let Ok(first) = rx.recv() {
-        let (mut ops, mut waiting) = (Vec::new(), Vec::new());
+        let (mut ops, mut waiting, mut records) = (Vec::new(), Vec::new(), Vec::new());
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Apply(op, reply) => {
-                    ops.push(op);
+                Job::Apply(op, draft, reply) => {
+                    ops.push((op, draft));
                     waiting.push(reply);
                 }
+                Job::Record(record) => records.push(record),
                 // Anything else runs on its own, after the batch before it.
                 other => {
-                    commit(&mut store, &ops, std::mem::take(&mut waiting), &mut watch);
+                    commit(&mut store, &ops, &records, std::mem::take(&mut waiting), &mut watch);
                     ops.clear();
+                    records.clear();
                     single(&mut store, other, &mut watch);
                 }
             }
-            if ops.len() < MAX_BATCH {
+            if ops.len() + records.len() < MAX_BATCH {
                 next = rx.try_recv().ok();
             }
         }
-        commit(&mut store, &ops, waiting, &mut watch);
+        commit(&mut store, &ops, &records, waiting, &mut watch);
     }
 }
 
 /// Applies the batch in one transaction, then answers each caller. The
 /// requester may have gone (timeout); a counted use stays counted.
-fn commit(store: &mut SqliteStore, ops: &[StoreOp], waiting: Vec<Reply<StoreReply>>, watch: &mut FileWatch) {
-    if ops.is_empty() {
+fn commit(
+    store: &mut SqliteStore,
+    ops: &[(StoreOp, Option<EventRecord>)],
+    records: &[EventRecord],
+    waiting: Vec<Reply<StoreReply>>,
+    watch: &mut FileWatch,
+) {
+    if ops.is_empty() && records.is_empty() {
         return;
     }
-    let result = store.apply_batch(ops);
+    let result = store.apply_batch_noting(ops, records);
     watch.saw(&result, store);
     match result {
         Ok(replies) => {
@@ -189,10 +229,15 @@ fn single(store: &mut SqliteStore, job: Job, watch: &mut FileWatch) {
         let _ = reply.send(result);
     }
     match job {
-        Job::Apply(op, reply) => {
-            let result = store.apply(&op);
+        Job::Apply(op, draft, reply) => {
+            let result = store.apply_batch_noting(&[(op, draft)], &[]).map(|mut r| r.remove(0));
             answer(reply, result, store, watch);
         }
+        Job::Record(record) => {
+            let result = store.record(&[record]);
+            watch.saw(&result, store);
+        }
+        Job::Call(f) => f(store),
         Job::Status(id, reply) => {
             let result = store.status(&id);
             answer(reply, result, store, watch);

@@ -9,10 +9,10 @@ use crate::Error;
 use oncelink_edge::claims::{MAX_GRACE, MAX_TIME, MAX_USES};
 use oncelink_edge::{mint as sign, new_id, secret, Claims, KeySet, Mode};
 
-/// Every option `mint` accepts. `ref` (issue 17) waits for the claim that
-/// issue 15 adds to the core.
-pub const MINT_OPTIONS: [&str; 14] =
-    ["path", "uses", "ttl", "exp", "nbf", "ip", "filename", "region", "grace", "mode", "password", "bind", "id", "now"];
+/// Every option `mint` accepts.
+pub const MINT_OPTIONS: [&str; 15] = [
+    "path", "uses", "ttl", "exp", "nbf", "ip", "filename", "region", "grace", "mode", "password", "bind", "ref", "id", "now",
+];
 
 /// Lifetime of a link minted with neither `ttl` nor `exp`, as the CLI's.
 pub const DEFAULT_TTL: i64 = 24 * 3600;
@@ -85,6 +85,7 @@ pub fn mint(keys: &KeySet, options_json: &str, now: f64, random: [u8; 16]) -> Re
         m: mode,
         pw,
         b: bind,
+        reference: o.string("ref")?,
         ..Claims::new(id, path, exp)
     };
     sign(keys_active, claims).map_err(|e| in_option(&e, None))
@@ -125,6 +126,7 @@ fn in_option(e: &oncelink_edge::Error, known: Option<&str>) -> Error {
         "g" => Some("grace"),
         "pw" => Some("password"),
         "b" => Some("bind"),
+        "ref" => Some("ref"),
         _ => None,
     });
     match option {

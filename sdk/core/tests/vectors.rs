@@ -75,8 +75,7 @@ fn unknown_options_and_broken_rules_are_named_and_never_minted() {
     let refused = |options: Value| json::mint(&keys, &options.to_string(), 1767225600.0, &[1; 16]).unwrap_err();
     let e = refused(json!({"path": "/a", "usses": 1}));
     assert_eq!((e.reason(), e.message().contains("\"usses\"")), ("unknown_option", true));
-    // Issue 17's `ref` waits for the claim issue 15 adds; `bind` is a boolean.
-    assert_eq!(refused(json!({"path": "/a", "ref": "x"})).reason(), "unknown_option");
+    // `bind` is a boolean.
     let e = refused(json!({"path": "/a", "uses": 1, "bind": "ip"}));
     assert_eq!((e.reason(), e.message().as_str()), ("bad_option", "option bind must be true or false"));
     for (options, named) in [
@@ -98,6 +97,9 @@ fn unknown_options_and_broken_rules_are_named_and_never_minted() {
         (json!({"path": "/a", "mode": "Page"}), "option mode"),
         (json!({"path": "/a", "uses": 1, "password": ""}), "option password"),
         (json!({"path": "/a", "id": "short"}), "option id"),
+        (json!({"path": "/a", "ref": ""}), "option ref"),
+        (json!({"path": "/a", "ref": "r".repeat(65)}), "option ref"),
+        (json!({"path": "/a", "ref": "a\u{7}b"}), "option ref"),
     ] {
         let e = refused(options.clone());
         assert_eq!(e.reason(), "bad_option", "{options}");

@@ -65,7 +65,8 @@ test('inspect reads a token or link without the keys', () => {
 
 test('unknown options are refused by name, including those of later issues', () => {
   refusal(() => mint(keys, { path: '/a', usses: 1 }), 'unknown_option', /"usses"/);
-  refusal(() => mint(keys, { path: '/a', ref: 'order-1' }), 'unknown_option', /"ref"/);
+  assert.equal(inspect(mint(keys, { path: '/a', ref: 'order-1' })).claims.ref, 'order-1', 'ref is a claim now');
+  refusal(() => mint(keys, { path: '/a', ref: 'r'.repeat(65) }), 'bad_option', /option ref/);
   refusal(() => verify(keys, 'x', { pth: '/a' }), 'unknown_option', /"pth"/);
   refusal(() => link('https://d.example', '/a', 'T', { parm: 'x' }), 'unknown_option');
   refusal(() => keygen({ kidd: 'x' }), 'unknown_option');

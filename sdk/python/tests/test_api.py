@@ -70,7 +70,8 @@ def test_inspect_reads_a_token_or_link_without_the_keys():
 
 def test_unknown_options_are_refused_by_name_including_those_of_later_issues():
     refused("unknown_option", '"usses"', oncelink.mint, KEYS, path="/a", usses=1)
-    refused("unknown_option", '"ref"', oncelink.mint, KEYS, path="/a", ref="order-1")
+    assert oncelink.inspect(oncelink.mint(KEYS, path="/a", ref="order-1"))["claims"]["ref"] == "order-1"
+    refused("bad_option", "option ref", oncelink.mint, KEYS, path="/a", ref="r" * 65)
     refused("bad_option", "option bind", oncelink.mint, KEYS, path="/a", uses=1, bind="ip")
     refused("bad_option", "option bind", oncelink.mint, KEYS, path="/a", bind=True)
     refused("unknown_option", '"pth"', oncelink.verify, KEYS, "x", pth="/a")
