@@ -24,6 +24,12 @@ if [ ! -x "$wasm_opt" ]; then
   echo "build-wasm: node_modules/.bin/wasm-opt is missing; run 'npm ci' first" >&2
   exit 1
 fi
-"$wasm_opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+# --converge: repeat -Oz until the module stops shrinking (~1 KB gzip).
+# --low-memory-unused: wasm-opt may fold constant addresses below 1 KiB into
+# load/store offsets. Safe for rustc's layout: the stack sits first and grows
+# down from 1 MiB, data starts at 1 MiB, so bytes 0..1024 are only touched if
+# the 1 MiB stack overflows. Saves ~2 KB raw (docs/performance.md, "Where the
+# bytes are").
+"$wasm_opt" -Oz --converge --low-memory-unused --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm"
 echo "build-wasm: $(wc -c <"$raw") bytes from cargo, $(wc -c <"$out/${name}_bg.wasm") bytes after wasm-bindgen + wasm-opt -Oz -> $out/"
