@@ -367,6 +367,7 @@ fn store_state(site: &Site, id: &str) -> (Option<oncelink_store::Record>, onceli
         miss: None,
         version: None,
         throttle: None,
+        bind: None,
     };
     let throttle = store.apply(&guard).expect("guard");
     // The link's events without their timestamps (docs/events.md).
