@@ -4,8 +4,11 @@
 // wrong guess wrote to the store and a right one only read, so the right
 // password was the fast answer (0.36-0.44 ms vs 0.65-0.86 ms on SQLite).
 // The check here is the cause, not the clock: on a spent link neither guess
-// may change the store file, so both take the same path. The medians are
-// printed for the record, never asserted.
+// may change the link's record, and both take the same path. Since issue 15
+// every refusal of a genuine link is an event in the store's audit trail, so
+// both guesses do write, and must write the same: one `link.refused` each,
+// identical but for its time (the store file no longer stays byte for byte
+// the same). The medians are printed for the record, never asserted.
 //
 // Issue 14 adds throttling: a network that guessed wrong too often waits, and
 // while it waits its guesses are not compared at all. The right password from
@@ -14,13 +17,36 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, existsSync } from 'node:fs';
 import { cli, median, send, shimWithFiles } from './support.mjs';
 
 const PASSWORD = 'correct horse battery staple';
 
-function storeBytes(db) {
-  return ['', '-wal'].map((suffix) => (existsSync(db + suffix) ? statSync(db + suffix).size : 0)).join('/');
+/** The link's record as `oncelink status` shows it (uses, failures, revoked...). */
+async function record(db, id) {
+  const out = await cli(['status', '--store', `sqlite:${db}`, id]);
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout;
+}
+
+/** The link's audit trail (`oncelink audit --json`): its events, oldest first. */
+async function events(db, id) {
+  const out = await cli(['audit', '--store', `sqlite:${db}`, id, '--json']);
+  assert.equal(out.code, 0, out.stderr);
+  return JSON.parse(out.stdout).events.map((e) => e.event);
+}
+
+/** Refusal events are recorded with the next commit, after the answer: wait for `count` of them. */
+async function eventsAtLeast(db, id, count) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const list = await events(db, id);
+    if (list.length >= count || Date.now() > deadline) return list;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function linkId(token) {
+  return JSON.parse((await cli(['inspect', token])).stdout).claims.id;
 }
 
 async function mintPasswordLink(keys, path, uses) {
@@ -41,7 +67,9 @@ const guess = (shim, path, token, password, localAddress) =>
 const sameText = (text) => text.replace(/[0-9]+/g, '#');
 
 async function assertNoOracle(t, shim, db, path, token, expectedReason, status = 410) {
-  const before = storeBytes(db);
+  const id = await linkId(token);
+  const before = await record(db, id);
+  const eventsBefore = (await eventsAtLeast(db, id, 0)).length;
   const times = { right: [], wrong: [] };
   let right;
   let wrong;
@@ -58,11 +86,18 @@ async function assertNoOracle(t, shim, db, path, token, expectedReason, status =
   assert.equal(right.reason, expectedReason);
   assert.equal(wrong.status, right.status);
   assert.equal(sameText(wrong.text), sameText(right.text), 'right and wrong guesses must read the same');
-  assert.equal(storeBytes(db), before, 'a guess on a spent link changed the store file');
+  assert.equal(await record(db, id), before, 'a guess on a spent link changed its record');
+  // 20 right and 20 wrong guesses: 40 refusals, each the same event.
+  const added = (await eventsAtLeast(db, id, eventsBefore + 40)).slice(eventsBefore);
+  assert.equal(added.length, 40, 'one event per guess');
+  const shapes = new Set(added.map((e) => JSON.stringify({ ...e, timestamp: undefined })));
+  assert.equal(shapes.size, 1, `right and wrong guesses left different events: ${[...shapes].join(' | ')}`);
+  assert.equal(added[0].type, 'link.refused');
+  assert.equal(added[0].data.reason, expectedReason);
   t.diagnostic(`${expectedReason}: median right ${median(times.right).toFixed(3)} ms, wrong ${median(times.wrong).toFixed(3)} ms`);
 }
 
-test('guesses on a locked password link neither write nor differ', async (t) => {
+test('guesses on a locked password link change no record and leave the same event', async (t) => {
   const { keys, shim, db } = await shimWithFiles(t, { 'f.txt': 'x' }, ['--max-password-failures', '2']);
   const token = await mintPasswordLink(keys, '/f.txt', 1);
   // The first wrong guess is answered with the page, the second locks.
@@ -71,7 +106,7 @@ test('guesses on a locked password link neither write nor differ', async (t) => 
   await assertNoOracle(t, shim, db, '/f.txt', token, 'locked');
 });
 
-test('guesses on a used-up password link neither write nor differ', async (t) => {
+test('guesses on a used-up password link change no record and leave the same event', async (t) => {
   const { keys, shim, db } = await shimWithFiles(t, { 'f.txt': 'x' });
   const token = await mintPasswordLink(keys, '/f.txt', 1);
   const pass = await guess(shim, '/f.txt', token, PASSWORD);
@@ -81,7 +116,7 @@ test('guesses on a used-up password link neither write nor differ', async (t) =>
   await assertNoOracle(t, shim, db, '/f.txt', token, 'used_up');
 });
 
-test('guesses on a revoked password link neither write nor differ', async (t) => {
+test('guesses on a revoked password link change no record and leave the same event', async (t) => {
   const { keys, shim, db } = await shimWithFiles(t, { 'f.txt': 'x' });
   const token = await mintPasswordLink(keys, '/f.txt', 1);
   const id = JSON.parse((await cli(['inspect', token])).stdout).claims.id;
@@ -90,7 +125,7 @@ test('guesses on a revoked password link neither write nor differ', async (t) =>
   await assertNoOracle(t, shim, db, '/f.txt', token, 'revoked');
 });
 
-test('guesses from a network that has to wait are not compared: the right password gets the same 429 and nothing is written', async (t) => {
+test('guesses from a network that has to wait are not compared: the right password gets the same 429 and the same event', async (t) => {
   const { keys, shim, db } = await shimWithFiles(t, { 'f.txt': 'x' });
   const token = await mintPasswordLink(keys, '/f.txt', 1);
   for (let i = 0; i < 5; i++) assert.equal((await guess(shim, '/f.txt', token, `wrong ${i}`)).reason, 'wrong_password');
