@@ -190,6 +190,12 @@ struct MintArgs {
     /// the link only on a deployment that sets max_password_failures).
     #[arg(long, conflicts_with = "password_env")]
     password_stdin: bool,
+    /// Lock the link for good after this many wrong passwords (1 to 100;
+    /// needs a password): the old hard lock, chosen per link. Anyone holding
+    /// the link can then use it up by guessing: prefer the default throttling
+    /// unless the file matters more than the recipient's access to it.
+    #[arg(long, value_name = "N")]
+    lock_after: Option<u32>,
     /// Protect the link with the password in this environment variable.
     #[arg(long, value_name = "VAR")]
     password_env: Option<String>,
@@ -405,6 +411,9 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
     if args.bind && args.uses.is_none() {
         bail!("--bind needs --uses: the first downloader is recorded in the store, which only use-limited links have");
     }
+    if args.lock_after.is_some() && password.is_none() {
+        bail!("--lock-after needs a password (--password-stdin or --password-env): it counts wrong passwords");
+    }
     if password.is_some() && matches!(args.mode, Some(ModeArg::Direct)) {
         bail!("a password link always opens as a page: drop --mode direct");
     }
@@ -427,6 +436,7 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
         pw,
         b: args.bind.then_some(true),
         reference: args.reference,
+        lk: args.lock_after,
     };
     let token = mint(keys.active(), claims.clone())?;
     let url = args.base_url.as_deref().map(|base| link::url(base, &claims.p, &args.param, &token)).transpose()?;

@@ -223,3 +223,31 @@ fn mints_links_bound_to_their_first_downloader_and_refuses_bind_without_uses() {
     assert_eq!(unlimited.status.code(), Some(2));
     assert!(stderr(&unlimited).contains("--bind needs --uses"), "{}", stderr(&unlimited));
 }
+
+#[test]
+fn mints_a_per_link_hard_lock_only_with_a_password() {
+    let dir = TempDir::new("lock");
+    let keys = keygen(&dir);
+    let locked = Command::new(env!("CARGO_BIN_EXE_oncelink"))
+        .args(["mint", "--keys", &keys, "--path", "/a.txt", "--uses", "1", "--lock-after", "3", "--json"])
+        .args(["--password-env", "OL_TEST_LOCK_PW"])
+        .env("OL_TEST_LOCK_PW", "hunter2")
+        .output()
+        .unwrap();
+    assert!(locked.status.success(), "{}", stderr(&locked));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&locked)).unwrap();
+    assert_eq!(json["claims"]["lk"], 3);
+    let verified = oncelink(&["verify", "--keys", &keys, json["token"].as_str().unwrap()]);
+    assert!(verified.status.success(), "a link with a lock is valid: {}", stderr(&verified));
+    let no_password = oncelink(&["mint", "--keys", &keys, "--path", "/a.txt", "--uses", "1", "--lock-after", "3"]);
+    assert_eq!(no_password.status.code(), Some(2));
+    assert!(stderr(&no_password).contains("--lock-after needs a password"), "{}", stderr(&no_password));
+    let too_many = Command::new(env!("CARGO_BIN_EXE_oncelink"))
+        .args(["mint", "--keys", &keys, "--path", "/a.txt", "--uses", "1", "--lock-after", "101"])
+        .args(["--password-env", "OL_TEST_LOCK_PW"])
+        .env("OL_TEST_LOCK_PW", "hunter2")
+        .output()
+        .unwrap();
+    assert_eq!(too_many.status.code(), Some(2), "lk 101 minted: {}", stdout(&too_many));
+    assert!(stderr(&too_many).contains("lk must be 1 to 100"), "{}", stderr(&too_many));
+}

@@ -81,7 +81,7 @@ export const MEMBERS = new Set(words(`
  * name stands out as a built-in the runtime may not have.
  */
 export const OWN_FIELDS = new Set(words(`
-  kvs mode skew param pass origin kid claims sig fromHeader token id p exp nbf n r fn g m pw ref secret finish prefix path cidr network bits
+  kvs mode skew param pass origin kid claims sig fromHeader token id p exp nbf n r fn g m pw ref lk secret finish prefix path cidr network bits
   end count v4 error allow authorization`));
 
 /** Modules `require` may load; `import` may only bring in cloudfront's default export. */

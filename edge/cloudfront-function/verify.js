@@ -63,7 +63,7 @@ const oncelink = (() => {
   // literal true (b: false is refused by the claim rules, so never read). No
   // claim may be null: a signed "n":null is malformed, not an unlimited link.
   const CLAIM_KINDS = {
-    id: 's', p: 's', exp: 'i', nbf: 'i', n: 'i', r: 's', ip: 's', fn: 's', g: 'i', m: 's', pw: 's', b: 't', ref: 's'
+    id: 's', p: 's', exp: 'i', nbf: 'i', n: 'i', r: 's', ip: 's', fn: 's', g: 'i', m: 's', pw: 's', b: 't', ref: 's', lk: 'i'
   };
   const JSON_SPACE = /[ \t\n\r]*/y;
   const JSON_STRING = /"((?:[^"\\\u0000-\u001f]|\\(?:["\\\/bfnrt]|u[0-9a-fA-F]{4}))*)"/y;
@@ -445,6 +445,10 @@ const oncelink = (() => {
       return null;
     }
     if ('ref' in c && !isText(c.ref, 64)) {
+      return null;
+    }
+    // lk: a hard lock after lk wrong passwords; 1 to 100, only with pw.
+    if ('lk' in c && (c.lk < 1 || c.lk > 100 || !('pw' in c))) {
       return null;
     }
     return { prefix: prefix, path: path, cidr: cidr };

@@ -71,6 +71,13 @@ pub struct Claims {
     /// carries it into the link's events (docs/events.md).
     #[serde(default, rename = "ref", deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// A hard lock chosen at mint time: after this many wrong passwords the
+    /// link is locked for good (`locked`, 410), as under a deployment's
+    /// `max_password_failures` (the lower of the two applies). 1 to
+    /// [`crate::config::MAX_MAX_PASSWORD_FAILURES`]; requires `pw`. Absent:
+    /// wrong passwords are only throttled (docs/page-mode.md).
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub lk: Option<u32>,
 }
 
 /// Reads an optional claim that is present. `null` is refused rather than
@@ -109,6 +116,7 @@ impl Claims {
             pw: None,
             b: None,
             reference: None,
+            lk: None,
         }
     }
 }
@@ -214,6 +222,14 @@ impl Claims {
                 || reference.chars().any(char::is_control)
             {
                 return fail("ref must be 1 to 64 characters with no control character");
+            }
+        }
+        if let Some(lk) = self.lk {
+            if !(1..=crate::config::MAX_MAX_PASSWORD_FAILURES).contains(&lk) {
+                return fail("lk must be 1 to 100 (wrong passwords before the link locks)");
+            }
+            if self.pw.is_none() {
+                return fail("lk only applies to a token with pw (it locks after wrong passwords)");
             }
         }
         Ok(CheckedClaims { raw: self, grant, cidr })

@@ -468,8 +468,15 @@ impl Checked<'_> {
         fingerprint(self.key, &self.request.ip, &self.path, self.request.header("user-agent").unwrap_or(""))
     }
 
+    /// Wrong passwords after which the link locks: the token's `lk` or the
+    /// deployment's `max_password_failures`, the lower when both are set;
+    /// `None` (only throttled) when neither is, or for a link without `pw`.
     fn max_failures(&self) -> Option<u32> {
-        self.claims.raw.pw.as_ref().and(self.config.max_password_failures)
+        self.claims.raw.pw.as_ref()?;
+        match (self.claims.raw.lk, self.config.max_password_failures) {
+            (Some(token), Some(deployment)) => Some(token.min(deployment)),
+            (token, deployment) => token.or(deployment),
+        }
     }
 
     /// A store operation on this token's record.

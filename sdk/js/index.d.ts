@@ -35,6 +35,8 @@ export interface MintOptions {
   password?: string;
   /** Bind the link to its first downloader (needs `uses`): every other client (network /24 or /48, or User-Agent) gets 403 `bound_elsewhere`. */
   bind?: boolean;
+  /** Lock the link for good after this many wrong passwords (1 to 100; needs `password`): 410 `locked`. Anyone holding the link can then use it up by guessing. */
+  lock_after?: number;
   /** Your own reference for the link (a recipient, a ticket), 1 to 64 characters; carried into its events (docs/events.md). Readable by anyone holding the link. */
   ref?: string;
   /** Token id, 16 to 64 of `[A-Za-z0-9_-]` (default: 128 random bits). Tokens sharing an id share one use counter and one revocation. */

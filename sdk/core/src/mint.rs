@@ -7,11 +7,27 @@
 use crate::options::{host_seconds, Options};
 use crate::Error;
 use oncelink_edge::claims::{MAX_GRACE, MAX_TIME, MAX_USES};
+use oncelink_edge::config::MAX_MAX_PASSWORD_FAILURES;
 use oncelink_edge::{mint as sign, new_id, secret, Claims, KeySet, Mode};
 
 /// Every option `mint` accepts.
-pub const MINT_OPTIONS: [&str; 15] = [
-    "path", "uses", "ttl", "exp", "nbf", "ip", "filename", "region", "grace", "mode", "password", "bind", "ref", "id", "now",
+pub const MINT_OPTIONS: [&str; 16] = [
+    "path",
+    "uses",
+    "ttl",
+    "exp",
+    "nbf",
+    "ip",
+    "filename",
+    "region",
+    "grace",
+    "mode",
+    "password",
+    "lock_after",
+    "bind",
+    "ref",
+    "id",
+    "now",
 ];
 
 /// Lifetime of a link minted with neither `ttl` nor `exp`, as the CLI's.
@@ -61,6 +77,12 @@ pub fn mint(keys: &KeySet, options_json: &str, now: f64, random: [u8; 16]) -> Re
             "option password: a password link always opens as a page, so mode cannot be direct".into(),
         ));
     }
+    let lock_after = o.integer("lock_after", 1, i64::from(MAX_MAX_PASSWORD_FAILURES))?.map(|n| n as u32);
+    if lock_after.is_some() && password.is_none() {
+        return Err(Error::BadOption(
+            "option lock_after needs password: it locks the link after that many wrong passwords".into(),
+        ));
+    }
     // `bind: false` is the same as leaving it out (the claim is only ever true).
     let bind = o.boolean("bind")?.filter(|b| *b);
     if bind.is_some() && uses.is_none() {
@@ -86,6 +108,7 @@ pub fn mint(keys: &KeySet, options_json: &str, now: f64, random: [u8; 16]) -> Re
         pw,
         b: bind,
         reference: o.string("ref")?,
+        lk: lock_after,
         ..Claims::new(id, path, exp)
     };
     sign(keys_active, claims).map_err(|e| in_option(&e, None))
@@ -125,6 +148,7 @@ fn in_option(e: &oncelink_edge::Error, known: Option<&str>) -> Error {
         "fn" => Some("filename"),
         "g" => Some("grace"),
         "pw" => Some("password"),
+        "lk" => Some("lock_after"),
         "b" => Some("bind"),
         "ref" => Some("ref"),
         _ => None,

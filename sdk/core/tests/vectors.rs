@@ -98,6 +98,9 @@ fn unknown_options_and_broken_rules_are_named_and_never_minted() {
         (json!({"path": "/a", "uses": 1, "password": ""}), "option password"),
         (json!({"path": "/a", "id": "short"}), "option id"),
         (json!({"path": "/a", "ref": ""}), "option ref"),
+        (json!({"path": "/a", "uses": 1, "lock_after": 3}), "option lock_after needs password"),
+        (json!({"path": "/a", "uses": 1, "password": "p", "lock_after": 0}), "option lock_after"),
+        (json!({"path": "/a", "uses": 1, "password": "p", "lock_after": 101}), "option lock_after"),
         (json!({"path": "/a", "ref": "r".repeat(65)}), "option ref"),
         (json!({"path": "/a", "ref": "a\u{7}b"}), "option ref"),
     ] {
@@ -113,4 +116,14 @@ fn a_key_file_without_the_active_key_is_refused_by_name() {
     let e = json::mint(keys, r#"{"path":"/a"}"#, 1767225600.0, &[1; 16]).unwrap_err();
     assert_eq!(e.reason(), "bad_keys");
     assert!(e.message().contains("\"k2\"") && !e.message().contains("b25jZWxpbmsg"), "{e}");
+}
+
+#[test]
+fn lock_after_mints_the_lk_claim_of_a_password_link() {
+    let keys = load("sdk/vectors/mint.json")["keys"].to_string();
+    let options = json!({"path": "/a", "uses": 1, "password": "hunter2", "lock_after": 3});
+    let token = json::mint(&keys, &options.to_string(), 1767225600.0, &[1; 16]).unwrap();
+    let checked = json::verify(&keys, &token, r#"{"now":1767225600}"#, 0.0).unwrap();
+    let checked: Value = serde_json::from_str(&checked).unwrap();
+    assert_eq!(checked["claims"]["lk"], 3, "{checked}");
 }

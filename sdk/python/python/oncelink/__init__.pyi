@@ -41,6 +41,7 @@ def mint(
     mode: Optional[Literal["page", "direct"]] = None,
     password: Optional[str] = None,
     bind: Optional[bool] = None,
+    lock_after: Optional[int] = None,
     ref: Optional[str] = None,
     id: Optional[str] = None,
     now: Optional[float] = None,
