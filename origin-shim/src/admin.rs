@@ -70,7 +70,7 @@ async fn link_events(
     let Some(token) = &state.admin_token else { return StatusCode::NOT_FOUND.into_response() };
     let given =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if !given.is_some_and(|g| same(g.trim().as_bytes(), token.as_bytes())) {
+    if !given.is_some_and(|g| oncelink_edge::secret::same_bytes(g.trim().as_bytes(), token.as_bytes())) {
         return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "unauthorized\n").into_response();
     }
     match state.store.link_events(&id).await {
@@ -81,11 +81,6 @@ async fn link_events(
         Err(oncelink_store::StoreError::BadId(m)) => (StatusCode::BAD_REQUEST, format!("{m}\n")).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {}\n", e.code())).into_response(),
     }
-}
-
-/// Equal bytes, in time that depends on the lengths only.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn metrics_text(State(admin): State<Admin>) -> impl IntoResponse {
