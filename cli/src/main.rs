@@ -5,6 +5,8 @@
 //! exit code, never a backtrace.
 
 mod apikey;
+mod s3;
+mod send;
 mod store;
 
 use anyhow::{bail, Context, Result};
@@ -52,6 +54,9 @@ enum Command {
     /// Standard Webhooks helpers for receivers of link events.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Send a file: upload it straight to the deployment's private bucket
+    /// (S3 multipart, resumable), then print a counted link to it.
+    Send(send::SendArgs),
 }
 
 #[derive(Args)]
@@ -299,6 +304,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Webhook(WebhookCommand::Verify(args)) => webhook_verify(args),
+        Command::Send(args) => send::run(args),
     }
 }
 
@@ -394,6 +400,29 @@ fn stdout_loose_mode() -> Option<u32> {
 }
 
 fn mint_link(args: MintArgs) -> Result<ExitCode> {
+    let json = args.json;
+    let password = read_password(args.password_stdin, args.password_env.as_deref())?;
+    let minted = minted(args, password)?;
+    if json {
+        let out = serde_json::json!({ "token": minted.token, "url": minted.url, "kid": minted.kid, "claims": minted.claims });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{}", minted.url.unwrap_or(minted.token));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A signed link.
+struct Minted {
+    token: String,
+    url: Option<String>,
+    kid: String,
+    claims: Claims,
+}
+
+/// Checks `args` and signs the link (offline).
+/// `password` is read by the caller (stdin can be read once).
+fn minted(args: MintArgs, password: Option<String>) -> Result<Minted> {
     let keys = read_keys(&args.keys)?;
     let now = args.now.unwrap_or_else(now_unix);
     let exp = match (args.exp, &args.ttl) {
@@ -404,7 +433,6 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
     if exp <= now {
         bail!("the link would already be expired (exp {exp} is not after now {now})");
     }
-    let password = read_password(args.password_stdin, args.password_env.as_deref())?;
     if password.is_some() && args.uses.is_none() {
         bail!("a password needs --uses: wrong passwords are counted in the store, which only use-limited links have");
     }
@@ -440,13 +468,7 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
     };
     let token = mint(keys.active(), claims.clone())?;
     let url = args.base_url.as_deref().map(|base| link::url(base, &claims.p, &args.param, &token)).transpose()?;
-    if args.json {
-        let out = serde_json::json!({ "token": token, "url": url, "kid": keys.active().kid(), "claims": claims });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!("{}", url.unwrap_or(token));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(Minted { token, url, kid: keys.active().kid().to_owned(), claims })
 }
 
 /// The password for `mint`, from stdin's first line or an environment

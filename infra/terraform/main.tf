@@ -51,7 +51,6 @@ resource "aws_s3_bucket" "files" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is a per-deployment choice, not part of the base deployment.
   #checkov:skip=CKV_AWS_145:SSE-S3: Origin Access Control reads SSE-KMS objects only with extra key-policy wiring.
   #checkov:skip=CKV2_AWS_62:No consumer for event notifications in this deployment.
-  #checkov:skip=CKV2_AWS_61:Lifecycle of the user's files is the user's choice.
   count  = local.s3 ? 1 : 0
   bucket = "${lower(var.name)}-files-${local.account}"
   tags   = local.tags
@@ -60,6 +59,115 @@ resource "aws_s3_bucket" "files" {
     # The files are the user's data (DeletionPolicy: Retain in the template).
     prevent_destroy = true
   }
+}
+
+# Files sent with `oncelink send --bucket` (docs/sends.md, "On AWS"): each
+# object under sends/ carries the tag oncelink-expire=<d>d, the smallest of 1,
+# 7, 30, 90, 365 days that outlives its link, and is deleted after that many
+# days (its old versions a day later) whatever else happens. Nothing outside
+# sends/ is touched.
+resource "aws_s3_bucket_lifecycle_configuration" "files" {
+  count  = local.s3 ? 1 : 0
+  bucket = aws_s3_bucket.files[0].id
+
+  # The rules are written out, not a dynamic block: checkov (CKV_AWS_300)
+  # does not see a static rule next to a dynamic one.
+  # Bucket-wide: an upload abandoned for a week is no one's file.
+  rule {
+    id     = "oncelink-abort-incomplete-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  rule {
+    id     = "oncelink-sends-expire-1d"
+    status = "Enabled"
+    filter {
+      and {
+        prefix = "sends/"
+        tags   = { "oncelink-expire" = "1d" }
+      }
+    }
+    expiration {
+      days = 1
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
+  rule {
+    id     = "oncelink-sends-expire-7d"
+    status = "Enabled"
+    filter {
+      and {
+        prefix = "sends/"
+        tags   = { "oncelink-expire" = "7d" }
+      }
+    }
+    expiration {
+      days = 7
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
+  rule {
+    id     = "oncelink-sends-expire-30d"
+    status = "Enabled"
+    filter {
+      and {
+        prefix = "sends/"
+        tags   = { "oncelink-expire" = "30d" }
+      }
+    }
+    expiration {
+      days = 30
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
+  rule {
+    id     = "oncelink-sends-expire-90d"
+    status = "Enabled"
+    filter {
+      and {
+        prefix = "sends/"
+        tags   = { "oncelink-expire" = "90d" }
+      }
+    }
+    expiration {
+      days = 90
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
+  rule {
+    id     = "oncelink-sends-expire-365d"
+    status = "Enabled"
+    filter {
+      and {
+        prefix = "sends/"
+        tags   = { "oncelink-expire" = "365d" }
+      }
+    }
+    expiration {
+      days = 365
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.files]
 }
 
 resource "aws_s3_bucket_public_access_block" "files" {

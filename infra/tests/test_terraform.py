@@ -19,6 +19,7 @@ CFN_TO_TF = {
     "AWS::S3::Bucket": {
         "aws_s3_bucket", "aws_s3_bucket_public_access_block", "aws_s3_bucket_ownership_controls",
         "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_versioning",
+        "aws_s3_bucket_lifecycle_configuration",
     },
     "AWS::S3::BucketPolicy": {"aws_s3_bucket_policy"},
     "AWS::CloudFront::OriginAccessControl": {"aws_cloudfront_origin_access_control"},
