@@ -10,7 +10,9 @@
 //! failed delivery is retried with doubling waits, under the same
 //! `webhook-id`, until it succeeds or the event is older than the give-up
 //! age. At least once: a crash between a POST and the cursor's move sends
-//! that event again.
+//! that event again. Several processes sharing one store (PostgreSQL) run
+//! this same loop: the store hands a batch or a due retry to one of them at
+//! a time (a claim with a lease, [`Delivery::lease`]).
 
 use crate::edge::EdgeState;
 use bytes::Bytes;
@@ -86,6 +88,13 @@ fn now_ms() -> i64 {
 }
 
 impl Delivery {
+    /// How long a claim on a batch holds in a store shared by several
+    /// processes (PostgreSQL) before another process may send it: longer
+    /// than a round takes (its POSTs run at once, each within the timeout).
+    pub fn lease(&self) -> Duration {
+        self.timeout.saturating_mul(2).saturating_add(Duration::from_secs(5))
+    }
+
     /// The wait before attempt `attempt + 1` (after `attempt` failures).
     fn backoff(&self, attempts: u32) -> Duration {
         let factor = 1u32.checked_shl(attempts.saturating_sub(1)).unwrap_or(u32::MAX);

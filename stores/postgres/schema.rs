@@ -128,6 +128,55 @@ pub const MIGRATIONS: &[&str] = &[
          o_last_use := p_now;
      END
      $fn$;",
+    // 5: link events (crate::events, docs/events.md): the audit trail, also
+    // the webhook outbox (a counted use's event is inserted in the use's own
+    // transaction), each webhook target's cursor and its retries. Delivery
+    // reads events in (xid, seq) order and only those whose transaction is
+    // older than every transaction still running (xid below the snapshot's
+    // xmin): a sequence number is taken before its commit, so a reader
+    // going by seq alone could pass an event that commits later and never
+    // see it. The cursor's lease (owner, until) lets one process of several
+    // deliver a batch; a crashed owner's lease runs out and another takes it.
+    // Needs PostgreSQL 13 (xid8).
+    "CREATE TABLE oncelink_events (
+         seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         xid        xid8 NOT NULL DEFAULT pg_current_xact_id(),
+         id         text NOT NULL,
+         at         bigint NOT NULL,
+         keep_until bigint NOT NULL,
+         body       text NOT NULL
+     );
+     CREATE INDEX oncelink_events_by_link ON oncelink_events (id, seq);
+     CREATE INDEX oncelink_events_keep_until ON oncelink_events (keep_until);
+     CREATE INDEX oncelink_events_delivery ON oncelink_events (xid, seq);
+     CREATE TABLE oncelink_webhook_cursors (
+         target         text PRIMARY KEY,
+         cursor_xid     xid8 NOT NULL,
+         cursor_seq     bigint NOT NULL,
+         lease_owner    text,
+         lease_until_ms bigint NOT NULL DEFAULT 0,
+         claim_xid      xid8,
+         claim_seq      bigint
+     );
+     CREATE TABLE oncelink_webhook_retries (
+         target   text NOT NULL,
+         seq      bigint NOT NULL,
+         attempts integer NOT NULL,
+         due_ms   bigint NOT NULL,
+         PRIMARY KEY (target, seq)
+     );
+     CREATE INDEX oncelink_webhook_retries_due ON oncelink_webhook_retries (target, due_ms);
+     -- Keeps one event and drops the link's oldest past p_max; returns its seq.
+     CREATE FUNCTION oncelink_record_event(p_id text, p_at bigint, p_keep bigint, p_body text, p_max integer,
+         OUT o_seq bigint)
+     LANGUAGE plpgsql VOLATILE AS $fn$
+     BEGIN
+         INSERT INTO oncelink_events (id, at, keep_until, body) VALUES (p_id, p_at, p_keep, p_body)
+         RETURNING seq INTO o_seq;
+         DELETE FROM oncelink_events e WHERE e.id = p_id AND e.seq <= (
+             SELECT k.seq FROM oncelink_events k WHERE k.id = p_id ORDER BY k.seq DESC LIMIT 1 OFFSET p_max);
+     END
+     $fn$;",
 ];
 
 /// The newest schema version this binary knows.
