@@ -31,6 +31,30 @@ use deadpool_postgres::GenericClient;
 /// The database's clock in Unix ms (one clock for every process's leases).
 const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 
+/// The body of `draft` (a `link.used` whose counts only the database
+/// knows) in three pieces: before `used`'s value, between it and
+/// `remaining`'s, and after. The database joins them with `used` and
+/// `limit - used` (the 13-argument `oncelink_consume`), which gives exactly
+/// `Event::counted(used).to_json()` (tests/events.rs checks the bytes).
+/// The split is unambiguous: inside a JSON string a quote is always
+/// escaped, so `"used":` can only be the member.
+pub(super) fn around_counts(draft: &EventRecord) -> Result<[String; 3], StoreError> {
+    const USED: u32 = u32::MAX;
+    const LEFT: u32 = u32::MAX - 1;
+    let mut event = draft.event.clone();
+    event.data.used = Some(USED);
+    event.data.remaining = Some(LEFT);
+    let json = event.to_json();
+    let (used, left) = (format!("\"used\":{USED}"), format!("\"remaining\":{LEFT}"));
+    let split = json.split_once(&used).and_then(|(a, rest)| rest.split_once(&left).map(|(b, c)| (a, b, c)));
+    match split {
+        Some((a, b, c)) if draft.event.data.limit.is_some() => {
+            Ok([format!("{a}\"used\":"), format!("{b}\"remaining\":"), c.to_owned()])
+        }
+        _ => Err(StoreError::BadOp("a link.used draft without a limit".into())),
+    }
+}
+
 /// Keeps `record` (inside the caller's transaction, if any); returns its `seq`.
 pub(super) async fn insert(client: &impl GenericClient, record: &EventRecord) -> Result<i64, StoreError> {
     let statement =

@@ -16,7 +16,8 @@
 //! migrated at open ([`schema`]).
 //!
 //! Link events (migration 5, [`events`]): a counted use's `link.used` is
-//! inserted in the consume's own transaction; revokes write theirs in the
+//! inserted by the consume's own statement (the 13-argument
+//! `oncelink_consume`); revokes write theirs in the
 //! revoke's; resumes and refusals go through a queue that a background
 //! task writes in batches, so a request never waits for them.
 
@@ -120,26 +121,15 @@ impl Pool {
     }
 
     /// As [`Pool::apply`]; a consume that counts also keeps `draft`
-    /// (`Event::counted`) in the same transaction: BEGIN, the consume, the
-    /// event, COMMIT (four round trips where a bare consume takes one, and
-    /// the record's row lock is held over the last two).
+    /// (`Event::counted`) in the same statement (the 13-argument
+    /// `oncelink_consume` of migration 5): one round trip, as a bare
+    /// consume, and the record's row lock is never held across the network.
     pub async fn apply_noting(&self, op: &StoreOp, draft: &EventRecord) -> Result<StoreReply, StoreError> {
         if op.kind != StoreOpKind::Consume {
             return self.apply(op).await;
         }
-        self.retry
-            .run(|| async {
-                let mut client = self.client().await?;
-                let tx = client.transaction().await.map_err(error)?;
-                let reply = consume(&tx, op).await?;
-                if let StoreReply::Counted { used } = reply {
-                    let event = draft.event.clone().counted(used);
-                    events::insert(&tx, &EventRecord { event, ..draft.clone() }).await?;
-                }
-                tx.commit().await.map_err(error)?;
-                Ok(reply)
-            })
-            .await
+        let pieces = events::around_counts(draft)?;
+        self.retry.run(|| async { consume_noting(&self.client().await?, op, draft, &pieces).await }).await
     }
 
     /// Queues `record` for the background writer and returns at once.
@@ -332,6 +322,11 @@ async fn consume(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply
         .query_one(&statement, &[&op.id, &op.fp, &n, &op.now, &op.resume_after, &op.expire_at, &max, &op.bind])
         .await
         .map_err(error)?;
+    reply_of(&row)
+}
+
+/// The reply of an `oncelink_consume` row.
+fn reply_of(row: &tokio_postgres::Row) -> Result<StoreReply, StoreError> {
     let used = count(row.get(1), "used")?;
     Ok(if row.get::<_, bool>(0) {
         StoreReply::Counted { used }
@@ -344,6 +339,51 @@ async fn consume(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply
             bound: row.get(5),
         }
     })
+}
+
+/// [`consume`] that also keeps the `link.used` event of a counted use:
+/// `pieces` is the draft's body around its two counts
+/// ([`events::around_counts`]), which the database completes.
+async fn consume_noting(
+    client: &impl GenericClient,
+    op: &StoreOp,
+    draft: &EventRecord,
+    pieces: &[String; 3],
+) -> Result<StoreReply, StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT o_counted, o_used, o_revoked, o_failures, o_last_use, o_bound
+             FROM oncelink_consume($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .await
+        .map_err(error)?;
+    let n = i32::try_from(op.n).map_err(|_| StoreError::Engine("n out of range".into()))?;
+    let max = op.max_failures.map(|m| i32::try_from(m).unwrap_or(i32::MAX));
+    let limit = draft.event.data.limit.and_then(|l| i32::try_from(l).ok()).unwrap_or(i32::MAX);
+    let per_link = crate::events::MAX_EVENTS_PER_LINK as i32;
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let row = client
+        .query_one(
+            &statement,
+            &[
+                &op.id,
+                &op.fp,
+                &n,
+                &op.now,
+                &op.resume_after,
+                &op.expire_at,
+                &max,
+                &op.bind,
+                &pieces,
+                &limit,
+                &draft.at,
+                &draft.keep_until,
+                &per_link,
+            ],
+        )
+        .await
+        .map_err(error)?;
+    reply_of(&row)
 }
 
 /// A checked password guess (`attempt`), a compare-and-set in one

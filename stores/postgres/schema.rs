@@ -176,6 +176,30 @@ pub const MIGRATIONS: &[&str] = &[
          DELETE FROM oncelink_events e WHERE e.id = p_id AND e.seq <= (
              SELECT k.seq FROM oncelink_events k WHERE k.id = p_id ORDER BY k.seq DESC LIMIT 1 OFFSET p_max);
      END
+     $fn$;
+     -- The consume of migration 4 that, when it counts, also keeps the
+     -- use's link.used event, in the same statement: still one round trip,
+     -- the row lock held only inside the server. The body comes in three
+     -- pieces around its two numbers (used, then remaining = the limit less
+     -- used, never below 0), which only the database knows
+     -- (postgres/events.rs, around_counts; stores/tests/events.rs checks the
+     -- result is byte for byte the core's own rendering).
+     -- The 7- and 8-argument functions stay for binaries of older schemas.
+     CREATE FUNCTION oncelink_consume(
+         p_id text, p_fp text, p_n integer, p_now bigint, p_ra bigint, p_exp bigint, p_maxf integer, p_bind text,
+         p_event text[], p_limit integer, p_at bigint, p_keep bigint, p_max integer,
+         OUT o_counted boolean, OUT o_used integer, OUT o_revoked boolean, OUT o_failures integer,
+         OUT o_last_use bigint, OUT o_bound text, OUT o_seq bigint)
+     LANGUAGE plpgsql VOLATILE AS $fn$
+     BEGIN
+         SELECT c.o_counted, c.o_used, c.o_revoked, c.o_failures, c.o_last_use, c.o_bound
+         INTO o_counted, o_used, o_revoked, o_failures, o_last_use, o_bound
+         FROM oncelink_consume(p_id, p_fp, p_n, p_now, p_ra, p_exp, p_maxf, p_bind) c;
+         IF o_counted THEN
+             SELECT e.o_seq INTO o_seq FROM oncelink_record_event(p_id, p_at, p_keep,
+                 p_event[1] || o_used || p_event[2] || greatest(p_limit - o_used, 0) || p_event[3], p_max) e;
+         END IF;
+     END
      $fn$;",
 ];
 

@@ -73,12 +73,28 @@ async fn a_consume_that_counts_keeps_its_event_and_one_that_does_not_keeps_none(
     ];
     assert_eq!(replies[0], StoreReply::Counted { used: 1 });
     assert_eq!(replies[2], StoreReply::Counted { used: 2 });
-    let kept = bodies(&s.link_events(ID).await.unwrap());
+    let stored = s.link_events(ID).await.unwrap();
+    let kept = bodies(&stored);
     assert_eq!(kept.len(), 2, "one event per counted use: {kept:?}");
+    for (e, (used, at)) in stored.iter().zip([(1, 1000), (2, 1002)]) {
+        assert_eq!(e.body, draft(2, at).event.counted(used).to_json(), "the body is exactly the core's rendering");
+    }
     assert_eq!((kept[0]["data"]["used"].as_u64(), kept[0]["data"]["remaining"].as_u64()), (Some(1), Some(1)));
     assert_eq!((kept[1]["data"]["used"].as_u64(), kept[1]["data"]["remaining"].as_u64()), (Some(2), Some(0)));
     assert_eq!(kept[1]["type"], "link.used");
     assert_eq!(kept[1]["data"]["ref"], "ticket 7");
+}
+
+async fn a_ref_that_looks_like_the_counts_is_kept_as_it_is(s: &Store) {
+    let id = "refAAAAAAAAAAAAAAAAAAA";
+    let mut record = draft(3, 1000);
+    record.event.data.id = id.into();
+    record.event.data.reference = Some("\"used\":4294967295,\"remaining\":4294967294 \\\"used\\\":".into());
+    let op = StoreOp { id: id.into(), ..consume("a", 1000, 3) };
+    assert_eq!(s.apply_noting(&op, Some(record.clone())).await.unwrap(), StoreReply::Counted { used: 1 });
+    let stored = s.link_events(id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].body, record.event.counted(1).to_json());
 }
 
 async fn a_revoke_keeps_a_revoked_event_once(s: &Store) {
@@ -129,6 +145,7 @@ async fn events_are_kept_until_their_retention_and_at_most_a_thousand_per_link(s
 
 async fn run_all(s: &Store) {
     a_consume_that_counts_keeps_its_event_and_one_that_does_not_keeps_none(s).await;
+    a_ref_that_looks_like_the_counts_is_kept_as_it_is(s).await;
     a_revoke_keeps_a_revoked_event_once(s).await;
     a_webhook_target_starts_at_the_newest_event_and_retries_what_failed(s).await;
     events_are_kept_until_their_retention_and_at_most_a_thousand_per_link(s).await;
