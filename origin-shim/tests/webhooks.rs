@@ -417,7 +417,7 @@ fn two_shims_on_one_postgres_deliver_every_event_and_none_twice() {
         ids.dedup();
         ids.len()
     };
-    let got = wait_for(&setup.log, "200 distinct events", |d| unique(d) >= 200);
+    wait_for(&setup.log, "200 distinct events", |d| unique(d) >= 200);
     // Both processes poll the one outbox; give a second sender of an
     // event time to show itself before counting.
     std::thread::sleep(Duration::from_secs(2));
