@@ -271,4 +271,19 @@ mod tests {
         assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
         assert_eq!(delivery.backoff(200).as_secs(), 3600, "no overflow");
     }
+
+    #[test]
+    fn a_delivery_claim_outlasts_a_round_of_posts_each_within_the_timeout() {
+        let delivery = Delivery {
+            targets: vec![],
+            secret: Secret::from_bytes(&[1; 32]).unwrap(),
+            timeout: Duration::from_secs(10),
+            retry_first: Duration::from_secs(5),
+            retry_max: Duration::from_secs(3600),
+            give_up_after: 86_400,
+        };
+        assert_eq!(delivery.lease(), Duration::from_secs(25));
+        let huge = Delivery { timeout: Duration::MAX, ..delivery };
+        assert_eq!(huge.lease(), Duration::MAX, "no overflow");
+    }
 }
