@@ -66,6 +66,11 @@ pub struct OpenOptions {
     /// Attempts and time limits of every call (DynamoDB and PostgreSQL; the
     /// SQLite file waits on its busy timeout instead).
     pub retry: RetryPolicy,
+    /// PostgreSQL only: how long a webhook delivery claim holds before
+    /// another process may take it over (default
+    /// [`postgres::DEFAULT_LEASE`]). Longer than a delivery round takes
+    /// (origin-shim: a few times the webhook timeout).
+    pub delivery_lease: Option<std::time::Duration>,
 }
 
 /// An open store. Cheap to clone (every engine is a handle).
@@ -179,28 +184,20 @@ impl Store {
     }
 }
 
-/// Link events (`events`, docs/events.md). SQLite keeps them; the other
-/// engines do not yet (PostgreSQL: migration 5, to come; DynamoDB: the AWS
-/// events Lambda reads the table's stream), and answer
-/// [`StoreError::Spec`] for every call here.
+/// Link events (`events`, docs/events.md). SQLite and PostgreSQL keep
+/// them; DynamoDB does not (the AWS events Lambda reads the table's
+/// stream) and answers [`StoreError::Spec`] for every call here.
 impl Store {
     /// Whether this store keeps link events (the audit trail, webhooks).
     pub fn keeps_events(&self) -> bool {
-        matches!(self.engine, Engine::Sqlite(_))
+        !matches!(self.engine, Engine::Dynamodb(_))
     }
 
     fn no_events(&self) -> StoreError {
         StoreError::Spec(format!(
-            "the {} store keeps no link events yet (docs/events.md: SQLite does)",
+            "the {} store keeps no link events (docs/events.md: SQLite and PostgreSQL do)",
             self.engine_name()
         ))
-    }
-
-    fn sqlite(&self) -> Result<&sqlite::Worker, StoreError> {
-        match &self.engine {
-            Engine::Sqlite(w) => Ok(w),
-            _ => Err(self.no_events()),
-        }
     }
 
     /// As [`Store::apply`]; where the engine keeps events, a consume that
@@ -210,56 +207,95 @@ impl Store {
         check_id(&op.id)?;
         match (&self.engine, draft) {
             (Engine::Sqlite(w), draft @ Some(_)) => w.apply_noting(op.clone(), draft).await,
+            (Engine::Postgres(p), Some(draft)) => p.apply_noting(op, &draft).await,
             _ => self.apply(op).await,
         }
     }
 
     /// Keeps `record` soon, without waiting (a request never waits for a
-    /// resume's or a refusal's event; a crash before the next commit loses it).
+    /// resume's or a refusal's event; a crash before it is written loses it).
     pub fn record_soon(&self, record: EventRecord) -> Result<(), StoreError> {
-        self.sqlite()?.record_soon(record)
+        match &self.engine {
+            Engine::Sqlite(w) => w.record_soon(record),
+            Engine::Postgres(p) => p.record_soon(record),
+            Engine::Dynamodb(_) => Err(self.no_events()),
+        }
     }
 
     /// Keeps `record` and waits until it is durable.
     pub async fn record(&self, record: EventRecord) -> Result<(), StoreError> {
-        self.sqlite()?.call(move |s| s.record(&[record])).await
+        match &self.engine {
+            Engine::Sqlite(w) => w.call(move |s| s.record(&[record])).await,
+            Engine::Postgres(p) => p.record(&[record]).await,
+            Engine::Dynamodb(_) => Err(self.no_events()),
+        }
     }
 
     /// Every event kept for link `id`, oldest first (the audit trail).
     pub async fn link_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
         check_id(id)?;
         let id = id.to_owned();
-        self.sqlite()?.call(move |s| s.link_events(&id)).await
+        match &self.engine {
+            Engine::Sqlite(w) => w.call(move |s| s.link_events(&id)).await,
+            Engine::Postgres(p) => p.link_events(&id).await,
+            Engine::Dynamodb(_) => Err(self.no_events()),
+        }
     }
 
-    /// Up to `limit` events past webhook `target`'s cursor.
+    /// Up to `limit` events past webhook `target`'s cursor. On PostgreSQL,
+    /// shared by several processes, they are claimed for this one (another
+    /// process gets none until [`Store::webhook_advance`] or the claim's
+    /// lease runs out); `limit` 0 only makes the cursor.
     pub async fn webhook_next(&self, target: &str, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
         let target = target.to_owned();
-        self.sqlite()?.call(move |s| s.webhook_next(&target, limit)).await
+        match &self.engine {
+            Engine::Sqlite(w) => w.call(move |s| s.webhook_next(&target, limit)).await,
+            Engine::Postgres(p) => p.webhook_next(&target, limit).await,
+            Engine::Dynamodb(_) => Err(self.no_events()),
+        }
     }
 
-    /// Moves `target`'s cursor to `to` and lists `failed` (seq, due Unix ms) for retries.
+    /// Moves `target`'s cursor to `to` (the last `seq` that
+    /// [`Store::webhook_next`] gave) and lists `failed` (seq, due Unix ms)
+    /// for retries.
     pub async fn webhook_advance(&self, target: &str, to: i64, failed: Vec<(i64, i64)>) -> Result<(), StoreError> {
         let target = target.to_owned();
-        self.sqlite()?.call(move |s| s.webhook_advance(&target, to, &failed)).await
+        match &self.engine {
+            Engine::Sqlite(w) => w.call(move |s| s.webhook_advance(&target, to, &failed)).await,
+            Engine::Postgres(p) => p.webhook_advance(&target, to, &failed).await,
+            Engine::Dynamodb(_) => Err(self.no_events()),
+        }
     }
 
-    /// `target`'s retries due at `now_ms`.
+    /// `target`'s retries due at `now_ms` (on PostgreSQL claimed for this
+    /// process: due again only a lease later).
     pub async fn webhook_due(&self, target: &str, now_ms: i64, limit: u32) -> Result<Vec<Retry>, StoreError> {
         let target = target.to_owned();
-        self.sqlite()?.call(move |s| s.webhook_due(&target, now_ms, limit)).await
+        match &self.engine {
+            Engine::Sqlite(w) => w.call(move |s| s.webhook_due(&target, now_ms, limit)).await,
+            Engine::Postgres(p) => p.webhook_due(&target, now_ms, limit).await,
+            Engine::Dynamodb(_) => Err(self.no_events()),
+        }
     }
 
     /// After a retry of `seq`: `None` drops it, `Some(ms)` tries again then.
     pub async fn webhook_retried(&self, target: &str, seq: i64, next_ms: Option<i64>) -> Result<(), StoreError> {
         let target = target.to_owned();
-        self.sqlite()?.call(move |s| s.webhook_retried(&target, seq, next_ms)).await
+        match &self.engine {
+            Engine::Sqlite(w) => w.call(move |s| s.webhook_retried(&target, seq, next_ms)).await,
+            Engine::Postgres(p) => p.webhook_retried(&target, seq, next_ms).await,
+            Engine::Dynamodb(_) => Err(self.no_events()),
+        }
     }
 
     /// How many retries wait for `target`.
     pub async fn webhook_waiting(&self, target: &str) -> Result<u64, StoreError> {
         let target = target.to_owned();
-        self.sqlite()?.call(move |s| s.webhook_waiting(&target)).await
+        match &self.engine {
+            Engine::Sqlite(w) => w.call(move |s| s.webhook_waiting(&target)).await,
+            Engine::Postgres(p) => p.webhook_waiting(&target).await,
+            Engine::Dynamodb(_) => Err(self.no_events()),
+        }
     }
 }
 

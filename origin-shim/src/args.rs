@@ -214,7 +214,7 @@ pub struct ServeArgs {
     pub refusal_burst: u32,
     /// POST every link event (docs/events.md) to this URL as a Standard
     /// Webhook (signed with --webhook-secret-file); repeat for more. Needs a
-    /// store that keeps events (sqlite:).
+    /// store that keeps events (sqlite: or postgres:).
     #[arg(long = "webhook", value_name = "URL", requires = "webhook_secret_file")]
     pub webhooks: Vec<String>,
     /// The webhook signing secret: a file whose first line is

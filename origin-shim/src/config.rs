@@ -91,11 +91,13 @@ pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<(Edg
         }
         _ => bail!("give exactly one of --root DIR and --upstream URL"),
     };
+    let delivery = webhook_delivery(args)?;
     let options = OpenOptions {
         table: args.table.clone(),
         password_file: args.store_password_file.clone(),
         create: args.create_store,
         on_file_change: Some(log_file_changes()),
+        delivery_lease: delivery.as_ref().map(Delivery::lease),
         ..Default::default()
     };
     let store = match StoreSpec::parse(&args.store)? {
@@ -104,10 +106,9 @@ pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<(Edg
     };
     let body_timeout = std::time::Duration::from_millis(args.body_timeout_ms);
     let refusal_limit = RefusalLimit::new(args.refusal_rate, args.refusal_burst).map(std::sync::Arc::new);
-    let delivery = webhook_delivery(args)?;
     if delivery.is_some() && !store.keeps_events() {
         bail!(
-            "--webhook needs a store that keeps link events: sqlite: (docs/events.md); {} does not yet",
+            "--webhook needs a store that keeps link events: sqlite: or postgres: (docs/events.md); {} does not",
             store.engine_name()
         );
     }

@@ -10,7 +10,9 @@
 //! failed delivery is retried with doubling waits, under the same
 //! `webhook-id`, until it succeeds or the event is older than the give-up
 //! age. At least once: a crash between a POST and the cursor's move sends
-//! that event again.
+//! that event again. Several processes sharing one store (PostgreSQL) run
+//! this same loop: the store hands a batch or a due retry to one of them at
+//! a time (a claim with a lease, [`Delivery::lease`]).
 
 use crate::edge::EdgeState;
 use bytes::Bytes;
@@ -86,6 +88,13 @@ fn now_ms() -> i64 {
 }
 
 impl Delivery {
+    /// How long a claim on a batch holds in a store shared by several
+    /// processes (PostgreSQL) before another process may send it: longer
+    /// than a round takes (its POSTs run at once, each within the timeout).
+    pub fn lease(&self) -> Duration {
+        self.timeout.saturating_mul(2).saturating_add(Duration::from_secs(5))
+    }
+
     /// The wait before attempt `attempt + 1` (after `attempt` failures).
     fn backoff(&self, attempts: u32) -> Duration {
         let factor = 1u32.checked_shl(attempts.saturating_sub(1)).unwrap_or(u32::MAX);
@@ -261,5 +270,20 @@ mod tests {
         let waits: Vec<u64> = (1..=12).map(|a| delivery.backoff(a).as_secs()).collect();
         assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600]);
         assert_eq!(delivery.backoff(200).as_secs(), 3600, "no overflow");
+    }
+
+    #[test]
+    fn a_delivery_claim_outlasts_a_round_of_posts_each_within_the_timeout() {
+        let delivery = Delivery {
+            targets: vec![],
+            secret: Secret::from_bytes(&[1; 32]).unwrap(),
+            timeout: Duration::from_secs(10),
+            retry_first: Duration::from_secs(5),
+            retry_max: Duration::from_secs(3600),
+            give_up_after: 86_400,
+        };
+        assert_eq!(delivery.lease(), Duration::from_secs(25));
+        let huge = Delivery { timeout: Duration::MAX, ..delivery };
+        assert_eq!(huge.lease(), Duration::MAX, "no overflow");
     }
 }

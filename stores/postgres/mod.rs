@@ -14,15 +14,24 @@
 //! so the engine recovers by itself when the database comes back; every
 //! call goes through the one [`RetryPolicy`]. The schema is created and
 //! migrated at open ([`schema`]).
+//!
+//! Link events (migration 5, [`events`]): a counted use's `link.used` is
+//! inserted by the consume's own statement (the 13-argument
+//! `oncelink_consume`); revokes write theirs in the
+//! revoke's; resumes and refusals go through a queue that a background
+//! task writes in batches, so a request never waits for them.
 
+mod events;
 mod schema;
 
 pub use schema::{known_version, MIGRATIONS};
 
+use crate::events::{EventRecord, Retry, StoredEvent, DEFAULT_RETENTION};
 use crate::spec::PgUrl;
 use crate::{OpenOptions, Record, RetryPolicy, Revoked, StoreError};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, RecyclingMethod, Runtime};
 use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
+use tokio::sync::mpsc;
 use tokio_postgres::NoTls;
 
 /// Connections each process keeps at most. Consumes of one link queue on
@@ -30,12 +39,25 @@ use tokio_postgres::NoTls;
 pub const POOL_SIZE: usize = 8;
 /// Connections made at open.
 const WARM: usize = 4;
+/// Resumes' and refusals' events that may wait to be written; past it
+/// [`Pool::record_soon`] refuses (the host logs the event as not recorded).
+const SOON_QUEUE: usize = 4096;
+/// Events written per transaction by the background writer.
+const SOON_BATCH: usize = 64;
+/// A delivery claim's lease when [`OpenOptions::delivery_lease`] is not set.
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A pool of connections to one database, migrated.
 #[derive(Clone)]
 pub struct Pool {
     pool: deadpool_postgres::Pool,
     retry: RetryPolicy,
+    /// Queue of the background event writer.
+    soon: mpsc::Sender<EventRecord>,
+    /// This process's name in delivery claims (random per open).
+    owner: std::sync::Arc<str>,
+    /// How long a delivery claim holds, ms.
+    lease_ms: i64,
 }
 
 impl Pool {
@@ -78,7 +100,100 @@ impl Pool {
         drop(client);
         let warm: Vec<_> = futures_join(&pool, WARM).await;
         drop(warm);
-        Ok(Pool { pool, retry: options.retry })
+        let (soon, queue) = mpsc::channel(SOON_QUEUE);
+        let mut owner = [0u8; 12];
+        getrandom::fill(&mut owner).map_err(|e| StoreError::Engine(format!("postgres store: no randomness: {e}")))?;
+        let owner: String = owner.iter().map(|b| format!("{b:02x}")).collect();
+        let lease = options.delivery_lease.unwrap_or(DEFAULT_LEASE);
+        let pool = Pool {
+            pool,
+            retry: options.retry,
+            soon,
+            owner: owner.into(),
+            lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2),
+        };
+        tokio::spawn(write_soon(pool.clone(), queue));
+        Ok(pool)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool.get().await.map_err(|e| pool_error(e, "the pool"))
+    }
+
+    /// As [`Pool::apply`]; a consume that counts also keeps `draft`
+    /// (`Event::counted`) in the same statement (the 13-argument
+    /// `oncelink_consume` of migration 5): one round trip, as a bare
+    /// consume, and the record's row lock is never held across the network.
+    pub async fn apply_noting(&self, op: &StoreOp, draft: &EventRecord) -> Result<StoreReply, StoreError> {
+        if op.kind != StoreOpKind::Consume {
+            return self.apply(op).await;
+        }
+        let pieces = events::around_counts(draft)?;
+        self.retry.run(|| async { consume_noting(&self.client().await?, op, draft, &pieces).await }).await
+    }
+
+    /// Queues `record` for the background writer and returns at once.
+    pub fn record_soon(&self, record: EventRecord) -> Result<(), StoreError> {
+        self.soon.try_send(record).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                StoreError::Transient("postgres store: the event queue is full".into())
+            }
+            mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Engine("postgres store: the event writer is gone".into())
+            }
+        })
+    }
+
+    /// Keeps `records` in one transaction.
+    pub async fn record(&self, records: &[EventRecord]) -> Result<(), StoreError> {
+        self.retry
+            .run(|| async {
+                let mut client = self.client().await?;
+                let tx = client.transaction().await.map_err(error)?;
+                for record in records {
+                    events::insert(&tx, record).await?;
+                }
+                tx.commit().await.map_err(error)
+            })
+            .await
+    }
+
+    /// Every event kept for link `id`, oldest first.
+    pub async fn link_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        self.retry.run(|| async { events::of_link(&self.client().await?, id).await }).await
+    }
+
+    /// Up to `limit` events past `target`'s cursor, claimed by this process.
+    pub async fn webhook_next(&self, target: &str, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        self.retry
+            .run(|| async {
+                events::next_for(&mut self.client().await?, target, limit, &self.owner, self.lease_ms).await
+            })
+            .await
+    }
+
+    /// Moves `target`'s cursor to this process's claim ending at `to`; lists `failed` for retries.
+    pub async fn webhook_advance(&self, target: &str, to: i64, failed: &[(i64, i64)]) -> Result<(), StoreError> {
+        self.retry
+            .run(|| async { events::advance(&mut self.client().await?, target, &self.owner, to, failed).await })
+            .await
+    }
+
+    /// `target`'s retries due at `now_ms`, claimed by this process.
+    pub async fn webhook_due(&self, target: &str, now_ms: i64, limit: u32) -> Result<Vec<Retry>, StoreError> {
+        self.retry
+            .run(|| async { events::due(&self.client().await?, target, now_ms, limit, self.lease_ms).await })
+            .await
+    }
+
+    /// After a retry of `seq`: `None` drops it, `Some(ms)` tries again then.
+    pub async fn webhook_retried(&self, target: &str, seq: i64, next_ms: Option<i64>) -> Result<(), StoreError> {
+        self.retry.run(|| async { events::retried(&self.client().await?, target, seq, next_ms).await }).await
+    }
+
+    /// How many retries wait for `target`.
+    pub async fn webhook_waiting(&self, target: &str) -> Result<u64, StoreError> {
+        self.retry.run(|| async { events::waiting(&self.client().await?, target).await }).await
     }
 
     /// Carries out `op` (see the module docs).
@@ -87,7 +202,7 @@ impl Pool {
             .run(|| async {
                 let mut client = self.pool.get().await.map_err(|e| pool_error(e, "the pool"))?;
                 match op.kind {
-                    StoreOpKind::Consume => consume(&mut client, op).await,
+                    StoreOpKind::Consume => consume(&client, op).await,
                     StoreOpKind::Attempt => attempt(&mut client, op).await,
                     StoreOpKind::Resume | StoreOpKind::Read => read(&client, op).await,
                     StoreOpKind::Guard => guard(&client, op).await,
@@ -121,17 +236,25 @@ impl Pool {
                 .await
                 .map_err(error)?;
                 let after = record(&tx, id, "").await?.ok_or_else(|| StoreError::Corrupt("record vanished".into()))?;
+                if before.as_ref().is_none_or(|b| !b.revoked) {
+                    let now = crate::unix_now();
+                    let event = oncelink_edge::event::Event::revoked(id, before.as_ref().map(|b| b.used), now);
+                    let link_exp = after.expire_at.unwrap_or(now);
+                    events::insert(&tx, &EventRecord::new(event, now, link_exp, DEFAULT_RETENTION)).await?;
+                }
                 tx.commit().await.map_err(error)?;
                 Ok(Revoked { before, after })
             })
             .await
     }
 
-    /// Deletes expired records and their uses; returns how many records went.
+    /// Deletes expired records and their uses, and events past their
+    /// retention; returns how many records went.
     pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
         self.retry
             .run(|| async {
                 let client = self.pool.get().await.map_err(|e| pool_error(e, "the pool"))?;
+                events::prune(&client, now).await?;
                 let row = client
                     .query_one(
                         "WITH gone AS (
@@ -150,6 +273,26 @@ impl Pool {
     }
 }
 
+/// The background writer of [`Pool::record_soon`]: up to [`SOON_BATCH`]
+/// queued events per transaction. An event the store cannot take within
+/// the retry policy is lost (as a queued event is in a crash).
+async fn write_soon(pool: Pool, mut queue: mpsc::Receiver<EventRecord>) {
+    // The writer's own copy must not keep the queue open.
+    let Pool { pool, retry, owner, lease_ms, .. } = pool;
+    let (closed, _) = mpsc::channel(1);
+    let pool = Pool { pool, retry, soon: closed, owner, lease_ms };
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < SOON_BATCH {
+            match queue.try_recv() {
+                Ok(record) => batch.push(record),
+                Err(_) => break,
+            }
+        }
+        let _ = pool.record(&batch).await;
+    }
+}
+
 /// Holds `k` connections at once (so the pool makes them), then hands them back.
 async fn futures_join(pool: &deadpool_postgres::Pool, k: usize) -> Vec<deadpool_postgres::Client> {
     let mut held = Vec::with_capacity(k);
@@ -165,7 +308,7 @@ async fn futures_join(pool: &deadpool_postgres::Pool, k: usize) -> Vec<deadpool_
 /// The consume: one call of `oncelink_consume` (schema.rs), which locks
 /// (creating) the record, decides on what the lock shows and writes, in
 /// one statement: one round trip, the row lock held only inside the server.
-async fn consume(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result<StoreReply, StoreError> {
+async fn consume(client: &impl GenericClient, op: &StoreOp) -> Result<StoreReply, StoreError> {
     let statement = client
         .prepare_cached(
             "SELECT o_counted, o_used, o_revoked, o_failures, o_last_use, o_bound
@@ -179,6 +322,11 @@ async fn consume(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result
         .query_one(&statement, &[&op.id, &op.fp, &n, &op.now, &op.resume_after, &op.expire_at, &max, &op.bind])
         .await
         .map_err(error)?;
+    reply_of(&row)
+}
+
+/// The reply of an `oncelink_consume` row.
+fn reply_of(row: &tokio_postgres::Row) -> Result<StoreReply, StoreError> {
     let used = count(row.get(1), "used")?;
     Ok(if row.get::<_, bool>(0) {
         StoreReply::Counted { used }
@@ -191,6 +339,51 @@ async fn consume(client: &mut deadpool_postgres::Client, op: &StoreOp) -> Result
             bound: row.get(5),
         }
     })
+}
+
+/// [`consume`] that also keeps the `link.used` event of a counted use:
+/// `pieces` is the draft's body around its two counts
+/// ([`events::around_counts`]), which the database completes.
+async fn consume_noting(
+    client: &impl GenericClient,
+    op: &StoreOp,
+    draft: &EventRecord,
+    pieces: &[String; 3],
+) -> Result<StoreReply, StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT o_counted, o_used, o_revoked, o_failures, o_last_use, o_bound
+             FROM oncelink_consume($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .await
+        .map_err(error)?;
+    let n = i32::try_from(op.n).map_err(|_| StoreError::Engine("n out of range".into()))?;
+    let max = op.max_failures.map(|m| i32::try_from(m).unwrap_or(i32::MAX));
+    let limit = draft.event.data.limit.and_then(|l| i32::try_from(l).ok()).unwrap_or(i32::MAX);
+    let per_link = crate::events::MAX_EVENTS_PER_LINK as i32;
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let row = client
+        .query_one(
+            &statement,
+            &[
+                &op.id,
+                &op.fp,
+                &n,
+                &op.now,
+                &op.resume_after,
+                &op.expire_at,
+                &max,
+                &op.bind,
+                &pieces,
+                &limit,
+                &draft.at,
+                &draft.keep_until,
+                &per_link,
+            ],
+        )
+        .await
+        .map_err(error)?;
+    reply_of(&row)
 }
 
 /// A checked password guess (`attempt`), a compare-and-set in one

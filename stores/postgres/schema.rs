@@ -128,6 +128,79 @@ pub const MIGRATIONS: &[&str] = &[
          o_last_use := p_now;
      END
      $fn$;",
+    // 5: link events (crate::events, docs/events.md): the audit trail, also
+    // the webhook outbox (a counted use's event is inserted in the use's own
+    // transaction), each webhook target's cursor and its retries. Delivery
+    // reads events in (xid, seq) order and only those whose transaction is
+    // older than every transaction still running (xid below the snapshot's
+    // xmin): a sequence number is taken before its commit, so a reader
+    // going by seq alone could pass an event that commits later and never
+    // see it. The cursor's lease (owner, until) lets one process of several
+    // deliver a batch; a crashed owner's lease runs out and another takes it.
+    // Needs PostgreSQL 13 (xid8).
+    "CREATE TABLE oncelink_events (
+         seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         xid        xid8 NOT NULL DEFAULT pg_current_xact_id(),
+         id         text NOT NULL,
+         at         bigint NOT NULL,
+         keep_until bigint NOT NULL,
+         body       text NOT NULL
+     );
+     CREATE INDEX oncelink_events_by_link ON oncelink_events (id, seq);
+     CREATE INDEX oncelink_events_keep_until ON oncelink_events (keep_until);
+     CREATE INDEX oncelink_events_delivery ON oncelink_events (xid, seq);
+     CREATE TABLE oncelink_webhook_cursors (
+         target         text PRIMARY KEY,
+         cursor_xid     xid8 NOT NULL,
+         cursor_seq     bigint NOT NULL,
+         lease_owner    text,
+         lease_until_ms bigint NOT NULL DEFAULT 0,
+         claim_xid      xid8,
+         claim_seq      bigint
+     );
+     CREATE TABLE oncelink_webhook_retries (
+         target   text NOT NULL,
+         seq      bigint NOT NULL,
+         attempts integer NOT NULL,
+         due_ms   bigint NOT NULL,
+         PRIMARY KEY (target, seq)
+     );
+     CREATE INDEX oncelink_webhook_retries_due ON oncelink_webhook_retries (target, due_ms);
+     -- Keeps one event and drops the link's oldest past p_max; returns its seq.
+     CREATE FUNCTION oncelink_record_event(p_id text, p_at bigint, p_keep bigint, p_body text, p_max integer,
+         OUT o_seq bigint)
+     LANGUAGE plpgsql VOLATILE AS $fn$
+     BEGIN
+         INSERT INTO oncelink_events (id, at, keep_until, body) VALUES (p_id, p_at, p_keep, p_body)
+         RETURNING seq INTO o_seq;
+         DELETE FROM oncelink_events e WHERE e.id = p_id AND e.seq <= (
+             SELECT k.seq FROM oncelink_events k WHERE k.id = p_id ORDER BY k.seq DESC LIMIT 1 OFFSET p_max);
+     END
+     $fn$;
+     -- The consume of migration 4 that, when it counts, also keeps the
+     -- use's link.used event, in the same statement: still one round trip,
+     -- the row lock held only inside the server. The body comes in three
+     -- pieces around its two numbers (used, then remaining = the limit less
+     -- used, never below 0), which only the database knows
+     -- (postgres/events.rs, around_counts; stores/tests/events.rs checks the
+     -- result is byte for byte the core's own rendering).
+     -- The 7- and 8-argument functions stay for binaries of older schemas.
+     CREATE FUNCTION oncelink_consume(
+         p_id text, p_fp text, p_n integer, p_now bigint, p_ra bigint, p_exp bigint, p_maxf integer, p_bind text,
+         p_event text[], p_limit integer, p_at bigint, p_keep bigint, p_max integer,
+         OUT o_counted boolean, OUT o_used integer, OUT o_revoked boolean, OUT o_failures integer,
+         OUT o_last_use bigint, OUT o_bound text, OUT o_seq bigint)
+     LANGUAGE plpgsql VOLATILE AS $fn$
+     BEGIN
+         SELECT c.o_counted, c.o_used, c.o_revoked, c.o_failures, c.o_last_use, c.o_bound
+         INTO o_counted, o_used, o_revoked, o_failures, o_last_use, o_bound
+         FROM oncelink_consume(p_id, p_fp, p_n, p_now, p_ra, p_exp, p_maxf, p_bind) c;
+         IF o_counted THEN
+             SELECT e.o_seq INTO o_seq FROM oncelink_record_event(p_id, p_at, p_keep,
+                 p_event[1] || o_used || p_event[2] || greatest(p_limit - o_used, 0) || p_event[3], p_max) e;
+         END IF;
+     END
+     $fn$;",
 ];
 
 /// The newest schema version this binary knows.

@@ -1060,51 +1060,6 @@ mod tests {
     }
 
     #[test]
-    fn a_webhook_target_starts_at_the_newest_event_and_retries_what_failed() {
-        let (_dir, mut s) = store();
-        s.record(&[draft(1, 900)]).unwrap();
-        assert_eq!(s.webhook_next("http://a", 10).unwrap(), vec![], "a new target starts after what exists");
-        s.record(&[draft(1, 1000), draft(1, 1001), draft(1, 1002)]).unwrap();
-        let next = s.webhook_next("http://a", 10).unwrap();
-        assert_eq!(next.iter().map(|e| e.at).collect::<Vec<_>>(), [1000, 1001, 1002]);
-        s.webhook_advance("http://a", next[2].seq, &[(next[1].seq, 5_000)]).unwrap();
-        assert_eq!(s.webhook_next("http://a", 10).unwrap(), vec![]);
-        assert_eq!(s.webhook_due("http://a", 4_999, 10).unwrap(), vec![]);
-        let due = s.webhook_due("http://a", 5_000, 10).unwrap();
-        assert_eq!((due.len(), due[0].attempts, due[0].event.seq), (1, 1, next[1].seq));
-        assert_eq!(due[0].event.message_id(), next[1].message_id(), "the same webhook-id on a retry");
-        s.webhook_retried("http://a", next[1].seq, Some(9_000)).unwrap();
-        assert_eq!(s.webhook_due("http://a", 9_000, 10).unwrap()[0].attempts, 2);
-        s.webhook_retried("http://a", next[1].seq, None).unwrap();
-        assert_eq!(s.webhook_waiting("http://a").unwrap(), 0);
-        assert_eq!(s.webhook_next("http://b", 10).unwrap(), vec![], "each target has its own cursor");
-    }
-
-    #[test]
-    fn events_are_kept_until_their_retention_and_at_most_a_thousand_per_link() {
-        let (_dir, mut s) = store();
-        let records: Vec<EventRecord> = (0..1005).map(|i| draft(1, 1000 + i)).collect();
-        s.record(&records).unwrap();
-        let kept = s.link_events(ID).unwrap();
-        assert_eq!(kept.len(), 1000);
-        assert_eq!(kept[0].at, 1005, "the oldest went first");
-        s.prune(1000 + 1004 + 3600 + DEFAULT_RETENTION).unwrap();
-        assert_eq!(s.link_events(ID).unwrap().len(), 1, "pruned past each event's keep_until");
-    }
-
-    #[test]
-    fn a_revoke_keeps_a_revoked_event_once() {
-        let (_dir, mut s) = store();
-        s.apply(&op(StoreOpKind::Consume, 3, "a", 1000)).unwrap();
-        s.revoke(ID).unwrap();
-        s.revoke(ID).unwrap();
-        let kept = s.link_events(ID).unwrap();
-        assert_eq!(kept.len(), 1);
-        let body: serde_json::Value = serde_json::from_str(&kept[0].body).unwrap();
-        assert_eq!((body["type"].as_str(), body["data"]["used"].as_u64()), (Some("link.revoked"), Some(1)));
-    }
-
-    #[test]
     fn refuses_a_file_that_is_not_sqlite() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("junk.db");
