@@ -58,6 +58,7 @@ export async function writeNote(note, deps, requestId = null) {
   let error = null;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), settings.attemptTimeoutMs);
+  timer.unref?.();
   try {
     if (!creds) throw new Error('no AWS credentials in the environment');
     const call = JSON.parse(wasm.dynamodb_note_request(JSON.stringify(note), settings.targetJson, JSON.stringify(creds), deps.nowMs() / 1000));
