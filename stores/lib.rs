@@ -181,8 +181,9 @@ impl Store {
 
 /// Link events (`events`, docs/events.md). SQLite keeps them; the other
 /// engines do not yet (PostgreSQL: migration 5, to come; DynamoDB: the AWS
-/// events Lambda reads the table's stream), and answer
-/// [`StoreError::Spec`] for every call here.
+/// events Lambda reads the table's stream and keeps the trail, which
+/// [`Store::link_events`] reads), and answer [`StoreError::Spec`] for every
+/// other call here.
 impl Store {
     /// Whether this store keeps link events (the audit trail, webhooks).
     pub fn keeps_events(&self) -> bool {
@@ -226,8 +227,12 @@ impl Store {
     }
 
     /// Every event kept for link `id`, oldest first (the audit trail).
+    /// DynamoDB: the audit table the AWS events Lambda writes (`<table>-events`).
     pub async fn link_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
         check_id(id)?;
+        if let Engine::Dynamodb(t) = &self.engine {
+            return t.link_events(id).await;
+        }
         let id = id.to_owned();
         self.sqlite()?.call(move |s| s.link_events(&id)).await
     }

@@ -376,6 +376,45 @@ pub fn revoke_request(
     signed_call("UpdateItem", body, region, store, credentials, now)
 }
 
+/// The audit table's name for a token table: the events Lambda keeps each
+/// link's events in `<table>-events` (key `id` (S) and `seq` (N), TTL
+/// `expire_at`; docs/events.md "On AWS").
+pub fn audit_table(table: &str) -> String {
+    format!("{table}-events")
+}
+
+/// Events per page of [`audit_request`]: an event is under 1 KB, so a
+/// page stays far below the 1 MB a reader takes.
+pub const AUDIT_PAGE: u32 = 100;
+
+/// Strongly consistent `Query` of `id`'s audit trail in the audit table of
+/// `store` ([`audit_table`]), oldest first, from past `after_seq` (the last
+/// page's `LastEvaluatedKey`), for `oncelink audit`.
+pub fn audit_request(
+    id: &str,
+    after_seq: Option<i64>,
+    region: &str,
+    store: &StoreConfig,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<HttpCall, RequestError> {
+    check_id(id)?;
+    let start = after_seq
+        .map(|seq| format!(r##","ExclusiveStartKey":{{"id":{{"S":"{id}"}},"seq":{{"N":"{seq}"}}}}"##))
+        .unwrap_or_default();
+    let body = format!(
+        concat!(
+            r##"{{"TableName":"{table}","KeyConditionExpression":"#i = :id","ExpressionAttributeNames":{{"#i":"id"}},"##,
+            r##""ExpressionAttributeValues":{{":id":{{"S":"{id}"}}}},"ConsistentRead":true,"Limit":{page}{start}}}"##
+        ),
+        table = audit_table(&store.table),
+        id = id,
+        page = AUDIT_PAGE,
+        start = start,
+    );
+    signed_call("Query", body, region, store, credentials, now)
+}
+
 /// Strongly consistent `GetItem` of the whole record, for `oncelink status`.
 pub fn status_request(
     id: &str,
