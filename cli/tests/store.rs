@@ -170,7 +170,9 @@ fn audit_reads_the_events_lambdas_table_on_dynamodb() {
     let filler = "x".repeat(64);
     let total = 2 * u64::from(oncelink_edge::dynamodb::AUDIT_PAGE) + 50;
     let body = |seq: u64| {
-        format!(r#"{{"type":"link.refused","timestamp":"2026-01-01T00:00:00Z","data":{{"id":"{id}","ref":"{filler}","reason":"used_up","n":{seq}}}}}"#)
+        format!(
+            r#"{{"type":"link.refused","timestamp":"2026-01-01T00:00:00Z","data":{{"id":"{id}","ref":"{filler}","reason":"used_up","n":{seq}}}}}"#
+        )
     };
     for seq in (1..=total).rev() {
         let body = body(seq);

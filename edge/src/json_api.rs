@@ -5,11 +5,11 @@
 
 use crate::config::Config;
 use crate::decide::{decide, Awaiting, Body, Pending, Step};
-use crate::error::Error;
-use crate::request::Request;
 use crate::dynamodb::EventNote;
+use crate::error::Error;
 use crate::error::Reason;
 use crate::event::{self, Outcome};
+use crate::request::Request;
 use crate::store::StoreReply;
 use crate::token::UntrustedToken;
 

@@ -646,7 +646,10 @@ mod tests {
             body["ExpressionAttributeNames"].as_object().unwrap().values().filter_map(Value::as_str).collect();
         written.sort_unstable();
         assert_eq!(written, ["ev_count", "ev_last", "expire_at"]);
-        assert_eq!(event_request(&EventNote { id: "short".into(), ..note }, &store, &creds, 0), Err(RequestError::BadId));
+        assert_eq!(
+            event_request(&EventNote { id: "short".into(), ..note }, &store, &creds, 0),
+            Err(RequestError::BadId)
+        );
     }
 
     #[test]

@@ -65,7 +65,9 @@ pub fn events(record_json: &str, retention: i64) -> Result<Vec<StreamEvent>, Str
         number::<i64>(item, name).map(|n| n.unwrap_or(0)).map_err(|_| format!("attribute {name} is malformed"))
     };
     let revoked = |item: &Map<String, Value>| -> Result<i64, String> {
-        boolean(item, "revoked").map(|b| i64::from(b == Some(true))).map_err(|_| "attribute revoked is malformed".into())
+        boolean(item, "revoked")
+            .map(|b| i64::from(b == Some(true)))
+            .map_err(|_| "attribute revoked is malformed".into())
     };
     let text = |name: &str| new.get(name).and_then(|v| v["S"].as_str());
 
@@ -120,7 +122,8 @@ mod tests {
     #[test]
     fn a_counted_use_completes_its_draft_with_the_new_count() {
         let old = json!({"id": {"S": ID}, "used": {"N": "1"}, "expire_at": {"N": "1767229200"}});
-        let new = json!({"id": {"S": ID}, "used": {"N": "2"}, "ev_use": {"S": DRAFT}, "expire_at": {"N": "1767229200"}});
+        let new =
+            json!({"id": {"S": ID}, "used": {"N": "2"}, "ev_use": {"S": DRAFT}, "expire_at": {"N": "1767229200"}});
         let got = events(&record("MODIFY", Some(old), new), 100).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].body, event::counted_json(DRAFT, 2).unwrap());

@@ -157,7 +157,8 @@ pub fn dynamodb_consume_request(
 pub fn dynamodb_note_request(note_json: &str, store_json: &str, creds_json: &str, now: f64) -> Result<String, JsError> {
     let note: dynamodb::EventNote = serde_json::from_str(note_json).map_err(|e| JsError::new(&format!("note: {e}")))?;
     let (store, creds) = event_target(store_json, creds_json)?;
-    let call = dynamodb::event_request(&note, &store, &creds, seconds(now)?).map_err(|e| JsError::new(&e.to_string()))?;
+    let call =
+        dynamodb::event_request(&note, &store, &creds, seconds(now)?).map_err(|e| JsError::new(&e.to_string()))?;
     serde_json::to_string(&call).map_err(|e| JsError::new(&e.to_string()))
 }
 
