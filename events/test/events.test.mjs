@@ -94,7 +94,7 @@ function eventsLambda(extra = {}) {
     ...extra,
   };
   const logs = [];
-  const handler = createEventsHandler({ wasm: eventsWasm, aws: awsClient(env), env, log: (l) => logs.push(l) });
+  const handler = createEventsHandler({ wasm: eventsWasm, aws: awsClient(env, { timeoutMs: 60000 }), env, log: (l) => logs.push(l) });
   return { handler, logs };
 }
 
@@ -106,7 +106,8 @@ function caseEvent(c, extraHeaders = {}) {
 
 before(async () => {
   moto = await startMoto();
-  aws = awsClient({ AWS_REGION: 'us-east-1', ...TEST_ENV, AWS_ENDPOINT_URL: moto.endpoint });
+  // moto answers one request at a time and slowly on a loaded machine: correctness, not latency, is under test.
+  aws = awsClient({ AWS_REGION: 'us-east-1', ...TEST_ENV, AWS_ENDPOINT_URL: moto.endpoint }, { timeoutMs: 60000 });
   const created = await aws('dynamodb', 'CreateTable', {
     TableName: TABLE,
     AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
