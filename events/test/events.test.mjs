@@ -8,9 +8,9 @@
 // webhook-id it was first tried with. Payloads are edge/vectors/events.json's.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildAndImport, root, TEST_ENV } from '../../edge/js/test/support/bundle.mjs';
@@ -197,6 +197,15 @@ describe('link events on AWS', () => {
       assert.equal(a.body, kept.event.S, 'the delivered bytes are the kept bytes');
     }
     assert.ok(lambda.logs.some((l) => l.msg === 'oncelink.webhook_retry'));
+
+    // `oncelink audit` (the real binary, stores/dynamodb) reads the same trail with the same ids.
+    const cli = join(root, 'target/debug/oncelink');
+    assert.ok(existsSync(cli), 'target/debug/oncelink is missing: cargo build -p oncelink');
+    const audit = spawnSync(cli, ['audit', '--store', `dynamodb:us-east-1@${moto.endpoint}`, '--table', TABLE, id, '--json'], { env: { ...process.env, ...TEST_ENV }, encoding: 'utf8' });
+    assert.equal(audit.status, 0, audit.stderr);
+    const trail = JSON.parse(audit.stdout);
+    assert.deepEqual(trail.events.map((e) => e.webhook_id), Items.map((i) => i.webhook_id.S));
+    assert.deepEqual(trail.events.map((e) => e.event), bodies);
   });
 
   it('a refusal whose event write fails is still the same refusal, and the failure is logged', async () => {
