@@ -68,6 +68,7 @@ export function bakedStoreSettings(settings) {
     budget_ms: settings.budgetMs,
     remember_ttl_ms: settings.rememberTtlMs,
     remember_max: settings.rememberMax,
+    events: settings.events,
   };
 }
 

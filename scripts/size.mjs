@@ -12,8 +12,8 @@ import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 
 const BUDGET = {
-  "oncelink_edge_wasm_bg.wasm": { raw: 344_000, gzip: 149_000 }, // history: docs/performance.md
-  "oncelink_edge_wasm.js": { raw: 24_000, gzip: 8_000 },
+  "oncelink_edge_wasm_bg.wasm": { raw: 358_000, gzip: 154_000 }, // history: docs/performance.md
+  "oncelink_edge_wasm.js": { raw: 25_000, gzip: 8_000 },
 };
 
 const args = new Set(process.argv.slice(2));

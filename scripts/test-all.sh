@@ -36,6 +36,10 @@ step wasm-chromium wasm-pack test --headless --chrome wasm-tests --test browser
 # Builds edge/pkg, which the Lambda@Edge and CloudFront Function tests load.
 step wasm-size node scripts/size.mjs --check
 step lambda-edge npm run -s test:edge
+# The AWS events path: the bundle's event writes, moto's stream, the events
+# Lambda, a Python receiver checking every signature, and `oncelink audit` reading
+# the trail (docs/events.md, "On AWS").
+step events bash -c 'cargo build -q -p oncelink && npm run -s test:events'
 # Page mode in real headless Chromium (Playwright), on origin-shim and on the
 # Lambda@Edge emulator; needs the debug binaries the cargo-test step built.
 step browser bash -c 'cargo build -q -p origin-shim -p oncelink && npm run -s test:browser'

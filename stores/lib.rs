@@ -185,8 +185,9 @@ impl Store {
 }
 
 /// Link events (`events`, docs/events.md). SQLite and PostgreSQL keep
-/// them; DynamoDB does not (the AWS events Lambda reads the table's
-/// stream) and answers [`StoreError::Spec`] for every call here.
+/// them; on DynamoDB the AWS events Lambda reads the table's stream and
+/// keeps the trail, which [`Store::link_events`] reads; every other call
+/// here answers [`StoreError::Spec`] there.
 impl Store {
     /// Whether this store keeps link events (the audit trail, webhooks).
     pub fn keeps_events(&self) -> bool {
@@ -232,13 +233,14 @@ impl Store {
     }
 
     /// Every event kept for link `id`, oldest first (the audit trail).
+    /// DynamoDB: the audit table the AWS events Lambda writes (`<table>-events`).
     pub async fn link_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
         check_id(id)?;
-        let id = id.to_owned();
+        let owned = id.to_owned();
         match &self.engine {
-            Engine::Sqlite(w) => w.call(move |s| s.link_events(&id)).await,
-            Engine::Postgres(p) => p.link_events(&id).await,
-            Engine::Dynamodb(_) => Err(self.no_events()),
+            Engine::Sqlite(w) => w.call(move |s| s.link_events(&owned)).await,
+            Engine::Postgres(p) => p.link_events(&owned).await,
+            Engine::Dynamodb(t) => t.link_events(id).await,
         }
     }
 

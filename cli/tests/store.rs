@@ -148,3 +148,45 @@ fn status_refuses_a_store_of_a_newer_schema_with_one_line_and_exit_2() {
         assert!(err.contains("schema") && err.contains(found) && err.contains("upgrade oncelink"), "{spec}: {err}");
     }
 }
+
+/// `oncelink audit` on DynamoDB reads the audit table the AWS events Lambda
+/// writes (`<table>-events`, events/lambda.mjs): every page, oldest first,
+/// with the webhook-id the Lambda sent (the core's `message_id(seq, body)`).
+#[test]
+fn audit_reads_the_events_lambdas_table_on_dynamodb() {
+    let moto = Moto::start();
+    let audit = format!("{TABLE}-events");
+    let create = format!(
+        concat!(
+            r#"{{"TableName":"{}","BillingMode":"PAY_PER_REQUEST","#,
+            r#""AttributeDefinitions":[{{"AttributeName":"id","AttributeType":"S"}},{{"AttributeName":"seq","AttributeType":"N"}}],"#,
+            r#""KeySchema":[{{"AttributeName":"id","KeyType":"HASH"}},{{"AttributeName":"seq","KeyType":"RANGE"}}]}}"#
+        ),
+        audit
+    );
+    assert_eq!(moto.call("CreateTable", &create).0, 200);
+    let id = "cliAuditAAAAAAAAAAAAAA";
+    // Three pages of Query (AUDIT_PAGE events each).
+    let filler = "x".repeat(64);
+    let total = 2 * u64::from(oncelink_edge::dynamodb::AUDIT_PAGE) + 50;
+    let body = |seq: u64| {
+        format!(
+            r#"{{"type":"link.refused","timestamp":"2026-01-01T00:00:00Z","data":{{"id":"{id}","ref":"{filler}","reason":"used_up","n":{seq}}}}}"#
+        )
+    };
+    for seq in (1..=total).rev() {
+        let body = body(seq);
+        let put = serde_json::json!({"TableName": audit, "Item": {
+            "id": {"S": id}, "seq": {"N": seq.to_string()}, "at": {"N": "1767225600"},
+            "expire_at": {"N": "1800000000"}, "webhook_id": {"S": "msg_x"}, "event": {"S": body}}});
+        assert_eq!(moto.call("PutItem", &put.to_string()).0, 200);
+    }
+    let env = [("AWS_ACCESS_KEY_ID", ACCESS_KEY), ("AWS_SECRET_ACCESS_KEY", SECRET)];
+    let trail = json(&oncelink(&["audit", "--store", &moto.spec(), "--table", TABLE, id, "--json"], &env));
+    let events = trail["events"].as_array().unwrap();
+    assert_eq!(events.len() as u64, total, "every page");
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]) && seqs[0] == 1, "oldest first");
+    assert_eq!(events[6]["event"]["data"]["n"], 7);
+    assert_eq!(events[6]["webhook_id"], oncelink_edge::event::message_id(7, &body(7)));
+}

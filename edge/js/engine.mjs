@@ -21,6 +21,7 @@ import {
   toCoreRequest,
   viewerRecord,
 } from './cloudfront.mjs';
+import { draftOf, eventNote, writeNote } from './events.mjs';
 import { logDecision } from './log.mjs';
 import { Remembered } from './remembered.mjs';
 import { credentialsFrom, performStore, storeSettings } from './store.mjs';
@@ -117,7 +118,8 @@ export function createHandler(options) {
             creds = credentialsFrom(env);
             store = { latencyMs: 0, attempts: 0, error: null };
           }
-          const call = await performStore(pending.op, { wasm, settings, creds, ...io, deadlineMs });
+          const event = settings.events && pending.op.kind === 'consume' ? draftOf(validator, request, nowSeconds) : undefined;
+          const call = await performStore(pending.op, { wasm, settings, creds, ...io, deadlineMs, event });
           store = { latencyMs: store.latencyMs + call.latencyMs, attempts: store.attempts + call.attempts, error: call.error ?? store.error };
           step = JSON.parse(validator.resume(JSON.stringify(pending), JSON.stringify(call.reply)));
         } else {
@@ -125,6 +127,7 @@ export function createHandler(options) {
         }
       }
       if (first !== null) remembered.remember(first, step, io.nowMs());
+      if (settings.events && !fromMemory) await recordEvent(validator, request, step, nowSeconds, { wasm, settings, env, io, requestId });
       const common = {
         requestId,
         storeMs: store?.latencyMs,
@@ -167,6 +170,23 @@ export function createHandler(options) {
   };
 }
 
+/**
+ * Link events (events.mjs): a refusal's note is written before the refusal
+ * is answered (one more round trip, refusals only); a resume's is started
+ * and not awaited. A counted use's was written by its consume. Never throws.
+ */
+async function recordEvent(validator, request, step, nowSeconds, { wasm, settings, env, io, requestId }) {
+  try {
+    const outcome = step.step === 'forward' ? (step.allow === 'resumed' ? 'resumed' : null) : step.status >= 400 ? { refused: step.reason } : null;
+    if (outcome === null) return;
+    const note = eventNote(validator, JSON.stringify(request), outcome, nowSeconds);
+    if (note === null) return;
+    const writing = writeNote(note, { wasm, settings, creds: credentialsFrom(env), ...io }, requestId);
+    if (outcome !== 'resumed') await writing;
+  } catch {
+    // An event never changes the answer.
+  }
+}
 
 function oneLine(err) {
   return String(err?.message ?? err).replace(/\s+/g, ' ').slice(0, 300);

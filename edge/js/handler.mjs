@@ -14,6 +14,7 @@ import baked from 'oncelink:config';
 import { createHandler as create } from './engine.mjs';
 
 export { setLogSink } from './log.mjs';
+export { setEventLogSink } from './events.mjs';
 
 wasm.initSync({ module: readFileSync(new URL('./oncelink_edge_wasm_bg.wasm', import.meta.url)) });
 

@@ -73,6 +73,9 @@ export function storeSettings(store) {
   if (!Number.isInteger(rememberMax) || rememberMax < 1 || rememberMax > MAX_REMEMBER_MAX) {
     throw new Error(`store.remember_max must be an integer from 1 to ${MAX_REMEMBER_MAX}`);
   }
+  if (store.events !== undefined && typeof store.events !== 'boolean') {
+    throw new Error('store.events must be true or false');
+  }
   const target = { table: store.table };
   if (store.endpoint !== undefined) target.endpoint = store.endpoint;
   return {
@@ -82,6 +85,7 @@ export function storeSettings(store) {
     budgetMs: budget,
     rememberTtlMs,
     rememberMax,
+    events: store.events === true,
   };
 }
 
@@ -100,7 +104,9 @@ export function credentialsFrom(env) {
  *
  * deps: { wasm: {dynamodb_request, dynamodb_interpret}, settings (storeSettings),
  *         creds, fetch, nowMs(), random(), sleep(ms), after?(ms, fn) -> cancel(),
- *         deadlineMs? }
+ *         deadlineMs?, event? }
+ * `event` (a consume only): its drafted `link.used` (JSON), written by the
+ * consume itself for the table's stream (events.mjs).
  * `deadlineMs` ends the budget (default: now + settings.budgetMs); a decision
  * that asks the store twice (a password guess) passes one deadline to both.
  * `after` arms an attempt's timeout (default: setTimeout), replaceable so a
@@ -125,7 +131,11 @@ export async function performStore(op, deps) {
     const timeout = Math.min(settings.attemptTimeoutMs, deadline - nowMs());
     if (timeout < MIN_ATTEMPT_MS) break;
     attempts += 1;
-    const request = JSON.parse(wasm.dynamodb_request(opJson, settings.targetJson, credsJson, nowMs() / 1000));
+    const request = JSON.parse(
+      deps.event && op.kind === 'consume'
+        ? wasm.dynamodb_consume_request(opJson, deps.event, settings.targetJson, credsJson, nowMs() / 1000)
+        : wasm.dynamodb_request(opJson, settings.targetJson, credsJson, nowMs() / 1000),
+    );
     const outcome = await attempt(fetchImpl, after, request, timeout);
     if (outcome.status !== undefined) {
       const verdict = JSON.parse(wasm.dynamodb_interpret(opJson, outcome.status, outcome.body));

@@ -290,6 +290,57 @@ pub fn os(ua: &str) -> &'static str {
     FAMILIES.iter().find(|(needle, _)| ua.contains(needle)).map_or("other", |(_, family)| family)
 }
 
+/// A drafted `link.used` ([`draft_use`], as JSON) completed for the
+/// `used`-th use: what [`Event::counted`] does, for a host that kept the
+/// draft as text (the AWS events Lambda reads it back from the token item's
+/// stream image). `None` for text that is not a draft of a `link.used`.
+pub fn counted_json(draft: &str, used: u32) -> Option<String> {
+    let mut kept: KeptEvent = serde_json::from_str(draft).ok()?;
+    if kept.kind != "link.used" || kept.data.used.is_some() {
+        return None;
+    }
+    kept.data.used = Some(used);
+    kept.data.remaining = kept.data.limit.map(|n| n.saturating_sub(used));
+    serde_json::to_string(&kept).ok()
+}
+
+/// An [`Event`] read back from its JSON: the same members in the same order
+/// (so it serializes to the same bytes), with owned strings.
+#[derive(serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct KeptEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    timestamp: String,
+    data: KeptData,
+}
+
+#[derive(serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct KeptData {
+    id: String,
+    #[serde(rename = "ref")]
+    reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    used: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    remaining: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client: Option<KeptClient>,
+}
+
+#[derive(serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct KeptClient {
+    agent: String,
+    os: String,
+    network: String,
+}
+
 /// A delivery id (Standard Webhooks `webhook-id`): the same for every
 /// retry of one stored event, different for any two (`seq` is the store's
 /// sequence number of the event). `msg_` and 22 characters of base64url.
@@ -319,6 +370,33 @@ mod tests {
         assert_eq!((agent("curl/8.5.0"), os("curl/8.5.0")), ("curl", "other"));
         assert_eq!((agent(""), os("")), ("none", "other"));
         assert_eq!(agent("MyTool/1.0"), "other");
+    }
+
+    #[test]
+    fn a_kept_draft_completes_to_the_same_bytes_as_counted() {
+        let client = Client { agent: "firefox", os: "linux", network: "kpXwKeLi".into() };
+        let draft = Event {
+            kind: EventType::Used,
+            timestamp: rfc3339(1_767_225_600),
+            data: EventData {
+                id: "ZXZlbnRzLXZlY3Rvci0wMDAx".into(),
+                reference: Some("ticket \"4512\" \u{2014} Zo\u{eb}".into()),
+                used: None,
+                limit: Some(3),
+                remaining: None,
+                reason: None,
+                client: Some(client),
+            },
+        };
+        for used in [1, 3, 4] {
+            assert_eq!(counted_json(&draft.to_json(), used), Some(draft.clone().counted(used).to_json()), "{used}");
+        }
+        let time_limited = Event { data: EventData { limit: None, ..draft.data.clone() }, ..draft.clone() };
+        assert_eq!(counted_json(&time_limited.to_json(), 1), Some(time_limited.counted(1).to_json()));
+        // Not a draft: already counted, another type, or not an event.
+        assert_eq!(counted_json(&draft.clone().counted(1).to_json(), 2), None);
+        assert_eq!(counted_json(&Event::revoked("ZXZlbnRzLXZlY3Rvci0wMDAx", None, 0).to_json(), 1), None);
+        assert_eq!(counted_json("{}", 1), None);
     }
 
     #[test]

@@ -5,9 +5,13 @@
 
 use crate::config::Config;
 use crate::decide::{decide, Awaiting, Body, Pending, Step};
+use crate::dynamodb::EventNote;
 use crate::error::Error;
+use crate::error::Reason;
+use crate::event::{self, Outcome};
 use crate::request::Request;
 use crate::store::StoreReply;
+use crate::token::UntrustedToken;
 
 /// A configured validator.
 #[derive(Debug)]
@@ -61,6 +65,48 @@ impl Validator {
         let pending: Awaiting = serde_json::from_str(pending_json).map_err(|e| format!("pending is not valid: {e}"))?;
         let size: Option<u64> = serde_json::from_str(size_json).map_err(|e| format!("file size is not valid: {e}"))?;
         Ok(to_json(&pending.give_file_size(&self.config, size)))
+    }
+}
+
+/// Link events for hosts that keep them in DynamoDB (the Lambda@Edge
+/// handler; docs/events.md "On AWS").
+impl Validator {
+    /// The event of a request about a link, as the note the host writes
+    /// (`crate::dynamodb::EventNote` as JSON), or `""` when it makes none.
+    /// `outcome_json` is `"draft"` (the `link.used` a consume would count,
+    /// `crate::event::draft_use`), `"resumed"`, `{"counted":N}` or
+    /// `{"refused":"<reason code>"}` (`crate::event::for_outcome`).
+    pub fn event_json(&self, request_json: &str, outcome_json: &str, now: i64) -> Result<String, String> {
+        let request: Request = serde_json::from_str(request_json)
+            .map_err(|e| format!("request is not valid JSON of the request shape: {e}"))?;
+        let outcome: serde_json::Value =
+            serde_json::from_str(outcome_json).map_err(|e| format!("outcome is not JSON: {e}"))?;
+        let built = match (&outcome, outcome.get("counted"), outcome.get("refused")) {
+            (serde_json::Value::String(s), _, _) if s == "draft" => event::draft_use(&self.config, &request, now),
+            (serde_json::Value::String(s), _, _) if s == "resumed" => {
+                event::for_outcome(&self.config, &request, Outcome::Resumed, now)
+            }
+            (_, Some(n), _) => {
+                let used = n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or("counted must be a use number")?;
+                event::for_outcome(&self.config, &request, Outcome::Counted(used), now)
+            }
+            (_, _, Some(code)) => {
+                let reason = code.as_str().and_then(Reason::from_code).ok_or("refused must be a reason code")?;
+                event::for_outcome(&self.config, &request, Outcome::Refused(reason), now)
+            }
+            _ => return Err("outcome must be \"draft\", \"resumed\", {\"counted\":N} or {\"refused\":CODE}".into()),
+        };
+        let Some((event, expire_at)) = built else { return Ok(String::new()) };
+        // An event exists only for a genuine token, so it parses; its `r` names the table's region.
+        let (raw, _) = request.token(&self.config.token_param).map_err(|r| r.code().to_owned())?;
+        let claims = UntrustedToken::parse(raw).and_then(|t| t.claims_unverified()).map_err(|r| r.code().to_owned())?;
+        let note = EventNote {
+            id: event.data.id.clone(),
+            region: claims.r.unwrap_or_else(|| self.config.home_region.clone()),
+            event: event.to_json(),
+            expire_at,
+        };
+        Ok(serde_json::to_string(&note).expect("a note always serializes"))
     }
 }
 

@@ -129,3 +129,38 @@ fn every_payload_conforms_to_the_published_schema_and_the_schema_lists_every_ref
     broken["data"]["password"] = "x".into();
     assert!(conforms(&broken, &schema, "event").is_err(), "the checker refuses a member the schema lacks");
 }
+
+/// The JSON boundary the Lambda@Edge handler uses (`Validator::event_json`,
+/// the wasm's `Validator.event`) gives each vector's payload as the note it
+/// writes on the link's item, with the table's region and the link's expiry.
+#[test]
+fn every_events_vector_gives_the_same_payload_through_the_json_boundary() {
+    let doc = load("edge/vectors/events.json");
+    let validator = oncelink_edge::Validator::from_json(&doc["config"].to_string()).unwrap();
+    for case in doc["cases"].as_array().unwrap() {
+        let token = case["token"].as_str().unwrap();
+        let mut request = case["request"].clone();
+        request["query"] = request["query"].as_str().unwrap().replace("{token}", token).into();
+        let outcome = case["outcome"].to_string();
+        let note = validator.event_json(&request.to_string(), &outcome, case["now"].as_i64().unwrap()).unwrap();
+        if case["expect"].is_null() {
+            assert_eq!(note, "", "{}", case["name"]);
+            continue;
+        }
+        let note: Value = serde_json::from_str(&note).unwrap();
+        let event: Value = serde_json::from_str(note["event"].as_str().unwrap()).unwrap();
+        assert_eq!(event, case["expect"], "{}", case["name"]);
+        assert_eq!(note["id"], case["expect"]["data"]["id"]);
+        assert_eq!(note["region"], case["mint"]["claims"]["r"].as_str().unwrap_or("us-east-1"), "{}", case["name"]);
+        assert_eq!(note["expire_at"], case["mint"]["claims"]["exp"], "{}", case["name"]);
+    }
+    // A draft is the counted event without its count.
+    let case = &doc["cases"][0];
+    let mut request = case["request"].clone();
+    request["query"] = request["query"].as_str().unwrap().replace("{token}", case["token"].as_str().unwrap()).into();
+    let draft = validator.event_json(&request.to_string(), r#""draft""#, case["now"].as_i64().unwrap()).unwrap();
+    let draft: Value = serde_json::from_str(&draft).unwrap();
+    let completed = event::counted_json(draft["event"].as_str().unwrap(), 2).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&completed).unwrap(), case["expect"]);
+    assert!(validator.event_json(&request.to_string(), r#"{"refused":"no_such_reason"}"#, 0).is_err());
+}

@@ -509,7 +509,7 @@ def ttl_attribute_the_edge_writes() -> str:
 
 
 def test_the_token_table_matches_the_store(table_template):
-    _, table = only_resource(table_template, "AWS::DynamoDB::Table")
+    table = table_template["Resources"]["TokenTable"]
     props = table["Properties"]
     assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert props["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
@@ -518,14 +518,93 @@ def test_the_token_table_matches_the_store(table_template):
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert is_ref(props["DeletionProtectionEnabled"], "DeletionProtection")
     assert table_template["Parameters"]["DeletionProtection"]["Default"] == "true"
-    assert "StreamSpecification" not in props and "Replicas" not in props, "one table per region, never replicated"
+    assert "Replicas" not in props, "one table per region, never replicated"
+    off = deployed_resources(table_template, parameter_values(table_template, TableName="shop-tokens"))
+    assert "StreamSpecification" not in off["TokenTable"]["Properties"], "no stream unless Events"
     assert table["DeletionPolicy"] == "Retain", "deleting the table would re-arm used links"
 
 
 def test_the_table_name_is_the_one_the_role_grants(main_template, table_template):
-    _, table = only_resource(table_template, "AWS::DynamoDB::Table")
+    table = table_template["Resources"]["TokenTable"]
     assert is_ref(table["Properties"]["TableName"], "TableName")
     assert "TableName" in main_template["Parameters"]
+
+
+# ---------------------------------------------------------------- link events (docs/events.md, "On AWS")
+
+EVENTS_ON = {"TableName": "shop-tokens", "Events": "true", "EventsCodeBucket": "shop-artifacts", "WebhookUrls": "https://hooks.example.com/a https://hooks.example.com/b", "WebhookSecretParameter": "/oncelink/webhook-secret"}
+
+
+def test_events_are_off_by_default_and_add_nothing_then(table_template):
+    assert table_template["Parameters"]["Events"]["Default"] == "false"
+    off = deployed_resources(table_template, parameter_values(table_template, TableName="shop-tokens"))
+    assert set(off) == {"TokenTable"}, "without Events the stack is the token table alone"
+    assert failed_rules(table_template, parameter_values(table_template, TableName="shop-tokens")) == []
+
+
+def test_events_need_their_code_and_webhooks_need_a_secret(table_template):
+    params = lambda **p: parameter_values(table_template, **{**EVENTS_ON, **p})
+    assert failed_rules(table_template, params()) == []
+    assert failed_rules(table_template, params(EventsCodeBucket="")) == ["EventsNeedTheirCode"]
+    assert failed_rules(table_template, params(WebhookSecretParameter="")) == ["WebhooksNeedASecret"]
+
+
+def test_the_stream_carries_both_images_and_never_waits_for_a_receiver(table_template):
+    on = deployed_resources(table_template, parameter_values(table_template, **EVENTS_ON))
+    assert on["TokenTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    stream = on["EventsStreamMapping"]["Properties"]
+    assert stream["EventSourceArn"] == {"Fn::GetAtt": ["TokenTable", "StreamArn"]}
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"], "retry from the failed record, not the batch"
+    assert stream["BisectBatchOnFunctionError"] is True
+    assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+    retry = on["EventsRetryMapping"]["Properties"]
+    assert retry["EventSourceArn"] == {"Fn::GetAtt": ["EventsRetryQueue", "Arn"]}
+    assert on["EventsRetryQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+    # A message is invisible while being delivered: longer than the function may run.
+    assert on["EventsRetryQueue"]["Properties"]["VisibilityTimeout"] >= 6 * on["EventsFunction"]["Properties"]["Timeout"]
+    audit = on["AuditTable"]["Properties"]
+    assert audit["TableName"] == {"Fn::Sub": "${TableName}-events"}, "oncelink audit reads <table>-events"
+    assert audit["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "seq", "KeyType": "RANGE"}]
+    assert audit["TimeToLiveSpecification"] == {"AttributeName": "expire_at", "Enabled": True}
+
+
+def test_the_events_role_grants_exactly_what_the_lambda_calls(table_template):
+    on = deployed_resources(table_template, parameter_values(table_template, **EVENTS_ON))
+    grants = {}
+    for policy in on["EventsRole"]["Properties"]["Policies"]:
+        for st in policy["PolicyDocument"]["Statement"]:
+            assert st["Effect"] == "Allow"
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            assert st["Resource"] != "*" and all("*" not in a for a in actions), st
+            for a in actions:
+                grants.setdefault(a, []).append(st["Resource"])
+    # events/lambda.mjs: PutItem, SendMessage, GetParameter; the two mappings: the stream and the queue.
+    assert sorted(grants) == sorted([
+        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+        "dynamodb:PutItem", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility", "sqs:SendMessage", "logs:CreateLogStream", "logs:PutLogEvents",
+        "ssm:GetParameter", "kms:Decrypt",
+    ])
+    assert grants["dynamodb:PutItem"] == [{"Fn::GetAtt": ["AuditTable", "Arn"]}], "the token table is never written"
+    (kms,) = [st for p in on["EventsRole"]["Properties"]["Policies"] for st in p["PolicyDocument"]["Statement"] if st["Action"] == "kms:Decrypt"]
+    assert kms["Condition"]["StringEquals"]["kms:ViaService"] == {"Fn::Sub": "ssm.${AWS::Region}.amazonaws.com"}
+    no_secret = deployed_resources(table_template, parameter_values(table_template, **{**EVENTS_ON, "WebhookUrls": "", "WebhookSecretParameter": ""}))
+    names = [p["PolicyName"] for p in no_secret["EventsRole"]["Properties"]["Policies"]]
+    assert "read-the-webhook-secret" not in names
+
+
+def test_the_events_function_gets_every_setting_the_lambda_reads_and_no_secret(table_template):
+    on = deployed_resources(table_template, parameter_values(table_template, **EVENTS_ON))
+    fn = on["EventsFunction"]["Properties"]
+    assert fn["Runtime"] == "nodejs22.x" and fn["Handler"] == "index.handler"
+    env = fn["Environment"]["Variables"]
+    source = (ROOT / "events" / "lambda.mjs").read_text()
+    read = set(re.findall(r"env\.(ONCELINK_[A-Z_]+)|'(ONCELINK_[A-Z_]+)'", source))
+    read = {a or b for a, b in read}
+    assert set(env) <= read, f"set but never read: {set(env) - read}"
+    for required in ("ONCELINK_EVENTS_TABLE", "ONCELINK_WEBHOOK_URLS", "ONCELINK_WEBHOOK_SECRET_PARAMETER", "ONCELINK_RETRY_QUEUE_URL", "ONCELINK_DEAD_LETTER_QUEUE_URL"):
+        assert required in env, required
+    assert not any("SECRET" in k and "PARAMETER" not in k for k in env), "the secret itself is never in the environment"
 
 
 # ---------------------------------------------------------------- rate limit (WAF)

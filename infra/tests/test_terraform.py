@@ -39,6 +39,8 @@ CFN_TO_TF = {
     "AWS::CloudFront::KeyValueStore": {"aws_cloudfront_key_value_store", "aws_cloudfrontkeyvaluestore_key"},
     "AWS::CloudFront::Function": {"aws_cloudfront_function"},
     "AWS::WAFv2::WebACL": {"aws_wafv2_web_acl"},
+    "AWS::SQS::Queue": {"aws_sqs_queue"},
+    "AWS::Lambda::EventSourceMapping": {"aws_lambda_event_source_mapping"},
 }
 # artifacts.yaml has no Terraform counterpart: Terraform uploads the zip directly.
 TEMPLATES = ("oncelink.yaml", "token-table.yaml")
@@ -60,7 +62,8 @@ def resources(root_module, table_module):
 
 
 def one(resources, rtype):
-    found = [body for (t, _), body in resources.items() if t == rtype]
+    # The events Lambda's resources (token-table module, var.events) have tests of their own.
+    found = [body for (t, name), body in resources.items() if t == rtype and not name.startswith("events")]
     assert len(found) == 1, f"expected one {rtype}, found {len(found)}"
     return found[0]
 
@@ -160,7 +163,7 @@ def test_key_rotation_keeps_one_store(resources):
 
 
 def test_the_table_matches_the_template(table_module):
-    (table,) = [b for (t, _), b in tf_resources(table_module).items() if t == "aws_dynamodb_table"]
+    (table,) = [b for (t, name), b in tf_resources(table_module).items() if t == "aws_dynamodb_table" and name == "tokens"]
     assert table["hash_key"] == "id" and table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["attribute"] == [{"name": "id", "type": "S"}]
     assert table["ttl"] == [{"attribute_name": "expire_at", "enabled": True}]
@@ -168,7 +171,8 @@ def test_the_table_matches_the_template(table_module):
     assert table["ttl"][0]["attribute_name"] == cfn["AttributeName"]
     assert table["point_in_time_recovery"] == [{"enabled": True}]
     assert table["deletion_protection_enabled"] == "${var.deletion_protection}"
-    assert "replica" not in table and "stream_enabled" not in table
+    assert "replica" not in table
+    assert table["stream_enabled"] == "${var.events}", "a stream only with events"
 
 
 def test_the_role_grants_what_the_template_grants(root_module, resources):
@@ -313,3 +317,42 @@ def test_cors_mirrors_the_template(root_module, resources):
     behavior = one(resources, "aws_cloudfront_distribution")["default_cache_behavior"][0]
     assert '(local.cors ? ["GET", "HEAD", "OPTIONS"] : ["GET", "HEAD"])' in behavior["allowed_methods"]
     assert behavior["cached_methods"] == ["GET", "HEAD"]
+
+
+def test_the_events_resources_exist_only_with_events_and_match_the_template(table_module):
+    resources = tf_resources(table_module)
+    events = {k: b for k, b in resources.items() if k[1].startswith("events")}
+    assert events and all(b["count"] == "${local.events}" for b in events.values())
+    variables = {name: body for block in table_module["variable"] for name, body in block.items()}
+    assert variables["events"]["default"] is False
+    stream = resources[("aws_lambda_event_source_mapping", "events_stream")]
+    assert stream["function_response_types"] == ["ReportBatchItemFailures"] and stream["bisect_batch_on_function_error"] is True
+    assert "aws_sqs_queue.events_dlq[0].arn" in stream["destination_config"][0]["on_failure"][0]["destination_arn"]
+    audit = resources[("aws_dynamodb_table", "events")]
+    assert audit["name"] == "${var.table_name}-events" and audit["range_key"] == "seq"
+    fn = resources[("aws_lambda_function", "events")]
+    cfn = load_template("token-table.yaml")["Resources"]["EventsFunction"]["Properties"]
+    assert set(fn["environment"][0]["variables"]) == set(cfn["Environment"]["Variables"])
+    assert fn["runtime"] == cfn["Runtime"] and fn["timeout"] == cfn["Timeout"]
+    docs = {name: body for block in table_module["data"] for t, named in block.items() if t == "aws_iam_policy_document" for name, body in named.items()}
+    actions = set()
+    for st in docs["events"]["statement"]:
+        actions |= set(st["actions"])
+    for dyn in docs["events"].get("dynamic", []):
+        actions |= set(dyn["statement"]["content"][0]["actions"])
+    template_actions = set()
+    for policy in cfn_policies():
+        for st in policy["PolicyDocument"]["Statement"]:
+            template_actions |= set(st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+    assert actions == template_actions
+
+
+def cfn_policies():
+    policies = load_template("token-table.yaml")["Resources"]["EventsRole"]["Properties"]["Policies"]
+    out = []
+    for p in policies:
+        if set(p) == {"Fn::If"}:
+            out.append(p["Fn::If"][1])
+        else:
+            out.append(p)
+    return out

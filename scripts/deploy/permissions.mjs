@@ -67,6 +67,8 @@ export const RESOURCE_ACTIONS = {
     'lambda:CreateFunction', 'lambda:GetFunction', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionCode',
     'lambda:UpdateFunctionConfiguration', 'lambda:TagResource', 'lambda:UntagResource', 'lambda:ListTags',
     'iam:PassRole', 's3:GetObject', 's3:GetObjectVersion', 'kms:Decrypt',
+    // The events Lambda's reserved concurrency.
+    'lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency',
   ],
   'AWS::Lambda::Version': ['lambda:PublishVersion', 'lambda:GetFunctionConfiguration', 'lambda:ListVersionsByFunction'],
   // A Lambda@Edge association replicates the version; the first one in an
@@ -107,6 +109,16 @@ export const RESOURCE_ACTIONS = {
   'AWS::WAFv2::WebACL': [
     'wafv2:CreateWebACL', 'wafv2:GetWebACL', 'wafv2:UpdateWebACL', 'wafv2:DeleteWebACL', 'wafv2:ListWebACLs',
     'wafv2:TagResource', 'wafv2:UntagResource', 'wafv2:ListTagsForResource',
+  ],
+  // Link events (token-table.yaml with Events=true): the retry and dead-letter
+  // queues, and the two mappings that feed the events Lambda.
+  'AWS::SQS::Queue': [
+    'sqs:CreateQueue', 'sqs:DeleteQueue', 'sqs:GetQueueAttributes', 'sqs:SetQueueAttributes', 'sqs:GetQueueUrl',
+    'sqs:TagQueue', 'sqs:UntagQueue', 'sqs:ListQueueTags',
+  ],
+  'AWS::Lambda::EventSourceMapping': [
+    'lambda:CreateEventSourceMapping', 'lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping',
+    'lambda:DeleteEventSourceMapping', 'lambda:ListEventSourceMappings',
   ],
   'AWS::DynamoDB::Table': [
     'dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:UpdateTable', 'dynamodb:DeleteTable',

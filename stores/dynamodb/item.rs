@@ -42,6 +42,29 @@ pub fn parse(body: &str, key: &str) -> Result<Option<Record>, String> {
     }))
 }
 
+/// A page of the audit table's `Query` answer: the events (`seq`, `at`,
+/// `event`) and the `seq` of `LastEvaluatedKey` when there are more.
+pub fn events(body: &str) -> Result<(Vec<crate::StoredEvent>, Option<i64>), String> {
+    let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(body) else {
+        return Err("dynamodb answer is not a JSON object".into());
+    };
+    let mut events = Vec::new();
+    for item in doc.get("Items").and_then(Value::as_array).into_iter().flatten() {
+        let item = item.as_object().ok_or("an item is not an object")?;
+        let seq = number::<i64>(item, "seq").ok().flatten().ok_or("an item has no seq")?;
+        let at = number::<i64>(item, "at").ok().flatten().ok_or("an item has no at")?;
+        let body = item.get("event").and_then(|v| v["S"].as_str()).ok_or("an item has no event")?;
+        events.push(crate::StoredEvent { seq, at, body: body.to_owned() });
+    }
+    let next = doc.get("LastEvaluatedKey").and_then(Value::as_object).map(|key| number::<i64>(key, "seq"));
+    let next = match next {
+        Some(Ok(Some(seq))) => Some(seq),
+        Some(_) => return Err("LastEvaluatedKey has no seq".into()),
+        None => None,
+    };
+    Ok((events, next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

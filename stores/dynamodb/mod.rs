@@ -97,6 +97,24 @@ impl Table {
         Ok(Revoked { before, after })
     }
 
+    /// `id`'s audit trail from the audit table the events Lambda writes
+    /// (`<table>-events`), oldest first: every page of a consistent `Query`.
+    pub async fn link_events(&self, id: &str) -> Result<Vec<crate::StoredEvent>, StoreError> {
+        let mut events = Vec::new();
+        let mut after = None;
+        loop {
+            let body = self
+                .admin(|now| dynamodb::audit_request(id, after, &self.region, &self.store, &self.credentials, now))
+                .await?;
+            let (page, next) = item::events(&body).map_err(|e| StoreError::Engine(format!("Query answer: {e}")))?;
+            events.extend(page);
+            match next {
+                Some(seq) if after != Some(seq) => after = Some(seq),
+                _ => return Ok(events),
+            }
+        }
+    }
+
     /// Sends a request built (and signed) afresh for each attempt; the body of a 200.
     async fn admin(&self, build: impl Fn(i64) -> Result<HttpCall, RequestError>) -> Result<String, StoreError> {
         self.retry

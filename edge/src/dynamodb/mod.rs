@@ -20,9 +20,14 @@
 //! - `bound` (S): a link bound to its first downloader (the `b` claim):
 //!   the binding its first counted use recorded;
 //! - `n` (N): the use limit, for operators;
-//! - `expire_at` (N): the table's TTL attribute.
+//! - `expire_at` (N): the table's TTL attribute;
+//! - `ev_use` (S), `ev_last` (S), `ev_count` (N): link events for the
+//!   table's stream (docs/events.md, "On AWS"; [`stream`]): the drafted
+//!   `link.used` a consume writes with its count, and the latest other event
+//!   of the link with how many were written (at most [`EVENT_CAP`]).
 
 pub mod sigv4;
+pub mod stream;
 mod wire;
 
 pub use sigv4::Credentials;
@@ -109,10 +114,30 @@ pub fn slot_attribute(fp: &str) -> String {
     format!("s_{}", crate::store::slot(fp))
 }
 
+/// Most events other than counted uses (refusals, resumes) written per
+/// link ([`event_request`]); past it the write is refused by its condition
+/// and the event is dropped (a bot hammering a spent link cannot make
+/// writes, stream records or audit items without bound).
+pub const EVENT_CAP: u32 = 1000;
+
 /// Builds the signed request for a store operation at `now` (Unix seconds;
 /// the signing time, not the op's own `now`).
 pub fn request(
     op: &StoreOp,
+    store: &StoreConfig,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<HttpCall, RequestError> {
+    request_noting(op, None, store, credentials, now)
+}
+
+/// As [`request`]; a consume also writes `event` (the drafted `link.used`
+/// of this use, `crate::event::draft_use`, as JSON) into `ev_use` in the
+/// same conditional write, so the table's stream carries it with the count
+/// (or neither). Other operations ignore `event`.
+pub fn request_noting(
+    op: &StoreOp,
+    event: Option<&str>,
     store: &StoreConfig,
     credentials: &Credentials,
     now: i64,
@@ -123,7 +148,7 @@ pub fn request(
         return Err(RequestError::BadFingerprint);
     }
     let (target, body) = match op.kind {
-        StoreOpKind::Consume => ("UpdateItem", consume_body(&store.table, op)),
+        StoreOpKind::Consume => ("UpdateItem", consume_body(&store.table, op, event)),
         StoreOpKind::Resume | StoreOpKind::Read => ("GetItem", read_body(&store.table, op)),
         StoreOpKind::Guard => ("GetItem", guard_body(&store.table, op)),
         StoreOpKind::Attempt => ("UpdateItem", attempt_body(&store.table, op)?),
@@ -142,7 +167,7 @@ pub fn request(
 /// With `bind` (a bound link) the condition also requires the item to be
 /// bound to nothing or to `bind`, and the update binds it; without it the
 /// request is byte for byte what it was before binding.
-fn consume_body(table: &str, op: &StoreOp) -> String {
+fn consume_body(table: &str, op: &StoreOp, event: Option<&str>) -> String {
     let (mut lock_condition, mut lock_name, mut lock_value) = match op.max_failures {
         Some(max) => (
             r##" AND (attribute_not_exists(#fl) OR #fl < :maxf)"##.to_owned(),
@@ -158,10 +183,16 @@ fn consume_body(table: &str, op: &StoreOp) -> String {
         lock_name.push_str(r##","#b":"bound""##);
         lock_value.push_str(&format!(r##",":b":{{"S":"{bind}"}}"##));
     }
+    let mut event_update = "";
+    if let Some(event) = event {
+        event_update = ", #ev = :ev";
+        lock_name.push_str(r##","#ev":"ev_use""##);
+        lock_value.push_str(&format!(r##",":ev":{{"S":{}}}"##, json_string(event)));
+    }
     format!(
         concat!(
             r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"##,
-            r##""UpdateExpression":"SET #u = if_not_exists(#u, :zero) + :one, #s = :slot, #n = :n, #e = :exp{bind_update}","##,
+            r##""UpdateExpression":"SET #u = if_not_exists(#u, :zero) + :one, #s = :slot, #n = :n, #e = :exp{bind_update}{event_update}","##,
             r##""ConditionExpression":"(attribute_not_exists(#u) OR #u < :n)"##,
             r##" AND (attribute_not_exists(#r) OR #r = :false)"##,
             r##" AND (attribute_not_exists(#s) OR #s.f <> :fp OR #s.t < :ra){lock_condition}","##,
@@ -183,7 +214,57 @@ fn consume_body(table: &str, op: &StoreOp) -> String {
         lock_name = lock_name,
         lock_value = lock_value,
         bind_update = bind_update,
+        event_update = event_update,
     )
+}
+
+/// `s` as a JSON string literal (an event holds the minter's `ref`, any text).
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serializes")
+}
+
+/// An event other than a counted use, to write on its link's item for the
+/// table's stream ([`event_request`]).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventNote {
+    /// The link's token id.
+    pub id: String,
+    /// The region whose table holds the link (the token's `r`, else home).
+    pub region: String,
+    /// The payload (JSON, as `crate::event::Event::to_json` wrote it).
+    pub event: String,
+    /// The link's expiry: the item's TTL if this write creates it.
+    pub expire_at: i64,
+}
+
+/// `UpdateItem` writing `note.event` into the link's `ev_last` and counting
+/// it in `ev_count`, only while `ev_count < EVENT_CAP` (creating the item,
+/// with `expire_at`, if the link has none yet). Touches nothing the core
+/// reads, so it cannot change a decision.
+pub fn event_request(
+    note: &EventNote,
+    store: &StoreConfig,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<HttpCall, RequestError> {
+    check_id(&note.id)?;
+    let body = format!(
+        concat!(
+            r##"{{"TableName":"{table}","Key":{{"id":{{"S":"{id}"}}}},"##,
+            r##""UpdateExpression":"SET #x = :ev, #c = if_not_exists(#c, :zero) + :one, #e = if_not_exists(#e, :exp)","##,
+            r##""ConditionExpression":"attribute_not_exists(#c) OR #c < :cap","##,
+            r##""ExpressionAttributeNames":{{"#x":"ev_last","#c":"ev_count","#e":"expire_at"}},"##,
+            r##""ExpressionAttributeValues":{{":ev":{{"S":{event}}},":zero":{{"N":"0"}},":one":{{"N":"1"}},"##,
+            r##"":cap":{{"N":"{cap}"}},":exp":{{"N":"{exp}"}}}}}}"##
+        ),
+        table = store.table,
+        id = note.id,
+        event = json_string(&note.event),
+        cap = EVENT_CAP,
+        exp = note.expire_at,
+    );
+    signed_call("UpdateItem", body, &note.region, store, credentials, now)
 }
 
 /// `GetItem` (strongly consistent) for a resume or a read: only what the
@@ -293,6 +374,45 @@ pub fn revoke_request(
         id = id,
     );
     signed_call("UpdateItem", body, region, store, credentials, now)
+}
+
+/// The audit table's name for a token table: the events Lambda keeps each
+/// link's events in `<table>-events` (key `id` (S) and `seq` (N), TTL
+/// `expire_at`; docs/events.md "On AWS").
+pub fn audit_table(table: &str) -> String {
+    format!("{table}-events")
+}
+
+/// Events per page of [`audit_request`]: an event is under 1 KB, so a
+/// page stays far below the 1 MB a reader takes.
+pub const AUDIT_PAGE: u32 = 100;
+
+/// Strongly consistent `Query` of `id`'s audit trail in the audit table of
+/// `store` ([`audit_table`]), oldest first, from past `after_seq` (the last
+/// page's `LastEvaluatedKey`), for `oncelink audit`.
+pub fn audit_request(
+    id: &str,
+    after_seq: Option<i64>,
+    region: &str,
+    store: &StoreConfig,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<HttpCall, RequestError> {
+    check_id(id)?;
+    let start = after_seq
+        .map(|seq| format!(r##","ExclusiveStartKey":{{"id":{{"S":"{id}"}},"seq":{{"N":"{seq}"}}}}"##))
+        .unwrap_or_default();
+    let body = format!(
+        concat!(
+            r##"{{"TableName":"{table}","KeyConditionExpression":"#i = :id","ExpressionAttributeNames":{{"#i":"id"}},"##,
+            r##""ExpressionAttributeValues":{{":id":{{"S":"{id}"}}}},"ConsistentRead":true,"Limit":{page}{start}}}"##
+        ),
+        table = audit_table(&store.table),
+        id = id,
+        page = AUDIT_PAGE,
+        start = start,
+    );
+    signed_call("Query", body, region, store, credentials, now)
 }
 
 /// Strongly consistent `GetItem` of the whole record, for `oncelink status`.
@@ -481,6 +601,55 @@ mod tests {
         );
         assert_eq!(body["ExpressionAttributeValues"][":fp"], serde_json::json!({"S": "fpAAAA"}));
         assert!(body["ExpressionAttributeValues"].get(":now").is_none(), "every value given is used");
+    }
+
+    #[test]
+    fn a_consume_noting_an_event_writes_it_in_the_same_update_and_nothing_else_changes() {
+        let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: None };
+        let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
+        let consume = op(StoreOpKind::Consume, Some(5));
+        let draft = r#"{"type":"link.used","data":{"ref":"a \"quoted\" ref — ü"}}"#;
+        let noting = request_noting(&consume, Some(draft), &store, &creds, 1_700_000_000).unwrap();
+        let plain = request(&consume, &store, &creds, 1_700_000_000).unwrap();
+        assert_eq!(request_noting(&consume, None, &store, &creds, 1_700_000_000).unwrap(), plain);
+        let (noted, plain): (Value, Value) =
+            (serde_json::from_str(&noting.body).unwrap(), serde_json::from_str(&plain.body).unwrap());
+        assert_eq!(noted["UpdateExpression"], format!("{}, #ev = :ev", plain["UpdateExpression"].as_str().unwrap()));
+        assert_eq!(noted["ConditionExpression"], plain["ConditionExpression"]);
+        assert_eq!(noted["ExpressionAttributeNames"]["#ev"], "ev_use");
+        assert_eq!(noted["ExpressionAttributeValues"][":ev"]["S"], draft);
+        // A read ignores the event.
+        let read = op(StoreOpKind::Read, None);
+        assert_eq!(
+            request_noting(&read, Some(draft), &store, &creds, 0).unwrap(),
+            request(&read, &store, &creds, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_event_write_is_capped_per_link_and_touches_nothing_the_core_reads() {
+        let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: None };
+        let creds = Credentials { access_key_id: "AKID".into(), secret_access_key: "s".into(), session_token: None };
+        let note = EventNote {
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            region: "eu-west-1".into(),
+            event: r#"{"type":"link.refused","data":{"ref":"\"x\""}}"#.into(),
+            expire_at: 1_700_090_000,
+        };
+        let call = event_request(&note, &store, &creds, 0).unwrap();
+        assert_eq!(call.url, "https://dynamodb.eu-west-1.amazonaws.com/");
+        let body: Value = serde_json::from_str(&call.body).unwrap();
+        assert_eq!(body["ConditionExpression"], "attribute_not_exists(#c) OR #c < :cap");
+        assert_eq!(body["ExpressionAttributeValues"][":cap"]["N"], EVENT_CAP.to_string());
+        assert_eq!(body["ExpressionAttributeValues"][":ev"]["S"], note.event.as_str());
+        let mut written: Vec<&str> =
+            body["ExpressionAttributeNames"].as_object().unwrap().values().filter_map(Value::as_str).collect();
+        written.sort_unstable();
+        assert_eq!(written, ["ev_count", "ev_last", "expire_at"]);
+        assert_eq!(
+            event_request(&EventNote { id: "short".into(), ..note }, &store, &creds, 0),
+            Err(RequestError::BadId)
+        );
     }
 
     #[test]

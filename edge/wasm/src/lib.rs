@@ -120,3 +120,51 @@ pub fn dynamodb_interpret(op_json: &str, status: u16, body: &str) -> String {
     serde_json::to_string(&interpreted)
         .unwrap_or_else(|_| r#"{"reply":{"reply":"unavailable"},"retryable":false,"error":"unserializable"}"#.into())
 }
+
+// Link events on AWS (docs/events.md, "On AWS"): the handler's writes for the
+// table's stream (the events Lambda reads it with its own wasm, events/wasm).
+
+#[wasm_bindgen]
+impl Validator {
+    /// The event note (JSON `{"id","region","event","expire_at"}`) of a
+    /// request whose outcome is `outcome_json` (`"draft"`, `"resumed"`,
+    /// `{"counted":N}`, `{"refused":CODE}`), or `""` when it makes no event.
+    pub fn event(&self, request_json: &str, outcome_json: &str, now: f64) -> Result<String, JsError> {
+        self.0.event_json(request_json, outcome_json, seconds(now)?).map_err(|e| JsError::new(&e))
+    }
+}
+
+/// As `dynamodb_request` for a consume that also writes its drafted
+/// `link.used` (`event`, JSON) in the same conditional write.
+#[wasm_bindgen]
+pub fn dynamodb_consume_request(
+    op_json: &str,
+    event: &str,
+    store_json: &str,
+    creds_json: &str,
+    now: f64,
+) -> Result<String, JsError> {
+    let op: StoreOp = serde_json::from_str(op_json).map_err(|e| JsError::new(&format!("op: {e}")))?;
+    let (store, creds) = event_target(store_json, creds_json)?;
+    let call = dynamodb::request_noting(&op, Some(event), &store, &creds, seconds(now)?)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    serde_json::to_string(&call).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The signed `UpdateItem` writing an event note (from `Validator.event`)
+/// on its link's item, at most `dynamodb::EVENT_CAP` per link.
+#[wasm_bindgen]
+pub fn dynamodb_note_request(note_json: &str, store_json: &str, creds_json: &str, now: f64) -> Result<String, JsError> {
+    let note: dynamodb::EventNote = serde_json::from_str(note_json).map_err(|e| JsError::new(&format!("note: {e}")))?;
+    let (store, creds) = event_target(store_json, creds_json)?;
+    let call =
+        dynamodb::event_request(&note, &store, &creds, seconds(now)?).map_err(|e| JsError::new(&e.to_string()))?;
+    serde_json::to_string(&call).map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn event_target(store_json: &str, creds_json: &str) -> Result<(dynamodb::StoreConfig, dynamodb::Credentials), JsError> {
+    let store = serde_json::from_str(store_json).map_err(|e| JsError::new(&format!("store: {e}")))?;
+    let creds = serde_json::from_str(creds_json)
+        .map_err(|_| JsError::new("credentials: expected {access_key_id, secret_access_key, session_token?}"))?;
+    Ok((store, creds))
+}

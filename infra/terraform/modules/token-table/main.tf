@@ -32,6 +32,10 @@ resource "aws_dynamodb_table" "tokens" {
     enabled = true
   }
 
+  # Link events: every write's images, for the events Lambda (events.tf).
+  stream_enabled   = var.events
+  stream_view_type = var.events ? "NEW_AND_OLD_IMAGES" : null
+
   tags = merge(var.tags, { app = "oncelink" })
 
   lifecycle {

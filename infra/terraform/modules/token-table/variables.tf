@@ -18,3 +18,41 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "events" {
+  description = "Link events (docs/events.md, On AWS): the table's stream feeds an events Lambda in this region that keeps the audit trail (<table_name>-events) and delivers signed webhooks. The bundle needs store.events true too."
+  type        = bool
+  default     = false
+}
+
+variable "events_zip" {
+  description = "Path of the events Lambda's zip (npm run build:events -> dist/events.zip). Needed when events is true."
+  type        = string
+  default     = ""
+}
+
+variable "webhook_urls" {
+  description = "Receivers of the webhooks (http(s) URLs); empty keeps the audit trail only."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for u in var.webhook_urls : can(regex("^https?://[^\\s]+$", u))])
+    error_message = "webhook_urls must be http(s) URLs."
+  }
+}
+
+variable "webhook_secret_parameter" {
+  description = "Name of the SSM Parameter Store SecureString (default aws/ssm key) holding the webhook secret (oncelink webhook secret), e.g. /oncelink/webhook-secret. Needed with webhook_urls."
+  type        = string
+  default     = ""
+  validation {
+    condition     = can(regex("^(/[a-zA-Z0-9_.-]+)*$", var.webhook_secret_parameter))
+    error_message = "webhook_secret_parameter must be a parameter path such as /oncelink/webhook-secret."
+  }
+}
+
+variable "event_retention_days" {
+  description = "Days the audit trail keeps an event past its link's expiry."
+  type        = number
+  default     = 90
+}
