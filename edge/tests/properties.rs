@@ -334,3 +334,99 @@ proptest! {
         }
     }
 }
+
+/// A member key: the claims' names, names that are not claims, escapes.
+fn json_key() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "id", "p", "exp", "nbf", "n", "r", "ip", "fn", "g", "m", "pw", "b", "ref", "lk", "filename", "i\\u0064", "",
+    ])
+    .prop_map(|k| format!("\"{k}\""))
+}
+
+/// A value: right and wrong types, numbers at every edge serde_json has,
+/// strings with escapes, both spellings of a mode.
+fn json_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "null", "true", "false", "[]", "{}", "\"AAAAAAAAAAAAAAAAAAAAAA\"", "\"/f/*\"", "\"page\"", "\"direct\"",
+            "\"p\\u0061ge\"", "{\"page\":null}", "{ \"direct\" : null }", "{\"page\":null,}", "{\"page\":1}",
+            "{\"other\":null}", "\"\\ud83d\\ude00\"", "\"\\ud83d\"", "\"\\ude00\"", "\"\\u00e9\"", "\"\\x\"",
+        ])
+        .prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "0", "-0", "1", "-1", "01", "1.0", "1e3", "1E3", "2000000000", "4294967295", "4294967296",
+            "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+            "18446744073709551615", "18446744073709551616", "-", "+1",
+        ])
+        .prop_map(str::to_owned),
+        "\"[a-z\\\\\"/é\u{1}]{0,4}\"",
+    ]
+}
+
+/// Anything at all, for the places a separator or a colon belongs.
+fn json_noise() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["{", "}", ":", ",", " ", "\n\t\r", "\"", "[", "]", ",,", ""]).prop_map(str::to_owned)
+}
+
+/// A claims-like document: an object of members, mostly well formed, some
+/// not, sometimes starting with the three required claims.
+fn claims_like() -> impl Strategy<Value = Vec<u8>> {
+    let sep = prop_oneof![6 => Just(",".to_owned()), 1 => json_noise()];
+    let colon = prop_oneof![6 => Just(":".to_owned()), 1 => json_noise()];
+    let member = (sep, json_key(), colon, json_value());
+    let valid_start = prop::sample::select(vec!["", r#""id":"AAAAAAAAAAAAAAAAAAAAAA","p":"/f/*","exp":2000000000"#]);
+    (valid_start, prop::collection::vec(member, 0..5), json_noise(), any::<u8>(), any::<usize>()).prop_map(
+        |(start, members, tail, flip, at)| {
+            let body: String = members.into_iter().map(|(s, k, c, v)| format!("{s}{k}{c}{v}")).collect();
+            // With no required start, the first separator is the object's own `{`.
+            let body = if start.is_empty() { body.strip_prefix(',').unwrap_or(&body).to_owned() } else { body };
+            let mut doc = format!("{{{start}{body}}}{tail}").into_bytes();
+            if flip % 8 == 0 {
+                let i = at % doc.len();
+                doc[i] = flip;
+            }
+            doc
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(cases(3000))]
+
+    /// The core reads a token's claims with its own small reader
+    /// (`oncelink_edge::json`), not serde's: it must accept exactly the
+    /// documents serde_json reads into `Claims`, and read them the same.
+    #[test]
+    fn the_claims_reader_agrees_with_serde_json_on_any_document(doc in claims_like()) {
+        let ours = Claims::from_json(&doc).ok();
+        // serde would also read a struct from an array; the reader takes only an object.
+        let object = doc.iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{');
+        let serde = serde_json::from_slice::<Claims>(&doc).ok().filter(|_| object);
+        prop_assert_eq!(ours, serde, "{}", String::from_utf8_lossy(&doc));
+    }
+
+    /// And on a valid claims object with one claim replaced by any value
+    /// (or one claim added, unknown or given twice).
+    #[test]
+    fn the_claims_reader_agrees_with_serde_json_on_one_changed_claim(
+        claims in valid_claims(), key in json_key(), value in json_value(), twice in any::<bool>()
+    ) {
+        let serde_json::Value::Object(mut members) = serde_json::to_value(&claims).unwrap() else { unreachable!() };
+        let name: String = serde_json::from_str(&key).unwrap_or_default();
+        if !twice {
+            members.remove(&name);
+        }
+        let mut doc: Vec<String> = members.iter().map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str()))).collect();
+        doc.push(format!("{key}:{value}"));
+        let doc = format!("{{{}}}", doc.join(",")).into_bytes();
+        let serde = serde_json::from_slice::<Claims>(&doc).ok();
+        prop_assert_eq!(Claims::from_json(&doc).ok(), serde, "{}", String::from_utf8_lossy(&doc));
+    }
+
+    /// And on every valid claims object, as serde_json writes it.
+    #[test]
+    fn the_claims_reader_reads_back_every_valid_claims_object(claims in valid_claims()) {
+        let json = serde_json::to_vec(&claims).unwrap();
+        prop_assert_eq!(Claims::from_json(&json), Ok(claims));
+    }
+}
