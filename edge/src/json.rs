@@ -300,6 +300,90 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Writes a flat JSON object, byte for byte as serde_json writes it (no
+/// spaces; strings escaped as serde_json escapes them), members in the order
+/// given: callers replacing a `serde_json::json!` object give them sorted by
+/// key, as its map is.
+pub struct ObjectWriter {
+    out: String,
+}
+
+impl ObjectWriter {
+    /// An empty object.
+    pub fn new() -> ObjectWriter {
+        ObjectWriter { out: String::from("{") }
+    }
+
+    fn key(&mut self, key: &str) {
+        if self.out.len() > 1 {
+            self.out.push(',');
+        }
+        push_string(&mut self.out, key);
+        self.out.push(':');
+    }
+
+    /// A string member.
+    pub fn str(mut self, key: &str, value: &str) -> ObjectWriter {
+        self.key(key);
+        push_string(&mut self.out, value);
+        self
+    }
+
+    /// An integer member.
+    pub fn int(mut self, key: &str, value: i64) -> ObjectWriter {
+        use core::fmt::Write;
+        self.key(key);
+        let _ = write!(self.out, "{value}");
+        self
+    }
+
+    /// The object's text.
+    pub fn finish(mut self) -> String {
+        self.out.push('}');
+        self.out
+    }
+}
+
+impl Default for ObjectWriter {
+    fn default() -> ObjectWriter {
+        ObjectWriter::new()
+    }
+}
+
+/// Appends `s` as a JSON string literal, escaped as serde_json escapes it:
+/// `"` and `\`, the short escapes for backspace, form feed, newline,
+/// carriage return and tab, `\u00xx` (lowercase hex) for other control
+/// characters; everything else as is.
+pub fn push_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\x08' => "\\b",
+            b'\x0c' => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        plain = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +430,14 @@ mod tests {
         assert_eq!(text("\"abc"), Err(JsonError::Syntax));
         assert_eq!(Reader::new(b"\"\xff\"").string(), Err(JsonError::Syntax));
         assert_eq!(text("null"), Err(JsonError::WrongType));
+    }
+
+    #[test]
+    fn the_object_writer_writes_what_serde_json_writes() {
+        let text = "a\"b\\c\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}é/";
+        let ours = ObjectWriter::new().str("error", text).str("message", "").int("retry_after", -5).finish();
+        let serde = serde_json::json!({ "error": text, "message": "", "retry_after": -5 }).to_string();
+        assert_eq!(ours, serde);
+        assert_eq!(ObjectWriter::new().finish(), "{}");
     }
 }
