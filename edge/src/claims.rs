@@ -6,7 +6,7 @@
 
 use crate::cidr::Cidr;
 use crate::error::Error;
-use crate::json::{JsonError, Reader};
+use crate::json::{set, JsonError, Reader};
 use crate::keys::is_b64url_byte;
 use crate::path::Grant;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -135,12 +135,6 @@ impl Claims {
         let mut first = true;
         while let Some(key) = r.next_key(first)? {
             first = false;
-            fn set<T>(slot: &mut Option<T>, value: T) -> Result<(), JsonError> {
-                match slot.replace(value) {
-                    None => Ok(()),
-                    Some(_) => Err(JsonError::DuplicateField),
-                }
-            }
             match key.as_str() {
                 "id" => set(&mut id, r.string()?)?,
                 "p" => set(&mut p, r.string()?)?,
@@ -168,20 +162,13 @@ impl Claims {
 }
 
 impl Mode {
-    /// Reads a mode as serde_json reads a unit enum variant: `"page"`, or
-    /// the externally tagged form `{"page":null}`.
+    /// Reads a mode as serde_json reads a unit enum variant.
     fn from_json(r: &mut Reader) -> Result<Mode, JsonError> {
-        let tagged = r.begin_object().is_ok();
-        let name = if tagged { r.next_key(true)?.ok_or(JsonError::WrongType)? } else { r.string()? };
-        let mode = match name.as_str() {
-            "direct" => Mode::Direct,
-            "page" => Mode::Page,
-            _ => return Err(JsonError::WrongType),
-        };
-        if tagged && !(r.null()? && r.next_key(false)?.is_none()) {
-            return Err(JsonError::WrongType);
+        match r.unit_variant()?.as_str() {
+            "direct" => Ok(Mode::Direct),
+            "page" => Ok(Mode::Page),
+            _ => Err(JsonError::WrongType),
         }
-        Ok(mode)
     }
 }
 

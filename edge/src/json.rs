@@ -165,6 +165,28 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// An integer in `u64`.
+    pub fn u64(&mut self) -> Result<u64, JsonError> {
+        match self.integer()? {
+            (false, magnitude) => Ok(magnitude),
+            (true, _) => Err(JsonError::OutOfRange),
+        }
+    }
+
+    /// The name of a unit enum variant as serde_json reads one: `"name"`,
+    /// or the externally tagged spelling `{"name":null}`.
+    pub fn unit_variant(&mut self) -> Result<String, JsonError> {
+        let tagged = self.begin_object().is_ok();
+        if !tagged {
+            return self.string();
+        }
+        let name = self.next_key(true)?.ok_or(JsonError::WrongType)?;
+        if !(self.null()? && self.next_key(false)?.is_none()) {
+            return Err(JsonError::WrongType);
+        }
+        Ok(name)
+    }
+
     /// An integer in `u32`.
     pub fn u32(&mut self) -> Result<u32, JsonError> {
         match self.integer()? {
@@ -297,6 +319,15 @@ impl<'a> Reader<'a> {
         }
         self.at += 4;
         Ok(unit)
+    }
+}
+
+/// Fills a member's slot; a member given twice is refused, as serde's
+/// derived readers refuse it.
+pub fn set<T>(slot: &mut Option<T>, value: T) -> Result<(), JsonError> {
+    match slot.replace(value) {
+        None => Ok(()),
+        Some(_) => Err(JsonError::DuplicateField),
     }
 }
 

@@ -51,7 +51,14 @@ impl Response {
         let (content_type, body) = if html {
             (HTML, page::refusal_html_saying(reason, &message))
         } else {
-            (JSON, ObjectWriter::new().str("error", reason.code()).str("message", &message).int("retry_after", wait).finish())
+            (
+                JSON,
+                ObjectWriter::new()
+                    .str("error", reason.code())
+                    .str("message", &message)
+                    .int("retry_after", wait)
+                    .finish(),
+            )
         };
         let mut response = Response::build(reason, content_type, body, DENY_CSP);
         response.headers.push(("retry-after".to_owned(), wait.to_string()));
