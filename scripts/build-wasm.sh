@@ -5,16 +5,19 @@
 # instantiation; see docs/toolchain.md). The web target is loaded explicitly
 # with initSync(bytes), which works the same in Node and in browsers.
 #
-#   bash scripts/build-wasm.sh [CRATE OUT_DIR]
+#   bash scripts/build-wasm.sh [CRATE OUT_DIR [CARGO_ARG...]]
 #
 # CRATE and OUT_DIR default to the edge's (oncelink-edge-wasm, edge/pkg); the
 # npm package builds its own wasm the same way (sdk/js/scripts/build-wasm.sh).
+# CARGO_ARGs go to cargo build (e.g. --no-default-features, to measure the
+# module without its minting exports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 crate="${1:-oncelink-edge-wasm}"
 out="${2:-edge/pkg}"
-cargo build --quiet -p "$crate" --target wasm32-unknown-unknown --profile wasm-release
+shift 2 || shift $#
+cargo build --quiet -p "$crate" --target wasm32-unknown-unknown --profile wasm-release "$@"
 name="${crate//-/_}"
 raw="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/$name.wasm"
 rm -rf "$out"

@@ -6,6 +6,7 @@
 
 use crate::cidr::Cidr;
 use crate::error::Error;
+use crate::json::{set, JsonError, Reader};
 use crate::keys::is_b64url_byte;
 use crate::path::Grant;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -117,6 +118,56 @@ impl Claims {
             b: None,
             reference: None,
             lk: None,
+        }
+    }
+}
+
+impl Claims {
+    /// Reads the claims object of a token: what serde_json reads into
+    /// [`Claims`] (unknown and repeated members refused, `null` refused for
+    /// every claim), without serde's generic deserializer (`crate::json`).
+    /// Only an object: serde would also read a struct from an array.
+    pub fn from_json(bytes: &[u8]) -> Result<Claims, JsonError> {
+        let mut r = Reader::new(bytes);
+        r.begin_object()?;
+        let (mut id, mut p, mut exp) = (None, None, None);
+        let mut c = Claims::new(String::new(), String::new(), 0);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match key.as_str() {
+                "id" => set(&mut id, r.string()?)?,
+                "p" => set(&mut p, r.string()?)?,
+                "exp" => set(&mut exp, r.i64()?)?,
+                "nbf" => set(&mut c.nbf, r.i64()?)?,
+                "n" => set(&mut c.n, r.u32()?)?,
+                "r" => set(&mut c.r, r.string()?)?,
+                "ip" => set(&mut c.ip, r.string()?)?,
+                "fn" => set(&mut c.filename, r.string()?)?,
+                "g" => set(&mut c.g, r.u32()?)?,
+                "m" => set(&mut c.m, Mode::from_json(&mut r)?)?,
+                "pw" => set(&mut c.pw, r.string()?)?,
+                "b" => set(&mut c.b, r.boolean()?)?,
+                "ref" => set(&mut c.reference, r.string()?)?,
+                "lk" => set(&mut c.lk, r.u32()?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        r.end()?;
+        match (id, p, exp) {
+            (Some(id), Some(p), Some(exp)) => Ok(Claims { id, p, exp, ..c }),
+            _ => Err(JsonError::MissingField),
+        }
+    }
+}
+
+impl Mode {
+    /// Reads a mode as serde_json reads a unit enum variant.
+    fn from_json(r: &mut Reader) -> Result<Mode, JsonError> {
+        match r.unit_variant()?.as_str() {
+            "direct" => Ok(Mode::Direct),
+            "page" => Ok(Mode::Page),
+            _ => Err(JsonError::WrongType),
         }
     }
 }

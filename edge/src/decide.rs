@@ -16,6 +16,7 @@ use crate::claims::{CheckedClaims, Claims, Mode};
 use crate::config::{Config, OriginKind};
 use crate::error::Reason;
 use crate::fingerprint::{binding, fingerprint, network};
+use crate::json::{set, JsonError, Reader};
 use crate::keys::Key;
 use crate::page::{self, PageView};
 use crate::path::DecodedPath;
@@ -99,6 +100,46 @@ pub enum Body {
     Unreadable(Unreadable),
 }
 
+impl Body {
+    /// Reads a body as serde_json reads it into [`Body`]:
+    /// `{"read":"<text>"}` or `{"unreadable":"too_large"|…}`.
+    pub fn from_json(bytes: &[u8]) -> Result<Body, JsonError> {
+        let mut r = Reader::new(bytes);
+        let body = Body::read(&mut r)?;
+        r.end()?;
+        Ok(body)
+    }
+
+    fn read(r: &mut Reader) -> Result<Body, JsonError> {
+        r.begin_object()?;
+        let variant = r.next_key(true)?.ok_or(JsonError::WrongType)?;
+        let body = match variant.as_str() {
+            "read" => Body::Read(r.string()?),
+            "unreadable" => Body::Unreadable(match r.unit_variant()?.as_str() {
+                "too_large" => Unreadable::TooLarge,
+                "truncated" => Unreadable::Truncated,
+                "not_utf8" => Unreadable::NotUtf8,
+                "bad_encoding" => Unreadable::BadEncoding,
+                _ => return Err(JsonError::WrongType),
+            }),
+            _ => return Err(JsonError::WrongType),
+        };
+        match r.next_key(false)? {
+            None => Ok(body),
+            Some(_) => Err(JsonError::Syntax),
+        }
+    }
+}
+
+/// Reads a file size as serde_json reads it into `Option<u64>`: bytes, or
+/// `null` (no such file).
+pub fn file_size_from_json(bytes: &[u8]) -> Result<Option<u64>, JsonError> {
+    let mut r = Reader::new(bytes);
+    let size = if r.null()? { None } else { Some(r.u64()?) };
+    r.end()?;
+    Ok(size)
+}
+
 /// What an [`Awaiting`] decision asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -133,6 +174,46 @@ struct Given {
 }
 
 impl Awaiting {
+    /// Reads a pending decision as serde_json reads it into [`Awaiting`],
+    /// without serde's generic deserializer (`crate::json`): `body` and
+    /// `file_size` may be absent or `null` (both: not given; serde reads a
+    /// `null` for an `Option<Option<_>>` as the outer `None`).
+    pub fn from_json(bytes: &[u8]) -> Result<Awaiting, JsonError> {
+        let mut r = Reader::new(bytes);
+        r.begin_object()?;
+        let (mut ask, mut request, mut now, mut body, mut file_size) = (None, None, None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match key.as_str() {
+                "ask" => {
+                    let value = match r.unit_variant()?.as_str() {
+                        "body" => Ask::Body,
+                        "file_size" => Ask::FileSize,
+                        _ => return Err(JsonError::WrongType),
+                    };
+                    set(&mut ask, value)?;
+                }
+                "request" => set(&mut request, Request::read(&mut r)?)?,
+                "now" => set(&mut now, r.i64()?)?,
+                "body" => {
+                    let value = if r.null()? { None } else { Some(Body::read(&mut r)?) };
+                    set(&mut body, value)?;
+                }
+                "file_size" => {
+                    let value = if r.null()? { None } else { Some(Some(r.u64()?)) };
+                    set(&mut file_size, value)?;
+                }
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        r.end()?;
+        let (Some(ask), Some(request), Some(now)) = (ask, request, now) else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(Awaiting { ask, request, now, body: body.flatten(), file_size: file_size.flatten() })
+    }
+
     /// Gives the body a [`Step::NeedBody`] asked for; the next step.
     pub fn give_body(self, config: &Config, body: Body) -> Step {
         if self.ask != Ask::Body {

@@ -4,7 +4,7 @@
 //! hosts must turn into a 503, never an allow.
 
 use crate::config::Config;
-use crate::decide::{decide, Awaiting, Body, Pending, Step};
+use crate::decide::{decide, file_size_from_json, Awaiting, Body, Pending, Step};
 use crate::dynamodb::EventNote;
 use crate::error::Error;
 use crate::error::Reason;
@@ -37,8 +37,8 @@ impl Validator {
 
     /// [`decide`] on a JSON [`Request`]; returns the [`Step`] as JSON.
     pub fn decide_json(&self, request_json: &str, now: i64) -> Result<String, String> {
-        let request: Request = serde_json::from_str(request_json)
-            .map_err(|e| format!("request is not valid JSON of the request shape: {e}"))?;
+        let request = Request::from_json(request_json.as_bytes())
+            .map_err(|e| format!("request is not valid JSON of the request shape: {}", e.code()))?;
         Ok(to_json(&decide(&self.config, &request, now)))
     }
 
@@ -54,16 +54,19 @@ impl Validator {
     /// `{"unreadable":"too_large"|"truncated"|"not_utf8"|"bad_encoding"}`);
     /// returns the next [`Step`] as JSON.
     pub fn give_body_json(&self, pending_json: &str, body_json: &str) -> Result<String, String> {
-        let pending: Awaiting = serde_json::from_str(pending_json).map_err(|e| format!("pending is not valid: {e}"))?;
-        let body: Body = serde_json::from_str(body_json).map_err(|e| format!("body is not valid: {e}"))?;
+        let pending =
+            Awaiting::from_json(pending_json.as_bytes()).map_err(|e| format!("pending is not valid: {}", e.code()))?;
+        let body = Body::from_json(body_json.as_bytes()).map_err(|e| format!("body is not valid: {}", e.code()))?;
         Ok(to_json(&pending.give_body(&self.config, body)))
     }
 
     /// [`Awaiting::give_file_size`] on JSON (a number of bytes, or `null`:
     /// no such file); returns the next [`Step`] as JSON.
     pub fn give_file_size_json(&self, pending_json: &str, size_json: &str) -> Result<String, String> {
-        let pending: Awaiting = serde_json::from_str(pending_json).map_err(|e| format!("pending is not valid: {e}"))?;
-        let size: Option<u64> = serde_json::from_str(size_json).map_err(|e| format!("file size is not valid: {e}"))?;
+        let pending =
+            Awaiting::from_json(pending_json.as_bytes()).map_err(|e| format!("pending is not valid: {}", e.code()))?;
+        let size =
+            file_size_from_json(size_json.as_bytes()).map_err(|e| format!("file size is not valid: {}", e.code()))?;
         Ok(to_json(&pending.give_file_size(&self.config, size)))
     }
 }

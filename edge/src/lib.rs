@@ -23,6 +23,7 @@ pub mod event;
 pub mod fingerprint;
 pub mod form;
 pub mod grant;
+pub mod json;
 pub mod json_api;
 pub mod key_file;
 pub mod keys;

@@ -5,6 +5,7 @@
 //! HTTP request); nothing here is trusted.
 
 use crate::error::Reason;
+use crate::json::{set, JsonError, Reader};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -73,6 +74,56 @@ fn is_s3_override(name: &str) -> bool {
         }
     }
     decoded.eq_ignore_ascii_case(b"response-")
+}
+
+impl Request {
+    /// Reads a request as serde_json reads it into [`Request`] (`query`,
+    /// `headers` and `ip` may be absent, never `null`; unknown and repeated
+    /// members refused; a header name given twice keeps its last value),
+    /// without serde's generic deserializer (`crate::json`).
+    pub fn from_json(bytes: &[u8]) -> Result<Request, JsonError> {
+        let mut r = Reader::new(bytes);
+        let request = Request::read(&mut r)?;
+        r.end()?;
+        Ok(request)
+    }
+
+    /// Reads a request object at `r` (also inside a pending decision).
+    pub(crate) fn read(r: &mut Reader) -> Result<Request, JsonError> {
+        r.begin_object()?;
+        let (mut method, mut path, mut query, mut headers, mut ip) = (None, None, None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match key.as_str() {
+                "method" => set(&mut method, r.string()?)?,
+                "path" => set(&mut path, r.string()?)?,
+                "query" => set(&mut query, r.string()?)?,
+                "ip" => set(&mut ip, r.string()?)?,
+                "headers" => {
+                    let mut map = BTreeMap::new();
+                    r.begin_object()?;
+                    let mut first = true;
+                    while let Some(name) = r.next_key(first)? {
+                        first = false;
+                        map.insert(name, r.string()?);
+                    }
+                    set(&mut headers, map)?;
+                }
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        let (Some(method), Some(path)) = (method, path) else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(Request {
+            method,
+            path,
+            query: query.unwrap_or_default(),
+            headers: headers.unwrap_or_default(),
+            ip: ip.unwrap_or_default(),
+        })
+    }
 }
 
 impl Request {

@@ -3,6 +3,7 @@
 //! cached, never indexed.
 
 use crate::error::Reason;
+use crate::json::ObjectWriter;
 use crate::page::{self, PageView};
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +34,7 @@ impl Response {
         let (content_type, body) = if html {
             (HTML, page::refusal_html(reason))
         } else {
-            (JSON, serde_json::json!({ "error": reason.code(), "message": reason.message() }).to_string())
+            (JSON, ObjectWriter::new().str("error", reason.code()).str("message", reason.message()).finish())
         };
         Response::build(reason, content_type, body, DENY_CSP)
     }
@@ -50,7 +51,14 @@ impl Response {
         let (content_type, body) = if html {
             (HTML, page::refusal_html_saying(reason, &message))
         } else {
-            (JSON, serde_json::json!({ "error": reason.code(), "message": message, "retry_after": wait }).to_string())
+            (
+                JSON,
+                ObjectWriter::new()
+                    .str("error", reason.code())
+                    .str("message", &message)
+                    .int("retry_after", wait)
+                    .finish(),
+            )
         };
         let mut response = Response::build(reason, content_type, body, DENY_CSP);
         response.headers.push(("retry-after".to_owned(), wait.to_string()));
@@ -95,14 +103,14 @@ impl Response {
         let body = if html {
             page::preview_html()
         } else {
-            serde_json::json!({ "result": Reason::Preview.code(), "message": Reason::Preview.message() }).to_string()
+            ObjectWriter::new().str("message", Reason::Preview.message()).str("result", Reason::Preview.code()).finish()
         };
         Response::build(Reason::Preview, if html { HTML } else { JSON }, body, DENY_CSP)
     }
 
     /// The 303 after Download: to `location` (the same link with a pass).
     pub fn see_other(location: String) -> Response {
-        let body = serde_json::json!({ "result": Reason::PassIssued.code(), "location": location }).to_string();
+        let body = ObjectWriter::new().str("location", &location).str("result", Reason::PassIssued.code()).finish();
         let mut response = Response::build(Reason::PassIssued, JSON, body, DENY_CSP);
         response.headers.push(("location".to_owned(), location));
         response

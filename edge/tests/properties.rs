@@ -7,7 +7,9 @@ use oncelink_edge::cidr::Cidr;
 use oncelink_edge::claims::{MAX_GRACE, MAX_TIME, MAX_USES};
 use oncelink_edge::path::DecodedPath;
 use oncelink_edge::request::RangeStart;
-use oncelink_edge::{decide, mint, secret, Claims, Config, KeySet, Mode, Request, Step, StoreReply, UntrustedToken};
+use oncelink_edge::{
+    decide, mint, secret, Awaiting, Body, Claims, Config, KeySet, Mode, Request, Step, StoreReply, UntrustedToken,
+};
 use proptest::prelude::*;
 use proptest::test_runner::Config as Cases;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -332,5 +334,220 @@ proptest! {
             };
             prop_assert_eq!(Cidr::parse(&format!("{sloppy}/{prefix}")), None, "{}/{} has a host bit set", sloppy, prefix);
         }
+    }
+}
+
+/// A member key: the claims' names, names that are not claims, escapes.
+fn json_key() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "id", "p", "exp", "nbf", "n", "r", "ip", "fn", "g", "m", "pw", "b", "ref", "lk", "filename", "i\\u0064", "",
+    ])
+    .prop_map(|k| format!("\"{k}\""))
+}
+
+/// A value: right and wrong types, numbers at every edge serde_json has,
+/// strings with escapes, both spellings of a mode.
+fn json_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "null",
+            "true",
+            "false",
+            "[]",
+            "{}",
+            "\"AAAAAAAAAAAAAAAAAAAAAA\"",
+            "\"/f/*\"",
+            "\"page\"",
+            "\"direct\"",
+            "\"p\\u0061ge\"",
+            "{\"page\":null}",
+            "{ \"direct\" : null }",
+            "{\"page\":null,}",
+            "{\"page\":1}",
+            "{\"other\":null}",
+            "\"\\ud83d\\ude00\"",
+            "\"\\ud83d\"",
+            "\"\\ude00\"",
+            "\"\\u00e9\"",
+            "\"\\x\"",
+        ])
+        .prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "01",
+            "1.0",
+            "1e3",
+            "1E3",
+            "2000000000",
+            "4294967295",
+            "4294967296",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-",
+            "+1",
+        ])
+        .prop_map(str::to_owned),
+        "\"[a-z\\\\\"/é\u{1}]{0,4}\"",
+    ]
+}
+
+/// Anything at all, for the places a separator or a colon belongs.
+fn json_noise() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["{", "}", ":", ",", " ", "\n\t\r", "\"", "[", "]", ",,", ""]).prop_map(str::to_owned)
+}
+
+/// A claims-like document: an object of members, mostly well formed, some
+/// not, sometimes starting with the three required claims.
+fn claims_like() -> impl Strategy<Value = Vec<u8>> {
+    let sep = prop_oneof![6 => Just(",".to_owned()), 1 => json_noise()];
+    let colon = prop_oneof![6 => Just(":".to_owned()), 1 => json_noise()];
+    let member = (sep, json_key(), colon, json_value());
+    let valid_start = prop::sample::select(vec!["", r#""id":"AAAAAAAAAAAAAAAAAAAAAA","p":"/f/*","exp":2000000000"#]);
+    (valid_start, prop::collection::vec(member, 0..5), json_noise(), any::<u8>(), any::<usize>()).prop_map(
+        |(start, members, tail, flip, at)| {
+            let body: String = members.into_iter().map(|(s, k, c, v)| format!("{s}{k}{c}{v}")).collect();
+            // With no required start, the first separator is the object's own `{`.
+            let body = if start.is_empty() { body.strip_prefix(',').unwrap_or(&body).to_owned() } else { body };
+            let mut doc = format!("{{{start}{body}}}{tail}").into_bytes();
+            if flip % 8 == 0 {
+                let i = at % doc.len();
+                doc[i] = flip;
+            }
+            doc
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(cases(3000))]
+
+    /// The core reads a token's claims with its own small reader
+    /// (`oncelink_edge::json`), not serde's: it must accept exactly the
+    /// documents serde_json reads into `Claims`, and read them the same.
+    #[test]
+    fn the_claims_reader_agrees_with_serde_json_on_any_document(doc in claims_like()) {
+        let ours = Claims::from_json(&doc).ok();
+        // serde would also read a struct from an array; the reader takes only an object.
+        let object = doc.iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{');
+        let serde = serde_json::from_slice::<Claims>(&doc).ok().filter(|_| object);
+        prop_assert_eq!(ours, serde, "{}", String::from_utf8_lossy(&doc));
+    }
+
+    /// And on a valid claims object with one claim replaced by any value
+    /// (or one claim added, unknown or given twice).
+    #[test]
+    fn the_claims_reader_agrees_with_serde_json_on_one_changed_claim(
+        claims in valid_claims(), key in json_key(), value in json_value(), twice in any::<bool>()
+    ) {
+        let serde_json::Value::Object(mut members) = serde_json::to_value(&claims).unwrap() else { unreachable!() };
+        let name: String = serde_json::from_str(&key).unwrap_or_default();
+        if !twice {
+            members.remove(&name);
+        }
+        let mut doc: Vec<String> = members.iter().map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str()))).collect();
+        doc.push(format!("{key}:{value}"));
+        let doc = format!("{{{}}}", doc.join(",")).into_bytes();
+        let serde = serde_json::from_slice::<Claims>(&doc).ok();
+        prop_assert_eq!(Claims::from_json(&doc).ok(), serde, "{}", String::from_utf8_lossy(&doc));
+    }
+
+    /// And on every valid claims object, as serde_json writes it.
+    #[test]
+    fn the_claims_reader_reads_back_every_valid_claims_object(claims in valid_claims()) {
+        let json = serde_json::to_vec(&claims).unwrap();
+        prop_assert_eq!(Claims::from_json(&json), Ok(claims));
+    }
+}
+
+/// Members for a request or a pending decision: right and wrong types.
+fn boundary_member(keys: Vec<&'static str>) -> impl Strategy<Value = (&'static str, &'static str)> {
+    let likely = prop::sample::select(vec!["null", "5", r#""body""#, r#"{"read":"a"}"#, r#""/a""#]);
+    (
+        prop::sample::select(keys),
+        prop_oneof![1 => likely, 2 => prop::sample::select(vec![
+            r#""GET""#,
+            r#""t=ol1.a.b.c""#,
+            r#""\u00e9\"""#,
+            "null",
+            "1",
+            "-0",
+            "1.5",
+            "true",
+            "{}",
+            "[]",
+            r#"{"user-agent":"x/1","range":"bytes=0-"}"#,
+            r#"{"a":"1","a":"2"}"#,
+            r#"{"a":1}"#,
+            r#"{"a":null}"#,
+            r#"{"a" "1"}"#,
+            r#""body""#,
+            r#""file_size""#,
+            r#"{"body":null}"#,
+            r#"{"file_size":1}"#,
+            r#"{"method":"GET","path":"/a"}"#,
+            r#"{"method":"GET"}"#,
+            r#"{"method":"GET","path":"/a","x":""}"#,
+            "1767225600",
+            "18446744073709551615",
+            "18446744073709551616",
+            r#"{"read":"a=b"}"#,
+            r#"{"read":1}"#,
+            r#"{"unreadable":"too_large"}"#,
+            r#"{"unreadable":{"truncated":null}}"#,
+            r#"{"unreadable":"x"}"#,
+            r#"{"read":"a","unreadable":"not_utf8"}"#,
+            r#""read""#,
+        ])],
+    )
+}
+
+fn boundary_doc(start: &str, members: &[(&str, &str)], tail: &str) -> String {
+    let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    let sep = if start.is_empty() || body.is_empty() { "" } else { "," };
+    format!("{{{start}{sep}{}}}{tail}", body.join(","))
+}
+
+proptest! {
+    #![proptest_config(cases(3000))]
+
+    /// The wasm boundary reads each request with the core's reader: it must
+    /// accept exactly what serde_json reads into `Request`, and read it the same.
+    #[test]
+    fn the_request_reader_agrees_with_serde_json(
+        start in prop::sample::select(vec!["", r#""method":"GET","path":"/a%20b""#]),
+        members in prop::collection::vec(boundary_member(vec!["method", "path", "query", "headers", "ip", "x"]), 0..4),
+        tail in prop::sample::select(vec!["", " ", "x", "}", ","]),
+    ) {
+        let doc = boundary_doc(start, &members, tail);
+        let serde = serde_json::from_str::<Request>(&doc).ok();
+        prop_assert_eq!(Request::from_json(doc.as_bytes()).ok(), serde, "{}", doc);
+    }
+
+    /// And each pending decision (`need_body`, `need_file_size`) and the
+    /// body and file size the host gives it.
+    #[test]
+    fn the_pending_body_and_size_readers_agree_with_serde_json(
+        start in prop::sample::select(vec!["", r#""ask":"body","request":{"method":"POST","path":"/a"},"now":5"#]),
+        members in prop::collection::vec(boundary_member(vec!["ask", "request", "now", "body", "file_size", "x"]), 0..4),
+        tail in prop::sample::select(vec!["", " ", "x", "}"]),
+        value in boundary_member(vec![""]),
+    ) {
+        let doc = boundary_doc(start, &members, tail);
+        let serde = serde_json::from_str::<Awaiting>(&doc).ok();
+        prop_assert_eq!(Awaiting::from_json(doc.as_bytes()).ok(), serde, "{}", doc);
+        let (_, value) = value;
+        prop_assert_eq!(Body::from_json(value.as_bytes()).ok(), serde_json::from_str::<Body>(value).ok(), "{}", value);
+        prop_assert_eq!(
+            oncelink_edge::decide::file_size_from_json(value.as_bytes()).ok(),
+            serde_json::from_str::<Option<u64>>(value).ok(),
+            "{}", value
+        );
     }
 }

@@ -18,7 +18,7 @@ cd "$(dirname "$0")"
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(token claims path range form cidr dynamodb decide strip)
+[ ${#targets[@]} -gt 0 ] || targets=(token claims boundary path range form cidr dynamodb decide strip)
 
 # libFuzzer's instrumentation without -Zsanitizer (nightly only): sancov's
 # 8-bit counters, PC table and compare tracing, as cargo-fuzz's `-s none`

@@ -72,11 +72,17 @@ for case in decide["cases"]:
         if isinstance(claims.get("ip"), str):  # a null or mistyped claim is a vector of its own
             seed("cidr", ip_bytes(req.get("ip", "")) + claims["ip"].encode())
     seed("range", "\n".join([headers.get("range", ""), req["query"], headers.get("authorization", "")]))
+    seed("boundary", b"\x00" + json.dumps(req, ensure_ascii=False).encode())
+    seed("boundary", b"\x01" + json.dumps({"ask": "body", "request": req, "now": case["now"]}, ensure_ascii=False).encode())
     # Every path through the case's asks (body, file size) to its first store step, whose replies
     # are given together (the decide target's JSON layout, security/fuzz/src/lib.rs JsonCase).
     for given, replies in ask_paths(case.get("expect", {}), case.get("replies", []), {}):
         if "body" in given and "read" in given["body"]:
             seed("form", given["body"]["read"])
+        if "body" in given:
+            seed("boundary", b"\x02" + json.dumps(given["body"]).encode())
+        if "file_size" in given:
+            seed("boundary", b"\x03" + json.dumps(given["file_size"]).encode())
         doc = {"config": case.get("config", {}), "now": case["now"], "request": req, **given,
                "replies": [r["reply"] for r in replies]}
         seed("decide", b"\x00" + json.dumps(doc, ensure_ascii=False).encode())

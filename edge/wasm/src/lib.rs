@@ -5,7 +5,9 @@
 //! store call the step describes, and passes the reply back. Errors become
 //! JS exceptions carrying one line; the host answers them with a 503.
 
-use oncelink_edge::{dynamodb, json_api, mint, new_id, secret, Claims, KeySet, StoreOp, StoreReply, UntrustedToken};
+use oncelink_edge::{dynamodb, json_api, StoreOp, StoreReply};
+#[cfg(feature = "mint")]
+use oncelink_edge::{mint, new_id, secret, Claims, KeySet, UntrustedToken};
 use wasm_bindgen::prelude::*;
 
 /// A configured validator, built once per cold start.
@@ -48,6 +50,8 @@ impl Validator {
 /// Mints a token with the key file's active key. `claims_json` may omit `id`
 /// (a 128-bit random one is drawn) and may carry `password` (not a claim):
 /// it becomes the `pw` claim, keyed with the active key (docs/page-mode.md).
+/// Only with the `mint` feature (Cargo.toml).
+#[cfg(feature = "mint")]
 #[wasm_bindgen]
 pub fn mint_token(keys_json: &str, claims_json: &str) -> Result<String, JsError> {
     let keys = KeySet::from_json(keys_json).map_err(|e| JsError::new(&e.to_string()))?;
@@ -72,7 +76,8 @@ pub fn mint_token(keys_json: &str, claims_json: &str) -> Result<String, JsError>
 
 /// Shows a token's kid and claims WITHOUT verifying it, as JSON
 /// `{"kid":..,"claims":..,"verified":false}`; throws with the reason code if
-/// it does not even parse.
+/// it does not even parse. Only with the `mint` feature.
+#[cfg(feature = "mint")]
 #[wasm_bindgen]
 pub fn inspect_token(token: &str) -> Result<String, JsError> {
     let untrusted = UntrustedToken::parse(token).map_err(|r| JsError::new(r.code()))?;

@@ -1,0 +1,474 @@
+//! A small JSON reader for the fixed shapes the core reads on its hot path
+//! (a token's claims, `crate::claims::Claims::from_json`), in place of
+//! serde_json's generic deserializer: every struct serde reads costs the wasm
+//! module a monomorphised `deserialize_struct`, and the decision for a valid
+//! token paid for serde's visitors on every request (docs/performance.md).
+//!
+//! It accepts exactly what serde_json 1.0 accepts for such a shape (the
+//! differential property test in `edge/tests/properties.rs` and the `claims`
+//! fuzz target hold it to that): the JSON grammar of RFC 8259 with serde_json's
+//! choices where the RFC leaves room: whitespace is space, tab, CR and LF;
+//! strings are valid UTF-8 with no raw control character and no lone
+//! surrogate escape; an integer field takes an integer literal only (no
+//! fraction, no exponent, no `-0`) that fits its type.
+//! The reader pulls one token at a time and allocates only the strings it
+//! returns.
+
+/// Why a JSON document is not the shape asked for. Each variant has a stable
+/// [`JsonError::code`]; the reader says no more (an error message never
+/// quotes the input, which may carry a secret).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JsonError {
+    /// Not JSON: a bad token, a bad escape, invalid UTF-8, a raw control
+    /// character in a string, a trailing comma, or text after the document.
+    Syntax,
+    /// A value of the wrong JSON type for its field (`null` included).
+    WrongType,
+    /// An integer outside its field's range (or written as a float).
+    OutOfRange,
+    /// A member the shape does not have.
+    UnknownField,
+    /// A member given twice.
+    DuplicateField,
+    /// A required member is absent.
+    MissingField,
+}
+
+impl JsonError {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            JsonError::Syntax => "json_syntax",
+            JsonError::WrongType => "json_wrong_type",
+            JsonError::OutOfRange => "json_out_of_range",
+            JsonError::UnknownField => "json_unknown_field",
+            JsonError::DuplicateField => "json_duplicate_field",
+            JsonError::MissingField => "json_missing_field",
+        }
+    }
+}
+
+/// A pull reader over one JSON document.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { bytes, at: 0 }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    fn peek_token(&mut self) -> Option<u8> {
+        self.skip_ws();
+        self.peek()
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), JsonError> {
+        if self.peek_token() == Some(byte) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(JsonError::Syntax)
+        }
+    }
+
+    /// Only whitespace is left.
+    pub fn end(mut self) -> Result<(), JsonError> {
+        match self.peek_token() {
+            None => Ok(()),
+            Some(_) => Err(JsonError::Syntax),
+        }
+    }
+
+    /// Opens an object: `{`. Then call [`Reader::next_key`] until it returns `None`.
+    pub fn begin_object(&mut self) -> Result<(), JsonError> {
+        match self.peek_token() {
+            Some(b'{') => {
+                self.at += 1;
+                Ok(())
+            }
+            Some(_) => Err(self.wrong_type()),
+            None => Err(JsonError::Syntax),
+        }
+    }
+
+    /// The next member's key (its value is read next), or `None` at the
+    /// object's `}`. `first` is true for the first call after `{`.
+    pub fn next_key(&mut self, first: bool) -> Result<Option<String>, JsonError> {
+        match self.peek_token() {
+            Some(b'}') => {
+                self.at += 1;
+                return Ok(None);
+            }
+            Some(b',') if !first => {
+                self.at += 1;
+                if self.peek_token() != Some(b'"') {
+                    return Err(JsonError::Syntax);
+                }
+            }
+            Some(b'"') if first => {}
+            _ => return Err(JsonError::Syntax),
+        }
+        let key = self.string_token()?;
+        self.expect(b':')?;
+        Ok(Some(key))
+    }
+
+    /// A string value.
+    pub fn string(&mut self) -> Result<String, JsonError> {
+        match self.peek_token() {
+            Some(b'"') => self.string_token(),
+            Some(_) => Err(self.wrong_type()),
+            None => Err(JsonError::Syntax),
+        }
+    }
+
+    /// `true` or `false`.
+    pub fn boolean(&mut self) -> Result<bool, JsonError> {
+        match self.peek_token() {
+            Some(b't') => self.literal(b"true").map(|()| true),
+            Some(b'f') => self.literal(b"false").map(|()| false),
+            Some(_) => Err(self.wrong_type()),
+            None => Err(JsonError::Syntax),
+        }
+    }
+
+    /// `null`: consumed and `true`; anything else is left for the next read.
+    pub fn null(&mut self) -> Result<bool, JsonError> {
+        if self.peek_token() == Some(b'n') {
+            self.literal(b"null").map(|()| true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// An integer in `i64`.
+    pub fn i64(&mut self) -> Result<i64, JsonError> {
+        match self.integer()? {
+            (false, magnitude) => i64::try_from(magnitude).map_err(|_| JsonError::OutOfRange),
+            // -2^63 is the one magnitude that fits only negated.
+            (true, magnitude) => 0i64.checked_sub_unsigned(magnitude).ok_or(JsonError::OutOfRange),
+        }
+    }
+
+    /// An integer in `u64`.
+    pub fn u64(&mut self) -> Result<u64, JsonError> {
+        match self.integer()? {
+            (false, magnitude) => Ok(magnitude),
+            (true, _) => Err(JsonError::OutOfRange),
+        }
+    }
+
+    /// The name of a unit enum variant as serde_json reads one: `"name"`,
+    /// or the externally tagged spelling `{"name":null}`.
+    pub fn unit_variant(&mut self) -> Result<String, JsonError> {
+        let tagged = self.begin_object().is_ok();
+        if !tagged {
+            return self.string();
+        }
+        let name = self.next_key(true)?.ok_or(JsonError::WrongType)?;
+        if !(self.null()? && self.next_key(false)?.is_none()) {
+            return Err(JsonError::WrongType);
+        }
+        Ok(name)
+    }
+
+    /// An integer in `u32`.
+    pub fn u32(&mut self) -> Result<u32, JsonError> {
+        match self.integer()? {
+            (false, magnitude) => u32::try_from(magnitude).map_err(|_| JsonError::OutOfRange),
+            (true, _) => Err(JsonError::OutOfRange),
+        }
+    }
+
+    /// An integer literal: (negative, magnitude). serde_json reads a literal
+    /// with a fraction or an exponent, `-0`, a magnitude over `u64::MAX` or a
+    /// negative one over 2^63 as a float, which no integer field takes.
+    fn integer(&mut self) -> Result<(bool, u64), JsonError> {
+        let negative = match self.peek_token() {
+            Some(b'-') => {
+                self.at += 1;
+                true
+            }
+            Some(b'0'..=b'9') => false,
+            Some(_) => return Err(self.wrong_type()),
+            None => return Err(JsonError::Syntax),
+        };
+        let start = self.at;
+        let mut magnitude: Option<u64> = Some(0);
+        while let Some(digit @ b'0'..=b'9') = self.peek() {
+            self.at += 1;
+            magnitude = magnitude.and_then(|m| m.checked_mul(10)).and_then(|m| m.checked_add(u64::from(digit - b'0')));
+        }
+        let digits = &self.bytes[start..self.at];
+        if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
+            return Err(JsonError::Syntax);
+        }
+        if let Some(b'.' | b'e' | b'E') = self.peek() {
+            return Err(JsonError::OutOfRange);
+        }
+        match magnitude {
+            Some(0) if negative => Err(JsonError::OutOfRange),
+            Some(m) if !negative || m <= 1 << 63 => Ok((negative, m)),
+            _ => Err(JsonError::OutOfRange),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
+        if self.bytes[self.at..].starts_with(word) {
+            self.at += word.len();
+            Ok(())
+        } else {
+            Err(JsonError::Syntax)
+        }
+    }
+
+    /// The error for a value that is not the type asked for: a wrong type if
+    /// it at least starts a JSON value, else a syntax error.
+    fn wrong_type(&self) -> JsonError {
+        match self.peek() {
+            Some(b'"' | b'{' | b'[' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => JsonError::WrongType,
+            _ => JsonError::Syntax,
+        }
+    }
+
+    /// A string token, the reader at its opening quote.
+    fn string_token(&mut self) -> Result<String, JsonError> {
+        self.at += 1;
+        let mut out = String::new();
+        loop {
+            let run_start = self.at;
+            while let Some(b) = self.peek() {
+                if b == b'"' || b == b'\\' || b < 0x20 {
+                    break;
+                }
+                self.at += 1;
+            }
+            let run = core::str::from_utf8(&self.bytes[run_start..self.at]).map_err(|_| JsonError::Syntax)?;
+            out.push_str(run);
+            match self.peek() {
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.at += 1;
+                    out.push(self.escape()?);
+                }
+                _ => return Err(JsonError::Syntax),
+            }
+        }
+    }
+
+    /// One escape after its backslash.
+    fn escape(&mut self) -> Result<char, JsonError> {
+        let byte = self.peek().ok_or(JsonError::Syntax)?;
+        self.at += 1;
+        Ok(match byte {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = self.hex4()?;
+                let code = match unit {
+                    0xD800..=0xDBFF => {
+                        if !self.bytes[self.at..].starts_with(b"\\u") {
+                            return Err(JsonError::Syntax);
+                        }
+                        self.at += 2;
+                        let low = self.hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(JsonError::Syntax);
+                        }
+                        0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return Err(JsonError::Syntax),
+                    _ => u32::from(unit),
+                };
+                char::from_u32(code).ok_or(JsonError::Syntax)?
+            }
+            _ => return Err(JsonError::Syntax),
+        })
+    }
+
+    fn hex4(&mut self) -> Result<u16, JsonError> {
+        let digits = self.bytes.get(self.at..self.at + 4).ok_or(JsonError::Syntax)?;
+        let mut unit = 0u16;
+        for &d in digits {
+            let v = (d as char).to_digit(16).ok_or(JsonError::Syntax)?;
+            unit = unit << 4 | v as u16;
+        }
+        self.at += 4;
+        Ok(unit)
+    }
+}
+
+/// Fills a member's slot; a member given twice is refused, as serde's
+/// derived readers refuse it.
+pub fn set<T>(slot: &mut Option<T>, value: T) -> Result<(), JsonError> {
+    match slot.replace(value) {
+        None => Ok(()),
+        Some(_) => Err(JsonError::DuplicateField),
+    }
+}
+
+/// Writes a flat JSON object, byte for byte as serde_json writes it (no
+/// spaces; strings escaped as serde_json escapes them), members in the order
+/// given: callers replacing a `serde_json::json!` object give them sorted by
+/// key, as its map is.
+pub struct ObjectWriter {
+    out: String,
+}
+
+impl ObjectWriter {
+    /// An empty object.
+    pub fn new() -> ObjectWriter {
+        ObjectWriter { out: String::from("{") }
+    }
+
+    fn key(&mut self, key: &str) {
+        if self.out.len() > 1 {
+            self.out.push(',');
+        }
+        push_string(&mut self.out, key);
+        self.out.push(':');
+    }
+
+    /// A string member.
+    pub fn str(mut self, key: &str, value: &str) -> ObjectWriter {
+        self.key(key);
+        push_string(&mut self.out, value);
+        self
+    }
+
+    /// An integer member.
+    pub fn int(mut self, key: &str, value: i64) -> ObjectWriter {
+        use core::fmt::Write;
+        self.key(key);
+        let _ = write!(self.out, "{value}");
+        self
+    }
+
+    /// The object's text.
+    pub fn finish(mut self) -> String {
+        self.out.push('}');
+        self.out
+    }
+}
+
+impl Default for ObjectWriter {
+    fn default() -> ObjectWriter {
+        ObjectWriter::new()
+    }
+}
+
+/// Appends `s` as a JSON string literal, escaped as serde_json escapes it:
+/// `"` and `\`, the short escapes for backspace, form feed, newline,
+/// carriage return and tab, `\u00xx` (lowercase hex) for other control
+/// characters; everything else as is.
+pub fn push_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\x08' => "\\b",
+            b'\x0c' => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        plain = i + 1;
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(s: &str) -> Result<i64, JsonError> {
+        let mut r = Reader::new(s.as_bytes());
+        let v = r.i64()?;
+        r.end().map(|()| v)
+    }
+
+    fn text(s: &str) -> Result<String, JsonError> {
+        let mut r = Reader::new(s.as_bytes());
+        let v = r.string()?;
+        r.end().map(|()| v)
+    }
+
+    #[test]
+    fn integers_take_only_integer_literals_that_fit() {
+        assert_eq!(int("0"), Ok(0));
+        assert_eq!(int(" 42 "), Ok(42));
+        assert_eq!(int("-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(int("9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(int("9223372036854775808"), Err(JsonError::OutOfRange));
+        assert_eq!(int("-9223372036854775809"), Err(JsonError::OutOfRange));
+        assert_eq!(int("-0"), Err(JsonError::OutOfRange));
+        assert_eq!(int("1.0"), Err(JsonError::OutOfRange));
+        assert_eq!(int("1e3"), Err(JsonError::OutOfRange));
+        assert_eq!(int("01"), Err(JsonError::Syntax));
+        assert_eq!(int("-"), Err(JsonError::Syntax));
+        assert_eq!(int("+1"), Err(JsonError::Syntax));
+        assert_eq!(int("\"1\""), Err(JsonError::WrongType));
+        assert_eq!(int("1 2"), Err(JsonError::Syntax));
+    }
+
+    #[test]
+    fn strings_decode_escapes_and_refuse_what_serde_json_refuses() {
+        assert_eq!(text(r#""a\"\\\/\b\f\n\r\t""#).as_deref(), Ok("a\"\\/\u{8}\u{c}\n\r\t"));
+        assert_eq!(text(r#""\u00e9\ud83d\ude00""#).as_deref(), Ok("é😀"));
+        assert_eq!(text("\"é\u{7f}\"").as_deref(), Ok("é\u{7f}"));
+        assert_eq!(text(r#""\ud83d""#), Err(JsonError::Syntax));
+        assert_eq!(text(r#""\ude00""#), Err(JsonError::Syntax));
+        assert_eq!(text(r#""\x""#), Err(JsonError::Syntax));
+        assert_eq!(text("\"a\tb\""), Err(JsonError::Syntax));
+        assert_eq!(text("\"abc"), Err(JsonError::Syntax));
+        assert_eq!(Reader::new(b"\"\xff\"").string(), Err(JsonError::Syntax));
+        assert_eq!(text("null"), Err(JsonError::WrongType));
+    }
+
+    #[test]
+    fn the_object_writer_writes_what_serde_json_writes() {
+        let text = "a\"b\\c\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}é/";
+        let ours = ObjectWriter::new().str("error", text).str("message", "").int("retry_after", -5).finish();
+        let serde = serde_json::json!({ "error": text, "message": "", "retry_after": -5 }).to_string();
+        assert_eq!(ours, serde);
+        assert_eq!(ObjectWriter::new().finish(), "{}");
+    }
+}
