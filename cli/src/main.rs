@@ -5,6 +5,7 @@
 //! exit code, never a backtrace.
 
 mod apikey;
+mod send;
 mod store;
 
 use anyhow::{bail, Context, Result};
@@ -46,6 +47,9 @@ enum Command {
     /// Manage origin-shim's API keys (--api-keys FILE): new, revoke, list.
     #[command(subcommand)]
     Apikey(apikey::ApiKeyCommand),
+    /// Upload a file to a self-hosted origin-shim (--sends-dir) and print
+    /// the counted link it mints; the file is deleted after the last download.
+    Send(send::SendArgs),
     /// Show a link's audit trail: every event the store keeps for it
     /// (docs/events.md), oldest first, as a table (or --json).
     Audit(AuditArgs),
@@ -263,6 +267,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Keygen(args) => keygen(args),
         Command::Mint(args) => mint_link(args),
+        Command::Send(args) => send::run(args),
         Command::Inspect { token } => inspect(&token),
         Command::Verify(args) => verify(args),
         Command::Revoke(args) => {
@@ -451,7 +456,7 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
 
 /// The password for `mint`, from stdin's first line or an environment
 /// variable; `None` when neither was asked for.
-fn read_password(stdin: bool, env: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn read_password(stdin: bool, env: Option<&str>) -> Result<Option<String>> {
     let password = if stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;
