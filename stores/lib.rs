@@ -29,6 +29,7 @@ mod id;
 pub mod postgres;
 mod record;
 mod retry;
+pub mod sends;
 mod spec;
 pub mod sqlite;
 
@@ -298,6 +299,47 @@ impl Store {
             Engine::Postgres(p) => p.webhook_waiting(&target).await,
             Engine::Dynamodb(_) => Err(self.no_events()),
         }
+    }
+}
+
+/// Sent files (`sends`, docs/sends.md). SQLite keeps them; the other
+/// engines answer [`StoreError::Spec`] (origin-shim refuses `--sends-dir`
+/// with them at start: [`Store::keeps_sends`]).
+impl Store {
+    /// Whether this store keeps sent files' due list.
+    pub fn keeps_sends(&self) -> bool {
+        matches!(self.engine, Engine::Sqlite(_))
+    }
+
+    fn sends_engine(&self) -> Result<&sqlite::Worker, StoreError> {
+        match &self.engine {
+            Engine::Sqlite(w) => Ok(w),
+            _ => Err(StoreError::Spec(format!("the {} store keeps no sends (SQLite does)", self.engine_name()))),
+        }
+    }
+
+    /// Keeps a new send (durable when this returns).
+    pub async fn send_insert(&self, send: sends::Send) -> Result<(), StoreError> {
+        check_id(&send.id)?;
+        self.sends_engine()?.call(move |s| s.send_insert(&send)).await
+    }
+
+    /// The send `id` with its link's use count.
+    pub async fn send_status(&self, id: &str) -> Result<Option<sends::SendStatus>, StoreError> {
+        check_id(id)?;
+        let id = id.to_owned();
+        self.sends_engine()?.call(move |s| s.send_status(&id)).await
+    }
+
+    /// Up to `limit` sends due at `now`, not yet purged, soonest first.
+    pub async fn sends_due(&self, now: i64, limit: u32) -> Result<Vec<sends::Send>, StoreError> {
+        self.sends_engine()?.call(move |s| s.sends_due(now, limit)).await
+    }
+
+    /// Notes that `id`'s file is deleted.
+    pub async fn send_purged(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.sends_engine()?.call(move |s| s.send_purged(&id, now)).await
     }
 }
 

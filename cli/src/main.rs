@@ -48,15 +48,17 @@ enum Command {
     /// Manage origin-shim's API keys (--api-keys FILE): new, revoke, list.
     #[command(subcommand)]
     Apikey(apikey::ApiKeyCommand),
+    /// Send a file and print a counted link to it: to a self-hosted
+    /// origin-shim (--to), which deletes it after the last download, or
+    /// straight into an AWS deployment's private bucket (--bucket; S3
+    /// multipart, resumable).
+    Send(send::SendArgs),
     /// Show a link's audit trail: every event the store keeps for it
     /// (docs/events.md), oldest first, as a table (or --json).
     Audit(AuditArgs),
     /// Standard Webhooks helpers for receivers of link events.
     #[command(subcommand)]
     Webhook(WebhookCommand),
-    /// Send a file: upload it straight to the deployment's private bucket
-    /// (S3 multipart, resumable), then print a counted link to it.
-    Send(send::SendArgs),
 }
 
 #[derive(Args)]
@@ -232,6 +234,16 @@ enum ModeArg {
     Direct,
 }
 
+impl ModeArg {
+    /// The claim's and the API's spelling.
+    fn name(self) -> &'static str {
+        match self {
+            ModeArg::Page => "page",
+            ModeArg::Direct => "direct",
+        }
+    }
+}
+
 #[derive(Args)]
 struct VerifyArgs {
     /// Key file (JSON).
@@ -268,6 +280,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Keygen(args) => keygen(args),
         Command::Mint(args) => mint_link(args),
+        Command::Send(args) => send::run(args),
         Command::Inspect { token } => inspect(&token),
         Command::Verify(args) => verify(args),
         Command::Revoke(args) => {
@@ -304,7 +317,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Webhook(WebhookCommand::Verify(args)) => webhook_verify(args),
-        Command::Send(args) => send::run(args),
     }
 }
 
@@ -473,7 +485,7 @@ fn minted(args: MintArgs, password: Option<String>) -> Result<Minted> {
 
 /// The password for `mint`, from stdin's first line or an environment
 /// variable; `None` when neither was asked for.
-fn read_password(stdin: bool, env: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn read_password(stdin: bool, env: Option<&str>) -> Result<Option<String>> {
     let password = if stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).context("cannot read the password from stdin")?;

@@ -244,9 +244,49 @@ pub struct ServeArgs {
     /// characters). Without it the endpoint is off.
     #[arg(long, value_name = "FILE")]
     pub admin_token_file: Option<PathBuf>,
+    /// Turn on sends (docs/sends.md): POST /api/v1/sends stores uploads in
+    /// this directory, which must be inside --root, and mints their links;
+    /// each file is deleted after its link's last use plus grace, or at
+    /// expiry. Needs --api-keys and a sqlite: store.
+    #[arg(long, value_name = "DIR", requires = "api_keys")]
+    pub sends_dir: Option<PathBuf>,
+    /// The API key file (`oncelink apikey new`) whose keys may call
+    /// /api/v1/*; read again on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "sends_dir")]
+    pub api_keys: Option<PathBuf>,
+    /// Largest upload: bytes, or with a K, M, G or T suffix (powers of 1024).
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
+    pub max_upload: u64,
+    /// How often due sent files are looked for and deleted, seconds (1 to 60).
+    #[arg(long, value_name = "S", default_value_t = 30)]
+    pub sweep_every: u64,
+    /// The base URL of the links the API mints (https://files.example.com);
+    /// default: the scheme and the Host header of the API request.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// Listener and protection settings.
     #[command(flatten)]
     pub listen: ListenArgs,
+}
+
+/// `2G`, `512M`, `100K`, `1T` (powers of 1024) or plain bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("{text:?}: the suffix must be K, M, G or T")),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a size (e.g. 2G, 512M, 1048576)"))?;
+    n.checked_shl(shift).filter(|v| v >> shift == n && *v > 0).ok_or_else(|| format!("{text:?} is out of range"))
 }
 
 /// `origin-shim origin`.

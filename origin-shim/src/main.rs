@@ -22,6 +22,7 @@ mod origin;
 mod proxy;
 mod proxy_protocol;
 mod rate_limit;
+mod sends;
 mod serve_files;
 mod server;
 mod tls;
@@ -68,8 +69,24 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
             if let Some(limit) = &state.refusal_limit {
                 rate_limit::prune_periodically(Arc::clone(limit));
             }
+            let untimed = match &a.sends_dir {
+                Some(dir) => sends::start(
+                    Arc::clone(&state),
+                    sends::Sends::new(sends::SendsArgs {
+                        dir,
+                        root: a.root.as_deref(),
+                        api_keys: a.api_keys.as_deref(),
+                        max_upload: a.max_upload,
+                        sweep_every: a.sweep_every,
+                        idle_timeout: std::time::Duration::from_millis(a.listen.request_timeout_ms),
+                        public_url: a.public_url.clone(),
+                        tls: certs.is_some(),
+                    })?,
+                )?,
+                None => axum::Router::new(),
+            };
             let app = axum::Router::new().fallback(edge::handle).with_state(state);
-            server::run(&a.listen, certs, app, admin, metrics).await
+            server::run(&a.listen, certs, app, untimed, admin, metrics).await
         }
         args::Command::Origin(a) => {
             log::init(a.listen.log_format);
@@ -78,7 +95,7 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
             let state = Arc::new(config::origin_state(&a, Arc::clone(&metrics))?);
             let admin = admin::router(Arc::clone(&metrics), admin::Readiness::Always);
             let app = axum::Router::new().fallback(origin::handle).with_state(state);
-            server::run(&a.listen, certs, app, admin, metrics).await
+            server::run(&a.listen, certs, app, axum::Router::new(), admin, metrics).await
         }
         args::Command::Probe(_) => unreachable!("answered before the runtime starts"),
     }

@@ -59,11 +59,13 @@ struct Shared {
 
 /// Binds, prints `listening on http://IP:PORT` (or `https://`) on stdout,
 /// then `admin listening on http://IP:PORT` with `--admin-listen`, and
-/// serves `app` until SIGINT or SIGTERM.
+/// serves `app` until SIGINT or SIGTERM. `untimed` routes (the sends API's
+/// uploads) go without `--request-timeout-ms`: they time their reads instead.
 pub async fn run(
     listen: &ListenArgs,
     certs: Option<Arc<Certs>>,
     app: Router,
+    untimed: Router,
     admin: Router,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<()> {
@@ -95,6 +97,7 @@ pub async fn run(
         StatusCode::REQUEST_TIMEOUT,
         Duration::from_millis(listen.request_timeout_ms),
     ));
+    let app = untimed.merge(app);
     let header_timeout = Duration::from_millis(listen.header_timeout_ms);
     let head_bytes = listen.max_header_bytes.max(MIN_HEADER_BYTES);
     let mut h1 = http1::Builder::new();

@@ -21,8 +21,9 @@
 //! [`StoreError::Replaced`]) instead of counting into a file nobody will read
 //! again. It never reopens or recreates the file by itself.
 
-use super::events;
+use super::{events, sends};
 use crate::events::{EventRecord, Retry, StoredEvent, DEFAULT_RETENTION};
+use crate::sends::{Send, SendStatus};
 use crate::{Record, Revoked, StoreError};
 use oncelink_edge::{StoreOp, StoreOpKind, StoreReply};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -73,8 +74,9 @@ const ADD_BOUND: &str = "ALTER TABLE records ADD COLUMN bound TEXT";
 /// `bound` column (issue 14), 4 the event tables (`super::events`, after 3:
 /// every step only adds what is missing, so either order of landing works):
 /// an older binary must not write into a schema it does not understand.
+/// 5 added the `sends` table (`super::sends`, issue 16).
 /// Raise it with every schema change; an applied step is never edited.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
@@ -218,6 +220,7 @@ impl SqliteStore {
                 tx.execute_batch(ADD_BOUND)?;
             }
             tx.execute_batch(super::events::SCHEMA)?;
+            tx.execute_batch(super::sends::SCHEMA)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         tx.commit()?;
@@ -332,8 +335,10 @@ impl SqliteStore {
             params![id],
         )?;
         let after = read_record(&tx, id)?.ok_or_else(|| StoreError::Corrupt("record vanished during revoke".into()))?;
+        let now = crate::unix_now();
+        // A revoked send's file goes at the sweeper's next round.
+        sends::due_now(&tx, id, now)?;
         if before.as_ref().is_none_or(|b| !b.revoked) {
-            let now = crate::unix_now();
             let event = oncelink_edge::event::Event::revoked(id, before.as_ref().map(|b| b.used), now);
             let link_exp = after.expire_at.unwrap_or(now);
             events::insert(&tx, &EventRecord::new(event, now, link_exp, DEFAULT_RETENTION))?;
@@ -354,6 +359,7 @@ impl SqliteStore {
         )?;
         let gone = tx.execute("DELETE FROM records WHERE expire_at IS NOT NULL AND expire_at < ?1", params![now])?;
         events::prune(&tx, now)?;
+        sends::prune(&tx, now)?;
         tx.commit()?;
         Ok(gone as u64)
     }
@@ -412,6 +418,39 @@ impl SqliteStore {
     }
 }
 
+/// Sent files (`crate::sends`).
+impl SqliteStore {
+    /// Keeps a new send.
+    pub fn send_insert(&mut self, send: &Send) -> Result<(), StoreError> {
+        self.check_file()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        sends::insert(&tx, send)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The send `id` and its link's use count.
+    pub fn send_status(&mut self, id: &str) -> Result<Option<SendStatus>, StoreError> {
+        self.check_file()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let status = sends::status(&tx, id)?;
+        tx.finish()?;
+        Ok(status)
+    }
+
+    /// Up to `limit` sends due at `now`, not yet purged.
+    pub fn sends_due(&mut self, now: i64, limit: u32) -> Result<Vec<Send>, StoreError> {
+        self.check_file()?;
+        sends::due(&self.conn, now, limit)
+    }
+
+    /// Notes that `id`'s file is deleted.
+    pub fn send_purged(&mut self, id: &str, now: i64) -> Result<(), StoreError> {
+        self.check_file()?;
+        sends::purged(&self.conn, id, now)
+    }
+}
+
 /// The consume of `op` inside an open write transaction.
 fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
     // Create the record if absent (or extend its expiry) and read it, in one statement.
@@ -452,6 +491,8 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
          ON CONFLICT (id, fp) DO UPDATE SET last_use = excluded.last_use",
     )?
     .execute(params![op.id, op.fp, op.now])?;
+    // The last use of a sent file's link makes the file due (plus grace).
+    sends::after_use(tx, &op.id, used + 1, op.n, op.now)?;
     Ok(StoreReply::Counted { used: used + 1 })
 }
 
@@ -658,6 +699,45 @@ mod tests {
             StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0, bound: None }
         );
         assert_eq!(s.status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().used, 1);
+    }
+
+    fn a_send(id: &str, n: u32, now: i64) -> Send {
+        Send {
+            id: id.into(),
+            name: "f.bin".into(),
+            max_uses: n,
+            grace: 30,
+            expires_at: now + 7200,
+            due_at: now + 7200,
+            size: 3,
+            sha256: "00".repeat(32),
+            metadata_stripped: false,
+            created_at: now,
+            purged_at: None,
+        }
+    }
+
+    #[test]
+    fn the_last_use_of_a_sent_file_makes_it_due_after_its_grace_and_a_revoke_makes_it_due_now() {
+        let (_dir, mut s) = store();
+        let now = 1_000_000;
+        s.send_insert(&a_send("AAAAAAAAAAAAAAAAAAAAAA", 2, now)).unwrap();
+        assert!(s.sends_due(now + 7199, 10).unwrap().is_empty(), "due at expiry, not before");
+        assert_eq!(s.sends_due(now + 7200, 10).unwrap().len(), 1);
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 2, "a", now)).unwrap(), StoreReply::Counted { used: 1 });
+        assert!(s.sends_due(now + 100, 10).unwrap().is_empty(), "one use of two leaves it stored");
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 2, "b", now + 10)).unwrap(), StoreReply::Counted { used: 2 });
+        assert!(s.sends_due(now + 39, 10).unwrap().is_empty(), "a resume inside the grace still finds it");
+        let due = s.sends_due(now + 40, 10).unwrap();
+        assert_eq!(due.iter().map(|d| d.due_at).collect::<Vec<_>>(), [now + 40]);
+        s.send_purged("AAAAAAAAAAAAAAAAAAAAAA", now + 41).unwrap();
+        assert!(s.sends_due(now + 9999, 10).unwrap().is_empty(), "a purged send is not due again");
+        let status = s.send_status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap();
+        assert_eq!((status.used, status.send.purged_at), (2, Some(now + 41)));
+
+        s.send_insert(&a_send("BBBBBBBBBBBBBBBBBBBBBB", 1, crate::unix_now())).unwrap();
+        s.revoke("BBBBBBBBBBBBBBBBBBBBBB").unwrap();
+        assert_eq!(s.sends_due(crate::unix_now(), 10).unwrap().len(), 1, "a revoked send is due at once");
     }
 
     #[test]

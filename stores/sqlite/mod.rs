@@ -4,6 +4,7 @@
 
 mod events;
 mod file;
+mod sends;
 mod worker;
 
 pub use file::{IfMissing, SqliteStore, DEFAULT_BUSY_TIMEOUT};

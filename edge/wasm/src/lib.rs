@@ -1,6 +1,6 @@
 //! The wasm boundary: the only code that knows `JsValue`.
 //!
-//! Everything crosses as JSON strings (see ARCHITECTURE.md, "Why JSON at the
+//! Everything crosses as JSON strings (see docs/code-map.md, "Why JSON at the
 //! boundary"): the host passes the request, gets a step back, performs the
 //! store call the step describes, and passes the reply back. Errors become
 //! JS exceptions carrying one line; the host answers them with a 503.

@@ -1,6 +1,6 @@
 //! The boundary both SDKs bind: every argument and result is text, so the
 //! wasm and Python layers only move strings and bytes (the reason is the
-//! one ARCHITECTURE.md gives for JSON at the edge's wasm boundary).
+//! one docs/code-map.md gives for JSON at the edge's wasm boundary).
 
 use crate::{keys, link, mint, options::Options, verify, Error};
 

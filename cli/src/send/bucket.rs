@@ -1,6 +1,4 @@
-//! `oncelink send`: upload a file, get a counted link to it.
-//!
-//! With `--bucket`, the file goes to the deployment's private bucket under
+//! `oncelink send FILE --bucket B`: the file goes to the deployment's private bucket under
 //! `sends/<id>/<name>` (S3 multipart, [`crate::s3`]) and the link is minted
 //! here, offline, for the path `/sends/<id>/<name>` that CloudFront serves
 //! from that bucket. The object is tagged for the bucket's lifecycle rules
@@ -8,90 +6,18 @@
 //! whatever else happens.
 
 use crate::s3::{self, calls::Bucket, upload};
-use crate::{minted, MintArgs, ModeArg};
+use crate::{minted, MintArgs};
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use super::SendArgs;
 use oncelink_edge::new_id;
 use oncelink_sdk::duration;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Args)]
-pub struct SendArgs {
-    /// The file to send.
-    file: PathBuf,
-    /// The deployment's private bucket (the CloudFront origin).
-    #[arg(long, value_name = "BUCKET")]
-    bucket: String,
-    /// The bucket's region [default: $AWS_REGION, then $AWS_DEFAULT_REGION].
-    #[arg(long, value_name = "REGION")]
-    region: Option<String>,
-    /// An S3-compatible endpoint instead of AWS (path-style requests), e.g.
-    /// http://127.0.0.1:5000.
-    #[arg(long, value_name = "URL")]
-    endpoint: Option<String>,
-    /// Key file (JSON); the active key signs the link.
-    #[arg(long, value_name = "FILE")]
-    keys: PathBuf,
-    /// The deployment's URL, e.g. https://d111.cloudfront.net.
-    #[arg(long, value_name = "URL")]
-    base_url: String,
-    /// Use limit (1 to 1000000).
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    uses: u32,
-    /// Lifetime from now, e.g. 90s, 15m, 1h, 7d.
-    #[arg(long, value_name = "DURATION", default_value = "24h")]
-    ttl: String,
-    /// Download file name [default: the file's name].
-    #[arg(long, value_name = "NAME")]
-    filename: Option<String>,
-    /// Resume grace window in seconds (0 to 86400; default 600).
-    #[arg(long, value_name = "SECONDS")]
-    grace: Option<u32>,
-    /// How the link opens (page or direct; default: the deployment's).
-    #[arg(long, value_enum, value_name = "MODE")]
-    mode: Option<ModeArg>,
-    /// Bind the link to its first downloader (see `oncelink mint --help`).
-    #[arg(long)]
-    bind: bool,
-    /// Protect the link with a password read from stdin's first line.
-    #[arg(long, conflicts_with = "password_env")]
-    password_stdin: bool,
-    /// Protect the link with the password in this environment variable.
-    #[arg(long, value_name = "VAR")]
-    password_env: Option<String>,
-    /// Your own reference for the link (1 to 64 characters; no secrets).
-    #[arg(long = "ref", value_name = "TEXT")]
-    reference: Option<String>,
-    /// Region of the link's store record [default: the deployment's home region].
-    #[arg(long, value_name = "REGION")]
-    link_region: Option<String>,
-    /// Key prefix of sent objects in the bucket.
-    #[arg(long, value_name = "PREFIX", default_value = "sends/")]
-    prefix: String,
-    /// Parts uploaded at once.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    parallel: u16,
-    /// Bytes per part, in MiB (at least 5, S3's minimum; raised for files
-    /// over 10,000 parts).
-    #[arg(long, value_name = "MIB", default_value_t = 8, value_parser = clap::value_parser!(u64).range(5..=5120))]
-    part_size: u64,
-    /// Upload at most this many bytes per second, e.g. 500K, 20M.
-    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
-    limit_rate: Option<u64>,
-    /// Where a run keeps what the next needs to resume [default:
-    /// $XDG_STATE_HOME/oncelink/sends, then ~/.local/state/oncelink/sends].
-    #[arg(long, value_name = "DIR")]
-    state_dir: Option<PathBuf>,
-    /// Print JSON: url, token, bucket, key, size, parts, claims.
-    #[arg(long)]
-    json: bool,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
-}
-
+/// `--bucket`: `bucket`, `keys` and `base_url` are given (clap requires them together).
 pub fn run(args: SendArgs) -> Result<ExitCode> {
+    let bucket_name = args.bucket.clone().unwrap_or_default();
+    let keys = args.keys.clone().context("--bucket needs --keys")?;
+    let base_url = args.base_url.clone().context("--bucket needs --base-url")?;
     let region = match args.region.clone() {
         Some(region) => region,
         None => std::env::var("AWS_REGION")
@@ -118,7 +44,7 @@ pub fn run(args: SendArgs) -> Result<ExitCode> {
     let ttl = duration::parse(&args.ttl).map_err(anyhow::Error::msg)?;
     let password = crate::read_password(args.password_stdin, args.password_env.as_deref())?;
     let mint_args = |path: String| MintArgs {
-        keys: args.keys.clone(),
+        keys: keys.clone(),
         path,
         uses: Some(args.uses),
         ttl: Some(args.ttl.clone()),
@@ -134,7 +60,7 @@ pub fn run(args: SendArgs) -> Result<ExitCode> {
         lock_after: None,
         password_env: None,
         reference: args.reference.clone(),
-        base_url: Some(args.base_url.clone()),
+        base_url: Some(base_url.clone()),
         param: "t".into(),
         json: false,
         now: None,
@@ -143,7 +69,7 @@ pub fn run(args: SendArgs) -> Result<ExitCode> {
     let new_folder = new_id(crate::random::<16>()?);
     minted(mint_args(format!("/{prefix}{new_folder}/{name}")), password.clone())?;
 
-    let bucket = Bucket { name: args.bucket.clone(), region, endpoint: args.endpoint.clone() };
+    let bucket = Bucket { name: bucket_name, region, endpoint: args.endpoint.clone() };
     let folder = s3::state::folder(args.state_dir.as_deref())?;
     let file = std::fs::canonicalize(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let state_file = s3::state::path(&folder, &file, &bucket.name, bucket.endpoint.as_deref());
@@ -202,19 +128,4 @@ pub fn run(args: SendArgs) -> Result<ExitCode> {
         println!("{url}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `500K`, `20M`, `1G` or plain bytes, per second.
-fn parse_rate(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let value: u64 = digits.parse().map_err(|_| format!("{text:?}: a number of bytes per second, e.g. 500K or 20M"))?;
-    let scale = match unit {
-        "" => 1,
-        "K" | "k" => 1 << 10,
-        "M" | "m" => 1 << 20,
-        "G" | "g" => 1 << 30,
-        _ => return Err(format!("{text:?}: the unit is K, M or G")),
-    };
-    value.checked_mul(scale).filter(|v| *v > 0).ok_or_else(|| format!("{text:?}: out of range"))
 }
