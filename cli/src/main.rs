@@ -416,7 +416,8 @@ fn mint_link(args: MintArgs) -> Result<ExitCode> {
     let password = read_password(args.password_stdin, args.password_env.as_deref())?;
     let minted = minted(args, password)?;
     if json {
-        let out = serde_json::json!({ "token": minted.token, "url": minted.url, "kid": minted.kid, "claims": minted.claims });
+        let out =
+            serde_json::json!({ "token": minted.token, "url": minted.url, "kid": minted.kid, "claims": minted.claims });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!("{}", minted.url.unwrap_or(minted.token));

@@ -22,11 +22,8 @@ fn setup(bucket: &str) -> Setup {
     let moto = Moto::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let keys = dir.path().join("keys.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_oncelink"))
-        .args(["keygen", "--out"])
-        .arg(&keys)
-        .output()
-        .expect("run keygen");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_oncelink")).args(["keygen", "--out"]).arg(&keys).output().expect("run keygen");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let setup = Setup { moto, dir, keys };
     setup.boto(&format!("s3.create_bucket(Bucket={bucket:?})"));
@@ -50,7 +47,9 @@ impl Setup {
 
     /// The SHA-256 (hex) of an object, read by boto3.
     fn object_sha256(&self, bucket: &str, key: &str) -> String {
-        self.boto(&format!("print(hashlib.sha256(s3.get_object(Bucket={bucket:?}, Key={key:?})['Body'].read()).hexdigest())"))
+        self.boto(&format!(
+            "print(hashlib.sha256(s3.get_object(Bucket={bucket:?}, Key={key:?})['Body'].read()).hexdigest())"
+        ))
     }
 
     fn send(&self, file: &Path, extra: &[&str]) -> Command {
@@ -105,7 +104,10 @@ impl Setup {
 
     fn state_files(&self) -> Vec<PathBuf> {
         match std::fs::read_dir(self.dir.path().join("state")) {
-            Ok(entries) => entries.map(|e| e.expect("entry").path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect(),
+            Ok(entries) => entries
+                .map(|e| e.expect("entry").path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect(),
             Err(_) => Vec::new(),
         }
     }
@@ -140,7 +142,10 @@ fn json(out: &Output) -> serde_json::Value {
 fn a_file_of_several_parts_arrives_whole_and_the_link_grants_exactly_its_key() {
     let s = setup("files");
     let (file, sha) = file_of(s.dir.path(), "report q3.pdf", 17 * MIB + 123);
-    let out = s.send(&file, &["--part-size", "5", "--parallel", "3", "--uses", "2", "--ttl", "2d", "--json"]).output().unwrap();
+    let out = s
+        .send(&file, &["--part-size", "5", "--parallel", "3", "--uses", "2", "--ttl", "2d", "--json"])
+        .output()
+        .unwrap();
     let sent = json(&out);
     assert_eq!(sent["parts"], 4, "17 MiB in 5 MiB parts: {sent}");
     assert_eq!(sent["resumed_parts"], 0);

@@ -85,7 +85,13 @@ impl Bucket {
         let (base, host, path) = self.target(key);
         let query: Vec<String> = query
             .iter()
-            .map(|(k, v)| if v.is_empty() && *k == "uploads" { (*k).to_owned() } else { format!("{}={}", encode(k, false), encode(v, false)) })
+            .map(|(k, v)| {
+                if v.is_empty() && *k == "uploads" {
+                    (*k).to_owned()
+                } else {
+                    format!("{}={}", encode(k, false), encode(v, false))
+                }
+            })
             .collect();
         let query = query.join("&");
         let mut headers: Vec<(String, String)> = vec![("host".into(), host)];
@@ -184,7 +190,9 @@ pub fn listed_parts(xml: &str) -> Result<(Vec<Part>, Option<u32>), String> {
     let mut current: (Option<u32>, Option<String>, Option<u64>) = (None, None, None);
     for (name, value) in fields {
         match name.as_str() {
-            "PartNumber" => current.0 = Some(value.parse().map_err(|_| format!("ListParts: bad PartNumber {value:?}"))?),
+            "PartNumber" => {
+                current.0 = Some(value.parse().map_err(|_| format!("ListParts: bad PartNumber {value:?}"))?)
+            }
             "ETag" => current.1 = Some(value),
             "Size" => current.2 = Some(value.parse().map_err(|_| format!("ListParts: bad Size {value:?}"))?),
             "IsTruncated" => truncated = value == "true",

@@ -227,9 +227,11 @@ async fn send_part(shared: &Shared, number: u32, body: Bytes) -> Result<String> 
         let call = shared.bucket.upload_part(&shared.key, &shared.upload_id, number, &body, &shared.credentials, now());
         match attempt_call(&shared.http, call, body.clone(), PART_TIMEOUT).await {
             Ok((200, headers, _)) => {
-                return headers.get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned).ok_or_else(|| {
-                    anyhow!("S3 accepted part {number} without an ETag")
-                });
+                return headers
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+                    .ok_or_else(|| anyhow!("S3 accepted part {number} without an ETag"));
             }
             Ok((status, _, body)) if status >= 500 => last = Some(anyhow!("{}", calls::error_line(status, &body))),
             Ok((status, _, body)) => bail!("part {number}: {}", calls::error_line(status, &body)),
@@ -308,7 +310,8 @@ fn client() -> Http {
     http.set_connect_timeout(Some(Duration::from_secs(5)));
     http.set_nodelay(true);
     http.enforce_http(false);
-    let connector = HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().wrap_connector(http);
+    let connector =
+        HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().wrap_connector(http);
     Client::builder(TokioExecutor::new()).build(connector)
 }
 

@@ -5,10 +5,10 @@
 //! (`oncelink-expire=<days>d`), which delete it after the link's expiry
 //! whatever else happens.
 
+use super::SendArgs;
 use crate::s3::{self, calls::Bucket, upload};
 use crate::{minted, MintArgs};
 use anyhow::{bail, Context, Result};
-use super::SendArgs;
 use oncelink_edge::new_id;
 use oncelink_sdk::duration;
 use std::process::ExitCode;
@@ -33,7 +33,11 @@ pub fn run(args: SendArgs) -> Result<ExitCode> {
             .context("the file's name is not UTF-8: pass --filename")?
             .to_owned(),
     };
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) || name.chars().any(char::is_control)
+    if name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
     {
         bail!("--filename {name:?}: a file name, without slashes or control characters");
     }
@@ -123,7 +127,11 @@ pub fn run(args: SendArgs) -> Result<ExitCode> {
             sent.parts,
             bucket.name,
             sent.key,
-            if sent.resumed_parts > 0 { format!(" ({} parts from an earlier run)", sent.resumed_parts) } else { String::new() }
+            if sent.resumed_parts > 0 {
+                format!(" ({} parts from an earlier run)", sent.resumed_parts)
+            } else {
+                String::new()
+            }
         );
         println!("{url}");
     }

@@ -7,9 +7,9 @@
 //! progress bar on stderr. The API key is read from a file, never from the
 //! command line (where `ps` would show it).
 
+use super::SendArgs;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
-use super::SendArgs;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Frame;
 use hyper_util::client::legacy::Client;
@@ -57,8 +57,8 @@ async fn send(args: SendArgs) -> Result<ExitCode> {
     }
     let endpoint: hyper::Uri =
         format!("{base}/api/v1/sends").parse().map_err(|e| anyhow!("--to {:?} is not a URL: {e}", to))?;
-    let key_text = std::fs::read_to_string(&api_key_file)
-        .with_context(|| format!("--api-key-file {}", api_key_file.display()))?;
+    let key_text =
+        std::fs::read_to_string(&api_key_file).with_context(|| format!("--api-key-file {}", api_key_file.display()))?;
     let key = key_text.lines().next().unwrap_or("").trim().to_owned();
     if !key.starts_with("olk_") {
         bail!("--api-key-file {}: the first line is not an API key (olk_...)", api_key_file.display());
@@ -80,7 +80,9 @@ async fn send(args: SendArgs) -> Result<ExitCode> {
     if args.filename.is_some() {
         fields.push(("filename", name.clone()));
     }
-    for (field, value) in [("password", password), ("mode", args.mode.map(|m| m.name().to_owned())), ("ref", args.reference.clone())] {
+    for (field, value) in
+        [("password", password), ("mode", args.mode.map(|m| m.name().to_owned())), ("ref", args.reference.clone())]
+    {
         if let Some(value) = value {
             fields.push((field, value));
         }
