@@ -5,8 +5,12 @@
 //! token paid for serde's visitors on every request (docs/performance.md).
 //!
 //! It accepts exactly what serde_json 1.0 accepts for such a shape (the
-//! differential property test in `edge/tests/properties.rs` and the `claims`
-//! fuzz target hold it to that): the JSON grammar of RFC 8259 with serde_json's
+//! differential property tests in `edge/tests/properties.rs` and the `claims`
+//! and `boundary` fuzz targets hold it to that), but for one form: serde's
+//! derive also reads a struct from an array of its fields in order
+//! (`["GET","/a"]`), which no host sends and the CloudFront Function and
+//! `check_vectors.py` refuse; this reader refuses it too (the `boundary` fuzz
+//! target found the difference). Otherwise: the JSON grammar of RFC 8259 with serde_json's
 //! choices where the RFC leaves room: whitespace is space, tab, CR and LF;
 //! strings are valid UTF-8 with no raw control character and no lone
 //! surrogate escape; an integer field takes an integer literal only (no

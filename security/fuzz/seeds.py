@@ -87,6 +87,10 @@ for case in decide["cases"]:
                "replies": [r["reply"] for r in replies]}
         seed("decide", b"\x00" + json.dumps(doc, ensure_ascii=False).encode())
 
+# A struct written as an array of its fields: serde reads it, the core's
+# reader refuses it (fuzz_targets/boundary.rs; found by this target).
+seed("boundary", b"\x00" + b'  [   ""," " ]')
+seed("boundary", b"\x01" + b'["body",["POST","/a"],5]')
 seed("form", "\x01s\u00e9same ouvre")
 # The target's kind order (fuzz_targets/dynamodb.rs, KINDS).
 kinds = ["consume", "resume", "read", "attempt", "guard"]
