@@ -183,7 +183,9 @@ fn html(status: StatusCode, html: String) -> Response<Body> {
         .header(header::CONTENT_SECURITY_POLICY, CSP)
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header(header::X_FRAME_OPTIONS, "DENY")
-        .header(header::REFERRER_POLICY, "no-referrer")
+        // Not no-referrer: under it Chromium sends `Origin: null` with the
+        // page's own POSTs, which the same-origin check must refuse.
+        .header(header::REFERRER_POLICY, "same-origin")
         .header("x-robots-tag", "noindex")
         .body(Body::from(html))
         .unwrap_or_default()

@@ -80,6 +80,7 @@
       const expires = new Date(answer.expires_at * 1000).toLocaleString();
       $('details').textContent = `${answer.max_uses} use(s), expires ${expires}` +
         (answer.metadata_stripped ? '; metadata stripped' : '');
+      form.hidden = true;
       $('result').hidden = false;
     };
     $('submit').disabled = true;
@@ -107,6 +108,7 @@
     progress.hidden = true;
     status.textContent = '';
     $('result').hidden = true;
+    form.hidden = false;
     $('submit').disabled = false;
     $('copy').textContent = 'Copy';
   });
