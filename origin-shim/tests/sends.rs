@@ -605,7 +605,8 @@ fn the_api_takes_the_session_cookie_only_with_its_csrf_proof() {
         assert_eq!(json(&refused)["error"], "csrf", "{why}");
     }
     assert_eq!(s.on_disk(), Vec::<String>::new(), "nothing stored for a refused request");
-    let status = post_with(shim.addr, "/api/v1/links", &[&cookie], "application/json", b"{\"path\":\"/public/report.txt\"}");
+    let status =
+        post_with(shim.addr, "/api/v1/links", &[&cookie], "application/json", b"{\"path\":\"/public/report.txt\"}");
     assert_eq!(status.status, 403, "every API route wants the proof");
 
     let ok = upload_with_cookie(shim.addr, &[&cookie, "X-Oncelink-CSRF: 1", &origin, "Sec-Fetch-Site: same-origin"]);
