@@ -504,3 +504,118 @@ fn sends_need_a_sends_directory_inside_the_root() {
     let err = Shim::try_start(&args).err().expect("refused");
     assert!(err.contains("must be a directory inside --root"), "{err}");
 }
+
+// ---- The send page (/send): its login, session cookie and CSRF defence ----
+
+/// A POST of `body` to `path` with extra header lines (`Name: value`).
+fn post_with(addr: SocketAddr, path: &str, headers: &[&str], content_type: &str, body: &[u8]) -> Resp {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !headers.iter().any(|h| h.to_ascii_lowercase().starts_with("host:")) {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for h in headers {
+        req.push_str(&format!("{h}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    send_raw(addr, &bytes, false).expect("POST")
+}
+
+fn login(addr: SocketAddr, key: &str, headers: &[&str]) -> Resp {
+    let body = format!("key={key}");
+    post_with(addr, "/send/login", headers, "application/x-www-form-urlencoded", body.as_bytes())
+}
+
+/// The `name=value` of a Set-Cookie answer.
+fn cookie_pair(resp: &Resp) -> String {
+    resp.header("set-cookie").expect("a Set-Cookie").split(';').next().unwrap().to_owned()
+}
+
+fn upload_with_cookie(addr: SocketAddr, headers: &[&str]) -> Resp {
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    post_with(addr, "/api/v1/sends", headers, &ct, &multipart(&[], Some(("page.txt", b"from the page"))))
+}
+
+#[test]
+fn the_send_page_signs_in_with_the_key_and_a_wrong_key_gets_401_and_no_cookie() {
+    let s = Sends::new();
+    let shim = s.start(&[]);
+    let page = support::http::request(shim.addr, "GET", "/send", &[]);
+    assert_eq!(page.status, 200);
+    assert!(page.body_text().contains("action=\"/send/login\""), "not signed in: the login form");
+    assert_eq!(
+        page.header("content-security-policy"),
+        Some("default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    );
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+
+    let wrong = login(shim.addr, "olk_wrongwrongwrongwrongwrongwrongwrongwrongwr", &[]);
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.header("set-cookie").is_none(), "a wrong key gets no cookie");
+    assert!(wrong.body_text().contains("not valid"));
+
+    let right = login(shim.addr, &s.key, &[]);
+    assert_eq!(right.status, 303, "{}", right.body_text());
+    assert_eq!(right.header("location"), Some("/send"));
+    let set = right.header("set-cookie").unwrap().to_owned();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.split("; ").any(|f| f == flag), "cookie flag {flag} in {set}");
+    }
+    assert!(!set.contains("Secure"), "plain HTTP to 127.0.0.1: no Secure flag ({set})");
+    assert!(!set.contains(&s.key), "the cookie never holds the key");
+    let pair = cookie_pair(&right);
+    let value = pair.strip_prefix("oncelink_session=").unwrap();
+    assert!(value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()), "a random id: {value}");
+
+    let form = support::http::request(shim.addr, "GET", "/send", &[("cookie", &pair)]);
+    assert!(form.body_text().contains("id=\"send\""), "signed in: the send form");
+    assert!(!form.body_text().contains("<script>"), "no inline script");
+
+    // Any Host but a loopback one gets the Secure flag.
+    let public = login(shim.addr, &s.key, &["Host: files.example.com"]);
+    assert_eq!(public.status, 303);
+    assert!(public.header("set-cookie").unwrap().ends_with("; Secure"));
+
+    // A login form posted from another site is refused.
+    let cross = login(shim.addr, &s.key, &["Origin: https://evil.example", "Sec-Fetch-Site: cross-site"]);
+    assert_eq!(cross.status, 403);
+    assert!(cross.header("set-cookie").is_none());
+}
+
+#[test]
+fn the_api_takes_the_session_cookie_only_with_its_csrf_proof() {
+    let s = Sends::new();
+    let shim = s.start(&[]);
+    let pair = cookie_pair(&login(shim.addr, &s.key, &[]));
+    let cookie = format!("Cookie: {pair}");
+    let origin = format!("Origin: http://{}", shim.addr);
+
+    for (headers, why) in [
+        (vec![cookie.as_str()], "no CSRF header"),
+        (vec![cookie.as_str(), "X-Oncelink-CSRF: 0"], "a wrong CSRF header"),
+        (vec![cookie.as_str(), "X-Oncelink-CSRF: 1", "Origin: https://evil.example"], "another Origin"),
+        (vec![cookie.as_str(), "X-Oncelink-CSRF: 1", "Sec-Fetch-Site: cross-site"], "a cross-site fetch"),
+    ] {
+        let refused = upload_with_cookie(shim.addr, &headers);
+        assert_eq!(refused.status, 403, "{why}: {}", refused.body_text());
+        assert_eq!(json(&refused)["error"], "csrf", "{why}");
+    }
+    assert_eq!(s.on_disk(), Vec::<String>::new(), "nothing stored for a refused request");
+    let status =
+        post_with(shim.addr, "/api/v1/links", &[&cookie], "application/json", b"{\"path\":\"/public/report.txt\"}");
+    assert_eq!(status.status, 403, "every API route wants the proof");
+
+    let ok = upload_with_cookie(shim.addr, &[&cookie, "X-Oncelink-CSRF: 1", &origin, "Sec-Fetch-Site: same-origin"]);
+    assert_eq!(ok.status, 201, "{}", ok.body_text());
+    assert!(json(&ok)["url"].as_str().unwrap().contains("/sends/"));
+
+    let out = post_with(shim.addr, "/send/logout", &[&cookie], "application/x-www-form-urlencoded", b"");
+    assert_eq!(out.status, 303);
+    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    let after = upload_with_cookie(shim.addr, &[&cookie, "X-Oncelink-CSRF: 1"]);
+    assert_eq!(after.status, 401, "a signed-out session is no key");
+}

@@ -12,6 +12,10 @@ pub enum ApiError {
     /// No `Authorization: Bearer` key, or one the key file does not hold
     /// (401 `unauthorized`). Nothing was read or stored.
     Unauthorized,
+    /// The send page's session cookie without its CSRF proof (the
+    /// `X-Oncelink-CSRF: 1` header), or from another site's page by its
+    /// `Origin` or `Sec-Fetch-Site` (403 `csrf`). Nothing was read or stored.
+    Csrf,
     /// A field is missing, unknown, repeated or out of range (400 `bad_field`).
     BadField(String),
     /// The body is not `multipart/form-data` (or JSON for `/links`), or
@@ -41,6 +45,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Csrf => "csrf",
             ApiError::BadField(_) => "bad_field",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::BadPath => "bad_path",
@@ -57,6 +62,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Csrf => StatusCode::FORBIDDEN,
             ApiError::BadField(_) | ApiError::BadRequest(_) | ApiError::BadPath => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
@@ -71,6 +77,7 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::Unauthorized => "a valid API key is required: Authorization: Bearer olk_...".into(),
+            ApiError::Csrf => "a session cookie needs the header X-Oncelink-CSRF: 1 and a same-origin request".into(),
             ApiError::BadField(m) | ApiError::BadRequest(m) => m.clone(),
             ApiError::BadPath => "path must name a file under the served root, outside the sends directory".into(),
             ApiError::TooLarge(max) => format!("the file is larger than this server accepts ({max} bytes)"),

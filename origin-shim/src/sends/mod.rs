@@ -9,12 +9,16 @@
 //! - [`sweeper`]: deletes due files, from the store's due list (it
 //!   survives restarts), and partial uploads at start.
 //!
+//! - [`page`]: the send page at `/send`, signed in by a session cookie.
+//!
 //! Every request needs `Authorization: Bearer <API key>` (`--api-keys`,
-//! read again on SIGHUP). The sends directory lies inside `--root`: a sent
+//! read again on SIGHUP), or the send page's session cookie with its CSRF
+//! proof. The sends directory lies inside `--root`: a sent
 //! file is served by the same path as any other, through the core.
 
 mod error;
 mod links;
+mod page;
 mod sweeper;
 mod upload;
 
@@ -46,6 +50,8 @@ pub struct Sends {
     /// The API key file and what it held when last read.
     keys_file: PathBuf,
     keys: RwLock<Arc<ApiKeys>>,
+    /// The send page's signed-in sessions.
+    sessions: page::Sessions,
     /// Largest upload, bytes.
     pub max_upload: u64,
     /// How often the sweeper looks for due files.
@@ -107,6 +113,7 @@ impl Sends {
             dir,
             keys_file: keys_file.to_owned(),
             keys: RwLock::new(Arc::new(keys)),
+            sessions: page::Sessions::default(),
             max_upload: a.max_upload,
             sweep_every: Duration::from_secs(a.sweep_every),
             idle_timeout: a.idle_timeout,
@@ -116,13 +123,15 @@ impl Sends {
         })
     }
 
-    /// The name of the key the request presents, or 401.
+    /// The name of the key the request presents, or 401. Without an
+    /// `Authorization` header, the send page's session cookie with its CSRF
+    /// proof ([`page`]) stands in for the key.
     pub fn authorize(&self, headers: &HeaderMap) -> Result<String, ApiError> {
-        let presented = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized)?;
+        let Some(authorization) = headers.get(axum::http::header::AUTHORIZATION) else {
+            return self.authorize_session(headers);
+        };
+        let presented =
+            authorization.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
         let keys = self.keys.read().map(|k| Arc::clone(&k)).map_err(|_| ApiError::Unauthorized)?;
         keys.verify(presented.trim()).map(str::to_owned).ok_or(ApiError::Unauthorized)
     }
@@ -189,6 +198,7 @@ pub fn start(edge: Arc<EdgeState>, sends: Sends) -> Result<Router> {
         .route("/api/v1/sends", post(upload::handle))
         .route("/api/v1/sends/{id}", get(links::status).delete(links::delete))
         .route("/api/v1/links", post(links::link))
+        .merge(page::routes())
         // The upload enforces --max-upload itself, while streaming.
         .layer(DefaultBodyLimit::disable())
         .with_state(api))
