@@ -115,7 +115,9 @@ struct StoreArgs {
     /// PostgreSQL: read the password from this file (first line).
     #[arg(long, value_name = "FILE")]
     store_password_file: Option<PathBuf>,
-    /// The token id (the `id` claim; `oncelink inspect` shows it).
+    /// The token id (the `id` claim; `oncelink inspect` shows it). An id
+    /// may start with `-` (base64url): it is taken as the id, not a flag.
+    #[arg(allow_hyphen_values = true)]
     id: String,
 }
 
