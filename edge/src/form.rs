@@ -14,21 +14,28 @@ pub fn password(body: Option<&str>) -> Result<Option<String>, Reason> {
     if body.len() > MAX_FORM_BYTES {
         return Err(Reason::BadForm);
     }
+    match field(body, "password")? {
+        Some(p) if p.len() > MAX_PASSWORD_BYTES => Err(Reason::BadForm),
+        Some(p) if !p.is_empty() => Ok(Some(p)),
+        _ => Ok(None),
+    }
+}
+
+/// Field `name` of a form body, decoded: `Ok(None)` when absent; `bad_form`
+/// when any field's name or this field's value is badly escaped or not UTF-8,
+/// or the field is given twice. The caller bounds the body's length.
+pub fn field(body: &str, name: &str) -> Result<Option<String>, Reason> {
     let mut found = None;
     for pair in body.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if decode(name)? == "password" {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if decode(key)? == name {
             if found.is_some() {
                 return Err(Reason::BadForm);
             }
             found = Some(decode(value)?);
         }
     }
-    match found {
-        Some(p) if p.len() > MAX_PASSWORD_BYTES => Err(Reason::BadForm),
-        Some(p) if !p.is_empty() => Ok(Some(p)),
-        _ => Ok(None),
-    }
+    Ok(found)
 }
 
 /// Form decoding: `+` is a space, `%XX` a byte; the result must be UTF-8.
@@ -72,5 +79,14 @@ mod tests {
         assert_eq!(password(Some(&long)), Err(Reason::BadForm));
         let huge = "x".repeat(MAX_FORM_BYTES + 1);
         assert_eq!(password(Some(&huge)), Err(Reason::BadForm));
+    }
+
+    #[test]
+    fn reads_any_field_by_name() {
+        assert_eq!(field("a=1&key=olk_%41b+c", "key"), Ok(Some("olk_Ab c".into())));
+        assert_eq!(field("key=", "key"), Ok(Some(String::new())));
+        assert_eq!(field("other=1", "key"), Ok(None));
+        assert_eq!(field("key=%4", "key"), Err(Reason::BadForm));
+        assert_eq!(field("key=a&key=b", "key"), Err(Reason::BadForm));
     }
 }

@@ -558,6 +558,15 @@ fn the_send_page_signs_in_with_the_key_and_a_wrong_key_gets_401_and_no_cookie() 
     assert!(wrong.header("set-cookie").is_none(), "a wrong key gets no cookie");
     assert!(wrong.body_text().contains("not valid"));
 
+    // A form the core's form reader refuses (a bad escape, the key given
+    // twice) is a 400 with no cookie, not a sign-in with an empty key.
+    for bad in ["%zz", &format!("{}&key={}", s.key, s.key)] {
+        let resp = login(shim.addr, bad, &[]);
+        assert_eq!(resp.status, 400, "key={bad}");
+        assert!(resp.header("set-cookie").is_none());
+        assert!(resp.body_text().contains("could not be read"));
+    }
+
     let right = login(shim.addr, &s.key, &[]);
     assert_eq!(right.status, 303, "{}", right.body_text());
     assert_eq!(right.header("location"), Some("/send"));

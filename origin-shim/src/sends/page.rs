@@ -23,6 +23,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Response, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
+use oncelink_edge::form;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -229,7 +230,13 @@ async fn login(State(api): State<Arc<Api>>, req: Request) -> Response<Body> {
     let Ok(body) = axum::body::to_bytes(req.into_body(), MAX_LOGIN_BODY).await else {
         return login_page(StatusCode::BAD_REQUEST, "The form was too large.");
     };
-    let key = form_value(&body, "key").unwrap_or_default();
+    // The core's form reader: one decoder for every form, and a bad `%`
+    // escape or a repeated field is a 400, not an empty key.
+    let field = std::str::from_utf8(&body).map_err(|_| ()).and_then(|b| form::field(b, "key").map_err(|_| ()));
+    let Ok(key) = field else {
+        return login_page(StatusCode::BAD_REQUEST, "The form could not be read.");
+    };
+    let key = key.unwrap_or_default();
     let name = {
         let keys = api.sends.keys.read().ok().map(|k| Arc::clone(&k));
         keys.and_then(|k| k.verify(key.trim()).map(str::to_owned))
@@ -255,38 +262,4 @@ async fn logout(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response<Bod
         api.sends.sessions.end(id);
     }
     see_other(&cookie("", 0, api.sends.secure_cookie(&headers)))
-}
-
-/// Field `name` of an `application/x-www-form-urlencoded` body, decoded.
-fn form_value(body: &[u8], name: &str) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    let raw = text.split('&').filter_map(|p| p.split_once('=')).find(|(n, _)| *n == name)?.1;
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_form_value_is_percent_decoded() {
-        assert_eq!(form_value(b"a=1&key=olk_%41b+c", "key").as_deref(), Some("olk_Ab c"));
-        assert_eq!(form_value(b"key=%4", "key"), None);
-        assert_eq!(form_value(b"other=1", "key"), None);
-    }
 }
