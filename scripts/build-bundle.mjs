@@ -15,12 +15,11 @@
 // Lambda@Edge viewer-request limit (1 MB) or the project budget below.
 // Expects edge/pkg/ (or --pkg DIR) from scripts/build-wasm.sh.
 
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { zipBytes } from './zip.mjs';
+import { writeLambda } from './zip.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Lambda@Edge's limit for a viewer-request function package, compressed. */
@@ -131,17 +130,10 @@ export async function buildBundle({ config, outDir, zipPath, pkgDir = join(root,
   });
   const js = Buffer.from(result.outputFiles[0].contents);
   const wasmBytes = readFileSync(join(pkgDir, WASM_NAME));
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'index.mjs'), js);
-  writeFileSync(join(outDir, WASM_NAME), wasmBytes);
-  const zip = zipBytes([
+  const { zip, sha256 } = writeLambda(outDir, zipPath, [
     { name: 'index.mjs', data: js },
     { name: WASM_NAME, data: wasmBytes },
   ]);
-  mkdirSync(dirname(zipPath), { recursive: true });
-  writeFileSync(zipPath, zip);
-  const sha256 = createHash('sha256').update(zip).digest('hex');
   if (!quiet) {
     console.log(`build-bundle: ${zipPath}: ${zip.length} bytes, sha256 ${sha256}`);
     console.log(`build-bundle: index.mjs ${js.length} bytes, ${WASM_NAME} ${wasmBytes.length} bytes`);

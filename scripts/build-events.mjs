@@ -8,11 +8,10 @@
 //   node scripts/build-events.mjs [--no-wasm] [--out DIR] [--zip FILE]
 
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { zipBytes } from './zip.mjs';
+import { writeLambda } from './zip.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WASM_NAME = 'oncelink_events_wasm_bg.wasm';
@@ -49,17 +48,10 @@ export async function buildEvents({ outDir = join(root, 'dist/events'), zipPath 
   });
   const js = Buffer.from(result.outputFiles[0].contents);
   const wasmBytes = readFileSync(join(pkgDir, WASM_NAME));
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'index.mjs'), js);
-  writeFileSync(join(outDir, WASM_NAME), wasmBytes);
-  const zip = zipBytes([
+  const { zip, sha256 } = writeLambda(outDir, zipPath, [
     { name: 'index.mjs', data: js },
     { name: WASM_NAME, data: wasmBytes },
   ]);
-  mkdirSync(dirname(zipPath), { recursive: true });
-  writeFileSync(zipPath, zip);
-  const sha256 = createHash('sha256').update(zip).digest('hex');
   if (!quiet) {
     console.log(`build-events: ${zipPath}: ${zip.length} bytes, sha256 ${sha256}`);
     console.log(`build-events: index.mjs ${js.length} bytes, ${WASM_NAME} ${wasmBytes.length} bytes`);

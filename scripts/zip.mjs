@@ -6,7 +6,9 @@
 // Usage as a module: writeZip(outPath, [{ name, data }]) -> Buffer.
 
 import { deflateRawSync } from 'node:zlib';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -92,4 +94,18 @@ export function writeZip(outPath, files) {
   const bytes = zipBytes(files);
   writeFileSync(outPath, bytes);
   return bytes;
+}
+
+/**
+ * A Lambda's artifact: `files` ([{ name, data }]) written afresh into `outDir`
+ * (what a test imports) and zipped deterministically into `zipPath` (what is
+ * deployed). Returns { zip (its bytes), sha256 (hex) }.
+ */
+export function writeLambda(outDir, zipPath, files) {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  for (const { name, data } of files) writeFileSync(join(outDir, name), data);
+  mkdirSync(dirname(zipPath), { recursive: true });
+  const zip = writeZip(zipPath, files);
+  return { zip, sha256: createHash('sha256').update(zip).digest('hex') };
 }
