@@ -26,9 +26,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   FUNCTION_BUILD_MODE, USAGE, bundleConfig, checkGrantKeysApart, checkKeyFile, checkOptions, deploySteps,
-  keyStoreVersion, mainParameters, parseArgs, renderCommand, renderTemplate, stackNames, tableParameters,
-  usesFunction, usesLambda,
+  eventsCodeKey, keyStoreVersion, mainParameters, parseArgs, renderCommand, renderTemplate, stackNames,
+  tableParameters, usesFunction, usesLambda,
 } from './deploy/plan.mjs';
+import { buildEvents } from './build-events.mjs';
 import { buildFunction, MAX_BYTES } from '../edge/cloudfront-function/build.mjs';
 import { kvsImport } from '../edge/cloudfront-function/kvs-import.mjs';
 
@@ -81,6 +82,17 @@ function buildBundle(opts, keys, grantKeys) {
     rmSync(dir, { recursive: true, force: true });
   }
   return zip;
+}
+
+/** The events Lambda's zip: the one given, or built (scripts/build-events.mjs) into dist/deploy/<stack>/. */
+async function eventsZip(opts) {
+  if (opts.eventsBundle) return resolve(opts.eventsBundle);
+  const outDir = join(root, 'dist', 'deploy', opts.stack, 'events');
+  try {
+    return (await buildEvents({ outDir, zipPath: `${outDir}.zip`, quiet: true })).zipPath;
+  } catch (err) {
+    throw new Error(`the events Lambda build failed: ${err.message.split('\n')[0]}`);
+  }
 }
 
 function digest(zipPath) {
@@ -154,8 +166,9 @@ function printPlanHeader(opts, keys, grantKeys, bundle, values, tier) {
   console.log(`# template parameters, ${rel(FILES.mainTemplate)} (stack ${names.main}):`);
   console.log(JSON.stringify(mainParameters(opts, values), null, 2));
   if (usesLambda(opts)) {
-    console.log(`# template parameters, ${rel(FILES.tableTemplate)} (stack ${names.tokens}, each home region):`);
-    console.log(JSON.stringify(tableParameters(opts), null, 2));
+    const where = opts.events ? `, ${opts.homeRegion}; the others differ only in EventsCodeBucket, their region's artifacts bucket` : ', each home region';
+    console.log(`# template parameters, ${rel(FILES.tableTemplate)} (stack ${names.tokens}${where}):`);
+    console.log(JSON.stringify(tableParameters(opts, values, opts.homeRegion), null, 2));
   }
 }
 
@@ -183,6 +196,8 @@ async function main() {
     checkGrantKeysApart(keys, grantKeys);
   }
 
+  // Before any build: a missing prebuilt file is a one-line error, not a wait.
+  if (opts.eventsBundle && !existsSync(opts.eventsBundle)) throw new Error(`--events-bundle ${opts.eventsBundle} does not exist`);
   let zip = null;
   if (!usesLambda(opts)) {
     // function-only: no Lambda@Edge bundle.
@@ -200,12 +215,15 @@ async function main() {
   }
 
   const tier = usesFunction(opts) ? buildFunctionTier(opts, keys, grantKeys) : null;
+  const eventsPath = opts.events ? await eventsZip(opts) : null;
+  const events = eventsPath ? { path: rel(eventsPath), ...digest(eventsPath) } : null;
   const files = { ...FILES, zip: zip ? rel(zip) : 'dist/deploy/<stack>/lambda-edge.zip' };
   for (const k of ['mainTemplate', 'tableTemplate', 'artifactsTemplate']) files[k] = rel(FILES[k]);
   if (tier) {
     files.mainTemplate = rel(tier.templatePath);
     files.kvsImport = rel(tier.importPath);
   }
+  if (events) files.eventsZip = events.path;
   const values = {
     sha256Hex: bundle.sha256Hex,
     sha256Base64: bundle.sha256Base64,
@@ -214,8 +232,15 @@ async function main() {
     codeBucket: '<artifacts-bucket>',
     functionVersionArn: '<FunctionVersionArn>',
     distributionId: '<DistributionId>',
+    eventsSha256Hex: events?.sha256Hex,
+    eventsSha256Base64: events?.sha256Base64,
+    eventsBuckets: {},
   };
   printPlanHeader(opts, keys, grantKeys, bundle, values, tier);
+  if (events) {
+    const hooks = opts.webhookUrls.length ? `webhooks to ${opts.webhookUrls.join(' ')}, secret from SSM ${opts.webhookSecretParameter}` : 'no webhooks (the audit trail only)';
+    console.log(`# events: ${events.path} (${events.size} bytes) sha256 ${events.sha256Hex}, as ${eventsCodeKey(events.sha256Hex)} in each home region; ${hooks}`);
+  }
 
   if (opts.dryRun) {
     const steps = deploySteps(opts, values, files);
@@ -254,7 +279,20 @@ async function main() {
         break;
       }
       default:
-        aws(step(id), false);
+        if (id.startsWith('secret:')) {
+          const type = aws(step(id), true);
+          if (type !== 'SecureString') {
+            throw new Error(`${opts.webhookSecretParameter} in ${id.slice('secret:'.length)} is a ${type}, not a SecureString: see docs/events.md, "Turning it on"`);
+          }
+        } else if (id.startsWith('codeBucket:')) {
+          const region = id.slice('codeBucket:'.length);
+          values.eventsBuckets[region] = aws(step(id), true);
+          if (!values.eventsBuckets[region] || values.eventsBuckets[region] === 'None') {
+            throw new Error(`the artifacts stack in ${region} has no BucketName output`);
+          }
+        } else {
+          aws(step(id), false);
+        }
     }
   }
   console.log('\noncelink is deployed:');

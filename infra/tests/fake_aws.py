@@ -7,7 +7,8 @@ calls whose output the script reads. It checks what AWS would check on the one
 call that carries data: `s3api put-object --checksum-sha256` must match the body.
 Knobs (environment): FAKE_AWS_FAIL (a substring; a call whose argv contains it
 exits 255), FAKE_AWS_CODE_SHA256 (what `lambda get-function-configuration`
-reports; default: the sha256 of the last uploaded body).
+reports; default: the sha256 of the last uploaded body), FAKE_AWS_SSM_TYPE (the
+type `ssm get-parameter` reports; default SecureString).
 """
 
 import base64
@@ -38,7 +39,8 @@ def main(args):
     elif cmd == ["cloudformation", "describe-stacks"]:
         stack = opt(args, "--stack-name")
         if stack.endswith("-artifacts"):
-            print(f"{stack}-artifactsbucket-1a2b3c")
+            region = opt(args, "--region")
+            print(f"{stack}-artifactsbucket-1a2b3c" if region == "us-east-1" else f"{stack}-artifactsbucket-{region}")
         else:
             print(json.dumps([
                 {"OutputKey": "DistributionId", "OutputValue": "E2EXAMPLE"},
@@ -56,6 +58,8 @@ def main(args):
         state["uploaded"] = actual
         STATE.write_text(json.dumps(state))
         print(json.dumps({"ChecksumSHA256": actual}))
+    elif cmd == ["ssm", "get-parameter"]:
+        print(os.environ.get("FAKE_AWS_SSM_TYPE", "SecureString"))
     elif cmd == ["lambda", "get-function-configuration"]:
         print(os.environ.get("FAKE_AWS_CODE_SHA256") or state.get("uploaded", ""))
     return 0

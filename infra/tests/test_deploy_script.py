@@ -351,6 +351,7 @@ def fake_aws(tmp_path):
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_AWS_LOG": str(log)}
     env.pop("FAKE_AWS_FAIL", None)
     env.pop("FAKE_AWS_CODE_SHA256", None)
+    env.pop("FAKE_AWS_SSM_TYPE", None)
 
     def calls():
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -534,6 +535,173 @@ def test_bad_edge_mode_input_is_one_clear_line(tmp_path, keys, args, message):
     keys_path, _ = keys
     grant_file, _ = key_file(tmp_path / "grant.json", kid="g1")
     out = run("--stack", "shop", "--keys", keys_path, *[str(grant_file) if a == "{grant}" else a for a in args], "--dry-run")
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deploy: "), out.stderr
+    assert message in lines[0]
+    assert not aws_calls(out.stdout)
+
+
+# ------------------------------------------------------------ link events (--events)
+# The events Lambda's zip goes to each home region's own artifacts bucket, the
+# token-table stacks get the events parameters, and the bundle writes events.
+
+EVENTS_ARGS = ("--events", "--webhook-url", "https://hooks.example.com/a", "--webhook-url", "https://b.example/x",
+               "--webhook-secret-parameter", "/oncelink/webhook-secret")
+
+
+@pytest.fixture()
+def events_zip(tmp_path):
+    data = secrets.token_bytes(2048)
+    path = tmp_path / "events.zip"
+    path.write_bytes(data)
+    digest = hashlib.sha256(data).digest()
+    return path, digest.hex(), base64.b64encode(digest).decode()
+
+
+def table_overrides(call):
+    words = shlex.split(call)
+    return dict(w.split("=", 1) for w in words[words.index("--parameter-overrides") + 1:])
+
+
+def test_events_go_to_every_home_region_with_its_own_bucket(keys, bundle, events_zip):
+    keys_path, key_secret = keys
+    zip_path, _, _ = bundle
+    ev_path, ev_hex, ev_b64 = events_zip
+    out = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--events-bundle", ev_path,
+              "--extra-regions", "eu-west-1", "--event-retention-days", "30", *EVENTS_ARGS, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    calls = aws_calls(out.stdout)
+    steps = [" ".join(c.split()[1:3]) + " " + re.search(r"--region (\S+)", c + " --region -").group(1) for c in calls]
+    assert steps[:13] == [
+        "sts get-caller-identity -",
+        "cloudformation deploy us-east-1",            # artifacts bucket
+        "cloudformation describe-stacks us-east-1",
+        "ssm get-parameter us-east-1",                # the secret exists there
+        "s3api put-object us-east-1",                 # events zip
+        "cloudformation deploy us-east-1",            # token table + events
+        "cloudformation deploy eu-west-1",            # that region's artifacts bucket
+        "cloudformation describe-stacks eu-west-1",
+        "ssm get-parameter eu-west-1",
+        "s3api put-object eu-west-1",
+        "cloudformation deploy eu-west-1",            # token table + events
+        "s3api put-object us-east-1",                 # the edge bundle
+        "cloudformation deploy us-east-1",            # main stack
+    ]
+    uploads = [c for c in calls if "--key events/" in c]
+    assert len(uploads) == 2 and all(f"--key events/{ev_hex}.zip" in c and f"--checksum-sha256 {ev_b64}" in c for c in uploads)
+    assert "--bucket '<artifacts-bucket>'" in uploads[0] and "--bucket '<artifacts-bucket-eu-west-1>'" in uploads[1]
+    template_params = load_template("token-table.yaml")["Parameters"]
+    tables = [c for c in calls if "token-table.yaml" in c]
+    assert all("--capabilities CAPABILITY_IAM" in c for c in tables), "the events Lambda's role needs CAPABILITY_IAM"
+    for call, bucket in zip(tables, ["<artifacts-bucket>", "<artifacts-bucket-eu-west-1>"]):
+        params = table_overrides(call)
+        assert set(params) == set(template_params) - {"TableName"} | {"TableName"}, "every parameter is passed"
+        assert params["Events"] == "true" and params["EventsCodeBucket"] == bucket
+        assert params["EventsCodeKey"] == f"events/{ev_hex}.zip"
+        assert params["WebhookUrls"] == "https://hooks.example.com/a https://b.example/x"
+        assert params["WebhookSecretParameter"] == "/oncelink/webhook-secret" and params["EventRetentionDays"] == "30"
+        for name, value in params.items():
+            pattern = template_params[name].get("AllowedPattern")
+            if pattern and not value.startswith("<"):
+                assert re.fullmatch(pattern, value), f"{name}={value!r} fails the template's AllowedPattern"
+    shown = json.loads(re.search(r"# bundle config \(secrets not shown\): (\{.*\})", out.stdout).group(1))
+    assert shown["store"]["events"] is True, "the bundle must write the events the stream carries"
+    assert key_secret not in out.stdout + out.stderr
+
+
+def test_without_events_the_table_stacks_turn_them_off(keys, bundle):
+    keys_path, _ = keys
+    zip_path, _, _ = bundle
+    out = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--dry-run")
+    assert out.returncode == 0, out.stderr
+    (table,) = [c for c in aws_calls(out.stdout) if "token-table.yaml" in c]
+    params = table_overrides(table)
+    assert (params["Events"], params["EventsCodeBucket"], params["WebhookUrls"]) == ("false", "", "")
+    assert not [c for c in aws_calls(out.stdout) if "ssm" in c or "events/" in c]
+    shown = json.loads(re.search(r"# bundle config \(secrets not shown\): (\{.*\})", out.stdout).group(1))
+    assert "events" not in shown["store"]
+
+
+def test_a_real_events_run_makes_the_calls_the_dry_run_shows(keys, bundle, events_zip, fake_aws):
+    keys_path, _ = keys
+    zip_path, hex_sha, _ = bundle
+    ev_path, _, _ = events_zip
+    env, calls = fake_aws
+    args = ("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--events-bundle", ev_path,
+            "--extra-regions", "eu-west-1", *EVENTS_ARGS)
+    dry = run(*args, "--dry-run")
+    real = run(*args, "--expect-sha256", hex_sha, env=env)
+    assert real.returncode == 0, real.stderr
+    made = [["aws", *c] for c in calls()]
+    shown = aws_calls(dry.stdout)
+    assert len(made) == len(shown) == 16
+    known = {
+        "<artifacts-bucket>": "shop-artifacts-artifactsbucket-1a2b3c",
+        "<artifacts-bucket-eu-west-1>": "shop-artifacts-artifactsbucket-eu-west-1",
+        "<FunctionVersionArn>": "arn:aws:lambda:us-east-1:123456789012:function:shop-viewer-request:7",
+        "<DistributionId>": "E2EXAMPLE",
+    }
+    for did, planned in zip(made, shown):
+        words = []
+        for w in shlex.split(planned):
+            for k, v in known.items():
+                w = w.replace(k, v)
+            words.append(w)
+        assert did == words, (did, words)
+    eu_table = next(c for c in calls() if "token-table.yaml" in " ".join(c) and "eu-west-1" in c)
+    assert "EventsCodeBucket=shop-artifacts-artifactsbucket-eu-west-1" in eu_table, "the region's own bucket, as the stack reported it"
+
+
+def test_a_webhook_secret_that_is_not_a_securestring_stops_the_deploy(keys, bundle, events_zip, fake_aws):
+    keys_path, _ = keys
+    zip_path, _, _ = bundle
+    ev_path, _, _ = events_zip
+    env, calls = fake_aws
+    env["FAKE_AWS_SSM_TYPE"] = "String"
+    out = run("--stack", "shop", "--keys", keys_path, "--bundle", zip_path, "--events-bundle", ev_path, *EVENTS_ARGS, env=env)
+    assert out.returncode == 1
+    assert out.stderr.strip() == ("deploy: /oncelink/webhook-secret in us-east-1 is a String, not a SecureString: "
+                                  'see docs/events.md, "Turning it on"')
+    assert not [c for c in calls() if "token-table.yaml" in " ".join(c)], "no table stack with a plain-text secret"
+
+
+def test_the_real_events_build_is_what_the_deploy_uploads(keys, bundle):
+    keys_path, _ = keys
+    zip_path, _, _ = bundle
+    out = run("--stack", "evbuild", "--keys", keys_path, "--bundle", zip_path, "--events", "--dry-run", timeout=600)
+    assert out.returncode == 0, out.stderr
+    built = ROOT / "dist" / "deploy" / "evbuild" / "events.zip"
+    digest = hashlib.sha256(built.read_bytes()).hexdigest()
+    assert f"sha256 {digest}" in out.stdout and f"--key events/{digest}.zip" in out.stdout
+    (table,) = [c for c in aws_calls(out.stdout) if "token-table.yaml" in c]
+    params = table_overrides(table)
+    assert params["Events"] == "true" and params["WebhookUrls"] == "" and params["WebhookSecretParameter"] == ""
+    assert "no webhooks (the audit trail only)" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--webhook-url", "https://h.example/x", "--webhook-secret-parameter", "/s"], "--webhook-url needs --events"),
+        (["--event-retention-days", "30"], "--event-retention-days needs --events"),
+        (["--events-bundle", "e.zip"], "--events-bundle needs --events"),
+        (["--events", "--edge-mode", "function-only"], "function-only links are never used up"),
+        (["--events", "--webhook-url", "ftp://h.example/x", "--webhook-secret-parameter", "/s"], "is not an http(s) URL"),
+        (["--events", "--webhook-url", "https://h.example/a b", "--webhook-secret-parameter", "/s"], "is not an http(s) URL"),
+        (["--events", "--webhook-url", "https://h.example/x", "--webhook-url", "https://h.example/x", "--webhook-secret-parameter", "/s"], "repeats a URL"),
+        (["--events", "--webhook-url", "https://h.example/x"], "needs --webhook-secret-parameter"),
+        (["--events", "--webhook-secret-parameter", "/s"], "needs --webhook-url"),
+        (["--events", "--webhook-url", "https://h.example/x", "--webhook-secret-parameter", "oncelink/s"], "is not an SSM parameter name"),
+        (["--events", "--event-retention-days", "0"], "from 1 to 3650"),
+        (["--events", "--event-retention-days", "3651"], "from 1 to 3650"),
+        (["--events", "--events-bundle", "{missing}"], "does not exist"),
+    ],
+)
+def test_bad_events_input_is_one_clear_line(tmp_path, keys, args, message):
+    keys_path, _ = keys
+    subst = {"{missing}": str(tmp_path / "absent.zip")}
+    out = run("--stack", "shop", "--keys", keys_path, "--dry-run", *[subst.get(a, a) for a in args])
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("deploy: "), out.stderr

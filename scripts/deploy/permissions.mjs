@@ -34,6 +34,8 @@ export const CLI_ACTIONS = {
     'cloudformation:TagResource',
   ],
   'cloudformation describe-stacks': ['cloudformation:DescribeStacks'],
+  // --webhook-secret-parameter: the parameter's type only (no --with-decryption, so no kms:Decrypt).
+  'ssm get-parameter': ['ssm:GetParameter'],
   // With --server-side-encryption aws:kms also kms:GenerateDataKey (stepActions).
   's3api put-object': ['s3:PutObject'],
   'lambda get-function-configuration': ['lambda:GetFunctionConfiguration'],
@@ -161,6 +163,7 @@ export function coveredDeployments() {
   return [
     ...EDGE_MODES.map((mode) => [...base, '--edge-mode', mode]),
     [...base, '--page-mode', '--origin', 'custom', '--origin-domain', 'files.example.com', '--grant-keys', 'grant.json'],
+    [...base, '--events', '--webhook-url', 'https://hooks.example.com/oncelink', '--webhook-secret-parameter', '/oncelink/webhook-secret'],
   ].map((argv) => checkOptions(parseArgs(argv)));
 }
 

@@ -25,6 +25,11 @@ export const FUNCTION_BUILD_MODE = { 'function-only': 'only', prefilter: 'prefil
 /** The quoted placeholder in oncelink.yaml's FunctionCode that the deploy replaces with the built code. */
 export const FUNCTION_CODE_PLACEHOLDER =
   '"ONCELINK_FUNCTION_CODE: run npm run deploy, which inlines the built function here (KeyValueStore ${OncelinkKvsId})"';
+/** Webhook receivers and the secret's SSM name, as token-table.yaml's AllowedPatterns take them. */
+const WEBHOOK_URL_RE = /^https?:\/\/[^\s]+$/;
+const SSM_NAME_RE = /^(\/[a-zA-Z0-9_.-]+)+$/;
+/** Most webhook receivers a deploy takes (each is one POST per event from the events Lambda). */
+export const MAX_WEBHOOK_URLS = 8;
 /** Largest template `cloudformation deploy` takes without an S3 bucket for it (bytes). */
 export const MAX_TEMPLATE_BODY_BYTES = 51200;
 
@@ -67,6 +72,19 @@ export const USAGE = `usage: npm run deploy -- --stack NAME --keys FILE [options
                             a cold call at the longest inter-region round trips; edge/js/store.mjs)
   --store-budget-ms MS      DynamoDB time in all, retries included (default 4000; at most 4500,
                             the viewer-request limit is 5 s)
+  --events                  link events (docs/events.md): in every home region the table's
+                            stream, the events Lambda, the audit trail (oncelink audit) and
+                            its queues; the bundle writes each use's event. Not with
+                            --edge-mode function-only
+  --webhook-url URL         POST each event, signed, to URL (http or https); repeat for more
+                            (at most ${MAX_WEBHOOK_URLS}); needs --events and --webhook-secret-parameter
+  --webhook-secret-parameter NAME
+                            SSM SecureString holding the webhook secret (oncelink webhook
+                            secret), the same name in every home region: /oncelink/webhook-secret
+  --event-retention-days N  days the audit trail keeps an event past its link's expiry
+                            (1 to 3650, default 90; needs --events)
+  --events-bundle ZIP       deploy this prebuilt events zip (npm run build:events) instead of
+                            building one
   --bundle ZIP              deploy this prebuilt bundle instead of building one
   --expect-sha256 HEX       refuse to deploy unless the bundle has this sha256 (the tested one)`;
 
@@ -75,10 +93,11 @@ const VALUE_FLAGS = new Set([
   '--grant-keys', '--domain', '--certificate-arn', '--price-class', '--web-acl-arn',
   '--waf-rate-limit', '--waf-rate-limit-window',
   '--bundle', '--expect-sha256', '--edge-mode', '--default-mode', '--store-attempt-ms', '--store-budget-ms',
+  '--webhook-secret-parameter', '--event-retention-days', '--events-bundle',
 ]);
-const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protection', '--help']);
+const BOOL_FLAGS = new Set(['--dry-run', '--page-mode', '--no-deletion-protection', '--events', '--help']);
 // Flags that may be given more than once: their values are collected in order.
-const REPEAT_FLAGS = new Set(['--cors-origin']);
+const REPEAT_FLAGS = new Set(['--cors-origin', '--webhook-url']);
 
 /** Parses argv (without node and script) into raw options; throws a one-line error. */
 export function parseArgs(argv) {
@@ -210,6 +229,7 @@ export function checkOptions(raw) {
     }
     if (raw.bundle || raw.expectSha256) throw new Error('--edge-mode function-only deploys no Lambda@Edge bundle: drop --bundle and --expect-sha256');
   }
+  const events = checkEvents(raw, edgeMode);
   return {
     stack: raw.stack,
     keysFile: raw.keys,
@@ -234,7 +254,36 @@ export function checkOptions(raw) {
     edgeMode,
     storeTimes,
     corsOrigins,
+    ...events,
   };
+}
+
+/** The events options (docs/events.md, "On AWS"); throws a one-line error. */
+function checkEvents(raw, edgeMode) {
+  const events = Boolean(raw.events);
+  const webhookUrls = raw.webhookUrl ?? [];
+  const needsEvents = ['--webhook-url', '--webhook-secret-parameter', '--event-retention-days', '--events-bundle']
+    .filter((flag) => raw[flag.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase())] !== undefined);
+  if (!events && needsEvents.length) throw new Error(`${needsEvents[0]} needs --events`);
+  if (events && edgeMode === 'function-only') {
+    throw new Error('--events needs a Lambda@Edge consume (--edge-mode lambda or prefilter): function-only links are never used up, so they make no events');
+  }
+  for (const url of webhookUrls) {
+    if (url.length > 2048 || !WEBHOOK_URL_RE.test(url)) throw new Error(`--webhook-url ${JSON.stringify(url)} is not an http(s) URL`);
+  }
+  if (new Set(webhookUrls).size !== webhookUrls.length) throw new Error('--webhook-url repeats a URL');
+  if (webhookUrls.length > MAX_WEBHOOK_URLS) throw new Error(`--webhook-url is given more than ${MAX_WEBHOOK_URLS} times`);
+  const secret = raw.webhookSecretParameter ?? '';
+  if (secret && !SSM_NAME_RE.test(secret)) {
+    throw new Error(`--webhook-secret-parameter ${JSON.stringify(secret)} is not an SSM parameter name: /oncelink/webhook-secret`);
+  }
+  if (webhookUrls.length && !secret) throw new Error('--webhook-url needs --webhook-secret-parameter (an SSM SecureString holding the webhook secret)');
+  if (secret && !webhookUrls.length) throw new Error('--webhook-secret-parameter needs --webhook-url (with no receiver there is nothing to sign)');
+  const retention = raw.eventRetentionDays ?? '90';
+  if (!/^[1-9][0-9]{0,3}$/.test(retention) || Number(retention) > 3650) {
+    throw new Error('--event-retention-days must be a number of days from 1 to 3650');
+  }
+  return { events, webhookUrls, webhookSecretParameter: secret, eventRetentionDays: retention, eventsBundle: raw.eventsBundle ?? null };
 }
 
 /** Whether a deployment runs the Lambda@Edge consume (lambda, prefilter). */
@@ -302,7 +351,9 @@ export function bundleConfig(opts, keys, grantKeys = null) {
   // One list for both: the edge's own answers (baked here) and the files the
   // distribution forwards (the template's CorsOrigins, mainParameters).
   if (opts.corsOrigins?.length) validator.cors_origins = opts.corsOrigins;
-  return { validator, store: { table: opts.table, ...(opts.storeTimes ?? {}) } };
+  const store = { table: opts.table, ...(opts.storeTimes ?? {}) };
+  if (opts.events) store.events = true;
+  return { validator, store };
 }
 
 /** Stack names. */
@@ -340,9 +391,37 @@ export function mainParameters(opts, { codeBucket, sha256Hex, sha256Base64, keyS
   };
 }
 
-/** Parameters of infra/cloudformation/token-table.yaml. */
-export function tableParameters(opts) {
-  return { TableName: opts.table, DeletionProtection: String(opts.deletionProtection) };
+/** S3 key of an events Lambda zip: one per content, so a new zip is new code for CloudFormation. */
+export function eventsCodeKey(sha256Hex) {
+  return `events/${sha256Hex}.zip`;
+}
+
+/**
+ * The bucket holding the events zip in `region`: Lambda takes code only from a
+ * bucket in the function's region, so each home region other than the edge's
+ * gets its own artifacts stack. A dry run shows placeholders.
+ */
+export function eventsBucket(values, region) {
+  if (region === EDGE_REGION) return values.codeBucket;
+  return values.eventsBuckets?.[region] ?? `<artifacts-bucket-${region}>`;
+}
+
+/**
+ * Parameters of infra/cloudformation/token-table.yaml in `region`. The events
+ * ones are passed off too, so a deploy without --events turns them off.
+ */
+export function tableParameters(opts, values = {}, region = opts.homeRegion) {
+  const on = Boolean(opts.events);
+  return {
+    TableName: opts.table,
+    DeletionProtection: String(opts.deletionProtection),
+    Events: String(on),
+    EventsCodeBucket: on ? eventsBucket(values, region) : '',
+    EventsCodeKey: on ? eventsCodeKey(values.eventsSha256Hex ?? '<events-sha256-hex>') : '',
+    WebhookUrls: on ? opts.webhookUrls.join(' ') : '',
+    WebhookSecretParameter: on ? opts.webhookSecretParameter : '',
+    EventRetentionDays: on ? opts.eventRetentionDays : '90',
+  };
 }
 
 /**
@@ -378,11 +457,42 @@ export function deploySteps(opts, values, files) {
   });
   // function-only never consumes: no token tables, no bundle.
   for (const region of usesLambda(opts) ? [opts.homeRegion, ...opts.extraRegions] : []) {
+    if (opts.events && region !== EDGE_REGION) {
+      steps.push({
+        id: `artifacts:${region}`, why: `private bucket in ${region} for the events Lambda's zip (Lambda reads code from its own region)`,
+        args: ['cloudformation', 'deploy', '--region', region, '--stack-name', names.artifacts,
+          '--template-file', files.artifactsTemplate, '--no-fail-on-empty-changeset', '--tags', 'app=oncelink'],
+      });
+      steps.push({
+        id: `codeBucket:${region}`, why: `the artifacts bucket name in ${region}`,
+        args: ['cloudformation', 'describe-stacks', '--region', region, '--stack-name', names.artifacts,
+          '--query', "Stacks[0].Outputs[?OutputKey=='BucketName'].OutputValue", '--output', 'text'],
+      });
+    }
+    if (opts.webhookSecretParameter) {
+      steps.push({
+        id: `secret:${region}`, why: `the webhook secret exists in ${region} as a SecureString (its value is not read)`,
+        args: ['ssm', 'get-parameter', '--region', region, '--name', opts.webhookSecretParameter,
+          '--query', 'Parameter.Type', '--output', 'text'],
+      });
+    }
+    if (opts.events) {
+      steps.push({
+        id: `uploadEvents:${region}`, why: `upload the events Lambda's zip to ${region}; S3 checks its sha256`,
+        args: ['s3api', 'put-object', '--region', region, '--bucket', eventsBucket(values, region),
+          '--key', eventsCodeKey(values.eventsSha256Hex), '--body', files.eventsZip,
+          '--checksum-algorithm', 'SHA256', '--checksum-sha256', values.eventsSha256Base64,
+          '--server-side-encryption', 'aws:kms'],
+      });
+    }
     steps.push({
-      id: `table:${region}`, why: `token table in home region ${region}`,
+      id: `table:${region}`, why: opts.events ? `token table, its stream and the events Lambda in home region ${region}` : `token table in home region ${region}`,
       args: ['cloudformation', 'deploy', '--region', region, '--stack-name', names.tokens,
-        '--template-file', files.tableTemplate, '--no-fail-on-empty-changeset', '--tags', 'app=oncelink',
-        '--parameter-overrides', ...overrides(tableParameters(opts))],
+        // Always: the template holds the events Lambda's role (created only with
+        // Events), and CloudFormation asks for the capability by the template.
+        '--template-file', files.tableTemplate, '--capabilities', 'CAPABILITY_IAM',
+        '--no-fail-on-empty-changeset', '--tags', 'app=oncelink',
+        '--parameter-overrides', ...overrides(tableParameters(opts, values, region))],
     });
   }
   if (usesFunction(opts)) {
