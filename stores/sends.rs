@@ -32,6 +32,17 @@ pub struct Send {
     pub created_at: i64,
     /// When the file was deleted (`None`: still stored).
     pub purged_at: Option<i64>,
+    /// The name of the API key that uploaded it: only that key sees and
+    /// deletes it. `None` for a send kept before owners were recorded
+    /// (SQLite schema 6), which any key may manage as before.
+    pub owner: Option<String>,
+}
+
+impl Send {
+    /// Whether the key named `key` may see and delete this send.
+    pub fn owned_by(&self, key: &str) -> bool {
+        self.owner.as_deref().is_none_or(|owner| owner == key)
+    }
 }
 
 /// A send with its link's record, for `GET /api/v1/sends/ID`.

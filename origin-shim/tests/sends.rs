@@ -493,6 +493,36 @@ fn a_deleted_send_is_revoked_and_gone_at_once_and_a_new_key_works_after_sighup()
     assert!(eventually(|| upload_as(shim.addr, Some(&bearer2), &[], Some(("b.txt", b"b"))).status == 201));
 }
 
+fn api_call(addr: SocketAddr, method: &str, id: &str, bearer: &str) -> Resp {
+    let req = format!(
+        "{method} /api/v1/sends/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: {bearer}\r\nConnection: close\r\n\r\n"
+    );
+    send_raw(addr, req.as_bytes(), false).expect(method)
+}
+
+#[test]
+fn a_send_is_seen_and_deleted_only_by_the_key_that_uploaded_it() {
+    let s = Sends::new();
+    let other = oncelink_sends::api_keys::create_key(&s.keys_file, "other", 1_700_000_001).unwrap();
+    let other = format!("Bearer {}", other.expose());
+    let shim = s.start(&[]);
+    let body = json(&upload_as(shim.addr, Some(&s.bearer()), &[("max_uses", "2")], Some(("a.txt", b"abc"))));
+    let id = body["id"].as_str().unwrap().to_owned();
+
+    // Another valid key: the same answer as for an id that does not exist.
+    for method in ["GET", "DELETE"] {
+        let resp = api_call(shim.addr, method, &id, &other);
+        assert_eq!(resp.status, 404, "{method} with another key: {}", resp.body_text());
+        assert_eq!(resp.body_text(), api_call(shim.addr, method, &"B".repeat(22), &other).body_text());
+    }
+    assert!(s.dir().join(&id).join("a.txt").is_file(), "another key's DELETE deleted nothing");
+    assert_eq!(support::get(shim.addr, &target_of(body["url"].as_str().unwrap())).status, 200, "nor revoked the link");
+
+    assert_eq!(api_call(shim.addr, "GET", &id, &s.bearer()).status, 200);
+    assert_eq!(api_call(shim.addr, "DELETE", &id, &s.bearer()).status, 200);
+    assert!(!s.dir().join(&id).exists());
+}
+
 #[test]
 fn sends_need_a_sends_directory_inside_the_root() {
     let s = Sends::new();

@@ -74,9 +74,10 @@ const ADD_BOUND: &str = "ALTER TABLE records ADD COLUMN bound TEXT";
 /// `bound` column (issue 14), 4 the event tables (`super::events`, after 3:
 /// every step only adds what is missing, so either order of landing works):
 /// an older binary must not write into a schema it does not understand.
-/// 5 added the `sends` table (`super::sends`, issue 16).
+/// 5 added the `sends` table (`super::sends`, issue 16), 6 its `owner`
+/// column (a send is managed by the API key that uploaded it).
 /// Raise it with every schema change; an applied step is never edited.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
@@ -221,6 +222,9 @@ impl SqliteStore {
             }
             tx.execute_batch(super::events::SCHEMA)?;
             tx.execute_batch(super::sends::SCHEMA)?;
+            if !has_column_in(&tx, "sends", "owner")? {
+                tx.execute_batch(super::sends::ADD_OWNER)?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         tx.commit()?;
@@ -604,8 +608,13 @@ fn schema_version(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
 
 /// Whether the records table exists and has `column`.
 fn has_column(conn: &rusqlite::Connection, column: &str) -> Result<bool, StoreError> {
-    let sql = "SELECT count(*) > 0 FROM pragma_table_info('records') WHERE name = ?1";
-    Ok(conn.query_row(sql, [column], |r| r.get(0))?)
+    has_column_in(conn, "records", column)
+}
+
+/// Whether `table` has `column`.
+fn has_column_in(conn: &rusqlite::Connection, table: &str, column: &str) -> Result<bool, StoreError> {
+    let sql = "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2";
+    Ok(conn.query_row(sql, [table, column], |r| r.get(0))?)
 }
 
 /// A stored counter as a u32; anything else means the file was tampered with.
@@ -714,6 +723,7 @@ mod tests {
             metadata_stripped: false,
             created_at: now,
             purged_at: None,
+            owner: Some("alice".into()),
         }
     }
 
@@ -1058,6 +1068,34 @@ mod tests {
         Connection::open(&path).unwrap().pragma_update(None, "user_version", 0).unwrap();
         SqliteStore::open(&path).unwrap();
         assert_eq!(version(&path), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_version_5_sends_table_gets_its_owner_column_and_its_sends_stay_open_to_every_key() {
+        let (dir, s) = store();
+        let path = dir.path().join("s.db");
+        drop(s);
+        {
+            // The file as schema 5 left it: a sends table without `owner`.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "DROP TABLE sends;
+                 CREATE TABLE sends (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, max_uses INTEGER NOT NULL,
+                   grace INTEGER NOT NULL, expires_at INTEGER NOT NULL, due_at INTEGER NOT NULL, size INTEGER NOT NULL,
+                   sha256 TEXT NOT NULL, stripped INTEGER NOT NULL, created_at INTEGER NOT NULL, purged_at INTEGER) WITHOUT ROWID;
+                 INSERT INTO sends VALUES ('AAAAAAAAAAAAAAAAAAAAAA', 'f.bin', 1, 30, 9000, 9000, 3, '', 0, 1000, NULL);",
+            )
+            .unwrap();
+            c.pragma_update(None, "user_version", 5).unwrap();
+        }
+        let mut s = SqliteStore::open(&path).unwrap();
+        let old = s.send_status("AAAAAAAAAAAAAAAAAAAAAA").unwrap().unwrap().send;
+        assert_eq!(old.owner, None);
+        assert!(old.owned_by("alice") && old.owned_by("bob"), "a send from before owners stays open to every key");
+        s.send_insert(&a_send("BBBBBBBBBBBBBBBBBBBBBB", 1, 1000)).unwrap();
+        let new = s.send_status("BBBBBBBBBBBBBBBBBBBBBB").unwrap().unwrap().send;
+        assert_eq!(new.owner.as_deref(), Some("alice"));
+        assert!(new.owned_by("alice") && !new.owned_by("bob"));
     }
 
     #[test]

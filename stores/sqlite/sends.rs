@@ -6,7 +6,8 @@ use crate::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Schema version 5 (after 4): the `sends` table. Only `CREATE ... IF NOT
-/// EXISTS`, so it applies to a file of any older version.
+/// EXISTS`, so it applies to a file of any older version. Version 6 added
+/// `owner` ([`ADD_OWNER`] for a version-5 file).
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sends (
     id         TEXT PRIMARY KEY NOT NULL,
@@ -19,10 +20,14 @@ CREATE TABLE IF NOT EXISTS sends (
     sha256     TEXT NOT NULL,
     stripped   INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
-    purged_at  INTEGER
+    purged_at  INTEGER,
+    owner      TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sends_due ON sends (due_at) WHERE purged_at IS NULL;
 ";
+
+/// Sends tables made by schema 5 have no `owner` column (NULL: any key).
+pub(super) const ADD_OWNER: &str = "ALTER TABLE sends ADD COLUMN owner TEXT";
 
 /// Inside a consume's transaction, after it counted use `used` of `n`: the
 /// last use makes the send (if the link is one) due at `now` plus its grace.
@@ -38,8 +43,8 @@ pub(super) fn after_use(conn: &Connection, id: &str, used: u32, n: u32, now: i64
 /// Keeps a new send (due at its expiry).
 pub(super) fn insert(conn: &Connection, s: &Send) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO sends (id, name, max_uses, grace, expires_at, due_at, size, sha256, stripped, created_at, purged_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO sends (id, name, max_uses, grace, expires_at, due_at, size, sha256, stripped, created_at, purged_at, owner)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             s.id,
             s.name,
@@ -51,7 +56,8 @@ pub(super) fn insert(conn: &Connection, s: &Send) -> Result<(), StoreError> {
             s.sha256,
             s.metadata_stripped,
             s.created_at,
-            s.purged_at
+            s.purged_at,
+            s.owner
         ],
     )?;
     Ok(())
@@ -70,10 +76,12 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Send> {
         metadata_stripped: r.get(8)?,
         created_at: r.get(9)?,
         purged_at: r.get(10)?,
+        owner: r.get(11)?,
     })
 }
 
-const COLUMNS: &str = "id, name, max_uses, grace, expires_at, due_at, size, sha256, stripped, created_at, purged_at";
+const COLUMNS: &str =
+    "id, name, max_uses, grace, expires_at, due_at, size, sha256, stripped, created_at, purged_at, owner";
 
 /// The send `id` with its link's use count.
 pub(super) fn status(conn: &Connection, id: &str) -> Result<Option<SendStatus>, StoreError> {

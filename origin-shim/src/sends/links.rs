@@ -33,12 +33,13 @@ fn answer(result: Result<(StatusCode, Value), ApiError>, what: &str) -> Response
     }
 }
 
-/// A send's status, or 404.
-async fn send_status(api: &Api, id: &str) -> Result<Value, ApiError> {
+/// The status of a send that the key named `key` uploaded, or 404 (another
+/// key's send is not found, not forbidden: its id is not confirmed).
+async fn send_status(api: &Api, key: &str, id: &str) -> Result<Value, ApiError> {
     if oncelink_store::check_id(id).is_err() {
         return Err(ApiError::NotFound);
     }
-    let s = api.edge.store.send_status(id).await?.ok_or(ApiError::NotFound)?;
+    let s = api.edge.store.send_status(id).await?.filter(|s| s.send.owned_by(key)).ok_or(ApiError::NotFound)?;
     let stored = s.send.purged_at.is_none() && api.sends.dir.join(id).join(&s.send.name).is_file();
     Ok(json!({
         "id": s.send.id,
@@ -59,8 +60,8 @@ async fn send_status(api: &Api, id: &str) -> Result<Value, ApiError> {
 
 pub async fn status(State(api): State<Arc<Api>>, headers: HeaderMap, Path(id): Path<String>) -> Response<Body> {
     let result = async {
-        api.sends.authorize(&headers)?;
-        Ok((StatusCode::OK, send_status(&api, &id).await?))
+        let key = api.sends.authorize(&headers)?;
+        Ok((StatusCode::OK, send_status(&api, &key, &id).await?))
     };
     answer(result.await, "GET /api/v1/sends/ID")
 }
@@ -68,13 +69,13 @@ pub async fn status(State(api): State<Arc<Api>>, headers: HeaderMap, Path(id): P
 /// Revokes the link and deletes the file now.
 pub async fn delete(State(api): State<Arc<Api>>, headers: HeaderMap, Path(id): Path<String>) -> Response<Body> {
     let result = async {
-        api.sends.authorize(&headers)?;
-        send_status(&api, &id).await?;
+        let key = api.sends.authorize(&headers)?;
+        send_status(&api, &key, &id).await?;
         // The revoke also makes the send due at once: should the delete
         // below fail, the sweeper's next round deletes it.
         api.edge.store.revoke(&id).await?;
         sweeper::purge(&api, &id, unix_now()).await?;
-        Ok((StatusCode::OK, send_status(&api, &id).await?))
+        Ok((StatusCode::OK, send_status(&api, &key, &id).await?))
     };
     answer(result.await, "DELETE /api/v1/sends/ID")
 }

@@ -156,6 +156,7 @@ async fn receive(api: &Api, req: Request) -> Result<serde_json::Value, ApiError>
         metadata_stripped: stripped,
         created_at: now,
         purged_at: None,
+        owner: Some(key.clone()),
     };
     // Kept in the due list before the file is in place: a crash in between
     // leaves a send the sweeper deletes at expiry, never a file nobody deletes.
