@@ -77,6 +77,7 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
                         root: a.root.as_deref(),
                         api_keys: a.api_keys.as_deref(),
                         max_upload: a.max_upload,
+                        max_uploads: a.max_uploads,
                         sweep_every: a.sweep_every,
                         idle_timeout: std::time::Duration::from_millis(a.listen.request_timeout_ms),
                         public_url: a.public_url.clone(),

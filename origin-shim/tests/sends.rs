@@ -524,6 +524,38 @@ fn a_send_is_seen_and_deleted_only_by_the_key_that_uploaded_it() {
 }
 
 #[test]
+fn an_upload_over_max_uploads_is_503_busy_before_its_body_is_read_and_the_slot_comes_back() {
+    use std::io::Write;
+    let s = Sends::new();
+    let shim = s.start(&["--max-uploads", "1"]);
+    // One upload in progress: its headers and half its body, then a pause.
+    let body = multipart(&[], Some(("big.bin", &vec![7u8; 64 * 1024])));
+    let head = format!(
+        "POST /api/v1/sends HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
+        s.bearer(),
+        body.len()
+    );
+    let mut slow = std::net::TcpStream::connect(shim.addr).unwrap();
+    slow.write_all(head.as_bytes()).unwrap();
+    slow.write_all(&body[..body.len() / 2]).unwrap();
+    assert!(
+        eventually(|| s.on_disk().iter().any(|f| f.starts_with(".partial/"))),
+        "the first upload is being received"
+    );
+
+    let busy = upload_as(shim.addr, Some(&s.bearer()), &[], Some(("b.txt", b"b")));
+    assert_eq!(busy.status, 503, "{}", busy.body_text());
+    assert_eq!(json(&busy)["error"], "busy");
+    assert_eq!(busy.header("retry-after"), Some("5"));
+    // A bad key is still a 401, not a 503: the slot is taken after the key is checked.
+    assert_eq!(upload_as(shim.addr, Some("Bearer olk_wrong"), &[], Some(("b.txt", b"b"))).status, 401);
+
+    // The first client goes away: its slot comes back.
+    drop(slow);
+    assert!(eventually(|| upload_as(shim.addr, Some(&s.bearer()), &[], Some(("c.txt", b"c"))).status == 201));
+}
+
+#[test]
 fn sends_need_a_sends_directory_inside_the_root() {
     let s = Sends::new();
     let outside = s.site.dir.path().join("elsewhere");

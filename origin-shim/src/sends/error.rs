@@ -36,6 +36,9 @@ pub enum ApiError {
     Timeout,
     /// The store could not answer (503 `store_unavailable`, Retry-After).
     StoreUnavailable,
+    /// `--max-uploads` uploads are being received already (503 `busy`,
+    /// Retry-After); the body was not read.
+    Busy(u32),
     /// A file-system failure other than a full disk (500 `internal`).
     Internal,
 }
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::Timeout => "timeout",
             ApiError::StoreUnavailable => "store_unavailable",
+            ApiError::Busy(_) => "busy",
             ApiError::Internal => "internal",
         }
     }
@@ -68,7 +72,7 @@ impl ApiError {
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
-            ApiError::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StoreUnavailable | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,6 +89,7 @@ impl ApiError {
             ApiError::NotFound => "no such send or file".into(),
             ApiError::Timeout => "the client stopped sending".into(),
             ApiError::StoreUnavailable => "the store cannot answer; try again".into(),
+            ApiError::Busy(n) => format!("{n} uploads are being received already; try again"),
             ApiError::Internal => "the server could not store the file; nothing was stored".into(),
         }
     }
@@ -99,10 +104,10 @@ impl ApiError {
         if *self == ApiError::Unauthorized {
             response = response.header(header::WWW_AUTHENTICATE, "Bearer");
         }
-        if *self == ApiError::StoreUnavailable {
+        if matches!(self, ApiError::StoreUnavailable | ApiError::Busy(_)) {
             response = response.header(header::RETRY_AFTER, "5");
         }
-        if matches!(self, ApiError::TooLarge(_)) {
+        if matches!(self, ApiError::TooLarge(_) | ApiError::Busy(_)) {
             // The rest of the body is not read: the connection cannot be reused.
             response = response.header(header::CONNECTION, "close");
         }

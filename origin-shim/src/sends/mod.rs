@@ -54,6 +54,9 @@ pub struct Sends {
     sessions: page::Sessions,
     /// Largest upload, bytes.
     pub max_upload: u64,
+    /// Uploads received at once (`--max-uploads`), and their slots.
+    pub max_uploads: u32,
+    pub upload_slots: tokio::sync::Semaphore,
     /// How often the sweeper looks for due files.
     pub sweep_every: Duration,
     /// The longest a client may pause while sending.
@@ -72,6 +75,7 @@ pub struct SendsArgs<'a> {
     pub root: Option<&'a Path>,
     pub api_keys: Option<&'a Path>,
     pub max_upload: u64,
+    pub max_uploads: u32,
     pub sweep_every: u64,
     pub idle_timeout: Duration,
     pub public_url: Option<String>,
@@ -100,6 +104,9 @@ impl Sends {
         if !(1..=u64::MAX / 2).contains(&a.max_upload) || a.sweep_every == 0 || a.sweep_every > 60 {
             bail!("--max-upload must be at least 1 and --sweep-every 1 to 60 seconds");
         }
+        if !(1..=1024).contains(&a.max_uploads) {
+            bail!("--max-uploads must be 1 to 1024");
+        }
         if let Some(url) = &a.public_url {
             oncelink_sdk::link::url(url, "/x", "t", "x").map_err(|e| anyhow!("--public-url: {e}"))?;
         }
@@ -115,6 +122,8 @@ impl Sends {
             keys: RwLock::new(Arc::new(keys)),
             sessions: page::Sessions::default(),
             max_upload: a.max_upload,
+            max_uploads: a.max_uploads,
+            upload_slots: tokio::sync::Semaphore::new(a.max_uploads as usize),
             sweep_every: Duration::from_secs(a.sweep_every),
             idle_timeout: a.idle_timeout,
             public_url: a.public_url,

@@ -88,6 +88,8 @@ async fn receive(api: &Api, req: Request) -> Result<serde_json::Value, ApiError>
     if declared.is_some_and(|n| n > sends.max_upload.saturating_add(FRAMING)) {
         return Err(ApiError::TooLarge(sends.max_upload));
     }
+    // Held until this upload is stored or refused (or its client goes away).
+    let _slot = sends.upload_slots.try_acquire().map_err(|_| ApiError::Busy(sends.max_uploads))?;
     let (parts, body) = req.into_parts();
     let for_multipart = Request::from_parts(parts.clone(), body);
     let mut multipart = Multipart::from_request(for_multipart, &())
