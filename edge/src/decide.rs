@@ -113,9 +113,9 @@ impl Body {
     fn read(r: &mut Reader) -> Result<Body, JsonError> {
         r.begin_object()?;
         let variant = r.next_key(true)?.ok_or(JsonError::WrongType)?;
-        let body = match variant.as_str() {
+        let body = match &*variant {
             "read" => Body::Read(r.string()?),
-            "unreadable" => Body::Unreadable(match r.unit_variant()?.as_str() {
+            "unreadable" => Body::Unreadable(match &*r.unit_variant()? {
                 "too_large" => Unreadable::TooLarge,
                 "truncated" => Unreadable::Truncated,
                 "not_utf8" => Unreadable::NotUtf8,
@@ -185,9 +185,9 @@ impl Awaiting {
         let mut first = true;
         while let Some(key) = r.next_key(first)? {
             first = false;
-            match key.as_str() {
+            match &*key {
                 "ask" => {
-                    let value = match r.unit_variant()?.as_str() {
+                    let value = match &*r.unit_variant()? {
                         "body" => Ask::Body,
                         "file_size" => Ask::FileSize,
                         _ => return Err(JsonError::WrongType),
@@ -345,7 +345,91 @@ enum Then {
     PassIssued(String),
 }
 
+impl Forward {
+    /// Reads a forward as serde_json reads it into [`Forward`].
+    fn read(r: &mut Reader) -> Result<Forward, JsonError> {
+        r.begin_object()?;
+        let (mut allow, mut path, mut query, mut set_headers) = (None, None, None, None);
+        let (mut remove_headers, mut id_hash, mut used) = (None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "allow" => {
+                    let value = match &*r.unit_variant()? {
+                        "unlimited" => Allow::Unlimited,
+                        "head" => Allow::Head,
+                        "counted" => Allow::Counted,
+                        "resumed" => Allow::Resumed,
+                        _ => return Err(JsonError::WrongType),
+                    };
+                    set(&mut allow, value)?;
+                }
+                "path" => set(&mut path, r.string()?)?,
+                "query" => set(&mut query, r.string()?)?,
+                "set_headers" => set(&mut set_headers, r.string_pairs()?)?,
+                "remove_headers" => set(&mut remove_headers, r.strings()?)?,
+                "id_hash" => set(&mut id_hash, r.string()?)?,
+                "used" => set(&mut used, r.nullable(Reader::u32)?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        let (Some(allow), Some(path), Some(query), Some(set_headers), Some(remove_headers), Some(id_hash)) =
+            (allow, path, query, set_headers, remove_headers, id_hash)
+        else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(Forward { allow, path, query, set_headers, remove_headers, id_hash, used: used.flatten() })
+    }
+}
+
+impl Guess {
+    /// Reads a guess as serde_json reads it into [`Guess`].
+    fn read(r: &mut Reader) -> Result<Guess, JsonError> {
+        r.begin_object()?;
+        let (mut network, mut hash, mut pw, mut limits, mut location, mut view) = (None, None, None, None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "network" => set(&mut network, r.string()?)?,
+                "hash" => set(&mut hash, r.string()?)?,
+                "pw" => set(&mut pw, r.string()?)?,
+                "limits" => set(&mut limits, Limits::read(r)?)?,
+                "location" => set(&mut location, r.string()?)?,
+                "view" => set(&mut view, PageView::read(r)?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        let (Some(network), Some(hash), Some(pw), Some(limits), Some(location), Some(view)) =
+            (network, hash, pw, limits, location, view)
+        else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(Guess { network, hash, pw, limits, location, view })
+    }
+}
+
 impl Then {
+    /// Reads a continuation as serde_json reads the externally tagged
+    /// [`Then`]: `{"<variant>":<value>}`.
+    fn read(r: &mut Reader) -> Result<Then, JsonError> {
+        r.begin_object()?;
+        let variant = r.next_key(true)?.ok_or(JsonError::WrongType)?;
+        let then = match &*variant {
+            "forward" => Then::Forward(Forward::read(r)?),
+            "page" => Then::Page(PageView::read(r)?),
+            "guess" => Then::Guess(Guess::read(r)?),
+            "wrong_password" => Then::WrongPassword(PageView::read(r)?),
+            "pass_issued" => Then::PassIssued(r.string()?),
+            _ => return Err(JsonError::WrongType),
+        };
+        match r.next_key(false)? {
+            None => Ok(then),
+            Some(_) => Err(JsonError::Syntax),
+        }
+    }
+
     /// Whether `op` is the store operation this continuation asked for;
     /// a pending whose parts disagree is answered 503.
     fn expects(&self, op: &StoreOp) -> bool {
@@ -356,6 +440,44 @@ impl Then {
             Then::PassIssued(_) => op.kind == StoreOpKind::Attempt && op.miss == Some(0),
             Then::WrongPassword(_) => op.kind == StoreOpKind::Attempt && op.miss == Some(1),
         }
+    }
+}
+
+impl Pending {
+    /// Reads a pending decision as serde_json reads it into [`Pending`],
+    /// without serde's generic deserializer (`crate::json`).
+    pub fn from_json(bytes: &[u8]) -> Result<Pending, JsonError> {
+        let mut r = Reader::new(bytes);
+        r.begin_object()?;
+        let (mut op, mut then, mut html, mut id_hash) = (None, None, None, None);
+        let (mut max_failures, mut missing, mut cors) = (None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "op" => set(&mut op, StoreOp::read(&mut r)?)?,
+                "then" => set(&mut then, Then::read(&mut r)?)?,
+                "html" => set(&mut html, r.boolean()?)?,
+                "id_hash" => set(&mut id_hash, r.string()?)?,
+                "max_failures" => set(&mut max_failures, r.nullable(Reader::u32)?)?,
+                "missing" => set(&mut missing, r.nullable(StoreOpKind::read)?)?,
+                "cors" => set(&mut cors, r.string_pairs()?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        r.end()?;
+        let (Some(op), Some(then), Some(html), Some(id_hash)) = (op, then, html, id_hash) else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(Pending {
+            op,
+            then,
+            html,
+            id_hash,
+            max_failures: max_failures.flatten(),
+            missing: missing.flatten(),
+            cors: cors.unwrap_or_default(),
+        })
     }
 }
 

@@ -95,7 +95,7 @@ impl Request {
         let mut first = true;
         while let Some(key) = r.next_key(first)? {
             first = false;
-            match key.as_str() {
+            match &*key {
                 "method" => set(&mut method, r.string()?)?,
                 "path" => set(&mut path, r.string()?)?,
                 "query" => set(&mut query, r.string()?)?,
@@ -106,7 +106,7 @@ impl Request {
                     let mut first = true;
                     while let Some(name) = r.next_key(first)? {
                         first = false;
-                        map.insert(name, r.string()?);
+                        map.insert(name.into_owned(), r.string()?);
                     }
                     set(&mut headers, map)?;
                 }
