@@ -16,7 +16,7 @@ use crate::claims::{CheckedClaims, Claims, Mode};
 use crate::config::{Config, OriginKind};
 use crate::error::Reason;
 use crate::fingerprint::{binding, fingerprint, network};
-use crate::json::{set, JsonError, Reader};
+use crate::json::{set, JsonError, ObjectWriter, Reader};
 use crate::keys::Key;
 use crate::page::{self, PageView};
 use crate::path::DecodedPath;
@@ -101,6 +101,22 @@ pub enum Body {
 }
 
 impl Body {
+    /// The body as serde_json writes it.
+    fn to_json(&self) -> String {
+        match self {
+            Body::Read(text) => ObjectWriter::new().str("read", text).finish(),
+            Body::Unreadable(why) => {
+                let why = match why {
+                    Unreadable::TooLarge => "too_large",
+                    Unreadable::Truncated => "truncated",
+                    Unreadable::NotUtf8 => "not_utf8",
+                    Unreadable::BadEncoding => "bad_encoding",
+                };
+                ObjectWriter::new().str("unreadable", why).finish()
+            }
+        }
+    }
+
     /// Reads a body as serde_json reads it into [`Body`]:
     /// `{"read":"<text>"}` or `{"unreadable":"too_large"|…}`.
     pub fn from_json(bytes: &[u8]) -> Result<Body, JsonError> {
@@ -174,6 +190,22 @@ struct Given {
 }
 
 impl Awaiting {
+    /// The pending decision as serde_json writes it.
+    fn to_json(&self) -> String {
+        let ask = match self.ask {
+            Ask::Body => "body",
+            Ask::FileSize => "file_size",
+        };
+        let mut w = ObjectWriter::new().str("ask", ask).raw("request", &self.request.to_json()).int("now", self.now);
+        if let Some(body) = &self.body {
+            w = w.raw("body", &body.to_json());
+        }
+        if let Some(size) = self.file_size {
+            w = w.uint_or_null("file_size", size);
+        }
+        w.finish()
+    }
+
     /// Reads a pending decision as serde_json reads it into [`Awaiting`],
     /// without serde's generic deserializer (`crate::json`): `body` and
     /// `file_size` may be absent or `null` (both: not given; serde reads a
@@ -346,6 +378,23 @@ enum Then {
 }
 
 impl Forward {
+    /// Adds the forward's members as serde_json writes them.
+    fn write(&self, w: ObjectWriter) -> ObjectWriter {
+        let allow = match self.allow {
+            Allow::Unlimited => "unlimited",
+            Allow::Head => "head",
+            Allow::Counted => "counted",
+            Allow::Resumed => "resumed",
+        };
+        w.str("allow", allow)
+            .str("path", &self.path)
+            .str("query", &self.query)
+            .string_pairs("set_headers", &self.set_headers)
+            .strings("remove_headers", &self.remove_headers)
+            .str("id_hash", &self.id_hash)
+            .uint_or_null("used", self.used.map(u64::from))
+    }
+
     /// Reads a forward as serde_json reads it into [`Forward`].
     fn read(r: &mut Reader) -> Result<Forward, JsonError> {
         r.begin_object()?;
@@ -384,6 +433,18 @@ impl Forward {
 }
 
 impl Guess {
+    /// The guess as serde_json writes it.
+    fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .str("network", &self.network)
+            .str("hash", &self.hash)
+            .str("pw", &self.pw)
+            .raw("limits", &self.limits.to_json())
+            .str("location", &self.location)
+            .raw("view", &self.view.to_json())
+            .finish()
+    }
+
     /// Reads a guess as serde_json reads it into [`Guess`].
     fn read(r: &mut Reader) -> Result<Guess, JsonError> {
         r.begin_object()?;
@@ -411,6 +472,19 @@ impl Guess {
 }
 
 impl Then {
+    /// The continuation as serde_json writes the externally tagged [`Then`].
+    fn to_json(&self) -> String {
+        let w = ObjectWriter::new();
+        match self {
+            Then::Forward(forward) => w.raw("forward", &forward.write(ObjectWriter::new()).finish()),
+            Then::Page(view) => w.raw("page", &view.to_json()),
+            Then::Guess(guess) => w.raw("guess", &guess.to_json()),
+            Then::WrongPassword(view) => w.raw("wrong_password", &view.to_json()),
+            Then::PassIssued(location) => w.str("pass_issued", location),
+        }
+        .finish()
+    }
+
     /// Reads a continuation as serde_json reads the externally tagged
     /// [`Then`]: `{"<variant>":<value>}`.
     fn read(r: &mut Reader) -> Result<Then, JsonError> {
@@ -444,6 +518,25 @@ impl Then {
 }
 
 impl Pending {
+    /// The pending decision as serde_json writes it.
+    fn to_json(&self) -> String {
+        let mut w = ObjectWriter::new()
+            .raw("op", &self.op.to_json())
+            .raw("then", &self.then.to_json())
+            .bool("html", self.html)
+            .str("id_hash", &self.id_hash);
+        if let Some(max) = self.max_failures {
+            w = w.uint("max_failures", u64::from(max));
+        }
+        if let Some(missing) = self.missing {
+            w = w.str("missing", missing.code());
+        }
+        if !self.cors.is_empty() {
+            w = w.string_pairs("cors", &self.cors);
+        }
+        w.finish()
+    }
+
     /// Reads a pending decision as serde_json reads it into [`Pending`],
     /// without serde's generic deserializer (`crate::json`).
     pub fn from_json(bytes: &[u8]) -> Result<Pending, JsonError> {
@@ -482,6 +575,22 @@ impl Pending {
 }
 
 impl Step {
+    /// The step as serde_json writes the internally tagged [`Step`], without
+    /// serde (`crate::json::ObjectWriter`): the JSON every host reads.
+    pub fn to_json(&self) -> String {
+        let w = ObjectWriter::new();
+        match self {
+            Step::Respond(response) => response.write(w.str("step", "respond")),
+            Step::Forward(forward) => forward.write(w.str("step", "forward")),
+            Step::NeedStore { pending } => w.str("step", "need_store").raw("pending", &pending.to_json()),
+            Step::NeedBody { pending } => w.str("step", "need_body").raw("pending", &pending.to_json()),
+            Step::NeedFileSize { path, pending } => {
+                w.str("step", "need_file_size").str("path", path).raw("pending", &pending.to_json())
+            }
+        }
+        .finish()
+    }
+
     /// The HTTP status the viewer will see if the origin answers normally
     /// (200 for forwards), or `None` while the store is pending.
     pub fn status(&self) -> Option<u16> {

@@ -478,6 +478,64 @@ impl ObjectWriter {
         self
     }
 
+    /// An unsigned integer member.
+    pub fn uint(mut self, key: &str, value: u64) -> ObjectWriter {
+        use core::fmt::Write;
+        self.key(key);
+        let _ = write!(self.out, "{value}");
+        self
+    }
+
+    /// An unsigned integer member, `null` for `None`.
+    pub fn uint_or_null(self, key: &str, value: Option<u64>) -> ObjectWriter {
+        match value {
+            Some(value) => self.uint(key, value),
+            None => self.raw(key, "null"),
+        }
+    }
+
+    /// A `true` or `false` member.
+    pub fn bool(self, key: &str, value: bool) -> ObjectWriter {
+        self.raw(key, if value { "true" } else { "false" })
+    }
+
+    /// A member whose value is already JSON text (a nested object).
+    pub fn raw(mut self, key: &str, json: &str) -> ObjectWriter {
+        self.key(key);
+        self.out.push_str(json);
+        self
+    }
+
+    /// An array of strings.
+    pub fn strings(mut self, key: &str, values: &[String]) -> ObjectWriter {
+        self.key(key);
+        self.out.push('[');
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            push_string(&mut self.out, value);
+        }
+        self.out.push(']');
+        self
+    }
+
+    /// An array of pairs of strings (`[["a","b"],…]`), as serde writes a
+    /// `Vec<(String, String)>`.
+    pub fn string_pairs(mut self, key: &str, pairs: &[(String, String)]) -> ObjectWriter {
+        self.key(key);
+        self.out.push('[');
+        for (i, (name, value)) in pairs.iter().enumerate() {
+            self.out.push_str(if i > 0 { ",[" } else { "[" });
+            push_string(&mut self.out, name);
+            self.out.push(',');
+            push_string(&mut self.out, value);
+            self.out.push(']');
+        }
+        self.out.push(']');
+        self
+    }
+
     /// The object's text.
     pub fn finish(mut self) -> String {
         self.out.push('}');

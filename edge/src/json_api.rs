@@ -115,5 +115,5 @@ impl Validator {
 }
 
 fn to_json(step: &Step) -> String {
-    serde_json::to_string(step).expect("steps always serialize")
+    step.to_json()
 }

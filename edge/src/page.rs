@@ -3,7 +3,7 @@
 //! Plain HTML, no script, no external asset, a few kilobytes at most.
 
 use crate::error::Reason;
-use crate::json::{set, JsonError, Reader};
+use crate::json::{set, JsonError, ObjectWriter, Reader};
 
 /// Content-Security-Policy of pages that carry the download form.
 pub const PAGE_CSP: &str =
@@ -29,6 +29,18 @@ pub struct PageView {
 }
 
 impl PageView {
+    /// The view as serde_json writes it (`crate::json::ObjectWriter`).
+    pub(crate) fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .str("name", &self.name)
+            .uint_or_null("size", self.size)
+            .int("exp", self.exp)
+            .uint_or_null("uses_left", self.uses_left.map(u64::from))
+            .bool("password", self.password)
+            .uint_or_null("attempts_left", self.attempts_left.map(u64::from))
+            .finish()
+    }
+
     /// Reads a view as serde_json reads it into [`PageView`], without
     /// serde's generic deserializer (`crate::json`).
     pub(crate) fn read(r: &mut Reader) -> Result<PageView, JsonError> {

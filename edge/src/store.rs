@@ -20,7 +20,7 @@
 //! never *invents* one: it fails closed. The arithmetic is in
 //! docs/stores.md ("Records stay bounded").
 
-use crate::json::{set, JsonError, Reader};
+use crate::json::{set, JsonError, ObjectWriter, Reader};
 use serde::{Deserialize, Serialize};
 
 /// How many leading characters of a fingerprint name its slot.
@@ -83,6 +83,35 @@ pub struct StoreOp {
 }
 
 impl StoreOp {
+    /// The op as serde_json writes it (`crate::json::ObjectWriter`).
+    pub(crate) fn to_json(&self) -> String {
+        let mut w = ObjectWriter::new()
+            .str("kind", self.kind.code())
+            .str("id", &self.id)
+            .str("region", &self.region)
+            .uint("n", u64::from(self.n))
+            .str("fp", &self.fp)
+            .int("now", self.now)
+            .int("resume_after", self.resume_after)
+            .int("expire_at", self.expire_at);
+        if let Some(max) = self.max_failures {
+            w = w.uint("max_failures", u64::from(max));
+        }
+        if let Some(miss) = self.miss {
+            w = w.uint("miss", u64::from(miss));
+        }
+        if let Some(version) = self.version {
+            w = w.uint("version", version);
+        }
+        if let Some(throttle) = &self.throttle {
+            w = w.str("throttle", throttle);
+        }
+        if let Some(bind) = &self.bind {
+            w = w.str("bind", bind);
+        }
+        w.finish()
+    }
+
     /// Reads an op as serde_json reads it into [`StoreOp`], without serde's
     /// generic deserializer (`crate::json`).
     pub(crate) fn read(r: &mut Reader) -> Result<StoreOp, JsonError> {
@@ -174,6 +203,17 @@ pub enum StoreOpKind {
 }
 
 impl StoreOpKind {
+    /// The kind's name, as serde writes it.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            StoreOpKind::Consume => "consume",
+            StoreOpKind::Resume => "resume",
+            StoreOpKind::Read => "read",
+            StoreOpKind::Guard => "guard",
+            StoreOpKind::Attempt => "attempt",
+        }
+    }
+
     /// Reads a kind as serde_json reads a unit variant.
     pub(crate) fn read(r: &mut Reader) -> Result<StoreOpKind, JsonError> {
         Ok(match &*r.unit_variant()? {

@@ -9,7 +9,7 @@
 //! (compare-and-set, [`crate::StoreOpKind::Attempt`]). The encoding is fixed
 //! width, so a right and a wrong guess write strings of the same length.
 
-use crate::json::{set, JsonError, Reader};
+use crate::json::{set, JsonError, ObjectWriter, Reader};
 use serde::{Deserialize, Serialize};
 
 /// Entries (networks) a link's state keeps at most.
@@ -45,6 +45,17 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The limits as serde_json writes them (`crate::json::ObjectWriter`).
+    pub(crate) fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .uint("free", u64::from(self.free))
+            .uint("backoff", u64::from(self.backoff))
+            .uint("backoff_cap", u64::from(self.backoff_cap))
+            .uint("link_ceiling", u64::from(self.link_ceiling))
+            .uint("window", u64::from(self.window))
+            .finish()
+    }
+
     /// Reads limits as serde_json reads them into [`Limits`] (a member left
     /// out takes its default), without serde's generic deserializer.
     pub(crate) fn read(r: &mut Reader) -> Result<Limits, JsonError> {

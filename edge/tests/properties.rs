@@ -762,3 +762,42 @@ fn every_resume_base_document_is_read_by_both_readers() {
         assert_eq!(StoreReply::from_json(doc.as_bytes()), Ok(serde), "{doc}");
     }
 }
+
+/// A step of each kind, with every optional member somewhere.
+fn steps() -> Vec<String> {
+    let mut steps: Vec<String> = PENDINGS.iter().map(|p| format!(r#"{{"step":"need_store","pending":{p}}}"#)).collect();
+    steps.extend([
+        r#"{"step":"respond","status":403,"reason":"bad_signature","headers":[["content-type","text/html; charset=utf-8"],["x-a","\u0001\t\"é"]],"body":"<p>no</p>\n"}"#.to_owned(),
+        r#"{"step":"forward","allow":"resumed","path":"/a","query":"","set_headers":[],"remove_headers":[],"id_hash":"h","used":3}"#.to_owned(),
+        r#"{"step":"need_body","pending":{"ask":"body","request":{"method":"POST","path":"/a","query":"t=x","headers":{"b":"2","a":"1"},"ip":"::1"},"now":5}}"#.to_owned(),
+        r#"{"step":"need_file_size","path":"/a%20b","pending":{"ask":"file_size","request":{"method":"POST","path":"/a%20b"},"now":-5,"body":{"read":"password=x"}}}"#.to_owned(),
+        r#"{"step":"need_file_size","path":"/a","pending":{"ask":"file_size","request":{"method":"GET","path":"/a"},"now":5,"body":{"unreadable":"not_utf8"},"file_size":7}}"#.to_owned(),
+    ]);
+    steps
+}
+
+proptest! {
+    #![proptest_config(cases(3000))]
+
+    /// The core writes every step with its own writer (`json::ObjectWriter`),
+    /// not serde's: for any step serde_json reads, byte for byte what
+    /// serde_json writes.
+    #[test]
+    fn the_step_writer_writes_what_serde_json_writes(
+        base in prop::sample::select(steps()), which in any::<usize>(), key in resume_key(),
+        value in resume_value(), how in any::<u8>(),
+    ) {
+        let Some(doc) = changed(&base, which, key, value, how) else { return Ok(()) };
+        if let Ok(step) = serde_json::from_str::<Step>(&doc) {
+            prop_assert_eq!(step.to_json(), serde_json::to_string(&step).unwrap(), "{}", doc);
+        }
+    }
+}
+
+#[test]
+fn every_step_base_document_is_a_step_and_is_written_as_serde_json_writes_it() {
+    for doc in steps() {
+        let step: Step = serde_json::from_str(&doc).unwrap();
+        assert_eq!(step.to_json(), serde_json::to_string(&step).unwrap(), "{doc}");
+    }
+}
