@@ -46,7 +46,7 @@ impl Default for Limits {
 
 impl Limits {
     /// The limits as serde_json writes them (`crate::json::ObjectWriter`).
-    pub(crate) fn to_json(&self) -> String {
+    pub(crate) fn to_json(self) -> String {
         ObjectWriter::new()
             .uint("free", u64::from(self.free))
             .uint("backoff", u64::from(self.backoff))
