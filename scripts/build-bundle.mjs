@@ -46,6 +46,8 @@ export function checkConfigShape(config) {
 async function checkWithCore(config, pkgDir) {
   const wasm = await import(pathToFileURL(join(pkgDir, 'oncelink_edge_wasm.js')).href);
   wasm.initSync({ module: readFileSync(join(pkgDir, WASM_NAME)) });
+  // The Lambda ships a module that only decides (edge/wasm/Cargo.toml: `mint` off).
+  if ('mint_token' in wasm) throw new Error(`${pkgDir} was built with the mint feature: rebuild it with 'bash scripts/build-wasm.sh'`);
   try {
     new wasm.Validator(JSON.stringify(config.validator)).free();
   } catch (err) {

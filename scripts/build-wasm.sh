@@ -9,8 +9,8 @@
 #
 # CRATE and OUT_DIR default to the edge's (oncelink-edge-wasm, edge/pkg); the
 # npm package builds its own wasm the same way (sdk/js/scripts/build-wasm.sh).
-# CARGO_ARGs go to cargo build (e.g. --no-default-features, to measure the
-# module without its minting exports).
+# CARGO_ARGs go to cargo build (e.g. --features mint, to measure the module
+# with the minting exports the shipped one leaves out: edge/wasm/Cargo.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,8 +5,8 @@
 //
 // The plan (scripts/smoke-aws/plan.mjs) is pure; this file performs it. AWS
 // calls go through the AWS CLI with the caller's credentials, as
-// `npm run deploy` does (no AWS SDK); links are minted by the project's own
-// wasm (edge/pkg, scripts/build-wasm.sh) with the key file; downloads are
+// `npm run deploy` does (no AWS SDK); links are minted by the npm package's
+// wasm (sdk/js, edge/js/test/support/mint.mjs) with the key file; downloads are
 // plain HTTPS requests (node:https) to the distribution. Tokens and keys are
 // never printed. The test file and the links' token records are deleted at
 // the end, also when a check failed.
@@ -81,8 +81,8 @@ async function main() {
   }
 
   const keys = JSON.parse(readFileSync(opts.keysFile, 'utf8'));
-  const wasm = await import(pathToFileURL(join(root, 'edge/pkg/oncelink_edge_wasm.js')).href);
-  wasm.initSync({ module: readFileSync(join(root, 'edge/pkg/oncelink_edge_wasm_bg.wasm')) });
+  // The npm package's wasm mints (the edge's own module cannot: edge/wasm/Cargo.toml).
+  const { mintClaims } = await import(pathToFileURL(join(root, 'edge/js/test/support/mint.mjs')).href);
 
   const facts = stackFacts(JSON.parse(aws(describeStack(opts))));
   const plan = smokePlan(opts, facts, { runId, ids });
@@ -99,7 +99,7 @@ async function main() {
       versionId = JSON.parse(aws({ ...step, args }) || '{}').VersionId ?? null;
     }
     const exp = Math.floor(Date.now() / 1000) + LINK_TTL_S;
-    const tokens = Object.fromEntries(plan.links.map((l) => [l.name, wasm.mint_token(JSON.stringify(keys), JSON.stringify({ ...l.claims, exp }))]));
+    const tokens = Object.fromEntries(plan.links.map((l) => [l.name, mintClaims(keys, { ...l.claims, exp })]));
     for (const r of plan.requests) {
       const token = r.forge ? forge(tokens[r.link]) : tokens[r.link];
       const got = await get(`${facts.baseUrl}${plan.path}?t=${token}`, clientHeaders(r.client, r.headers));

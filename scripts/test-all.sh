@@ -35,7 +35,9 @@ step wasm-node wasm-pack test --node wasm-tests --test node
 step wasm-chromium wasm-pack test --headless --chrome wasm-tests --test browser
 # Builds edge/pkg, which the Lambda@Edge and CloudFront Function tests load.
 step wasm-size node scripts/size.mjs --check
-step lambda-edge npm run -s test:edge
+# The edge's Node tests mint with the npm package's wasm (the Lambda's own
+# module cannot mint: edge/wasm/Cargo.toml), built afresh here.
+step lambda-edge bash -c 'bash sdk/js/scripts/build-wasm.sh && npm run -s test:edge'
 # The AWS events path: the bundle's event writes, moto's stream, the events
 # Lambda, a Python receiver checking every signature, and `oncelink audit` reading
 # the trail (docs/events.md, "On AWS").

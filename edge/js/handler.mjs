@@ -36,6 +36,3 @@ export function createHandler(overrides = {}) {
 
 /** The Lambda@Edge handler. */
 export const handler = createHandler();
-
-/** The wasm exports, for tools that mint test tokens with the same build. */
-export const mintToken = wasm.mint_token;

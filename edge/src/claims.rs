@@ -135,7 +135,7 @@ impl Claims {
         let mut first = true;
         while let Some(key) = r.next_key(first)? {
             first = false;
-            match key.as_str() {
+            match &*key {
                 "id" => set(&mut id, r.string()?)?,
                 "p" => set(&mut p, r.string()?)?,
                 "exp" => set(&mut exp, r.i64()?)?,
@@ -164,7 +164,7 @@ impl Claims {
 impl Mode {
     /// Reads a mode as serde_json reads a unit enum variant.
     fn from_json(r: &mut Reader) -> Result<Mode, JsonError> {
-        match r.unit_variant()?.as_str() {
+        match &*r.unit_variant()? {
             "direct" => Ok(Mode::Direct),
             "page" => Ok(Mode::Page),
             _ => Err(JsonError::WrongType),

@@ -16,7 +16,7 @@ use crate::claims::{CheckedClaims, Claims, Mode};
 use crate::config::{Config, OriginKind};
 use crate::error::Reason;
 use crate::fingerprint::{binding, fingerprint, network};
-use crate::json::{set, JsonError, Reader};
+use crate::json::{set, JsonError, ObjectWriter, Reader};
 use crate::keys::Key;
 use crate::page::{self, PageView};
 use crate::path::DecodedPath;
@@ -101,6 +101,22 @@ pub enum Body {
 }
 
 impl Body {
+    /// The body as serde_json writes it.
+    fn to_json(&self) -> String {
+        match self {
+            Body::Read(text) => ObjectWriter::new().str("read", text).finish(),
+            Body::Unreadable(why) => {
+                let why = match why {
+                    Unreadable::TooLarge => "too_large",
+                    Unreadable::Truncated => "truncated",
+                    Unreadable::NotUtf8 => "not_utf8",
+                    Unreadable::BadEncoding => "bad_encoding",
+                };
+                ObjectWriter::new().str("unreadable", why).finish()
+            }
+        }
+    }
+
     /// Reads a body as serde_json reads it into [`Body`]:
     /// `{"read":"<text>"}` or `{"unreadable":"too_large"|…}`.
     pub fn from_json(bytes: &[u8]) -> Result<Body, JsonError> {
@@ -113,9 +129,9 @@ impl Body {
     fn read(r: &mut Reader) -> Result<Body, JsonError> {
         r.begin_object()?;
         let variant = r.next_key(true)?.ok_or(JsonError::WrongType)?;
-        let body = match variant.as_str() {
+        let body = match &*variant {
             "read" => Body::Read(r.string()?),
-            "unreadable" => Body::Unreadable(match r.unit_variant()?.as_str() {
+            "unreadable" => Body::Unreadable(match &*r.unit_variant()? {
                 "too_large" => Unreadable::TooLarge,
                 "truncated" => Unreadable::Truncated,
                 "not_utf8" => Unreadable::NotUtf8,
@@ -174,6 +190,22 @@ struct Given {
 }
 
 impl Awaiting {
+    /// The pending decision as serde_json writes it.
+    fn to_json(&self) -> String {
+        let ask = match self.ask {
+            Ask::Body => "body",
+            Ask::FileSize => "file_size",
+        };
+        let mut w = ObjectWriter::new().str("ask", ask).raw("request", &self.request.to_json()).int("now", self.now);
+        if let Some(body) = &self.body {
+            w = w.raw("body", &body.to_json());
+        }
+        if let Some(size) = self.file_size {
+            w = w.uint_or_null("file_size", size);
+        }
+        w.finish()
+    }
+
     /// Reads a pending decision as serde_json reads it into [`Awaiting`],
     /// without serde's generic deserializer (`crate::json`): `body` and
     /// `file_size` may be absent or `null` (both: not given; serde reads a
@@ -185,9 +217,9 @@ impl Awaiting {
         let mut first = true;
         while let Some(key) = r.next_key(first)? {
             first = false;
-            match key.as_str() {
+            match &*key {
                 "ask" => {
-                    let value = match r.unit_variant()?.as_str() {
+                    let value = match &*r.unit_variant()? {
                         "body" => Ask::Body,
                         "file_size" => Ask::FileSize,
                         _ => return Err(JsonError::WrongType),
@@ -345,7 +377,133 @@ enum Then {
     PassIssued(String),
 }
 
+impl Forward {
+    /// Adds the forward's members as serde_json writes them.
+    fn write(&self, w: ObjectWriter) -> ObjectWriter {
+        let allow = match self.allow {
+            Allow::Unlimited => "unlimited",
+            Allow::Head => "head",
+            Allow::Counted => "counted",
+            Allow::Resumed => "resumed",
+        };
+        w.str("allow", allow)
+            .str("path", &self.path)
+            .str("query", &self.query)
+            .string_pairs("set_headers", &self.set_headers)
+            .strings("remove_headers", &self.remove_headers)
+            .str("id_hash", &self.id_hash)
+            .uint_or_null("used", self.used.map(u64::from))
+    }
+
+    /// Reads a forward as serde_json reads it into [`Forward`].
+    fn read(r: &mut Reader) -> Result<Forward, JsonError> {
+        r.begin_object()?;
+        let (mut allow, mut path, mut query, mut set_headers) = (None, None, None, None);
+        let (mut remove_headers, mut id_hash, mut used) = (None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "allow" => {
+                    let value = match &*r.unit_variant()? {
+                        "unlimited" => Allow::Unlimited,
+                        "head" => Allow::Head,
+                        "counted" => Allow::Counted,
+                        "resumed" => Allow::Resumed,
+                        _ => return Err(JsonError::WrongType),
+                    };
+                    set(&mut allow, value)?;
+                }
+                "path" => set(&mut path, r.string()?)?,
+                "query" => set(&mut query, r.string()?)?,
+                "set_headers" => set(&mut set_headers, r.string_pairs()?)?,
+                "remove_headers" => set(&mut remove_headers, r.strings()?)?,
+                "id_hash" => set(&mut id_hash, r.string()?)?,
+                "used" => set(&mut used, r.nullable(Reader::u32)?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        let (Some(allow), Some(path), Some(query), Some(set_headers), Some(remove_headers), Some(id_hash)) =
+            (allow, path, query, set_headers, remove_headers, id_hash)
+        else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(Forward { allow, path, query, set_headers, remove_headers, id_hash, used: used.flatten() })
+    }
+}
+
+impl Guess {
+    /// The guess as serde_json writes it.
+    fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .str("network", &self.network)
+            .str("hash", &self.hash)
+            .str("pw", &self.pw)
+            .raw("limits", &self.limits.to_json())
+            .str("location", &self.location)
+            .raw("view", &self.view.to_json())
+            .finish()
+    }
+
+    /// Reads a guess as serde_json reads it into [`Guess`].
+    fn read(r: &mut Reader) -> Result<Guess, JsonError> {
+        r.begin_object()?;
+        let (mut network, mut hash, mut pw, mut limits, mut location, mut view) = (None, None, None, None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "network" => set(&mut network, r.string()?)?,
+                "hash" => set(&mut hash, r.string()?)?,
+                "pw" => set(&mut pw, r.string()?)?,
+                "limits" => set(&mut limits, Limits::read(r)?)?,
+                "location" => set(&mut location, r.string()?)?,
+                "view" => set(&mut view, PageView::read(r)?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        let (Some(network), Some(hash), Some(pw), Some(limits), Some(location), Some(view)) =
+            (network, hash, pw, limits, location, view)
+        else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(Guess { network, hash, pw, limits, location, view })
+    }
+}
+
 impl Then {
+    /// The continuation as serde_json writes the externally tagged [`Then`].
+    fn to_json(&self) -> String {
+        let w = ObjectWriter::new();
+        match self {
+            Then::Forward(forward) => w.raw("forward", &forward.write(ObjectWriter::new()).finish()),
+            Then::Page(view) => w.raw("page", &view.to_json()),
+            Then::Guess(guess) => w.raw("guess", &guess.to_json()),
+            Then::WrongPassword(view) => w.raw("wrong_password", &view.to_json()),
+            Then::PassIssued(location) => w.str("pass_issued", location),
+        }
+        .finish()
+    }
+
+    /// Reads a continuation as serde_json reads the externally tagged
+    /// [`Then`]: `{"<variant>":<value>}`.
+    fn read(r: &mut Reader) -> Result<Then, JsonError> {
+        r.begin_object()?;
+        let variant = r.next_key(true)?.ok_or(JsonError::WrongType)?;
+        let then = match &*variant {
+            "forward" => Then::Forward(Forward::read(r)?),
+            "page" => Then::Page(PageView::read(r)?),
+            "guess" => Then::Guess(Guess::read(r)?),
+            "wrong_password" => Then::WrongPassword(PageView::read(r)?),
+            "pass_issued" => Then::PassIssued(r.string()?),
+            _ => return Err(JsonError::WrongType),
+        };
+        match r.next_key(false)? {
+            None => Ok(then),
+            Some(_) => Err(JsonError::Syntax),
+        }
+    }
+
     /// Whether `op` is the store operation this continuation asked for;
     /// a pending whose parts disagree is answered 503.
     fn expects(&self, op: &StoreOp) -> bool {
@@ -359,7 +517,80 @@ impl Then {
     }
 }
 
+impl Pending {
+    /// The pending decision as serde_json writes it.
+    fn to_json(&self) -> String {
+        let mut w = ObjectWriter::new()
+            .raw("op", &self.op.to_json())
+            .raw("then", &self.then.to_json())
+            .bool("html", self.html)
+            .str("id_hash", &self.id_hash);
+        if let Some(max) = self.max_failures {
+            w = w.uint("max_failures", u64::from(max));
+        }
+        if let Some(missing) = self.missing {
+            w = w.str("missing", missing.code());
+        }
+        if !self.cors.is_empty() {
+            w = w.string_pairs("cors", &self.cors);
+        }
+        w.finish()
+    }
+
+    /// Reads a pending decision as serde_json reads it into [`Pending`],
+    /// without serde's generic deserializer (`crate::json`).
+    pub fn from_json(bytes: &[u8]) -> Result<Pending, JsonError> {
+        let mut r = Reader::new(bytes);
+        r.begin_object()?;
+        let (mut op, mut then, mut html, mut id_hash) = (None, None, None, None);
+        let (mut max_failures, mut missing, mut cors) = (None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "op" => set(&mut op, StoreOp::read(&mut r)?)?,
+                "then" => set(&mut then, Then::read(&mut r)?)?,
+                "html" => set(&mut html, r.boolean()?)?,
+                "id_hash" => set(&mut id_hash, r.string()?)?,
+                "max_failures" => set(&mut max_failures, r.nullable(Reader::u32)?)?,
+                "missing" => set(&mut missing, r.nullable(StoreOpKind::read)?)?,
+                "cors" => set(&mut cors, r.string_pairs()?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        r.end()?;
+        let (Some(op), Some(then), Some(html), Some(id_hash)) = (op, then, html, id_hash) else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(Pending {
+            op,
+            then,
+            html,
+            id_hash,
+            max_failures: max_failures.flatten(),
+            missing: missing.flatten(),
+            cors: cors.unwrap_or_default(),
+        })
+    }
+}
+
 impl Step {
+    /// The step as serde_json writes the internally tagged [`Step`], without
+    /// serde (`crate::json::ObjectWriter`): the JSON every host reads.
+    pub fn to_json(&self) -> String {
+        let w = ObjectWriter::new();
+        match self {
+            Step::Respond(response) => response.write(w.str("step", "respond")),
+            Step::Forward(forward) => forward.write(w.str("step", "forward")),
+            Step::NeedStore { pending } => w.str("step", "need_store").raw("pending", &pending.to_json()),
+            Step::NeedBody { pending } => w.str("step", "need_body").raw("pending", &pending.to_json()),
+            Step::NeedFileSize { path, pending } => {
+                w.str("step", "need_file_size").str("path", path).raw("pending", &pending.to_json())
+            }
+        }
+        .finish()
+    }
+
     /// The HTTP status the viewer will see if the origin answers normally
     /// (200 for forwards), or `None` while the store is pending.
     pub fn status(&self) -> Option<u16> {

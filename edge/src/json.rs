@@ -18,6 +18,8 @@
 //! The reader pulls one token at a time and allocates only the strings it
 //! returns.
 
+use std::borrow::Cow;
+
 /// Why a JSON document is not the shape asked for. Each variant has a stable
 /// [`JsonError::code`]; the reader says no more (an error message never
 /// quotes the input, which may carry a secret).
@@ -110,9 +112,87 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Opens an array: `[`. Then call [`Reader::next_item`] until it returns false.
+    pub fn begin_array(&mut self) -> Result<(), JsonError> {
+        match self.peek_token() {
+            Some(b'[') => {
+                self.at += 1;
+                Ok(())
+            }
+            Some(_) => Err(self.wrong_type()),
+            None => Err(JsonError::Syntax),
+        }
+    }
+
+    /// Whether another item follows (it is read next), or false at the
+    /// array's `]`. `first` is true for the first call after `[`.
+    pub fn next_item(&mut self, first: bool) -> Result<bool, JsonError> {
+        match self.peek_token() {
+            Some(b']') => {
+                self.at += 1;
+                Ok(false)
+            }
+            Some(b',') if !first => {
+                self.at += 1;
+                match self.peek_token() {
+                    Some(b']') | None => Err(JsonError::Syntax),
+                    Some(_) => Ok(true),
+                }
+            }
+            Some(_) if first => Ok(true),
+            _ => Err(JsonError::Syntax),
+        }
+    }
+
+    /// An array of strings.
+    pub fn strings(&mut self) -> Result<Vec<String>, JsonError> {
+        self.begin_array()?;
+        let mut out = Vec::new();
+        while self.next_item(out.is_empty())? {
+            out.push(self.string()?);
+        }
+        Ok(out)
+    }
+
+    /// An array of pairs of strings (`[["a","b"],…]`), as serde reads a
+    /// `Vec<(String, String)>`.
+    pub fn string_pairs(&mut self) -> Result<Vec<(String, String)>, JsonError> {
+        self.begin_array()?;
+        let mut out = Vec::new();
+        while self.next_item(out.is_empty())? {
+            self.begin_array()?;
+            if !self.next_item(true)? {
+                return Err(JsonError::WrongType);
+            }
+            let name = self.string()?;
+            if !self.next_item(false)? {
+                return Err(JsonError::WrongType);
+            }
+            let value = self.string()?;
+            if self.next_item(false)? {
+                return Err(JsonError::WrongType);
+            }
+            out.push((name, value));
+        }
+        Ok(out)
+    }
+
+    /// `null` as `None`, else the value `read` reads: serde's `Option<T>`.
+    pub fn nullable<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, JsonError>,
+    ) -> Result<Option<T>, JsonError> {
+        if self.null()? {
+            Ok(None)
+        } else {
+            read(self).map(Some)
+        }
+    }
+
     /// The next member's key (its value is read next), or `None` at the
     /// object's `}`. `first` is true for the first call after `{`.
-    pub fn next_key(&mut self, first: bool) -> Result<Option<String>, JsonError> {
+    /// Borrowed from the input unless it has an escape.
+    pub fn next_key(&mut self, first: bool) -> Result<Option<Cow<'a, str>>, JsonError> {
         match self.peek_token() {
             Some(b'}') => {
                 self.at += 1;
@@ -127,15 +207,20 @@ impl<'a> Reader<'a> {
             Some(b'"') if first => {}
             _ => return Err(JsonError::Syntax),
         }
-        let key = self.string_token()?;
+        let key = self.str_token()?;
         self.expect(b':')?;
         Ok(Some(key))
     }
 
     /// A string value.
     pub fn string(&mut self) -> Result<String, JsonError> {
+        self.str_value().map(Cow::into_owned)
+    }
+
+    /// A string value, borrowed from the input unless it has an escape.
+    fn str_value(&mut self) -> Result<Cow<'a, str>, JsonError> {
         match self.peek_token() {
-            Some(b'"') => self.string_token(),
+            Some(b'"') => self.str_token(),
             Some(_) => Err(self.wrong_type()),
             None => Err(JsonError::Syntax),
         }
@@ -179,10 +264,10 @@ impl<'a> Reader<'a> {
 
     /// The name of a unit enum variant as serde_json reads one: `"name"`,
     /// or the externally tagged spelling `{"name":null}`.
-    pub fn unit_variant(&mut self) -> Result<String, JsonError> {
+    pub fn unit_variant(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let tagged = self.begin_object().is_ok();
         if !tagged {
-            return self.string();
+            return self.str_value();
         }
         let name = self.next_key(true)?.ok_or(JsonError::WrongType)?;
         if !(self.null()? && self.next_key(false)?.is_none()) {
@@ -250,7 +335,28 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string token, the reader at its opening quote.
+    /// A string token, the reader at its opening quote: borrowed from the
+    /// input when it has no escape (member names never have one), so that
+    /// reading a member's name allocates nothing.
+    fn str_token(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        let bytes: &'a [u8] = self.bytes;
+        let start = self.at + 1;
+        let mut end = start;
+        while let Some(&b) = bytes.get(end) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                break;
+            }
+            end += 1;
+        }
+        if bytes.get(end) != Some(&b'"') {
+            return self.string_token().map(Cow::Owned);
+        }
+        let text = core::str::from_utf8(&bytes[start..end]).map_err(|_| JsonError::Syntax)?;
+        self.at = end + 1;
+        Ok(Cow::Borrowed(text))
+    }
+
+    /// A string token with escapes, the reader at its opening quote.
     fn string_token(&mut self) -> Result<String, JsonError> {
         self.at += 1;
         let mut out = String::new();
@@ -369,6 +475,64 @@ impl ObjectWriter {
         use core::fmt::Write;
         self.key(key);
         let _ = write!(self.out, "{value}");
+        self
+    }
+
+    /// An unsigned integer member.
+    pub fn uint(mut self, key: &str, value: u64) -> ObjectWriter {
+        use core::fmt::Write;
+        self.key(key);
+        let _ = write!(self.out, "{value}");
+        self
+    }
+
+    /// An unsigned integer member, `null` for `None`.
+    pub fn uint_or_null(self, key: &str, value: Option<u64>) -> ObjectWriter {
+        match value {
+            Some(value) => self.uint(key, value),
+            None => self.raw(key, "null"),
+        }
+    }
+
+    /// A `true` or `false` member.
+    pub fn bool(self, key: &str, value: bool) -> ObjectWriter {
+        self.raw(key, if value { "true" } else { "false" })
+    }
+
+    /// A member whose value is already JSON text (a nested object).
+    pub fn raw(mut self, key: &str, json: &str) -> ObjectWriter {
+        self.key(key);
+        self.out.push_str(json);
+        self
+    }
+
+    /// An array of strings.
+    pub fn strings(mut self, key: &str, values: &[String]) -> ObjectWriter {
+        self.key(key);
+        self.out.push('[');
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            push_string(&mut self.out, value);
+        }
+        self.out.push(']');
+        self
+    }
+
+    /// An array of pairs of strings (`[["a","b"],…]`), as serde writes a
+    /// `Vec<(String, String)>`.
+    pub fn string_pairs(mut self, key: &str, pairs: &[(String, String)]) -> ObjectWriter {
+        self.key(key);
+        self.out.push('[');
+        for (i, (name, value)) in pairs.iter().enumerate() {
+            self.out.push_str(if i > 0 { ",[" } else { "[" });
+            push_string(&mut self.out, name);
+            self.out.push(',');
+            push_string(&mut self.out, value);
+            self.out.push(']');
+        }
+        self.out.push(']');
         self
     }
 

@@ -44,9 +44,10 @@ impl Validator {
 
     /// [`Pending::resume`] on JSON; returns the final [`Step`] as JSON.
     pub fn resume_json(&self, pending_json: &str, reply_json: &str) -> Result<String, String> {
-        let pending: Pending = serde_json::from_str(pending_json).map_err(|e| format!("pending is not valid: {e}"))?;
-        let reply: StoreReply =
-            serde_json::from_str(reply_json).map_err(|e| format!("store reply is not valid: {e}"))?;
+        let pending =
+            Pending::from_json(pending_json.as_bytes()).map_err(|e| format!("pending is not valid: {}", e.code()))?;
+        let reply = StoreReply::from_json(reply_json.as_bytes())
+            .map_err(|e| format!("store reply is not valid: {}", e.code()))?;
         Ok(to_json(&pending.resume(&reply)))
     }
 
@@ -80,8 +81,8 @@ impl Validator {
     /// `crate::event::draft_use`), `"resumed"`, `{"counted":N}` or
     /// `{"refused":"<reason code>"}` (`crate::event::for_outcome`).
     pub fn event_json(&self, request_json: &str, outcome_json: &str, now: i64) -> Result<String, String> {
-        let request: Request = serde_json::from_str(request_json)
-            .map_err(|e| format!("request is not valid JSON of the request shape: {e}"))?;
+        let request = Request::from_json(request_json.as_bytes())
+            .map_err(|e| format!("request is not valid JSON of the request shape: {}", e.code()))?;
         let outcome: serde_json::Value =
             serde_json::from_str(outcome_json).map_err(|e| format!("outcome is not JSON: {e}"))?;
         let built = match (&outcome, outcome.get("counted"), outcome.get("refused")) {
@@ -114,5 +115,5 @@ impl Validator {
 }
 
 fn to_json(step: &Step) -> String {
-    serde_json::to_string(step).expect("steps always serialize")
+    step.to_json()
 }

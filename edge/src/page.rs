@@ -3,6 +3,7 @@
 //! Plain HTML, no script, no external asset, a few kilobytes at most.
 
 use crate::error::Reason;
+use crate::json::{set, JsonError, ObjectWriter, Reader};
 
 /// Content-Security-Policy of pages that carry the download form.
 pub const PAGE_CSP: &str =
@@ -25,6 +26,52 @@ pub struct PageView {
     pub password: bool,
     /// Password attempts left before the link locks, when some failed.
     pub attempts_left: Option<u32>,
+}
+
+impl PageView {
+    /// The view as serde_json writes it (`crate::json::ObjectWriter`).
+    pub(crate) fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .str("name", &self.name)
+            .uint_or_null("size", self.size)
+            .int("exp", self.exp)
+            .uint_or_null("uses_left", self.uses_left.map(u64::from))
+            .bool("password", self.password)
+            .uint_or_null("attempts_left", self.attempts_left.map(u64::from))
+            .finish()
+    }
+
+    /// Reads a view as serde_json reads it into [`PageView`], without
+    /// serde's generic deserializer (`crate::json`).
+    pub(crate) fn read(r: &mut Reader) -> Result<PageView, JsonError> {
+        r.begin_object()?;
+        let (mut name, mut size, mut exp, mut uses_left, mut password, mut attempts_left) =
+            (None, None, None, None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "name" => set(&mut name, r.string()?)?,
+                "size" => set(&mut size, r.nullable(Reader::u64)?)?,
+                "exp" => set(&mut exp, r.i64()?)?,
+                "uses_left" => set(&mut uses_left, r.nullable(Reader::u32)?)?,
+                "password" => set(&mut password, r.boolean()?)?,
+                "attempts_left" => set(&mut attempts_left, r.nullable(Reader::u32)?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        let (Some(name), Some(exp), Some(password)) = (name, exp, password) else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(PageView {
+            name,
+            size: size.flatten(),
+            exp,
+            uses_left: uses_left.flatten(),
+            password,
+            attempts_left: attempts_left.flatten(),
+        })
+    }
 }
 
 /// Style of every page; refusal pages use only this (and are byte-for-byte

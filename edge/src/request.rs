@@ -5,7 +5,7 @@
 //! HTTP request); nothing here is trusted.
 
 use crate::error::Reason;
-use crate::json::{set, JsonError, Reader};
+use crate::json::{set, JsonError, ObjectWriter, Reader};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -77,6 +77,18 @@ fn is_s3_override(name: &str) -> bool {
 }
 
 impl Request {
+    /// The request as serde_json writes it (`crate::json::ObjectWriter`).
+    pub(crate) fn to_json(&self) -> String {
+        let headers = self.headers.iter().fold(ObjectWriter::new(), |w, (k, v)| w.str(k, v)).finish();
+        ObjectWriter::new()
+            .str("method", &self.method)
+            .str("path", &self.path)
+            .str("query", &self.query)
+            .raw("headers", &headers)
+            .str("ip", &self.ip)
+            .finish()
+    }
+
     /// Reads a request as serde_json reads it into [`Request`] (`query`,
     /// `headers` and `ip` may be absent, never `null`; unknown and repeated
     /// members refused; a header name given twice keeps its last value),
@@ -95,7 +107,7 @@ impl Request {
         let mut first = true;
         while let Some(key) = r.next_key(first)? {
             first = false;
-            match key.as_str() {
+            match &*key {
                 "method" => set(&mut method, r.string()?)?,
                 "path" => set(&mut path, r.string()?)?,
                 "query" => set(&mut query, r.string()?)?,
@@ -106,7 +118,7 @@ impl Request {
                     let mut first = true;
                     while let Some(name) = r.next_key(first)? {
                         first = false;
-                        map.insert(name, r.string()?);
+                        map.insert(name.into_owned(), r.string()?);
                     }
                     set(&mut headers, map)?;
                 }

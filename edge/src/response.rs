@@ -29,6 +29,14 @@ pub struct Response {
 }
 
 impl Response {
+    /// Adds the response's members as serde_json writes them.
+    pub(crate) fn write(&self, w: ObjectWriter) -> ObjectWriter {
+        w.uint("status", u64::from(self.status))
+            .str("reason", self.reason.code())
+            .string_pairs("headers", &self.headers)
+            .str("body", &self.body)
+    }
+
     /// The denial for `reason`, as HTML when `html`, else JSON.
     pub fn deny(reason: Reason, html: bool) -> Response {
         let (content_type, body) = if html {

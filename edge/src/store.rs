@@ -20,6 +20,7 @@
 //! never *invents* one: it fails closed. The arithmetic is in
 //! docs/stores.md ("Records stay bounded").
 
+use crate::json::{set, JsonError, ObjectWriter, Reader};
 use serde::{Deserialize, Serialize};
 
 /// How many leading characters of a fingerprint name its slot.
@@ -81,6 +82,86 @@ pub struct StoreOp {
     pub bind: Option<String>,
 }
 
+impl StoreOp {
+    /// The op as serde_json writes it (`crate::json::ObjectWriter`).
+    pub(crate) fn to_json(&self) -> String {
+        let mut w = ObjectWriter::new()
+            .str("kind", self.kind.code())
+            .str("id", &self.id)
+            .str("region", &self.region)
+            .uint("n", u64::from(self.n))
+            .str("fp", &self.fp)
+            .int("now", self.now)
+            .int("resume_after", self.resume_after)
+            .int("expire_at", self.expire_at);
+        if let Some(max) = self.max_failures {
+            w = w.uint("max_failures", u64::from(max));
+        }
+        if let Some(miss) = self.miss {
+            w = w.uint("miss", u64::from(miss));
+        }
+        if let Some(version) = self.version {
+            w = w.uint("version", version);
+        }
+        if let Some(throttle) = &self.throttle {
+            w = w.str("throttle", throttle);
+        }
+        if let Some(bind) = &self.bind {
+            w = w.str("bind", bind);
+        }
+        w.finish()
+    }
+
+    /// Reads an op as serde_json reads it into [`StoreOp`], without serde's
+    /// generic deserializer (`crate::json`).
+    pub(crate) fn read(r: &mut Reader) -> Result<StoreOp, JsonError> {
+        r.begin_object()?;
+        let (mut kind, mut id, mut region, mut n, mut fp) = (None, None, None, None, None);
+        let (mut now, mut resume_after, mut expire_at) = (None, None, None);
+        let (mut max_failures, mut miss, mut version, mut throttle, mut bind) = (None, None, None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "kind" => set(&mut kind, StoreOpKind::read(r)?)?,
+                "id" => set(&mut id, r.string()?)?,
+                "region" => set(&mut region, r.string()?)?,
+                "n" => set(&mut n, r.u32()?)?,
+                "fp" => set(&mut fp, r.string()?)?,
+                "now" => set(&mut now, r.i64()?)?,
+                "resume_after" => set(&mut resume_after, r.i64()?)?,
+                "expire_at" => set(&mut expire_at, r.i64()?)?,
+                "max_failures" => set(&mut max_failures, r.nullable(Reader::u32)?)?,
+                "miss" => set(&mut miss, r.nullable(Reader::u32)?)?,
+                "version" => set(&mut version, r.nullable(Reader::u64)?)?,
+                "throttle" => set(&mut throttle, r.nullable(Reader::string)?)?,
+                "bind" => set(&mut bind, r.nullable(Reader::string)?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        let (Some(kind), Some(id), Some(region), Some(n), Some(fp), Some(now), Some(resume_after), Some(expire_at)) =
+            (kind, id, region, n, fp, now, resume_after, expire_at)
+        else {
+            return Err(JsonError::MissingField);
+        };
+        Ok(StoreOp {
+            kind,
+            id,
+            region,
+            n,
+            fp,
+            now,
+            resume_after,
+            expire_at,
+            max_failures: max_failures.flatten(),
+            miss: miss.flatten(),
+            version: version.flatten(),
+            throttle: throttle.flatten(),
+            bind: bind.flatten(),
+        })
+    }
+}
+
 /// The store operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,6 +200,31 @@ pub enum StoreOpKind {
     /// or a guess that lost the race to another). Both guesses make the same
     /// write.
     Attempt,
+}
+
+impl StoreOpKind {
+    /// The kind's name, as serde writes it.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            StoreOpKind::Consume => "consume",
+            StoreOpKind::Resume => "resume",
+            StoreOpKind::Read => "read",
+            StoreOpKind::Guard => "guard",
+            StoreOpKind::Attempt => "attempt",
+        }
+    }
+
+    /// Reads a kind as serde_json reads a unit variant.
+    pub(crate) fn read(r: &mut Reader) -> Result<StoreOpKind, JsonError> {
+        Ok(match &*r.unit_variant()? {
+            "consume" => StoreOpKind::Consume,
+            "resume" => StoreOpKind::Resume,
+            "read" => StoreOpKind::Read,
+            "guard" => StoreOpKind::Guard,
+            "attempt" => StoreOpKind::Attempt,
+            _ => return Err(JsonError::WrongType),
+        })
+    }
 }
 
 /// What the store answered, as the driver understood it.
@@ -167,6 +273,54 @@ pub enum StoreReply {
     /// Unreachable, throttled, timed out, or an answer the driver could not
     /// read. The request is denied with 503.
     Unavailable,
+}
+
+impl StoreReply {
+    /// Reads a reply as serde_json reads it into [`StoreReply`], without
+    /// serde's generic deserializer (`crate::json`): the members flat, then
+    /// checked against the kind as [`FlatReply`]'s conversion checks them.
+    pub fn from_json(bytes: &[u8]) -> Result<StoreReply, JsonError> {
+        let mut r = Reader::new(bytes);
+        r.begin_object()?;
+        let (mut reply, mut used, mut revoked, mut last_use) = (None, None, None, None);
+        let (mut failures, mut version, mut throttle, mut bound) = (None, None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "reply" => {
+                    let kind = match &*r.unit_variant()? {
+                        "counted" => ReplyKind::Counted,
+                        "not_counted" => ReplyKind::NotCounted,
+                        "guarded" => ReplyKind::Guarded,
+                        "unavailable" => ReplyKind::Unavailable,
+                        _ => return Err(JsonError::WrongType),
+                    };
+                    set(&mut reply, kind)?;
+                }
+                "used" => set(&mut used, r.nullable(Reader::u32)?)?,
+                "revoked" => set(&mut revoked, r.nullable(Reader::boolean)?)?,
+                "last_use" => set(&mut last_use, r.nullable(Reader::i64)?)?,
+                "failures" => set(&mut failures, r.nullable(Reader::u32)?)?,
+                "version" => set(&mut version, r.nullable(Reader::u64)?)?,
+                "throttle" => set(&mut throttle, r.nullable(Reader::string)?)?,
+                "bound" => set(&mut bound, r.nullable(Reader::string)?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        r.end()?;
+        let flat = FlatReply {
+            reply: reply.ok_or(JsonError::MissingField)?,
+            used: used.flatten(),
+            revoked: revoked.flatten(),
+            last_use: last_use.flatten(),
+            failures: failures.flatten(),
+            version: version.flatten(),
+            throttle: throttle.flatten(),
+            bound: bound.flatten(),
+        };
+        StoreReply::try_from(flat).map_err(|_| JsonError::WrongType)
+    }
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -9,6 +9,7 @@
 //! (compare-and-set, [`crate::StoreOpKind::Attempt`]). The encoding is fixed
 //! width, so a right and a wrong guess write strings of the same length.
 
+use crate::json::{set, JsonError, ObjectWriter, Reader};
 use serde::{Deserialize, Serialize};
 
 /// Entries (networks) a link's state keeps at most.
@@ -44,6 +45,44 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The limits as serde_json writes them (`crate::json::ObjectWriter`).
+    pub(crate) fn to_json(self) -> String {
+        ObjectWriter::new()
+            .uint("free", u64::from(self.free))
+            .uint("backoff", u64::from(self.backoff))
+            .uint("backoff_cap", u64::from(self.backoff_cap))
+            .uint("link_ceiling", u64::from(self.link_ceiling))
+            .uint("window", u64::from(self.window))
+            .finish()
+    }
+
+    /// Reads limits as serde_json reads them into [`Limits`] (a member left
+    /// out takes its default), without serde's generic deserializer.
+    pub(crate) fn read(r: &mut Reader) -> Result<Limits, JsonError> {
+        r.begin_object()?;
+        let (mut free, mut backoff, mut backoff_cap, mut link_ceiling, mut window) = (None, None, None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "free" => set(&mut free, r.u32()?)?,
+                "backoff" => set(&mut backoff, r.u32()?)?,
+                "backoff_cap" => set(&mut backoff_cap, r.u32()?)?,
+                "link_ceiling" => set(&mut link_ceiling, r.u32()?)?,
+                "window" => set(&mut window, r.u32()?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        let d = Limits::default();
+        Ok(Limits {
+            free: free.unwrap_or(d.free),
+            backoff: backoff.unwrap_or(d.backoff),
+            backoff_cap: backoff_cap.unwrap_or(d.backoff_cap),
+            link_ceiling: link_ceiling.unwrap_or(d.link_ceiling),
+            window: window.unwrap_or(d.window),
+        })
+    }
+
     /// Checks the bounds a deployment may configure.
     pub fn check(&self) -> Result<(), String> {
         let ok = (1..=100).contains(&self.free)
