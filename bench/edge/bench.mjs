@@ -62,6 +62,23 @@ function coldStart(script, runs, makeEnv = () => ({})) {
   return median(times);
 }
 
+/**
+ * The cold start's parts, each the median over `runs` fresh processes of
+ * what `script` prints as `parts` (ms by name, in order).
+ */
+function coldParts(script, runs) {
+  const path = join(out, `cold-${randomBytes(4).toString('hex')}.mjs`);
+  writeFileSync(path, script);
+  const all = [];
+  for (let i = 0; i < runs; i++) {
+    const stdout = execFileSync(process.execPath, ['--no-warnings', path], { encoding: 'utf8' });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1));
+    if (!result.ok) throw new Error(`cold start script did not decide as expected: ${stdout}`);
+    all.push(result.parts);
+  }
+  return Object.keys(all[0]).map((name) => [name, median(all.map((p) => p[name]))]);
+}
+
 async function esbuildBytes(entry) {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
@@ -167,6 +184,28 @@ async function main() {
       const d = createBaseline(${JSON.stringify(validatorConfig)});
       const r = d(${JSON.stringify(request(forged))}, ${now});
       console.log(JSON.stringify({ ms: performance.now() - t0, ok: r.reason === 'bad_signature' }));`, COLD_RUNS);
+    // Where our cold start goes: the same wasm, step by step (V8 compiles
+    // wasm functions lazily, at their first call, so the first validator and
+    // the first decision include compiling what they run).
+    const pkg = (f) => JSON.stringify(pathToFileURL(join(root, 'edge/pkg', f)).href);
+    const parts = coldParts(`
+      const t = [performance.now()];
+      const { readFileSync } = await import('node:fs');
+      const w = await import(${pkg('oncelink_edge_wasm.js')});
+      t.push(performance.now());
+      const bytes = readFileSync(new URL(${pkg('oncelink_edge_wasm_bg.wasm')}));
+      t.push(performance.now());
+      const module = new WebAssembly.Module(bytes);
+      t.push(performance.now());
+      w.initSync({ module });
+      t.push(performance.now());
+      const v = new w.Validator(${JSON.stringify(JSON.stringify(validatorConfig))});
+      t.push(performance.now());
+      const r = JSON.parse(v.decide(${JSON.stringify(JSON.stringify(request(forged)))}, ${now}));
+      t.push(performance.now());
+      const names = ['import the glue', 'read the wasm', 'compile', 'instantiate', 'validator_new', 'first decide'];
+      console.log(JSON.stringify({ ok: r.reason === 'bad_signature', parts: Object.fromEntries(names.map((n, i) => [n, t[i + 1] - t[i]])) }));`, COLD_RUNS);
+
     const coldOursStore = coldStart(`
       const t0 = performance.now();
       const m = await import(${JSON.stringify(bundlePath)});
@@ -205,6 +244,7 @@ async function main() {
       ['---', '---', '---', '---', '---'],
       ...decideRows.map((r) => [...r, '≤ 1.0×']),
       ['cold start: import + instantiate + first decision (forged token, no store)', `${fmt(coldOurs)} ms`, `${fmt(coldJs)} ms (pure JS, node:crypto)`, `${fmt(coldOurs / coldJs, 2)}×`, '≤ 1.5×'],
+      ['cold start, its parts (medians; edge/pkg, not the bundle)', parts.map(([n, ms]) => `${n} ${fmt(ms)} ms`).join('; '), '', '', ''],
       ['cold start + first consume against moto', `${fmt(coldOursStore)} ms (Rust-built request + fetch)`, `${fmt(coldSdkStore)} ms (wasm decide + AWS SDK v3 UpdateItem)`, `${fmt(coldOursStore / coldSdkStore, 2)}×`, ''],
       ['warm consume against moto (mean of ' + CONSUMES + ')', `${fmt(oursConsume, 2)} ms (whole handler)`, `${fmt(sdkConsume, 2)} ms (SDK UpdateItem only)`, `${fmt(oursConsume / sdkConsume, 2)}×`, ''],
       ['wasm (after wasm-opt), raw', `${wasmBytes} B`, '', '', `≤ 98304 B (96 KiB): ${fmt(wasmBytes / 98304, 2)}× of it`],

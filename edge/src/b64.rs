@@ -27,6 +27,17 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     CANONICAL.decode(text).ok()
 }
 
+/// Lowercase hexadecimal, two digits a byte: digests in logs and in SigV4.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -982,7 +982,7 @@ fn forward_for(config: &Config, request: &Request, claims: &Claims, source: Toke
 /// A short, non-reversible label for a token id in logs.
 pub fn id_hash(id: &str) -> String {
     let digest = Sha256::new().chain_update(b"oncelink/v1/log\0").chain_update(id.as_bytes()).finalize();
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::b64::hex(&digest[..8])
 }
 
 impl Pending {

@@ -29,10 +29,18 @@ pub(crate) fn is_b64url_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
-/// One HMAC key. Its bytes are wiped on drop and never printed.
+/// One HMAC key, never printed. Its secret bytes are wiped once the key
+/// is built: every MAC starts from `keyed`.
 pub struct Key {
     kid: String,
-    secret: Zeroizing<Vec<u8>>,
+    /// HMAC-SHA256 keyed with the secret: its inner and outer pads already
+    /// compressed, so each MAC clones it instead of compressing them again
+    /// (two SHA-256 compressions of a MAC's four to six; docs/performance.md,
+    /// "Issue 18: decide's time and the cold start"). The hmac crate does
+    /// not wipe this state on drop; neither did it wipe the one every MAC
+    /// built from the secret before, so no more key-derived state is left
+    /// in memory than was.
+    keyed: HmacSha256,
 }
 
 impl Key {
@@ -50,7 +58,8 @@ impl Key {
                 secret.len()
             )));
         }
-        Ok(Key { kid: kid.to_owned(), secret })
+        let keyed = HmacSha256::new_from_slice(&secret).expect("HMAC takes keys of any length");
+        Ok(Key { kid: kid.to_owned(), keyed })
     }
 
     /// The key id.
@@ -58,8 +67,9 @@ impl Key {
         &self.kid
     }
 
+    /// A MAC keyed with this key, ready for the message.
     pub(crate) fn mac(&self) -> HmacSha256 {
-        HmacSha256::new_from_slice(&self.secret).expect("HMAC takes keys of any length")
+        self.keyed.clone()
     }
 
     /// HMAC-SHA256 of `parts`, joined with a 0 byte between them so that no

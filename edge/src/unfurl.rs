@@ -1,6 +1,8 @@
 //! Known link unfurlers, chat previews, mail scanners and crawlers, from the
 //! data file `edge/data/unfurlers.txt` (one User-Agent substring per line).
 
+use std::sync::OnceLock;
+
 /// The list, embedded at build time.
 const LIST: &str = include_str!("../data/unfurlers.txt");
 
@@ -17,10 +19,40 @@ pub fn entries() -> impl Iterator<Item = &'static str> {
 /// [`MAX_UA`] bytes, ASCII case-insensitively.
 pub fn is_unfurler(user_agent: &str) -> bool {
     let ua = &user_agent.as_bytes()[..user_agent.len().min(MAX_UA)];
-    entries().any(|entry| match entry.strip_prefix('^') {
-        Some(prefix) => ua.len() >= prefix.len() && ua[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()),
-        None => ua.windows(entry.len()).any(|w| w.eq_ignore_ascii_case(entry.as_bytes())),
-    })
+    let index = INDEX.get_or_init(Index::new);
+    let at = |i: usize, entry: &str| {
+        ua.len() - i >= entry.len() && ua[i..i + entry.len()].eq_ignore_ascii_case(entry.as_bytes())
+    };
+    index.anchored.iter().any(|prefix| at(0, prefix))
+        || ua
+            .iter()
+            .enumerate()
+            .any(|(i, b)| index.by_first[usize::from(b.to_ascii_lowercase())].iter().any(|e| at(i, e)))
+}
+
+/// The entries arranged for one pass over a User-Agent: the anchored ones
+/// (without their `^`), and the others by their first byte, lowercased. Each
+/// request used to read the list's text again and try every entry at every
+/// offset (docs/performance.md, "Issue 18: decide's time and the cold start").
+struct Index {
+    anchored: Vec<&'static str>,
+    by_first: [Vec<&'static str>; 256],
+}
+
+static INDEX: OnceLock<Index> = OnceLock::new();
+
+impl Index {
+    fn new() -> Index {
+        let mut index = Index { anchored: Vec::new(), by_first: std::array::from_fn(|_| Vec::new()) };
+        for entry in entries() {
+            match entry.strip_prefix('^') {
+                Some(prefix) => index.anchored.push(prefix),
+                // Not empty: entries() drops blank lines.
+                None => index.by_first[usize::from(entry.as_bytes()[0].to_ascii_lowercase())].push(entry),
+            }
+        }
+        index
+    }
 }
 
 #[cfg(test)]
@@ -63,6 +95,40 @@ mod tests {
         let multibyte = format!("{}é{}Slackbot", "a".repeat(MAX_UA - 1), "b".repeat(100));
         assert!(!is_unfurler(&multibyte), "a cut inside a character must not widen the window");
         assert!(is_unfurler(&format!("{}Slackbot", "é".repeat(400))));
+    }
+
+    /// The definition, read straight from the list: what the index must
+    /// answer for every User-Agent.
+    fn by_definition(user_agent: &str) -> bool {
+        let ua = &user_agent.as_bytes()[..user_agent.len().min(MAX_UA)];
+        entries().any(|entry| match entry.strip_prefix('^') {
+            Some(prefix) => ua.len() >= prefix.len() && ua[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()),
+            None => ua.windows(entry.len()).any(|w| w.eq_ignore_ascii_case(entry.as_bytes())),
+        })
+    }
+
+    #[test]
+    fn the_index_answers_as_the_list_reads_for_every_entry_anywhere_in_any_case() {
+        let mut agents = vec![String::new(), "a".into(), "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0".into()];
+        for entry in entries() {
+            let bare = entry.trim_start_matches('^');
+            for e in [bare.to_owned(), bare.to_ascii_lowercase(), bare.to_ascii_uppercase()] {
+                let short = &e[..e.len() - 1];
+                for ua in [e.clone(), format!("{e} x"), format!("Mozilla/5.0 ({e})"), format!("x{e}"), short.to_owned()]
+                {
+                    agents.push(ua);
+                }
+                agents.push(format!("{}{e}", "a".repeat(MAX_UA - e.len())));
+                agents.push(format!("{}{e}", "a".repeat(MAX_UA - e.len() + 1)));
+            }
+        }
+        let mut found = 0;
+        for ua in &agents {
+            assert_eq!(is_unfurler(ua), by_definition(ua), "{ua:?}");
+            found += usize::from(is_unfurler(ua));
+        }
+        // Both answers occur, many times each.
+        assert!(found > 100 && agents.len() - found > 100, "{found} of {}", agents.len());
     }
 
     #[test]

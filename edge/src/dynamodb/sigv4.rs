@@ -5,6 +5,7 @@
 //! canonical request, the string to sign, the signature and the headers to
 //! add. It knows nothing about DynamoDB; [`super`] feeds it one request.
 
+use crate::b64::hex;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -152,16 +153,6 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     };
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
 }
 
 /// Lowercased names, sorted (stable for duplicates), values trimmed with
