@@ -327,6 +327,8 @@ out("- For the big file nginx uses sendfile (no copy through user space); origin
 out("  (one trip to tokio's blocking pool each) and writes them to the socket, with flat memory (see")
 out("  origin-shim/tests/large_file.rs). hyper owns the socket and takes the body as buffers, so sendfile would mean")
 out("  serving plain-HTTP file answers outside hyper (docs/performance.md, issue 18).")
+out("- The SQLite store checkpoints its WAL on a thread of its own; before, SQLite's automatic checkpoint ran inside")
+out("  the commit that crossed 1000 pages and every queued use waited for it (the single-use tail, issue 18).")
 out("- TLS: wrk keeps its connections open, so a handshake is paid once per connection and the TLS rows measure")
 out("  record encryption on top of the same work; on a loaded 2-core machine they land within noise of plain HTTP.")
 out("  Clients that open one connection per download also pay one ECDSA handshake each.")
