@@ -56,7 +56,7 @@ fn main() -> ExitCode {
 async fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Serve(a) => {
-            log::init(a.listen.log_format);
+            let _log = log::init(a.listen.log_format);
             let certs = server::certs(&a.listen)?;
             let metrics = Arc::new(metrics::Metrics::default());
             let (state, delivery) = config::serve_state(&a, Arc::clone(&metrics)).await?;
@@ -90,7 +90,7 @@ async fn run(cli: args::Cli) -> anyhow::Result<()> {
             server::run(&a.listen, certs, app, untimed, admin, metrics).await
         }
         args::Command::Origin(a) => {
-            log::init(a.listen.log_format);
+            let _log = log::init(a.listen.log_format);
             let certs = server::certs(&a.listen)?;
             let metrics = Arc::new(metrics::Metrics::default());
             let state = Arc::new(config::origin_state(&a, Arc::clone(&metrics))?);

@@ -110,6 +110,11 @@ impl Metrics {
         out.push_str("# HELP oncelink_bytes_served_total Response body bytes sent.\n");
         out.push_str("# TYPE oncelink_bytes_served_total counter\n");
         let _ = writeln!(out, "oncelink_bytes_served_total {}", self.bytes.load(Ordering::Relaxed));
+        out.push_str(
+            "# HELP oncelink_log_lines_dropped_total Log lines dropped because the log writer could not keep up.\n",
+        );
+        out.push_str("# TYPE oncelink_log_lines_dropped_total counter\n");
+        let _ = writeln!(out, "oncelink_log_lines_dropped_total {}", crate::log::dropped());
         out
     }
 }

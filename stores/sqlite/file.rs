@@ -173,6 +173,24 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Sets SQLite's `wal_autocheckpoint`: after a commit leaves the WAL at
+    /// `frames` pages or more, this connection checkpoints it itself
+    /// (SQLite's default is 1000). 0 turns that off.
+    pub fn set_wal_autocheckpoint(&mut self, frames: u32) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", frames)?;
+        Ok(())
+    }
+
+    /// A passive checkpoint: copies the WAL's pages into the database file
+    /// as far as no reader still needs them, without waiting for any lock.
+    /// Returns (pages in the WAL, pages copied so far).
+    pub fn checkpoint_passive(&self) -> Result<(i64, i64), StoreError> {
+        let (_busy, wal, copied) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok((wal, copied))
+    }
+
     /// The path the store was opened by.
     pub fn path(&self) -> &Path {
         &self.path

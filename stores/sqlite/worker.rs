@@ -7,6 +7,17 @@
 //! fsync, and none is answered before that commit; an error fails the whole
 //! batch (every caller is told, nothing is counted).
 //!
+//! Checkpoints run on a second thread with a connection of its own
+//! ([`checkpoint_periodically`]): SQLite's automatic checkpoint, every 1000
+//! WAL pages, ran inside the commit that crossed the mark, copying the pages
+//! into the database file and syncing it while every queued operation
+//! waited; under load that stall was the store's latency tail (issue 18).
+//! A passive checkpoint never blocks the writer and changes no durability:
+//! every commit is synced to the WAL before it is answered, as before. The
+//! writer still checkpoints itself past [`WRITER_CHECKPOINT_PAGES`], which
+//! bounds the WAL when the checkpoint thread cannot catch up (it then has
+//! only the pages the checkpoint thread has not copied yet).
+//!
 //! If the store file is deleted or replaced while the thread runs, every
 //! operation fails (`StoreError::Missing` or `Replaced`: 503) until the
 //! original file is back; the thread never reopens or recreates it. It
@@ -24,6 +35,11 @@ use tokio::sync::oneshot;
 
 /// Most operations the SQLite thread puts in one transaction.
 pub const MAX_BATCH: usize = 256;
+
+/// WAL pages past which the writer checkpoints itself (about 32 MiB of WAL).
+pub const WRITER_CHECKPOINT_PAGES: u32 = 8192;
+/// How often the checkpoint thread copies the WAL into the database file.
+pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
@@ -103,12 +119,24 @@ impl Worker {
     /// with [`IfMissing::Create`]) and starts its thread, which tells
     /// `on_change` when the file goes and comes back.
     pub fn start(path: &Path, if_missing: IfMissing, on_change: Option<OnFileChange>) -> Result<Worker, StoreError> {
-        let store = SqliteStore::open_with(path, super::DEFAULT_BUSY_TIMEOUT, if_missing)?;
+        let mut store = SqliteStore::open_with(path, super::DEFAULT_BUSY_TIMEOUT, if_missing)?;
+        // Its own connection to the file just opened (never created by it).
+        let checkpoints = SqliteStore::open_with(path, super::DEFAULT_BUSY_TIMEOUT, IfMissing::Refuse)?;
+        store.set_wal_autocheckpoint(WRITER_CHECKPOINT_PAGES)?;
         let (jobs, rx) = mpsc::channel::<Job>();
+        // The checkpoint thread ends when the writer thread does (this sender goes with it).
+        let (writer_alive, writer_gone) = mpsc::channel::<()>();
         let watch = FileWatch { lost: false, on_change };
         std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_periodically(checkpoints, writer_gone))
+            .map_err(|e| StoreError::Engine(format!("sqlite store: cannot start its checkpoint thread: {e}")))?;
+        std::thread::Builder::new()
             .name("sqlite-store".into())
-            .spawn(move || run(store, rx, watch))
+            .spawn(move || {
+                let _alive = writer_alive;
+                run(store, rx, watch)
+            })
             .map_err(|e| StoreError::Engine(format!("sqlite store: cannot start its thread: {e}")))?;
         Ok(Worker { jobs })
     }
@@ -165,6 +193,16 @@ impl Worker {
     /// See [`SqliteStore::prune`].
     pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
         self.ask(|tx| Job::Prune(now, tx)).await
+    }
+}
+
+/// Every [`CHECKPOINT_EVERY`], a passive checkpoint: copies what the WAL
+/// holds into the database file without taking the write lock (a no-op when
+/// there is nothing new). Errors are left to the next round; a lost file is
+/// the writer thread's to report. Ends when `writer_gone` disconnects.
+fn checkpoint_periodically(store: SqliteStore, writer_gone: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = writer_gone.recv_timeout(CHECKPOINT_EVERY) {
+        let _ = store.checkpoint_passive();
     }
 }
 
@@ -339,6 +377,55 @@ mod tests {
         assert_eq!(seen.len(), 2, "one change when it went, one when it came back: {seen:?}");
         assert!(matches!(&seen[0], FileChange::Lost { path: p, cause: StoreError::Missing(_) } if *p == path));
         assert_eq!(seen[1], FileChange::Back { path });
+    }
+
+    #[tokio::test]
+    async fn the_checkpoint_thread_copies_the_wal_into_the_database_file_while_the_writer_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let wal = dir.path().join("s.db-wal");
+        let store = Worker::start(&path, IfMissing::Create, None).unwrap();
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let before = size(&path);
+        // 2000 new links in a few group commits: some hundreds of WAL
+        // pages, below the 1000 at which SQLite would checkpoint by itself.
+        let mut uses = tokio::task::JoinSet::new();
+        for i in 0..2000 {
+            let store = store.clone();
+            uses.spawn(async move {
+                let op = StoreOp {
+                    kind: StoreOpKind::Consume,
+                    id: format!("{i:022}"),
+                    region: "us-east-1".into(),
+                    n: 1,
+                    fp: "fp".into(),
+                    now: 100,
+                    resume_after: 0,
+                    expire_at: 3600,
+                    max_failures: None,
+                    miss: None,
+                    version: None,
+                    throttle: None,
+                    bind: None,
+                };
+                store.apply(op).await
+            });
+        }
+        while let Some(reply) = uses.join_next().await {
+            assert_eq!(reply.unwrap(), Ok(StoreReply::Counted { used: 1 }));
+        }
+        let wal_pages = size(&wal) / (4096 + 24);
+        assert!(wal_pages > 50 && wal_pages < 1000, "the test needs 50 to 999 WAL pages, made {wal_pages}");
+        let mut grown = false;
+        for _ in 0..100 {
+            if size(&path) >= before + 100 * 1024 {
+                grown = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(grown, "nobody checkpointed: the database file is still {} bytes ({before} at start)", size(&path));
+        assert_eq!(store.status(&format!("{:022}", 1999)).await.unwrap().map(|r| r.used), Some(1));
     }
 
     #[tokio::test]
