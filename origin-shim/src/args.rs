@@ -259,7 +259,7 @@ pub struct ServeArgs {
     pub max_upload: u64,
     /// Uploads received at once (1 to 1024); one more is refused with 503
     /// `busy` and Retry-After before its body is read.
-    #[arg(long, value_name = "N", default_value_t = 16)]
+    #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_uploads: u32,
     /// How often due sent files are looked for and deleted, seconds (1 to 60).
     #[arg(long, value_name = "S", default_value_t = 30)]
