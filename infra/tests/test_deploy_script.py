@@ -42,13 +42,17 @@ def keys(tmp_path):
     return key_file(tmp_path / "keys.json")
 
 
-@pytest.fixture()
-def bundle(tmp_path):
-    data = secrets.token_bytes(4096)
-    path = tmp_path / "bundle.zip"
+def random_zip(path, size):
+    """A stand-in zip of random bytes: (path, sha256 hex, sha256 base64)."""
+    data = secrets.token_bytes(size)
     path.write_bytes(data)
     digest = hashlib.sha256(data).digest()
     return path, digest.hex(), base64.b64encode(digest).decode()
+
+
+@pytest.fixture()
+def bundle(tmp_path):
+    return random_zip(tmp_path / "bundle.zip", 4096)
 
 
 def aws_calls(stdout):
@@ -552,11 +556,7 @@ EVENTS_ARGS = ("--events", "--webhook-url", "https://hooks.example.com/a", "--we
 
 @pytest.fixture()
 def events_zip(tmp_path):
-    data = secrets.token_bytes(2048)
-    path = tmp_path / "events.zip"
-    path.write_bytes(data)
-    digest = hashlib.sha256(data).digest()
-    return path, digest.hex(), base64.b64encode(digest).decode()
+    return random_zip(tmp_path / "events.zip", 2048)
 
 
 def table_overrides(call):
