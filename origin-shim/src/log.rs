@@ -4,11 +4,12 @@
 //! appear as `id_hash`).
 //!
 //! A request never waits for its log line to reach stderr: lines go into a
-//! bounded queue ([`QUEUE_LINES`]) that one thread writes out. When stderr is
-//! a file on a disk that is busy syncing (the SQLite store's commits on the
-//! same file system), a `write(2)` that extends it can wait for the file
-//! system's journal; written from the async workers, that wait held up every
-//! request on the worker (issue 18). A full queue drops the line and counts
+//! bounded queue ([`QUEUE_LINES`]) that one thread writes out, so a slow or
+//! stuck stderr (a full pipe, a paused terminal, a busy disk) cannot hold up
+//! the async workers. It was not the latency tail measured for issue 18
+//! (a log to a file and to /dev/null gave the same p99 there:
+//! docs/performance.md, "Issue 18: origin-shim against nginx"); it is a bound
+//! on what the log can cost, not a speed-up. A full queue drops the line and counts
 //! it ([`dropped`], `oncelink_log_lines_dropped_total`, and one warning line
 //! once the writer catches up): the log never blocks a request.
 
