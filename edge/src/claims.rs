@@ -163,7 +163,7 @@ impl Claims {
 
 impl Mode {
     /// Reads a mode as serde_json reads a unit enum variant.
-    fn from_json(r: &mut Reader) -> Result<Mode, JsonError> {
+    pub(crate) fn from_json(r: &mut Reader) -> Result<Mode, JsonError> {
         match &*r.unit_variant()? {
             "direct" => Ok(Mode::Direct),
             "page" => Ok(Mode::Page),

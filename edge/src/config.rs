@@ -2,6 +2,7 @@
 
 use crate::claims::{is_valid_region, Mode, MAX_GRACE};
 use crate::error::Error;
+use crate::json::{set, JsonError, Reader};
 use crate::key_file::KeyFile;
 use crate::keys::KeySet;
 use crate::throttle::Limits;
@@ -111,11 +112,118 @@ pub struct ConfigFile {
     pub ask_file_size: Option<bool>,
 }
 
+impl ConfigFile {
+    /// Reads a configuration as serde_json reads it into [`ConfigFile`]
+    /// (unknown and repeated members refused, `null` for an optional
+    /// member is its absence), without serde's generic deserializer
+    /// (`crate::json`; the wasm reads its baked config with it). The error
+    /// names the member and where it is, never a value (a config holds
+    /// keys).
+    pub fn from_json(json: &str) -> Result<ConfigFile, String> {
+        let mut r = Reader::new(json.as_bytes());
+        let file = ConfigFile::read(&mut r)?;
+        if !r.at_end() {
+            return Err(where_(&r, "not JSON"));
+        }
+        Ok(file)
+    }
+
+    fn read(r: &mut Reader) -> Result<ConfigFile, String> {
+        r.begin_object().map_err(|e| member(r, "the config", e))?;
+        let (mut keys, mut skew, mut grace, mut token_param, mut home_region, mut origin) =
+            (None, None, None, None, None, None);
+        let (mut grant_keys, mut default_mode, mut max_password_failures, mut password_throttle) =
+            (None, None, None, None);
+        let (mut pass_param, mut cors_origins, mut ask_file_size) = (None, None, None);
+        let mut first = true;
+        while let Some(name) = r.next_key(first).map_err(|e| member(r, "the config", e))? {
+            first = false;
+            let name = &*name;
+            let json = |r: &mut Reader, e: JsonError| member(r, name, e);
+            match name {
+                "keys" => {
+                    let file = KeyFile::read(r)?;
+                    set(&mut keys, file).map_err(|e| json(r, e))?
+                }
+                "grant_keys" => {
+                    let file = if r.null().map_err(|e| json(r, e))? { None } else { Some(KeyFile::read(r)?) };
+                    set(&mut grant_keys, file).map_err(|e| json(r, e))?
+                }
+                _ => {
+                    let read = match name {
+                        "skew" => r.nullable(Reader::u32).and_then(|v| set(&mut skew, v)),
+                        "grace" => r.nullable(Reader::u32).and_then(|v| set(&mut grace, v)),
+                        "token_param" => r.nullable(Reader::string).and_then(|v| set(&mut token_param, v)),
+                        "home_region" => r.string().and_then(|v| set(&mut home_region, v)),
+                        "origin" => r.nullable(OriginKind::read).and_then(|v| set(&mut origin, v)),
+                        "default_mode" => r.nullable(Mode::from_json).and_then(|v| set(&mut default_mode, v)),
+                        "max_password_failures" => {
+                            r.nullable(Reader::u32).and_then(|v| set(&mut max_password_failures, v))
+                        }
+                        "password_throttle" => r.nullable(Limits::read).and_then(|v| set(&mut password_throttle, v)),
+                        "pass_param" => r.nullable(Reader::string).and_then(|v| set(&mut pass_param, v)),
+                        "cors_origins" => r.nullable(Reader::strings).and_then(|v| set(&mut cors_origins, v)),
+                        "ask_file_size" => r.nullable(Reader::boolean).and_then(|v| set(&mut ask_file_size, v)),
+                        _ => Err(JsonError::UnknownField),
+                    };
+                    read.map_err(|e| json(r, e))?
+                }
+            }
+        }
+        let keys = keys.ok_or_else(|| member(r, "keys", JsonError::MissingField))?;
+        let home_region = home_region.ok_or_else(|| member(r, "home_region", JsonError::MissingField))?;
+        Ok(ConfigFile {
+            keys,
+            skew: skew.flatten(),
+            grace: grace.flatten(),
+            token_param: token_param.flatten(),
+            home_region,
+            origin: origin.flatten(),
+            grant_keys: grant_keys.flatten(),
+            default_mode: default_mode.flatten(),
+            max_password_failures: max_password_failures.flatten(),
+            password_throttle: password_throttle.flatten(),
+            pass_param: pass_param.flatten(),
+            cors_origins: cors_origins.flatten(),
+            ask_file_size: ask_file_size.flatten(),
+        })
+    }
+}
+
+/// What is wrong with member `name`, and where: the error's code, never a value.
+fn member(r: &Reader, name: &str, e: JsonError) -> String {
+    let what = match e {
+        JsonError::Syntax => "not JSON".to_owned(),
+        JsonError::WrongType => format!("{name} has the wrong type"),
+        JsonError::OutOfRange => format!("{name} is out of range"),
+        // Not quoted: a key pasted in the wrong place must not be printed.
+        JsonError::UnknownField => "a member that is not a config setting".to_owned(),
+        JsonError::DuplicateField => format!("{name} is given twice"),
+        JsonError::MissingField => format!("{name} is missing"),
+    };
+    where_(r, &what)
+}
+
+fn where_(r: &Reader, what: &str) -> String {
+    let (line, column) = r.position();
+    format!("{what} at line {line} column {column}")
+}
+
+impl OriginKind {
+    /// Reads a kind as serde_json reads a unit variant.
+    fn read(r: &mut Reader) -> Result<OriginKind, JsonError> {
+        match &*r.unit_variant()? {
+            "s3" => Ok(OriginKind::S3),
+            "header" => Ok(OriginKind::Header),
+            _ => Err(JsonError::WrongType),
+        }
+    }
+}
+
 impl Config {
     /// Parses and checks a JSON configuration.
     pub fn from_json(json: &str) -> Result<Config, Error> {
-        let file: ConfigFile =
-            serde_json::from_str(json).map_err(|e| Error::Config(format!("not a valid config: {e}")))?;
+        let file = ConfigFile::from_json(json).map_err(|e| Error::Config(format!("not a valid config: {e}")))?;
         Config::from_file(file)
     }
 

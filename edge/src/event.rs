@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::decide::{Allow, Step};
 use crate::error::Reason;
 use crate::fingerprint::network_prefix;
+use crate::json::ObjectWriter;
 use crate::keys::Key;
 use crate::request::Request;
 use crate::time::rfc3339;
@@ -62,6 +63,18 @@ pub enum EventType {
     /// The link was revoked.
     #[serde(rename = "link.revoked")]
     Revoked,
+}
+
+impl EventType {
+    /// The public name (`link.used`, …), as serde writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventType::Used => "link.used",
+            EventType::Resumed => "link.resumed",
+            EventType::Refused => "link.refused",
+            EventType::Revoked => "link.revoked",
+        }
+    }
 }
 
 /// One event.
@@ -123,8 +136,28 @@ pub struct Client {
 
 impl Event {
     /// The payload as sent and kept: compact JSON.
+    /// Written by `crate::json::ObjectWriter`, byte for byte as serde_json
+    /// writes the struct (the test `the_event_writer_writes_what_serde_json_writes`).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("an event always serializes")
+        let d = &self.data;
+        let mut data = ObjectWriter::new().str("id", &d.id).str_or_null("ref", d.reference.as_deref());
+        for (name, value) in [("used", d.used), ("limit", d.limit), ("remaining", d.remaining)] {
+            if let Some(value) = value {
+                data = data.uint(name, u64::from(value));
+            }
+        }
+        if let Some(reason) = d.reason {
+            data = data.str("reason", reason);
+        }
+        if let Some(c) = &d.client {
+            let client = ObjectWriter::new().str("agent", c.agent).str("os", c.os).str("network", &c.network);
+            data = data.raw("client", &client.finish());
+        }
+        ObjectWriter::new()
+            .str("type", self.kind.name())
+            .str("timestamp", &self.timestamp)
+            .raw("data", &data.finish())
+            .finish()
     }
 
     /// A `link.used` event turned into the one for the `used`-th use (the
@@ -397,6 +430,35 @@ mod tests {
         assert_eq!(counted_json(&draft.clone().counted(1).to_json(), 2), None);
         assert_eq!(counted_json(&Event::revoked("ZXZlbnRzLXZlY3Rvci0wMDAx", None, 0).to_json(), 1), None);
         assert_eq!(counted_json("{}", 1), None);
+    }
+
+    #[test]
+    fn the_event_writer_writes_what_serde_json_writes() {
+        let client = Client { agent: "firefox", os: "linux", network: "kp\"w\u{1}é".into() };
+        let data = EventData {
+            id: "ZXZlbnRzLXZlY3Rvci0wMDAx".into(),
+            reference: Some("ticket \"4512\" \u{2014} Zo\u{eb}\n".into()),
+            used: Some(2),
+            limit: Some(3),
+            remaining: Some(1),
+            reason: Some("used_up"),
+            client: Some(client),
+        };
+        let bare = EventData {
+            reference: None,
+            used: None,
+            limit: None,
+            remaining: None,
+            reason: None,
+            client: None,
+            ..data.clone()
+        };
+        for kind in [EventType::Used, EventType::Resumed, EventType::Refused, EventType::Revoked] {
+            for data in [data.clone(), bare.clone()] {
+                let event = Event { kind, timestamp: rfc3339(1_767_225_600), data };
+                assert_eq!(event.to_json(), serde_json::to_string(&event).unwrap());
+            }
+        }
     }
 
     #[test]

@@ -100,6 +100,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Whether only whitespace is left (the reader stays usable, for an
+    /// error message that says where).
+    pub fn at_end(&mut self) -> bool {
+        self.peek_token().is_none()
+    }
+
     /// Opens an object: `{`. Then call [`Reader::next_key`] until it returns `None`.
     pub fn begin_object(&mut self) -> Result<(), JsonError> {
         match self.peek_token() {
@@ -432,6 +438,200 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Any JSON value, for a document the core only picks members from
+/// (DynamoDB's answers, `crate::dynamodb::interpret`), in place of
+/// `serde_json::Value`: the same documents accepted (but see [`Reader::value`]
+/// on numbers), an object's members kept in order in a `Vec` (no map code in
+/// the module), a number kept as its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as written.
+    Number(&'a str),
+    /// A string.
+    String(Cow<'a, str>),
+    /// An array.
+    Array(Vec<Value<'a>>),
+    /// An object's members, in order, repeated names included.
+    Object(Vec<(Cow<'a, str>, Value<'a>)>),
+}
+
+impl<'a> Value<'a> {
+    /// The member `name` of an object: the last one of that name, as
+    /// serde_json's map keeps the last; `None` for a non-object.
+    pub fn get(&self, name: &str) -> Option<&Value<'a>> {
+        self.as_object()?.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// The members of an object.
+    pub fn as_object(&self) -> Option<&[(Cow<'a, str>, Value<'a>)]> {
+        match self {
+            Value::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    /// The text of a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A boolean's value.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// A number that serde_json reads as a `u64` (an integer literal, no
+    /// fraction, no exponent, no `-0`).
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Number(text) => {
+                let mut r = Reader::new(text.as_bytes());
+                r.u64().ok().filter(|_| r.at == text.len())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// One whole JSON document of any shape: [`Reader::value`], then only
+    /// whitespace.
+    pub fn document(bytes: &'a [u8]) -> Result<Value<'a>, JsonError> {
+        let mut r = Reader::new(bytes);
+        let value = r.value(0)?;
+        r.end().map(|()| value)
+    }
+
+    /// Any JSON value, `depth` levels deep already. Refuses what serde_json
+    /// refuses: nesting deeper than 128, and a number too large for an
+    /// `f64`; a number of magnitude 10^308 or more is refused here (fail
+    /// closed), where serde_json's rounding accepts those below about
+    /// 1.8 × 10^308.
+    pub fn value(&mut self, depth: u32) -> Result<Value<'a>, JsonError> {
+        match self.peek_token() {
+            Some(b'"') => self.str_token().map(Value::String),
+            Some(b'{' | b'[') if depth >= 127 => Err(JsonError::Syntax),
+            Some(b'{') => {
+                self.at += 1;
+                let mut members = Vec::new();
+                while let Some(key) = self.next_key(members.is_empty())? {
+                    let value = self.value(depth + 1)?;
+                    members.push((key, value));
+                }
+                Ok(Value::Object(members))
+            }
+            Some(b'[') => {
+                self.at += 1;
+                let mut items = Vec::new();
+                while self.next_item(items.is_empty())? {
+                    items.push(self.value(depth + 1)?);
+                }
+                Ok(Value::Array(items))
+            }
+            Some(b't') => self.literal(b"true").map(|()| Value::Bool(true)),
+            Some(b'f') => self.literal(b"false").map(|()| Value::Bool(false)),
+            Some(b'n') => self.literal(b"null").map(|()| Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number().map(Value::Number),
+            _ => Err(JsonError::Syntax),
+        }
+    }
+
+    /// A number token of the JSON grammar, whose magnitude is below 10^308.
+    fn number(&mut self) -> Result<&'a str, JsonError> {
+        let bytes: &'a [u8] = self.bytes;
+        let start = self.at;
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        // The decimal order of the first non-zero digit, counted from the
+        // integer digits and the fraction's leading zeros.
+        let int_start = self.at;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+        let int = &bytes[int_start..self.at];
+        if int.is_empty() || (int.len() > 1 && int[0] == b'0') {
+            return Err(JsonError::Syntax);
+        }
+        let mut order: Option<i64> = (int[0] != b'0').then_some(int.len() as i64 - 1);
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            let frac_start = self.at;
+            while let Some(b'0'..=b'9') = self.peek() {
+                self.at += 1;
+            }
+            let frac = &bytes[frac_start..self.at];
+            if frac.is_empty() {
+                return Err(JsonError::Syntax);
+            }
+            if order.is_none() {
+                order = frac.iter().position(|&d| d != b'0').map(|zeros| -(zeros as i64) - 1);
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            let negative = match self.peek() {
+                Some(b'-') => {
+                    self.at += 1;
+                    true
+                }
+                Some(b'+') => {
+                    self.at += 1;
+                    false
+                }
+                _ => false,
+            };
+            let exp_start = self.at;
+            let mut exponent: i64 = 0;
+            while let Some(digit @ b'0'..=b'9') = self.peek() {
+                self.at += 1;
+                exponent = exponent.saturating_mul(10).saturating_add(i64::from(digit - b'0'));
+            }
+            if self.at == exp_start {
+                return Err(JsonError::Syntax);
+            }
+            order = order.map(|o| if negative { o.saturating_sub(exponent) } else { o.saturating_add(exponent) });
+        }
+        if order.is_some_and(|o| o >= 308) {
+            return Err(JsonError::OutOfRange);
+        }
+        core::str::from_utf8(&bytes[start..self.at]).map_err(|_| JsonError::Syntax)
+    }
+
+    /// Where the reader is, as a text editor counts: line and column
+    /// (columns in bytes), both from 1.
+    pub fn position(&self) -> (usize, usize) {
+        let done = &self.bytes[..self.at.min(self.bytes.len())];
+        let line = 1 + done.iter().filter(|&&b| b == b'\n').count();
+        let column = 1 + done.iter().rev().take_while(|&&b| b != b'\n').count();
+        (line, column)
+    }
+
+    /// What the next value is, for an error message that names only its
+    /// kind: "a string", "an object", …; `None` if it does not start a value.
+    pub fn next_kind(&mut self) -> Option<&'static str> {
+        Some(match self.peek_token()? {
+            b'"' => "a string",
+            b'{' => "an object",
+            b'[' => "an array",
+            b't' | b'f' => "true or false",
+            b'n' => "null",
+            b'-' | b'0'..=b'9' => "a number",
+            _ => return None,
+        })
+    }
+}
+
 /// Fills a member's slot; a member given twice is refused, as serde's
 /// derived readers refuse it.
 pub fn set<T>(slot: &mut Option<T>, value: T) -> Result<(), JsonError> {
@@ -491,6 +691,19 @@ impl ObjectWriter {
         match value {
             Some(value) => self.uint(key, value),
             None => self.raw(key, "null"),
+        }
+    }
+
+    /// A `null` member.
+    pub fn null(self, key: &str) -> ObjectWriter {
+        self.raw(key, "null")
+    }
+
+    /// A string member, `null` for `None`.
+    pub fn str_or_null(self, key: &str, value: Option<&str>) -> ObjectWriter {
+        match value {
+            Some(value) => self.str(key, value),
+            None => self.null(key),
         }
     }
 

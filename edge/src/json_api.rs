@@ -9,6 +9,7 @@ use crate::dynamodb::EventNote;
 use crate::error::Error;
 use crate::error::Reason;
 use crate::event::{self, Outcome};
+use crate::json::Reader;
 use crate::request::Request;
 use crate::store::StoreReply;
 use crate::token::UntrustedToken;
@@ -83,13 +84,11 @@ impl Validator {
     pub fn event_json(&self, request_json: &str, outcome_json: &str, now: i64) -> Result<String, String> {
         let request = Request::from_json(request_json.as_bytes())
             .map_err(|e| format!("request is not valid JSON of the request shape: {}", e.code()))?;
-        let outcome: serde_json::Value =
-            serde_json::from_str(outcome_json).map_err(|e| format!("outcome is not JSON: {e}"))?;
-        let built = match (&outcome, outcome.get("counted"), outcome.get("refused")) {
-            (serde_json::Value::String(s), _, _) if s == "draft" => event::draft_use(&self.config, &request, now),
-            (serde_json::Value::String(s), _, _) if s == "resumed" => {
-                event::for_outcome(&self.config, &request, Outcome::Resumed, now)
-            }
+        let outcome =
+            Reader::document(outcome_json.as_bytes()).map_err(|e| format!("outcome is not JSON: {}", e.code()))?;
+        let built = match (outcome.as_str(), outcome.get("counted"), outcome.get("refused")) {
+            (Some("draft"), _, _) => event::draft_use(&self.config, &request, now),
+            (Some("resumed"), _, _) => event::for_outcome(&self.config, &request, Outcome::Resumed, now),
             (_, Some(n), _) => {
                 let used = n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or("counted must be a use number")?;
                 event::for_outcome(&self.config, &request, Outcome::Counted(used), now)
@@ -110,7 +109,7 @@ impl Validator {
             event: event.to_json(),
             expire_at,
         };
-        Ok(serde_json::to_string(&note).expect("a note always serializes"))
+        Ok(note.to_json())
     }
 }
 

@@ -4,12 +4,16 @@
 //!
 //! A key file holds secrets, so a mistake in one must not print them:
 //! serde_json's own messages quote the offending value (`invalid type:
-//! string "<the secret>"`). This reader is written by hand so that every
-//! error says what is wrong and where (the field, as `keys[1].secret`, and
-//! the line and column) and never what the file says. The same reader is
-//! used wherever a key file is nested (a config's `keys` and `grant_keys`).
+//! string "<the secret>"`). This reader is written by hand on the core's
+//! JSON reader (`crate::json`, no serde: the wasm reads the config's keys
+//! with it) so that every error says what is wrong and where (the field, as
+//! `keys[1].secret`, and the line and column) and never what the file says.
+//! The same reader is used wherever a key file is nested (a config's `keys`
+//! and `grant_keys`). `KeyFile` also implements serde's `Deserialize`, with
+//! the same messages, for hosts that nest it in their own serde types.
 
 use crate::error::Error;
+use crate::json::{JsonError, Reader};
 use core::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -38,16 +42,80 @@ impl KeyFile {
     /// checks kids and secrets). The error names the field and position,
     /// never a value.
     pub fn from_json(json: &str) -> Result<KeyFile, Error> {
-        serde_json::from_str(json).map_err(|e| {
-            Error::KeyFile(match e.classify() {
-                // Syntax messages are serde_json's fixed texts ("expected `,`
-                // or `}`", "trailing comma") plus the position; data messages
-                // are this module's own. Neither carries input.
-                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => format!("not JSON: {e}"),
-                serde_json::error::Category::Data => e.to_string(),
-                serde_json::error::Category::Io => "cannot be read".to_owned(),
-            })
-        })
+        let mut r = Reader::new(json.as_bytes());
+        let file = KeyFile::read(&mut r).map_err(Error::KeyFile)?;
+        if !r.at_end() {
+            return Err(Error::KeyFile(not_json(&r)));
+        }
+        Ok(file)
+    }
+
+    /// Reads a key file at `r` (alone, or nested in a config); the error is
+    /// the message, with the line and column, never a value.
+    pub(crate) fn read(r: &mut Reader) -> Result<KeyFile, String> {
+        r.begin_object().map_err(|e| wrong(r, e, At::File, FileShape::WANT))?;
+        let (mut active, mut keys) = (None, None);
+        let mut first = true;
+        while let Some(name) = r.next_key(first).map_err(|_| not_json(r))? {
+            first = false;
+            match &*name {
+                "active" if active.is_none() => {
+                    active = Some(r.string().map_err(|e| wrong(r, e, At::Active, Text::WANT))?)
+                }
+                "keys" if keys.is_none() => keys = Some(read_entries(r)?),
+                "active" | "keys" => return Err(at(r, format_args!("{name} is given twice"))),
+                _ => return Err(at(r, "the key file has a field other than active and keys")),
+            }
+        }
+        let active = active.ok_or_else(|| at(r, "the key file has no active"))?;
+        let keys = keys.ok_or_else(|| at(r, "the key file has no keys"))?;
+        Ok(KeyFile { active, keys })
+    }
+}
+
+/// The `keys` array.
+fn read_entries(r: &mut Reader) -> Result<Vec<KeyFileEntry>, String> {
+    r.begin_array().map_err(|e| wrong(r, e, At::Keys, Entries::WANT))?;
+    let mut entries = Vec::new();
+    while r.next_item(entries.is_empty()).map_err(|_| not_json(r))? {
+        let i = entries.len();
+        r.begin_object().map_err(|e| wrong(r, e, At::Entry(i), EntryShape::WANT))?;
+        let (mut kid, mut secret) = (None, None);
+        let mut first = true;
+        while let Some(name) = r.next_key(first).map_err(|_| not_json(r))? {
+            first = false;
+            match &*name {
+                "kid" if kid.is_none() => kid = Some(r.string().map_err(|e| wrong(r, e, At::Kid(i), Text::WANT))?),
+                "secret" if secret.is_none() => {
+                    secret = Some(r.string().map_err(|e| wrong(r, e, At::Secret(i), Text::WANT))?)
+                }
+                "kid" | "secret" => return Err(at(r, format_args!("keys[{i}].{name} is given twice"))),
+                _ => return Err(at(r, format_args!("keys[{i}] has a field other than kid and secret"))),
+            }
+        }
+        let kid = kid.ok_or_else(|| at(r, format_args!("keys[{i}] has no kid")))?;
+        let secret = secret.ok_or_else(|| at(r, format_args!("keys[{i}] has no secret")))?;
+        entries.push(KeyFileEntry { kid, secret });
+    }
+    Ok(entries)
+}
+
+/// `message` and where the reader is, as serde_json placed its errors.
+fn at(r: &Reader, message: impl fmt::Display) -> String {
+    let (line, column) = r.position();
+    format!("{message} at line {line} column {column}")
+}
+
+fn not_json(r: &Reader) -> String {
+    at(r, "not JSON")
+}
+
+/// The message for a value that is not what `place` needs: names only the
+/// kind of value found, never the value.
+fn wrong(r: &mut Reader, e: JsonError, place: At, want: &str) -> String {
+    match (e, r.next_kind()) {
+        (JsonError::WrongType, Some(got)) => at(r, format_args!("{place} must be {want}, not {got}")),
+        _ => not_json(r),
     }
 }
 
@@ -298,17 +366,11 @@ mod tests {
                 "active must be a string, not true or false",
             ),
             (format!(r#"["{SECRET}"]"#), "the key file must be an object with active and keys, not an array"),
-            (
-                format!(r#"{{"active":"k1","keys":[{{"kid":"k1","secret":"{SECRET}"}},]}}"#),
-                "not JSON: trailing comma at line 1 column",
-            ),
-            (
-                format!(r#"{{"active":"k1","keys":[{{"kid":"k1","secret":"{SECRET}"}}]"#),
-                "not JSON: EOF while parsing an object at line 1 column",
-            ),
+            (format!(r#"{{"active":"k1","keys":[{{"kid":"k1","secret":"{SECRET}"}},]}}"#), "not JSON at line 1 column"),
+            (format!(r#"{{"active":"k1","keys":[{{"kid":"k1","secret":"{SECRET}"}}]"#), "not JSON at line 1 column"),
             (
                 format!(r#"{{"active":"k1","keys":[{{"kid":"k1","secret":"{SECRET}\q"}}]}}"#),
-                "not JSON: invalid escape at line 1 column",
+                "not JSON at line 1 column",
             ),
         ];
         for (json, expected) in cases {

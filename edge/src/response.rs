@@ -90,19 +90,28 @@ impl Response {
         }
         let code = reason.code();
         let (error, result) = if reason.is_refusal() { (Some(code), None) } else { (None, Some(code)) };
-        let json = PageJson {
-            error,
-            result,
-            message: reason.message(),
-            file: &view.name,
-            size: view.size,
-            expires: view.exp,
-            uses_left: view.uses_left,
-            password: view.password,
-            attempts_left: view.attempts_left,
-            how: "POST to this link (e.g. curl -L -d '' -o FILE 'LINK') to download",
-        };
-        let json = serde_json::to_string(&json).unwrap_or_default();
+        // Written as serde_json wrote the struct it replaces: members in
+        // this order, absent ones left out (`ObjectWriter`, no serde in the wasm).
+        let mut w = ObjectWriter::new();
+        if let Some(error) = error {
+            w = w.str("error", error);
+        }
+        if let Some(result) = result {
+            w = w.str("result", result);
+        }
+        w = w.str("message", reason.message()).str("file", &view.name);
+        if let Some(size) = view.size {
+            w = w.uint("size", size);
+        }
+        w = w.int("expires", view.exp);
+        if let Some(uses_left) = view.uses_left {
+            w = w.uint("uses_left", u64::from(uses_left));
+        }
+        w = w.bool("password", view.password);
+        if let Some(attempts_left) = view.attempts_left {
+            w = w.uint("attempts_left", u64::from(attempts_left));
+        }
+        let json = w.str("how", "POST to this link (e.g. curl -L -d '' -o FILE 'LINK') to download").finish();
         Response::build(reason, JSON, json, page::PAGE_CSP)
     }
 
@@ -149,7 +158,9 @@ impl Response {
     }
 }
 
-/// The download page for clients that do not read HTML.
+/// The download page for clients that do not read HTML, as serde wrote it
+/// before `download_page` wrote it by hand: kept to test the writer against.
+#[cfg(test)]
 #[derive(Serialize)]
 struct PageJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,6 +221,31 @@ mod tests {
         assert_eq!((limited.status, limited.header("retry-after")), (429, Some("1")));
         for r in Reason::ALL {
             let denial = Response::deny(r, true);
+            let views = [
+                view.clone(),
+                PageView { name: "\"é\u{1}".into(), password: true, attempts_left: Some(1), ..PageView::default() },
+            ];
+            for view in views {
+                let code = r.code();
+                let (error, result) = if r.is_refusal() { (Some(code), None) } else { (None, Some(code)) };
+                let serde = PageJson {
+                    error,
+                    result,
+                    message: r.message(),
+                    file: &view.name,
+                    size: view.size,
+                    expires: view.exp,
+                    uses_left: view.uses_left,
+                    password: view.password,
+                    attempts_left: view.attempts_left,
+                    how: "POST to this link (e.g. curl -L -d '' -o FILE 'LINK') to download",
+                };
+                assert_eq!(
+                    Response::download_page(r, &view, false).body,
+                    serde_json::to_string(&serde).unwrap(),
+                    "{r}"
+                );
+            }
             assert!(denial.body.len() < 4096 && denial.header("cache-control") == Some("no-store"), "{r}");
         }
     }

@@ -112,6 +112,14 @@ impl StoreOp {
         w.finish()
     }
 
+    /// Reads a whole document as serde_json reads it into [`StoreOp`]
+    /// (the wasm boundary's DynamoDB exports).
+    pub fn from_json(bytes: &[u8]) -> Result<StoreOp, JsonError> {
+        let mut r = Reader::new(bytes);
+        let op = StoreOp::read(&mut r)?;
+        r.end().map(|()| op)
+    }
+
     /// Reads an op as serde_json reads it into [`StoreOp`], without serde's
     /// generic deserializer (`crate::json`).
     pub(crate) fn read(r: &mut Reader) -> Result<StoreOp, JsonError> {
@@ -276,6 +284,41 @@ pub enum StoreReply {
 }
 
 impl StoreReply {
+    /// The reply as serde_json writes it (`crate::json::ObjectWriter`).
+    pub fn to_json(&self) -> String {
+        match self {
+            StoreReply::Counted { used } => {
+                ObjectWriter::new().str("reply", "counted").uint("used", u64::from(*used)).finish()
+            }
+            StoreReply::NotCounted { used, revoked, last_use, failures, bound } => {
+                let mut w = ObjectWriter::new()
+                    .str("reply", "not_counted")
+                    .uint("used", u64::from(*used))
+                    .bool("revoked", *revoked);
+                w = match last_use {
+                    Some(t) => w.int("last_use", *t),
+                    None => w.null("last_use"),
+                };
+                if *failures != 0 {
+                    w = w.uint("failures", u64::from(*failures));
+                }
+                if let Some(bound) = bound {
+                    w = w.str("bound", bound);
+                }
+                w.finish()
+            }
+            StoreReply::Guarded { used, revoked, failures, version, throttle } => ObjectWriter::new()
+                .str("reply", "guarded")
+                .uint("used", u64::from(*used))
+                .bool("revoked", *revoked)
+                .uint("failures", u64::from(*failures))
+                .uint("version", *version)
+                .str("throttle", throttle)
+                .finish(),
+            StoreReply::Unavailable => ObjectWriter::new().str("reply", "unavailable").finish(),
+        }
+    }
+
     /// Reads a reply as serde_json reads it into [`StoreReply`], without
     /// serde's generic deserializer (`crate::json`): the members flat, then
     /// checked against the kind as [`FlatReply`]'s conversion checks them.

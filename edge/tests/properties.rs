@@ -801,3 +801,273 @@ fn every_step_base_document_is_a_step_and_is_written_as_serde_json_writes_it() {
         assert_eq!(step.to_json(), serde_json::to_string(&step).unwrap(), "{doc}");
     }
 }
+
+// The wasm boundary's other inputs (issue 18, third session): the config with
+// its key files, and the DynamoDB exports' op, store settings, credentials
+// and event note are read by the core's reader too; DynamoDB's answers and
+// an event's outcome by its `json::Value`. Each against serde_json.
+
+const OPS: [&str; 3] = [
+    r#"{"kind":"consume","id":"AAAAAAAAAAAAAAAAAAAAAA","region":"us-east-1","n":2,"fp":"fp1","now":5,"resume_after":0,"expire_at":9,"bind":"b1","max_failures":3}"#,
+    r#"{"kind":"attempt","id":"AAAAAAAAAAAAAAAAAAAAAA","region":"us-east-1","n":1,"fp":"fp1","now":5,"resume_after":0,"expire_at":9,"miss":1,"version":0,"throttle":""}"#,
+    r#"{"kind":{"read":null},"id":"A","region":"r","n":0,"fp":"","now":-5,"resume_after":0,"expire_at":9,"miss":null}"#,
+];
+const STORES: [&str; 3] = [
+    r#"{"table":"oncelink-tokens","endpoint":"http://127.0.0.1:5000"}"#,
+    r#"{"table":"t"}"#,
+    r#"{"endpoint":null,"table":"t"}"#,
+];
+const CREDENTIALS: [&str; 2] = [
+    r#"{"access_key_id":"AKID","secret_access_key":"s","session_token":"tok"}"#,
+    r#"{"secret_access_key":"s","access_key_id":"AKID","session_token":null}"#,
+];
+const NOTES: [&str; 1] =
+    [r#"{"id":"AAAAAAAAAAAAAAAAAAAAAA","region":"us-east-1","event":"{\"type\":\"link.refused\"}","expire_at":9}"#];
+const CONFIGS: [&str; 3] = [
+    r#"{"keys":{"active":"k1","keys":[{"kid":"k1","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]},"home_region":"us-east-1"}"#,
+    r#"{"keys":{"active":"k1","keys":[{"kid":"k1","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"},{"secret":"ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8","kid":"k2"}]},"home_region":"us-east-1","skew":5,"grace":60,"token_param":"tk","origin":"header","grant_keys":{"active":"g","keys":[{"kid":"g","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]},"default_mode":"page","max_password_failures":5,"password_throttle":{"free":3,"window":60},"pass_param":"ps","cors_origins":["https://a.example"],"ask_file_size":true}"#,
+    r#"{"home_region":"eu-west-1","keys":{"keys":[],"active":"x"},"skew":null,"origin":{"s3":null},"grant_keys":null,"default_mode":{"direct":null},"password_throttle":{},"cors_origins":[],"ask_file_size":null}"#,
+];
+
+/// Member names of these shapes, and one of none.
+fn boundary_key() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "kind",
+        "id",
+        "n",
+        "max_failures",
+        "bind",
+        "table",
+        "endpoint",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "region",
+        "event",
+        "expire_at",
+        "keys",
+        "active",
+        "kid",
+        "secret",
+        "skew",
+        "grace",
+        "token_param",
+        "home_region",
+        "origin",
+        "grant_keys",
+        "default_mode",
+        "max_password_failures",
+        "password_throttle",
+        "free",
+        "window",
+        "pass_param",
+        "cors_origins",
+        "ask_file_size",
+        "x",
+        "h\\u006fme_region",
+    ])
+}
+
+/// Values of every type these shapes hold, right and wrong.
+fn boundary_value() -> impl Strategy<Value = &'static str> {
+    prop_oneof![3 => resume_value(), 1 => prop::sample::select(vec![
+        r#""s3""#, r#""header""#, r#"{"header":null}"#, r#""direct""#, r#"{"page":1}"#, r#"["https://b.example",1]"#,
+        r#"{"active":"k","keys":[]}"#, r#"{"active":"k","keys":[{"kid":"k","secret":"s"}]}"#,
+        r#"{"active":"k","keys":[{"kid":"k"}]}"#, r#"{"active":"k","keys":{}}"#, r#"{"keys":[]}"#,
+        "100", "3600", "86400", "1e2", r#""AAAAAAAAAAAAAAAAAAAAAA""#,
+    ])]
+}
+
+/// `changed`, but `None` also for an array put where the config's own
+/// struct member (`password_throttle`) belongs (serde's struct-from-array).
+fn changed_config(base: &str, which: usize, key: &str, value: &str, how: u8) -> Option<String> {
+    let doc = changed(base, which, key, value, how)?;
+    (!doc.contains(r#""password_throttle":["#)).then_some(doc)
+}
+
+/// A config or key file as serde writes it back, to compare two reads.
+fn config_json(file: &oncelink_edge::ConfigFile) -> String {
+    serde_json::to_string(file).unwrap()
+}
+
+proptest! {
+    #![proptest_config(cases(3000))]
+
+    /// `dynamodb_request` and the other DynamoDB exports read their inputs
+    /// with the core's reader: each must accept exactly what serde_json reads
+    /// into `StoreOp`, `StoreConfig`, `Credentials` and `EventNote`, and read it the same.
+    #[test]
+    fn the_dynamodb_export_readers_agree_with_serde_json_on_one_changed_member(
+        op in prop::sample::select(OPS.to_vec()), store in prop::sample::select(STORES.to_vec()),
+        creds in prop::sample::select(CREDENTIALS.to_vec()), note in prop::sample::select(NOTES.to_vec()),
+        key in boundary_key(), value in boundary_value(), how in any::<u8>(),
+    ) {
+        use oncelink_edge::dynamodb::{Credentials, EventNote, StoreConfig};
+        use oncelink_edge::StoreOp;
+        if let Some(doc) = changed(op, 0, key, value, how) {
+            prop_assert_eq!(StoreOp::from_json(doc.as_bytes()).ok(), serde_json::from_str::<StoreOp>(&doc).ok(), "{}", doc);
+        }
+        if let Some(doc) = changed(store, 0, key, value, how) {
+            prop_assert_eq!(StoreConfig::from_json(doc.as_bytes()).ok(), serde_json::from_str::<StoreConfig>(&doc).ok(), "{}", doc);
+        }
+        if let Some(doc) = changed(creds, 0, key, value, how) {
+            prop_assert_eq!(Credentials::from_json(doc.as_bytes()).ok(), serde_json::from_str::<Credentials>(&doc).ok(), "{}", doc);
+        }
+        if let Some(doc) = changed(note, 0, key, value, how) {
+            prop_assert_eq!(EventNote::from_json(doc.as_bytes()).ok(), serde_json::from_str::<EventNote>(&doc).ok(), "{}", doc);
+        }
+    }
+
+    /// The config (the wasm's `Validator` constructor) and the key files in
+    /// it, with any member of any object in it changed, added, repeated or
+    /// removed.
+    #[test]
+    fn the_config_reader_agrees_with_serde_json_on_one_changed_member(
+        base in prop::sample::select(CONFIGS.to_vec()), which in any::<usize>(), key in boundary_key(),
+        value in boundary_value(), how in any::<u8>(),
+    ) {
+        let Some(doc) = changed_config(base, which, key, value, how) else { return Ok(()) };
+        let ours = oncelink_edge::ConfigFile::from_json(&doc).map(|f| config_json(&f));
+        let serde = serde_json::from_str::<oncelink_edge::ConfigFile>(&doc).map(|f| config_json(&f));
+        prop_assert_eq!(ours.ok(), serde.ok(), "{}", doc);
+    }
+
+    /// And every input of these with noise at one byte or after it.
+    #[test]
+    fn the_boundary_readers_agree_with_serde_json_on_damaged_documents(
+        base in prop::sample::select([&OPS[..], &STORES[..], &CREDENTIALS[..], &NOTES[..], &CONFIGS[..]].concat()),
+        tail in json_noise(), flip in any::<u8>(), at in any::<usize>(),
+    ) {
+        use oncelink_edge::dynamodb::{Credentials, EventNote, StoreConfig};
+        let mut doc = format!("{base}{tail}").into_bytes();
+        let i = at % doc.len();
+        doc[i] = flip;
+        let text = String::from_utf8_lossy(&doc);
+        let ours = (
+            oncelink_edge::StoreOp::from_json(&doc).ok(),
+            StoreConfig::from_json(&doc).ok(),
+            Credentials::from_json(&doc).ok(),
+            EventNote::from_json(&doc).ok(),
+        );
+        let serde = (
+            serde_json::from_slice(&doc).ok(),
+            serde_json::from_slice(&doc).ok(),
+            serde_json::from_slice(&doc).ok(),
+            serde_json::from_slice(&doc).ok(),
+        );
+        prop_assert_eq!(ours, serde, "{}", text);
+        if let Ok(json) = std::str::from_utf8(&doc) {
+            let ours = oncelink_edge::ConfigFile::from_json(json).map(|f| config_json(&f)).ok();
+            let serde = serde_json::from_str::<oncelink_edge::ConfigFile>(json).map(|f| config_json(&f)).ok();
+            prop_assert_eq!(ours, serde, "{}", json);
+            let ours = oncelink_edge::KeyFile::from_json(json).map(|f| serde_json::to_string(&f).unwrap()).ok();
+            let serde = serde_json::from_str::<oncelink_edge::KeyFile>(json).map(|f| serde_json::to_string(&f).unwrap()).ok();
+            prop_assert_eq!(ours, serde, "{}", json);
+        }
+    }
+}
+
+/// `json::Value` as serde_json's value, to compare the two readers.
+fn as_serde(v: &oncelink_edge::json::Value) -> serde_json::Value {
+    use oncelink_edge::json::Value;
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(text) => serde_json::from_str(text).unwrap(),
+        Value::String(s) => serde_json::Value::String(s.to_string()),
+        Value::Array(items) => serde_json::Value::Array(items.iter().map(as_serde).collect()),
+        Value::Object(members) => {
+            serde_json::Value::Object(members.iter().map(|(k, v)| (k.to_string(), as_serde(v))).collect())
+        }
+    }
+}
+
+/// A JSON-like text: DynamoDB's shapes, numbers of every form (below 10^308,
+/// where the two readers' refusals differ: `json::Reader::value`), damage.
+fn any_json() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        resume_value().prop_map(str::to_owned),
+        prop::sample::select(vec![
+            "-0.0",
+            "0.5e-3",
+            "1E+2",
+            "12.50",
+            "1e307",
+            "9.9e307",
+            "-1e400",
+            "1e400",
+            "0e999999",
+            "1e-400",
+            "123456789012345678901234567890",
+            "1.",
+            ".5",
+            "1e",
+            "-",
+            "01.5",
+            "0.0001e310",
+            "1e00000000000000000000309",
+            r#""\ud800""#,
+            r#""a\u0000b""#,
+            "nul",
+            "tru",
+            "[",
+            "{",
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            r#"{1:2}"#,
+        ])
+        .prop_map(str::to_owned),
+    ];
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|items| format!("[{}]", items.join(","))),
+            prop::collection::vec((prop::sample::select(vec!["a", "N", "S", "Item", "a"]), inner), 0..4).prop_map(
+                |members| {
+                    let members: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }
+            ),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(cases(3000))]
+
+    /// DynamoDB's answers (`dynamodb::interpret`) and an event's outcome are
+    /// read by `json::Value` instead of serde_json's: the same documents
+    /// accepted, read to the same value (the last of a repeated member wins,
+    /// as in serde's map).
+    #[test]
+    fn the_value_reader_agrees_with_serde_json(doc in any_json(), tail in json_noise(), flip in any::<u8>(), at in any::<usize>()) {
+        for doc in [doc.clone(), format!("{doc}{tail}")] {
+            let ours = oncelink_edge::json::Reader::document(doc.as_bytes()).ok().map(|v| as_serde(&v));
+            prop_assert_eq!(ours, serde_json::from_str::<serde_json::Value>(&doc).ok(), "{}", doc);
+        }
+        let mut bytes = doc.into_bytes();
+        if !bytes.is_empty() {
+            let i = at % bytes.len();
+            bytes[i] = flip;
+            let ours = oncelink_edge::json::Reader::document(&bytes).ok().map(|v| as_serde(&v));
+            prop_assert_eq!(ours, serde_json::from_slice::<serde_json::Value>(&bytes).ok(), "{}", String::from_utf8_lossy(&bytes));
+        }
+    }
+}
+
+#[test]
+fn every_new_boundary_base_document_is_read_by_both_readers() {
+    for doc in OPS {
+        assert_eq!(oncelink_edge::StoreOp::from_json(doc.as_bytes()).ok(), serde_json::from_str(doc).ok(), "{doc}");
+        assert!(oncelink_edge::StoreOp::from_json(doc.as_bytes()).is_ok(), "{doc}");
+    }
+    for doc in CONFIGS {
+        let ours = oncelink_edge::ConfigFile::from_json(doc).map(|f| config_json(&f));
+        assert_eq!(ours.as_ref().ok(), serde_json::from_str(doc).ok().map(|f| config_json(&f)).as_ref(), "{doc}");
+        assert!(ours.is_ok(), "{doc}");
+    }
+    // Past 10^308 the value reader refuses (fail closed) where serde_json's
+    // rounding still reads a finite float below about 1.8 × 10^308.
+    assert!(oncelink_edge::json::Reader::document(b"1.5e308").is_err());
+    assert!(serde_json::from_str::<serde_json::Value>("1.5e308").is_ok());
+    assert!(oncelink_edge::json::Reader::document(b"[1e307,-9.99e307]").is_ok());
+}

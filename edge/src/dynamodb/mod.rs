@@ -34,6 +34,7 @@ pub use sigv4::Credentials;
 pub use wire::{boolean, describe_failure, interpret, number, Interpreted};
 
 use crate::claims::{is_valid_id, is_valid_region};
+use crate::json::{push_string, set, JsonError, ObjectWriter, Reader};
 use crate::store::{StoreOp, StoreOpKind};
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +57,28 @@ pub struct StoreConfig {
     pub endpoint: Option<String>,
 }
 
+impl StoreConfig {
+    /// Reads the settings as serde_json reads them into [`StoreConfig`]
+    /// (unknown and repeated members refused; `endpoint` may be `null`),
+    /// without serde's generic deserializer (`crate::json`).
+    pub fn from_json(bytes: &[u8]) -> Result<StoreConfig, JsonError> {
+        let mut r = Reader::new(bytes);
+        r.begin_object()?;
+        let (mut table, mut endpoint) = (None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "table" => set(&mut table, r.string()?)?,
+                "endpoint" => set(&mut endpoint, r.nullable(Reader::string)?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        r.end()?;
+        Ok(StoreConfig { table: table.ok_or(JsonError::MissingField)?, endpoint: endpoint.flatten() })
+    }
+}
+
 /// One HTTP request for the host to send, exactly as given.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct HttpCall {
@@ -68,6 +91,19 @@ pub struct HttpCall {
     pub headers: Vec<(String, String)>,
     /// JSON body.
     pub body: String,
+}
+
+impl HttpCall {
+    /// The call as serde_json writes it (`crate::json::ObjectWriter`):
+    /// `{"method":"POST","url":..,"headers":[[name,value],..],"body":..}`.
+    pub fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .str("method", self.method)
+            .str("url", &self.url)
+            .string_pairs("headers", &self.headers)
+            .str("body", &self.body)
+            .finish()
+    }
 }
 
 /// Why a request could not be built (a caller mistake: bad configuration
@@ -220,7 +256,9 @@ fn consume_body(table: &str, op: &StoreOp, event: Option<&str>) -> String {
 
 /// `s` as a JSON string literal (an event holds the minter's `ref`, any text).
 fn json_string(s: &str) -> String {
-    serde_json::to_string(s).expect("a string always serializes")
+    let mut out = String::with_capacity(s.len() + 2);
+    push_string(&mut out, s);
+    out
 }
 
 /// An event other than a counted use, to write on its link's item for the
@@ -236,6 +274,43 @@ pub struct EventNote {
     pub event: String,
     /// The link's expiry: the item's TTL if this write creates it.
     pub expire_at: i64,
+}
+
+impl EventNote {
+    /// Reads a note as serde_json reads it into [`EventNote`] (every member
+    /// required, unknown and repeated ones refused), without serde's generic
+    /// deserializer (`crate::json`).
+    pub fn from_json(bytes: &[u8]) -> Result<EventNote, JsonError> {
+        let mut r = Reader::new(bytes);
+        r.begin_object()?;
+        let (mut id, mut region, mut event, mut expire_at) = (None, None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "id" => set(&mut id, r.string()?)?,
+                "region" => set(&mut region, r.string()?)?,
+                "event" => set(&mut event, r.string()?)?,
+                "expire_at" => set(&mut expire_at, r.i64()?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        r.end()?;
+        match (id, region, event, expire_at) {
+            (Some(id), Some(region), Some(event), Some(expire_at)) => Ok(EventNote { id, region, event, expire_at }),
+            _ => Err(JsonError::MissingField),
+        }
+    }
+
+    /// The note as serde_json writes it (`crate::json::ObjectWriter`).
+    pub fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .str("id", &self.id)
+            .str("region", &self.region)
+            .str("event", &self.event)
+            .int("expire_at", self.expire_at)
+            .finish()
+    }
 }
 
 /// `UpdateItem` writing `note.event` into the link's `ev_last` and counting

@@ -24,6 +24,36 @@ pub struct Credentials {
     pub session_token: Option<String>,
 }
 
+impl Credentials {
+    /// Reads credentials as serde_json reads them into [`Credentials`]
+    /// (`session_token` may be absent or `null`; unknown and repeated
+    /// members refused), without serde's generic deserializer
+    /// (`crate::json`). The error is a code: it never quotes a secret.
+    pub fn from_json(bytes: &[u8]) -> Result<Credentials, crate::json::JsonError> {
+        use crate::json::{set, JsonError, Reader};
+        let mut r = Reader::new(bytes);
+        r.begin_object()?;
+        let (mut access_key_id, mut secret_access_key, mut session_token) = (None, None, None);
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            match &*key {
+                "access_key_id" => set(&mut access_key_id, r.string()?)?,
+                "secret_access_key" => set(&mut secret_access_key, r.string()?)?,
+                "session_token" => set(&mut session_token, r.nullable(Reader::string)?)?,
+                _ => return Err(JsonError::UnknownField),
+            }
+        }
+        r.end()?;
+        match (access_key_id, secret_access_key) {
+            (Some(access_key_id), Some(secret_access_key)) => {
+                Ok(Credentials { access_key_id, secret_access_key, session_token: session_token.flatten() })
+            }
+            _ => Err(JsonError::MissingField),
+        }
+    }
+}
+
 impl core::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Credentials")

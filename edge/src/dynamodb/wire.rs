@@ -3,9 +3,17 @@
 //! with a short reason that quotes no part of the body but the error type.
 
 use super::slot_attribute;
+use crate::json::{self, ObjectWriter, Reader};
 use crate::store::{StoreOp, StoreOpKind, StoreReply};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Map;
+
+/// DynamoDB's answers are read by the core's own reader (`crate::json::Value`,
+/// no serde in the wasm); [`number`] and [`boolean`] keep serde's value for
+/// the stream reader (`super::stream`, the events Lambda's wasm).
+type Value<'a> = json::Value<'a>;
+/// An item's attributes, in the order given.
+type Item<'a> = [(std::borrow::Cow<'a, str>, Value<'a>)];
 
 /// Longest body this reader parses; DynamoDB items are at most 400 KB.
 const MAX_BODY: usize = 1 << 20;
@@ -22,6 +30,16 @@ pub struct Interpreted {
 }
 
 impl Interpreted {
+    /// As serde_json writes it (`crate::json::ObjectWriter`):
+    /// `{"reply":<StoreReply>,"retryable":bool,"error":null|".."}`.
+    pub fn to_json(&self) -> String {
+        ObjectWriter::new()
+            .raw("reply", &self.reply.to_json())
+            .bool("retryable", self.retryable)
+            .str_or_null("error", self.error.as_deref())
+            .finish()
+    }
+
     fn ok(reply: StoreReply) -> Interpreted {
         Interpreted { reply, retryable: false, error: None }
     }
@@ -39,18 +57,19 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
     if body.len() > MAX_BODY {
         return Interpreted::unavailable(false, format!("dynamodb answer too large ({} bytes)", body.len()));
     }
-    let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(body) else {
+    let Ok(Value::Object(doc)) = Reader::document(body.as_bytes()) else {
         return Interpreted::unavailable(
             false,
             format!("dynamodb answered HTTP {status} with a body that is not a JSON object"),
         );
     };
+    let doc = Value::Object(doc);
     if status != 200 {
         return error_reply(op, status, &doc);
     }
     match op.kind {
         StoreOpKind::Consume => match doc.get("Attributes").and_then(Value::as_object) {
-            Some(attrs) => match number::<u32>(attrs, "used") {
+            Some(attrs) => match num::<u32>(attrs, "used") {
                 Ok(Some(used)) if used >= 1 => Interpreted::ok(StoreReply::Counted { used }),
                 _ => Interpreted::unavailable(false, "UpdateItem answer has no valid used count".into()),
             },
@@ -81,7 +100,7 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
         // ALL_NEW after the compare-and-set: the guess was counted. An
         // answer whose version is not the one written did not apply it.
         StoreOpKind::Attempt => match doc.get("Attributes").and_then(Value::as_object) {
-            Some(attrs) => match (number::<u32>(attrs, "used"), number::<u64>(attrs, "tv")) {
+            Some(attrs) => match (num::<u32>(attrs, "used"), num::<u64>(attrs, "tv")) {
                 (Ok(used), Ok(Some(tv))) if Some(tv) == op.version.map(|v| v + 1) => {
                     Interpreted::ok(StoreReply::Counted { used: used.unwrap_or(0) })
                 }
@@ -93,7 +112,7 @@ pub fn interpret(op: &StoreOp, status: u16, body: &str) -> Interpreted {
 }
 
 /// A non-200 answer: `__type` is `<namespace>#<ErrorName>`.
-fn error_reply(op: &StoreOp, status: u16, doc: &Map<String, Value>) -> Interpreted {
+fn error_reply(op: &StoreOp, status: u16, doc: &Value) -> Interpreted {
     let kind = error_type(doc);
     match kind.as_str() {
         // The conditional writes: a refusal carries the record as it was
@@ -127,7 +146,7 @@ fn is_retryable_type(kind: &str) -> bool {
 }
 
 /// The error name, reduced to a safe identifier (it is logged).
-fn error_type(doc: &Map<String, Value>) -> String {
+fn error_type(doc: &Value) -> String {
     let raw = doc.get("__type").and_then(Value::as_str).unwrap_or("");
     let name = raw.rsplit('#').next().unwrap_or("");
     let clean: String = name.chars().filter(char::is_ascii_alphanumeric).take(64).collect();
@@ -138,13 +157,13 @@ fn error_type(doc: &Map<String, Value>) -> String {
     }
 }
 
-fn not_counted(item: &Map<String, Value>, op: &StoreOp, what: &str) -> Interpreted {
-    let used = number::<u32>(item, "used");
-    let revoked = boolean(item, "revoked");
+fn not_counted(item: &Item, op: &StoreOp, what: &str) -> Interpreted {
+    let used = num::<u32>(item, "used");
+    let revoked = flag(item, "revoked");
     let last_use = slot_use(item, op);
-    let failures = number::<u32>(item, "failures");
+    let failures = num::<u32>(item, "failures");
     // The binding is answered to the ops of a bound link only.
-    let bound = match item.get("bound").filter(|_| op.bind.is_some()) {
+    let bound = match attr(item, "bound").filter(|_| op.bind.is_some()) {
         None => Ok(None),
         Some(value) => value.get("S").and_then(Value::as_str).map(|b| Some(b.to_owned())).ok_or(()),
     };
@@ -163,16 +182,16 @@ fn not_counted(item: &Map<String, Value>, op: &StoreOp, what: &str) -> Interpret
     }
 }
 
-fn guarded(item: &Map<String, Value>) -> Interpreted {
-    let throttle = match item.get("th") {
+fn guarded(item: &Item) -> Interpreted {
+    let throttle = match attr(item, "th") {
         None => Ok(String::new()),
         Some(value) => value.get("S").and_then(Value::as_str).map(str::to_owned).ok_or(()),
     };
     let fields = (
-        number::<u32>(item, "used"),
-        boolean(item, "revoked"),
-        number::<u32>(item, "failures"),
-        number::<u64>(item, "tv"),
+        num::<u32>(item, "used"),
+        flag(item, "revoked"),
+        num::<u32>(item, "failures"),
+        num::<u64>(item, "tv"),
         throttle,
     );
     match fields {
@@ -195,11 +214,11 @@ fn guarded(item: &Map<String, Value>) -> Interpreted {
 /// forgotten, never invented: crate::store::slot); `Err` when malformed.
 /// Attributes of the older `f_<fp>` layout are not read: such a use is
 /// forgotten, which fails closed.
-fn slot_use(item: &Map<String, Value>, op: &StoreOp) -> Result<Option<i64>, ()> {
-    let Some(slot) = item.get(&slot_attribute(&op.fp)) else { return Ok(None) };
+fn slot_use(item: &Item, op: &StoreOp) -> Result<Option<i64>, ()> {
+    let Some(slot) = attr(item, &slot_attribute(&op.fp)) else { return Ok(None) };
     let map = slot.get("M").and_then(Value::as_object).ok_or(())?;
-    let holder = map.get("f").and_then(|f| f.get("S")).and_then(Value::as_str).ok_or(())?;
-    let last_use = number::<i64>(map, "t")?.ok_or(())?;
+    let holder = attr(map, "f").and_then(|f| f.get("S")).and_then(Value::as_str).ok_or(())?;
+    let last_use = num::<i64>(map, "t")?.ok_or(())?;
     Ok((holder == op.fp).then_some(last_use))
 }
 
@@ -207,30 +226,53 @@ fn slot_use(item: &Map<String, Value>, op: &StoreOp) -> Result<Option<i64>, ()> 
 /// and whether it is worth retrying, for drivers other than the validator
 /// (the CLI).
 pub fn describe_failure(status: u16, body: &str) -> (String, bool) {
-    let kind = match serde_json::from_str::<Value>(body) {
-        Ok(Value::Object(doc)) => error_type(&doc),
+    let kind = match Reader::document(body.as_bytes()) {
+        Ok(doc @ Value::Object(_)) => error_type(&doc),
         _ => "unknown".into(),
     };
     (format!("dynamodb error {kind} (HTTP {status})"), status >= 500 || is_retryable_type(&kind))
 }
 
+/// The attribute `name` of an item: the last of that name, as serde_json's
+/// map kept the last.
+fn attr<'i, 'a>(item: &'i Item<'a>, name: &str) -> Option<&'i Value<'a>> {
+    item.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
 /// `{"N":"<digits>"}` → `Some(n)`; absent → `None`; anything else → `Err`
 /// (the caller names the attribute in its own error).
-#[allow(clippy::result_unit_err)]
-pub fn number<T: core::str::FromStr>(item: &Map<String, Value>, name: &str) -> Result<Option<T>, ()> {
-    match item.get(name) {
+fn num<T: core::str::FromStr>(item: &Item, name: &str) -> Result<Option<T>, ()> {
+    match attr(item, name) {
         None => Ok(None),
         Some(v) => v.get("N").and_then(Value::as_str).and_then(|s| s.parse().ok()).map(Some).ok_or(()),
     }
 }
 
-/// `{"BOOL":b}` → `Some(b)`; absent → `None`; anything else → `Err`
-/// (the caller names the attribute in its own error).
-#[allow(clippy::result_unit_err)]
-pub fn boolean(item: &Map<String, Value>, name: &str) -> Result<Option<bool>, ()> {
-    match item.get(name) {
+/// `{"BOOL":b}` → `Some(b)`; absent → `None`; anything else → `Err`.
+fn flag(item: &Item, name: &str) -> Result<Option<bool>, ()> {
+    match attr(item, name) {
         None => Ok(None),
         Some(v) => v.get("BOOL").and_then(Value::as_bool).map(Some).ok_or(()),
+    }
+}
+
+/// [`num`] on serde's value, for the stream reader (`super::stream`):
+/// `{"N":"<digits>"}` → `Some(n)`; absent → `None`; anything else → `Err`.
+#[allow(clippy::result_unit_err)]
+pub fn number<T: core::str::FromStr>(item: &Map<String, serde_json::Value>, name: &str) -> Result<Option<T>, ()> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(v) => v.get("N").and_then(serde_json::Value::as_str).and_then(|s| s.parse().ok()).map(Some).ok_or(()),
+    }
+}
+
+/// [`flag`] on serde's value, for the stream reader:
+/// `{"BOOL":b}` → `Some(b)`; absent → `None`; anything else → `Err`.
+#[allow(clippy::result_unit_err)]
+pub fn boolean(item: &Map<String, serde_json::Value>, name: &str) -> Result<Option<bool>, ()> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(v) => v.get("BOOL").and_then(serde_json::Value::as_bool).map(Some).ok_or(()),
     }
 }
 

@@ -6,6 +6,10 @@
 //! JS exceptions carrying one line; the host answers them with a 503.
 
 use oncelink_edge::{dynamodb, json_api, StoreOp, StoreReply};
+// The shipped module has no serde_json: every input below is read by the
+// core's own reader (`oncelink_edge::json`) and every output written by its
+// `ObjectWriter` (docs/performance.md, "Issue 18, the wasm half, third session").
+// Only the `mint` exports (wasm-tests) use serde_json.
 #[cfg(feature = "mint")]
 use oncelink_edge::{mint, new_id, secret, Claims, KeySet, UntrustedToken};
 use wasm_bindgen::prelude::*;
@@ -101,14 +105,14 @@ fn seconds(now: f64) -> Result<i64, JsError> {
 /// Throws (one line, no secrets) on unusable input.
 #[wasm_bindgen]
 pub fn dynamodb_request(op_json: &str, store_json: &str, creds_json: &str, now: f64) -> Result<String, JsError> {
-    let op: StoreOp = serde_json::from_str(op_json).map_err(|e| JsError::new(&format!("op: {e}")))?;
-    let store: dynamodb::StoreConfig =
-        serde_json::from_str(store_json).map_err(|e| JsError::new(&format!("store: {e}")))?;
-    // The credentials' parse error could quote a secret: say only that it failed.
-    let creds: dynamodb::Credentials = serde_json::from_str(creds_json)
-        .map_err(|_| JsError::new("credentials: expected {access_key_id, secret_access_key, session_token?}"))?;
+    let op = read_op(op_json)?;
+    let (store, creds) = event_target(store_json, creds_json)?;
     let call = dynamodb::request(&op, &store, &creds, seconds(now)?).map_err(|e| JsError::new(&e.to_string()))?;
-    serde_json::to_string(&call).map_err(|e| JsError::new(&e.to_string()))
+    Ok(call.to_json())
+}
+
+fn read_op(op_json: &str) -> Result<StoreOp, JsError> {
+    StoreOp::from_json(op_json.as_bytes()).map_err(|e| JsError::new(&format!("op: {}", e.code())))
 }
 
 /// Reads DynamoDB's answer (HTTP `status` and `body`) to the request built
@@ -116,14 +120,15 @@ pub fn dynamodb_request(op_json: &str, store_json: &str, creds_json: &str, now: 
 /// never throws: anything unreadable is `{"reply":"unavailable"}`.
 #[wasm_bindgen]
 pub fn dynamodb_interpret(op_json: &str, status: u16, body: &str) -> String {
-    let interpreted = match serde_json::from_str::<StoreOp>(op_json) {
+    let interpreted = match StoreOp::from_json(op_json.as_bytes()) {
         Ok(op) => dynamodb::interpret(&op, status, body),
-        Err(e) => {
-            dynamodb::Interpreted { reply: StoreReply::Unavailable, retryable: false, error: Some(format!("op: {e}")) }
-        }
+        Err(e) => dynamodb::Interpreted {
+            reply: StoreReply::Unavailable,
+            retryable: false,
+            error: Some(format!("op: {}", e.code())),
+        },
     };
-    serde_json::to_string(&interpreted)
-        .unwrap_or_else(|_| r#"{"reply":{"reply":"unavailable"},"retryable":false,"error":"unserializable"}"#.into())
+    interpreted.to_json()
 }
 
 // Link events on AWS (docs/events.md, "On AWS"): the handler's writes for the
@@ -149,27 +154,30 @@ pub fn dynamodb_consume_request(
     creds_json: &str,
     now: f64,
 ) -> Result<String, JsError> {
-    let op: StoreOp = serde_json::from_str(op_json).map_err(|e| JsError::new(&format!("op: {e}")))?;
+    let op = read_op(op_json)?;
     let (store, creds) = event_target(store_json, creds_json)?;
     let call = dynamodb::request_noting(&op, Some(event), &store, &creds, seconds(now)?)
         .map_err(|e| JsError::new(&e.to_string()))?;
-    serde_json::to_string(&call).map_err(|e| JsError::new(&e.to_string()))
+    Ok(call.to_json())
 }
 
 /// The signed `UpdateItem` writing an event note (from `Validator.event`)
 /// on its link's item, at most `dynamodb::EVENT_CAP` per link.
 #[wasm_bindgen]
 pub fn dynamodb_note_request(note_json: &str, store_json: &str, creds_json: &str, now: f64) -> Result<String, JsError> {
-    let note: dynamodb::EventNote = serde_json::from_str(note_json).map_err(|e| JsError::new(&format!("note: {e}")))?;
+    let note = dynamodb::EventNote::from_json(note_json.as_bytes())
+        .map_err(|e| JsError::new(&format!("note: {}", e.code())))?;
     let (store, creds) = event_target(store_json, creds_json)?;
     let call =
         dynamodb::event_request(&note, &store, &creds, seconds(now)?).map_err(|e| JsError::new(&e.to_string()))?;
-    serde_json::to_string(&call).map_err(|e| JsError::new(&e.to_string()))
+    Ok(call.to_json())
 }
 
 fn event_target(store_json: &str, creds_json: &str) -> Result<(dynamodb::StoreConfig, dynamodb::Credentials), JsError> {
-    let store = serde_json::from_str(store_json).map_err(|e| JsError::new(&format!("store: {e}")))?;
-    let creds = serde_json::from_str(creds_json)
+    let store = dynamodb::StoreConfig::from_json(store_json.as_bytes())
+        .map_err(|e| JsError::new(&format!("store: {}", e.code())))?;
+    // The error is a code: it never quotes a secret.
+    let creds = dynamodb::Credentials::from_json(creds_json.as_bytes())
         .map_err(|_| JsError::new("credentials: expected {access_key_id, secret_access_key, session_token?}"))?;
     Ok((store, creds))
 }
