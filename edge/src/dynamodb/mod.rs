@@ -728,6 +728,30 @@ mod tests {
     }
 
     #[test]
+    fn calls_and_notes_are_written_as_serde_json_writes_them() {
+        let store = StoreConfig { table: "oncelink-tokens".into(), endpoint: Some("http://127.0.0.1:5000".into()) };
+        let creds = Credentials {
+            access_key_id: "AKID".into(),
+            secret_access_key: "s".into(),
+            session_token: Some("t".into()),
+        };
+        let note = EventNote {
+            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            region: "eu-west-1".into(),
+            event: "{\"ref\":\"\\\"x\\\" \u{1} é\"}".into(),
+            expire_at: -1,
+        };
+        assert_eq!(note.to_json(), serde_json::to_string(&note).unwrap());
+        let draft = r#"{"type":"link.used","data":{"ref":"a \"quoted\" ref"}}"#;
+        for call in [
+            request_noting(&op(StoreOpKind::Consume, Some(5)), Some(draft), &store, &creds, 1_700_000_000).unwrap(),
+            event_request(&note, &store, &creds, 0).unwrap(),
+        ] {
+            assert_eq!(call.to_json(), serde_json::to_string(&call).unwrap());
+        }
+    }
+
+    #[test]
     fn a_guard_is_a_consistent_get_of_the_throttle_state() {
         let (target, body) = call(&op(StoreOpKind::Guard, None));
         assert_eq!(target, "DynamoDB_20120810.GetItem");

@@ -305,6 +305,35 @@ mod tests {
     const CCF: &str = "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException";
 
     #[test]
+    fn the_interpretation_is_written_as_serde_json_writes_it() {
+        let replies = [
+            StoreReply::Counted { used: 2 },
+            StoreReply::NotCounted {
+                used: 1,
+                revoked: true,
+                last_use: Some(-9),
+                failures: 3,
+                bound: Some("b\"".into()),
+            },
+            not_counted(0, false, None, 0),
+            StoreReply::Guarded { used: 0, revoked: false, failures: 1, version: u64::MAX, throttle: "s\u{1}".into() },
+            StoreReply::Unavailable,
+        ];
+        for reply in replies {
+            for (retryable, error) in [(false, None), (true, Some("dynamodb error X (HTTP 400)\n".to_owned()))] {
+                let interpreted = Interpreted { reply: reply.clone(), retryable, error };
+                assert_eq!(interpreted.to_json(), serde_json::to_string(&interpreted).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn a_repeated_member_reads_as_its_last_as_in_serde_json() {
+        let body = r#"{"Item":{"used":{"N":"1"},"used":{"N":"2"}},"Item":{"used":{"N":"3"},"used":{"N":"4","N":"5"}}}"#;
+        assert_eq!(interpret(&op(StoreOpKind::Read), 200, body).reply, not_counted(5, false, None, 0));
+    }
+
+    #[test]
     fn a_locked_consume_reads_failures_from_the_old_item() {
         let body = format!(
             r#"{{"__type":"{CCF}","Item":{{"used":{{"N":"1"}},"failures":{{"N":"5"}},"s_fp":{{"M":{{"f":{{"S":"fpA"}},"t":{{"N":"900"}}}}}}}}}}"#
