@@ -1,8 +1,13 @@
-//! A small JSON reader for the fixed shapes the core reads on its hot path
-//! (a token's claims, `crate::claims::Claims::from_json`), in place of
-//! serde_json's generic deserializer: every struct serde reads costs the wasm
-//! module a monomorphised `deserialize_struct`, and the decision for a valid
-//! token paid for serde's visitors on every request (docs/performance.md).
+//! A small JSON reader for the fixed shapes the core reads (a token's claims,
+//! `crate::claims::Claims::from_json`; every input of the wasm exports: the
+//! request, the pendings, the store's reply, the config and its key files,
+//! the DynamoDB exports' op, settings, credentials and note) and, as
+//! [`Value`], for the documents it only picks members from (DynamoDB's
+//! answers, an event's outcome), in place of serde_json: every struct serde
+//! reads costs the wasm module a monomorphised `deserialize_struct`, and
+//! serde_json's parser, serde's error texts and core's float formatting stay
+//! in the module while any one of them is left (docs/performance.md: the
+//! module has none since the third session).
 //!
 //! It accepts exactly what serde_json 1.0 accepts for such a shape (the
 //! differential property tests in `edge/tests/properties.rs` and the `claims`
