@@ -256,7 +256,7 @@ fn flag(item: &Item, name: &str) -> Result<Option<bool>, ()> {
     }
 }
 
-/// [`num`] on serde's value, for the stream reader (`super::stream`):
+/// `num` on serde's value, for the stream reader (`super::stream`):
 /// `{"N":"<digits>"}` → `Some(n)`; absent → `None`; anything else → `Err`.
 #[allow(clippy::result_unit_err)]
 pub fn number<T: core::str::FromStr>(item: &Map<String, serde_json::Value>, name: &str) -> Result<Option<T>, ()> {
@@ -266,7 +266,7 @@ pub fn number<T: core::str::FromStr>(item: &Map<String, serde_json::Value>, name
     }
 }
 
-/// [`flag`] on serde's value, for the stream reader:
+/// `flag` on serde's value, for the stream reader:
 /// `{"BOOL":b}` → `Some(b)`; absent → `None`; anything else → `Err`.
 #[allow(clippy::result_unit_err)]
 pub fn boolean(item: &Map<String, serde_json::Value>, name: &str) -> Result<Option<bool>, ()> {
