@@ -857,4 +857,29 @@ mod tests {
         assert_eq!(ours, serde);
         assert_eq!(ObjectWriter::new().finish(), "{}");
     }
+
+    /// `Value` recurses, once per nesting level, on input from the network
+    /// (DynamoDB's answers): its depth bound must be serde_json's, and a
+    /// document nested far deeper must be an error, not a stack overflow.
+    #[test]
+    fn value_nesting_is_bounded_as_serde_json_bounds_it() {
+        for open in [b'[', b'{'] {
+            for depth in 120..=132 {
+                let doc = nested(open, depth);
+                let ours = Reader::document(doc.as_bytes()).is_ok();
+                let serde = serde_json::from_str::<serde_json::Value>(&doc).is_ok();
+                assert_eq!(ours, serde, "depth {depth} of {}", open as char);
+            }
+            assert_eq!(Reader::document(nested(open, 1_000_000).as_bytes()), Err(JsonError::Syntax));
+        }
+    }
+
+    /// `depth` arrays, or objects each holding the next under `"a"`.
+    fn nested(open: u8, depth: usize) -> String {
+        if open == b'[' {
+            format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+        } else {
+            format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth))
+        }
+    }
 }
