@@ -18,7 +18,10 @@
 # BENCH_CONNECTIONS (32),
 # BENCH_THREADS (1), BENCH_SMALL_BYTES (4096), BENCH_BIG_MIB (1024),
 # BENCH_TOKENS (pre-minted single-use links, 300000), BENCH_OUT (the
-# markdown file; default docs/origin-shim-bench.md).
+# markdown file; default docs/origin-shim-bench.md), BENCH_ONLY=small (only
+# the two small-file cases on nginx and plain-HTTP origin-shim with SQLite:
+# no big file, TLS or PostgreSQL; the table is printed, and written only to
+# BENCH_OUT when that is set).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -34,7 +37,12 @@ threads="${BENCH_THREADS:-1}"
 small_bytes="${BENCH_SMALL_BYTES:-4096}"
 big_mib="${BENCH_BIG_MIB:-1024}"
 tokens="${BENCH_TOKENS:-300000}"
-out_md="${BENCH_OUT:-$repo/docs/origin-shim-bench.md}"
+only="${BENCH_ONLY:-all}"
+case "$only" in
+  all) out_md="${BENCH_OUT:-$repo/docs/origin-shim-bench.md}" ;;
+  small) out_md="${BENCH_OUT:-}" ;;
+  *) echo "bench: BENCH_ONLY is 'small' or unset, not '$only'" >&2; exit 1 ;;
+esac
 
 die() { echo "bench: $*" >&2; exit 1; }
 for tool in cargo wrk nginx python3 curl openssl; do
@@ -84,8 +92,10 @@ EOF
 root="$work/root"
 mkdir -p "$root"
 head -c "$small_bytes" /dev/urandom >"$root/small.bin"
-echo "bench: writing a ${big_mib} MiB file" >&2
-head -c "$((big_mib * 1024 * 1024))" /dev/urandom >"$root/big.bin"
+if [ "$only" = all ]; then
+  echo "bench: writing a ${big_mib} MiB file" >&2
+  head -c "$((big_mib * 1024 * 1024))" /dev/urandom >"$root/big.bin"
+fi
 
 # nginx, configured here, listening on 127.0.0.1 only.
 nginx_port=$(free_port)
@@ -136,6 +146,8 @@ done
 
 # The same server over TLS (issue 13): a self-signed ECDSA P-256 certificate
 # made here, its own SQLite store (one store file per process).
+tls_url=""
+if [ "$only" = all ]; then
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
   -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1 || die "openssl could not make a certificate"
 "$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "sqlite:$work/uses-tls.db" --create-store \
@@ -148,6 +160,7 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 [ -n "$tls_url" ] || die "origin-shim (TLS) did not print its listening line; log: $(tail -n 20 "$work/tls.log")"
+fi
 
 # PostgreSQL (issue 12): one cluster started here, and two origin-shim
 # processes on it, as several instances behind a load balancer would run.
@@ -169,7 +182,7 @@ start_shim() { # STORE OUT LOG [EXTRA...]: start origin-shim; its URL in $starte
   [ -n "$url" ] || die "origin-shim ($store) did not start; log: $(tail -n 20 "$log")"
   started_url=$url
 }
-if [ -x "$pg_bin/initdb" ] && [ "${BENCH_POSTGRES:-1}" = 1 ]; then
+if [ -x "$pg_bin/initdb" ] && [ "${BENCH_POSTGRES:-1}" = 1 ] && [ "$only" = all ]; then
   pg_dir=$(mktemp -d /tmp/oncelink-bench-pg.XXXXXX)
   chmod 755 "$pg_dir"
   chown postgres "$pg_dir"
@@ -193,8 +206,10 @@ fi
 echo "bench: minting $tokens single-use links" >&2
 "$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/single.txt"
 "$mint_bin" --keys "$work/keys.json" --path /small.bin --count 64 >"$work/timed.txt"
-"$mint_bin" --keys "$work/keys.json" --path /big.bin --count 8 >"$work/big.txt"
-"$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/tls-single.txt"
+if [ "$only" = all ]; then
+  "$mint_bin" --keys "$work/keys.json" --path /big.bin --count 8 >"$work/big.txt"
+  "$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/tls-single.txt"
+fi
 if [ ${#pg_urls[@]} -gt 0 ]; then
   # Links of their own: the one-instance run would otherwise spend the links
   # of the two-instance run. The two instances get disjoint halves.
@@ -220,15 +235,17 @@ run_wrk() { # NAME SERVER URL TARGETS THREADS CONNS DURATION EXTRA...
 # Warm both servers (page cache, allocator, SQLite file) before measuring.
 wrk -t1 -c4 -d2s -s "$here/targets.lua" "$nginx_url" -- "$work/timed.txt" 1 >/dev/null
 wrk -t1 -c4 -d2s -s "$here/targets.lua" "$shim_url" -- "$work/timed.txt" 1 >/dev/null
-curl -s -o /dev/null "$nginx_url/big.bin"
+if [ "$only" = all ]; then curl -s -o /dev/null "$nginx_url/big.bin"; fi
 
 run_wrk small_single_use nginx "$nginx_url" "$work/single.txt" "$threads" "$conns" "$duration" --latency
 run_wrk small_single_use origin-shim "$shim_url" "$work/single.txt" "$threads" "$conns" "$duration" --latency
 run_wrk small_time_only nginx "$nginx_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
 run_wrk small_time_only origin-shim "$shim_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
-wrk -t1 -c4 -d2s -s "$here/targets.lua" "$tls_url" -- "$work/timed.txt" 1 >/dev/null
-run_wrk small_single_use "origin-shim, TLS" "$tls_url" "$work/tls-single.txt" "$threads" "$conns" "$duration" --latency
-run_wrk small_time_only "origin-shim, TLS" "$tls_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
+if [ -n "$tls_url" ]; then
+  wrk -t1 -c4 -d2s -s "$here/targets.lua" "$tls_url" -- "$work/timed.txt" 1 >/dev/null
+  run_wrk small_single_use "origin-shim, TLS" "$tls_url" "$work/tls-single.txt" "$threads" "$conns" "$duration" --latency
+  run_wrk small_time_only "origin-shim, TLS" "$tls_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
+fi
 if [ ${#pg_urls[@]} -gt 0 ]; then
   wrk -t1 -c4 -d2s -s "$here/targets.lua" "${pg_urls[0]}" -- "$work/timed.txt" 1 >/dev/null
   run_wrk small_single_use "origin-shim, PostgreSQL" "${pg_urls[0]}" "$work/pg-single.txt" "$threads" "$conns" "$duration" --latency
@@ -249,8 +266,10 @@ both.update({k: max(a[k], b[k]) for k in a if k.startswith("lat_")})
 print(json.dumps({"case": "small_single_use", "server": "2 × origin-shim, one PostgreSQL", "wrk": both}))
 EOF
 fi
-run_wrk big_1gib nginx "$nginx_url" "$work/big.txt" 1 1 "$big_duration" --timeout 60s
-run_wrk big_1gib origin-shim "$shim_url" "$work/big.txt" 1 1 "$big_duration" --timeout 60s
+if [ "$only" = all ]; then
+  run_wrk big_1gib nginx "$nginx_url" "$work/big.txt" 1 1 "$big_duration" --timeout 60s
+  run_wrk big_1gib origin-shim "$shim_url" "$work/big.txt" 1 1 "$big_duration" --timeout 60s
+fi
 
 used=$(python3 - "$work/uses.db" <<'EOF'
 import sqlite3, sys
@@ -336,7 +355,8 @@ out("- One run of each case on a shared machine: treat differences of a few tens
 out("")
 text = "\n".join(lines) + "\n"
 sys.stdout.write(text)
-with open(out_md, "w") as f:
-    f.write(text)
+if out_md:
+    with open(out_md, "w") as f:
+        f.write(text)
 EOF
-echo "bench: wrote $out_md" >&2
+[ -z "$out_md" ] || echo "bench: wrote $out_md" >&2

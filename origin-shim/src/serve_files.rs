@@ -40,13 +40,21 @@ impl Root {
     /// followed anywhere below the root: a link inside a granted folder that
     /// points at another folder would serve a path the token does not grant.
     /// `None` for anything else (missing, a directory, a FIFO or device, a
-    /// symlink, unreadable): the caller answers 404. All the blocking file-system work happens in one trip to
-    /// a blocking thread, and the metadata is read from the opened file, so
-    /// it describes what will be sent.
+    /// symlink, unreadable): the caller answers 404. The metadata is read
+    /// from the opened file, so it describes what will be sent.
+    ///
+    /// This runs on the calling (async) thread, as nginx opens files on its
+    /// event loop: path checks, the open and, for a file of at most
+    /// [`SMALL_FILE`] bytes, its read, all normally answered from the
+    /// kernel's caches in microseconds. A trip to tokio's blocking pool for
+    /// them cost more than the work itself: under wrk's 32 connections, a
+    /// quarter of the process's CPU went to waking pool threads and handing
+    /// the result back, and the pool grew to 34 threads on 2 cores (issue 18,
+    /// docs/performance.md). The price: a file on a slow disk, not in the
+    /// page cache, holds one worker for that read (at most 64 KiB; larger
+    /// files stream in chunks through the blocking pool).
     pub async fn resolve(&self, path: &DecodedPath) -> Option<OpenFile> {
-        let joined = self.join(path)?;
-        let root = self.0.clone();
-        tokio::task::spawn_blocking(move || open_inside(&root, &joined)).await.ok().flatten()
+        open_inside(&self.0, &self.join(path)?)
     }
 
     /// The root joined with the path's segments; `None` for a directory path.
@@ -377,6 +385,35 @@ mod tests {
         assert!(root.resolve(&p("/sub/a.txt/")).await.is_none());
         // The size the download page shows is the opened file's.
         assert_eq!(root.resolve(&p("/sub/a.txt")).await.map(|f| f.meta.len()), Some(2));
+    }
+
+    /// Opening a file must not wait for tokio's blocking pool: with its only
+    /// thread held by a stuck task, a small file is still opened and read.
+    #[test]
+    fn a_file_is_opened_without_the_blocking_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.bin"), b"hello").unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        let (started, running) = std::sync::mpsc::channel::<()>();
+        runtime.spawn_blocking(move || {
+            started.send(()).unwrap();
+            let _ = stuck.recv();
+        });
+        running.recv().unwrap();
+        let opened = runtime.block_on(async move {
+            let path = DecodedPath::parse("/a.bin").unwrap();
+            tokio::time::timeout(std::time::Duration::from_secs(5), root.resolve(&path)).await
+        });
+        release.send(()).unwrap();
+        let small = opened.ok().flatten().and_then(|f| f.small);
+        assert_eq!(small.as_deref(), Some(&b"hello"[..]), "the open waited for the blocking pool");
     }
 
     async fn body_of(root: &Root, path: &str, range: Option<&str>) -> (StatusCode, Vec<u8>) {

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Two origin-shim binaries against each other, interleaved: for measuring
+# one change at a time on a machine whose load moves (issue 18). Each binary
+# runs `serve` with a SQLite store of its own on the same 4 KiB file; wrk
+# then alternates between them, small-file single-use links (fresh,
+# pre-minted) and a time-only link, the order of the two flipped every round
+# so neither always goes first. nginx serves the same file in every round as
+# the baseline of issue 18's ratios. Prints one line per run and the load
+# average before each round; not part of the test suite.
+#
+#   bash bench/origin-shim/ab.sh OLD_BINARY NEW_BINARY
+#
+# Needs: wrk, nginx, python3, and a release build of oncelink and the
+# minting helper (bench/origin-shim/run.sh builds them). Knobs: BENCH_DURATION
+# (6s), BENCH_CONNECTIONS (32), BENCH_ROUNDS (3), BENCH_TOKENS (links per
+# binary per round, 60000), BENCH_CASES ("single timed"), BENCH_NGINX (1: also
+# nginx), BENCH_SHIM_ARGS (extra `serve` flags for both binaries).
+set -euo pipefail
+
+[ $# -eq 2 ] || { echo "usage: ab.sh OLD_BINARY NEW_BINARY" >&2; exit 1; }
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here="$repo/bench/origin-shim"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+bins=("$(realpath "$1")" "$(realpath "$2")")
+duration="${BENCH_DURATION:-6s}"
+conns="${BENCH_CONNECTIONS:-32}"
+rounds="${BENCH_ROUNDS:-3}"
+tokens="${BENCH_TOKENS:-60000}"
+cases="${BENCH_CASES:-single timed}"
+with_nginx="${BENCH_NGINX:-1}"
+read -r -a shim_args <<<"${BENCH_SHIM_ARGS:-}"
+oncelink_bin="$target/release/oncelink"
+mint_bin="$target/release/oncelink-mint-many"
+for f in "${bins[@]}" "$oncelink_bin" "$mint_bin"; do
+  [ -x "$f" ] || { echo "ab: $f is not built" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/oncelink-ab.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p "$work/root"
+head -c 4096 /dev/urandom >"$work/root/small.bin"
+"$oncelink_bin" keygen --out "$work/keys.json"
+
+urls=()
+for i in 0 1; do
+  "${bins[$i]}" serve --keys "$work/keys.json" --root "$work/root" --store "sqlite:$work/uses$i.db" --create-store \
+    --listen 127.0.0.1:0 "${shim_args[@]}" >"$work/shim$i.out" 2>"$work/shim$i.log" &
+  pids+=($!)
+  url=""
+  for _ in $(seq 1 200); do
+    url=$(sed -n 's|^listening on \(http://[0-9.:]*\)$|\1|p' "$work/shim$i.out" | head -n1)
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  [ -n "$url" ] || { echo "ab: ${bins[$i]} did not start: $(tail -n 5 "$work/shim$i.log")" >&2; exit 1; }
+  urls+=("$url")
+done
+names=(old new)
+servers=(0 1)
+if [ "$with_nginx" = 1 ]; then
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    server { listen 127.0.0.1:$port; root $work/root; location / { } }
+}
+EOF
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+  pids+=($!)
+  urls+=("http://127.0.0.1:$port")
+  names+=(nginx)
+  servers+=(2)
+  sleep 0.5
+fi
+
+"$mint_bin" --keys "$work/keys.json" --path /small.bin --count 64 >"$work/timed.txt"
+for s in "${servers[@]}"; do
+  wrk -t1 -c4 -d2s -s "$here/targets.lua" "${urls[$s]}" -- "$work/timed.txt" 1 >/dev/null
+done
+
+run() { # ROUND CASE SERVER TARGETS
+  local line
+  line=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$here/targets.lua" "${urls[$3]}" -- "$4" 1 | grep '^{' | tail -n1)
+  python3 - "$1" "$2" "${names[$3]}" "$line" <<'EOF'
+import json, sys
+r, case, name, line = sys.argv[1:]
+w = json.loads(line)
+bad = w["non2xx"] + w["connect_errors"] + w["read_errors"] + w["write_errors"] + w["timeouts"]
+rps = w["requests"] / (w["duration_us"] / 1e6)
+print(f"round {r} {case:6} {name:5} {rps:9.0f} req/s  p50 {w['lat_p50_us']/1000:7.2f}  p90 {w['lat_p90_us']/1000:7.2f}"
+      f"  p99 {w['lat_p99_us']/1000:7.2f}  max {w['lat_max_us']/1000:7.2f} ms  failed {bad}")
+EOF
+}
+
+for r in $(seq 1 "$rounds"); do
+  echo "round $r: load $(cut -d' ' -f1-3 /proc/loadavg)"
+  order=("${servers[@]}")
+  if [ $((r % 2)) -eq 0 ]; then order=(1 0); [ "$with_nginx" = 1 ] && order+=(2); fi
+  for c in $cases; do
+    for s in "${order[@]}"; do
+      case "$c" in
+        single)
+          "$mint_bin" --keys "$work/keys.json" --path /small.bin --count "$tokens" --uses 1 >"$work/single.txt"
+          run "$r" single "$s" "$work/single.txt"
+          ;;
+        timed) run "$r" timed "$s" "$work/timed.txt" ;;
+        *) echo "ab: unknown case $c" >&2; exit 1 ;;
+      esac
+    done
+  done
+done
+echo "end: load $(cut -d' ' -f1-3 /proc/loadavg)"
