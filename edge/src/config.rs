@@ -123,7 +123,7 @@ impl ConfigFile {
         let mut r = Reader::new(json.as_bytes());
         let file = ConfigFile::read(&mut r)?;
         if !r.at_end() {
-            return Err(where_(&r, "not JSON"));
+            return Err(r.located("not JSON"));
         }
         Ok(file)
     }
@@ -201,12 +201,7 @@ fn member(r: &Reader, name: &str, e: JsonError) -> String {
         JsonError::DuplicateField => format!("{name} is given twice"),
         JsonError::MissingField => format!("{name} is missing"),
     };
-    where_(r, &what)
-}
-
-fn where_(r: &Reader, what: &str) -> String {
-    let (line, column) = r.position();
-    format!("{what} at line {line} column {column}")
+    r.located(what)
 }
 
 impl OriginKind {

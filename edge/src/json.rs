@@ -613,13 +613,15 @@ impl<'a> Reader<'a> {
         core::str::from_utf8(&bytes[start..self.at]).map_err(|_| JsonError::Syntax)
     }
 
-    /// Where the reader is, as a text editor counts: line and column
-    /// (columns in bytes), both from 1.
-    pub fn position(&self) -> (usize, usize) {
+    /// `what`, then where the reader is as a text editor counts it (line
+    /// and column, columns in bytes, both from 1), as serde_json placed its
+    /// errors: "… at line L column C". For messages that must never quote
+    /// the input (the config and key files hold secrets).
+    pub fn located(&self, what: impl core::fmt::Display) -> String {
         let done = &self.bytes[..self.at.min(self.bytes.len())];
         let line = 1 + done.iter().filter(|&&b| b == b'\n').count();
         let column = 1 + done.iter().rev().take_while(|&&b| b != b'\n').count();
-        (line, column)
+        format!("{what} at line {line} column {column}")
     }
 
     /// What the next value is, for an error message that names only its

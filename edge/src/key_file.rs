@@ -63,12 +63,12 @@ impl KeyFile {
                     active = Some(r.string().map_err(|e| wrong(r, e, At::Active, Text::WANT))?)
                 }
                 "keys" if keys.is_none() => keys = Some(read_entries(r)?),
-                "active" | "keys" => return Err(at(r, format_args!("{name} is given twice"))),
-                _ => return Err(at(r, "the key file has a field other than active and keys")),
+                "active" | "keys" => return Err(r.located(format_args!("{name} is given twice"))),
+                _ => return Err(r.located("the key file has a field other than active and keys")),
             }
         }
-        let active = active.ok_or_else(|| at(r, "the key file has no active"))?;
-        let keys = keys.ok_or_else(|| at(r, "the key file has no keys"))?;
+        let active = active.ok_or_else(|| r.located("the key file has no active"))?;
+        let keys = keys.ok_or_else(|| r.located("the key file has no keys"))?;
         Ok(KeyFile { active, keys })
     }
 }
@@ -89,32 +89,26 @@ fn read_entries(r: &mut Reader) -> Result<Vec<KeyFileEntry>, String> {
                 "secret" if secret.is_none() => {
                     secret = Some(r.string().map_err(|e| wrong(r, e, At::Secret(i), Text::WANT))?)
                 }
-                "kid" | "secret" => return Err(at(r, format_args!("keys[{i}].{name} is given twice"))),
-                _ => return Err(at(r, format_args!("keys[{i}] has a field other than kid and secret"))),
+                "kid" | "secret" => return Err(r.located(format_args!("keys[{i}].{name} is given twice"))),
+                _ => return Err(r.located(format_args!("keys[{i}] has a field other than kid and secret"))),
             }
         }
-        let kid = kid.ok_or_else(|| at(r, format_args!("keys[{i}] has no kid")))?;
-        let secret = secret.ok_or_else(|| at(r, format_args!("keys[{i}] has no secret")))?;
+        let kid = kid.ok_or_else(|| r.located(format_args!("keys[{i}] has no kid")))?;
+        let secret = secret.ok_or_else(|| r.located(format_args!("keys[{i}] has no secret")))?;
         entries.push(KeyFileEntry { kid, secret });
     }
     Ok(entries)
 }
 
-/// `message` and where the reader is, as serde_json placed its errors.
-fn at(r: &Reader, message: impl fmt::Display) -> String {
-    let (line, column) = r.position();
-    format!("{message} at line {line} column {column}")
-}
-
 fn not_json(r: &Reader) -> String {
-    at(r, "not JSON")
+    r.located("not JSON")
 }
 
 /// The message for a value that is not what `place` needs: names only the
 /// kind of value found, never the value.
 fn wrong(r: &mut Reader, e: JsonError, place: At, want: &str) -> String {
     match (e, r.next_kind()) {
-        (JsonError::WrongType, Some(got)) => at(r, format_args!("{place} must be {want}, not {got}")),
+        (JsonError::WrongType, Some(got)) => r.located(format_args!("{place} must be {want}, not {got}")),
         _ => not_json(r),
     }
 }

@@ -106,7 +106,7 @@ fn seconds(now: f64) -> Result<i64, JsError> {
 #[wasm_bindgen]
 pub fn dynamodb_request(op_json: &str, store_json: &str, creds_json: &str, now: f64) -> Result<String, JsError> {
     let op = read_op(op_json)?;
-    let (store, creds) = event_target(store_json, creds_json)?;
+    let (store, creds) = store_target(store_json, creds_json)?;
     let call = dynamodb::request(&op, &store, &creds, seconds(now)?).map_err(|e| JsError::new(&e.to_string()))?;
     Ok(call.to_json())
 }
@@ -155,7 +155,7 @@ pub fn dynamodb_consume_request(
     now: f64,
 ) -> Result<String, JsError> {
     let op = read_op(op_json)?;
-    let (store, creds) = event_target(store_json, creds_json)?;
+    let (store, creds) = store_target(store_json, creds_json)?;
     let call = dynamodb::request_noting(&op, Some(event), &store, &creds, seconds(now)?)
         .map_err(|e| JsError::new(&e.to_string()))?;
     Ok(call.to_json())
@@ -167,13 +167,14 @@ pub fn dynamodb_consume_request(
 pub fn dynamodb_note_request(note_json: &str, store_json: &str, creds_json: &str, now: f64) -> Result<String, JsError> {
     let note = dynamodb::EventNote::from_json(note_json.as_bytes())
         .map_err(|e| JsError::new(&format!("note: {}", e.code())))?;
-    let (store, creds) = event_target(store_json, creds_json)?;
+    let (store, creds) = store_target(store_json, creds_json)?;
     let call =
         dynamodb::event_request(&note, &store, &creds, seconds(now)?).map_err(|e| JsError::new(&e.to_string()))?;
     Ok(call.to_json())
 }
 
-fn event_target(store_json: &str, creds_json: &str) -> Result<(dynamodb::StoreConfig, dynamodb::Credentials), JsError> {
+/// The table and the credentials every DynamoDB export signs its call for.
+fn store_target(store_json: &str, creds_json: &str) -> Result<(dynamodb::StoreConfig, dynamodb::Credentials), JsError> {
     let store = dynamodb::StoreConfig::from_json(store_json.as_bytes())
         .map_err(|e| JsError::new(&format!("store: {}", e.code())))?;
     // The error is a code: it never quotes a secret.
