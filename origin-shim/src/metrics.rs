@@ -1,6 +1,6 @@
 //! Counters for `--admin-listen`'s `/metrics`, in Prometheus' text format.
 //!
-//! Written by hand: four metric families with small, fixed label sets; a
+//! Written by hand: a few metric families with small, fixed label sets; a
 //! client library would bring a registry, derive macros and a lock crate to
 //! print about forty lines of text. One mutex guards the maps (taken once or
 //! twice per request, never across an await); bytes served are an atomic.
@@ -31,6 +31,8 @@ struct Maps {
     store: BTreeMap<(&'static str, &'static str), Histogram>,
     /// (engine, cause) -> errors.
     store_errors: BTreeMap<(&'static str, &'static str), u64>,
+    /// (event type, kept) -> events written apart from a consume.
+    events: BTreeMap<(&'static str, bool), u64>,
 }
 
 /// The process's counters.
@@ -63,6 +65,16 @@ impl Metrics {
     pub fn store_error(&self, engine: &'static str, cause: &'static str) {
         let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
         *maps.store_errors.entry((engine, cause)).or_default() += 1;
+    }
+
+    /// An event of type `kind` (`link.refused`, ...) handed to the store
+    /// apart from a consume (`kept`), or refused by its full or gone queue
+    /// (not `kept`: the event is lost, the answer stands). A use's own
+    /// `link.used` is written in its consume's transaction and counted with
+    /// the store calls.
+    pub fn event(&self, kind: &'static str, kept: bool) {
+        let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+        *maps.events.entry((kind, kept)).or_default() += 1;
     }
 
     /// `body`, counting its bytes into `oncelink_bytes_served_total` as they
@@ -107,6 +119,14 @@ impl Metrics {
         for ((engine, cause), n) in &maps.store_errors {
             let _ = writeln!(out, "oncelink_store_errors_total{{engine=\"{engine}\",cause=\"{cause}\"}} {n}");
         }
+        out.push_str(
+            "# HELP oncelink_events_total Events handed to the store apart from a use's consume, by type and outcome (kept, or lost to a full queue).\n",
+        );
+        out.push_str("# TYPE oncelink_events_total counter\n");
+        for ((kind, kept), n) in &maps.events {
+            let outcome = if *kept { "kept" } else { "lost" };
+            let _ = writeln!(out, "oncelink_events_total{{type=\"{kind}\",outcome=\"{outcome}\"}} {n}");
+        }
         out.push_str("# HELP oncelink_bytes_served_total Response body bytes sent.\n");
         out.push_str("# TYPE oncelink_bytes_served_total counter\n");
         let _ = writeln!(out, "oncelink_bytes_served_total {}", self.bytes.load(Ordering::Relaxed));
@@ -138,6 +158,9 @@ mod tests {
         m.store_call("sqlite", "consume", Duration::from_millis(30));
         m.store_call("sqlite", "consume", Duration::from_secs(9));
         m.store_error("sqlite", "busy");
+        m.event("link.refused", true);
+        m.event("link.refused", true);
+        m.event("link.revoked", false);
         let text = m.render();
         assert!(text.contains("oncelink_requests_total{reason=\"used_up\",status=\"410\"} 2\n"), "{text}");
         assert!(text.contains("oncelink_requests_total{reason=\"allowed\",status=\"200\"} 1\n"), "{text}");
@@ -146,6 +169,8 @@ mod tests {
         assert!(text.contains("oncelink_store_seconds_bucket{engine=\"sqlite\",op=\"consume\",le=\"+Inf\"} 3\n"));
         assert!(text.contains("oncelink_store_seconds_count{engine=\"sqlite\",op=\"consume\"} 3\n"));
         assert!(text.contains("oncelink_store_errors_total{engine=\"sqlite\",cause=\"busy\"} 1\n"));
+        assert!(text.contains("oncelink_events_total{type=\"link.refused\",outcome=\"kept\"} 2\n"), "{text}");
+        assert!(text.contains("oncelink_events_total{type=\"link.revoked\",outcome=\"lost\"} 1\n"), "{text}");
         assert!(text.contains("oncelink_bytes_served_total 0\n"));
     }
 }

@@ -54,7 +54,10 @@ impl Events {
     pub fn after(&self, state: &EdgeState, request: &Request, step: &Step, now: i64) {
         let Some((event, exp)) = event::for_answer(&state.config, request, step, now) else { return };
         if event.kind != EventType::Used {
-            if let Err(e) = state.store.record_soon(EventRecord::new(event, now, exp, self.retention)) {
+            let kind = event.kind.name();
+            let kept = state.store.record_soon(EventRecord::new(event, now, exp, self.retention));
+            state.metrics.event(kind, kept.is_ok());
+            if let Err(e) = kept {
                 tracing::warn!(cause = %e.code(), detail = %e, "event not recorded");
             }
         }

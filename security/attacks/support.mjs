@@ -77,7 +77,8 @@ export function cli(args, { input, cwd } = {}) {
 
 /**
  * Starts `origin-shim ARGS --listen 127.0.0.1:0` and waits for its
- * `listening on` line. Returns { base, port, stderr(), kill(signal), exited }.
+ * `listening on` line. Returns { base, port, admin(), stderr(), kill(signal),
+ * exited }; admin() resolves to the --admin-listen base URL, when given.
  * Stopped when the test ends.
  */
 export async function startShim(t, args) {
@@ -94,6 +95,13 @@ export async function startShim(t, args) {
     }
   });
   const lines = createInterface({ input: child.stdout });
+  // With --admin-listen, its line follows the first one.
+  const admin = new Promise((ok) => {
+    lines.on('line', (line) => {
+      const m = /^admin listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+      if (m) ok(m[1]);
+    });
+  });
   let timer;
   const base = await new Promise((ok, fail) => {
     timer = setTimeout(() => fail(new Error(`origin-shim did not start: ${stderr}`)), START_TIMEOUT_MS);
@@ -104,7 +112,7 @@ export async function startShim(t, args) {
     exited.then(({ code, signal }) => fail(new Error(`origin-shim exited (${code ?? signal}) before listening: ${stderr}`)));
   }).finally(() => clearTimeout(timer));
   child.stdout.resume();
-  return { base, port: Number(new URL(base).port), stderr: () => stderr, kill: (s) => child.kill(s), exited };
+  return { base, port: Number(new URL(base).port), admin: () => admin, stderr: () => stderr, kill: (s) => child.kill(s), exited };
 }
 
 /** Runs origin-shim to its exit (for start-up refusals); resolves { code, stderr }. */
@@ -183,6 +191,13 @@ export async function recordingUpstream(t) {
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** origin-shim's --admin-listen /metrics text (the shim must be started with --admin-listen). */
+export async function metricsText(shim) {
+  const res = await send(await shim.admin(), '/metrics');
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${res.text}`);
+  return res.text;
 }
 
 /**
