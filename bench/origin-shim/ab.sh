@@ -44,56 +44,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
+die() { echo "ab: $*" >&2; exit 1; }
+. "$here/lib.sh"
+
 mkdir -p "$work/root"
 head -c 4096 /dev/urandom >"$work/root/small.bin"
 "$oncelink_bin" keygen --out "$work/keys.json"
 
 urls=()
 for i in 0 1; do
-  "${bins[$i]}" serve --keys "$work/keys.json" --root "$work/root" --store "sqlite:$work/uses$i.db" --create-store \
-    --listen 127.0.0.1:0 "${shim_args[@]}" >"$work/shim$i.out" 2>"$work/shim$i.log" &
-  pids+=($!)
-  url=""
-  for _ in $(seq 1 200); do
-    url=$(sed -n 's|^listening on \(http://[0-9.:]*\)$|\1|p' "$work/shim$i.out" | head -n1)
-    [ -n "$url" ] && break
-    sleep 0.1
-  done
-  [ -n "$url" ] || { echo "ab: ${bins[$i]} did not start: $(tail -n 5 "$work/shim$i.log")" >&2; exit 1; }
-  urls+=("$url")
+  launch_shim "${bins[$i]}" "$work/shim$i.out" "$work/shim$i.log" --keys "$work/keys.json" --root "$work/root" \
+    --store "sqlite:$work/uses$i.db" --create-store "${shim_args[@]}"
+  urls+=("$started_url")
 done
 names=(old new)
 servers=(0 1)
 if [ "$with_nginx" = 1 ]; then
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  mkdir -p "$work/nginx"
-  cat >"$work/nginx/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes auto;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    server { listen 127.0.0.1:$port; root $work/root; location / { } }
-}
-EOF
-  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-  pids+=($!)
-  urls+=("http://127.0.0.1:$port")
+  start_nginx "$work/root"
+  urls+=("$nginx_url")
   names+=(nginx)
   servers+=(2)
-  sleep 0.5
 fi
 
 "$mint_bin" --keys "$work/keys.json" --path /small.bin --count 64 >"$work/timed.txt"

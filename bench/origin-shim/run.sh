@@ -69,24 +69,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_http() { # URL: wait up to 20 s for any HTTP answer
-  local i
-  for i in $(seq 1 200); do
-    if python3 - "$1" <<'EOF' 2>/dev/null; then return 0; fi
-import sys, urllib.request, urllib.error
-try:
-    urllib.request.urlopen(sys.argv[1], timeout=1)
-except urllib.error.HTTPError:
-    pass
-EOF
-    sleep 0.1
-  done
-  die "nothing answers at $1"
-}
+. "$here/lib.sh"
 
 # The files both servers serve.
 root="$work/root"
@@ -98,51 +81,18 @@ if [ "$only" = all ]; then
 fi
 
 # nginx, configured here, listening on 127.0.0.1 only.
-nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes auto;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    server {
-        listen 127.0.0.1:$nginx_port;
-        root $root;
-        location / { }
-    }
-}
-EOF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
-nginx_url="http://127.0.0.1:$nginx_port"
-wait_http "$nginx_url/small.bin"
+start_nginx "$root"
 
 # origin-shim serve on the same directory, with its SQLite store.
 "$oncelink_bin" keygen --out "$work/keys.json"
-"$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "sqlite:$work/uses.db" --create-store \
-  --listen 127.0.0.1:0 >"$work/shim.out" 2>"$work/shim.log" &
-pids+=($!)
-shim_url=""
-for _ in $(seq 1 200); do
-  shim_url=$(sed -n 's|^listening on \(http://[0-9.:]*\)$|\1|p' "$work/shim.out" | head -n1)
-  [ -n "$shim_url" ] && break
-  sleep 0.1
-done
-[ -n "$shim_url" ] || die "origin-shim did not print its listening line; log: $(tail -n 20 "$work/shim.log")"
+started_url=""
+start_shim() { # STORE OUT LOG [EXTRA...]: origin-shim serve on root with STORE; its URL in $started_url
+  local store=$1 out=$2 log=$3
+  shift 3
+  launch_shim "$shim_bin" "$out" "$log" --keys "$work/keys.json" --root "$root" --store "$store" "$@"
+}
+start_shim "sqlite:$work/uses.db" "$work/shim.out" "$work/shim.log" --create-store
+shim_url=$started_url
 
 # The same server over TLS (issue 13): a self-signed ECDSA P-256 certificate
 # made here, its own SQLite store (one store file per process).
@@ -150,16 +100,9 @@ tls_url=""
 if [ "$only" = all ]; then
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
   -keyout "$work/tls.key" -out "$work/tls.crt" >/dev/null 2>&1 || die "openssl could not make a certificate"
-"$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "sqlite:$work/uses-tls.db" --create-store \
-  --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --listen 127.0.0.1:0 >"$work/tls.out" 2>"$work/tls.log" &
-pids+=($!)
-tls_url=""
-for _ in $(seq 1 200); do
-  tls_url=$(sed -n 's|^listening on \(https://[0-9.:]*\)$|\1|p' "$work/tls.out" | head -n1)
-  [ -n "$tls_url" ] && break
-  sleep 0.1
-done
-[ -n "$tls_url" ] || die "origin-shim (TLS) did not print its listening line; log: $(tail -n 20 "$work/tls.log")"
+start_shim "sqlite:$work/uses-tls.db" "$work/tls.out" "$work/tls.log" --create-store \
+  --tls-cert "$work/tls.crt" --tls-key "$work/tls.key"
+tls_url=$started_url
 fi
 
 # PostgreSQL (issue 12): one cluster started here, and two origin-shim
@@ -167,21 +110,6 @@ fi
 # Skipped when PostgreSQL 15 is not installed (apt-get install -y postgresql).
 pg_bin=/usr/lib/postgresql/15/bin
 pg_urls=()
-started_url=""
-start_shim() { # STORE OUT LOG [EXTRA...]: start origin-shim; its URL in $started_url
-  local store=$1 out=$2 log=$3 url=""
-  shift 3
-  "$shim_bin" serve --keys "$work/keys.json" --root "$root" --store "$store" "$@" \
-    --listen 127.0.0.1:0 >"$out" 2>"$log" &
-  pids+=($!)
-  for _ in $(seq 1 200); do
-    url=$(sed -n 's|^listening on \(http://[0-9.:]*\)$|\1|p' "$out" | head -n1)
-    [ -n "$url" ] && break
-    sleep 0.1
-  done
-  [ -n "$url" ] || die "origin-shim ($store) did not start; log: $(tail -n 20 "$log")"
-  started_url=$url
-}
 if [ -x "$pg_bin/initdb" ] && [ "${BENCH_POSTGRES:-1}" = 1 ] && [ "$only" = all ]; then
   pg_dir=$(mktemp -d /tmp/oncelink-bench-pg.XXXXXX)
   chmod 755 "$pg_dir"

@@ -1,0 +1,78 @@
+# Sourced by run.sh and ab.sh: the nginx baseline, configured the same way for
+# both, and origin-shim started and waited for. The caller defines `work` (its
+# scratch directory), `pids` (an array: every process started here is added,
+# for the caller's cleanup) and `die MESSAGE`.
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # URL: wait up to 20 s for any HTTP answer
+  local i
+  for i in $(seq 1 200); do
+    if python3 - "$1" <<'EOF' 2>/dev/null; then return 0; fi
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError:
+    pass
+EOF
+    sleep 0.1
+  done
+  die "nothing answers at $1"
+}
+
+# start_nginx ROOT: nginx serving ROOT statically on a free 127.0.0.1 port
+# (sendfile on, access log off: its fastest static setup); sets nginx_url.
+start_nginx() {
+  local root=$1 port
+  port=$(free_port)
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $root;
+        location / { }
+    }
+}
+EOF
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+  pids+=($!)
+  nginx_url="http://127.0.0.1:$port"
+  wait_http "$nginx_url/"
+}
+
+# launch_shim BINARY OUT LOG ARGS...: `BINARY serve ARGS --listen
+# 127.0.0.1:0`, stdout to OUT and stderr to LOG; waits up to 20 s for its
+# listening line and sets started_url (http:// or https://).
+launch_shim() {
+  local bin=$1 out=$2 log=$3 url=""
+  shift 3
+  "$bin" serve "$@" --listen 127.0.0.1:0 >"$out" 2>"$log" &
+  pids+=($!)
+  for _ in $(seq 1 200); do
+    url=$(sed -n 's|^listening on \(https\{0,1\}://[0-9.:]*\)$|\1|p' "$out" | head -n1)
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  [ -n "$url" ] || die "$bin serve $* did not start; log: $(tail -n 20 "$log")"
+  started_url=$url
+}
