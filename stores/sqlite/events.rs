@@ -36,13 +36,27 @@ CREATE INDEX IF NOT EXISTS webhook_retries_due ON webhook_retries (target, due_m
 /// Drops the link's oldest events past [`MAX_EVENTS_PER_LINK`].
 pub(super) fn insert(conn: &Connection, record: &EventRecord) -> Result<i64, StoreError> {
     let id = &record.event.data.id;
-    let seq: i64 = conn
-        .prepare_cached("INSERT INTO events (id, at, keep_until, body) VALUES (?1, ?2, ?3, ?4) RETURNING seq")?
-        .query_row(params![id, record.at, record.keep_until, record.event.to_json()], |r| r.get(0))?;
-    conn.prepare_cached(
-        "DELETE FROM events WHERE id = ?1 AND seq <= (SELECT seq FROM events WHERE id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-    )?
-    .execute(params![id, MAX_EVENTS_PER_LINK])?;
+    // The rowid rather than `RETURNING seq`: SQLite collects what a
+    // RETURNING returns in a temporary table of its own.
+    conn.prepare_cached("INSERT INTO events (id, at, keep_until, body) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
+        id,
+        record.at,
+        record.keep_until,
+        record.event.to_json()
+    ])?;
+    let seq = conn.last_insert_rowid();
+    // Counted first: a statement that orders a link's events by `seq`
+    // (`ORDER BY seq`, `max(seq)`) is prepared again by SQLite at each run
+    // once the table is large (its plan depends on the bound id), which was
+    // a quarter of a single-use consume's instructions; `count(*)` is not.
+    let kept: i64 =
+        conn.prepare_cached("SELECT count(*) FROM events WHERE id = ?1")?.query_row(params![id], |r| r.get(0))?;
+    if kept > MAX_EVENTS_PER_LINK {
+        conn.prepare_cached(
+            "DELETE FROM events WHERE id = ?1 AND seq <= (SELECT seq FROM events WHERE id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+        )?
+        .execute(params![id, MAX_EVENTS_PER_LINK])?;
+    }
     Ok(seq)
 }
 

@@ -79,6 +79,12 @@ const ADD_BOUND: &str = "ALTER TABLE records ADD COLUMN bound TEXT";
 /// Raise it with every schema change; an applied step is never edited.
 pub const SCHEMA_VERSION: i64 = 6;
 
+/// How many prepared statements a connection keeps (rusqlite's default is
+/// 16): the store's thread runs 27 distinct cached statements (consumes,
+/// guesses, events, webhook cursors and retries, sends), and one evicted
+/// is parsed and planned again at its next use.
+const STATEMENT_CACHE: usize = 32;
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         match e.sqlite_error_code() {
@@ -157,6 +163,7 @@ impl SqliteStore {
             _ => StoreError::Engine(format!("sqlite store: cannot open {}: {e}", path.display())),
         })?;
         conn.busy_timeout(busy)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Engine(format!(
@@ -475,6 +482,9 @@ impl SqliteStore {
 
 /// The consume of `op` inside an open write transaction.
 fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
+    if let Some(counted) = first_use_in(tx, op)? {
+        return Ok(counted);
+    }
     // Create the record if absent (or extend its expiry) and read it, in one statement.
     let (used, revoked, failures, bound): (i64, bool, i64, Option<String>) = tx
         .prepare_cached(
@@ -508,14 +518,48 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
         "DELETE FROM uses WHERE id = ?1 AND fp >= ?2 AND fp < ?2 || char(1114111) AND substr(fp, 1, ?3) = ?2 AND fp <> ?4",
     )?
     .execute(params![op.id, slot, oncelink_edge::store::SLOT_CHARS as i64, op.fp])?;
+    keep_use(tx, op)?;
+    // The last use of a sent file's link makes the file due (plus grace).
+    sends::after_use(tx, &op.id, used + 1, op.n, op.now)?;
+    Ok(StoreReply::Counted { used: used + 1 })
+}
+
+/// The consume of a link the store has no record of (every use of a
+/// single-use link), in two writes instead of six statements: a new record
+/// is live (not revoked, no failures, bound to no one) and has no uses (a
+/// use is kept only by a consume that counted, which leaves a record, and
+/// `prune` deletes a record's uses with it), so the consume counts whatever
+/// `op` says, unless `n` or `max_failures` is 0. Creates the record at
+/// `used = 1`, keeps the use, and answers `Counted { used: 1 }`; `None`
+/// (having written nothing) when the record exists or the op could not
+/// count on a new one: [`consume_in`] then decides as for any record.
+fn first_use_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<StoreReply>, StoreError> {
+    if op.n == 0 || op.max_failures == Some(0) {
+        return Ok(None);
+    }
+    // The row count, not a RETURNING (which costs a temporary table).
+    let created = tx
+        .prepare_cached(
+            "INSERT INTO records (id, used, revoked, expire_at, failures, bound) VALUES (?1, 1, 0, ?2, 0, ?3)
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![op.id, op.expire_at, op.bind])?;
+    if created == 0 {
+        return Ok(None);
+    }
+    keep_use(tx, op)?;
+    sends::after_use(tx, &op.id, 1, op.n, op.now)?;
+    Ok(Some(StoreReply::Counted { used: 1 }))
+}
+
+/// Keeps `op.fp`'s use at `op.now` (the resume check's `last_use`).
+fn keep_use(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO uses (id, fp, last_use) VALUES (?1, ?2, ?3)
          ON CONFLICT (id, fp) DO UPDATE SET last_use = excluded.last_use",
     )?
     .execute(params![op.id, op.fp, op.now])?;
-    // The last use of a sent file's link makes the file due (plus grace).
-    sends::after_use(tx, &op.id, used + 1, op.n, op.now)?;
-    Ok(StoreReply::Counted { used: used + 1 })
+    Ok(())
 }
 
 /// A checked password guess for `op` inside an open write transaction, a
@@ -937,6 +981,34 @@ mod tests {
             assert_eq!(s.status(ID).unwrap(), record, "{what}: the record is unchanged");
             assert!(file_bytes(&dir) == bytes, "{what}: a byte of the store files changed");
         }
+    }
+
+    #[test]
+    fn a_first_consume_counts_on_a_new_record_only_when_the_link_allows_a_use() {
+        // No use to give (n = 0) or a lock at 0 failures: the record is made
+        // and nothing is counted, as for a record that exists.
+        for (what, zero) in
+            [("n = 0", op(StoreOpKind::Consume, 0, "a", 1000)), ("locked", locked_consume(1, "a", 1000, 0))]
+        {
+            let (_dir, mut s) = store();
+            assert_eq!(s.apply(&zero).unwrap(), not_counted(0, false, None, 0), "{what}");
+            assert_eq!(s.status(ID).unwrap().map(|r| r.used), Some(0), "{what}");
+        }
+        // A new record: counted once, bound to its first client, with its
+        // use kept for the resume and the expiry asked for.
+        let (_dir, mut s) = store();
+        let bound =
+            |fp: &str, bind: &str, now| StoreOp { bind: Some(bind.into()), ..op(StoreOpKind::Consume, 2, fp, now) };
+        assert_eq!(s.apply(&bound("a", "x", 1000)).unwrap(), StoreReply::Counted { used: 1 });
+        let record = Record { used: 1, revoked: false, last_use: Some(1000), failures: 0, expire_at: Some(8200) };
+        assert_eq!(s.status(ID).unwrap(), Some(record));
+        let x = Some("x".to_owned());
+        let resumed =
+            StoreReply::NotCounted { used: 1, revoked: false, last_use: Some(1000), failures: 0, bound: x.clone() };
+        assert_eq!(s.apply(&bound("a", "x", 1010)).unwrap(), resumed, "the same client inside its grace resumes");
+        let elsewhere = StoreReply::NotCounted { used: 1, revoked: false, last_use: None, failures: 0, bound: x };
+        assert_eq!(s.apply(&bound("b", "y", 1020)).unwrap(), elsewhere, "another client of a bound link");
+        assert_eq!(s.apply(&bound("b", "x", 1030)).unwrap(), StoreReply::Counted { used: 2 });
     }
 
     #[test]
