@@ -256,9 +256,12 @@ async function main() {
       ['What', 'oncelink (wasm core)', 'Baseline', 'Ratio (ours / baseline)', 'Target (issue 18)'],
       ['---', '---', '---', '---', '---'],
       ...decideRows.map((r) => [...r, '≤ 1.0×']),
-      ['cold start: import + instantiate + first decision (forged token, no store)', `${fmt(coldOurs)} ms`, `${fmt(coldJs)} ms (pure JS, node:crypto)`, `${fmt(coldOurs / coldJs, 2)}×`, '≤ 1.5×'],
+      // The two cold starts side by side: a refusal never loads the store's
+      // transport (node:http/https, edge/js/transport.mjs), a first consume
+      // pays for it, so the first row alone is not a first download's cold start.
+      ['cold start: import + instantiate + first decision (forged token: no store, the transport not loaded)', `${fmt(coldOurs)} ms`, `${fmt(coldJs)} ms (pure JS, node:crypto)`, `${fmt(coldOurs / coldJs, 2)}×`, '≤ 1.5×'],
+      ['cold start + first consume against moto (loads the transport: node:http/https)', `${fmt(coldOursStore)} ms (Rust-built request + fetch)`, `${fmt(coldSdkStore)} ms (wasm decide + AWS SDK v3 UpdateItem)`, `${fmt(coldOursStore / coldSdkStore, 2)}×`, ''],
       ['cold start, its parts (medians; edge/pkg, not the bundle)', parts.map(([n, ms]) => `${n} ${fmt(ms)} ms`).join('; '), '', '', ''],
-      ['cold start + first consume against moto', `${fmt(coldOursStore)} ms (Rust-built request + fetch)`, `${fmt(coldSdkStore)} ms (wasm decide + AWS SDK v3 UpdateItem)`, `${fmt(coldOursStore / coldSdkStore, 2)}×`, ''],
       ['warm consume against moto (mean of ' + CONSUMES + ')', `${fmt(oursConsume, 2)} ms (whole handler)`, `${fmt(sdkConsume, 2)} ms (SDK UpdateItem only)`, `${fmt(oursConsume / sdkConsume, 2)}×`, ''],
       ['wasm (after wasm-opt), raw', `${wasmBytes} B`, '', '', `≤ 98304 B (96 KiB): ${fmt(wasmBytes / 98304, 2)}× of it`],
       ['Lambda@Edge zip (deflate, deterministic)', `${built.zipBytes} B`, `${jsZip} B (JS checks only) / ${sdkZip} B (ours + SDK client)`, `${fmt(built.zipBytes / jsZip, 1)}× / ${fmt(built.zipBytes / sdkZip, 2)}×`, `≤ 131072 B (128 KiB): ${fmt(built.zipBytes / 131072, 2)}× of it`],

@@ -8,36 +8,49 @@
 // server closes it or IDLE_CLOSE_MS passes. The AWS SDK for JavaScript does
 // the same ("Reuse connections with keep-alive in Node.js", SDK v3 Developer
 // Guide). Only moves bytes: the request is built and signed by the core.
-
-import http from 'node:http';
-import https from 'node:https';
+//
+// node:http and node:https are imported at the first store call, not when the
+// handler loads: compiling them is about 8 ms of a fresh process (Node compiles
+// its own modules on first use), which a forged, expired or time-only request
+// never needs to pay (docs/performance.md, "Fourth session"). Each is imported
+// once and its agent made once, so the connection is still kept per module.
 
 /** An idle connection is closed after this long (below common 60 s server idle limits). */
 export const IDLE_CLOSE_MS = 55_000;
 
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 16, timeout: IDLE_CLOSE_MS }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 16, timeout: IDLE_CLOSE_MS }),
-};
+/** protocol -> Promise<{ lib, agent }>, filled at its first request. */
+const transports = new Map();
+
+function transportFor(protocol) {
+  let transport = transports.get(protocol);
+  if (!transport) {
+    const loading = protocol === 'https:' ? import('node:https') : import('node:http');
+    transport = loading.then(({ default: lib }) => ({
+      lib,
+      agent: new lib.Agent({ keepAlive: true, maxSockets: 16, timeout: IDLE_CLOSE_MS }),
+    }));
+    transports.set(protocol, transport);
+  }
+  return transport;
+}
 
 /**
  * fetch(url, { method, headers: [[name, value]...], body, signal }) ->
  * Promise<{ status, text() }>, the subset of fetch the store uses. Rejects on
  * a transport error or when `signal` aborts.
  */
-export function keepAliveFetch(url, init = {}) {
+export async function keepAliveFetch(url, init = {}) {
+  const target = new URL(url);
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+    throw new Error(`unsupported protocol ${target.protocol}`);
+  }
+  const { lib, agent } = await transportFor(target.protocol);
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const lib = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
-    if (!lib) {
-      reject(new Error(`unsupported protocol ${target.protocol}`));
-      return;
-    }
     const body = init.body === undefined || init.body === null ? null : Buffer.from(init.body);
     const headers = {};
     for (const [name, value] of init.headers ?? []) headers[name] = value;
     if (body) headers['content-length'] = String(body.length);
-    const request = lib.request(target, { method: init.method ?? 'GET', headers, agent: agents[target.protocol] });
+    const request = lib.request(target, { method: init.method ?? 'GET', headers, agent });
     const abort = () => request.destroy(Object.assign(new Error('aborted'), { name: 'AbortError' }));
     request.on('error', (err) => {
       init.signal?.removeEventListener('abort', abort);

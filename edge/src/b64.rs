@@ -4,27 +4,74 @@
 //! characters outside `[A-Za-z0-9_-]`, and zero trailing bits, so that a token
 //! cannot be altered into a different string that verifies the same.
 
-use base64::alphabet::URL_SAFE;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine;
+// Written here rather than through the `base64` crate's general-purpose
+// engine: its encoder and decoder were 6.4 KB of the shipped wasm for the one
+// alphabet and the one padding rule used here (docs/performance.md, "Fourth
+// session"). The crate stays for webhook secrets (standard alphabet), and the
+// tests below hold this codec to it.
 
-const CANONICAL: GeneralPurpose = GeneralPurpose::new(
-    &URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(false),
-);
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Each byte's 6-bit value, or `INVALID`: one load per character on
+/// decide's path (the token's claims and MAC).
+const VALUES: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+const INVALID: u8 = 0xff;
+
+/// The 6-bit value of a base64url character, or `None`.
+fn value(c: u8) -> Option<u32> {
+    match VALUES[usize::from(c)] {
+        INVALID => None,
+        v => Some(u32::from(v)),
+    }
+}
 
 /// Encodes bytes as base64url without padding.
 pub fn encode(bytes: &[u8]) -> String {
-    CANONICAL.encode(bytes)
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let mut group = 0u32;
+        for (i, &b) in chunk.iter().enumerate() {
+            group |= u32::from(b) << (16 - 8 * i);
+        }
+        // n bytes give n + 1 characters: 2, 3 or 4.
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((group >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
 }
 
 /// Decodes canonical base64url; `None` for anything else.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    CANONICAL.decode(text).ok()
+    let text = text.as_bytes();
+    // A final group of one character cannot hold a byte.
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    for chunk in text.chunks(4) {
+        let mut group = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            group |= value(c)? << (18 - 6 * i);
+        }
+        // n characters carry n - 1 bytes; the bits after them must be zero.
+        let bytes = chunk.len() - 1;
+        if group & (0x00ff_ffff >> (8 * bytes)) != 0 {
+            return None;
+        }
+        for i in 0..bytes {
+            out.push((group >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// Lowercase hexadecimal, two digits a byte: digests in logs and in SigV4.
@@ -58,5 +105,63 @@ mod tests {
         assert_eq!(decode("A+8"), None, "standard alphabet");
         assert_eq!(decode("A"), None, "impossible length");
         assert_eq!(decode("AQ "), None, "whitespace");
+        assert_eq!(decode(""), Some(vec![]));
+        assert_eq!(decode("AQI"), Some(vec![1, 2]));
+        assert_eq!(decode("AQJ"), None, "non-zero trailing bits after two bytes");
+        assert_eq!(decode("AQID"), Some(vec![1, 2, 3]));
+        assert_eq!(decode("AQIDB"), None, "impossible length after a full group");
+    }
+
+    /// The base64 crate's engine with the rules this module keeps, as the reference.
+    fn reference() -> base64::engine::GeneralPurpose {
+        use base64::engine::{general_purpose::GeneralPurposeConfig, DecodePaddingMode};
+        base64::engine::GeneralPurpose::new(
+            &base64::alphabet::URL_SAFE,
+            GeneralPurposeConfig::new()
+                .with_encode_padding(false)
+                .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+                .with_decode_allow_trailing_bits(false),
+        )
+    }
+
+    #[test]
+    fn encodes_as_the_base64_crate_does() {
+        use base64::Engine;
+        let engine = reference();
+        for len in 0..70usize {
+            let bytes: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(151).wrapping_add(len as u8)).collect();
+            assert_eq!(encode(&bytes), engine.encode(&bytes), "{len} bytes");
+        }
+        let every: Vec<u8> = (0..=255).collect();
+        assert_eq!(encode(&every), engine.encode(&every));
+    }
+
+    #[test]
+    fn decodes_every_short_string_as_the_base64_crate_does() {
+        use base64::Engine;
+        let engine = reference();
+        // Every string of up to three characters over the alphabet and a few
+        // others (padding, the standard alphabet's, whitespace, non-ASCII),
+        // and every four- and five-character string over a smaller set that
+        // still reaches each trailing-bit case.
+        let wide: Vec<char> = ALPHABET.iter().map(|&c| char::from(c)).chain(['=', '+', '/', ' ', '.', 'é']).collect();
+        let narrow: Vec<char> = "AQgw_-=+".chars().collect();
+        let strings = |set: &[char], len: usize| -> Vec<String> {
+            let mut all = vec![String::new()];
+            for _ in 0..len {
+                all = all.iter().flat_map(|prefix| set.iter().map(move |c| format!("{prefix}{c}"))).collect();
+            }
+            all
+        };
+        let mut cases = Vec::new();
+        for len in 0..=3 {
+            cases.extend(strings(&wide, len));
+        }
+        for len in 4..=6 {
+            cases.extend(strings(&narrow, len));
+        }
+        for case in &cases {
+            assert_eq!(decode(case), engine.decode(case).ok(), "{case:?}");
+        }
     }
 }

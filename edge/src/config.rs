@@ -266,7 +266,10 @@ impl Config {
     /// A configuration with every default.
     pub fn new(keys: KeySet, home_region: &str) -> Result<Config, Error> {
         if !is_valid_region(home_region) {
-            return Err(Error::Config(format!("home_region {home_region:?} is not a region name")));
+            return Err(Error::Config(format!(
+                "home_region {} is not a region name",
+                crate::json::quoted(home_region)
+            )));
         }
         Ok(Config {
             keys,

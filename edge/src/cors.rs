@@ -42,7 +42,8 @@ pub fn check_origin(origin: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::Config(format!(
-            "cors_origins: {origin:?} is not an origin (scheme://host[:port], lowercase, nothing after)"
+            "cors_origins: {} is not an origin (scheme://host[:port], lowercase, nothing after)",
+            crate::json::quoted(origin)
         )))
     }
 }

@@ -305,7 +305,7 @@ pub fn agent(ua: &str) -> &'static str {
     if ua.trim().is_empty() {
         return "none";
     }
-    FAMILIES.iter().find(|(needle, _)| ua.contains(needle)).map_or("other", |(_, family)| family)
+    FAMILIES.iter().find(|(needle, _)| crate::text::contains(ua, needle)).map_or("other", |(_, family)| family)
 }
 
 /// The operating system family of a User-Agent.
@@ -320,7 +320,7 @@ pub fn os(ua: &str) -> &'static str {
         ("Macintosh", "macos"),
         ("Linux", "linux"),
     ];
-    FAMILIES.iter().find(|(needle, _)| ua.contains(needle)).map_or("other", |(_, family)| family)
+    FAMILIES.iter().find(|(needle, _)| crate::text::contains(ua, needle)).map_or("other", |(_, family)| family)
 }
 
 /// A drafted `link.used` ([`draft_use`], as JSON) completed for the

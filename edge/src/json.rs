@@ -769,6 +769,15 @@ impl Default for ObjectWriter {
     }
 }
 
+/// `s` as a JSON string, quotes included: how an error message shows a value
+/// the operator wrote (`{:?}` would keep core's Debug escaper in the wasm for
+/// these messages alone; docs/performance.md, "Fourth session").
+pub(crate) fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    push_string(&mut out, s);
+    out
+}
+
 /// Appends `s` as a JSON string literal, escaped as serde_json escapes it:
 /// `"` and `\`, the short escapes for backspace, form feed, newline,
 /// carriage return and tab, `\u00xx` (lowercase hex) for other control

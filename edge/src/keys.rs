@@ -54,7 +54,7 @@ impl Key {
         }
         if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&secret.len()) {
             return Err(Error::KeyFile(format!(
-                "the secret of {kid:?} is {} bytes; it must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN}",
+                "the secret of \"{kid}\" is {} bytes; it must be {MIN_SECRET_LEN} to {MAX_SECRET_LEN}",
                 secret.len()
             )));
         }
@@ -133,7 +133,7 @@ impl KeySet {
                 other => other,
             })?;
             if keys.iter().any(|k: &Key| k.kid == key.kid) {
-                return Err(at(format!("kid {:?} is listed twice", key.kid)));
+                return Err(at(format!("kid \"{}\" is listed twice", key.kid)));
             }
             keys.push(key);
         }
@@ -147,7 +147,7 @@ impl KeySet {
         }
         let active = keys.iter().position(|k| k.kid == active).ok_or_else(|| {
             Error::KeyFile(if is_valid_kid(active) {
-                format!("active kid {active:?} is not among the keys")
+                format!("active kid \"{active}\" is not among the keys")
             } else {
                 "active must be the kid of one of the keys".to_owned()
             })

@@ -33,6 +33,7 @@ pub mod request;
 pub mod response;
 pub mod secret;
 pub mod store;
+mod text;
 pub mod throttle;
 pub mod time;
 pub mod token;

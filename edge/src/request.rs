@@ -228,14 +228,14 @@ impl Request {
         ["sec-purpose", "purpose", "x-purpose", "x-moz"].iter().any(|name| {
             self.header(name).is_some_and(|v| {
                 let v = v.to_ascii_lowercase();
-                v.contains("prefetch") || v.contains("preview") || v.contains("prerender")
+                ["prefetch", "preview", "prerender"].iter().any(|hint| crate::text::contains(&v, hint))
             })
         })
     }
 
     /// Whether an error body should be HTML (the client accepts `text/html`).
     pub fn wants_html(&self) -> bool {
-        self.header("accept").is_some_and(|a| a.to_ascii_lowercase().contains("text/html"))
+        self.header("accept").is_some_and(|a| crate::text::contains(&a.to_ascii_lowercase(), "text/html"))
     }
 }
 

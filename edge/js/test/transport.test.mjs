@@ -1,11 +1,17 @@
 // The store transport keeps its connection across invocations: a real HTTP
-// server on 127.0.0.1 counts the TCP connections it accepts.
+// server on 127.0.0.1 counts the TCP connections it accepts. And it is loaded
+// at the first store call: a fresh process running the built bundle loads
+// node:http and node:https only when a request needs the store.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { keepAliveFetch } from '../transport.mjs';
+import { buildAndImport, mint, testConfig, TEST_ENV } from './support/bundle.mjs';
 
 let server;
 let url;
@@ -54,5 +60,39 @@ describe('keepAliveFetch', () => {
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(keepAliveFetch(url, { method: 'POST', body: '{}', signal: controller.signal }));
+  });
+});
+
+describe('the transport at cold start', () => {
+  it('is not loaded by a refused, expired or time-only first request, and is by the first store call', async () => {
+    // Nothing listens on port 9: the store call fails fast and is answered 503.
+    const { mod, built, config } = await buildAndImport('transport-cold', testConfig({ endpoint: 'http://127.0.0.1:9' }));
+    const now = Math.floor(Date.now() / 1000);
+    const valid = mint(mod, config, { p: '/f', exp: now + 600, n: 1 });
+    const requests = [
+      ['forged', valid.slice(0, -2) + (valid.endsWith('AA') ? 'BA' : 'AA')],
+      ['expired', mint(mod, config, { p: '/f', exp: now - 600 })],
+      ['time-only', mint(mod, config, { p: '/f', exp: now + 600 })],
+      ['n=1', valid],
+    ];
+    // A fresh process: this test's own process has loaded node:http already.
+    const script = `
+      const m = await import(${JSON.stringify(pathToFileURL(join(built.outDir, 'index.mjs')).href)});
+      const { viewerEvent } = await import(${JSON.stringify(new URL('./support/events.mjs', import.meta.url).href)});
+      m.setLogSink(() => {});
+      const loaded = () => process.moduleLoadList.filter((name) => /^NativeModule (https?|_http_\\w+)$/.test(name));
+      const seen = [];
+      for (const [name, token] of ${JSON.stringify(requests)}) {
+        const r = await m.handler(viewerEvent({ path: '/f', query: 't=' + token }));
+        seen.push([name, r.status ?? 'forward', loaded().length > 0]);
+      }
+      console.log(JSON.stringify(seen));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, ...TEST_ENV } });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)), [
+      ['forged', '403', false],
+      ['expired', '410', false],
+      ['time-only', 'forward', false],
+      ['n=1', '503', true],
+    ]);
   });
 });

@@ -558,7 +558,8 @@ fn signed_call(
 /// Splits `http(s)://host[:port][/]` into the base URL (no trailing slash)
 /// and the Host header value (default ports dropped, as HTTP clients do).
 fn parse_endpoint(endpoint: &str) -> Result<(String, String), RequestError> {
-    let (scheme, rest) = endpoint.split_once("://").ok_or(RequestError::BadEndpoint)?;
+    let at = crate::text::find(endpoint, "://").ok_or(RequestError::BadEndpoint)?;
+    let (scheme, rest) = (&endpoint[..at], &endpoint[at + 3..]);
     let default_port = match scheme {
         "http" => ":80",
         "https" => ":443",
