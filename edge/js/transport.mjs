@@ -12,7 +12,7 @@
 // node:http and node:https are imported at the first store call, not when the
 // handler loads: compiling them is about 8 ms of a fresh process (Node compiles
 // its own modules on first use), which a forged, expired or time-only request
-// never needs to pay (docs/performance.md, "Fourth session"). Each is imported
+// never needs to pay (docs/performance.md, "Issue 18, fourth session: cold start and size"). Each is imported
 // once and its agent made once, so the connection is still kept per module.
 
 /** An idle connection is closed after this long (below common 60 s server idle limits). */

@@ -15,7 +15,7 @@
 //! write, as nginx's `access_log ... buffer= flush=` does. Waking it for each
 //! line (a channel per line, as before) cost a futex wake and a context
 //! switch per request: a fifth of origin-shim's CPU on time-only links
-//! (docs/performance.md, "Fourth session: the request log"). A line reaches
+//! (docs/performance.md, "Issue 18, fourth session: the request log"). A line reaches
 //! stderr at most [`WRITE_EVERY`] after its request, and at exit the guard
 //! writes out what is left.
 
