@@ -771,7 +771,8 @@ impl Default for ObjectWriter {
 
 /// `s` as a JSON string, quotes included: how an error message shows a value
 /// the operator wrote (`{:?}` would keep core's Debug escaper in the wasm for
-/// these messages alone; docs/performance.md, "Fourth session").
+/// these messages alone; docs/performance.md, "Issue 18, fourth session:
+/// cold start and size").
 pub(crate) fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     push_string(&mut out, s);
