@@ -524,6 +524,41 @@ fn a_send_is_seen_and_deleted_only_by_the_key_that_uploaded_it() {
 }
 
 #[test]
+fn a_small_upload_with_a_wrong_key_is_answered_after_its_body_not_before() {
+    // `oncelink send` with a wrong key once said "client error (SendRequest)"
+    // instead of 401: the server answered on the headers and closed while
+    // the client was still writing its body, and the client reported the
+    // write's error. Read to its end first, the body cannot meet a closed
+    // connection.
+    use std::io::{Read, Write};
+    let s = Sends::new();
+    let shim = s.start(&[]);
+    let body = multipart(&[], Some(("x.txt", b"hello")));
+    let head = format!(
+        "POST /api/v1/sends HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer olk_{}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
+        "A".repeat(43),
+        body.len()
+    );
+    let mut client = std::net::TcpStream::connect(shim.addr).unwrap();
+    client.write_all(head.as_bytes()).unwrap();
+    client.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut early = [0u8; 64];
+    let before_body = client.read(&mut early);
+    assert!(
+        before_body.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "answered before the body was sent: {before_body:?} {:?}",
+        String::from_utf8_lossy(&early)
+    );
+    client.write_all(&body).unwrap();
+    client.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut answer = Vec::new();
+    client.read_to_end(&mut answer).unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+    assert!(text.contains("\"unauthorized\""), "{text}");
+}
+
+#[test]
 fn an_upload_over_max_uploads_is_503_busy_before_its_body_is_read_and_the_slot_comes_back() {
     use std::io::Write;
     let s = Sends::new();

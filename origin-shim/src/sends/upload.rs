@@ -26,6 +26,10 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// Room for the multipart framing and text fields over `--max-upload` in a
 /// Content-Length checked before any byte is read.
 const FRAMING: u64 = 64 * 1024;
+/// An upload refused for its key has this much of its body read and
+/// dropped before the answer, for at most [`DRAIN_FOR`]: see [`drain`].
+const DRAIN_BYTES: usize = 64 * 1024;
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A temporary file removed when dropped, unless kept.
 struct Partial(Option<PathBuf>);
@@ -58,7 +62,13 @@ struct Received {
 
 pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response<Body> {
     let started = std::time::Instant::now();
-    let result = receive(&api, req).await;
+    let result = match api.sends.authorize(req.headers()) {
+        Ok(key) => receive(&api, key, req).await,
+        Err(refused) => {
+            drain(req.into_body()).await;
+            Err(refused)
+        }
+    };
     let (status, code) = match &result {
         Ok(_) => (StatusCode::CREATED, "created"),
         Err(e) => (e.status(), e.code()),
@@ -80,9 +90,31 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response<Body>
     }
 }
 
-async fn receive(api: &Api, req: Request) -> Result<serde_json::Value, ApiError> {
+/// Reads and drops up to [`DRAIN_BYTES`] of a body whose key was refused,
+/// for at most [`DRAIN_FOR`], before the 401 is sent. Answered on its
+/// headers alone, a client still sending a small body (`oncelink send` with a
+/// wrong key) wrote into a connection the server had answered and closed,
+/// and reported the write's error, `client error (SendRequest)`, instead of
+/// the 401 (it failed a CI run once). A larger body is cut off as before; a
+/// too-large or busy refusal is not drained: its body is large or its
+/// client is told to come back (`Connection: close`).
+async fn drain(body: Body) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut read = 0;
+    let _ = tokio::time::timeout(DRAIN_FOR, async {
+        while read <= DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
+
+async fn receive(api: &Api, key: String, req: Request) -> Result<serde_json::Value, ApiError> {
     let sends = &api.sends;
-    let key = sends.authorize(req.headers())?;
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > sends.max_upload.saturating_add(FRAMING)) {
