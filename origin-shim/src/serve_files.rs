@@ -104,13 +104,12 @@ pub const SMALL_FILE: u64 = 64 * 1024;
 /// whole path, root included (4 of a small file's 12 syscalls, issue 18).
 fn open_inside(root: &Path, joined: &Path) -> Option<OpenFile> {
     use std::os::unix::fs::OpenOptionsExt;
-    let below = joined.strip_prefix(root).ok()?;
-    let mut dir = root.to_path_buf();
-    let mut parts = below.components().peekable();
-    while let Some(part) = parts.next() {
-        let std::path::Component::Normal(name) = part else { return None };
-        dir.push(name);
-        if parts.peek().is_some() && !std::fs::symlink_metadata(&dir).ok()?.is_dir() {
+    if joined == root || !joined.starts_with(root) {
+        return None;
+    }
+    // The directories below the root that hold the file, deepest first.
+    for dir in joined.parent()?.ancestors().take_while(|dir| *dir != root) {
+        if !std::fs::symlink_metadata(dir).ok()?.is_dir() {
             return None;
         }
     }

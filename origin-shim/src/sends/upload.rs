@@ -92,10 +92,11 @@ pub async fn handle(State(api): State<Arc<Api>>, req: Request) -> Response<Body>
 
 /// Reads and drops up to [`DRAIN_BYTES`] of a body whose key was refused,
 /// for at most [`DRAIN_FOR`], before the 401 is sent. Answered on its
-/// headers alone, a client still sending a small body (`oncelink send` with a
-/// wrong key) wrote into a connection the server had answered and closed,
-/// and reported the write's error, `client error (SendRequest)`, instead of
-/// the 401 (it failed a CI run once). A larger body is cut off as before; a
+/// headers alone, a client still sending a small body can write into a
+/// connection the server has answered and closed, and report the write's
+/// error instead of the 401: the likely cause (not reproduced) of one CI
+/// failure where `oncelink send` with a wrong key said `client error
+/// (SendRequest)`. A larger body is cut off as before; a
 /// too-large or busy refusal is not drained: its body is large or its
 /// client is told to come back (`Connection: close`).
 async fn drain(body: Body) {
