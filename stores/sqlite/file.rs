@@ -6,7 +6,8 @@
 //! passwords, docs/page-mode.md), the password throttle state with its
 //! version (`throttle`, `throttle_version`), the binding of a link bound to
 //! its first downloader (`bound`) and, per client fingerprint, the
-//! time of its last counted use. A consume is a single `BEGIN IMMEDIATE` transaction, so
+//! time of its last counted use (the first in the record itself, the
+//! others in `uses`). A consume is a single `BEGIN IMMEDIATE` transaction, so
 //! concurrent consumers (threads or other processes on the same file) are
 //! serialised by SQLite's write lock and a use is counted at most `n` times.
 //! The database runs in WAL mode with `synchronous=FULL`: when
@@ -44,7 +45,9 @@ CREATE TABLE IF NOT EXISTS records (
     failures  INTEGER NOT NULL DEFAULT 0,
     throttle  TEXT NOT NULL DEFAULT '',
     throttle_version INTEGER NOT NULL DEFAULT 0,
-    bound     TEXT
+    bound     TEXT,
+    use_fp    TEXT,
+    use_at    INTEGER
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uses (
     id       TEXT NOT NULL,
@@ -53,8 +56,14 @@ CREATE TABLE IF NOT EXISTS uses (
     PRIMARY KEY (id, fp)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_expire_at ON records (expire_at);
-CREATE INDEX IF NOT EXISTS uses_last_use ON uses (id, last_use);
 ";
+
+/// Versions 0 to 6 also indexed `uses (id, last_use)`. Every query of
+/// `uses` names the link's id, which the primary key `(id, fp)` finds
+/// (and a link keeps at most 4,096 uses), so the index only cost a leaf
+/// page written at every use, a random one since ids are random: a
+/// fifth of a single-use consume's WAL frames (issue 18). Version 7 drops it.
+const DROP_USES_LAST_USE: &str = "DROP INDEX IF EXISTS uses_last_use";
 
 /// Files made before passwords have no `failures` column: [`migrate`] adds it.
 const ADD_FAILURES: &str = "ALTER TABLE records ADD COLUMN failures INTEGER NOT NULL DEFAULT 0";
@@ -65,6 +74,14 @@ ALTER TABLE records ADD COLUMN throttle_version INTEGER NOT NULL DEFAULT 0;";
 /// Files made before links could be bound to their first downloader have
 /// no `bound` column: [`migrate`] adds it (NULL: bound to no one).
 const ADD_BOUND: &str = "ALTER TABLE records ADD COLUMN bound TEXT";
+/// Files made before version 7 keep every use in `uses`: [`migrate`] adds
+/// the record's own use (NULL: none, so their uses stay where they are).
+/// A link's first use is kept in its record (`use_fp`, `use_at`) instead of
+/// a row of `uses`: one B-tree leaf less to write at every single-use
+/// consume (issue 18). The link's kept uses are that one and its rows in
+/// `uses`; a fingerprint is in one place at most ([`consume_in`]).
+const ADD_RECORD_USE: &str = "ALTER TABLE records ADD COLUMN use_fp TEXT;
+ALTER TABLE records ADD COLUMN use_at INTEGER;";
 
 /// The schema version this binary writes, kept in the file's
 /// `PRAGMA user_version`. 0 is a file made before versions were recorded
@@ -75,9 +92,11 @@ const ADD_BOUND: &str = "ALTER TABLE records ADD COLUMN bound TEXT";
 /// every step only adds what is missing, so either order of landing works):
 /// an older binary must not write into a schema it does not understand.
 /// 5 added the `sends` table (`super::sends`, issue 16), 6 its `owner`
-/// column (a send is managed by the API key that uploaded it).
+/// column (a send is managed by the API key that uploaded it), 7 dropped the
+/// `uses (id, last_use)` index ([`DROP_USES_LAST_USE`]) and added the
+/// record's own use ([`ADD_RECORD_USE`]).
 /// Raise it with every schema change; an applied step is never edited.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// How many prepared statements a connection keeps (rusqlite's default is
 /// 16): the store's thread runs 27 distinct cached statements (consumes,
@@ -250,6 +269,10 @@ impl SqliteStore {
             if !has_column_in(&tx, "sends", "owner")? {
                 tx.execute_batch(super::sends::ADD_OWNER)?;
             }
+            if !has_column(&tx, "use_fp")? {
+                tx.execute_batch(ADD_RECORD_USE)?;
+            }
+            tx.execute_batch(DROP_USES_LAST_USE)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         tx.commit()?;
@@ -486,15 +509,17 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
         return Ok(counted);
     }
     // Create the record if absent (or extend its expiry) and read it, in one statement.
-    let (used, revoked, failures, bound): (i64, bool, i64, Option<String>) = tx
+    let (used, revoked, failures, bound, kept): (i64, bool, i64, Option<String>, RecordUse) = tx
         .prepare_cached(
             "INSERT INTO records (id, used, revoked, expire_at, failures) VALUES (?1, 0, 0, ?2, 0)
              ON CONFLICT (id) DO UPDATE SET expire_at = max(coalesce(expire_at, excluded.expire_at), excluded.expire_at)
-             RETURNING used, revoked, failures, bound",
+             RETURNING used, revoked, failures, bound, use_fp, use_at",
         )?
-        .query_row(params![op.id, op.expire_at], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        .query_row(params![op.id, op.expire_at], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, RecordUse::from_row(r, 4)?))
+        })?;
     let (used, failures) = (to_u32(used, "used")?, to_u32(failures, "failures")?);
-    let last_use = last_use_of(tx, op)?;
+    let last_use = last_use_of(tx, op, &kept)?;
     let resuming = last_use.is_some_and(|t| t >= op.resume_after);
     let locked = op.max_failures.is_some_and(|max| failures >= max);
     // A bound link counts only for the client it is bound to (or binds now).
@@ -503,13 +528,31 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
         let bound = bound.filter(|_| op.bind.is_some());
         return Ok(StoreReply::NotCounted { used, revoked, last_use, failures, bound });
     }
-    tx.prepare_cached("UPDATE records SET used = used + 1, bound = coalesce(bound, ?2) WHERE id = ?1")?
-        .execute(params![op.id, op.bind])?;
-    // Only uses that can still resume need keeping (through the
-    // (id, last_use) index, each consume deletes only what went stale), and
+    // Only uses that can still resume need keeping (each consume deletes
+    // what went stale among the link's own uses, found by the key), and
     // at most one per slot (oncelink_edge::store::slot): another fingerprint
     // in this one's slot is forgotten, so the record holds at most 4,096
     // uses whatever n is and however many clients share one grace window.
+    // The record's own use follows the same rules; it is renewed when it is
+    // `op.fp`'s, and once gone it is not refilled (later uses go to `uses`),
+    // so a fingerprint is never in both places.
+    let renewed = kept.fp.as_deref() == Some(op.fp.as_str());
+    let kept = if renewed {
+        RecordUse { fp: Some(op.fp.clone()), at: Some(op.now) }
+    } else {
+        match (kept.fp, kept.at) {
+            (Some(fp), Some(at))
+                if at >= op.resume_after && oncelink_edge::store::slot(&fp) != oncelink_edge::store::slot(&op.fp) =>
+            {
+                RecordUse { fp: Some(fp), at: Some(at) }
+            }
+            _ => RecordUse::default(),
+        }
+    };
+    tx.prepare_cached(
+        "UPDATE records SET used = used + 1, bound = coalesce(bound, ?2), use_fp = ?3, use_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![op.id, op.bind, kept.fp, kept.at])?;
     // The range on the (id, fp) key finds the slot's rows; substr (which
     // counts characters, as the slot does) makes the match exact.
     tx.prepare_cached("DELETE FROM uses WHERE id = ?1 AND last_use < ?2")?.execute(params![op.id, op.resume_after])?;
@@ -518,21 +561,24 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
         "DELETE FROM uses WHERE id = ?1 AND fp >= ?2 AND fp < ?2 || char(1114111) AND substr(fp, 1, ?3) = ?2 AND fp <> ?4",
     )?
     .execute(params![op.id, slot, oncelink_edge::store::SLOT_CHARS as i64, op.fp])?;
-    keep_use(tx, op)?;
+    if !renewed {
+        keep_use(tx, op)?;
+    }
     // The last use of a sent file's link makes the file due (plus grace).
     sends::after_use(tx, &op.id, used + 1, op.n, op.now)?;
     Ok(StoreReply::Counted { used: used + 1 })
 }
 
 /// The consume of a link the store has no record of (every use of a
-/// single-use link), in two writes instead of six statements: a new record
+/// single-use link), in one write instead of six statements: a new record
 /// is live (not revoked, no failures, bound to no one) and has no uses (a
 /// use is kept only by a consume that counted, which leaves a record, and
 /// `prune` deletes a record's uses with it), so the consume counts whatever
 /// `op` says, unless `n` or `max_failures` is 0. Creates the record at
 /// `used = 1`, keeps the use, and answers `Counted { used: 1 }`; `None`
 /// (having written nothing) when the record exists or the op could not
-/// count on a new one: [`consume_in`] then decides as for any record.
+/// count on a new one: [`consume_in`] then decides as for any record. The
+/// use is kept in the record itself (`use_fp`, `use_at`), not in `uses`.
 fn first_use_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<StoreReply>, StoreError> {
     if op.n == 0 || op.max_failures == Some(0) {
         return Ok(None);
@@ -540,19 +586,19 @@ fn first_use_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<S
     // The row count, not a RETURNING (which costs a temporary table).
     let created = tx
         .prepare_cached(
-            "INSERT INTO records (id, used, revoked, expire_at, failures, bound) VALUES (?1, 1, 0, ?2, 0, ?3)
+            "INSERT INTO records (id, used, revoked, expire_at, failures, bound, use_fp, use_at)
+             VALUES (?1, 1, 0, ?2, 0, ?3, ?4, ?5)
              ON CONFLICT (id) DO NOTHING",
         )?
-        .execute(params![op.id, op.expire_at, op.bind])?;
+        .execute(params![op.id, op.expire_at, op.bind, op.fp, op.now])?;
     if created == 0 {
         return Ok(None);
     }
-    keep_use(tx, op)?;
     sends::after_use(tx, &op.id, 1, op.n, op.now)?;
     Ok(Some(StoreReply::Counted { used: 1 }))
 }
 
-/// Keeps `op.fp`'s use at `op.now` (the resume check's `last_use`).
+/// Keeps `op.fp`'s use at `op.now` (the resume check's `last_use`) in `uses`.
 fn keep_use(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO uses (id, fp, last_use) VALUES (?1, ?2, ?3)
@@ -616,23 +662,41 @@ fn guard_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, 
 
 /// The read of `op` for a resume or a page (changes nothing).
 fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
-    let record: Option<(i64, bool, i64, Option<String>)> = tx
-        .prepare_cached("SELECT used, revoked, failures, bound FROM records WHERE id = ?1")?
-        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    let record: Option<(i64, bool, i64, Option<String>, RecordUse)> = tx
+        .prepare_cached("SELECT used, revoked, failures, bound, use_fp, use_at FROM records WHERE id = ?1")?
+        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, RecordUse::from_row(r, 4)?)))
         .optional()?;
-    let last_use = last_use_of(tx, op)?;
-    let (used, revoked, failures, bound) = match record {
-        Some((used, revoked, failures, bound)) => {
-            (to_u32(used, "used")?, revoked, to_u32(failures, "failures")?, bound)
+    let (used, revoked, failures, bound, kept) = match record {
+        Some((used, revoked, failures, bound, kept)) => {
+            (to_u32(used, "used")?, revoked, to_u32(failures, "failures")?, bound, kept)
         }
-        None => (0, false, 0, None),
+        None => (0, false, 0, None, RecordUse::default()),
     };
+    let last_use = last_use_of(tx, op, &kept)?;
     // The binding is answered to the ops of a bound link only.
     let bound = bound.filter(|_| op.bind.is_some());
     Ok(StoreReply::NotCounted { used, revoked, last_use, failures, bound })
 }
 
-fn last_use_of(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<i64>, StoreError> {
+/// The use a record keeps itself (`use_fp`, `use_at`; both NULL: none).
+#[derive(Default)]
+struct RecordUse {
+    fp: Option<String>,
+    at: Option<i64>,
+}
+
+impl RecordUse {
+    /// Columns `first` and `first + 1` of `row`.
+    fn from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RecordUse> {
+        Ok(RecordUse { fp: row.get(first)?, at: row.get(first + 1)? })
+    }
+}
+
+/// `op.fp`'s last kept use: the record's own, or its row in `uses`.
+fn last_use_of(tx: &rusqlite::Transaction<'_>, op: &StoreOp, kept: &RecordUse) -> Result<Option<i64>, StoreError> {
+    if kept.fp.as_deref() == Some(op.fp.as_str()) {
+        return Ok(kept.at);
+    }
     Ok(tx
         .prepare_cached("SELECT last_use FROM uses WHERE id = ?1 AND fp = ?2")?
         .query_row(params![op.id, op.fp], |r| r.get(0))
@@ -640,16 +704,19 @@ fn last_use_of(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<Option<i6
 }
 
 fn read_record(tx: &rusqlite::Transaction<'_>, id: &str) -> Result<Option<Record>, StoreError> {
-    let row: Option<(i64, bool, Option<i64>, i64)> = tx
-        .query_row("SELECT used, revoked, expire_at, failures FROM records WHERE id = ?1", params![id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    /// used, revoked, expire_at, failures, use_at
+    type Row = (i64, bool, Option<i64>, i64, Option<i64>);
+    let row: Option<Row> = tx
+        .query_row("SELECT used, revoked, expire_at, failures, use_at FROM records WHERE id = ?1", params![id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?;
-    let Some((used, revoked, expire_at, failures)) = row else {
+    let Some((used, revoked, expire_at, failures, own_use)) = row else {
         return Ok(None);
     };
-    let last_use: Option<i64> =
+    let in_uses: Option<i64> =
         tx.query_row("SELECT max(last_use) FROM uses WHERE id = ?1", params![id], |r| r.get(0))?;
+    let last_use = own_use.max(in_uses);
     Ok(Some(Record {
         used: to_u32(used, "used")?,
         revoked,
@@ -1186,6 +1253,77 @@ mod tests {
         let new = s.send_status("BBBBBBBBBBBBBBBBBBBBBB").unwrap().unwrap().send;
         assert_eq!(new.owner.as_deref(), Some("alice"));
         assert!(new.owned_by("alice") && !new.owned_by("bob"));
+    }
+
+    #[test]
+    fn a_first_use_is_kept_in_the_record_and_follows_the_rules_of_uses() {
+        let (_dir, mut s) = store();
+        let kept = |s: &SqliteStore| -> (Option<String>, Vec<String>) {
+            let own = s.conn.query_row("SELECT use_fp FROM records WHERE id = ?1", [ID], |r| r.get(0)).unwrap();
+            let mut st = s.conn.prepare("SELECT fp FROM uses WHERE id = ?1 ORDER BY fp").unwrap();
+            (own, st.query_map([ID], |r| r.get(0)).unwrap().map(Result::unwrap).collect())
+        };
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 9, "aa1", 1000)).unwrap(), StoreReply::Counted { used: 1 });
+        assert_eq!(kept(&s), (Some("aa1".into()), vec![]), "the first use is in the record, not in uses");
+        // Another client in another slot goes to uses; the first one's resume is still found.
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 9, "bb1", 1010)).unwrap(), StoreReply::Counted { used: 2 });
+        assert_eq!(kept(&s), (Some("aa1".into()), vec!["bb1".into()]));
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 9, "aa1", 1020)).unwrap(), not_counted(2, false, Some(1000), 0));
+        assert_eq!(s.apply(&op(StoreOpKind::Resume, 9, "aa1", 1020)).unwrap(), not_counted(2, false, Some(1000), 0));
+        assert_eq!(s.status(ID).unwrap().unwrap().last_use, Some(1010), "status: the latest of both places");
+        // Past its grace window the record's own client counts again, renewed in place.
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 9, "aa1", 1611)).unwrap(), StoreReply::Counted { used: 3 });
+        assert_eq!(kept(&s), (Some("aa1".into()), vec![]), "renewed in the record; bb1 went stale");
+        assert_eq!(s.status(ID).unwrap().unwrap().last_use, Some(1611));
+        // A client in the same slot replaces it, and it is not refilled after.
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 9, "aa2", 1612)).unwrap(), StoreReply::Counted { used: 4 });
+        assert_eq!(kept(&s), (None, vec!["aa2".into()]), "one use per slot");
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 9, "aa1", 1613)).unwrap(), StoreReply::Counted { used: 5 });
+        assert_eq!(kept(&s), (None, vec!["aa1".into()]));
+        // A stale record use is dropped by the next count of anyone.
+        let (_dir, mut s) = store();
+        s.apply(&op(StoreOpKind::Consume, 9, "aa1", 1000)).unwrap();
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 9, "cc1", 1700)).unwrap(), StoreReply::Counted { used: 2 });
+        assert_eq!(kept(&s), (None, vec!["cc1".into()]));
+        assert_eq!(s.apply(&op(StoreOpKind::Resume, 9, "aa1", 1701)).unwrap(), not_counted(2, false, None, 0));
+    }
+
+    #[test]
+    fn a_version_6_file_loses_the_uses_last_use_index_and_keeps_its_uses() {
+        let (dir, mut s) = store();
+        let path = dir.path().join("s.db");
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "a", 1000)).unwrap(), StoreReply::Counted { used: 1 });
+        drop(s);
+        let index = |p: &Path| -> i64 {
+            Connection::open(p)
+                .unwrap()
+                .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'uses_last_use'", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(index(&path), 0, "a new file has no uses_last_use index");
+        {
+            // The file as schema 6 left it: the index on uses (id, last_use).
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("CREATE INDEX uses_last_use ON uses (id, last_use)").unwrap();
+            c.pragma_update(None, "user_version", 6).unwrap();
+        }
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(index(&path), 0, "opening a version 6 file drops the index");
+        let version: i64 = s.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        // The use kept before is still found: a resume inside the grace window, then a count after it.
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "a", 1100)).unwrap(), not_counted(1, false, Some(1000), 0));
+        assert_eq!(s.apply(&op(StoreOpKind::Consume, 3, "a", 1601)).unwrap(), StoreReply::Counted { used: 2 });
+        // The stale-use delete finds a link's uses by the primary key, not by a scan of every use.
+        let plan: Vec<String> = s
+            .conn
+            .prepare("EXPLAIN QUERY PLAN DELETE FROM uses WHERE id = ?1 AND last_use < ?2")
+            .unwrap()
+            .query_map(params!["x", 0], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(plan.iter().any(|p| p.contains("PRIMARY KEY (id=?)")), "{plan:?}");
     }
 
     #[test]
