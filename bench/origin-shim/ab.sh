@@ -38,8 +38,16 @@ done
 work=$(mktemp -d /tmp/oncelink-ab.XXXXXX)
 pids=()
 cleanup() {
+  local status=$?
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # A failed run keeps the servers' logs (one run of an earlier session
+  # lost wrk's connection to a binary, and its log went with $work).
+  if [ "$status" -ne 0 ]; then
+    kept=$(mktemp -d /tmp/oncelink-ab-failed.XXXXXX)
+    cp "$work"/*.log "$work"/*.out "$kept"/ 2>/dev/null || true
+    echo "ab: failed; the servers' logs are kept in $kept" >&2
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -52,10 +60,12 @@ head -c 4096 /dev/urandom >"$work/root/small.bin"
 "$oncelink_bin" keygen --out "$work/keys.json"
 
 urls=()
+shim_pids=()
 for i in 0 1; do
   launch_shim "${bins[$i]}" "$work/shim$i.out" "$work/shim$i.log" --keys "$work/keys.json" --root "$work/root" \
     --store "sqlite:$work/uses$i.db" --create-store "${shim_args[@]}"
   urls+=("$started_url")
+  shim_pids+=("${pids[-1]}")
 done
 names=(old new)
 servers=(0 1)
@@ -74,6 +84,10 @@ done
 run() { # ROUND CASE SERVER TARGETS
   local line
   line=$(wrk -t1 -c"$conns" -d"$duration" --latency -s "$here/targets.lua" "${urls[$3]}" -- "$4" 1 | grep '^{' | tail -n1)
+  if [ "$3" -lt 2 ] && ! kill -0 "${shim_pids[$3]}" 2>/dev/null; then
+    wait "${shim_pids[$3]}" && status=0 || status=$?
+    die "the ${names[$3]} binary exited (status $status) during round $1; its log, request lines left out: $(grep -v ' INFO request ' "$work/shim$3.log" | tail -n 20)"
+  fi
   python3 - "$1" "$2" "${names[$3]}" "$line" <<'EOF'
 import json, sys
 r, case, name, line = sys.argv[1:]
