@@ -682,7 +682,7 @@ impl ObjectWriter {
 
     fn key(&mut self, key: &str) {
         // Right after a `{` (this object's or a nested one's) no comma.
-        if self.out.last() != Some(&b'{') {
+        if !matches!(self.out.last(), Some(b'{')) {
             self.out.push(b',');
         }
         write_string(&mut self.out, key);
