@@ -963,8 +963,10 @@ fn forward_for(config: &Config, request: &Request, claims: &Claims, source: Toke
             OriginKind::Header => set_headers.push((DISPOSITION_HEADER.to_owned(), value)),
         }
     }
-    let mut remove_headers: Vec<String> =
-        request.headers.keys().map(|k| k.to_ascii_lowercase()).filter(|k| k.starts_with(OWN_HEADER_PREFIX)).collect();
+    // Only the names that match are lowercased (a browser sends a dozen headers, none of them ours).
+    let ours =
+        |k: &&String| k.get(..OWN_HEADER_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(OWN_HEADER_PREFIX));
+    let mut remove_headers: Vec<String> = request.headers.keys().filter(ours).map(|k| k.to_ascii_lowercase()).collect();
     if source == TokenSource::Header {
         remove_headers.push("authorization".to_owned());
     }
