@@ -52,6 +52,8 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     // character's value has its top bit set), rather than a push per byte:
     // decide decodes every token's claims and MAC (docs/performance.md,
     // "Issue 18, fifth session: decide's time in wasm").
+    // `resize` rather than `vec![0; n]`: the same count, 35 B less wasm (no zeroed-allocation path).
+    #[allow(clippy::slow_vector_initialization)]
     let mut out = Vec::new();
     out.resize(text.len() / 4 * 3 + (text.len() % 4).saturating_sub(1), 0u8);
     let (mut i, mut o) = (0, 0);
