@@ -13,6 +13,12 @@
 // defaults to 1000 (about 5 minutes in all on a quiet machine); at N = 100
 // V8 was still tiering up inside the window and the counts read 2.7x (valid)
 // and 2.6x (forged) the steady ones: keep N at 1000 or more.
+//
+// The counted node runs with V8's compilers on its main thread and fixed
+// seeds (`V8_FLAGS` below): with background compilation, how much of the
+// window ran before optimised code arrived depended on the machine's load,
+// and two counts of one build differed by up to 20% (docs/performance.md,
+// "Issue 18, fifth session: decide's time in wasm").
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -54,9 +60,12 @@ if (process.argv[2] === '--run') {
 } else {
   const n = Number(arg('--n', '1000'));
   const pkg = resolve(arg('--pkg', join(root, 'edge/pkg')));
+  // Wasm straight to the optimising tier, every compile on the main thread,
+  // fixed hash and random seeds: the same build counts the same.
+  const V8_FLAGS = ['--no-liftoff', '--single-threaded', '--hash-seed=1', '--random-seed=1'];
   const count = (who, which, times) => {
     const out = join(tmpdir(), `oncelink-callgrind-${process.pid}`);
-    const args = ['--tool=callgrind', '--smc-check=all', `--callgrind-out-file=${out}`, process.execPath, '--no-warnings', fileURLToPath(import.meta.url), '--run', pkg, who, which, String(times)];
+    const args = ['--tool=callgrind', '--smc-check=all', `--callgrind-out-file=${out}`, process.execPath, ...V8_FLAGS, '--no-warnings', fileURLToPath(import.meta.url), '--run', pkg, who, which, String(times)];
     const run = spawnSync('valgrind', args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
     rmSync(out, { force: true });
     const collected = /Collected : (\d+)/.exec(run.stderr ?? '');

@@ -472,17 +472,16 @@ impl Guess {
 }
 
 impl Then {
-    /// The continuation as serde_json writes the externally tagged [`Then`].
-    fn to_json(&self) -> String {
-        let w = ObjectWriter::new();
+    /// Adds the continuation's members as serde_json writes the externally
+    /// tagged [`Then`].
+    fn write(&self, w: ObjectWriter) -> ObjectWriter {
         match self {
-            Then::Forward(forward) => w.raw("forward", &forward.write(ObjectWriter::new()).finish()),
+            Then::Forward(forward) => w.object("forward", |w| forward.write(w)),
             Then::Page(view) => w.raw("page", &view.to_json()),
             Then::Guess(guess) => w.raw("guess", &guess.to_json()),
             Then::WrongPassword(view) => w.raw("wrong_password", &view.to_json()),
             Then::PassIssued(location) => w.str("pass_issued", location),
         }
-        .finish()
     }
 
     /// Reads a continuation as serde_json reads the externally tagged
@@ -518,11 +517,11 @@ impl Then {
 }
 
 impl Pending {
-    /// The pending decision as serde_json writes it.
-    fn to_json(&self) -> String {
-        let mut w = ObjectWriter::new()
-            .raw("op", &self.op.to_json())
-            .raw("then", &self.then.to_json())
+    /// Adds the pending decision's members as serde_json writes them.
+    fn write(&self, w: ObjectWriter) -> ObjectWriter {
+        let mut w = w
+            .object("op", |w| self.op.write(w))
+            .object("then", |w| self.then.write(w))
             .bool("html", self.html)
             .str("id_hash", &self.id_hash);
         if let Some(max) = self.max_failures {
@@ -534,7 +533,7 @@ impl Pending {
         if !self.cors.is_empty() {
             w = w.string_pairs("cors", &self.cors);
         }
-        w.finish()
+        w
     }
 
     /// Reads a pending decision as serde_json reads it into [`Pending`],
@@ -578,11 +577,12 @@ impl Step {
     /// The step as serde_json writes the internally tagged [`Step`], without
     /// serde (`crate::json::ObjectWriter`): the JSON every host reads.
     pub fn to_json(&self) -> String {
-        let w = ObjectWriter::new();
+        // A refusal is about 400 bytes (its body escaped inside), a need_store 420.
+        let w = ObjectWriter::with_capacity(512);
         match self {
             Step::Respond(response) => response.write(w.str("step", "respond")),
             Step::Forward(forward) => forward.write(w.str("step", "forward")),
-            Step::NeedStore { pending } => w.str("step", "need_store").raw("pending", &pending.to_json()),
+            Step::NeedStore { pending } => w.str("step", "need_store").object("pending", |w| pending.write(w)),
             Step::NeedBody { pending } => w.str("step", "need_body").raw("pending", &pending.to_json()),
             Step::NeedFileSize { path, pending } => {
                 w.str("step", "need_file_size").str("path", path).raw("pending", &pending.to_json())
@@ -963,8 +963,10 @@ fn forward_for(config: &Config, request: &Request, claims: &Claims, source: Toke
             OriginKind::Header => set_headers.push((DISPOSITION_HEADER.to_owned(), value)),
         }
     }
-    let mut remove_headers: Vec<String> =
-        request.headers.keys().map(|k| k.to_ascii_lowercase()).filter(|k| k.starts_with(OWN_HEADER_PREFIX)).collect();
+    // Only the names that match are lowercased (a browser sends a dozen headers, none of them ours).
+    let ours =
+        |k: &&String| k.get(..OWN_HEADER_PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(OWN_HEADER_PREFIX));
+    let mut remove_headers: Vec<String> = request.headers.keys().filter(ours).map(|k| k.to_ascii_lowercase()).collect();
     if source == TokenSource::Header {
         remove_headers.push("authorization".to_owned());
     }

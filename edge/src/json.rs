@@ -23,6 +23,7 @@
 //! The reader pulls one token at a time and allocates only the strings it
 //! returns.
 
+use crate::text::from_written;
 use std::borrow::Cow;
 
 /// Why a JSON document is not the shape asked for. Each variant has a stable
@@ -72,10 +73,16 @@ impl<'a> Reader<'a> {
         Reader { bytes, at: 0 }
     }
 
+    // These three inlined everywhere: at opt-level "z" each was a call per
+    // byte read; inlined, a valid decide counts 2.3% fewer instructions, a
+    // forged one 1.7%, for 226 B of wasm (docs/performance.md, "Issue 18,
+    // fifth session: decide's time in wasm").
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    #[inline(always)]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.at += 1;
@@ -83,6 +90,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next byte that is not whitespace, not consumed.
+    #[inline(always)]
     fn peek_token(&mut self) -> Option<u8> {
         self.skip_ws();
         self.peek()
@@ -653,43 +661,65 @@ pub fn set<T>(slot: &mut Option<T>, value: T) -> Result<(), JsonError> {
 /// given: callers replacing a `serde_json::json!` object give them sorted by
 /// key, as its map is.
 pub struct ObjectWriter {
-    out: String,
+    // Bytes, made text once at `finish` (`crate::text::from_written`):
+    // only `&str`s and ASCII go in.
+    out: Vec<u8>,
 }
 
 impl ObjectWriter {
     /// An empty object.
     pub fn new() -> ObjectWriter {
-        ObjectWriter { out: String::from("{") }
+        ObjectWriter::with_capacity(64)
+    }
+
+    /// An empty object whose text is expected to reach about `bytes`: one
+    /// allocation instead of one per doubling (a step is 400 bytes).
+    pub fn with_capacity(bytes: usize) -> ObjectWriter {
+        let mut out = Vec::with_capacity(bytes);
+        out.push(b'{');
+        ObjectWriter { out }
     }
 
     fn key(&mut self, key: &str) {
-        if self.out.len() > 1 {
-            self.out.push(',');
+        // Right after a `{` (this object's or a nested one's) no comma.
+        if !matches!(self.out.last(), Some(b'{')) {
+            self.out.push(b',');
         }
-        push_string(&mut self.out, key);
-        self.out.push(':');
+        write_string(&mut self.out, key);
+        self.out.push(b':');
+    }
+
+    /// A nested object member, written by `members` into the same text
+    /// (no string of its own to copy in, as [`ObjectWriter::raw`] would).
+    pub fn object(mut self, key: &str, members: impl FnOnce(ObjectWriter) -> ObjectWriter) -> ObjectWriter {
+        self.key(key);
+        self.out.push(b'{');
+        let mut w = members(self);
+        w.out.push(b'}');
+        w
     }
 
     /// A string member.
     pub fn str(mut self, key: &str, value: &str) -> ObjectWriter {
         self.key(key);
-        push_string(&mut self.out, value);
+        write_string(&mut self.out, value);
         self
     }
 
     /// An integer member.
     pub fn int(mut self, key: &str, value: i64) -> ObjectWriter {
-        use core::fmt::Write;
         self.key(key);
-        let _ = write!(self.out, "{value}");
+        if value < 0 {
+            self.out.push(b'-');
+        }
+        write_digits(&mut self.out, value.unsigned_abs());
         self
     }
 
     /// An unsigned integer member.
     pub fn uint(mut self, key: &str, value: u64) -> ObjectWriter {
-        use core::fmt::Write;
         self.key(key);
-        let _ = write!(self.out, "{value}");
+        write_digits(&mut self.out, value);
         self
     }
 
@@ -722,21 +752,21 @@ impl ObjectWriter {
     /// A member whose value is already JSON text (a nested object).
     pub fn raw(mut self, key: &str, json: &str) -> ObjectWriter {
         self.key(key);
-        self.out.push_str(json);
+        self.out.extend_from_slice(json.as_bytes());
         self
     }
 
     /// An array of strings.
     pub fn strings(mut self, key: &str, values: &[String]) -> ObjectWriter {
         self.key(key);
-        self.out.push('[');
+        self.out.push(b'[');
         for (i, value) in values.iter().enumerate() {
             if i > 0 {
-                self.out.push(',');
+                self.out.push(b',');
             }
-            push_string(&mut self.out, value);
+            write_string(&mut self.out, value);
         }
-        self.out.push(']');
+        self.out.push(b']');
         self
     }
 
@@ -744,22 +774,25 @@ impl ObjectWriter {
     /// `Vec<(String, String)>`.
     pub fn string_pairs(mut self, key: &str, pairs: &[(String, String)]) -> ObjectWriter {
         self.key(key);
-        self.out.push('[');
+        self.out.push(b'[');
         for (i, (name, value)) in pairs.iter().enumerate() {
-            self.out.push_str(if i > 0 { ",[" } else { "[" });
-            push_string(&mut self.out, name);
-            self.out.push(',');
-            push_string(&mut self.out, value);
-            self.out.push(']');
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.push(b'[');
+            write_string(&mut self.out, name);
+            self.out.push(b',');
+            write_string(&mut self.out, value);
+            self.out.push(b']');
         }
-        self.out.push(']');
+        self.out.push(b']');
         self
     }
 
     /// The object's text.
     pub fn finish(mut self) -> String {
-        self.out.push('}');
-        self.out
+        self.out.push(b'}');
+        from_written(self.out)
     }
 }
 
@@ -767,6 +800,22 @@ impl Default for ObjectWriter {
     fn default() -> ObjectWriter {
         ObjectWriter::new()
     }
+}
+
+/// `value` in decimal, as serde_json (and `Display`) write it, without
+/// core's formatting machinery.
+fn write_digits(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// `s` as a JSON string, quotes included: how an error message shows a value
@@ -784,33 +833,48 @@ pub(crate) fn quoted(s: &str) -> String {
 /// carriage return and tab, `\u00xx` (lowercase hex) for other control
 /// characters; everything else as is.
 pub fn push_string(out: &mut String, s: &str) {
-    out.push('"');
+    let mut bytes = Vec::with_capacity(s.len() + 2);
+    write_string(&mut bytes, s);
+    out.push_str(&from_written(bytes));
+}
+
+/// [`push_string`] onto bytes (the [`ObjectWriter`]).
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
     let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\x08' => "\\b",
-            b'\x0c' => "\\f",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
+    // The test for a plain byte first, then on to the next.
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            i += 1;
+            continue;
+        }
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\x08' => b"\\b",
+            b'\x0c' => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            _ => b"",
         };
-        out.push_str(&s[plain..i]);
-        plain = i + 1;
+        out.extend_from_slice(&bytes[plain..i]);
+        i += 1;
+        plain = i;
         if escape.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xf)] as char);
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
         } else {
-            out.push_str(escape);
+            out.extend_from_slice(escape);
         }
     }
-    out.push_str(&s[plain..]);
-    out.push('"');
+    out.extend_from_slice(&bytes[plain..]);
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -868,6 +932,20 @@ mod tests {
         let serde = serde_json::json!({ "error": text, "message": "", "retry_after": -5 }).to_string();
         assert_eq!(ours, serde);
         assert_eq!(ObjectWriter::new().finish(), "{}");
+        let nested = ObjectWriter::with_capacity(1)
+            .object("a", |w| w.str("b", "{").object("c", |w| w).uint("d", 1))
+            .object("e", |w| w.raw("f", "{}").str("g", ""))
+            .finish();
+        let serde = serde_json::json!({ "a": { "b": "{", "c": {}, "d": 1 }, "e": { "f": {}, "g": "" } }).to_string();
+        assert_eq!(nested, serde);
+        for n in [0, 1, -1, 9, 10, -10, 1_800_000_000, i64::MAX, i64::MIN] {
+            let ours = ObjectWriter::new().int("n", n).finish();
+            assert_eq!(ours, serde_json::json!({ "n": n }).to_string());
+        }
+        for n in [0, 7, 99, 100, u64::from(u32::MAX), u64::MAX] {
+            let ours = ObjectWriter::new().uint("m", n).uint_or_null("n", Some(n)).finish();
+            assert_eq!(ours, serde_json::json!({ "n": n, "m": n }).to_string());
+        }
     }
 
     /// `Value` recurses, once per nesting level, on input from the network

@@ -83,9 +83,9 @@ pub struct StoreOp {
 }
 
 impl StoreOp {
-    /// The op as serde_json writes it (`crate::json::ObjectWriter`).
-    pub(crate) fn to_json(&self) -> String {
-        let mut w = ObjectWriter::new()
+    /// Adds the op's members as serde_json writes them (`crate::json::ObjectWriter`).
+    pub(crate) fn write(&self, w: ObjectWriter) -> ObjectWriter {
+        let mut w = w
             .str("kind", self.kind.code())
             .str("id", &self.id)
             .str("region", &self.region)
@@ -109,7 +109,7 @@ impl StoreOp {
         if let Some(bind) = &self.bind {
             w = w.str("bind", bind);
         }
-        w.finish()
+        w
     }
 
     /// Reads a whole document as serde_json reads it into [`StoreOp`]

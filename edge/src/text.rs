@@ -1,5 +1,6 @@
 //! Substring search for the few short needles the core looks for (media
-//! types, purpose hints, User-Agent families, an endpoint's `://`).
+//! types, purpose hints, User-Agent families, an endpoint's `://`), and
+//! text built as bytes.
 //!
 //! `str::contains` and `str::split_once` with a `&str` needle bring core's
 //! two-way searcher, 2.2 KB of the shipped wasm for needles of 3 to 14 bytes
@@ -13,6 +14,16 @@ pub(crate) fn find(haystack: &str, needle: &str) -> Option<usize> {
         return Some(0);
     }
     haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+/// Bytes written from `&str`s and ASCII only, as text. The JSON writer and
+/// the base64url and hex encoders build bytes rather than a `String`:
+/// `String::push` encodes each char as UTF-8, out of line at opt-level "z"
+/// (docs/performance.md, "Issue 18, fifth session: decide's time in wasm").
+pub(crate) fn from_written(bytes: Vec<u8>) -> String {
+    // Not `expect`: the error's Debug formatting would stay in the wasm (3 KB).
+    let Ok(text) = String::from_utf8(bytes) else { unreachable!() };
+    text
 }
 
 /// Whether `needle` occurs in `haystack`.
