@@ -516,7 +516,7 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
              RETURNING used, revoked, failures, bound, use_fp, use_at",
         )?
         .query_row(params![op.id, op.expire_at], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, RecordUse::from_row(r, 4)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, record_use(r, 4)?))
         })?;
     let (used, failures) = (to_u32(used, "used")?, to_u32(failures, "failures")?);
     let last_use = last_use_of(tx, op, &kept)?;
@@ -536,23 +536,21 @@ fn consume_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply
     // The record's own use follows the same rules; it is renewed when it is
     // `op.fp`'s, and once gone it is not refilled (later uses go to `uses`),
     // so a fingerprint is never in both places.
-    let renewed = kept.fp.as_deref() == Some(op.fp.as_str());
-    let kept = if renewed {
-        RecordUse { fp: Some(op.fp.clone()), at: Some(op.now) }
-    } else {
-        match (kept.fp, kept.at) {
-            (Some(fp), Some(at))
-                if at >= op.resume_after && oncelink_edge::store::slot(&fp) != oncelink_edge::store::slot(&op.fp) =>
-            {
-                RecordUse { fp: Some(fp), at: Some(at) }
-            }
-            _ => RecordUse::default(),
+    let renewed = kept.as_ref().is_some_and(|(fp, _)| *fp == op.fp);
+    let kept = match kept {
+        _ if renewed => Some((op.fp.clone(), op.now)),
+        Some((fp, at))
+            if at >= op.resume_after && oncelink_edge::store::slot(&fp) != oncelink_edge::store::slot(&op.fp) =>
+        {
+            Some((fp, at))
         }
+        _ => None,
     };
+    let (kept_fp, kept_at) = kept.unzip();
     tx.prepare_cached(
         "UPDATE records SET used = used + 1, bound = coalesce(bound, ?2), use_fp = ?3, use_at = ?4 WHERE id = ?1",
     )?
-    .execute(params![op.id, op.bind, kept.fp, kept.at])?;
+    .execute(params![op.id, op.bind, kept_fp, kept_at])?;
     // The range on the (id, fp) key finds the slot's rows; substr (which
     // counts characters, as the slot does) makes the match exact.
     tx.prepare_cached("DELETE FROM uses WHERE id = ?1 AND last_use < ?2")?.execute(params![op.id, op.resume_after])?;
@@ -664,13 +662,13 @@ fn guard_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, 
 fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, StoreError> {
     let record: Option<(i64, bool, i64, Option<String>, RecordUse)> = tx
         .prepare_cached("SELECT used, revoked, failures, bound, use_fp, use_at FROM records WHERE id = ?1")?
-        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, RecordUse::from_row(r, 4)?)))
+        .query_row(params![op.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, record_use(r, 4)?)))
         .optional()?;
     let (used, revoked, failures, bound, kept) = match record {
         Some((used, revoked, failures, bound, kept)) => {
             (to_u32(used, "used")?, revoked, to_u32(failures, "failures")?, bound, kept)
         }
-        None => (0, false, 0, None, RecordUse::default()),
+        None => (0, false, 0, None, None),
     };
     let last_use = last_use_of(tx, op, &kept)?;
     // The binding is answered to the ops of a bound link only.
@@ -678,24 +676,22 @@ fn read_in(tx: &rusqlite::Transaction<'_>, op: &StoreOp) -> Result<StoreReply, S
     Ok(StoreReply::NotCounted { used, revoked, last_use, failures, bound })
 }
 
-/// The use a record keeps itself (`use_fp`, `use_at`; both NULL: none).
-#[derive(Default)]
-struct RecordUse {
-    fp: Option<String>,
-    at: Option<i64>,
-}
+/// The use a record keeps itself: its fingerprint and time (`use_fp`,
+/// `use_at`), or none.
+type RecordUse = Option<(String, i64)>;
 
-impl RecordUse {
-    /// Columns `first` and `first + 1` of `row`.
-    fn from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RecordUse> {
-        Ok(RecordUse { fp: row.get(first)?, at: row.get(first + 1)? })
-    }
+/// The record's own use from columns `first` and `first + 1` of `row`;
+/// a half-written pair is no use (a client it forgets counts again).
+fn record_use(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RecordUse> {
+    Ok(row.get::<_, Option<String>>(first)?.zip(row.get::<_, Option<i64>>(first + 1)?))
 }
 
 /// `op.fp`'s last kept use: the record's own, or its row in `uses`.
 fn last_use_of(tx: &rusqlite::Transaction<'_>, op: &StoreOp, kept: &RecordUse) -> Result<Option<i64>, StoreError> {
-    if kept.fp.as_deref() == Some(op.fp.as_str()) {
-        return Ok(kept.at);
+    if let Some((fp, at)) = kept {
+        if *fp == op.fp {
+            return Ok(Some(*at));
+        }
     }
     Ok(tx
         .prepare_cached("SELECT last_use FROM uses WHERE id = ?1 AND fp = ?2")?
