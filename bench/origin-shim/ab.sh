@@ -39,8 +39,7 @@ work=$(mktemp -d /tmp/oncelink-ab.XXXXXX)
 pids=()
 cleanup() {
   local status=$?
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_started
   # A failed run keeps the servers' logs (one run of an earlier session
   # lost wrk's connection to a binary, and its log went with $work).
   if [ "$status" -ne 0 ]; then

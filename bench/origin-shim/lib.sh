@@ -3,6 +3,14 @@
 # scratch directory), `pids` (an array: every process started here is added,
 # for the caller's cleanup) and `die MESSAGE`.
 
+# stop_started: stops every process in `pids` and waits for each (the
+# callers' EXIT trap, before it removes `work`).
+stop_started() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

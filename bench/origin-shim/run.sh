@@ -59,12 +59,7 @@ mint_bin="$target/release/oncelink-mint-many"
 work=$(mktemp -d /tmp/oncelink-bench.XXXXXX)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_started
   rm -rf "$work"
 }
 trap cleanup EXIT
