@@ -113,6 +113,18 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// What a passive checkpoint did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Another connection was checkpointing: this one did nothing.
+    pub busy: bool,
+    /// Pages in the WAL.
+    pub wal: i64,
+    /// Of those, pages the database file now holds. When that is all of
+    /// them, the next write starts the WAL over from its beginning.
+    pub copied: i64,
+}
+
 /// What opening a path with no file at it does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IfMissing {
@@ -207,14 +219,32 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Calls `after_commit` with the WAL's length in pages after each of
+    /// this connection's commits; when it returns true, the connection
+    /// checkpoints (passive) right there, inside the commit. This replaces
+    /// `wal_autocheckpoint`, which is the same with a fixed mark. A failed
+    /// checkpoint is left to the next one, as SQLite's own does: the commit
+    /// has happened and must not report an error.
+    pub fn watch_wal(
+        &mut self,
+        mut after_commit: impl FnMut(u32) -> bool + std::marker::Send + 'static,
+    ) -> Result<(), StoreError> {
+        self.conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+            if after_commit(u32::try_from(pages).unwrap_or(0)) {
+                let _ = wal.checkpoint();
+            }
+            Ok(())
+        }))?;
+        Ok(())
+    }
+
     /// A passive checkpoint: copies the WAL's pages into the database file
     /// as far as no reader still needs them, without waiting for any lock.
-    /// Returns (pages in the WAL, pages copied so far).
-    pub fn checkpoint_passive(&self) -> Result<(i64, i64), StoreError> {
-        let (_busy, wal, copied) = self
+    pub fn checkpoint_passive(&self) -> Result<Checkpoint, StoreError> {
+        let (busy, wal, copied) = self
             .conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok((wal, copied))
+        Ok(Checkpoint { busy: busy != 0, wal, copied })
     }
 
     /// The path the store was opened by.

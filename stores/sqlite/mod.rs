@@ -7,5 +7,5 @@ mod file;
 mod sends;
 mod worker;
 
-pub use file::{IfMissing, SqliteStore, DEFAULT_BUSY_TIMEOUT};
-pub use worker::{FileChange, OnFileChange, Worker, MAX_BATCH};
+pub use file::{Checkpoint, IfMissing, SqliteStore, DEFAULT_BUSY_TIMEOUT};
+pub use worker::{CheckpointPacing, FileChange, OnFileChange, Worker, MAX_BATCH};
