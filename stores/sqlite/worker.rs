@@ -387,26 +387,13 @@ fn single(store: &mut SqliteStore, job: Job, watch: &mut FileWatch) {
 mod tests {
     use super::*;
     use oncelink_edge::StoreOpKind;
+    use oncelink_store_testing::fresh_use;
 
     #[tokio::test]
     async fn counts_reads_and_fails_through_the_thread() {
         let dir = tempfile::tempdir().unwrap();
         let store = Worker::start(&dir.path().join("s.db"), IfMissing::Create, None).unwrap();
-        let op = StoreOp {
-            kind: StoreOpKind::Consume,
-            id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-            region: "us-east-1".into(),
-            n: 1,
-            fp: "fp".into(),
-            now: 100,
-            resume_after: 0,
-            expire_at: 3600,
-            max_failures: None,
-            miss: None,
-            version: None,
-            throttle: None,
-            bind: None,
-        };
+        let op = fresh_use("AAAAAAAAAAAAAAAAAAAAAA");
         assert_eq!(store.apply(op.clone()).await, Ok(StoreReply::Counted { used: 1 }));
         let other = StoreOp { fp: "other".into(), ..op.clone() };
         let not_counted =
@@ -438,21 +425,7 @@ mod tests {
         let on_change = OnFileChange(Arc::new(move |c: &FileChange| sink.lock().unwrap().push(c.clone())));
         let store = Worker::start(&path, IfMissing::Create, Some(on_change)).unwrap();
         let id = "AAAAAAAAAAAAAAAAAAAAAA";
-        let op = StoreOp {
-            kind: StoreOpKind::Consume,
-            id: id.into(),
-            region: "us-east-1".into(),
-            n: 5,
-            fp: "fp".into(),
-            now: 100,
-            resume_after: 0,
-            expire_at: 3600,
-            max_failures: None,
-            miss: None,
-            version: None,
-            throttle: None,
-            bind: None,
-        };
+        let op = StoreOp { n: 5, ..fresh_use(id) };
         assert_eq!(store.apply(op.clone()).await, Ok(StoreReply::Counted { used: 1 }));
         let moved = dir.path().join("moved.db");
         std::fs::rename(&path, &moved).unwrap();
@@ -469,25 +442,6 @@ mod tests {
         assert_eq!(seen.len(), 2, "one change when it went, one when it came back: {seen:?}");
         assert!(matches!(&seen[0], FileChange::Lost { path: p, cause: StoreError::Missing(_) } if *p == path));
         assert_eq!(seen[1], FileChange::Back { path });
-    }
-
-    /// A consume of a fresh link, as the bench's single-use requests make.
-    fn fresh_use(i: usize) -> StoreOp {
-        StoreOp {
-            kind: StoreOpKind::Consume,
-            id: format!("{i:022}"),
-            region: "us-east-1".into(),
-            n: 1,
-            fp: "fp".into(),
-            now: 100,
-            resume_after: 0,
-            expire_at: 3600,
-            max_failures: None,
-            miss: None,
-            version: None,
-            throttle: None,
-            bind: None,
-        }
     }
 
     /// Pages the WAL file holds room for: its largest length since it was
@@ -512,7 +466,10 @@ mod tests {
             let store = store.clone();
             load.spawn(async move {
                 for i in 0..400 {
-                    assert_eq!(store.apply(fresh_use(client * 400 + i)).await, Ok(StoreReply::Counted { used: 1 }));
+                    assert_eq!(
+                        store.apply(fresh_use(format!("{:022}", client * 400 + i))).await,
+                        Ok(StoreReply::Counted { used: 1 })
+                    );
                 }
             });
         }
@@ -539,7 +496,7 @@ mod tests {
         let pacing = CheckpointPacing { mark: u32::MAX, backstop: 64, every: Duration::from_secs(3600) };
         let store = Worker::start_paced(&path, IfMissing::Create, None, pacing).unwrap();
         for i in 0..3000 {
-            assert_eq!(store.apply(fresh_use(i)).await, Ok(StoreReply::Counted { used: 1 }));
+            assert_eq!(store.apply(fresh_use(format!("{i:022}"))).await, Ok(StoreReply::Counted { used: 1 }));
         }
         let pages = wal_pages(&path);
         // One use a commit: a few thousand WAL pages without the backstop.
@@ -562,24 +519,7 @@ mod tests {
         let mut uses = tokio::task::JoinSet::new();
         for i in 0..2000 {
             let store = store.clone();
-            uses.spawn(async move {
-                let op = StoreOp {
-                    kind: StoreOpKind::Consume,
-                    id: format!("{i:022}"),
-                    region: "us-east-1".into(),
-                    n: 1,
-                    fp: "fp".into(),
-                    now: 100,
-                    resume_after: 0,
-                    expire_at: 3600,
-                    max_failures: None,
-                    miss: None,
-                    version: None,
-                    throttle: None,
-                    bind: None,
-                };
-                store.apply(op).await
-            });
+            uses.spawn(async move { store.apply(fresh_use(format!("{i:022}"))).await });
         }
         while let Some(reply) = uses.join_next().await {
             assert_eq!(reply.unwrap(), Ok(StoreReply::Counted { used: 1 }));

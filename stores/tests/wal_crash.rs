@@ -9,7 +9,8 @@
 //! stdout, and kills it with SIGKILL in the middle of the load.
 
 use oncelink_store::sqlite::{CheckpointPacing, IfMissing, SqliteStore, Worker};
-use oncelink_store::{StoreOp, StoreOpKind, StoreReply};
+use oncelink_store::StoreReply;
+use oncelink_store_testing::fresh_use;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -22,24 +23,6 @@ const CLIENTS: usize = 32;
 /// Counted uses the parent waits for before the kill: some hundreds of
 /// times the mark in WAL pages, so dozens of times the WAL started over.
 const BEFORE_KILL: usize = 6000;
-
-fn fresh_use(id: String) -> StoreOp {
-    StoreOp {
-        kind: StoreOpKind::Consume,
-        id,
-        region: "us-east-1".into(),
-        n: 1,
-        fp: "fp".into(),
-        now: 100,
-        resume_after: 0,
-        expire_at: 3600,
-        max_failures: None,
-        miss: None,
-        version: None,
-        throttle: None,
-        bind: None,
-    }
-}
 
 /// The child: fresh links consumed by many clients at once, without end;
 /// prints `counted ID` once the store answered that use as counted.

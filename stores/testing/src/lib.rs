@@ -19,9 +19,31 @@ mod postgres;
 pub use moto::{Moto, ACCESS_KEY, REGION, SECRET, TABLE};
 pub use postgres::{Postgres, PASSWORD};
 
+use oncelink_edge::{StoreOp, StoreOpKind};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
+
+/// A consume of a fresh single-use link `id` (n = 1, at time 100,
+/// expiring at 3600), as the bench's single-use requests make: the first
+/// counts (`Counted { used: 1 }`).
+pub fn fresh_use(id: impl Into<String>) -> StoreOp {
+    StoreOp {
+        kind: StoreOpKind::Consume,
+        id: id.into(),
+        region: "us-east-1".into(),
+        n: 1,
+        fp: "fp".into(),
+        now: 100,
+        resume_after: 0,
+        expire_at: 3600,
+        max_failures: None,
+        miss: None,
+        version: None,
+        throttle: None,
+        bind: None,
+    }
+}
 
 /// A port that was free on 127.0.0.1 a moment ago.
 pub fn free_port() -> u16 {
