@@ -63,8 +63,9 @@ impl CheckpointPacing {
     /// The pacing [`Worker::start`] uses: the WAL starts over after 64 MiB
     /// (it peaks at about 75 MiB under sustained load, and keeps that size
     /// on disk until the store closes), and the backstop is at 128 MiB.
-    /// Measured against marks of 4 and 32 MiB in docs/performance.md: the
-    /// fewer checkpoints, the less the same hot pages are written again.
+    /// Measured against marks of 16, 24, 32 and 128 MiB in
+    /// docs/performance.md: the fewer checkpoints, the less the same hot
+    /// pages are written again; 128 MiB was no better.
     pub const DEFAULT: CheckpointPacing =
         CheckpointPacing { mark: 16384, backstop: 32768, every: Duration::from_millis(250) };
 }
