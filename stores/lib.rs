@@ -61,6 +61,9 @@ pub struct OpenOptions {
     /// (PostgreSQL makes its schema by migration, a DynamoDB table is made
     /// by its deployment).
     pub create: bool,
+    /// SQLite only: how the WAL is copied into the file and started over
+    /// (default [`sqlite::CheckpointPacing::DEFAULT`]: every 64 MiB).
+    pub sqlite_wal: Option<sqlite::CheckpointPacing>,
     /// SQLite only: told, from the store's thread, when the file is lost
     /// (deleted, moved, replaced) and when it is back (the host logs it).
     pub on_file_change: Option<sqlite::OnFileChange>,
@@ -111,10 +114,14 @@ impl Store {
                     .into(),
             ));
         }
+        if options.sqlite_wal.is_some() && !matches!(spec, StoreSpec::Sqlite(_)) {
+            return Err(StoreError::Spec("--sqlite-wal-mib applies to a sqlite: store".into()));
+        }
         let engine = match spec {
             StoreSpec::Sqlite(path) => {
                 let if_missing = if options.create { sqlite::IfMissing::Create } else { sqlite::IfMissing::Refuse };
-                Engine::Sqlite(sqlite::Worker::start(path, if_missing, options.on_file_change.clone())?)
+                let pacing = options.sqlite_wal.unwrap_or(sqlite::CheckpointPacing::DEFAULT);
+                Engine::Sqlite(sqlite::Worker::start_paced(path, if_missing, options.on_file_change.clone(), pacing)?)
             }
             StoreSpec::Dynamodb { region, endpoint } => {
                 let Some(table) = &options.table else {
@@ -369,5 +376,28 @@ mod tests {
         Store::open(&spec, &create).await.unwrap();
         assert!(path.is_file());
         Store::open(&spec, &OpenOptions::default()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_wal_pacing_applies_to_sqlite_only_and_reaches_its_thread() {
+        // The thread never woken and its timer never firing: only the
+        // writer's backstop, 64 pages here, keeps the WAL small.
+        let pacing =
+            sqlite::CheckpointPacing { mark: u32::MAX, backstop: 64, every: std::time::Duration::from_secs(3600) };
+        let options = OpenOptions { sqlite_wal: Some(pacing), create: true, ..Default::default() };
+        let postgres = StoreSpec::parse("postgres://u@127.0.0.1:1/db").unwrap();
+        let err = Store::open(&postgres, &OpenOptions { create: false, ..options.clone() }).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Spec(m) if m.contains("--sqlite-wal-mib")), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreSpec::Sqlite(dir.path().join("s.db")), &options).await.unwrap();
+        for i in 0..3000 {
+            let op = oncelink_store_testing::fresh_use(format!("{i:022}"));
+            assert_eq!(store.apply(&op).await, Ok(StoreReply::Counted { used: 1 }));
+        }
+        let wal = std::fs::metadata(dir.path().join("s.db-wal")).unwrap().len() / (4096 + 24);
+        // With the default pacing (no backstop before 32,768 pages, and
+        // one use after another leaves the thread no time to finish) it
+        // held 7,118 pages.
+        assert!(wal <= 128, "the pacing did not reach the store's thread: the WAL holds {wal} pages");
     }
 }

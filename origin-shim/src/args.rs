@@ -139,6 +139,14 @@ pub struct ServeArgs {
     /// makes its schema by migration; a DynamoDB table by its deployment).
     #[arg(long)]
     pub create_store: bool,
+    /// SQLite only: the WAL (the `-wal` file beside the store) starts over
+    /// after this many MiB, 1 to 1024 [default: 64]. Under sustained load
+    /// the file grows to about 1.2 times this and keeps that size while the
+    /// server runs; at twice this the writer copies it inside a commit.
+    /// Lower it on a small disk, at some cost in single-use throughput
+    /// (docs/performance.md).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub sqlite_wal_mib: Option<u32>,
     /// DynamoDB table name (with --store dynamodb:...).
     #[arg(long, value_name = "NAME")]
     pub table: Option<String>,

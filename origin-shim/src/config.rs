@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use oncelink_edge::throttle::Limits;
 use oncelink_edge::webhook::Secret;
 use oncelink_edge::{Config, ConfigFile, KeyFile, KeySet, OriginKind};
-use oncelink_store::sqlite::{FileChange, OnFileChange};
+use oncelink_store::sqlite::{CheckpointPacing, FileChange, OnFileChange};
 use oncelink_store::{OpenOptions, Store, StoreError, StoreSpec};
 use std::path::Path;
 use std::sync::Arc;
@@ -96,6 +96,7 @@ pub async fn serve_state(args: &ServeArgs, metrics: Arc<Metrics>) -> Result<(Edg
         table: args.table.clone(),
         password_file: args.store_password_file.clone(),
         create: args.create_store,
+        sqlite_wal: args.sqlite_wal_mib.map(CheckpointPacing::wal_mib),
         on_file_change: Some(log_file_changes()),
         delivery_lease: delivery.as_ref().map(Delivery::lease),
         ..Default::default()

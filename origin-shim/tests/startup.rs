@@ -59,6 +59,26 @@ fn bad_setups_are_refused_with_a_clear_error() {
         "--store",
     );
     assert_refuses(args(&["serve", "--keys", &keys, "--store", &store, "--listen", "127.0.0.1:0"]), "--root");
+    for mib in ["0", "1025", "lots"] {
+        let serve = ["serve", "--keys", &keys, "--root", &root, "--store", &store, "--sqlite-wal-mib", mib];
+        assert_refuses(args(&[&serve[..], &["--listen", "127.0.0.1:0"]].concat()), "--sqlite-wal-mib");
+    }
+    assert_refuses(
+        args(&[
+            "serve",
+            "--keys",
+            &keys,
+            "--root",
+            &root,
+            "--store",
+            "postgres://u@127.0.0.1:1/db",
+            "--sqlite-wal-mib",
+            "8",
+            "--listen",
+            "127.0.0.1:0",
+        ]),
+        "--sqlite-wal-mib applies to a sqlite: store",
+    );
     assert_refuses(args(&["origin", "--root", &root, "--grant-keys", missing, "--listen", "127.0.0.1:0"]), "nope.json");
 
     // The port is taken by a running instance.

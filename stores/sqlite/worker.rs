@@ -66,8 +66,15 @@ impl CheckpointPacing {
     /// Measured against marks of 16, 24, 32 and 128 MiB in
     /// docs/performance.md: the fewer checkpoints, the less the same hot
     /// pages are written again; 128 MiB was no better.
-    pub const DEFAULT: CheckpointPacing =
-        CheckpointPacing { mark: 16384, backstop: 32768, every: Duration::from_millis(250) };
+    pub const DEFAULT: CheckpointPacing = CheckpointPacing::wal_mib(64);
+
+    /// The WAL starts over after `mib` MiB (a backstop at twice that), the
+    /// thread's timer as in [`CheckpointPacing::DEFAULT`]: origin-shim's
+    /// `--sqlite-wal-mib`.
+    pub const fn wal_mib(mib: u32) -> CheckpointPacing {
+        let mark = mib.saturating_mul(256);
+        CheckpointPacing { mark, backstop: mark.saturating_mul(2), every: Duration::from_millis(250) }
+    }
 }
 
 /// How many times the checkpoint thread copies what was added while it
