@@ -394,7 +394,7 @@ mod tests {
             let op = oncelink_store_testing::fresh_use(format!("{i:022}"));
             assert_eq!(store.apply(&op).await, Ok(StoreReply::Counted { used: 1 }));
         }
-        let wal = std::fs::metadata(dir.path().join("s.db-wal")).unwrap().len() / (4096 + 24);
+        let wal = oncelink_store_testing::wal_pages(&dir.path().join("s.db"));
         // With the default pacing (no backstop before 32,768 pages, and
         // one use after another leaves the thread no time to finish) it
         // held 7,118 pages.

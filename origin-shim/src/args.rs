@@ -141,7 +141,7 @@ pub struct ServeArgs {
     pub create_store: bool,
     /// SQLite only: the WAL (the `-wal` file beside the store) starts over
     /// after this many MiB, 1 to 1024 [default: 64]. Under sustained load
-    /// the file grows to about 1.2 times this and keeps that size while the
+    /// the file grows to about 1.1 times this and keeps that size while the
     /// server runs; at twice this the writer copies it inside a commit.
     /// Lower it on a small disk, at some cost in single-use throughput
     /// (docs/performance.md).

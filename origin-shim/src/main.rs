@@ -36,7 +36,7 @@ use std::sync::Arc;
 /// the server's CPU for time-only requests (about 95 small allocations
 /// each), and a single-use request's store operation is allocated on a
 /// tokio worker and freed on the store's thread. Server CPU per request:
-/// −12 % single-use, −6 % time-only; peak memory 18 → 31 MiB under load
+/// −12 % single-use, −6 % time-only; peak memory 17.7 → 30.4 MiB under load
 /// (issue 18, docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -118,11 +118,10 @@ impl From<rusqlite::Error> for StoreError {
 pub struct Checkpoint {
     /// Another connection was checkpointing: this one did nothing.
     pub busy: bool,
-    /// Pages in the WAL.
+    /// Pages in the WAL. The checkpoint copied all of them unless a reader
+    /// still needed some; once all are copied, the next write starts the
+    /// WAL over from its beginning.
     pub wal: i64,
-    /// Of those, pages the database file now holds. When that is all of
-    /// them, the next write starts the WAL over from its beginning.
-    pub copied: i64,
 }
 
 /// What opening a path with no file at it does.
@@ -241,10 +240,9 @@ impl SqliteStore {
     /// A passive checkpoint: copies the WAL's pages into the database file
     /// as far as no reader still needs them, without waiting for any lock.
     pub fn checkpoint_passive(&self) -> Result<Checkpoint, StoreError> {
-        let (busy, wal, copied) = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(Checkpoint { busy: busy != 0, wal, copied })
+        let (busy, wal) =
+            self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))?;
+        Ok(Checkpoint { busy: busy != 0, wal })
     }
 
     /// The path the store was opened by.

@@ -61,7 +61,7 @@ pub struct CheckpointPacing {
 
 impl CheckpointPacing {
     /// The pacing [`Worker::start`] uses: the WAL starts over after 64 MiB
-    /// (it peaks at about 75 MiB under sustained load, and keeps that size
+    /// (it peaks at about 70 MiB under sustained load, and keeps that size
     /// on disk until the store closes), and the backstop is at 128 MiB.
     /// Measured against marks of 16, 24, 32 and 128 MiB in
     /// docs/performance.md: the fewer checkpoints, the less the same hot
@@ -395,7 +395,7 @@ fn single(store: &mut SqliteStore, job: Job, watch: &mut FileWatch) {
 mod tests {
     use super::*;
     use oncelink_edge::StoreOpKind;
-    use oncelink_store_testing::fresh_use;
+    use oncelink_store_testing::{fresh_use, wal_pages};
 
     #[tokio::test]
     async fn counts_reads_and_fails_through_the_thread() {
@@ -450,13 +450,6 @@ mod tests {
         assert_eq!(seen.len(), 2, "one change when it went, one when it came back: {seen:?}");
         assert!(matches!(&seen[0], FileChange::Lost { path: p, cause: StoreError::Missing(_) } if *p == path));
         assert_eq!(seen[1], FileChange::Back { path });
-    }
-
-    /// Pages the WAL file holds room for: its largest length since it was
-    /// opened (SQLite writes it over from its start, never shrinking it).
-    fn wal_pages(db: &Path) -> u64 {
-        let wal = db.with_file_name(format!("{}-wal", db.file_name().unwrap().to_str().unwrap()));
-        std::fs::metadata(wal).map_or(0, |m| m.len()) / (4096 + 24)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -518,7 +511,6 @@ mod tests {
     async fn the_checkpoint_thread_copies_the_wal_into_the_database_file_while_the_writer_does_not() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let wal = dir.path().join("s.db-wal");
         let store = Worker::start(&path, IfMissing::Create, None).unwrap();
         let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
         let before = size(&path);
@@ -532,8 +524,8 @@ mod tests {
         while let Some(reply) = uses.join_next().await {
             assert_eq!(reply.unwrap(), Ok(StoreReply::Counted { used: 1 }));
         }
-        let wal_pages = size(&wal) / (4096 + 24);
-        assert!(wal_pages > 50 && wal_pages < 1000, "the test needs 50 to 999 WAL pages, made {wal_pages}");
+        let pages = wal_pages(&path);
+        assert!(pages > 50 && pages < 1000, "the test needs 50 to 999 WAL pages, made {pages}");
         let mut grown = false;
         for _ in 0..100 {
             if size(&path) >= before + 100 * 1024 {

@@ -45,6 +45,16 @@ pub fn fresh_use(id: impl Into<String>) -> StoreOp {
     }
 }
 
+/// The pages the SQLite WAL beside `db` (`<db>-wal`, 4 KiB pages and a
+/// 24-byte header each) has room for: its largest length since the file
+/// was opened, since SQLite writes it over from its start and never
+/// shrinks it while open. 0 when there is none.
+pub fn wal_pages(db: &std::path::Path) -> u64 {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).map_or(0, |m| m.len()) / (4096 + 24)
+}
+
 /// A port that was free on 127.0.0.1 a moment ago.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
