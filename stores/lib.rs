@@ -150,6 +150,15 @@ impl Store {
         }
     }
 
+    /// What the SQLite writer has seen of its WAL ([`sqlite::WalStats`]);
+    /// `None` for the other engines.
+    pub fn wal_stats(&self) -> Option<sqlite::WalStats> {
+        match &self.engine {
+            Engine::Sqlite(w) => Some(w.wal_stats()),
+            _ => None,
+        }
+    }
+
     /// Carries out `op` atomically and says what happened.
     pub async fn apply(&self, op: &StoreOp) -> Result<StoreReply, StoreError> {
         check_id(&op.id)?;
@@ -399,5 +408,7 @@ mod tests {
         // one use after another leaves the thread no time to finish) it
         // held 7,118 pages.
         assert!(wal <= 128, "the pacing did not reach the store's thread: the WAL holds {wal} pages");
+        let stats = store.wal_stats().expect("a SQLite store's WAL");
+        assert!(stats.backstops > 0 && stats.pages <= 128, "{stats:?}");
     }
 }

@@ -84,7 +84,13 @@ async fn link_events(
 }
 
 async fn metrics_text(State(admin): State<Admin>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], admin.metrics.render())
+    let mut text = admin.metrics.render();
+    if let Readiness::Store(state) = &admin.readiness {
+        if let Some(wal) = state.store.wal_stats() {
+            crate::metrics::render_wal(&mut text, wal);
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }
 
 /// `origin-shim probe URL`: one GET over plain HTTP/1.1 within

@@ -139,6 +139,26 @@ impl Metrics {
     }
 }
 
+/// The SQLite store's WAL ([`oncelink_store::sqlite::WalStats`]), after
+/// [`Metrics::render`]'s families.
+pub fn render_wal(out: &mut String, wal: oncelink_store::sqlite::WalStats) {
+    out.push_str(
+        "# HELP oncelink_sqlite_wal_pages Pages (4 KiB) in the SQLite store's WAL after its last commit; \
+         it starts over at --sqlite-wal-mib.\n",
+    );
+    out.push_str("# TYPE oncelink_sqlite_wal_pages gauge\n");
+    let _ = writeln!(out, "oncelink_sqlite_wal_pages {}", wal.pages);
+    out.push_str("# HELP oncelink_sqlite_wal_restarts_total Commits that found the SQLite WAL started over.\n");
+    out.push_str("# TYPE oncelink_sqlite_wal_restarts_total counter\n");
+    let _ = writeln!(out, "oncelink_sqlite_wal_restarts_total {}", wal.restarts);
+    out.push_str(
+        "# HELP oncelink_sqlite_wal_backstop_commits_total Commits that found the SQLite WAL at twice \
+         --sqlite-wal-mib and checkpointed inside the commit (is a reader holding the file?).\n",
+    );
+    out.push_str("# TYPE oncelink_sqlite_wal_backstop_commits_total counter\n");
+    let _ = writeln!(out, "oncelink_sqlite_wal_backstop_commits_total {}", wal.backstops);
+}
+
 /// A label value as the text format wants it.
 fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
@@ -172,5 +192,15 @@ mod tests {
         assert!(text.contains("oncelink_events_total{type=\"link.refused\",outcome=\"kept\"} 2\n"), "{text}");
         assert!(text.contains("oncelink_events_total{type=\"link.revoked\",outcome=\"lost\"} 1\n"), "{text}");
         assert!(text.contains("oncelink_bytes_served_total 0\n"));
+    }
+
+    #[test]
+    fn renders_the_sqlite_wal() {
+        let mut text = String::new();
+        render_wal(&mut text, oncelink_store::sqlite::WalStats { pages: 17, restarts: 3, backstops: 2 });
+        assert!(text.contains("# TYPE oncelink_sqlite_wal_pages gauge\noncelink_sqlite_wal_pages 17\n"), "{text}");
+        assert!(text.contains("\noncelink_sqlite_wal_restarts_total 3\n"), "{text}");
+        assert!(text.contains("\noncelink_sqlite_wal_backstop_commits_total 2\n"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with("# HELP")).count(), 3);
     }
 }

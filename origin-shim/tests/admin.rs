@@ -45,6 +45,13 @@ fn admin_endpoints_answer_and_metrics_move_with_requests() {
     assert_eq!(metric(admin, "oncelink_requests_total{reason=\"missing_token\",status=\"403\"}"), 1.0);
     assert_eq!(metric(admin, "oncelink_store_seconds_count{engine=\"sqlite\",op=\"consume\"}"), 2.0);
     assert!(metric(admin, "oncelink_bytes_served_total") >= bytes_before + 4.0, "the 4-byte file was counted");
+    // The SQLite store's WAL: the last consume's commit is in it (the WAL
+    // may have started over at it: the checkpoint thread copies an idle WAL
+    // every 250 ms); two uses are far from the backstop.
+    assert!(metric(admin, "oncelink_sqlite_wal_pages") > 0.0, "{}", get(admin, "/metrics").body_text());
+    let text = get(admin, "/metrics").body_text();
+    assert!(text.contains("# TYPE oncelink_sqlite_wal_restarts_total counter\n"), "{text}");
+    assert!(text.contains("\noncelink_sqlite_wal_backstop_commits_total 0\n"), "{text}");
 }
 
 #[test]

@@ -824,6 +824,35 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_fails_the_whole_batch_counts_none_of_it_and_counting_resumes_with_room() {
+        // SQLite answers SQLITE_FULL when a write finds no room: ENOSPC on
+        // the file or its WAL (a reader holding the WAL while a backup runs,
+        // docs/deploy-self-hosted.md), or, as here, the file at its
+        // `max_page_count`. Every caller of the batch is then told the
+        // error (503 at the host), and nothing of the batch is kept.
+        let (_dir, mut s) = store();
+        let first = op(StoreOpKind::Consume, 1, "a", 1000);
+        assert_eq!(s.apply(&first).unwrap(), StoreReply::Counted { used: 1 });
+        let pages: i64 = s.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        let limit: i64 = s.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0)).unwrap();
+        assert_eq!(limit, pages);
+        let batch = |b: usize| -> Vec<StoreOp> {
+            (0..8).map(|i| StoreOp { id: format!("{:022}", b * 8 + i), ..first.clone() }).collect()
+        };
+        let (failed, err) = (0..10_000)
+            .find_map(|b| s.apply_batch(&batch(b)).err().map(|e| (batch(b), e)))
+            .expect("the file never filled");
+        assert!(matches!(&err, StoreError::Engine(m) if m.contains("full")), "{err}");
+        for op in &failed {
+            assert_eq!(s.status(&op.id).unwrap(), None, "a use of the failed batch was kept");
+        }
+        assert_eq!(s.status(&first.id).unwrap().map(|r| r.used), Some(1));
+        s.conn.query_row("PRAGMA max_page_count = 1000000", [], |r| r.get::<_, i64>(0)).unwrap();
+        let counted = s.apply_batch(&failed).unwrap();
+        assert!(counted.iter().all(|r| *r == StoreReply::Counted { used: 1 }), "{counted:?}");
+    }
+
+    #[test]
     fn counts_up_to_n_then_refuses() {
         let (_dir, mut s) = store();
         assert_eq!(s.apply(&op(StoreOpKind::Consume, 2, "a", 1000)).unwrap(), StoreReply::Counted { used: 1 });

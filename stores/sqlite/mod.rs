@@ -8,4 +8,4 @@ mod sends;
 mod worker;
 
 pub use file::{Checkpoint, IfMissing, SqliteStore, DEFAULT_BUSY_TIMEOUT};
-pub use worker::{CheckpointPacing, FileChange, OnFileChange, Worker, MAX_BATCH};
+pub use worker::{CheckpointPacing, FileChange, OnFileChange, WalStats, Worker, MAX_BATCH};

@@ -22,9 +22,11 @@
 //! was added since (a few hundred pages at most), and its next commit
 //! starts the WAL over. The writer still checkpoints inside the commit at
 //! [`CheckpointPacing::backstop`], which bounds the WAL if the thread falls
-//! behind. A passive checkpoint never blocks the writer and changes no
-//! durability: every commit is synced to the WAL before it is answered, as
-//! before, and SQLite syncs the database file before it reuses the WAL.
+//! behind; nothing bounds it while another process holds a read
+//! transaction on the file (a backup), which [`WalStats`] shows. A passive
+//! checkpoint never blocks the writer and changes no durability: every
+//! commit is synced to the WAL before it is answered, as before, and
+//! SQLite syncs the database file before it reuses the WAL.
 //!
 //! If the store file is deleted or replaced while the thread runs, every
 //! operation fails (`StoreError::Missing` or `Replaced`: 503) until the
@@ -38,7 +40,7 @@ use crate::events::EventRecord;
 use crate::{Record, Revoked, StoreError};
 use oncelink_edge::{StoreOp, StoreReply};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -74,6 +76,52 @@ impl CheckpointPacing {
     pub const fn wal_mib(mib: u32) -> CheckpointPacing {
         let mark = mib.saturating_mul(256);
         CheckpointPacing { mark, backstop: mark.saturating_mul(2), every: Duration::from_millis(250) }
+    }
+}
+
+/// What the writer has seen of the WAL since the store opened (origin-shim's
+/// `/metrics`). Under load the WAL starts over every
+/// [`CheckpointPacing::mark`] pages or so; a WAL that stops starting over
+/// (another process holding an old snapshot: a backup, a long query) grows
+/// until that reader lets go or the disk fills, and these show it first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalStats {
+    /// The WAL's length in pages after the last commit.
+    pub pages: u32,
+    /// Commits that found the WAL shorter than the commit before them left
+    /// it: it had started over.
+    pub restarts: u64,
+    /// Commits that found the WAL at [`CheckpointPacing::backstop`] or past
+    /// it, and checkpointed inside the commit.
+    pub backstops: u64,
+}
+
+/// [`WalStats`] as the writer's WAL hook updates them.
+#[derive(Debug, Default)]
+struct WalCounters {
+    pages: AtomicU32,
+    restarts: AtomicU64,
+    backstops: AtomicU64,
+}
+
+impl WalCounters {
+    /// A commit left the WAL at `pages`, after `last` before it.
+    fn commit(&self, pages: u32, last: u32, backstop: bool) {
+        self.pages.store(pages, Ordering::Relaxed);
+        if pages < last {
+            self.restarts.fetch_add(1, Ordering::Relaxed);
+        }
+        if backstop {
+            self.backstops.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn read(&self) -> WalStats {
+        WalStats {
+            pages: self.pages.load(Ordering::Relaxed),
+            restarts: self.restarts.load(Ordering::Relaxed),
+            backstops: self.backstops.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -154,6 +202,7 @@ impl FileWatch {
 #[derive(Clone)]
 pub struct Worker {
     jobs: mpsc::Sender<Job>,
+    wal: Arc<WalCounters>,
 }
 
 impl Worker {
@@ -180,6 +229,8 @@ impl Worker {
         let finish = Arc::new(AtomicBool::new(false));
         let finishing = Arc::clone(&finish);
         let mut last = 0;
+        let wal = Arc::new(WalCounters::default());
+        let counters = Arc::clone(&wal);
         store.watch_wal(move |pages| {
             // Each time the WAL reaches the mark, or another mark's worth
             // past it if it has not started over since; not while the
@@ -188,8 +239,10 @@ impl Worker {
             if pages >= pacing.mark && pages / pacing.mark > last / pacing.mark && !finishing.load(Ordering::Acquire) {
                 let _ = wake.try_send(()); // full: a wake-up is already pending
             }
+            let backstop = pages >= pacing.backstop;
+            counters.commit(pages, last, backstop);
             last = pages;
-            pages >= pacing.backstop
+            backstop
         })?;
         let (jobs, rx) = mpsc::channel::<Job>();
         let watch = FileWatch { lost: false, on_change };
@@ -202,7 +255,12 @@ impl Worker {
             .name("sqlite-store".into())
             .spawn(move || run(store, rx, watch, finish))
             .map_err(|e| StoreError::Engine(format!("sqlite store: cannot start its thread: {e}")))?;
-        Ok(Worker { jobs })
+        Ok(Worker { jobs, wal })
+    }
+
+    /// What the writer has seen of the WAL so far (no call to the thread).
+    pub fn wal_stats(&self) -> WalStats {
+        self.wal.read()
     }
 
     async fn ask<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> Result<T, StoreError> {
@@ -486,6 +544,9 @@ mod tests {
             "the WAL did not start over at the mark under load: it holds {pages} pages, the mark is 512"
         );
         assert_eq!(store.status(&format!("{:022}", 12_799)).await.unwrap().map(|r| r.used), Some(1));
+        // What /metrics shows of it: some 25,000 pages at 512 a start-over.
+        let stats = store.wal_stats();
+        assert!(stats.restarts >= 10 && stats.backstops == 0 && stats.pages <= 4 * 512, "{stats:?}");
     }
 
     #[tokio::test]
@@ -505,6 +566,44 @@ mod tests {
             pages <= 128,
             "the writer's backstop did not bound the WAL: it holds {pages} pages, the backstop is 64"
         );
+        let stats = store.wal_stats();
+        assert!(stats.backstops >= 10 && stats.restarts >= 10, "{stats:?}");
+    }
+
+    #[tokio::test]
+    async fn a_reader_holding_an_old_snapshot_keeps_the_wal_from_starting_over_until_it_lets_go() {
+        // A backup or a long query in another process: while it reads,
+        // no checkpoint may copy past its snapshot, the WAL cannot start
+        // over and grows; every commit past the backstop tries again, and
+        // the metrics say so. Counting goes on, and once the reader lets go
+        // the WAL starts over.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let pacing = CheckpointPacing { mark: 64, backstop: 256, every: Duration::from_millis(20) };
+        let store = Worker::start_paced(&path, IfMissing::Create, None, pacing).unwrap();
+        let mut uses = 0;
+        let mut use_some = async |n: usize| {
+            for _ in 0..n {
+                let id = format!("{uses:022}");
+                assert_eq!(store.apply(fresh_use(id)).await, Ok(StoreReply::Counted { used: 1 }));
+                uses += 1;
+            }
+        };
+        use_some(500).await;
+        let reader = rusqlite::Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let seen: i64 = reader.query_row("SELECT count(*) FROM records", [], |r| r.get(0)).unwrap();
+        assert_eq!(seen, 500);
+        let held = store.wal_stats();
+        use_some(1500).await;
+        let during = store.wal_stats();
+        assert_eq!(during.restarts, held.restarts, "the WAL started over under a reader's snapshot: {during:?}");
+        assert!(during.backstops > held.backstops + 100 && during.pages > 1000, "{during:?}");
+        reader.execute_batch("COMMIT").unwrap();
+        use_some(200).await;
+        let after = store.wal_stats();
+        assert!(after.restarts > during.restarts && after.pages < 256, "the WAL did not start over: {after:?}");
+        assert_eq!(store.status(&format!("{:022}", 2199)).await.unwrap().map(|r| r.used), Some(1));
     }
 
     #[tokio::test]
