@@ -110,21 +110,9 @@ fi
 # PostgreSQL (issue 12): one cluster started here, and two origin-shim
 # processes on it, as several instances behind a load balancer would run.
 # Skipped when PostgreSQL 15 is not installed (apt-get install -y postgresql).
-pg_bin=/usr/lib/postgresql/15/bin
 pg_urls=()
-if [ -x "$pg_bin/initdb" ] && [ "${BENCH_POSTGRES:-1}" = 1 ] && [ "$only" = all ]; then
-  pg_dir=$(mktemp -d /tmp/oncelink-bench-pg.XXXXXX)
-  chmod 755 "$pg_dir"
-  chown postgres "$pg_dir"
-  pg_port=$(free_port)
-  echo "bench: starting PostgreSQL 15 on 127.0.0.1:$pg_port" >&2
-  runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >"$pg_dir/initdb.log" 2>&1
-  runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
-    -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1" start >/dev/null
-  stop_pg() { runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$pg_dir"; }
-  trap 'stop_pg; cleanup' EXIT
-  runuser -u postgres -- "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" oncelink
-  pg_store="postgres://postgres@127.0.0.1:$pg_port/oncelink"
+if [ "${BENCH_POSTGRES:-1}" = 1 ] && [ "$only" = all ] && start_postgres; then
+  trap 'stop_postgres; cleanup' EXIT
   start_shim "$pg_store" "$work/pg1.out" "$work/pg1.log"
   pg_urls+=("$started_url")
   start_shim "$pg_store" "$work/pg2.out" "$work/pg2.log"
