@@ -88,7 +88,9 @@ launch_shim() {
 # start_postgres: a PostgreSQL 15 cluster of its own on a free 127.0.0.1
 # port (PostgreSQL's defaults: every commit synced), with a database
 # `oncelink`; sets pg_store (the --store URL) and pg_dir. The caller stops
-# it with stop_postgres (from its EXIT trap). Returns 1, having started
+# it with stop_postgres (from its EXIT trap), which keeps the cluster's log
+# at BENCH_PG_LOG when that is set; BENCH_PG_OPTS adds server options
+# (`-c name=value ...`). Returns 1, having started
 # nothing, when PostgreSQL 15 is not installed (apt-get install -y postgresql).
 pg_bin=/usr/lib/postgresql/15/bin
 start_postgres() {
@@ -101,7 +103,7 @@ start_postgres() {
   echo "bench: starting PostgreSQL 15 on 127.0.0.1:$port" >&2
   runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres >"$pg_dir/initdb.log" 2>&1
   runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
-    -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1" start >/dev/null
+    -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 ${BENCH_PG_OPTS:-}" start >/dev/null
   runuser -u postgres -- "$pg_bin/createdb" -h 127.0.0.1 -p "$port" oncelink
   pg_store="postgres://postgres@127.0.0.1:$port/oncelink"
 }
@@ -109,5 +111,6 @@ start_postgres() {
 stop_postgres() {
   [ -n "${pg_dir:-}" ] || return 0
   runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  [ -z "${BENCH_PG_LOG:-}" ] || cp "$pg_dir/server.log" "$BENCH_PG_LOG"
   rm -rf "$pg_dir"
 }
