@@ -400,7 +400,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&StoreSpec::Sqlite(dir.path().join("s.db")), &options).await.unwrap();
         for i in 0..3000 {
-            let op = oncelink_store_testing::fresh_use(format!("{i:022}"));
+            let op = oncelink_store_testing::fresh_use(oncelink_store_testing::link_id(i));
             assert_eq!(store.apply(&op).await, Ok(StoreReply::Counted { used: 1 }));
         }
         let wal = oncelink_store_testing::wal_pages(&dir.path().join("s.db"));

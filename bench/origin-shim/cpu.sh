@@ -17,7 +17,8 @@
 # BENCH_CONNECTIONS (32), BENCH_TOKENS (single-use links, 120000),
 # BENCH_SHIM_ARGS (extra `serve` flags), BENCH_STORE (`sqlite`, or
 # `postgres`: a PostgreSQL 15 cluster started here, whose processes' CPU
-# is then one more `postgres` entry), BENCH_PERF=FILE (also `perf
+# is then one more `postgres` entry; BENCH_PG_OPTS adds its server options,
+# BENCH_PG_LOG keeps its log: lib.sh), BENCH_PERF=FILE (also `perf
 # record` the server for 5 s into FILE: `perf report -i FILE --comm
 # sqlite-store --sort sym` then shows one thread's functions).
 set -euo pipefail

@@ -148,7 +148,10 @@ pub fn render_wal(out: &mut String, wal: oncelink_store::sqlite::WalStats) {
     );
     out.push_str("# TYPE oncelink_sqlite_wal_pages gauge\n");
     let _ = writeln!(out, "oncelink_sqlite_wal_pages {}", wal.pages);
-    out.push_str("# HELP oncelink_sqlite_wal_restarts_total Commits that found the SQLite WAL started over.\n");
+    out.push_str(
+        "# HELP oncelink_sqlite_wal_restarts_total Commits that left the SQLite WAL shorter than the commit \
+         before them: it had started over.\n",
+    );
     out.push_str("# TYPE oncelink_sqlite_wal_restarts_total counter\n");
     let _ = writeln!(out, "oncelink_sqlite_wal_restarts_total {}", wal.restarts);
     out.push_str(

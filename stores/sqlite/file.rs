@@ -837,7 +837,7 @@ mod tests {
         let limit: i64 = s.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0)).unwrap();
         assert_eq!(limit, pages);
         let batch = |b: usize| -> Vec<StoreOp> {
-            (0..8).map(|i| StoreOp { id: format!("{:022}", b * 8 + i), ..first.clone() }).collect()
+            (0..8).map(|i| StoreOp { id: oncelink_store_testing::link_id(b * 8 + i), ..first.clone() }).collect()
         };
         let (failed, err) = (0..10_000)
             .find_map(|b| s.apply_batch(&batch(b)).err().map(|e| (batch(b), e)))

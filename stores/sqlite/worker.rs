@@ -453,7 +453,7 @@ fn single(store: &mut SqliteStore, job: Job, watch: &mut FileWatch) {
 mod tests {
     use super::*;
     use oncelink_edge::StoreOpKind;
-    use oncelink_store_testing::{fresh_use, wal_pages};
+    use oncelink_store_testing::{fresh_use, link_id, wal_pages};
 
     #[tokio::test]
     async fn counts_reads_and_fails_through_the_thread() {
@@ -526,7 +526,7 @@ mod tests {
             load.spawn(async move {
                 for i in 0..400 {
                     assert_eq!(
-                        store.apply(fresh_use(format!("{:022}", client * 400 + i))).await,
+                        store.apply(fresh_use(link_id(client * 400 + i))).await,
                         Ok(StoreReply::Counted { used: 1 })
                     );
                 }
@@ -543,7 +543,7 @@ mod tests {
             pages <= 4 * 512,
             "the WAL did not start over at the mark under load: it holds {pages} pages, the mark is 512"
         );
-        assert_eq!(store.status(&format!("{:022}", 12_799)).await.unwrap().map(|r| r.used), Some(1));
+        assert_eq!(store.status(&link_id(12_799)).await.unwrap().map(|r| r.used), Some(1));
         // What /metrics shows of it: some 25,000 pages at 512 a start-over.
         let stats = store.wal_stats();
         assert!(stats.restarts >= 10 && stats.backstops == 0 && stats.pages <= 4 * 512, "{stats:?}");
@@ -558,7 +558,7 @@ mod tests {
         let pacing = CheckpointPacing { mark: u32::MAX, backstop: 64, every: Duration::from_secs(3600) };
         let store = Worker::start_paced(&path, IfMissing::Create, None, pacing).unwrap();
         for i in 0..3000 {
-            assert_eq!(store.apply(fresh_use(format!("{i:022}"))).await, Ok(StoreReply::Counted { used: 1 }));
+            assert_eq!(store.apply(fresh_use(link_id(i))).await, Ok(StoreReply::Counted { used: 1 }));
         }
         let pages = wal_pages(&path);
         // One use a commit: a few thousand WAL pages without the backstop.
@@ -584,8 +584,7 @@ mod tests {
         let mut uses = 0;
         let mut use_some = async |n: usize| {
             for _ in 0..n {
-                let id = format!("{uses:022}");
-                assert_eq!(store.apply(fresh_use(id)).await, Ok(StoreReply::Counted { used: 1 }));
+                assert_eq!(store.apply(fresh_use(link_id(uses))).await, Ok(StoreReply::Counted { used: 1 }));
                 uses += 1;
             }
         };
@@ -603,7 +602,7 @@ mod tests {
         use_some(200).await;
         let after = store.wal_stats();
         assert!(after.restarts > during.restarts && after.pages < 256, "the WAL did not start over: {after:?}");
-        assert_eq!(store.status(&format!("{:022}", 2199)).await.unwrap().map(|r| r.used), Some(1));
+        assert_eq!(store.status(&link_id(2199)).await.unwrap().map(|r| r.used), Some(1));
     }
 
     #[tokio::test]
@@ -618,7 +617,7 @@ mod tests {
         let mut uses = tokio::task::JoinSet::new();
         for i in 0..2000 {
             let store = store.clone();
-            uses.spawn(async move { store.apply(fresh_use(format!("{i:022}"))).await });
+            uses.spawn(async move { store.apply(fresh_use(link_id(i))).await });
         }
         while let Some(reply) = uses.join_next().await {
             assert_eq!(reply.unwrap(), Ok(StoreReply::Counted { used: 1 }));
@@ -634,7 +633,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert!(grown, "nobody checkpointed: the database file is still {} bytes ({before} at start)", size(&path));
-        assert_eq!(store.status(&format!("{:022}", 1999)).await.unwrap().map(|r| r.used), Some(1));
+        assert_eq!(store.status(&link_id(1999)).await.unwrap().map(|r| r.used), Some(1));
     }
 
     #[tokio::test]

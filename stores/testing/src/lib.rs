@@ -24,6 +24,12 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
+/// The id of the `i`-th link a test makes: 22 digits, a valid link id
+/// (`oncelink_store::check_id`) that sorts as `i` does.
+pub fn link_id(i: usize) -> String {
+    format!("{i:022}")
+}
+
 /// A consume of a fresh single-use link `id` (n = 1, at time 100,
 /// expiring at 3600), as the bench's single-use requests make: the first
 /// counts (`Counted { used: 1 }`).
