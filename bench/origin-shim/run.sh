@@ -179,16 +179,22 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 round=1
+# Each case after the rounds starts, as each round does, with what the case
+# before it wrote on disk, so that no case's commits wait behind another's
+# writeback (docs/performance.md, "Issue 18, eighth session").
 if [ -n "$tls_url" ]; then
+  sync
   wrk -t1 -c4 -d2s -s "$here/targets.lua" "$tls_url" -- "$work/timed.txt" 1 >/dev/null
   run_wrk small_single_use "origin-shim, TLS" "$tls_url" "$work/tls-single.txt" "$threads" "$conns" "$duration" --latency
   run_wrk small_time_only "origin-shim, TLS" "$tls_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
 fi
 if [ ${#pg_urls[@]} -gt 0 ]; then
+  sync
   wrk -t1 -c4 -d2s -s "$here/targets.lua" "${pg_urls[0]}" -- "$work/timed.txt" 1 >/dev/null
   run_wrk small_single_use "origin-shim, PostgreSQL" "${pg_urls[0]}" "$work/pg-single.txt" "$threads" "$conns" "$duration" --latency
   # Two instances at once, half the connections each: one wrk per instance,
   # their results added (requests, bytes, failures) and the worse latency kept.
+  sync
   echo "bench: small_single_use on two origin-shim instances on one PostgreSQL" >&2
   half=$(( conns / 2 > 0 ? conns / 2 : 1 ))
   wrk -t"$threads" -c"$half" -d"$duration" --latency -s "$here/targets.lua" "${pg_urls[0]}" -- "$work/pg-a.txt" "$threads" | grep '^{' | tail -n1 >"$work/pg-a.json" &
