@@ -201,6 +201,58 @@ pub const MIGRATIONS: &[&str] = &[
          END IF;
      END
      $fn$;",
+    // 6: the consume of a link the database has no record of (every use
+    // of a single-use link) in two writes instead of six statements, as
+    // SQLite's `first_use_in` (issue 18): a new record is live (not
+    // revoked, no failures, bound to no one) and has no uses (a use is kept
+    // only by a consume that counted, which leaves a record; prune deletes
+    // a record's uses with it), so the consume counts unless n or the
+    // failure limit is 0; it creates the record at used = 1, bound to
+    // p_bind, and keeps the use. Any other consume goes on as in migration
+    // 4. The same 8 arguments and answers: binaries of schemas 4 and 5 still
+    // running during an upgrade call it unchanged.
+    "CREATE OR REPLACE FUNCTION oncelink_consume(
+         p_id text, p_fp text, p_n integer, p_now bigint, p_ra bigint, p_exp bigint, p_maxf integer, p_bind text,
+         OUT o_counted boolean, OUT o_used integer, OUT o_revoked boolean, OUT o_failures integer,
+         OUT o_last_use bigint, OUT o_bound text)
+     LANGUAGE plpgsql VOLATILE AS $fn$
+     BEGIN
+         IF p_n > 0 AND (p_maxf IS NULL OR p_maxf > 0) THEN
+             INSERT INTO oncelink_records (id, expire_at, used, bound) VALUES (p_id, p_exp, 1, p_bind)
+             ON CONFLICT (id) DO NOTHING;
+             IF FOUND THEN
+                 INSERT INTO oncelink_uses (id, fp, last_use) VALUES (p_id, p_fp, p_now);
+                 o_counted := true;
+                 o_used := 1;
+                 o_revoked := false;
+                 o_failures := 0;
+                 o_last_use := p_now;
+                 o_bound := p_bind;
+                 RETURN;
+             END IF;
+         END IF;
+         INSERT INTO oncelink_records AS r (id, expire_at) VALUES (p_id, p_exp)
+         ON CONFLICT (id) DO UPDATE SET expire_at = greatest(coalesce(r.expire_at, EXCLUDED.expire_at), EXCLUDED.expire_at)
+         RETURNING r.used, r.revoked, r.failures, r.bound INTO o_used, o_revoked, o_failures, o_bound;
+         SELECT u.last_use INTO o_last_use FROM oncelink_uses u WHERE u.id = p_id AND u.fp = p_fp;
+         IF p_bind IS NULL THEN
+             o_bound := NULL;
+         END IF;
+         IF o_revoked OR o_last_use >= p_ra OR o_used >= p_n OR o_failures >= p_maxf OR o_bound <> p_bind THEN
+             -- NULL comparisons are NULL, which IF takes as false.
+             o_counted := false;
+             RETURN;
+         END IF;
+         UPDATE oncelink_records r SET used = r.used + 1, bound = coalesce(r.bound, p_bind) WHERE r.id = p_id
+         RETURNING r.used INTO o_used;
+         DELETE FROM oncelink_uses u WHERE u.id = p_id AND u.last_use < p_ra AND u.fp <> p_fp;
+         DELETE FROM oncelink_uses u WHERE u.id = p_id AND left(u.fp, 2) = left(p_fp, 2) AND u.fp <> p_fp;
+         INSERT INTO oncelink_uses AS u (id, fp, last_use) VALUES (p_id, p_fp, p_now)
+         ON CONFLICT (id, fp) DO UPDATE SET last_use = EXCLUDED.last_use;
+         o_counted := true;
+         o_last_use := p_now;
+     END
+     $fn$;",
 ];
 
 /// The newest schema version this binary knows.
