@@ -206,13 +206,14 @@ async function main() {
       const d = createBaseline(${JSON.stringify(validatorConfig)});
       const r = d(${JSON.stringify(request(forged))}, ${now});
       console.log(JSON.stringify({ ms: performance.now() - t0, ok: r.reason === 'bad_signature' }));`, COLD_RUNS);
-    // Where our cold start goes: the same wasm, step by step (V8 compiles
-    // wasm functions lazily, at their first call, so the first validator and
-    // the first decision include compiling what they run).
+    // Where our cold start goes: the same wasm, step by step, node:fs taken as
+    // the handler takes it (edge/js/builtin.mjs). V8 compiles wasm functions
+    // lazily, at their first call, so the first validator and the first
+    // decision include compiling what they run.
     const pkg = (f) => JSON.stringify(pathToFileURL(join(root, 'edge/pkg', f)).href);
     const parts = coldParts(`
       const t = [performance.now()];
-      const { readFileSync } = await import('node:fs');
+      const { readFileSync } = process.getBuiltinModule('node:fs');
       const w = await import(${pkg('oncelink_edge_wasm.js')});
       t.push(performance.now());
       const bytes = readFileSync(new URL(${pkg('oncelink_edge_wasm_bg.wasm')}));
@@ -236,7 +237,7 @@ async function main() {
       const r = await m.handler(JSON.parse(process.env.BENCH_EVENT));
       console.log(JSON.stringify({ ms: performance.now() - t0, ok: r.status === undefined }));`, `
       const t0 = performance.now();
-      const { readFileSync } = await import('node:fs');
+      const { readFileSync } = process.getBuiltinModule('node:fs');
       const w = await import(${JSON.stringify(pathToFileURL(join(root, 'edge/pkg/oncelink_edge_wasm.js')).href)});
       w.initSync({ module: readFileSync(${JSON.stringify(join(root, 'edge/pkg/oncelink_edge_wasm_bg.wasm'))}) });
       const v = new w.Validator(${JSON.stringify(JSON.stringify(validatorConfig))});

@@ -79,7 +79,7 @@ for (let r = 0; r < rounds; r++) {
 // Cold starts: a fresh process per run, the builds (and the baseline) in turn.
 const coldScript = (dir) => `
   const t0 = performance.now();
-  const { readFileSync } = await import('node:fs');
+  const { readFileSync } = process.getBuiltinModule('node:fs');
   const w = await import(${JSON.stringify(pathToFileURL(join(dir, 'oncelink_edge_wasm.js')).href)});
   w.initSync({ module: new WebAssembly.Module(readFileSync(${JSON.stringify(join(dir, 'oncelink_edge_wasm_bg.wasm'))})) });
   const v = new w.Validator(${JSON.stringify(JSON.stringify(config))});

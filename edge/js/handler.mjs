@@ -8,14 +8,15 @@
 // Cold start: read the wasm, instantiate it synchronously, build the
 // validator once. Each invocation then runs `handler(event)`.
 
-import { readFileSync } from 'node:fs';
 import * as wasm from 'oncelink:wasm';
 import baked from 'oncelink:config';
+import { builtin } from './builtin.mjs';
 import { createHandler as create } from './engine.mjs';
 
 export { setLogSink } from './log.mjs';
 export { setEventLogSink } from './events.mjs';
 
+const { readFileSync } = await builtin('node:fs', () => import('node:fs'));
 wasm.initSync({ module: readFileSync(new URL('./oncelink_edge_wasm_bg.wasm', import.meta.url)) });
 
 /** The baked configuration (contains the keys: never log it). */

@@ -15,6 +15,8 @@
 // never needs to pay (docs/performance.md, "Issue 18, fourth session: cold start and size"). Each is imported
 // once and its agent made once, so the connection is still kept per module.
 
+import { builtin } from './builtin.mjs';
+
 /** An idle connection is closed after this long (below common 60 s server idle limits). */
 export const IDLE_CLOSE_MS = 55_000;
 
@@ -24,8 +26,8 @@ const transports = new Map();
 function transportFor(protocol) {
   let transport = transports.get(protocol);
   if (!transport) {
-    const loading = protocol === 'https:' ? import('node:https') : import('node:http');
-    transport = loading.then(({ default: lib }) => ({
+    const loading = protocol === 'https:' ? builtin('node:https', () => import('node:https')) : builtin('node:http', () => import('node:http'));
+    transport = Promise.resolve(loading).then((lib) => ({
       lib,
       agent: new lib.Agent({ keepAlive: true, maxSockets: 16, timeout: IDLE_CLOSE_MS }),
     }));

@@ -4,14 +4,17 @@
 // node:http and node:https only when a request needs the store.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { keepAliveFetch } from '../transport.mjs';
 import { buildAndImport, mint, testConfig, TEST_ENV } from './support/bundle.mjs';
+
+const execFileAsync = promisify(execFile);
 
 let server;
 let url;
@@ -76,8 +79,12 @@ describe('the transport at cold start', () => {
       ['n=1', valid],
     ];
     // A fresh process: this test's own process has loaded node:http already.
+    // fs's streams are what an ESM import of node:fs loads (its facade reads
+    // the lazy ReadStream export); the bundle takes node:fs without it
+    // (edge/js/builtin.mjs). Read before anything else is imported.
     const script = `
       const m = await import(${JSON.stringify(pathToFileURL(join(built.outDir, 'index.mjs')).href)});
+      const fsStreams = process.moduleLoadList.includes('NativeModule internal/fs/streams');
       const { viewerEvent } = await import(${JSON.stringify(new URL('./support/events.mjs', import.meta.url).href)});
       m.setLogSink(() => {});
       const loaded = () => process.moduleLoadList.filter((name) => /^NativeModule (https?|_http_\\w+)$/.test(name));
@@ -86,13 +93,28 @@ describe('the transport at cold start', () => {
         const r = await m.handler(viewerEvent({ path: '/f', query: 't=' + token }));
         seen.push([name, r.status ?? 'forward', loaded().length > 0]);
       }
-      console.log(JSON.stringify(seen));`;
+      console.log(JSON.stringify({ fsStreams, seen }));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, ...TEST_ENV } });
-    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)), [
+    const { fsStreams, seen } = JSON.parse(out.trim().split('\n').at(-1));
+    assert.equal(fsStreams, false, "loading the bundle loaded fs's streams: is node:fs imported as an ES module?");
+    assert.deepEqual(seen, [
       ['forged', '403', false],
       ['expired', '410', false],
       ['time-only', 'forward', false],
       ['n=1', '503', true],
     ]);
+  });
+
+  it('still loads on a Node without process.getBuiltinModule (the dynamic import)', async () => {
+    const script = `
+      delete process.getBuiltinModule;
+      const { builtin } = await import(${JSON.stringify(new URL('../builtin.mjs', import.meta.url).href)});
+      const { keepAliveFetch } = await import(${JSON.stringify(new URL('../transport.mjs', import.meta.url).href)});
+      const fs = await builtin('node:fs', () => import('node:fs'));
+      const r = await keepAliveFetch(${JSON.stringify(url)}, { method: 'POST', body: 'x' });
+      console.log(JSON.stringify({ readFileSync: typeof fs.readFileSync, status: r.status, body: JSON.parse(await r.text()).body }));`;
+    // Not execFileSync: the server answering it runs in this process.
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(stdout.trim()), { readFileSync: 'function', status: 200, body: 'x' });
   });
 });
