@@ -22,7 +22,8 @@
 # Knobs (environment): BENCH_DURATION (default 10s), BENCH_BIG_DURATION (30s),
 # BENCH_ROUNDS (3), BENCH_CONNECTIONS (32),
 # BENCH_THREADS (1), BENCH_SMALL_BYTES (4096), BENCH_BIG_MIB (1024),
-# BENCH_TOKENS (pre-minted single-use links per round, 300000), BENCH_OUT (the
+# BENCH_TOKENS (pre-minted single-use links per round, 300000),
+# BENCH_PG_SETTLE (seconds of quiet before the PostgreSQL cases, 120), BENCH_OUT (the
 # markdown file; default docs/origin-shim-bench.md), BENCH_ONLY=small (only
 # the two small-file cases on nginx and plain-HTTP origin-shim with SQLite:
 # no big file, TLS or PostgreSQL; the table is printed, and written only to
@@ -43,6 +44,8 @@ small_bytes="${BENCH_SMALL_BYTES:-4096}"
 big_mib="${BENCH_BIG_MIB:-1024}"
 tokens="${BENCH_TOKENS:-300000}"
 rounds="${BENCH_ROUNDS:-3}"
+pg_settle="${BENCH_PG_SETTLE:-120}"
+case "$pg_settle" in '' | *[!0-9]*) echo "bench: BENCH_PG_SETTLE is a whole number of seconds, not '$pg_settle'" >&2; exit 1 ;; esac
 case "$rounds" in '' | *[!0-9]* | 0) echo "bench: BENCH_ROUNDS is a whole number of rounds, at least 1, not '$rounds'" >&2; exit 1 ;; esac
 only="${BENCH_ONLY:-all}"
 case "$only" in
@@ -189,7 +192,16 @@ if [ -n "$tls_url" ]; then
   run_wrk small_time_only "origin-shim, TLS" "$tls_url" "$work/timed.txt" "$threads" "$conns" "$duration" --latency
 fi
 if [ ${#pg_urls[@]} -gt 0 ]; then
+  # And a pause: after the SQLite rounds' minutes of writes (370-400 MB/s),
+  # this machine's disk answered PostgreSQL's commit flushes 100-250 ms late
+  # for minutes after a sync (p99 100-147 ms in four full runs; 15-17 ms
+  # after 120 s of quiet): the PostgreSQL rows would measure the rounds'
+  # writes, not PostgreSQL (docs/performance.md, "Issue 18, ninth session").
   sync
+  if [ "$pg_settle" -gt 0 ]; then
+    echo "bench: $pg_settle s of quiet before the PostgreSQL cases (BENCH_PG_SETTLE)" >&2
+    sleep "$pg_settle"
+  fi
   wrk -t1 -c4 -d2s -s "$here/targets.lua" "${pg_urls[0]}" -- "$work/timed.txt" 1 >/dev/null
   run_wrk small_single_use "origin-shim, PostgreSQL" "${pg_urls[0]}" "$work/pg-single.txt" "$threads" "$conns" "$duration" --latency
   # Two instances at once, half the connections each: one wrk per instance,
@@ -224,9 +236,9 @@ EOF
 
 load_after=$(cut -d" " -f1-3 /proc/loadavg)
 machine="$(nproc) cores, $(python3 -c 'import os; print(round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30))') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), Linux $(uname -r)"
-python3 - "$results" "$out_md" "$machine" "$(nginx -v 2>&1 | sed 's|.*/||')" "$duration" "$conns" "$threads" "$small_bytes" "$big_mib" "$tokens" "$used" "$big_duration" "$(date -u +%Y-%m-%dT%H:%MZ)" "$load_before" "$load_after" "$rounds" <<'EOF'
+python3 - "$results" "$out_md" "$machine" "$(nginx -v 2>&1 | sed 's|.*/||')" "$duration" "$conns" "$threads" "$small_bytes" "$big_mib" "$tokens" "$used" "$big_duration" "$(date -u +%Y-%m-%dT%H:%MZ)" "$load_before" "$load_after" "$rounds" "$pg_settle" <<'EOF'
 import json, statistics, sys
-(results, out_md, machine, nginx_version, duration, conns, threads, small_bytes, big_mib, tokens, used, big_duration, when, load_before, load_after, rounds) = sys.argv[1:]
+(results, out_md, machine, nginx_version, duration, conns, threads, small_bytes, big_mib, tokens, used, big_duration, when, load_before, load_after, rounds, pg_settle) = sys.argv[1:]
 rows = [json.loads(l) for l in open(results) if l.strip()]
 # (case, server) -> {round: wrk result}
 runs = {}
@@ -276,7 +288,8 @@ out("serving HTTPS (`--tls-cert`, ECDSA P-256, TLS 1.3, HTTP/1.1: wrk has no HTT
 out(f"wrk: {duration} per small-file case with {threads} thread(s) and {conns} connections; {big_duration} on one connection for the big file.")
 out(f"nginx and origin-shim (SQLite, plain HTTP) ran the two small-file cases in {rounds} interleaved round(s), taking turns going first:")
 out("their rows are the medians over the rounds, and their ratios the median of the rounds' ratios (each round's are listed")
-out("below the table). The TLS, PostgreSQL and big-file rows ran once, after the rounds, against nginx's median.")
+out("below the table). The TLS, PostgreSQL and big-file rows ran once, after the rounds, against nginx's median;")
+out(f"the PostgreSQL rows after {pg_settle} s of quiet (BENCH_PG_SETTLE: the disk's flushes run late for minutes after the rounds' writes).")
 out(f"Small file: {small_bytes} bytes; big file: {big_mib} MiB. nginx receives the same request targets (it ignores the token).")
 out("")
 out("| case | server | rounds | requests/s | MiB/s | latency p50 ms | p90 ms | p99 ms | failed | ratio to nginx | p99 to nginx's |")
