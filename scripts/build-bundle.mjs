@@ -24,8 +24,12 @@ import { writeLambda } from './zip.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Lambda@Edge's limit for a viewer-request function package, compressed. */
 export const LAMBDA_EDGE_LIMIT_BYTES = 1024 * 1024;
-/** The project's own budget for the compressed package (see docs/lambda-edge.md). */
-export const PROJECT_BUDGET_BYTES = 256 * 1024;
+/**
+ * The project's own budget for the compressed package (see docs/lambda-edge.md):
+ * today's 95 KB with the development config plus room for about 150 more keys
+ * (each about 45 bytes compressed), under issue 18's 128 KiB.
+ */
+export const PROJECT_BUDGET_BYTES = 100 * 1024;
 const WASM_NAME = 'oncelink_edge_wasm_bg.wasm';
 
 /** Throws a one-line error unless `config` has the shape and keys a bundle needs. */

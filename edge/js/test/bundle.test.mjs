@@ -1,7 +1,7 @@
 // The bundle build: deterministic zip, refusals, limits.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,6 +86,18 @@ describe('bundle build', () => {
     assert.equal(result.stderr.trim().split('\n').length, 1);
     assert.throws(() => checkConfigShape({ store: { table: 't' } }), /no "validator"/);
     assert.throws(() => checkConfigShape({ validator: { keys: { keys: [{}] } } }), /store.table/);
+  });
+
+  it('refuses a package over the project budget, with one line', () => {
+    // Keys are random bytes, so each adds its size to the zip: enough of them
+    // push the development package (about 95 KB) past the budget.
+    const config = testConfig({});
+    const extra = Array.from({ length: 300 }, (_, i) => ({ kid: `x${i}`, secret: randomBytes(32).toString('base64url') }));
+    config.validator.keys.keys.push(...extra);
+    const result = build('overbudget', config);
+    assert.notEqual(result.status, 0, 'a zip over the budget was built');
+    assert.match(result.stderr, new RegExp(`^build-bundle: zip is \\d+ bytes, over the project budget of ${PROJECT_BUDGET_BYTES}`));
+    assert.equal(result.stderr.trim().split('\n').length, 1);
   });
 
   it('refuses a config the validator refuses, and bad store settings', () => {
