@@ -194,7 +194,7 @@ fi
 if [ ${#pg_urls[@]} -gt 0 ]; then
   # And a pause: after the SQLite rounds' minutes of writes (370-400 MB/s),
   # this machine's disk answered PostgreSQL's commit flushes 100-250 ms late
-  # for minutes after a sync (p99 100-147 ms in four full runs; 15-17 ms
+  # well after a sync (p99 100-147 ms in four full runs; 12-17 ms
   # after 120 s of quiet): the PostgreSQL rows would measure the rounds'
   # writes, not PostgreSQL (docs/performance.md, "Issue 18, ninth session").
   sync
@@ -289,7 +289,7 @@ out(f"wrk: {duration} per small-file case with {threads} thread(s) and {conns} c
 out(f"nginx and origin-shim (SQLite, plain HTTP) ran the two small-file cases in {rounds} interleaved round(s), taking turns going first:")
 out("their rows are the medians over the rounds, and their ratios the median of the rounds' ratios (each round's are listed")
 out("below the table). The TLS, PostgreSQL and big-file rows ran once, after the rounds, against nginx's median;")
-out(f"the PostgreSQL rows after {pg_settle} s of quiet (BENCH_PG_SETTLE: the disk's flushes run late for minutes after the rounds' writes).")
+out(f"the PostgreSQL rows after {pg_settle} s of quiet (BENCH_PG_SETTLE: the disk's flushes ran late for a while after the rounds' writes).")
 out(f"Small file: {small_bytes} bytes; big file: {big_mib} MiB. nginx receives the same request targets (it ignores the token).")
 out("")
 out("| case | server | rounds | requests/s | MiB/s | latency p50 ms | p90 ms | p99 ms | failed | ratio to nginx | p99 to nginx's |")

@@ -27,7 +27,7 @@ function transportFor(protocol) {
   let transport = transports.get(protocol);
   if (!transport) {
     const loading = protocol === 'https:' ? builtin('node:https', () => import('node:https')) : builtin('node:http', () => import('node:http'));
-    transport = Promise.resolve(loading).then((lib) => ({
+    transport = loading.then((lib) => ({
       lib,
       agent: new lib.Agent({ keepAlive: true, maxSockets: 16, timeout: IDLE_CLOSE_MS }),
     }));
