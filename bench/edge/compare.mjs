@@ -13,7 +13,10 @@
 // `bash scripts/build-wasm.sh oncelink-edge-wasm /tmp/pkg-b --config
 // 'profile.wasm-release.package.oncelink-edge.opt-level=2'`. Prints, per build,
 // the median over R rounds of the mean µs per call (N calls a round) and its
-// ratio to the baseline's median; and the median cold start of K processes.
+// ratio to the baseline's median; the same for the wasm call alone (the
+// request's JSON text made once, the step's text not parsed: what is left if
+// the JS side of the JSON boundary cost nothing); and the median cold start of
+// K processes.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
@@ -50,12 +53,14 @@ const request = (token) => ({ method: 'GET', path: '/files/report.pdf', query: `
 
 // Every build, and the baseline, as one `decide(request)` each.
 const runners = [['baseline (node:crypto JS)', ((b) => (req) => b(req, now))(createBaseline(config))]];
+const alone = [null]; // per build: Validator.decide on text, nothing parsed
 for (const dir of dirs) {
   // A query string makes each build a module of its own even if two dirs hold the same glue.
   const w = await import(`${pathToFileURL(join(dir, 'oncelink_edge_wasm.js')).href}?${runners.length}`);
   w.initSync({ module: readFileSync(join(dir, 'oncelink_edge_wasm_bg.wasm')) });
   const v = new w.Validator(JSON.stringify(config));
   runners.push([dir, (req) => JSON.parse(v.decide(JSON.stringify(req), now))]);
+  alone.push((text) => v.decide(text, now));
 }
 for (const [name, decide] of runners) {
   const steps = [decide(request(valid)).step, decide(request(forged)).reason];
@@ -67,12 +72,17 @@ const perCall = (fn, req) => {
   for (let i = 0; i < calls; i++) fn(req);
   return Number(process.hrtime.bigint() - t0) / 1000 / calls;
 };
-const times = runners.map(() => ({ valid: [], forged: [] }));
+const texts = { valid: JSON.stringify(request(valid)), forged: JSON.stringify(request(forged)) };
+const times = runners.map(() => ({ valid: [], forged: [], aloneValid: [], aloneForged: [] }));
 for (const [, fn] of runners) for (let i = 0; i < 3000; i++) fn(request(valid)), fn(request(forged));
 for (let r = 0; r < rounds; r++) {
   runners.forEach(([, fn], i) => {
     times[i].valid.push(perCall(fn, request(valid)));
     times[i].forged.push(perCall(fn, request(forged)));
+    if (alone[i]) {
+      times[i].aloneValid.push(perCall(alone[i], texts.valid));
+      times[i].aloneForged.push(perCall(alone[i], texts.forged));
+    }
   });
 }
 
@@ -103,10 +113,11 @@ for (let k = 0; k < coldRuns; k++) {
 
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`decide: median of ${rounds} interleaved rounds of ${calls} calls; cold start: median of ${coldRuns} processes; node ${process.version}; load average after: ${load}\n`);
-console.log('| build | wasm bytes | valid µs | ratio | forged µs | ratio | cold start ms | ratio |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| build | wasm bytes | valid µs | ratio | forged µs | ratio | valid, wasm call alone | forged, wasm call alone | cold start ms | ratio |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 const base = { valid: median(times[0].valid), forged: median(times[0].forged), cold: median(cold[0]) };
 runners.forEach(([name], i) => {
   const bytes = i === 0 ? '' : statSync(join(dirs[i - 1], 'oncelink_edge_wasm_bg.wasm')).size;
   const [v, f, c] = [median(times[i].valid), median(times[i].forged), median(cold[i])];
-  console.log(`| ${name} | ${bytes} | ${v.toFixed(2)} | ${(v / base.valid).toFixed(2)}× | ${f.toFixed(2)} | ${(f / base.forged).toFixed(2)}× | ${c.toFixed(1)} | ${(c / base.cold).toFixed(2)}× |`);
+  const aloneCell = (xs, b) => (xs.length ? `${median(xs).toFixed(2)} µs, ${(median(xs) / b).toFixed(2)}×` : '');
+  console.log(`| ${name} | ${bytes} | ${v.toFixed(2)} | ${(v / base.valid).toFixed(2)}× | ${f.toFixed(2)} | ${(f / base.forged).toFixed(2)}× | ${aloneCell(times[i].aloneValid, base.valid)} | ${aloneCell(times[i].aloneForged, base.forged)} | ${c.toFixed(1)} | ${(c / base.cold).toFixed(2)}× |`);
 });
