@@ -51,16 +51,15 @@ const valid = mintClaims(keys, { id: 'AAAAAAAAAAAAAAAAAAAAAA', p: '/files/*', ex
 const forged = valid.slice(0, -2) + (valid.endsWith('AA') ? 'BA' : 'AA');
 const request = (token) => ({ method: 'GET', path: '/files/report.pdf', query: `t=${token}`, headers: { 'user-agent': 'bench/1.0' }, ip: '198.51.100.7' });
 
-// Every build, and the baseline, as one `decide(request)` each.
-const runners = [['baseline (node:crypto JS)', ((b) => (req) => b(req, now))(createBaseline(config))]];
-const alone = [null]; // per build: Validator.decide on text, nothing parsed
+// Every build, and the baseline, as one `decide(request)` each; a build also
+// as its wasm call alone (Validator.decide on text, nothing parsed).
+const runners = [['baseline (node:crypto JS)', ((b) => (req) => b(req, now))(createBaseline(config)), null]];
 for (const dir of dirs) {
   // A query string makes each build a module of its own even if two dirs hold the same glue.
   const w = await import(`${pathToFileURL(join(dir, 'oncelink_edge_wasm.js')).href}?${runners.length}`);
   w.initSync({ module: readFileSync(join(dir, 'oncelink_edge_wasm_bg.wasm')) });
   const v = new w.Validator(JSON.stringify(config));
-  runners.push([dir, (req) => JSON.parse(v.decide(JSON.stringify(req), now))]);
-  alone.push((text) => v.decide(text, now));
+  runners.push([dir, (req) => JSON.parse(v.decide(JSON.stringify(req), now)), (text) => v.decide(text, now)]);
 }
 for (const [name, decide] of runners) {
   const steps = [decide(request(valid)).step, decide(request(forged)).reason];
@@ -76,12 +75,12 @@ const texts = { valid: JSON.stringify(request(valid)), forged: JSON.stringify(re
 const times = runners.map(() => ({ valid: [], forged: [], aloneValid: [], aloneForged: [] }));
 for (const [, fn] of runners) for (let i = 0; i < 3000; i++) fn(request(valid)), fn(request(forged));
 for (let r = 0; r < rounds; r++) {
-  runners.forEach(([, fn], i) => {
+  runners.forEach(([, fn, alone], i) => {
     times[i].valid.push(perCall(fn, request(valid)));
     times[i].forged.push(perCall(fn, request(forged)));
-    if (alone[i]) {
-      times[i].aloneValid.push(perCall(alone[i], texts.valid));
-      times[i].aloneForged.push(perCall(alone[i], texts.forged));
+    if (alone) {
+      times[i].aloneValid.push(perCall(alone, texts.valid));
+      times[i].aloneForged.push(perCall(alone, texts.forged));
     }
   });
 }
